@@ -1,0 +1,14 @@
+// The subcommands of the `deepreduce` binary. Each takes its own argv (argv[0]
+// is the subcommand name) and returns the process exit code:
+// 0 success, 1 failure at run time, 2 bad usage or bad input.
+#pragma once
+
+namespace deepreduce::cli {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+int count_main(int argc, char** argv);
+
+}  // namespace deepreduce::cli

@@ -1,0 +1,27 @@
+// Small text-formatting helpers for tables a person reads.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace deepreduce::cli {
+
+// 557056 -> "557,056".
+std::string with_commas(int64_t n);
+// 0.1234 -> "12.3%".
+std::string percent(double fraction);
+
+// A left/right aligned text table; the first column is left-aligned, the
+// others right-aligned.
+class TextTable {
+ public:
+  explicit TextTable(std::vector<std::string> header) : rows_{std::move(header)} {}
+  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  std::string render() const;
+
+ private:
+  std::vector<std::vector<std::string>> rows_;
+};
+
+}  // namespace deepreduce::cli

@@ -1,0 +1,53 @@
+// deepreduce: find networks with few ReLUs for private inference.
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "cli/commands.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*main)(int, char**);
+  const char* summary;
+};
+
+const Command kCommands[] = {
+    {"count", deepreduce::cli::count_main,
+     "exact ReLU / MAC / parameter counts of a network, per stage"},
+};
+
+void usage(std::ostream& os) {
+  os << "deepreduce: finds neural networks with few ReLUs for private inference (DeepReDuce,\n"
+        "Jha et al., ICML 2021).\n\nUsage: deepreduce <command> [options]\n\nCommands:\n";
+  for (const auto& c : kCommands) os << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary << "\n";
+  os << "\nRun 'deepreduce <command> --help' for a command's options.\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(std::cerr);
+    return deepreduce::cli::kExitUsage;
+  }
+  const std::string cmd = argv[1];
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    usage(std::cout);
+    return deepreduce::cli::kExitOk;
+  }
+  for (const auto& c : kCommands) {
+    if (cmd == c.name) {
+      try {
+        return c.main(argc - 1, argv + 1);
+      } catch (const std::exception& e) {
+        std::cerr << "deepreduce " << cmd << ": " << e.what() << "\n";
+        return deepreduce::cli::kExitFailure;
+      }
+    }
+  }
+  std::cerr << "deepreduce: unknown command \"" << cmd << "\"\n\n";
+  usage(std::cerr);
+  return deepreduce::cli::kExitUsage;
+}

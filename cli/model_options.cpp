@@ -1,0 +1,98 @@
+#include "cli/model_options.h"
+
+#include <sstream>
+
+#include "nn/relu_plan.h"
+
+namespace deepreduce::cli {
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    const auto b = item.find_first_not_of(" \t");
+    const auto e = item.find_last_not_of(" \t");
+    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+  }
+  return out;
+}
+
+Result<std::vector<int64_t>> parse_int_list(const std::string& s, const std::string& option) {
+  std::vector<int64_t> out;
+  for (const auto& item : split_list(s)) {
+    size_t used = 0;
+    int64_t v = 0;
+    try {
+      v = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != item.size() || item.empty())
+      return Status::invalid_argument("--" + option + ": expected comma-separated integers, got \"" +
+                                      s + "\"");
+    out.push_back(v);
+  }
+  return out;
+}
+
+void add_model_options(po::options_description& desc, bool arch_may_be_list) {
+  std::string arch_help = "architecture: ";
+  for (const auto& n : nn::arch_names()) arch_help += n + " ";
+  if (arch_may_be_list) arch_help += "(a comma-separated list, or \"all\")";
+  // clang-format off
+  desc.add_options()
+    ("arch", po::value<std::string>()->default_value("resnet18"), arch_help.c_str())
+    ("classes", po::value<int64_t>()->default_value(10), "number of classes")
+    ("in-channels", po::value<int64_t>()->default_value(3), "input channels (3 for CIFAR, 1 for MNIST)")
+    ("input", po::value<int64_t>()->default_value(32), "input size in pixels (square)")
+    ("alpha", po::value<double>()->default_value(1.0), "width multiplier in (0, 4]")
+    ("rho", po::value<double>()->default_value(1.0),
+     "resolution multiplier, a power of 1/2 (0.5 = stem stride 2)")
+    ("blocks", po::value<std::string>(), "blocks per stage, e.g. 2,1,1,1 (default: the arch's own)")
+    ("cull", po::value<std::string>(), "stages whose ReLUs are all removed, e.g. stem,s1")
+    ("thin", po::value<std::string>(), "stages whose blocks lose their second ReLU, e.g. s2,s3")
+    ("only", po::value<std::string>(), "keep ReLUs in this one stage only (criticality profiling)")
+    ("relus", po::value<std::string>(), "keep exactly these ReLU sites, e.g. stem,s1.b0.relu1")
+    ("no-relus", po::bool_switch(), "remove every ReLU");
+  // clang-format on
+}
+
+Result<nn::ModelSpec> model_spec_from(const po::variables_map& vm, const std::string& arch) {
+  nn::ModelSpec spec;
+  spec.arch = arch;
+  spec.classes = vm["classes"].as<int64_t>();
+  spec.in_channels = vm["in-channels"].as<int64_t>();
+  spec.input_size = vm["input"].as<int64_t>();
+  spec.alpha = vm["alpha"].as<double>();
+  spec.rho = vm["rho"].as<double>();
+  if (vm.count("blocks")) {
+    auto blocks = parse_int_list(vm["blocks"].as<std::string>(), "blocks");
+    if (!blocks.ok()) return blocks.status();
+    spec.blocks = *blocks;
+  }
+  DR_RETURN_IF_ERROR(nn::validate(spec));
+
+  const int plan_sources = (vm.count("only") ? 1 : 0) + (vm.count("relus") ? 1 : 0) +
+                           (vm["no-relus"].as<bool>() ? 1 : 0);
+  if (plan_sources > 1 || (plan_sources == 1 && (vm.count("cull") || vm.count("thin"))))
+    return Status::invalid_argument(
+        "--only, --relus and --no-relus each give a whole plan: use one of them, or "
+        "--cull/--thin");
+  if (vm.count("only")) return nn::only(spec, vm["only"].as<std::string>());
+  if (vm.count("relus")) return nn::keep_sites(spec, split_list(vm["relus"].as<std::string>()));
+  if (vm["no-relus"].as<bool>()) return nn::no_relus(spec);
+  if (vm.count("cull")) {
+    auto r = nn::cull(spec, split_list(vm["cull"].as<std::string>()));
+    if (!r.ok()) return r.status();
+    spec = *r;
+  }
+  if (vm.count("thin")) {
+    auto r = nn::thin(spec, split_list(vm["thin"].as<std::string>()));
+    if (!r.ok()) return r.status();
+    spec = *r;
+  }
+  return spec;
+}
+
+}  // namespace deepreduce::cli

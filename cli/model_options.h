@@ -1,0 +1,28 @@
+// Command-line options that describe a network (--arch, --cull, --alpha, ...),
+// shared by the subcommands that take one.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "nn/spec.h"
+
+namespace deepreduce::cli {
+
+namespace po = boost::program_options;
+
+// Adds --arch, --classes, --in-channels, --input, --alpha, --rho, --blocks,
+// --cull, --thin, --only, --relus, --no-relus.
+void add_model_options(po::options_description& desc, bool arch_may_be_list = false);
+
+// Builds the spec for `arch` from the parsed options; the message of a failure
+// names the option and the valid choices.
+Result<nn::ModelSpec> model_spec_from(const po::variables_map& vm, const std::string& arch);
+
+// "a,b,c" -> {"a","b","c"}, trimming blanks and dropping empty items.
+std::vector<std::string> split_list(const std::string& s);
+Result<std::vector<int64_t>> parse_int_list(const std::string& s, const std::string& option);
+
+}  // namespace deepreduce::cli

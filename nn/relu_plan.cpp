@@ -1,0 +1,143 @@
+#include "nn/relu_plan.h"
+
+#include <algorithm>
+
+#include "nn/counts.h"
+
+namespace deepreduce::nn {
+namespace {
+
+std::string join(const std::vector<std::string>& xs, const char* sep) {
+  std::string out;
+  for (size_t i = 0; i < xs.size(); ++i) out += (i ? sep : "") + xs[i];
+  return out;
+}
+
+Status check_stage(const ArchDef& def, const std::string& stage) {
+  auto names = stage_names(def);
+  if (std::find(names.begin(), names.end(), stage) == names.end())
+    return Status::invalid_argument("unknown stage \"" + stage + "\" for " + def.name +
+                                    "; stages are " + join(names, ", "));
+  return Status();
+}
+
+bool is_second_site(const std::string& site, BlockKind kind) {
+  const std::string suffix = std::string(".") + block_site_suffixes(kind).second;
+  return site.size() > suffix.size() &&
+         site.compare(site.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+Result<std::set<std::string>> active_sites(const ModelSpec& spec) {
+  auto sites = relu_sites(spec);
+  if (!sites.ok()) return sites.status();
+  std::set<std::string> active;
+  for (const auto& s : *sites)
+    if (s.active) active.insert(s.name);
+  return active;
+}
+
+ModelSpec all_relus(ModelSpec spec) {
+  spec.relu_off.clear();
+  return spec;
+}
+
+Result<ModelSpec> no_relus(ModelSpec spec) {
+  spec.relu_off.clear();
+  DR_RETURN_IF_ERROR(validate(spec));
+  for (const auto& n : site_names(resolve_unchecked(spec))) spec.relu_off.insert(n);
+  return spec;
+}
+
+Result<ModelSpec> cull(ModelSpec spec, const std::vector<std::string>& stages) {
+  auto sites = relu_sites(spec);
+  if (!sites.ok()) return sites.status();
+  const ArchDef& def = *resolve_unchecked(spec).def;
+  for (const auto& stage : stages) {
+    DR_RETURN_IF_ERROR(check_stage(def, stage).with_context("cull"));
+    for (const auto& s : *sites)
+      if (s.stage == stage) spec.relu_off.insert(s.name);
+  }
+  return spec;
+}
+
+Result<ModelSpec> thin(ModelSpec spec, const std::vector<std::string>& stages) {
+  auto sites = relu_sites(spec);
+  if (!sites.ok()) return sites.status();
+  const ArchDef& def = *resolve_unchecked(spec).def;
+  for (const auto& stage : stages) {
+    DR_RETURN_IF_ERROR(check_stage(def, stage).with_context("thin"));
+    if (stage == "stem") {
+      std::vector<std::string> thinnable = stage_names(def);
+      thinnable.erase(thinnable.begin());
+      return Status::invalid_argument(
+          "thin: the stem has a single ReLU; it can be culled, not thinned (thin takes " +
+          join(thinnable, ", ") + ")");
+    }
+    for (const auto& s : *sites)
+      if (s.stage == stage && is_second_site(s.name, def.block)) spec.relu_off.insert(s.name);
+  }
+  return spec;
+}
+
+Result<ModelSpec> only(ModelSpec spec, const std::string& stage) {
+  spec.relu_off.clear();
+  auto sites = relu_sites(spec);
+  if (!sites.ok()) return sites.status();
+  DR_RETURN_IF_ERROR(check_stage(*resolve_unchecked(spec).def, stage).with_context("only"));
+  for (const auto& s : *sites)
+    if (s.stage != stage) spec.relu_off.insert(s.name);
+  return spec;
+}
+
+Result<ModelSpec> keep_sites(ModelSpec spec, const std::vector<std::string>& keep) {
+  spec.relu_off.clear();
+  auto sites = relu_sites(spec);
+  if (!sites.ok()) return sites.status();
+  std::set<std::string> wanted(keep.begin(), keep.end());
+  for (const auto& s : *sites) {
+    if (wanted.erase(s.name) == 0) spec.relu_off.insert(s.name);
+  }
+  if (!wanted.empty())
+    return Status::invalid_argument("relu sites: \"" + *wanted.begin() +
+                                    "\" is not a ReLU site of this " + spec.arch +
+                                    " (sites are named like stem, s1.b0." +
+                                    block_site_suffixes(resolve_unchecked(spec).def->block).first +
+                                    ")");
+  return spec;
+}
+
+std::string plan_summary(const ModelSpec& spec) {
+  auto counts = count(spec);
+  if (!counts.ok()) return "invalid";
+  const Counts& c = *counts;
+  if (spec.relu_off.empty()) return "all";
+  if (c.relus == 0) return "none";
+  const BlockKind kind = resolve_unchecked(spec).def->block;
+  std::vector<std::string> culled, thinned, other;
+  for (const auto& sc : c.stages) {
+    if (sc.sites_active == sc.sites) continue;
+    if (sc.sites_active == 0) {
+      culled.push_back(sc.stage);
+      continue;
+    }
+    // Thinned: exactly the second site of every block is off.
+    bool is_thin = true;
+    for (const auto& s : c.sites)
+      if (s.stage == sc.stage && s.active == is_second_site(s.name, kind)) is_thin = false;
+    if (is_thin) {
+      thinned.push_back(sc.stage);
+    } else {
+      other.push_back(sc.stage + ":" + std::to_string(sc.sites_active) + "/" +
+                      std::to_string(sc.sites));
+    }
+  }
+  std::vector<std::string> parts;
+  if (!culled.empty()) parts.push_back("cull " + join(culled, ","));
+  if (!thinned.empty()) parts.push_back("thin " + join(thinned, ","));
+  if (!other.empty()) parts.push_back(join(other, " "));
+  return join(parts, " ");
+}
+
+}  // namespace deepreduce::nn

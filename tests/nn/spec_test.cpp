@@ -1,0 +1,114 @@
+#include "nn/spec.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace deepreduce::nn {
+namespace {
+
+TEST(ArchRegistryTest, KnowsTheFourArchitectures) {
+  EXPECT_EQ(arch_names(), (std::vector<std::string>{"resnet18", "resnet34", "resnet56", "mobilenetv1"}));
+  auto unknown = find_arch("resnet50");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("resnet18, resnet34, resnet56, mobilenetv1"),
+            std::string::npos);
+}
+
+TEST(ArchRegistryTest, MobileNetV1HasThe13PublishedBlocks) {
+  // (64,1),(128,2),(128,1),(256,2),(256,1),(512,2),(512,1)x5,(1024,2),(1024,1)
+  std::vector<std::pair<int64_t, int64_t>> expected = {
+      {64, 1},  {128, 2}, {128, 1}, {256, 2}, {256, 1}, {512, 2},  {512, 1},
+      {512, 1}, {512, 1}, {512, 1}, {512, 1}, {1024, 2}, {1024, 1}};
+  std::vector<std::pair<int64_t, int64_t>> actual;
+  for (const auto& st : (*find_arch("mobilenetv1"))->stages)
+    for (int64_t j = 0; j < st.blocks; ++j) actual.push_back({st.width, j == 0 ? st.stride : 1});
+  EXPECT_EQ(actual, expected);
+  EXPECT_EQ((*find_arch("mobilenetv1"))->stem_width, 32);
+}
+
+TEST(ScaleWidthTest, TruncatesAndKeepsAtLeastOneChannel) {
+  EXPECT_EQ(scale_width(64, 1.0), 64);
+  EXPECT_EQ(scale_width(64, 0.25), 16);
+  EXPECT_EQ(scale_width(64, 0.3), 19);
+  EXPECT_EQ(scale_width(10, 0.7), 7);
+  EXPECT_EQ(scale_width(16, 0.01), 1);
+  EXPECT_EQ(scale_width(64, 1.5), 96);
+}
+
+struct BadSpecCase {
+  const char* what;
+  ModelSpec spec;
+  const char* message_part;
+};
+
+ModelSpec with(std::function<void(ModelSpec&)> f) {
+  ModelSpec s;
+  f(s);
+  return s;
+}
+
+TEST(ValidateTest, RejectsBadSpecsWithMessagesThatNameTheValueAndTheChoices) {
+  const std::vector<BadSpecCase> cases = {
+      {"unknown arch", with([](ModelSpec& s) { s.arch = "vgg16"; }), "known: resnet18"},
+      {"alpha zero", with([](ModelSpec& s) { s.alpha = 0; }), "alpha: expected a width multiplier in (0, 4], got 0"},
+      {"alpha too big", with([](ModelSpec& s) { s.alpha = 4.5; }), "got 4.5"},
+      {"rho not power of half", with([](ModelSpec& s) { s.rho = 0.3; }), "rho: expected a power of 1/2"},
+      {"rho above one", with([](ModelSpec& s) { s.rho = 2; }), "got 2"},
+      {"blocks wrong length", with([](ModelSpec& s) { s.blocks = {2, 2, 2}; }),
+       "expected 4 block counts (default 2,2,2,2), got 3"},
+      {"blocks zero", with([](ModelSpec& s) { s.blocks = {2, 0, 2, 2}; }), "stage s2"},
+      {"input too small", with([](ModelSpec& s) { s.input_size = 4; }),
+       "input must be at least 8x8"},
+      {"input too small at rho", with([](ModelSpec& s) { s.input_size = 8; s.rho = 0.5; }),
+       "at least 16x16"},
+      {"one class", with([](ModelSpec& s) { s.classes = 1; }), "classes"},
+      {"no channels", with([](ModelSpec& s) { s.in_channels = 0; }), "in_channels"},
+      {"unknown site", with([](ModelSpec& s) { s.relu_off = {"s9.b0.relu1"}; }),
+       "\"s9.b0.relu1\" is not a ReLU site"},
+      {"site of a removed block", with([](ModelSpec& s) { s.blocks = {1, 1, 1, 1}; s.relu_off = {"s1.b1.relu1"}; }),
+       "not a ReLU site"},
+  };
+  for (const auto& c : cases) {
+    Status s = validate(c.spec);
+    EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << c.what;
+    EXPECT_NE(s.message().find(c.message_part), std::string::npos)
+        << c.what << ": \"" << s.message() << "\" lacks \"" << c.message_part << "\"";
+  }
+}
+
+TEST(ValidateTest, AcceptsTheSpecsOfThePaper) {
+  for (const auto& arch : arch_names()) {
+    ModelSpec s;
+    s.arch = arch;
+    s.classes = 100;
+    EXPECT_TRUE(validate(s).ok()) << arch;
+    s.rho = 0.5;
+    s.alpha = 0.5;
+    EXPECT_TRUE(validate(s).ok()) << arch << " " << validate(s).to_string();
+  }
+  ModelSpec mnist;
+  mnist.in_channels = 1;
+  mnist.input_size = 28;
+  EXPECT_TRUE(validate(mnist).ok());
+}
+
+TEST(SiteNamesTest, FollowTheBlockKind) {
+  ModelSpec r;
+  r.blocks = {1, 1, 1, 2};
+  auto names = site_names(*resolve(r));
+  EXPECT_EQ(names, (std::vector<std::string>{"stem", "s1.b0.relu1", "s1.b0.relu2", "s2.b0.relu1",
+                                             "s2.b0.relu2", "s3.b0.relu1", "s3.b0.relu2",
+                                             "s4.b0.relu1", "s4.b0.relu2", "s4.b1.relu1",
+                                             "s4.b1.relu2"}));
+  ModelSpec m;
+  m.arch = "mobilenetv1";
+  names = site_names(*resolve(m));
+  EXPECT_EQ(names.size(), 1u + 2u * 13u);
+  EXPECT_EQ(names[1], "s1.b0.dw");
+  EXPECT_EQ(names[2], "s1.b0.pw");
+  EXPECT_EQ(names.back(), "s5.b1.pw");
+}
+
+}  // namespace
+}  // namespace deepreduce::nn
