@@ -10,5 +10,6 @@ constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
 int count_main(int argc, char** argv);
+int train_main(int argc, char** argv);
 
 }  // namespace deepreduce::cli

@@ -16,6 +16,7 @@ struct Command {
 const Command kCommands[] = {
     {"count", deepreduce::cli::count_main,
      "exact ReLU / MAC / parameter counts of a network, per stage"},
+    {"train", deepreduce::cli::train_main, "train one network (a trial), with or without KD; resumable"},
 };
 
 void usage(std::ostream& os) {

@@ -1,0 +1,21 @@
+// YAML files of command-line options: `epochs: 3`, `cull: [stem, s1]`,
+// `nesterov: true`. Keys are the long option names (with - or _). Options on
+// the command line win over the file's.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <string>
+
+#include "common/status.h"
+
+namespace deepreduce::cli {
+
+// Parses `path` against `desc` and stores its options into `vm` (after the
+// command line was stored, so the command line wins). An unknown key, a bad
+// value or a YAML syntax error is an error naming file:line and the key.
+// Keys in `refused` (e.g. "trial", "help") are errors too.
+Status store_option_file(const std::string& path, const boost::program_options::options_description& desc,
+                         boost::program_options::variables_map& vm,
+                         const std::vector<std::string>& refused = {});
+
+}  // namespace deepreduce::cli

@@ -1,0 +1,18 @@
+// The JSON form of a ModelSpec. `to_json` is canonical: every field present,
+// keys in a fixed order, the ReLU plan as a sorted list, so equal specs give
+// equal text (the store hashes it into a trial id).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+#include "nn/spec.h"
+
+namespace deepreduce::nn {
+
+nlohmann::json to_json(const ModelSpec& spec);
+// Parses and validates; unknown keys and wrong types are errors naming the key
+// (prefixed by `where`, e.g. "model").
+Result<ModelSpec> model_spec_from_json(const nlohmann::json& j, const std::string& where = "model");
+
+}  // namespace deepreduce::nn

@@ -1,0 +1,16 @@
+#include "train/kd.h"
+
+namespace deepreduce::train {
+
+torch::Tensor kd_loss(const torch::Tensor& student_logits, const torch::Tensor& teacher_logits,
+                      const torch::Tensor& targets, double temperature, double lambda) {
+  const torch::Tensor hard = torch::nn::functional::cross_entropy(student_logits, targets);
+  const torch::Tensor log_p_student = torch::log_softmax(student_logits / temperature, 1);
+  const torch::Tensor log_p_teacher = torch::log_softmax(teacher_logits / temperature, 1);
+  // KL(teacher || student) per example, then the batch mean ("batchmean").
+  const torch::Tensor kl =
+      (log_p_teacher.exp() * (log_p_teacher - log_p_student)).sum(1).mean();
+  return (1.0 - lambda) * hard + lambda * temperature * temperature * kl;
+}
+
+}  // namespace deepreduce::train

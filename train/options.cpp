@@ -1,0 +1,162 @@
+#include "train/options.h"
+
+#include <cmath>
+
+#include "nn/spec_json.h"
+#include "train/dataset.h"
+
+namespace deepreduce::train {
+
+double learning_rate(const TrainOptions& t, int64_t epoch) {
+  double lr = t.lr;
+  if (t.schedule == "cosine") {
+    lr = 0.5 * t.lr * (1.0 + std::cos(M_PI * static_cast<double>(epoch) / static_cast<double>(t.epochs)));
+  } else if (t.schedule == "multistep") {
+    for (int64_t m : t.milestones)
+      if (epoch >= m) lr *= t.gamma;
+  }
+  if (epoch < t.warmup_epochs)
+    lr *= static_cast<double>(epoch + 1) / static_cast<double>(t.warmup_epochs + 1);
+  return lr;
+}
+
+Status validate(const TrainJob& job) {
+  DR_RETURN_IF_ERROR(nn::validate(job.model).with_context("model"));
+  auto classes = classes_for(job.data.dataset);
+  if (!classes.ok()) return Status::invalid_argument("data.dataset: " + classes.status().message());
+  if (job.model.classes != *classes)
+    return Status::invalid_argument("model.classes: " + job.data.dataset + " has " +
+                                    std::to_string(*classes) + " classes, the model " +
+                                    std::to_string(job.model.classes));
+  if (job.data.train_subset < 0 || job.data.test_subset < 0)
+    return Status::invalid_argument("data: subset sizes must be >= 0 (0 keeps the whole split)");
+  const auto& t = job.train;
+  if (t.epochs < 1) return Status::invalid_argument("train.epochs: expected >= 1, got " + std::to_string(t.epochs));
+  if (t.batch_size < 1) return Status::invalid_argument("train.batch: expected >= 1, got " + std::to_string(t.batch_size));
+  if (!(t.lr > 0) || !std::isfinite(t.lr)) return Status::invalid_argument("train.lr: expected a positive number");
+  if (t.momentum < 0 || t.momentum >= 1) return Status::invalid_argument("train.momentum: expected a number in [0, 1)");
+  if (t.nesterov && t.momentum == 0) return Status::invalid_argument("train.nesterov: needs momentum > 0");
+  if (t.weight_decay < 0) return Status::invalid_argument("train.weight_decay: expected >= 0");
+  if (t.schedule != "cosine" && t.schedule != "multistep" && t.schedule != "constant")
+    return Status::invalid_argument("train.schedule: expected cosine, multistep or constant, got \"" + t.schedule + "\"");
+  if (t.warmup_epochs < 0 || t.warmup_epochs >= t.epochs)
+    return Status::invalid_argument("train.warmup_epochs: expected 0 .. epochs-1");
+  if (!t.kd.teacher.empty()) {
+    if (!(t.kd.temperature > 0)) return Status::invalid_argument("train.kd.temperature: expected > 0");
+    if (t.kd.lambda < 0 || t.kd.lambda > 1) return Status::invalid_argument("train.kd.lambda: expected a number in [0, 1]");
+  }
+  return Status();
+}
+
+nlohmann::json to_json(const TrainJob& job) {
+  nlohmann::json j;
+  j["model"] = nn::to_json(job.model);
+  j["data"] = {{"dataset", job.data.dataset},
+               {"data_dir", job.data.data_dir},
+               {"train_subset", job.data.train_subset},
+               {"test_subset", job.data.test_subset},
+               {"augment", job.data.augment}};
+  const auto& t = job.train;
+  j["train"] = {{"epochs", t.epochs},       {"batch", t.batch_size},
+                {"lr", t.lr},               {"momentum", t.momentum},
+                {"nesterov", t.nesterov},   {"weight_decay", t.weight_decay},
+                {"schedule", t.schedule},   {"milestones", t.milestones},
+                {"gamma", t.gamma},         {"warmup_epochs", t.warmup_epochs},
+                {"seed", t.seed},
+                {"kd", {{"teacher", t.kd.teacher}, {"temperature", t.kd.temperature}, {"lambda", t.kd.lambda}}}};
+  return j;
+}
+
+namespace {
+
+template <typename T>
+Status get(const nlohmann::json& obj, const std::string& key, const std::string& path, T& out) {
+  if (!obj.contains(key)) return Status();
+  const auto& v = obj.at(key);
+  try {
+    if constexpr (std::is_same_v<T, bool>) {
+      if (!v.is_boolean()) throw std::invalid_argument("boolean");
+    } else if constexpr (std::is_integral_v<T>) {
+      if (!v.is_number_integer()) throw std::invalid_argument("integer");
+    } else if constexpr (std::is_floating_point_v<T>) {
+      if (!v.is_number()) throw std::invalid_argument("number");
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      if (!v.is_string()) throw std::invalid_argument("string");
+    }
+    out = v.get<T>();
+  } catch (const std::exception& e) {
+    return Status::invalid_argument(path + "." + key + ": expected " +
+                                    (dynamic_cast<const std::invalid_argument*>(&e) ? e.what() : "a value of another type") +
+                                    ", got " + v.dump());
+  }
+  return Status();
+}
+
+Status only_keys(const nlohmann::json& obj, const std::string& path, std::initializer_list<const char*> keys) {
+  if (!obj.is_object()) return Status::invalid_argument(path + ": expected an object");
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    bool known = false;
+    std::string list;
+    for (const char* k : keys) {
+      known |= it.key() == k;
+      list += (list.empty() ? "" : ", ") + std::string(k);
+    }
+    if (!known) return Status::invalid_argument(path + "." + it.key() + ": unknown key (known: " + list + ")");
+  }
+  return Status();
+}
+
+}  // namespace
+
+Result<TrainJob> train_job_from_json(const nlohmann::json& j) {
+  TrainJob job;
+  DR_RETURN_IF_ERROR(only_keys(j, "job", {"model", "data", "train"}));
+  if (j.contains("model")) {
+    auto m = nn::model_spec_from_json(j["model"], "model");
+    if (!m.ok()) return m.status();
+    job.model = *m;
+  }
+  if (j.contains("data")) {
+    const auto& d = j["data"];
+    DR_RETURN_IF_ERROR(only_keys(d, "data", {"dataset", "data_dir", "train_subset", "test_subset", "augment"}));
+    DR_RETURN_IF_ERROR(get(d, "dataset", "data", job.data.dataset));
+    DR_RETURN_IF_ERROR(get(d, "data_dir", "data", job.data.data_dir));
+    DR_RETURN_IF_ERROR(get(d, "train_subset", "data", job.data.train_subset));
+    DR_RETURN_IF_ERROR(get(d, "test_subset", "data", job.data.test_subset));
+    DR_RETURN_IF_ERROR(get(d, "augment", "data", job.data.augment));
+  }
+  if (j.contains("train")) {
+    const auto& t = j["train"];
+    auto& o = job.train;
+    DR_RETURN_IF_ERROR(only_keys(t, "train", {"epochs", "batch", "lr", "momentum", "nesterov", "weight_decay", "schedule",
+                                              "milestones", "gamma", "warmup_epochs", "seed", "kd"}));
+    DR_RETURN_IF_ERROR(get(t, "epochs", "train", o.epochs));
+    DR_RETURN_IF_ERROR(get(t, "batch", "train", o.batch_size));
+    DR_RETURN_IF_ERROR(get(t, "lr", "train", o.lr));
+    DR_RETURN_IF_ERROR(get(t, "momentum", "train", o.momentum));
+    DR_RETURN_IF_ERROR(get(t, "nesterov", "train", o.nesterov));
+    DR_RETURN_IF_ERROR(get(t, "weight_decay", "train", o.weight_decay));
+    DR_RETURN_IF_ERROR(get(t, "schedule", "train", o.schedule));
+    DR_RETURN_IF_ERROR(get(t, "gamma", "train", o.gamma));
+    DR_RETURN_IF_ERROR(get(t, "warmup_epochs", "train", o.warmup_epochs));
+    DR_RETURN_IF_ERROR(get(t, "seed", "train", o.seed));
+    if (t.contains("milestones")) {
+      if (!t["milestones"].is_array()) return Status::invalid_argument("train.milestones: expected a list of epochs");
+      for (const auto& m : t["milestones"]) {
+        if (!m.is_number_integer()) return Status::invalid_argument("train.milestones: expected a list of epochs");
+        o.milestones.push_back(m.get<int64_t>());
+      }
+    }
+    if (t.contains("kd")) {
+      const auto& k = t["kd"];
+      DR_RETURN_IF_ERROR(only_keys(k, "train.kd", {"teacher", "temperature", "lambda"}));
+      DR_RETURN_IF_ERROR(get(k, "teacher", "train.kd", o.kd.teacher));
+      DR_RETURN_IF_ERROR(get(k, "temperature", "train.kd", o.kd.temperature));
+      DR_RETURN_IF_ERROR(get(k, "lambda", "train.kd", o.kd.lambda));
+    }
+  }
+  DR_RETURN_IF_ERROR(validate(job));
+  return job;
+}
+
+}  // namespace deepreduce::train

@@ -1,0 +1,71 @@
+// What one training run is: the network, the data, the optimisation, KD. A
+// plain value, free of LibTorch, with one JSON form shared by the CLI, the YAML
+// trial file and (later) the store's TrialSpec.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "nn/spec.h"
+
+namespace deepreduce::train {
+
+struct DataOptions {
+  std::string dataset = "synthetic";  // one of dataset_names()
+  std::string data_dir;               // where its files are; unused for synthetic
+  int64_t train_subset = 0;           // class-balanced subset size; 0 keeps all
+  int64_t test_subset = 0;
+  bool augment = true;                // pad 4 + random crop + horizontal flip
+};
+
+// Knowledge distillation (Hinton et al. 2015); active when teacher is set.
+struct KdOptions {
+  std::string teacher;       // a model.pt written by `deepreduce train`
+  double temperature = 4.0;  // T
+  double lambda = 0.9;       // weight of the soft-target term
+};
+
+struct TrainOptions {
+  int64_t epochs = 10;
+  int64_t batch_size = 128;
+  double lr = 0.1;
+  double momentum = 0.9;
+  bool nesterov = false;
+  double weight_decay = 5e-4;
+  std::string schedule = "cosine";  // cosine | multistep | constant
+  std::vector<int64_t> milestones;  // multistep: epochs (1-based) after which lr *= gamma
+  double gamma = 0.1;
+  int64_t warmup_epochs = 0;        // linear warm-up to lr over these epochs
+  uint64_t seed = 0;
+  KdOptions kd;
+};
+
+struct TrainJob {
+  nn::ModelSpec model;
+  DataOptions data;
+  TrainOptions train;
+};
+
+// Execution settings: how a job runs, not what it computes.
+struct RunOptions {
+  std::string device = "cpu";  // cpu | cuda | cuda:N
+  int threads = 0;             // intra-op threads; 0 = every core
+  std::string resume;          // a checkpoint.pt to continue from
+  int64_t stop_after = 0;      // stop after this epoch (a checkpoint is kept); 0 = run to the end
+  bool progress = false;       // draw progress on stderr
+};
+
+// Learning rate of epoch `epoch` (0-based) under the job's schedule.
+double learning_rate(const TrainOptions& t, int64_t epoch);
+
+Status validate(const TrainJob& job);
+
+// Canonical JSON (every field, fixed key order).
+nlohmann::json to_json(const TrainJob& job);
+// Parses a job from JSON; unknown keys and wrong types name the key path.
+Result<TrainJob> train_job_from_json(const nlohmann::json& j);
+
+}  // namespace deepreduce::train

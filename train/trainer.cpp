@@ -1,0 +1,331 @@
+#include "train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "nn/counts.h"
+#include "nn/model.h"
+#include "nn/spec_json.h"
+#include "train/checkpoint.h"
+#include "train/dataset.h"
+#include "train/kd.h"
+#include "train/loader.h"
+
+namespace deepreduce::train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// A dataset split is read once per process and shared by every trial that uses it.
+Result<std::shared_ptr<const Dataset>> cached_split(const std::string& name, const std::string& dir,
+                                                    Split split) {
+  static std::mutex mu;
+  static std::map<std::tuple<std::string, std::string, int>, std::shared_ptr<const Dataset>> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  auto key = std::make_tuple(name, dir, static_cast<int>(split));
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  auto d = load_dataset(name, dir, split);
+  if (!d.ok()) return d.status();
+  auto ptr = std::make_shared<const Dataset>(std::move(*d));
+  cache[key] = ptr;
+  return ptr;
+}
+
+// The split as the model sees it: subset, then padded to the model's input.
+Result<std::shared_ptr<const Dataset>> prepared_split(const TrainJob& job, Split split) {
+  auto full = cached_split(job.data.dataset, job.data.data_dir, split);
+  if (!full.ok()) return full.status();
+  std::shared_ptr<const Dataset> d = *full;
+  const int64_t n = split == Split::kTrain ? job.data.train_subset : job.data.test_subset;
+  if (n > 0 && n < d->size())
+    d = std::make_shared<const Dataset>(balanced_subset(*d, n, job.train.seed + (split == Split::kTrain ? 11 : 13)));
+  if (d->channels != job.model.in_channels)
+    return Status::invalid_argument("model.in_channels is " + std::to_string(job.model.in_channels) + " but " +
+                                    job.data.dataset + " images have " + std::to_string(d->channels) +
+                                    " channel(s)");
+  if (d->height != job.model.input_size) {
+    if (d->height > job.model.input_size)
+      return Status::invalid_argument("model.input_size is " + std::to_string(job.model.input_size) + " but " +
+                                      job.data.dataset + " images are " + std::to_string(d->height) + "x" +
+                                      std::to_string(d->width) + " (inputs are padded, never cropped)");
+    d = std::make_shared<const Dataset>(pad_images(*d, job.model.input_size));
+  }
+  return d;
+}
+
+struct Eval {
+  double loss = 0, top1 = 0, top5 = 0;
+};
+
+Eval evaluate(nn::Network& net, const std::shared_ptr<const Dataset>& data, const Normalization& norm,
+              torch::Device device) {
+  net->eval();
+  torch::NoGradGuard no_grad;
+  LoaderOptions lo;
+  lo.batch_size = 512;
+  lo.shuffle = false;
+  lo.augment = false;
+  lo.norm = norm;
+  BatchLoader loader(data, lo);
+  double loss_sum = 0;
+  int64_t correct1 = 0, correct5 = 0, seen = 0;
+  const int64_t k = std::min<int64_t>(5, data->classes);
+  while (auto batch = loader.next()) {
+    auto x = batch->images.to(device), y = batch->labels.to(device);
+    auto logits = net->forward(x);
+    loss_sum += torch::nn::functional::cross_entropy(
+                    logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                    .item<double>();
+    auto topk = std::get<1>(logits.topk(k, 1));
+    auto hits = topk.eq(y.unsqueeze(1));
+    correct1 += hits.select(1, 0).sum().item<int64_t>();
+    correct5 += hits.any(1).sum().item<int64_t>();
+    seen += y.size(0);
+  }
+  net->train();
+  return {loss_sum / seen, 100.0 * correct1 / seen, 100.0 * correct5 / seen};
+}
+
+}  // namespace
+
+nlohmann::ordered_json to_json(const EpochRecord& e) {
+  return nlohmann::ordered_json{{"epoch", e.epoch},
+                                {"train_loss", e.train_loss},
+                                {"top1", e.top1},
+                                {"seconds", e.seconds},
+                                {"top5", e.top5},
+                                {"loss", e.loss},
+                                {"train_top1", e.train_top1},
+                                {"lr", e.lr},
+                                {"images_per_second", e.images_per_second}};
+}
+
+Result<EpochRecord> epoch_record_from_json(const nlohmann::json& j) {
+  try {
+    EpochRecord e;
+    e.epoch = j.at("epoch").get<int64_t>();
+    e.lr = j.at("lr").get<double>();
+    e.train_loss = j.at("train_loss").get<double>();
+    e.train_top1 = j.at("train_top1").get<double>();
+    e.loss = j.at("loss").get<double>();
+    e.top1 = j.at("top1").get<double>();
+    e.top5 = j.at("top5").get<double>();
+    e.seconds = j.at("seconds").get<double>();
+    e.images_per_second = j.at("images_per_second").get<double>();
+    return e;
+  } catch (const std::exception& ex) {
+    return Status::corruption(std::string("epoch record: ") + ex.what());
+  }
+}
+
+nlohmann::ordered_json to_json(const TrainResult& r) {
+  nlohmann::ordered_json epochs = nlohmann::ordered_json::array();
+  for (const auto& e : r.epochs) epochs.push_back(to_json(e));
+  return nlohmann::ordered_json{{"top1", r.top1},
+          {"top5", r.top5},
+          {"loss", r.loss},
+          {"relus", r.relus},
+          {"macs", r.macs},
+          {"params", r.params},
+          {"epochs", epochs},
+          {"images_per_second", r.images_per_second},
+          {"completed", r.completed},
+          {"device", r.device}};
+}
+
+Result<std::string> check_device(const std::string& device) {
+  try {
+    torch::Device d(device);
+    if (d.is_cuda()) {
+      if (!torch::cuda::is_available())
+        return Status::unavailable("--device " + device + ": this LibTorch build or machine has no CUDA device");
+      if (d.has_index() && d.index() >= static_cast<int>(torch::cuda::device_count()))
+        return Status::unavailable("--device " + device + ": only " +
+                                   std::to_string(torch::cuda::device_count()) + " CUDA device(s)");
+    } else if (!d.is_cpu()) {
+      return Status::invalid_argument("--device " + device + ": expected cpu, cuda or cuda:N");
+    }
+    return d.str();
+  } catch (const c10::Error&) {
+    return Status::invalid_argument("--device \"" + device + "\": expected cpu, cuda or cuda:N");
+  }
+}
+
+Result<TrainResult> run_training(const TrainJob& job, const RunOptions& run, const std::string& out_dir,
+                                 const TrainHooks& hooks) {
+  DR_RETURN_IF_ERROR(validate(job));
+  auto device_name = check_device(run.device);
+  if (!device_name.ok()) return device_name.status();
+  const torch::Device device(*device_name);
+  const int threads = run.threads > 0 ? run.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(threads);
+
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  if (ec) return Status::io_error(out_dir + ": cannot create output folder: " + ec.message());
+  const std::string ckpt_path = (std::filesystem::path(out_dir) / "checkpoint.pt").string();
+
+  auto train_data = prepared_split(job, Split::kTrain);
+  if (!train_data.ok()) return train_data.status();
+  auto test_data = prepared_split(job, Split::kTest);
+  if (!test_data.ok()) return test_data.status();
+  const Normalization norm = *normalization_for(job.data.dataset);
+
+  torch::manual_seed(job.train.seed);
+  auto built = nn::build_model(job.model);
+  if (!built.ok()) return built.status();
+  nn::Network net = *built;
+  net->to(device);
+  net->train();
+
+  std::optional<nn::Network> teacher;
+  if (!job.train.kd.teacher.empty()) {
+    auto t = load_model(job.train.kd.teacher, device);
+    if (!t.ok()) return t.status().with_context("teacher");
+    const auto& ts = (*t)->spec();
+    if (ts.classes != job.model.classes || ts.in_channels != job.model.in_channels ||
+        ts.input_size != job.model.input_size)
+      return Status::invalid_argument("teacher " + job.train.kd.teacher + " takes " + std::to_string(ts.in_channels) +
+                                      "x" + std::to_string(ts.input_size) + " inputs to " + std::to_string(ts.classes) +
+                                      " classes; the student " + std::to_string(job.model.in_channels) + "x" +
+                                      std::to_string(job.model.input_size) + " to " + std::to_string(job.model.classes));
+    teacher = *t;
+    (*teacher)->eval();
+  }
+
+  const auto& t = job.train;
+  torch::optim::SGD optimizer(net->parameters(), torch::optim::SGDOptions(t.lr)
+                                                     .momentum(t.momentum)
+                                                     .nesterov(t.nesterov)
+                                                     .weight_decay(t.weight_decay));
+  TrainResult result;
+  result.device = *device_name;
+  int64_t start_epoch = 0;
+  if (!run.resume.empty()) {
+    auto meta = read_checkpoint_meta(run.resume);
+    if (!meta.ok()) return meta.status();
+    // Everything but the epoch budget must match: a longer budget continues the run.
+    nlohmann::json mine = to_json(job), theirs = meta->job;
+    mine["train"].erase("epochs");
+    theirs["train"].erase("epochs");
+    if (mine != theirs) {
+      for (const auto& section : {"model", "data", "train"})
+        if (mine[section] != theirs[section])
+          return Status::failed_precondition(run.resume + ": checkpoint is of another job (its " + section +
+                                             " differs: " + theirs[section].dump() + " vs " + mine[section].dump() + ")");
+    }
+    if (meta->epoch > t.epochs)
+      return Status::failed_precondition(run.resume + ": checkpoint is at epoch " + std::to_string(meta->epoch) +
+                                         ", beyond the job's " + std::to_string(t.epochs) + " epochs");
+    DR_RETURN_IF_ERROR(load_checkpoint_state(run.resume, net, optimizer, device));
+    start_epoch = meta->epoch;
+    for (const auto& e : meta->history) {
+      auto rec = epoch_record_from_json(e);
+      if (!rec.ok()) return rec.status().with_context(run.resume);
+      result.epochs.push_back(*rec);
+    }
+  }
+
+  auto counts = nn::count(job.model);
+  result.relus = counts->relus;
+  result.macs = counts->macs;
+  result.params = counts->params;
+
+  int64_t images_trained = 0;
+  double seconds_training = 0;
+  bool stopped = false;
+  for (int64_t epoch = start_epoch; epoch < t.epochs && !stopped; ++epoch) {
+    const auto epoch_start = Clock::now();
+    const double lr = learning_rate(t, epoch);
+    for (auto& group : optimizer.param_groups())
+      static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
+    LoaderOptions lo;
+    lo.batch_size = t.batch_size;
+    lo.augment = job.data.augment;
+    lo.flip = job.data.dataset.find("mnist") == std::string::npos;  // digits are not mirror-symmetric
+    lo.seed = t.seed;
+    lo.epoch = epoch;
+    lo.norm = norm;
+    BatchLoader loader(*train_data, lo);
+    double loss_sum = 0;
+    int64_t correct = 0, seen = 0, batch_index = 0;
+    const auto train_start = Clock::now();
+    while (auto batch = loader.next()) {
+      if (hooks.stop && hooks.stop->load()) {
+        stopped = true;
+        break;
+      }
+      auto x = batch->images.to(device, /*non_blocking=*/true);
+      auto y = batch->labels.to(device, /*non_blocking=*/true);
+      optimizer.zero_grad();
+      auto logits = net->forward(x);
+      torch::Tensor loss;
+      if (teacher) {
+        torch::Tensor teacher_logits;
+        {
+          torch::NoGradGuard no_grad;
+          teacher_logits = (*teacher)->forward(x);
+        }
+        loss = kd_loss(logits, teacher_logits, y, t.kd.temperature, t.kd.lambda);
+      } else {
+        loss = torch::nn::functional::cross_entropy(logits, y);
+      }
+      const double loss_value = loss.item<double>();
+      if (!std::isfinite(loss_value))
+        return Status::failed_precondition("epoch " + std::to_string(epoch + 1) + ", batch " +
+                                           std::to_string(batch_index + 1) + ": training loss is " +
+                                           (std::isnan(loss_value) ? "nan" : "infinite") + " (lr " +
+                                           std::to_string(lr) + "); lower the learning rate or check the data");
+      loss.backward();
+      optimizer.step();
+      const int64_t b = y.size(0);
+      loss_sum += loss_value * b;
+      correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+      seen += b;
+      ++batch_index;
+      if (hooks.on_batch) {
+        const double secs = seconds_since(train_start);
+        hooks.on_batch({epoch + 1, t.epochs, batch_index, loader.batches(), loss_sum / seen, 100.0 * correct / seen,
+                        secs > 0 ? seen / secs : 0});
+      }
+    }
+    if (stopped) break;
+    const double train_secs = seconds_since(train_start);
+    images_trained += seen;
+    seconds_training += train_secs;
+    Eval ev = evaluate(net, *test_data, norm, device);
+    EpochRecord rec{epoch + 1, lr, loss_sum / seen, 100.0 * correct / seen, ev.loss, ev.top1, ev.top5,
+                    seconds_since(epoch_start), train_secs > 0 ? seen / train_secs : 0};
+    result.epochs.push_back(rec);
+    nlohmann::json history = nlohmann::json::array();
+    for (const auto& e : result.epochs) history.push_back(nlohmann::json::parse(to_json(e).dump()));
+    DR_RETURN_IF_ERROR(save_checkpoint(ckpt_path, {to_json(job), epoch + 1, history}, net, optimizer));
+    if (hooks.on_epoch) hooks.on_epoch(rec);
+    if (run.stop_after > 0 && epoch + 1 >= run.stop_after && epoch + 1 < t.epochs) stopped = true;
+  }
+
+  if (!result.epochs.empty()) {
+    const auto& last = result.epochs.back();
+    result.top1 = last.top1;
+    result.top5 = last.top5;
+    result.loss = last.loss;
+  }
+  result.images_per_second = seconds_training > 0 ? images_trained / seconds_training : 0;
+  result.completed = !stopped && static_cast<int64_t>(result.epochs.size()) == t.epochs;
+  if (result.completed) {
+    DR_RETURN_IF_ERROR(save_model((std::filesystem::path(out_dir) / "model.pt").string(), net));
+    DR_RETURN_IF_ERROR(write_file_atomic((std::filesystem::path(out_dir) / "result.json").string(),
+                                         to_json(result).dump(2) + "\n"));
+  }
+  return result;
+}
+
+}  // namespace deepreduce::train
