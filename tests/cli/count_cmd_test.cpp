@@ -1,29 +1,15 @@
 // The `deepreduce count` contract, run as a user runs it: the real binary.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
-#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "tests/cli/run_binary.h"
+
 namespace {
 
-struct CmdRun {
-  int code;
-  std::string out;  // stdout and stderr together
-};
-
-CmdRun run(const std::string& args) {
-  const std::string cmd = std::string(DEEPREDUCE_BIN) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using deepreduce::testing::CmdRun;
+CmdRun run(const std::string& args) { return deepreduce::testing::run_deepreduce(args); }
 
 TEST(CountCommandTest, JsonIsExactlyOneObjectWithTheSeedsCounts) {
   CmdRun r = run("count --arch resnet18 --classes 100 --json");
