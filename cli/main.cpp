@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "common/process.h"
 
 namespace {
 
@@ -29,6 +30,7 @@ void usage(std::ostream& os) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  deepreduce::tune_allocator_for_training();
   if (argc < 2) {
     usage(std::cerr);
     return deepreduce::cli::kExitUsage;

@@ -250,7 +250,7 @@ Result<TrainResult> run_training(const TrainJob& job, const RunOptions& run, con
     LoaderOptions lo;
     lo.batch_size = t.batch_size;
     lo.augment = job.data.augment;
-    lo.flip = job.data.dataset.find("mnist") == std::string::npos;  // digits are not mirror-symmetric
+    lo.flip = job.data.dataset != "mnist";  // digits are not mirror-symmetric; clothes are
     lo.seed = t.seed;
     lo.epoch = epoch;
     lo.norm = norm;
@@ -265,7 +265,9 @@ Result<TrainResult> run_training(const TrainJob& job, const RunOptions& run, con
       }
       auto x = batch->images.to(device, /*non_blocking=*/true);
       auto y = batch->labels.to(device, /*non_blocking=*/true);
-      optimizer.zero_grad();
+      // Gradients set to none, not zeroed: backward then writes them instead of
+      // accumulating into a freshly zeroed buffer.
+      for (auto& p : net->parameters()) p.mutable_grad() = torch::Tensor();
       auto logits = net->forward(x);
       torch::Tensor loss;
       if (teacher) {
