@@ -1,0 +1,636 @@
+// The RocksDB implementation of Store: one column family per kind of record.
+//
+//   default      schema_version
+//   experiments  name -> Experiment JSON
+//   trials       id -> TrialRecord JSON
+//   trial_index  "<state>/<id>" -> "" (find pending trials without a scan)
+//   results      id -> result JSON
+//   artifacts    "<id>/<kind>/meta" -> {size, chunks, blake2b}; "<id>/<kind>/<chunk:08>" -> bytes
+//   events       8-byte big-endian seq -> Event JSON
+//
+// A mutex serialises read-modify-write calls; each builds one WriteBatch that
+// holds every record the call changes plus its event, written with sync=true
+// under Durability::kSync.
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+#include <sodium.h>
+
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "storage/store.h"
+
+namespace deepreduce::storage {
+namespace {
+
+constexpr const char* kFamilies[] = {"experiments", "trials", "trial_index", "results", "artifacts", "events"};
+constexpr size_t kChunkBytes = 1 << 20;
+constexpr const char* kSchemaKey = "schema_version";
+
+std::string be64(uint64_t v) {
+  std::string s(8, '\0');
+  for (int i = 7; i >= 0; --i, v >>= 8) s[i] = static_cast<char>(v & 0xff);
+  return s;
+}
+
+uint64_t from_be64(const rocksdb::Slice& s) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8 && i < s.size(); ++i) v = (v << 8) | static_cast<uint8_t>(s[i]);
+  return v;
+}
+
+std::string hex_blake2b(const std::string& bytes) {
+  unsigned char h[32];
+  crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), nullptr, 0);
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : h) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
+Status from_rocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return Status();
+  if (s.IsNotFound()) return Status::not_found(what + ": " + s.ToString());
+  if (s.IsCorruption()) return Status::corruption(what + ": " + s.ToString());
+  if (s.IsIOError()) return Status::io_error(what + ": " + s.ToString());
+  return Status::unavailable(what + ": " + s.ToString());
+}
+
+nlohmann::json event_json(const Event& e) {
+  return {{"seq", e.seq}, {"time_ms", e.time_ms}, {"type", e.type}, {"trial", e.trial}, {"worker", e.worker},
+          {"detail", e.detail}};
+}
+
+nlohmann::json experiment_json(const Experiment& e) {
+  return {{"name", e.name}, {"config_yaml", e.config_yaml}, {"strategy", e.strategy}, {"created_ms", e.created_ms},
+          {"schema_version", e.schema_version}};
+}
+
+class RocksStore final : public Store {
+ public:
+  RocksStore(std::string path, StoreOptions options) : path_(std::move(path)), options_(options) {}
+
+  ~RocksStore() override {
+    if (db_) {
+      if (!options_.read_only) db_->SyncWAL();
+      for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+      db_->Close();
+    }
+  }
+
+  Status open() {
+    if (sodium_init() < 0) return Status::internal("libsodium failed to initialise");
+    const bool exists = std::filesystem::exists(std::filesystem::path(path_) / "CURRENT");
+    if (!exists && (options_.read_only || !options_.create_if_missing))
+      return Status::not_found(path_ + ": no deepreduce store here");
+    rocksdb::DBOptions db_options;
+    db_options.create_if_missing = !options_.read_only;
+    db_options.create_missing_column_families = !exists;
+    db_options.keep_log_file_num = 4;
+    db_options.max_manifest_file_size = 64 << 20;
+    if (exists) {
+      std::vector<std::string> present;
+      auto s = rocksdb::DB::ListColumnFamilies(db_options, path_, &present);
+      if (!s.ok()) return from_rocks(s, path_);
+      std::set<std::string> have(present.begin(), present.end());
+      for (const char* f : kFamilies)
+        if (!have.count(f))
+          return Status::corruption(path_ + ": not a complete deepreduce store: column family \"" + std::string(f) +
+                                    "\" is missing");
+    }
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+    for (const char* f : kFamilies) descriptors.emplace_back(f, rocksdb::ColumnFamilyOptions());
+    rocksdb::DB* db = nullptr;
+    rocksdb::Status s = options_.read_only
+                            ? rocksdb::DB::OpenForReadOnly(db_options, path_, descriptors, &handles_, &db)
+                            : rocksdb::DB::Open(db_options, path_, descriptors, &handles_, &db);
+    if (!s.ok()) {
+      if (s.IsIOError() && s.ToString().find("lock") != std::string::npos)
+        return Status::unavailable(path_ + ": the store is open in another process (a coordinator?); "
+                                   "status, export and report open it read-only: " + s.ToString());
+      return from_rocks(s, path_);
+    }
+    db_.reset(db);
+    for (size_t i = 0; i < std::size(kFamilies); ++i) cf_[kFamilies[i]] = handles_[i + 1];
+
+    std::string version;
+    s = db_->Get(rocksdb::ReadOptions(), handles_[0], kSchemaKey, &version);
+    if (s.IsNotFound()) {
+      if (options_.read_only) return Status::corruption(path_ + ": no schema version key");
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      DR_RETURN_IF_ERROR(from_rocks(db_->Put(wo, handles_[0], kSchemaKey, std::to_string(kSchemaVersion)), path_));
+    } else if (!s.ok()) {
+      return from_rocks(s, path_);
+    } else if (version != std::to_string(kSchemaVersion)) {
+      return Status::failed_precondition(path_ + ": store schema version " + version + ", this deepreduce reads version " +
+                                         std::to_string(kSchemaVersion) + " (a newer deepreduce wrote it?)");
+    }
+    // The next event number continues after the last one stored.
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["events"]));
+    it->SeekToLast();
+    last_seq_ = it->Valid() ? from_be64(it->key()) : 0;
+    return Status();
+  }
+
+  // --- experiments
+  Status put_experiment(const Experiment& e) override {
+    DR_RETURN_IF_ERROR(writable());
+    std::lock_guard<std::mutex> lock(mu_);
+    auto existing = get_experiment_locked(e.name);
+    if (!existing.ok()) return existing.status();
+    if (*existing) {
+      if ((*existing)->config_yaml != e.config_yaml)
+        return Status::failed_precondition("experiment \"" + e.name +
+                                           "\" exists with another config; use a new name or a new store");
+      return Status();
+    }
+    Experiment copy = e;
+    if (!copy.created_ms) copy.created_ms = now_ms();
+    rocksdb::WriteBatch batch;
+    batch.Put(cf_["experiments"], e.name, experiment_json(copy).dump());
+    add_event(batch, {0, 0, "experiment_created", "", "", {{"name", e.name}, {"strategy", e.strategy}}});
+    return commit(batch);
+  }
+
+  Result<std::optional<Experiment>> get_experiment(const std::string& name) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return get_experiment_locked(name);
+  }
+
+  Result<std::vector<Experiment>> list_experiments() override {
+    std::vector<Experiment> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["experiments"]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      auto e = parse_experiment(it->key().ToString(), it->value().ToString());
+      if (!e.ok()) return e.status();
+      out.push_back(*e);
+    }
+    return out;
+  }
+
+  // --- trials
+  Result<std::vector<AddResult>> add_trials(const std::string& experiment,
+                                            const std::vector<TrialSpec>& trials) override {
+    DR_RETURN_IF_ERROR(writable());
+    std::lock_guard<std::mutex> lock(mu_);
+    rocksdb::WriteBatch batch;
+    std::vector<AddResult> out;
+    std::map<std::string, TrialState> in_batch;
+    const int64_t now = now_ms();
+    for (const auto& spec : trials) {
+      const std::string id = trial_id(spec);
+      if (auto it = in_batch.find(id); it != in_batch.end()) {
+        out.push_back({id, false, it->second});
+        continue;
+      }
+      auto existing = get_trial_locked(id);
+      if (existing.ok()) {
+        out.push_back({id, false, existing->state});
+        in_batch[id] = existing->state;
+        continue;
+      }
+      if (existing.status().code() != Status::Code::kNotFound) return existing.status();
+      TrialState state = TrialState::kPending;
+      for (const auto& dep : spec.dependencies()) {
+        TrialState dep_state;
+        if (auto it = in_batch.find(dep); it != in_batch.end()) {
+          dep_state = it->second;
+        } else {
+          auto d = get_trial_locked(dep);
+          if (!d.ok())
+            return Status::invalid_argument("trial " + id + " depends on " + dep + ", which is not in the store (" +
+                                            d.status().message() + ")");
+          dep_state = d->state;
+        }
+        if (dep_state == TrialState::kFailed) {
+          state = TrialState::kFailed;
+          break;
+        }
+        if (dep_state != TrialState::kDone) state = TrialState::kBlocked;
+      }
+      TrialRecord r;
+      r.id = id;
+      r.experiment = experiment;
+      r.spec = spec;
+      r.state = state;
+      r.created_ms = r.updated_ms = now;
+      if (state == TrialState::kFailed) r.reasons.push_back("a dependency failed");
+      put_trial(batch, r, std::nullopt);
+      add_event(batch, {0, 0, "trial_created", id, "", {{"state", state_name(state)}, {"experiment", experiment}}});
+      out.push_back({id, true, state});
+      in_batch[id] = state;
+    }
+    DR_RETURN_IF_ERROR(commit(batch));
+    return out;
+  }
+
+  Result<TrialRecord> get_trial(const std::string& id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return get_trial_locked(id);
+  }
+
+  Result<std::vector<TrialRecord>> list_trials(std::optional<TrialState> state) override {
+    std::vector<TrialRecord> out;
+    if (state) {
+      const std::string prefix = std::string(state_name(*state)) + "/";
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["trial_index"]));
+      for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+        auto r = get_trial_locked(it->key().ToString().substr(prefix.size()));
+        if (!r.ok()) return r.status();
+        out.push_back(*r);
+      }
+      return out;
+    }
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["trials"]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      auto r = parse_trial(it->key().ToString(), it->value().ToString());
+      if (!r.ok()) return r.status();
+      out.push_back(*r);
+    }
+    return out;
+  }
+
+  Result<std::vector<std::pair<TrialState, int64_t>>> count_by_state() override {
+    std::vector<std::pair<TrialState, int64_t>> out;
+    for (auto s : all_states()) {
+      const std::string prefix = std::string(state_name(s)) + "/";
+      int64_t n = 0;
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["trial_index"]));
+      for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++n;
+      out.push_back({s, n});
+    }
+    return out;
+  }
+
+  Result<TrialRecord> lease(const std::string& id, const std::string& worker, int64_t deadline_ms) override {
+    DR_RETURN_IF_ERROR(writable());
+    std::lock_guard<std::mutex> lock(mu_);
+    auto r = get_trial_locked(id);
+    if (!r.ok()) return r.status();
+    const TrialState from = r->state;
+    DR_RETURN_IF_ERROR(check_transition(id, from, TrialState::kLeased));
+    r->state = TrialState::kLeased;
+    r->attempt += 1;
+    r->worker = worker;
+    r->lease_deadline_ms = deadline_ms;
+    r->updated_ms = now_ms();
+    rocksdb::WriteBatch batch;
+    put_trial(batch, *r, from);
+    add_event(batch, {0, 0, "leased", id, worker, {{"attempt", r->attempt}, {"deadline_ms", deadline_ms}}});
+    DR_RETURN_IF_ERROR(commit(batch));
+    return *r;
+  }
+
+  Status renew(const std::string& id, const std::string& worker, int64_t attempt, int64_t deadline_ms) override {
+    DR_RETURN_IF_ERROR(writable());
+    std::lock_guard<std::mutex> lock(mu_);
+    auto r = get_trial_locked(id);
+    if (!r.ok()) return r.status();
+    DR_RETURN_IF_ERROR(check_lease(*r, worker, attempt));
+    r->lease_deadline_ms = deadline_ms;
+    rocksdb::WriteBatch batch;
+    put_trial(batch, *r, r->state);
+    return commit(batch);  // no event: renewals are heartbeats, not history
+  }
+
+  Result<TrialRecord> release(const std::string& id, const std::string& reason, int64_t max_attempts) override {
+    DR_RETURN_IF_ERROR(writable());
+    std::lock_guard<std::mutex> lock(mu_);
+    auto r = get_trial_locked(id);
+    if (!r.ok()) return r.status();
+    const TrialState from = r->state;
+    const TrialState to = r->attempt >= max_attempts ? TrialState::kFailed : TrialState::kPending;
+    DR_RETURN_IF_ERROR(check_transition(id, from, to));
+    r->reasons.push_back("attempt " + std::to_string(r->attempt) + " on " + r->worker + ": " + reason);
+    const std::string worker = r->worker;
+    r->state = to;
+    r->worker.clear();
+    r->lease_deadline_ms = 0;
+    r->updated_ms = now_ms();
+    rocksdb::WriteBatch batch;
+    put_trial(batch, *r, from);
+    add_event(batch, {0, 0, to == TrialState::kFailed ? "failed" : "released", id, worker,
+                      {{"attempt", r->attempt}, {"reason", reason}}});
+    DR_RETURN_IF_ERROR(commit(batch));
+    return *r;
+  }
+
+  Status record_progress(const std::string& id, const std::string& worker, const nlohmann::json& progress) override {
+    DR_RETURN_IF_ERROR(writable());
+    std::lock_guard<std::mutex> lock(mu_);
+    auto r = get_trial_locked(id);
+    if (!r.ok()) return r.status();
+    if (r->state != TrialState::kLeased || r->worker != worker)
+      return Status::failed_precondition("trial " + id + ": progress from " + worker + " but the trial is " +
+                                         state_name(r->state) + (r->worker.empty() ? "" : " by " + r->worker));
+    r->progress = progress;
+    rocksdb::WriteBatch batch;
+    put_trial(batch, *r, r->state);
+    add_event(batch, {0, 0, "progress", id, worker, progress});
+    return commit(batch);
+  }
+
+  Status complete(const std::string& id, const std::string& worker, int64_t attempt, const nlohmann::json& result,
+                  const std::optional<std::string>& weights) override {
+    DR_RETURN_IF_ERROR(writable());
+    std::lock_guard<std::mutex> lock(mu_);
+    auto r = get_trial_locked(id);
+    if (!r.ok()) return r.status();
+    if (r->state == TrialState::kDone)
+      return Status::failed_precondition("trial " + id + " is already done; the result of " + worker + " attempt " +
+                                         std::to_string(attempt) + " is ignored");
+    // A worker whose lease was lost may still finish first: its result is
+    // accepted as long as nobody else's was (the trial is re-leased or pending).
+    const TrialState from = r->state;
+    DR_RETURN_IF_ERROR(check_transition(id, from, TrialState::kDone));
+    r->state = TrialState::kDone;
+    r->worker = worker;
+    r->lease_deadline_ms = 0;
+    r->updated_ms = now_ms();
+    rocksdb::WriteBatch batch;
+    put_trial(batch, *r, from);
+    batch.Put(cf_["results"], id, result.dump());
+    if (weights) put_artifact_batch(batch, id, "model", *weights);
+    add_event(batch, {0, 0, "done", id, worker,
+                      {{"attempt", attempt}, {"top1", result.value("top1", nlohmann::json())}}});
+    return commit(batch);
+  }
+
+  Status fail(const std::string& id, const std::string& reason) override {
+    return simple_transition(id, TrialState::kFailed, "failed", reason);
+  }
+  Status cancel(const std::string& id) override {
+    return simple_transition(id, TrialState::kCancelled, "cancelled", "");
+  }
+  Status retry(const std::string& id) override { return simple_transition(id, TrialState::kPending, "retried", ""); }
+
+  Result<std::vector<std::string>> unblock_ready() override {
+    DR_RETURN_IF_ERROR(writable());
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<std::string> changed;
+    rocksdb::WriteBatch batch;
+    const std::string prefix = "blocked/";
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["trial_index"]));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      auto r = get_trial_locked(it->key().ToString().substr(prefix.size()));
+      if (!r.ok()) return r.status();
+      bool all_done = true, any_failed = false;
+      for (const auto& dep : r->spec.dependencies()) {
+        auto d = get_trial_locked(dep);
+        if (!d.ok()) return d.status().with_context("dependency of " + r->id);
+        all_done &= d->state == TrialState::kDone;
+        any_failed |= d->state == TrialState::kFailed;
+      }
+      if (!all_done && !any_failed) continue;
+      const TrialState to = any_failed ? TrialState::kFailed : TrialState::kPending;
+      if (any_failed) r->reasons.push_back("a dependency failed");
+      r->state = to;
+      r->updated_ms = now_ms();
+      put_trial(batch, *r, TrialState::kBlocked);
+      add_event(batch, {0, 0, any_failed ? "failed" : "unblocked", r->id, "", nullptr});
+      changed.push_back(r->id);
+    }
+    if (!changed.empty()) DR_RETURN_IF_ERROR(commit(batch));
+    return changed;
+  }
+
+  // --- results and artifacts
+  Result<std::optional<nlohmann::json>> get_result(const std::string& id) override {
+    std::string value;
+    auto s = db_->Get(rocksdb::ReadOptions(), cf_["results"], id, &value);
+    if (s.IsNotFound()) return std::optional<nlohmann::json>();
+    DR_RETURN_IF_ERROR(from_rocks(s, "result " + id));
+    try {
+      return std::optional<nlohmann::json>(nlohmann::json::parse(value));
+    } catch (const nlohmann::json::exception& e) {
+      return Status::corruption("result of trial " + id + " is not JSON: " + e.what());
+    }
+  }
+
+  Status put_artifact(const std::string& id, const std::string& kind, const std::string& bytes) override {
+    DR_RETURN_IF_ERROR(writable());
+    std::lock_guard<std::mutex> lock(mu_);
+    rocksdb::WriteBatch batch;
+    put_artifact_batch(batch, id, kind, bytes);
+    add_event(batch, {0, 0, "artifact", id, "", {{"kind", kind}, {"bytes", bytes.size()}}});
+    return commit(batch);
+  }
+
+  Result<std::optional<std::string>> get_artifact(const std::string& id, const std::string& kind) override {
+    // One snapshot: a concurrent replacement never mixes two versions' chunks.
+    const rocksdb::Snapshot* snap = db_->GetSnapshot();
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snap;
+    auto release = std::unique_ptr<const rocksdb::Snapshot, std::function<void(const rocksdb::Snapshot*)>>(
+        snap, [this](const rocksdb::Snapshot* s) { db_->ReleaseSnapshot(s); });
+    const std::string base = id + "/" + kind + "/";
+    std::string meta_text;
+    auto s = db_->Get(ro, cf_["artifacts"], base + "meta", &meta_text);
+    if (s.IsNotFound()) return std::optional<std::string>();
+    DR_RETURN_IF_ERROR(from_rocks(s, "artifact " + base + "meta"));
+    const std::string what = "artifact " + kind + " of trial " + id;
+    nlohmann::json meta;
+    try {
+      meta = nlohmann::json::parse(meta_text);
+      (void)meta.at("size").get<uint64_t>();
+    } catch (const nlohmann::json::exception& e) {
+      return Status::corruption(what + ": unreadable metadata: " + e.what());
+    }
+    const uint64_t size = meta["size"].get<uint64_t>();
+    const uint64_t chunks = meta.value("chunks", uint64_t{0});
+    std::string bytes;
+    bytes.reserve(size);
+    for (uint64_t c = 0; c < chunks; ++c) {
+      std::string chunk;
+      auto cs = db_->Get(ro, cf_["artifacts"], chunk_key(base, c), &chunk);
+      if (cs.IsNotFound()) return Status::corruption(what + ": chunk " + std::to_string(c) + " is missing");
+      DR_RETURN_IF_ERROR(from_rocks(cs, what));
+      bytes += chunk;
+    }
+    if (bytes.size() != size)
+      return Status::corruption(what + ": " + std::to_string(bytes.size()) + " bytes, metadata says " +
+                                std::to_string(size));
+    if (hex_blake2b(bytes) != meta.value("blake2b", ""))
+      return Status::corruption(what + ": checksum mismatch (the stored bytes are damaged)");
+    return std::optional<std::string>(std::move(bytes));
+  }
+
+  // --- events
+  Status append_event(const Event& e) override {
+    DR_RETURN_IF_ERROR(writable());
+    std::lock_guard<std::mutex> lock(mu_);
+    rocksdb::WriteBatch batch;
+    add_event(batch, e);
+    return commit(batch);
+  }
+
+  Result<std::vector<Event>> events(uint64_t after_seq, size_t limit) override {
+    std::vector<Event> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["events"]));
+    for (it->Seek(be64(after_seq + 1)); it->Valid() && out.size() < limit; it->Next()) {
+      try {
+        auto j = nlohmann::json::parse(it->value().ToString());
+        out.push_back({j.at("seq").get<uint64_t>(), j.at("time_ms").get<int64_t>(), j.at("type").get<std::string>(),
+                       j.at("trial").get<std::string>(), j.at("worker").get<std::string>(), j.at("detail")});
+      } catch (const nlohmann::json::exception& e) {
+        return Status::corruption("event " + std::to_string(from_be64(it->key())) + ": " + e.what());
+      }
+    }
+    return out;
+  }
+
+  uint64_t last_seq() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_seq_;
+  }
+
+  Status sync() override {
+    if (options_.read_only) return Status();
+    return from_rocks(db_->SyncWAL(), path_ + ": sync");
+  }
+
+ private:
+  Status writable() const {
+    if (options_.read_only) return Status::failed_precondition(path_ + ": opened read-only");
+    return Status();
+  }
+
+  static std::string chunk_key(const std::string& base, uint64_t c) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%08llu", static_cast<unsigned long long>(c));
+    return base + buf;
+  }
+
+  void put_artifact_batch(rocksdb::WriteBatch& batch, const std::string& id, const std::string& kind,
+                          const std::string& bytes) {
+    const std::string base = id + "/" + kind + "/";
+    // Drop the chunks of the version being replaced (a range of keys past "meta"'s sibling chunks).
+    batch.DeleteRange(cf_["artifacts"], base + "00000000", base + "99999999~");
+    uint64_t chunks = 0;
+    for (size_t off = 0; off < bytes.size(); off += kChunkBytes, ++chunks)
+      batch.Put(cf_["artifacts"], chunk_key(base, chunks), rocksdb::Slice(bytes.data() + off,
+                                                                         std::min(kChunkBytes, bytes.size() - off)));
+    nlohmann::json meta = {{"size", bytes.size()}, {"chunks", chunks}, {"blake2b", hex_blake2b(bytes)}};
+    batch.Put(cf_["artifacts"], base + "meta", meta.dump());
+  }
+
+  void put_trial(rocksdb::WriteBatch& batch, const TrialRecord& r, std::optional<TrialState> old_state) {
+    batch.Put(cf_["trials"], r.id, to_json(r).dump());
+    if (old_state && *old_state != r.state) batch.Delete(cf_["trial_index"], std::string(state_name(*old_state)) + "/" + r.id);
+    batch.Put(cf_["trial_index"], std::string(state_name(r.state)) + "/" + r.id, "");
+  }
+
+  // Adds the event to the batch with the next sequence number. The number is
+  // taken back if the commit fails, so sequences stay gap-free.
+  void add_event(rocksdb::WriteBatch& batch, Event e) {
+    e.seq = ++last_seq_;
+    ++pending_events_;
+    e.time_ms = now_ms();
+    batch.Put(cf_["events"], be64(e.seq), event_json(e).dump());
+  }
+
+  Status commit(rocksdb::WriteBatch& batch) {
+    rocksdb::WriteOptions wo;
+    wo.sync = options_.durability == Durability::kSync;
+    auto s = db_->Write(wo, &batch);
+    if (!s.ok()) last_seq_ -= pending_events_;
+    pending_events_ = 0;
+    return from_rocks(s, path_ + ": write");
+  }
+
+  Status simple_transition(const std::string& id, TrialState to, const char* event, const std::string& reason) {
+    DR_RETURN_IF_ERROR(writable());
+    std::lock_guard<std::mutex> lock(mu_);
+    auto r = get_trial_locked(id);
+    if (!r.ok()) return r.status();
+    const TrialState from = r->state;
+    DR_RETURN_IF_ERROR(check_transition(id, from, to));
+    const std::string worker = r->worker;
+    r->state = to;
+    if (!reason.empty()) r->reasons.push_back(reason);
+    if (to != TrialState::kLeased) {
+      r->worker.clear();
+      r->lease_deadline_ms = 0;
+    }
+    r->updated_ms = now_ms();
+    rocksdb::WriteBatch batch;
+    put_trial(batch, *r, from);
+    add_event(batch, {0, 0, event, id, worker, reason.empty() ? nlohmann::json() : nlohmann::json{{"reason", reason}}});
+    return commit(batch);
+  }
+
+  Status check_lease(const TrialRecord& r, const std::string& worker, int64_t attempt) {
+    if (r.state != TrialState::kLeased || r.worker != worker || r.attempt != attempt)
+      return Status::failed_precondition("trial " + r.id + ": no lease of " + worker + " attempt " +
+                                         std::to_string(attempt) + " (it is " + state_name(r.state) +
+                                         (r.worker.empty() ? "" : " by " + r.worker) + ", attempt " +
+                                         std::to_string(r.attempt) + ")");
+    return Status();
+  }
+
+  Result<TrialRecord> parse_trial(const std::string& id, const std::string& value) {
+    try {
+      auto r = trial_record_from_json(nlohmann::json::parse(value));
+      if (!r.ok()) return Status::corruption(path_ + ": trial " + id + ": " + r.status().message());
+      return r;
+    } catch (const nlohmann::json::exception& e) {
+      return Status::corruption(path_ + ": trial " + id + ": record is not JSON (" + e.what() + ")");
+    }
+  }
+
+  Result<TrialRecord> get_trial_locked(const std::string& id) {
+    std::string value;
+    auto s = db_->Get(rocksdb::ReadOptions(), cf_["trials"], id, &value);
+    if (s.IsNotFound()) return Status::not_found("no trial " + id);
+    DR_RETURN_IF_ERROR(from_rocks(s, "trial " + id));
+    return parse_trial(id, value);
+  }
+
+  Result<Experiment> parse_experiment(const std::string& name, const std::string& value) {
+    try {
+      auto j = nlohmann::json::parse(value);
+      return Experiment{j.at("name").get<std::string>(), j.at("config_yaml").get<std::string>(),
+                        j.at("strategy").get<std::string>(), j.at("created_ms").get<int64_t>(),
+                        j.at("schema_version").get<int64_t>()};
+    } catch (const nlohmann::json::exception& e) {
+      return Status::corruption(path_ + ": experiment " + name + ": " + e.what());
+    }
+  }
+
+  Result<std::optional<Experiment>> get_experiment_locked(const std::string& name) {
+    std::string value;
+    auto s = db_->Get(rocksdb::ReadOptions(), cf_["experiments"], name, &value);
+    if (s.IsNotFound()) return std::optional<Experiment>();
+    DR_RETURN_IF_ERROR(from_rocks(s, "experiment " + name));
+    auto e = parse_experiment(name, value);
+    if (!e.ok()) return e.status();
+    return std::optional<Experiment>(*e);
+  }
+
+  std::string path_;
+  StoreOptions options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::map<std::string, rocksdb::ColumnFamilyHandle*> cf_;
+  std::mutex mu_;
+  uint64_t last_seq_ = 0;
+  uint64_t pending_events_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> open_store(const std::string& path, const StoreOptions& options) {
+  auto store = std::make_unique<RocksStore>(path, options);
+  DR_RETURN_IF_ERROR(store->open());
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace deepreduce::storage

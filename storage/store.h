@@ -1,0 +1,134 @@
+// The experiment store: the truth from which a coordinator rebuilds everything.
+//
+// Contract (every implementation; tests/storage/store_test.cpp checks it):
+//  - Atomicity: each mutating call is all-or-nothing. A trial's state change,
+//    its index entry, its result or artifact (when the call carries one) and its
+//    event are written in one batch.
+//  - Durability: with Durability::kSync (the default) a call returns only once
+//    its batch is on stable storage (fsync of the WAL). With kGroupCommit calls
+//    return once written to the OS, and sync() is the durability point for every
+//    call before it: a crash may lose calls after the last sync(), never half of one.
+//  - Transitions follow storage/trial.h's table; an illegal one is
+//    FailedPrecondition and writes nothing. A done trial is immutable.
+//  - Events carry gap-free sequence numbers 1, 2, 3, ... in commit order.
+//  - Artifacts are stored in chunks with a BLAKE2b checksum and verified on
+//    every read: a corrupt artifact is Corruption, never bytes.
+//  - Thread safety: every method may be called from any thread.
+//  - Ownership: the store owns its database; values returned are copies.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "storage/trial.h"
+
+namespace deepreduce::storage {
+
+constexpr int64_t kSchemaVersion = 1;
+
+struct Experiment {
+  std::string name;
+  std::string config_yaml;  // verbatim
+  std::string strategy;
+  int64_t created_ms = 0;
+  int64_t schema_version = kSchemaVersion;
+};
+
+struct Event {
+  uint64_t seq = 0;
+  int64_t time_ms = 0;
+  std::string type;   // trial_created, leased, released, progress, done, failed, cancelled, unblocked,
+                      // worker_joined, worker_lost, ...
+  std::string trial;  // "" for events about workers
+  std::string worker;
+  nlohmann::json detail = nullptr;
+};
+
+enum class Durability { kSync, kGroupCommit };
+
+struct NewTrial {
+  TrialSpec spec;
+};
+
+struct AddResult {
+  std::string id;
+  bool created = false;  // false: the trial existed already and was left as it is
+  TrialState state = TrialState::kPending;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // --- experiments
+  // Creates or, for an existing name, checks that the config is the same text.
+  virtual Status put_experiment(const Experiment& e) = 0;
+  virtual Result<std::optional<Experiment>> get_experiment(const std::string& name) = 0;
+  virtual Result<std::vector<Experiment>> list_experiments() = 0;
+
+  // --- trials
+  // Adds trials idempotently: an existing id is left untouched. A new trial is
+  // blocked while any dependency is not done (failed if one has failed),
+  // pending otherwise. Dependencies must exist already or be earlier in `trials`.
+  virtual Result<std::vector<AddResult>> add_trials(const std::string& experiment,
+                                                    const std::vector<TrialSpec>& trials) = 0;
+  virtual Result<TrialRecord> get_trial(const std::string& id) = 0;
+  // All trials, or those in one state, in id order.
+  virtual Result<std::vector<TrialRecord>> list_trials(std::optional<TrialState> state = std::nullopt) = 0;
+  virtual Result<std::vector<std::pair<TrialState, int64_t>>> count_by_state() = 0;
+
+  // pending -> leased by `worker` until `deadline_ms`; attempt + 1.
+  virtual Result<TrialRecord> lease(const std::string& id, const std::string& worker, int64_t deadline_ms) = 0;
+  // Extends a lease held by `worker` at `attempt`; FailedPrecondition otherwise.
+  virtual Status renew(const std::string& id, const std::string& worker, int64_t attempt, int64_t deadline_ms) = 0;
+  // leased -> pending (worker lost, lease expired, handed back), recording why;
+  // when the attempts reached `max_attempts`, leased -> failed instead.
+  virtual Result<TrialRecord> release(const std::string& id, const std::string& reason, int64_t max_attempts) = 0;
+  // Stores the last progress report of a leased trial (and a progress event).
+  virtual Status record_progress(const std::string& id, const std::string& worker, const nlohmann::json& progress) = 0;
+  // leased -> done with its result and optional final weights, in one batch.
+  // A result from another worker or attempt than the lease's is accepted only
+  // while the trial is not done; on a done trial it is AlreadyExists-like:
+  // FailedPrecondition with "already done", and nothing changes.
+  virtual Status complete(const std::string& id, const std::string& worker, int64_t attempt,
+                          const nlohmann::json& result, const std::optional<std::string>& weights) = 0;
+  // leased -> failed (a failure that retrying cannot fix, e.g. a bad config).
+  virtual Status fail(const std::string& id, const std::string& reason) = 0;
+  virtual Status cancel(const std::string& id) = 0;
+  // failed/cancelled -> pending (the user asks again).
+  virtual Status retry(const std::string& id) = 0;
+  // Moves every blocked trial whose dependencies are done to pending, and to
+  // failed those with a failed dependency; returns the ids that changed.
+  virtual Result<std::vector<std::string>> unblock_ready() = 0;
+
+  // --- results and artifacts
+  virtual Result<std::optional<nlohmann::json>> get_result(const std::string& id) = 0;
+  // kind: "model" (final weights) or "checkpoint" (latest); replaces the old one.
+  virtual Status put_artifact(const std::string& id, const std::string& kind, const std::string& bytes) = 0;
+  virtual Result<std::optional<std::string>> get_artifact(const std::string& id, const std::string& kind) = 0;
+
+  // --- events
+  virtual Status append_event(const Event& e) = 0;  // seq and time are assigned
+  virtual Result<std::vector<Event>> events(uint64_t after_seq, size_t limit) = 0;
+  virtual uint64_t last_seq() = 0;
+
+  // The durability point of kGroupCommit (a no-op cost under kSync).
+  virtual Status sync() = 0;
+};
+
+struct StoreOptions {
+  Durability durability = Durability::kSync;
+  bool read_only = false;       // open beside a running coordinator, for status/export/report
+  bool create_if_missing = true;
+};
+
+// Opens (or creates) a RocksDB store in `path`. A store of another schema
+// version, a missing column family or a corrupt record is an error naming it.
+Result<std::unique_ptr<Store>> open_store(const std::string& path, const StoreOptions& options = {});
+
+}  // namespace deepreduce::storage

@@ -1,0 +1,71 @@
+// Trials as values: what defines a trial (TrialSpec), its id, its states and
+// the legal transitions between them. Free of RocksDB and of LibTorch.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "train/options.h"
+
+namespace deepreduce::storage {
+
+// Everything that defines a trial. Its canonical JSON (sorted keys, every field
+// present, numbers in one form) hashes to its id, so the same spec always has
+// the same id: re-running or overlapping sweeps never train a thing twice.
+struct TrialSpec {
+  std::string kind = "train";  // "train"; "noop" returns at once (benchmarks of the coordinator)
+  train::TrainJob job;         // job.train.kd.teacher is ignored: see teacher
+  // KD: the trial whose final weights teach this one ("" = no KD). T and lambda
+  // are job.train.kd.temperature / lambda.
+  std::string teacher;
+  // The trial this one starts from (fine-tuning a pruned network, a longer
+  // budget resuming a shorter one); "" = from scratch.
+  std::string base;
+  nlohmann::json prune = nullptr;  // channel-pruning options, null = none
+
+  // Trials that must be done before this one may run (teacher, base).
+  std::vector<std::string> dependencies() const;
+};
+
+nlohmann::json to_json(const TrialSpec& spec);
+Result<TrialSpec> trial_spec_from_json(const nlohmann::json& j);
+// The canonical text: to_json(spec).dump() with sorted keys.
+std::string canonical_json(const TrialSpec& spec);
+// BLAKE2b-128 of the canonical text, as 32 lowercase hex digits.
+std::string trial_id(const TrialSpec& spec);
+
+enum class TrialState { kBlocked, kPending, kLeased, kDone, kFailed, kCancelled };
+
+const char* state_name(TrialState s);
+Result<TrialState> parse_state(const std::string& name);
+const std::vector<TrialState>& all_states();
+
+// The one table of legal transitions; everything else is refused.
+bool transition_allowed(TrialState from, TrialState to);
+Status check_transition(const std::string& trial, TrialState from, TrialState to);
+
+// A trial as the store holds it.
+struct TrialRecord {
+  std::string id;
+  std::string experiment;
+  TrialSpec spec;
+  TrialState state = TrialState::kPending;
+  int64_t attempt = 0;          // leases granted so far
+  std::string worker;           // leased: who holds it
+  int64_t lease_deadline_ms = 0;  // leased: unix ms after which the lease is void
+  std::vector<std::string> reasons;  // one per failed attempt
+  nlohmann::json progress = nullptr;  // the last progress report
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+};
+
+nlohmann::json to_json(const TrialRecord& r);
+Result<TrialRecord> trial_record_from_json(const nlohmann::json& j);
+
+int64_t now_ms();
+
+}  // namespace deepreduce::storage

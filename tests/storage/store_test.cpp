@@ -1,0 +1,311 @@
+// The Store contract, on real RocksDB in temporary folders.
+#include "storage/store.h"
+
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "nn/relu_plan.h"
+
+namespace deepreduce::storage {
+namespace {
+namespace fs = std::filesystem;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("deepreduce_store_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    store_ = open();
+  }
+  void TearDown() override {
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+  std::unique_ptr<Store> open(StoreOptions o = {}) {
+    auto s = open_store(dir_.string(), o);
+    EXPECT_TRUE(s.ok()) << s.status().message();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+  static TrialSpec spec(double alpha, std::string teacher = "") {
+    TrialSpec s;
+    s.job.model.alpha = alpha;
+    s.job.train.epochs = 2;
+    s.teacher = std::move(teacher);
+    return s;
+  }
+  fs::path dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST(TrialIdTest, SameSpecSameIdAndLocalPathsDoNotCount) {
+  TrialSpec a;
+  TrialSpec b;
+  EXPECT_EQ(trial_id(a), trial_id(b));
+  EXPECT_EQ(trial_id(a).size(), 32u);
+  b.job.train.kd.teacher = "/tmp/somewhere/model.pt";  // where a worker put the file
+  b.job.train.kd.temperature = 8;                        // meaningless without a teacher
+  EXPECT_EQ(trial_id(a), trial_id(b));
+  b.job.model = *nn::thin(b.job.model, {"s3"});
+  EXPECT_NE(trial_id(a), trial_id(b));
+  auto back = trial_spec_from_json(nlohmann::json::parse(canonical_json(b)));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(trial_id(*back), trial_id(b));
+  // Keys are sorted and every field is present.
+  const std::string text = canonical_json(a);
+  EXPECT_LT(text.find("\"base\""), text.find("\"job\""));
+  EXPECT_NE(text.find("\"relu_off\":[]"), std::string::npos);
+}
+
+TEST(TransitionTableTest, DoneIsFinalAndOnlyTableEntriesAreLegal) {
+  for (auto to : all_states()) EXPECT_FALSE(transition_allowed(TrialState::kDone, to)) << state_name(to);
+  EXPECT_TRUE(transition_allowed(TrialState::kPending, TrialState::kLeased));
+  EXPECT_FALSE(transition_allowed(TrialState::kBlocked, TrialState::kLeased));
+  EXPECT_FALSE(transition_allowed(TrialState::kFailed, TrialState::kDone));
+  auto s = check_transition("abc", TrialState::kDone, TrialState::kPending);
+  EXPECT_EQ(s.message(), "trial abc: illegal transition done -> pending");
+}
+
+TEST_F(StoreTest, TrialsAreAddedIdempotentlyAndDependenciesBlock) {
+  auto teacher = spec(1.0);
+  const std::string tid = trial_id(teacher);
+  auto student = spec(0.5, tid);
+  auto added = store_->add_trials("exp", {teacher, student, teacher});
+  ASSERT_TRUE(added.ok()) << added.status().message();
+  ASSERT_EQ(added->size(), 3u);
+  EXPECT_TRUE((*added)[0].created);
+  EXPECT_EQ((*added)[0].state, TrialState::kPending);
+  EXPECT_EQ((*added)[1].state, TrialState::kBlocked);
+  EXPECT_FALSE((*added)[2].created);
+  auto again = store_->add_trials("exp", {student});
+  EXPECT_FALSE((*again)[0].created);
+  auto counts = *store_->count_by_state();
+  EXPECT_EQ(counts[0], (std::pair<TrialState, int64_t>{TrialState::kBlocked, 1}));
+  EXPECT_EQ(counts[1], (std::pair<TrialState, int64_t>{TrialState::kPending, 1}));
+
+  auto orphan = spec(0.25, "0123456789abcdef0123456789abcdef");
+  auto bad = store_->add_trials("exp", {orphan});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("not in the store"), std::string::npos);
+}
+
+TEST_F(StoreTest, LifecycleLeaseCompleteAndUnblock) {
+  auto teacher = spec(1.0);
+  const std::string tid = trial_id(teacher);
+  auto student = spec(0.5, tid);
+  const std::string sid = trial_id(student);
+  ASSERT_TRUE(store_->add_trials("exp", {teacher, student}).ok());
+  EXPECT_FALSE(store_->lease(sid, "w1", now_ms() + 1000).ok());  // blocked
+  auto leased = store_->lease(tid, "w1", now_ms() + 1000);
+  ASSERT_TRUE(leased.ok());
+  EXPECT_EQ(leased->attempt, 1);
+  EXPECT_TRUE(store_->renew(tid, "w1", 1, now_ms() + 5000).ok());
+  EXPECT_FALSE(store_->renew(tid, "w2", 1, now_ms() + 5000).ok());
+  EXPECT_TRUE(store_->record_progress(tid, "w1", {{"epoch", 1}}).ok());
+  EXPECT_TRUE(store_->unblock_ready()->empty());
+  ASSERT_TRUE(store_->complete(tid, "w1", 1, {{"top1", 91.5}}, std::string("weights")).ok());
+  auto dup = store_->complete(tid, "w2", 1, {{"top1", 10.0}}, std::nullopt);
+  EXPECT_FALSE(dup.ok());
+  EXPECT_NE(dup.message().find("already done"), std::string::npos);
+  EXPECT_EQ((**store_->get_result(tid))["top1"], 91.5);
+  EXPECT_EQ(**store_->get_artifact(tid, "model"), "weights");
+  EXPECT_EQ(*store_->unblock_ready(), std::vector<std::string>{sid});
+  EXPECT_EQ(store_->get_trial(sid)->state, TrialState::kPending);
+  EXPECT_FALSE(store_->cancel(tid).ok());  // done is immutable
+}
+
+TEST_F(StoreTest, ReleasedTrialsComeBackUntilTheirLastAttemptFails) {
+  auto t = spec(1.0);
+  const std::string id = trial_id(t);
+  ASSERT_TRUE(store_->add_trials("exp", {t}).ok());
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    ASSERT_TRUE(store_->lease(id, "w" + std::to_string(attempt), now_ms() + 1000).ok());
+    auto r = store_->release(id, "worker lost", 3);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ(r->state, attempt < 3 ? TrialState::kPending : TrialState::kFailed);
+  }
+  auto rec = *store_->get_trial(id);
+  ASSERT_EQ(rec.reasons.size(), 3u);
+  EXPECT_EQ(rec.reasons[2], "attempt 3 on w3: worker lost");
+  ASSERT_TRUE(store_->retry(id).ok());
+  EXPECT_EQ(store_->get_trial(id)->state, TrialState::kPending);
+}
+
+TEST_F(StoreTest, ALateResultOfALostLeaseIsAcceptedOnce) {
+  auto t = spec(1.0);
+  const std::string id = trial_id(t);
+  ASSERT_TRUE(store_->add_trials("exp", {t}).ok());
+  ASSERT_TRUE(store_->lease(id, "slow", now_ms()).ok());
+  ASSERT_TRUE(store_->release(id, "lease expired", 3).ok());
+  ASSERT_TRUE(store_->lease(id, "fast", now_ms() + 1000).ok());
+  EXPECT_TRUE(store_->complete(id, "slow", 1, {{"top1", 50.0}}, std::nullopt).ok());
+  EXPECT_FALSE(store_->complete(id, "fast", 2, {{"top1", 51.0}}, std::nullopt).ok());
+  EXPECT_EQ((**store_->get_result(id))["top1"], 50.0);
+  int done_events = 0;
+  for (const auto& e : *store_->events(0, 1000)) done_events += e.type == "done";
+  EXPECT_EQ(done_events, 1);
+}
+
+TEST_F(StoreTest, EventsAreGapFreeAcrossReopens) {
+  ASSERT_TRUE(store_->add_trials("exp", {spec(1.0), spec(0.5)}).ok());
+  ASSERT_TRUE(store_->append_event({0, 0, "worker_joined", "", "w1", {{"host", "h"}}}).ok());
+  EXPECT_FALSE(store_->lease("nope", "w", 0).ok());  // a refused call writes no event
+  store_.reset();
+  store_ = open();
+  ASSERT_TRUE(store_->append_event({0, 0, "worker_lost", "", "w1", nullptr}).ok());
+  auto events = *store_->events(0, 100);
+  ASSERT_EQ(events.size(), 4u);
+  for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i].seq, i + 1);
+  EXPECT_EQ(store_->last_seq(), 4u);
+  EXPECT_EQ(store_->events(2, 1)->front().seq, 3u);
+}
+
+TEST_F(StoreTest, ArtifactsAreChunkedReplacedAndVerified) {
+  std::string big(3 * (1 << 20) + 17, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 31 % 251);
+  ASSERT_TRUE(store_->put_artifact("t1", "checkpoint", big).ok());
+  EXPECT_EQ(**store_->get_artifact("t1", "checkpoint"), big);
+  ASSERT_TRUE(store_->put_artifact("t1", "checkpoint", "small").ok());
+  EXPECT_EQ(**store_->get_artifact("t1", "checkpoint"), "small");
+  EXPECT_FALSE(store_->get_artifact("t1", "model")->has_value());
+  ASSERT_TRUE(store_->put_artifact("t2", "model", big).ok());
+  store_.reset();
+  {
+    // Damage one chunk behind the store's back.
+    rocksdb::DB* raw;
+    std::vector<rocksdb::ColumnFamilyHandle*> h;
+    std::vector<rocksdb::ColumnFamilyDescriptor> d = {{"default", {}}, {"experiments", {}}, {"trials", {}},
+                                                      {"trial_index", {}}, {"results", {}}, {"artifacts", {}},
+                                                      {"events", {}}};
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_.string(), d, &h, &raw).ok());
+    ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), h[5], "t2/model/00000001", std::string(1 << 20, 'x')).ok());
+    for (auto* x : h) raw->DestroyColumnFamilyHandle(x);
+    delete raw;
+  }
+  store_ = open();
+  auto bad = store_->get_artifact("t2", "model");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Status::Code::kCorruption);
+  EXPECT_NE(bad.status().message().find("checksum mismatch"), std::string::npos);
+}
+
+TEST_F(StoreTest, ExperimentsKeepTheirConfigVerbatim) {
+  Experiment e{"quick", "name: quick\nsearch: {}\n", "grid", 0, kSchemaVersion};
+  ASSERT_TRUE(store_->put_experiment(e).ok());
+  ASSERT_TRUE(store_->put_experiment(e).ok());  // the same again is fine
+  e.config_yaml += "# changed\n";
+  EXPECT_FALSE(store_->put_experiment(e).ok());
+  auto got = *store_->get_experiment("quick");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->config_yaml, "name: quick\nsearch: {}\n");
+  EXPECT_GT(got->created_ms, 0);
+  EXPECT_EQ(store_->list_experiments()->size(), 1u);
+}
+
+TEST_F(StoreTest, ReadOnlyOpenSeesTheDataBesideAWriterAndRefusesWrites) {
+  ASSERT_TRUE(store_->add_trials("exp", {spec(1.0)}).ok());
+  StoreOptions ro;
+  ro.read_only = true;
+  auto reader = open_store(dir_.string(), ro);  // while store_ holds the write lock
+  ASSERT_TRUE(reader.ok()) << reader.status().message();
+  EXPECT_EQ((*reader)->list_trials()->size(), 1u);
+  EXPECT_EQ((*reader)->add_trials("exp", {spec(0.5)}).status().code(), Status::Code::kFailedPrecondition);
+  auto second_writer = open_store(dir_.string());
+  ASSERT_FALSE(second_writer.ok());
+  EXPECT_NE(second_writer.status().message().find("open in another process"), std::string::npos)
+      << second_writer.status().message();
+}
+
+TEST_F(StoreTest, GroupCommitIsDurableAfterSync) {
+  store_.reset();
+  StoreOptions group;
+  group.durability = Durability::kGroupCommit;
+  store_ = open(group);
+  ASSERT_TRUE(store_->add_trials("exp", {spec(1.0), spec(0.5)}).ok());
+  ASSERT_TRUE(store_->sync().ok());
+  store_.reset();
+  store_ = open();
+  EXPECT_EQ(store_->list_trials()->size(), 2u);
+}
+
+TEST_F(StoreTest, ConcurrentLeasesGrantEachTrialOnce) {
+  std::vector<TrialSpec> specs;
+  for (int i = 0; i < 40; ++i) specs.push_back(spec(0.05 + 0.01 * i));
+  ASSERT_TRUE(store_->add_trials("exp", specs).ok());
+  std::atomic<int> granted{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 4; ++w)
+    threads.emplace_back([&, w] {
+      for (const auto& s : specs)
+        if (store_->lease(trial_id(s), "w" + std::to_string(w), now_ms() + 1000).ok()) ++granted;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(granted.load(), 40);
+  EXPECT_EQ(store_->list_trials(TrialState::kLeased)->size(), 40u);
+}
+
+class BadStoreTest : public StoreTest {};
+
+TEST_F(BadStoreTest, AFutureSchemaIsRefused) {
+  store_.reset();
+  {
+    rocksdb::DB* raw;
+    std::vector<rocksdb::ColumnFamilyHandle*> h;
+    std::vector<rocksdb::ColumnFamilyDescriptor> d = {{"default", {}}, {"experiments", {}}, {"trials", {}},
+                                                      {"trial_index", {}}, {"results", {}}, {"artifacts", {}},
+                                                      {"events", {}}};
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_.string(), d, &h, &raw).ok());
+    ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), h[0], "schema_version", "7").ok());
+    ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), h[2], "deadbeef", "{not json").ok());
+    for (auto* x : h) raw->DestroyColumnFamilyHandle(x);
+    delete raw;
+  }
+  auto s = open_store(dir_.string());
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("store schema version 7, this deepreduce reads version 1"), std::string::npos)
+      << s.status().message();
+}
+
+TEST_F(BadStoreTest, ACorruptRecordIsAnErrorNamingIt) {
+  store_.reset();
+  {
+    rocksdb::DB* raw;
+    std::vector<rocksdb::ColumnFamilyHandle*> h;
+    std::vector<rocksdb::ColumnFamilyDescriptor> d = {{"default", {}}, {"experiments", {}}, {"trials", {}},
+                                                      {"trial_index", {}}, {"results", {}}, {"artifacts", {}},
+                                                      {"events", {}}};
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_.string(), d, &h, &raw).ok());
+    ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), h[2], "deadbeef", "{not json").ok());
+    for (auto* x : h) raw->DestroyColumnFamilyHandle(x);
+    delete raw;
+  }
+  store_ = open();
+  auto r = store_->get_trial("deadbeef");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kCorruption);
+  EXPECT_NE(r.status().message().find("trial deadbeef: record is not JSON"), std::string::npos);
+  EXPECT_FALSE(store_->list_trials().ok());
+}
+
+TEST_F(BadStoreTest, AMissingColumnFamilyIsNamed) {
+  store_.reset();
+  fs::remove_all(dir_);
+  {
+    rocksdb::DB* raw;
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    ASSERT_TRUE(rocksdb::DB::Open(o, dir_.string(), &raw).ok());
+    delete raw;
+  }
+  auto s = open_store(dir_.string());
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("column family \"experiments\" is missing"), std::string::npos)
+      << s.status().message();
+}
+
+}  // namespace
+}  // namespace deepreduce::storage
