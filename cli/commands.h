@@ -11,5 +11,7 @@ constexpr int kExitUsage = 2;
 
 int count_main(int argc, char** argv);
 int train_main(int argc, char** argv);
+int status_main(int argc, char** argv);
+int export_main(int argc, char** argv);
 
 }  // namespace deepreduce::cli

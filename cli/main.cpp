@@ -18,6 +18,8 @@ const Command kCommands[] = {
     {"count", deepreduce::cli::count_main,
      "exact ReLU / MAC / parameter counts of a network, per stage"},
     {"train", deepreduce::cli::train_main, "train one network (a trial), with or without KD; resumable"},
+    {"status", deepreduce::cli::status_main, "experiments, trial states, running trials and failures of a store"},
+    {"export", deepreduce::cli::export_main, "one CSV/JSON row per trial of a store"},
 };
 
 void usage(std::ostream& os) {

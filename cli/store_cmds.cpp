@@ -1,0 +1,158 @@
+// deepreduce status / export: read an experiment store, even while a
+// coordinator is writing it (the store is opened read-only).
+#include <fstream>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/format.h"
+#include "cli/model_options.h"
+#include "storage/export.h"
+#include "storage/store.h"
+
+namespace deepreduce::cli {
+namespace {
+
+Result<std::unique_ptr<storage::Store>> open_read_only(const std::string& db) {
+  storage::StoreOptions o;
+  o.read_only = true;
+  return storage::open_store(db, o);
+}
+
+std::string fixed(double x, int digits) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, x);
+  return buf;
+}
+
+std::string age(int64_t ms) {
+  const int64_t s = (storage::now_ms() - ms) / 1000;
+  if (s < 120) return std::to_string(s) + "s ago";
+  if (s < 7200) return std::to_string(s / 60) + "m ago";
+  return std::to_string(s / 3600) + "h ago";
+}
+
+}  // namespace
+
+int status_main(int argc, char** argv) {
+  po::options_description desc(
+      "deepreduce status: what an experiment store holds: experiments, trials per state, running\n"
+      "trials with their worker and progress, failures with their reasons. Safe beside a running\n"
+      "coordinator (read-only).\n\nUsage: deepreduce status --db DIR\n\nOptions");
+  desc.add_options()("db", po::value<std::string>(), "the store folder (required)")("help,h", "show this help");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
+  } catch (const po::error& e) {
+    std::cerr << "deepreduce status: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return kExitOk;
+  }
+  if (!vm.count("db")) {
+    std::cerr << "deepreduce status: --db DIR is required\n";
+    return kExitUsage;
+  }
+  auto store = open_read_only(vm["db"].as<std::string>());
+  if (!store.ok()) {
+    std::cerr << "deepreduce status: " << store.status().message() << "\n";
+    return kExitFailure;
+  }
+  auto& s = **store;
+  auto experiments = s.list_experiments();
+  auto counts = s.count_by_state();
+  auto trials = s.list_trials();
+  if (!experiments.ok() || !counts.ok() || !trials.ok()) {
+    std::cerr << "deepreduce status: "
+              << (!experiments.ok() ? experiments.status() : !counts.ok() ? counts.status() : trials.status()).message()
+              << "\n";
+    return kExitFailure;
+  }
+  std::cout << "store " << vm["db"].as<std::string>() << "\n\n";
+  if (experiments->empty()) std::cout << "no experiments\n";
+  for (const auto& e : *experiments)
+    std::cout << "experiment " << e.name << "  strategy " << e.strategy << "  created " << age(e.created_ms) << "\n";
+  int64_t total = 0;
+  std::string line;
+  for (auto [state, n] : *counts) {
+    total += n;
+    line += std::string("  ") + storage::state_name(state) + " " + std::to_string(n);
+  }
+  std::cout << "\ntrials " << total << ":" << line << "\n";
+
+  TextTable running({"running", "worker", "attempt", "epoch", "top-1", "lease left"});
+  TextTable failed({"failed", "arch", "attempts", "reason"});
+  int n_running = 0, n_failed = 0;
+  for (const auto& t : *trials) {
+    if (t.state == storage::TrialState::kLeased) {
+      ++n_running;
+      const auto& p = t.progress;
+      running.add({t.id.substr(0, 12), t.worker, std::to_string(t.attempt),
+                   p.is_object() && p.contains("epoch") ? p["epoch"].dump() + "/" + std::to_string(t.spec.job.train.epochs) : "-",
+                   p.is_object() && p.contains("top1") && p["top1"].is_number() ? fixed(p["top1"].get<double>(), 2) : "-",
+                   std::to_string(std::max<int64_t>(0, (t.lease_deadline_ms - storage::now_ms()) / 1000)) + "s"});
+    } else if (t.state == storage::TrialState::kFailed) {
+      ++n_failed;
+      failed.add({t.id.substr(0, 12), t.spec.job.model.arch, std::to_string(t.attempt),
+                  t.reasons.empty() ? "-" : t.reasons.back()});
+    }
+  }
+  if (n_running) std::cout << "\n" << running.render();
+  if (n_failed) std::cout << "\n" << failed.render();
+  return kExitOk;
+}
+
+int export_main(int argc, char** argv) {
+  po::options_description desc(
+      "deepreduce export: one row per trial (id, arch, plan, alpha, rho, blocks, KD, state, ReLUs,\n"
+      "MACs, params, top-1, top-5, epochs, seconds). Safe beside a running coordinator.\n\n"
+      "Usage: deepreduce export --db DIR [--format csv|json] [--out FILE]\n\nOptions");
+  // clang-format off
+  desc.add_options()
+    ("db", po::value<std::string>(), "the store folder (required)")
+    ("format", po::value<std::string>()->default_value("csv"), "csv or json")
+    ("out", po::value<std::string>(), "write to FILE instead of standard output")
+    ("help,h", "show this help");
+  // clang-format on
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
+  } catch (const po::error& e) {
+    std::cerr << "deepreduce export: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return kExitOk;
+  }
+  const std::string format = vm["format"].as<std::string>();
+  if (!vm.count("db") || (format != "csv" && format != "json")) {
+    std::cerr << "deepreduce export: " << (!vm.count("db") ? "--db DIR is required" : "--format: expected csv or json, got \"" + format + "\"") << "\n";
+    return kExitUsage;
+  }
+  auto store = open_read_only(vm["db"].as<std::string>());
+  if (!store.ok()) {
+    std::cerr << "deepreduce export: " << store.status().message() << "\n";
+    return kExitFailure;
+  }
+  auto rows = storage::trial_rows(**store);
+  if (!rows.ok()) {
+    std::cerr << "deepreduce export: " << rows.status().message() << "\n";
+    return kExitFailure;
+  }
+  const std::string text = format == "csv" ? storage::rows_to_csv(*rows) : storage::rows_to_json(*rows).dump(2) + "\n";
+  if (vm.count("out")) {
+    std::ofstream out(vm["out"].as<std::string>());
+    out << text;
+    if (!out) {
+      std::cerr << "deepreduce export: cannot write " << vm["out"].as<std::string>() << "\n";
+      return kExitFailure;
+    }
+  } else {
+    std::cout << text;
+  }
+  return kExitOk;
+}
+
+}  // namespace deepreduce::cli

@@ -1,0 +1,95 @@
+#include "storage/export.h"
+
+#include <sstream>
+
+#include "nn/counts.h"
+#include "nn/relu_plan.h"
+
+namespace deepreduce::storage {
+namespace {
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+std::string num(double x) {
+  std::ostringstream os;
+  os.precision(10);
+  os << x;
+  return os.str();
+}
+
+}  // namespace
+
+Result<std::vector<TrialRow>> trial_rows(Store& store) {
+  auto trials = store.list_trials();
+  if (!trials.ok()) return trials.status();
+  std::vector<TrialRow> rows;
+  for (const auto& t : *trials) {
+    TrialRow r;
+    const auto& m = t.spec.job.model;
+    r.id = t.id;
+    r.experiment = t.experiment;
+    r.arch = m.arch;
+    r.plan = nn::plan_summary(m);
+    r.alpha = m.alpha;
+    r.rho = m.rho;
+    auto resolved = nn::resolve(m);
+    if (resolved.ok())
+      for (const auto& st : resolved->stages) r.blocks += (r.blocks.empty() ? "" : ",") + std::to_string(st.blocks);
+    r.kd = !t.spec.teacher.empty();
+    r.state = state_name(t.state);
+    r.worker = t.worker;
+    if (auto c = nn::count(m); c.ok()) {
+      r.relus = c->relus;
+      r.macs = c->macs;
+      r.params = c->params;
+    }
+    r.epochs = t.spec.job.train.epochs;
+    auto result = store.get_result(t.id);
+    if (!result.ok()) return result.status();
+    if (*result) {
+      const auto& j = **result;
+      if (j.contains("top1") && j["top1"].is_number()) r.top1 = j["top1"].get<double>();
+      if (j.contains("top5") && j["top5"].is_number()) r.top5 = j["top5"].get<double>();
+      if (j.contains("epochs") && j["epochs"].is_array()) {
+        r.epochs = static_cast<int64_t>(j["epochs"].size());
+        for (const auto& e : j["epochs"]) r.seconds += e.value("seconds", 0.0);
+      }
+    }
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+std::string rows_to_csv(const std::vector<TrialRow>& rows) {
+  std::string out = "id,experiment,arch,plan,alpha,rho,blocks,kd,state,relus,macs,params,top1,top5,epochs,seconds\n";
+  for (const auto& r : rows) {
+    out += r.id + "," + csv_field(r.experiment) + "," + r.arch + "," + csv_field(r.plan) + "," + num(r.alpha) + "," +
+           num(r.rho) + "," + csv_field(r.blocks) + "," + (r.kd ? "yes" : "no") + "," + r.state + "," +
+           std::to_string(r.relus) + "," + std::to_string(r.macs) + "," + std::to_string(r.params) + "," +
+           (r.top1 ? num(*r.top1) : "") + "," + (r.top5 ? num(*r.top5) : "") + "," + std::to_string(r.epochs) + "," +
+           num(r.seconds) + "\n";
+  }
+  return out;
+}
+
+nlohmann::json rows_to_json(const std::vector<TrialRow>& rows) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& r : rows)
+    out.push_back({{"id", r.id},         {"experiment", r.experiment},
+                   {"arch", r.arch},     {"plan", r.plan},
+                   {"alpha", r.alpha},   {"rho", r.rho},
+                   {"blocks", r.blocks}, {"kd", r.kd},
+                   {"state", r.state},   {"relus", r.relus},
+                   {"macs", r.macs},     {"params", r.params},
+                   {"top1", r.top1 ? nlohmann::json(*r.top1) : nlohmann::json()},
+                   {"top5", r.top5 ? nlohmann::json(*r.top5) : nlohmann::json()},
+                   {"epochs", r.epochs}, {"seconds", r.seconds}});
+  return out;
+}
+
+}  // namespace deepreduce::storage

@@ -1,0 +1,33 @@
+// One flat row per trial, for `deepreduce export`, `status` and reports.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "storage/store.h"
+
+namespace deepreduce::storage {
+
+struct TrialRow {
+  std::string id, experiment, arch, plan;
+  double alpha = 1, rho = 1;
+  std::string blocks;  // "2,2,2,2"
+  bool kd = false;
+  std::string state;
+  int64_t relus = 0, macs = 0, params = 0;
+  std::optional<double> top1, top5;
+  int64_t epochs = 0;  // trained (from the result), else the budget
+  double seconds = 0;
+  std::string worker;
+};
+
+Result<std::vector<TrialRow>> trial_rows(Store& store);
+
+// CSV with a header line; fields quoted where needed.
+std::string rows_to_csv(const std::vector<TrialRow>& rows);
+nlohmann::json rows_to_json(const std::vector<TrialRow>& rows);
+
+}  // namespace deepreduce::storage

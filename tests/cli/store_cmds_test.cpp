@@ -1,0 +1,96 @@
+// `deepreduce status` and `export` on a real store, while it is open for writing.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "nn/relu_plan.h"
+#include "storage/store.h"
+#include "tests/cli/run_binary.h"
+
+namespace {
+namespace fs = std::filesystem;
+using namespace deepreduce::storage;
+using deepreduce::testing::run_deepreduce;
+
+class StoreCommandsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("deepreduce_storecmd_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    store_ = (*open_store(dir_.string()));
+    ASSERT_TRUE(store_->put_experiment({"quick", "name: quick\n", "grid", 0, kSchemaVersion}).ok());
+    TrialSpec base;
+    base.job.train.epochs = 2;
+    TrialSpec culled = base;
+    culled.job.model = *deepreduce::nn::cull(base.job.model, {"stem", "s1"});
+    culled.teacher = trial_id(base);
+    TrialSpec other = base;
+    other.job.model.alpha = 0.5;
+    ASSERT_TRUE(store_->add_trials("quick", {base, culled, other}).ok());
+    base_ = trial_id(base);
+    other_ = trial_id(other);
+    ASSERT_TRUE(store_->lease(base_, "gpu-node-3", now_ms() + 60000).ok());
+    ASSERT_TRUE(store_->complete(base_, "gpu-node-3", 1,
+                                 {{"top1", 93.25}, {"top5", 99.5}, {"epochs", {{{"seconds", 10.0}}, {{"seconds", 11.5}}}}},
+                                 std::string("w")).ok());
+    ASSERT_TRUE(store_->unblock_ready().ok());
+    ASSERT_TRUE(store_->lease(trial_id(culled), "gpu-node-7", now_ms() + 60000).ok());
+    ASSERT_TRUE(store_->record_progress(trial_id(culled), "gpu-node-7", {{"epoch", 1}, {"top1", 40.5}}).ok());
+    ASSERT_TRUE(store_->lease(other_, "gpu-node-1", now_ms() + 60000).ok());
+    ASSERT_TRUE(store_->release(other_, "CUDA out of memory", 1).ok());
+  }
+  void TearDown() override {
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+  fs::path dir_;
+  std::unique_ptr<Store> store_;  // held open for writing throughout, like a coordinator
+  std::string base_, other_;
+};
+
+TEST_F(StoreCommandsTest, StatusShowsStatesRunningTrialsAndFailures) {
+  auto r = run_deepreduce("status --db " + dir_.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* part : {"experiment quick", "strategy grid", "trials 3:", "leased 1", "done 1", "failed 1",
+                           "gpu-node-7", "1/2", "40.50", "CUDA out of memory"})
+    EXPECT_NE(r.out.find(part), std::string::npos) << part << "\n" << r.out;
+}
+
+TEST_F(StoreCommandsTest, ExportWritesOneRowPerTrial) {
+  auto r = run_deepreduce("export --db " + dir_.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 4);
+  EXPECT_EQ(r.out.rfind("id,experiment,arch,plan,alpha,rho,blocks,kd,state,relus,macs,params,top1,top5,epochs,seconds",
+                        0),
+            0u);
+  EXPECT_NE(r.out.find(base_ + ",quick,resnet18,all,1,1,\"2,2,2,2\",no,done,557056,"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("cull stem,s1"), std::string::npos);
+  const fs::path out = dir_.string() + ".json";
+  r = run_deepreduce("export --db " + dir_.string() + " --format json --out " + out.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::ifstream in(out);
+  auto j = nlohmann::json::parse(in);
+  fs::remove(out);
+  ASSERT_EQ(j.size(), 3u);
+  for (const auto& row : j)
+    if (row["id"] == base_) {
+      EXPECT_EQ(row["top1"], 93.25);
+      EXPECT_EQ(row["epochs"], 2);
+      EXPECT_DOUBLE_EQ(row["seconds"].get<double>(), 21.5);
+    }
+}
+
+TEST(StoreCommandsErrorsTest, MissingStoreAndBadFormat) {
+  auto r = run_deepreduce("status --db /nonexistent/store");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("no deepreduce store here"), std::string::npos) << r.out;
+  r = run_deepreduce("export --db /tmp --format xml");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("expected csv or json"), std::string::npos);
+}
+
+}  // namespace
