@@ -13,5 +13,9 @@ int count_main(int argc, char** argv);
 int train_main(int argc, char** argv);
 int status_main(int argc, char** argv);
 int export_main(int argc, char** argv);
+int keygen_main(int argc, char** argv);
+int coordinator_main(int argc, char** argv);
+int worker_main(int argc, char** argv);
+int run_main(int argc, char** argv);
 
 }  // namespace deepreduce::cli

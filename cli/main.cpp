@@ -15,6 +15,10 @@ struct Command {
 };
 
 const Command kCommands[] = {
+    {"run", deepreduce::cli::run_main, "run an experiment here: coordinator and local workers, resumable"},
+    {"coordinator", deepreduce::cli::coordinator_main, "serve an experiment's trials to workers over ZeroMQ"},
+    {"worker", deepreduce::cli::worker_main, "train trials for a coordinator (one per GPU)"},
+    {"keygen", deepreduce::cli::keygen_main, "a CURVE key pair for coordinator or worker"},
     {"count", deepreduce::cli::count_main,
      "exact ReLU / MAC / parameter counts of a network, per stage"},
     {"train", deepreduce::cli::train_main, "train one network (a trial), with or without KD; resumable"},
@@ -25,7 +29,7 @@ const Command kCommands[] = {
 void usage(std::ostream& os) {
   os << "deepreduce: finds neural networks with few ReLUs for private inference (DeepReDuce,\n"
         "Jha et al., ICML 2021).\n\nUsage: deepreduce <command> [options]\n\nCommands:\n";
-  for (const auto& c : kCommands) os << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary << "\n";
+  for (const auto& c : kCommands) os << "  " << c.name << std::string(13 - std::strlen(c.name), ' ') << c.summary << "\n";
   os << "\nRun 'deepreduce <command> --help' for a command's options.\n";
 }
 

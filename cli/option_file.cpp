@@ -18,11 +18,20 @@ Status store_option_file(const std::string& path, const po::options_description&
     return Status::invalid_argument(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
   }
   if (!root.IsMap()) return Status::invalid_argument(path + ": expected a mapping of option: value");
+  return store_option_node(root, path, desc, vm, refused);
+}
+
+Status store_option_node(const YAML::Node& root, const std::string& path, const po::options_description& desc,
+                         po::variables_map& vm, const std::vector<std::string>& refused,
+                         const std::vector<std::string>& skip) {
+  if (!root.IsMap())
+    return Status::invalid_argument(path + ":" + std::to_string(root.Mark().line + 1) + ": expected a mapping of option: value");
   std::vector<std::string> args;
   for (const auto& kv : root) {
     const std::string where = path + ":" + std::to_string(kv.first.Mark().line + 1);
     std::string key = kv.first.as<std::string>();
     std::replace(key.begin(), key.end(), '_', '-');
+    if (std::find(skip.begin(), skip.end(), key) != skip.end()) continue;
     const po::option_description* opt = desc.find_nothrow(key, false);
     if (!opt || std::find(refused.begin(), refused.end(), key) != refused.end())
       return Status::invalid_argument(where + ": " + key + ": unknown option (see --help for the options)");

@@ -5,6 +5,8 @@
 
 #include <boost/program_options.hpp>
 #include <string>
+#include <vector>
+#include <yaml-cpp/yaml.h>
 
 #include "common/status.h"
 
@@ -17,5 +19,12 @@ namespace deepreduce::cli {
 Status store_option_file(const std::string& path, const boost::program_options::options_description& desc,
                          boost::program_options::variables_map& vm,
                          const std::vector<std::string>& refused = {});
+
+// The same for one YAML mapping inside a larger file; `path` names the file in
+// messages. Keys in `skip` are left for the caller.
+Status store_option_node(const YAML::Node& node, const std::string& path,
+                         const boost::program_options::options_description& desc,
+                         boost::program_options::variables_map& vm, const std::vector<std::string>& refused = {},
+                         const std::vector<std::string>& skip = {});
 
 }  // namespace deepreduce::cli

@@ -1,0 +1,369 @@
+// deepreduce keygen / coordinator / worker / run: the distributed search.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/format.h"
+#include "cli/model_options.h"
+#include "cli/trial_list.h"
+#include "coordinator/coordinator.h"
+#include "protocol/transport.h"
+#include "storage/export.h"
+#include "storage/store.h"
+#include "worker/worker.h"
+
+namespace deepreduce::cli {
+namespace {
+
+std::atomic<int> g_signals{0};
+extern "C" void on_signal(int) { g_signals.fetch_add(1); }
+
+void install_signal_handlers() {
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+}
+
+std::mutex g_log_mu;
+std::function<void(const std::string&)> logger(const std::string& who) {
+  return [who](const std::string& line) {
+    std::time_t t = std::time(nullptr);
+    char ts[16];
+    std::strftime(ts, sizeof ts, "%H:%M:%S", std::localtime(&t));
+    std::lock_guard<std::mutex> lock(g_log_mu);
+    std::cerr << ts << " " << who << ": " << line << "\n";
+  };
+}
+
+// Calls `stop` once a SIGINT/SIGTERM arrives; ends with the returned guard.
+class SignalWatch {
+ public:
+  explicit SignalWatch(std::function<void()> stop) : thread_([this, stop] {
+    while (!done_.load()) {
+      if (g_signals.load() > 0) {
+        stop();
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }) {}
+  ~SignalWatch() {
+    done_ = true;
+    thread_.join();
+  }
+
+ private:
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+bool parse(int argc, char** argv, po::options_description& desc, po::variables_map& vm, const char* cmd,
+           const char* positional = nullptr) {
+  try {
+    po::positional_options_description pos;
+    if (positional) pos.add(positional, 1);
+    po::store(po::command_line_parser(argc, argv).options(desc).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "deepreduce " << cmd << ": " << e.what() << "\n(see deepreduce " << cmd << " --help)\n";
+    return false;
+  }
+  return true;
+}
+
+// Opens the store, records the experiment and adds its trials (idempotent:
+// a second run on the same store adds nothing new and resumes).
+Result<std::unique_ptr<storage::Store>> prepare_store(const std::string& db, const TrialList& list) {
+  storage::StoreOptions o;
+  o.durability = storage::Durability::kGroupCommit;  // the coordinator syncs once per loop iteration
+  auto store = storage::open_store(db, o);
+  if (!store.ok()) return store.status();
+  DR_RETURN_IF_ERROR((*store)->put_experiment({list.name, list.yaml_text, "list", 0, storage::kSchemaVersion}));
+  auto added = (*store)->add_trials(list.name, list.trials);
+  if (!added.ok()) return added.status();
+  DR_RETURN_IF_ERROR((*store)->sync());
+  int created = 0;
+  for (const auto& a : *added) created += a.created;
+  std::cerr << "experiment " << list.name << ": " << list.trials.size() << " trial(s), " << created << " new, "
+            << (list.trials.size() - created) << " already in " << db << "\n";
+  return std::move(*store);
+}
+
+void print_summary(storage::Store& store) {
+  auto rows = storage::trial_rows(store);
+  if (!rows.ok()) return;
+  TextTable t({"trial", "arch", "plan", "alpha", "KD", "ReLUs", "state", "top-1"});
+  for (const auto& r : *rows) {
+    char top1[16] = "-";
+    if (r.top1) std::snprintf(top1, sizeof top1, "%.2f", *r.top1);
+    char alpha[16];
+    std::snprintf(alpha, sizeof alpha, "%g", r.alpha);
+    t.add({r.id.substr(0, 12), r.arch, r.plan, alpha, r.kd ? "yes" : "no", with_commas(r.relus), r.state, top1});
+  }
+  std::cout << t.render();
+}
+
+Status load_curve_server(const po::variables_map& vm, coordinator::CoordinatorOptions& o) {
+  if (!vm.count("curve-secret") && !vm.count("allow")) return Status();
+  if (!vm.count("curve-secret") || !vm.count("allow"))
+    return Status::invalid_argument("--curve-secret and --allow go together");
+  auto secret = protocol::read_key_file(vm["curve-secret"].as<std::string>());
+  if (!secret.ok()) return secret.status();
+  coordinator::CurveServer c{*secret, {}};
+  std::ifstream in(vm["allow"].as<std::string>());
+  if (!in) return Status::not_found(vm["allow"].as<std::string>() + ": cannot open");
+  std::string word;
+  while (in >> word) {
+    if (word[0] == '#') {
+      std::getline(in, word);
+      continue;
+    }
+    if (word.size() != 40) return Status::invalid_argument(vm["allow"].as<std::string>() + ": \"" + word + "\" is not a Z85 public key");
+    c.allowed_keys.push_back(word);
+  }
+  o.curve = c;
+  return Status();
+}
+
+}  // namespace
+
+int keygen_main(int argc, char** argv) {
+  po::options_description desc(
+      "deepreduce keygen: a CURVE key pair for the coordinator or a worker: PREFIX.public (share it)\n"
+      "and PREFIX.secret (keep it; mode 0600).\n\nUsage: deepreduce keygen --out keys/worker1\n\nOptions");
+  desc.add_options()("out", po::value<std::string>()->required(), "file prefix")("help,h", "show this help");
+  po::variables_map vm;
+  if (argc > 1 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
+    std::cout << desc << "\n";
+    return kExitOk;
+  }
+  if (!parse(argc, argv, desc, vm, "keygen")) return kExitUsage;
+  auto keys = protocol::generate_keypair();
+  if (!keys.ok()) {
+    std::cerr << "deepreduce keygen: " << keys.status().message() << "\n";
+    return kExitFailure;
+  }
+  const std::string prefix = vm["out"].as<std::string>();
+  std::filesystem::path parent = std::filesystem::path(prefix).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+  {
+    std::ofstream sec(prefix + ".secret");
+    sec << "# deepreduce CURVE secret key: keep private\n" << keys->secret_key << "\n";
+  }
+  chmod((prefix + ".secret").c_str(), 0600);
+  std::ofstream(prefix + ".public") << "# deepreduce CURVE public key\n" << keys->public_key << "\n";
+  std::cout << "wrote " << prefix << ".public and " << prefix << ".secret\n";
+  return kExitOk;
+}
+
+int coordinator_main(int argc, char** argv) {
+  po::options_description desc(
+      "deepreduce coordinator: serve an experiment's trials to workers over ZeroMQ, from a store\n"
+      "that survives restarts (run it again on the same --db to resume).\n\n"
+      "Usage: deepreduce coordinator CONFIG --db DIR [--bind tcp://*:5555] [--curve-secret F --allow F]\n\nOptions");
+  // clang-format off
+  desc.add_options()
+    ("config", po::value<std::string>(), "the experiment: a YAML trial list")
+    ("db", po::value<std::string>()->required(), "the store folder (created if missing)")
+    ("bind", po::value<std::string>()->default_value("tcp://*:5555"), "where workers connect")
+    ("curve-secret", po::value<std::string>(), "this coordinator's CURVE secret key (from keygen)")
+    ("allow", po::value<std::string>(), "file of allowed worker public keys, one per line")
+    ("heartbeat-ms", po::value<int>()->default_value(protocol::kHeartbeatIntervalMs), "heartbeat interval")
+    ("max-attempts", po::value<int>()->default_value(3), "attempts before a trial fails")
+    ("keep-serving", po::bool_switch(), "keep serving once every trial is finished")
+    ("help,h", "show this help");
+  // clang-format on
+  po::variables_map vm;
+  if (argc > 1 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
+    std::cout << desc << "\n";
+    return kExitOk;
+  }
+  if (!parse(argc, argv, desc, vm, "coordinator", "config")) return kExitUsage;
+  if (!vm.count("config")) {
+    std::cerr << "deepreduce coordinator: CONFIG is required\n";
+    return kExitUsage;
+  }
+  auto list = load_trial_list(vm["config"].as<std::string>());
+  if (!list.ok()) {
+    std::cerr << "deepreduce coordinator: " << list.status().message() << "\n";
+    return kExitUsage;
+  }
+  coordinator::CoordinatorOptions o;
+  o.bind = vm["bind"].as<std::string>();
+  o.heartbeat_ms = vm["heartbeat-ms"].as<int>();
+  o.max_attempts = vm["max-attempts"].as<int>();
+  o.exit_when_done = !vm["keep-serving"].as<bool>();
+  o.log = logger("coordinator");
+  if (Status s = load_curve_server(vm, o); !s.ok()) {
+    std::cerr << "deepreduce coordinator: " << s.message() << "\n";
+    return kExitUsage;
+  }
+  auto store = prepare_store(vm["db"].as<std::string>(), *list);
+  if (!store.ok()) {
+    std::cerr << "deepreduce coordinator: " << store.status().message() << "\n";
+    return kExitFailure;
+  }
+  install_signal_handlers();
+  zmq::context_t context;
+  coordinator::Coordinator c(context, **store, o);
+  Status s;
+  {
+    SignalWatch watch([&] { c.request_stop(); });
+    s = c.run();
+  }
+  if (!s.ok()) {
+    std::cerr << "deepreduce coordinator: " << s.message() << "\n";
+    return kExitFailure;
+  }
+  print_summary(**store);
+  return kExitOk;
+}
+
+int worker_main(int argc, char** argv) {
+  po::options_description desc(
+      "deepreduce worker: train trials for a coordinator. Reconnects with backoff if the\n"
+      "coordinator goes away; run one per GPU.\n\n"
+      "Usage: deepreduce worker --connect tcp://HOST:5555 [--device cuda:0] [--slots 1]\n\nOptions");
+  // clang-format off
+  desc.add_options()
+    ("connect", po::value<std::string>()->default_value("tcp://127.0.0.1:5555"), "the coordinator's address")
+    ("device", po::value<std::string>()->default_value("cpu"), "cpu, cuda or cuda:N")
+    ("threads", po::value<int>()->default_value(0), "CPU threads per trial (0: cores / slots)")
+    ("slots", po::value<int>()->default_value(1), "trials trained at once")
+    ("data-root", po::value<std::string>(), "read datasets from here (DIR/<dataset> or DIR) instead of the trials' paths")
+    ("scratch", po::value<std::string>(), "folder for trials in progress (default: a temp folder)")
+    ("name", po::value<std::string>(), "this worker's name (default host:pid:random)")
+    ("checkpoint-every", po::value<int>()->default_value(1), "send a checkpoint every K epochs")
+    ("curve-public", po::value<std::string>(), "this worker's CURVE public key file")
+    ("curve-secret", po::value<std::string>(), "this worker's CURVE secret key file")
+    ("server-key", po::value<std::string>(), "the coordinator's CURVE public key file")
+    ("help,h", "show this help");
+  // clang-format on
+  po::variables_map vm;
+  if (argc > 1 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
+    std::cout << desc << "\n";
+    return kExitOk;
+  }
+  if (!parse(argc, argv, desc, vm, "worker")) return kExitUsage;
+  worker::WorkerOptions o;
+  o.connect = vm["connect"].as<std::string>();
+  o.device = vm["device"].as<std::string>();
+  o.threads = vm["threads"].as<int>();
+  o.slots = vm["slots"].as<int>();
+  o.checkpoint_every = vm["checkpoint-every"].as<int>();
+  if (vm.count("data-root")) o.data_root = vm["data-root"].as<std::string>();
+  if (vm.count("scratch")) o.scratch = vm["scratch"].as<std::string>();
+  if (vm.count("name")) o.name = vm["name"].as<std::string>();
+  const int curve_args = vm.count("curve-public") + vm.count("curve-secret") + vm.count("server-key");
+  if (curve_args) {
+    if (curve_args != 3) {
+      std::cerr << "deepreduce worker: --curve-public, --curve-secret and --server-key go together\n";
+      return kExitUsage;
+    }
+    auto pub = protocol::read_key_file(vm["curve-public"].as<std::string>());
+    auto sec = protocol::read_key_file(vm["curve-secret"].as<std::string>());
+    auto srv = protocol::read_key_file(vm["server-key"].as<std::string>());
+    for (const auto* k : {&pub, &sec, &srv})
+      if (!k->ok()) {
+        std::cerr << "deepreduce worker: " << k->status().message() << "\n";
+        return kExitUsage;
+      }
+    o.curve = worker::CurveClient{*pub, *sec, *srv};
+  }
+  o.log = logger("worker");
+  install_signal_handlers();
+  zmq::context_t context;
+  worker::Worker w(context, o);
+  SignalWatch watch([&] { w.request_stop(); });
+  Status s = w.run();
+  if (!s.ok()) {
+    std::cerr << "deepreduce worker: " << s.message() << "\n";
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+int run_main(int argc, char** argv) {
+  po::options_description desc(
+      "deepreduce run: the embedded default. A coordinator and local workers in one process, on a\n"
+      "store in a local folder. Run it again on the same store and it resumes: finished trials are\n"
+      "not trained again.\n\n"
+      "Usage: deepreduce run CONFIG [--db DIR] [--workers N]\n\nOptions");
+  // clang-format off
+  desc.add_options()
+    ("config", po::value<std::string>(), "the experiment: a YAML trial list")
+    ("db", po::value<std::string>(), "the store folder (default: runs/<experiment name>.db)")
+    ("workers", po::value<int>()->default_value(1), "local workers (trials trained at once)")
+    ("threads", po::value<int>()->default_value(0), "CPU threads per worker (0: cores / workers)")
+    ("device", po::value<std::string>()->default_value("cpu"), "cpu, cuda or cuda:N")
+    ("data-root", po::value<std::string>(), "read datasets from here instead of the trials' paths")
+    ("help,h", "show this help");
+  // clang-format on
+  po::variables_map vm;
+  if (argc > 1 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
+    std::cout << desc << "\n";
+    return kExitOk;
+  }
+  if (!parse(argc, argv, desc, vm, "run", "config")) return kExitUsage;
+  if (!vm.count("config")) {
+    std::cerr << "deepreduce run: CONFIG is required\n";
+    return kExitUsage;
+  }
+  auto list = load_trial_list(vm["config"].as<std::string>());
+  if (!list.ok()) {
+    std::cerr << "deepreduce run: " << list.status().message() << "\n";
+    return kExitUsage;
+  }
+  const std::string db = vm.count("db") ? vm["db"].as<std::string>() : "runs/" + list->name + ".db";
+  std::filesystem::create_directories(std::filesystem::path(db).parent_path().empty() ? "." : std::filesystem::path(db).parent_path());
+  auto store = prepare_store(db, *list);
+  if (!store.ok()) {
+    std::cerr << "deepreduce run: " << store.status().message() << "\n";
+    return kExitFailure;
+  }
+  install_signal_handlers();
+  zmq::context_t context;
+  coordinator::CoordinatorOptions co;
+  co.bind = "inproc://deepreduce-run";
+  co.log = logger("run");
+  coordinator::Coordinator c(context, **store, co);
+  const int n = std::max(1, vm["workers"].as<int>());
+  std::vector<std::unique_ptr<worker::Worker>> workers;
+  for (int i = 0; i < n; ++i) {
+    worker::WorkerOptions wo;
+    wo.connect = co.bind;
+    wo.name = "local-" + std::to_string(i + 1);
+    wo.device = vm["device"].as<std::string>();
+    wo.threads = vm["threads"].as<int>() > 0 ? vm["threads"].as<int>()
+                                               : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / n);
+    if (vm.count("data-root")) wo.data_root = vm["data-root"].as<std::string>();
+    workers.push_back(std::make_unique<worker::Worker>(context, wo));
+  }
+  Status result;
+  {
+    SignalWatch watch([&] { c.request_stop(); });
+    std::thread coordinator_thread([&] { result = c.run(); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // bound before workers connect
+    std::vector<std::thread> threads;
+    for (auto& w : workers) threads.emplace_back([&w] { w->run(); });
+    coordinator_thread.join();
+    for (auto& w : workers) w->request_stop();
+    for (auto& t : threads) t.join();
+  }
+  if (!result.ok()) {
+    std::cerr << "deepreduce run: " << result.message() << "\n";
+    return kExitFailure;
+  }
+  print_summary(**store);
+  std::cout << "store: " << db << " (deepreduce status --db " << db << ")\n";
+  return g_signals.load() > 0 ? kExitFailure : kExitOk;
+}
+
+}  // namespace deepreduce::cli

@@ -1,0 +1,20 @@
+// The options that define a training job (network, data, optimisation, KD),
+// shared by `train`, trial lists and sweeps.
+#pragma once
+
+#include <boost/program_options.hpp>
+
+#include "common/status.h"
+#include "train/options.h"
+
+namespace deepreduce::cli {
+
+// Network, Data, Optimisation and Knowledge-distillation option groups.
+boost::program_options::options_description job_options_description();
+// The job the options describe, validated. The dataset fills in what the user
+// left at its default: classes, input channels (1 for MNIST-style data).
+Result<train::TrainJob> job_from_options(const boost::program_options::variables_map& vm);
+// The job-defining option names (refused beside --resume).
+const std::vector<std::string>& job_option_names();
+
+}  // namespace deepreduce::cli

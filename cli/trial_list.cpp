@@ -1,0 +1,76 @@
+#include "cli/trial_list.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "cli/option_file.h"
+#include "cli/train_options.h"
+
+namespace deepreduce::cli {
+namespace po = boost::program_options;
+
+Result<TrialList> load_trial_list(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::not_found(path + ": cannot open");
+  std::stringstream text;
+  text << in.rdbuf();
+  TrialList list;
+  list.yaml_text = text.str();
+  YAML::Node root;
+  try {
+    root = YAML::Load(list.yaml_text);
+  } catch (const YAML::Exception& e) {
+    return Status::invalid_argument(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
+  }
+  auto at = [&](const YAML::Node& n) { return path + ":" + std::to_string(n.Mark().line + 1); };
+  if (!root.IsMap()) return Status::invalid_argument(path + ": expected a mapping with name, defaults, trials");
+  for (const auto& kv : root) {
+    const std::string key = kv.first.as<std::string>();
+    if (key != "name" && key != "defaults" && key != "trials")
+      return Status::invalid_argument(at(kv.first) + ": " + key + ": unknown key (known: name, defaults, trials)");
+  }
+  list.name = root["name"] ? root["name"].as<std::string>() : std::filesystem::path(path).stem().string();
+  const YAML::Node defaults = root["defaults"] ? root["defaults"] : YAML::Node(YAML::NodeType::Map);
+  const YAML::Node trials = root["trials"];
+  if (!trials || !trials.IsSequence() || trials.size() == 0)
+    return Status::invalid_argument(path + ": trials: expected a non-empty list of trials");
+  const po::options_description desc = job_options_description();
+  const std::vector<std::string> ours = {"name", "teacher", "kind"};
+  std::map<std::string, std::string> id_of;
+  for (const auto& entry : trials) {
+    if (!entry.IsMap()) return Status::invalid_argument(at(entry) + ": a trial is a mapping of options");
+    po::variables_map vm;
+    DR_RETURN_IF_ERROR(store_option_node(entry, path, desc, vm, {}, ours));
+    DR_RETURN_IF_ERROR(store_option_node(defaults, path, desc, vm, {}, ours));
+    po::notify(vm);
+    auto job = job_from_options(vm);
+    if (!job.ok()) return job.status().with_context(at(entry));
+    storage::TrialSpec spec;
+    spec.job = *job;
+    if (entry["kind"]) spec.kind = entry["kind"].as<std::string>();
+    if (spec.kind != "train" && spec.kind != "noop")
+      return Status::invalid_argument(at(entry["kind"]) + ": kind: expected train or noop, got \"" + spec.kind + "\"");
+    if (entry["teacher"]) {
+      const std::string t = entry["teacher"].as<std::string>();
+      auto it = id_of.find(t);
+      if (it == id_of.end())
+        return Status::invalid_argument(at(entry["teacher"]) + ": teacher: no trial named \"" + t +
+                                        "\" earlier in the list");
+      spec.teacher = it->second;
+    }
+    const std::string name = entry["name"] ? entry["name"].as<std::string>() : "";
+    if (!name.empty()) {
+      if (id_of.count(name)) return Status::invalid_argument(at(entry["name"]) + ": name: \"" + name + "\" is used twice");
+      id_of[name] = storage::trial_id(spec);
+    }
+    list.names.push_back(name);
+    list.trials.push_back(spec);
+  }
+  return list;
+}
+
+}  // namespace deepreduce::cli

@@ -1,0 +1,107 @@
+// The coordinator: owns the store, dispatches ready trials to workers over a
+// ZeroMQ ROUTER socket, keeps leases alive with heartbeats, moves artifacts.
+//
+// It keeps nothing it cannot rebuild from the store: worker sessions and lease
+// deadlines live in memory and are rebuilt on restart (leased trials get a
+// grace period for their workers to come back and claim them). Replies that
+// acknowledge a state change (ASSIGN after a lease, ...) are sent only after the
+// store's sync(), once per loop iteration (group commit).
+//
+// Thread safety: run() on one thread; request_stop() from any thread or a
+// signal handler.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <thread>
+#include <string>
+#include <vector>
+#include <zmq.hpp>
+
+#include "common/status.h"
+#include "protocol/protocol.h"
+#include "storage/store.h"
+
+namespace deepreduce::coordinator {
+
+struct CurveServer {
+  std::string secret_key;                  // Z85
+  std::vector<std::string> allowed_keys;   // Z85 public keys of workers allowed in
+};
+
+struct CoordinatorOptions {
+  std::string bind = "tcp://*:5555";
+  int heartbeat_ms = protocol::kHeartbeatIntervalMs;
+  int liveness = protocol::kHeartbeatLiveness;
+  int max_attempts = 3;
+  bool exit_when_done = true;   // return once no trial is blocked, pending or leased
+  int drain_ms = 3000;          // after a stop: how long to wait for workers to hand back
+  std::optional<CurveServer> curve;
+  std::function<void(const std::string&)> log;  // one line per event worth telling a person
+};
+
+struct CoordinatorStats {
+  int64_t assigned = 0, results = 0, duplicates = 0, failures = 0, released = 0, rejected_messages = 0;
+  int64_t workers_joined = 0, workers_lost = 0;
+};
+
+class Coordinator {
+ public:
+  Coordinator(zmq::context_t& context, storage::Store& store, CoordinatorOptions options);
+  ~Coordinator();
+
+  // Binds (the ZAP handler first, with CURVE) and serves until the experiment
+  // is complete (exit_when_done) or a stop is requested.
+  Status run();
+  void request_stop() { stop_.store(true); }
+  const CoordinatorStats& stats() const { return stats_; }
+
+ private:
+  struct WorkerSession {
+    std::string name;
+    int64_t last_seen_ms = 0;
+    int free_slots = 0;
+    std::set<std::string> running;  // trial ids
+    std::map<std::pair<std::string, std::string>, std::vector<std::string>> uploads;  // (trial, kind) -> chunks
+  };
+  struct Outgoing {
+    std::string identity;
+    protocol::Message message;
+  };
+
+  Status recover();
+  void handle(const std::string& identity, const std::vector<std::string>& frames);
+  void on_hello(const std::string& identity, const protocol::Message& m);
+  void on_upload(WorkerSession& w, const protocol::Message& m);
+  void on_result(const std::string& identity, WorkerSession& w, const protocol::Message& m);
+  void on_failed(WorkerSession& w, const protocol::Message& m);
+  void on_fetch(const std::string& identity, const protocol::Message& m);
+  void lose_worker(const std::string& identity, const std::string& reason);
+  void tick(int64_t now);
+  void dispatch();
+  bool experiment_complete();
+  void send(const std::string& identity, protocol::Message m) { outbox_.push_back({identity, std::move(m)}); }
+  void flush();
+  void log(const std::string& line);
+  bool holds(const WorkerSession& w, const std::string& trial, int64_t attempt);
+
+  zmq::context_t& context_;
+  storage::Store& store_;
+  CoordinatorOptions options_;
+  std::optional<zmq::socket_t> router_;
+  std::atomic<bool> stop_{false};
+  std::map<std::string, WorkerSession> workers_;  // by routing id
+  std::map<std::string, int64_t> lease_deadline_;  // trial -> unix ms
+  std::vector<Outgoing> outbox_;
+  CoordinatorStats stats_;
+  bool draining_ = false;
+  int64_t last_tick_ = 0;
+  std::string zap_endpoint_;
+  std::atomic<bool> zap_stop_{false};
+  std::optional<std::thread> zap_thread_;
+};
+
+}  // namespace deepreduce::coordinator

@@ -1,0 +1,58 @@
+// A worker: a ZeroMQ DEALER that announces itself, takes trials, trains them on
+// their own threads, streams progress and checkpoints, and returns results.
+//
+// It keeps heartbeating while trials train; when the coordinator falls silent
+// for kHeartbeatLiveness intervals it reconnects with exponential backoff
+// (1 s up to 32 s) and, in its HELLO, lists the trials it still holds so a
+// restarted coordinator can let it finish them.
+//
+// Thread safety: run() on one thread (it owns the socket); request_stop() from
+// any thread or a signal handler.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <optional>
+#include <string>
+#include <zmq.hpp>
+
+#include "common/status.h"
+
+namespace deepreduce::worker {
+
+struct CurveClient {
+  std::string public_key, secret_key;  // this worker's pair (Z85)
+  std::string server_key;              // the coordinator's public key
+};
+
+struct WorkerOptions {
+  std::string connect = "tcp://127.0.0.1:5555";
+  std::string name;              // default: host:pid
+  std::string device = "cpu";
+  int threads = 0;               // per trial; 0 = every core / slots
+  int slots = 1;                 // trials trained at once
+  std::string data_root;         // overrides the trials' data_dir ("" = use theirs)
+  std::string scratch;           // where trials train (default: a temp folder)
+  int checkpoint_every = 1;      // send a checkpoint every K epochs
+  int heartbeat_ms = 1000;
+  int liveness = 3;
+  bool exit_on_shutdown = true;  // SHUTDOWN from the coordinator ends run()
+  std::optional<CurveClient> curve;
+  std::function<void(const std::string&)> log;
+};
+
+class Worker {
+ public:
+  Worker(zmq::context_t& context, WorkerOptions options);
+  ~Worker();
+  // Serves until SHUTDOWN (exit_on_shutdown) or request_stop().
+  Status run();
+  void request_stop() { stop_.store(true); }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace deepreduce::worker
