@@ -171,7 +171,8 @@ void Coordinator::handle(const std::string& identity, const std::vector<std::str
   auto it = workers_.find(identity);
   if (it == workers_.end()) {
     // Not introduced (or lost and back without HELLO): ask it to start over.
-    if (m.type != Type::kBye) send(identity, proto::make(Type::kShutdown, {{"reason", "unknown worker; send HELLO"}}));
+    if (m.type != Type::kBye)
+      send(identity, proto::make(Type::kShutdown, {{"reason", "unknown worker; send HELLO"}, {"rejoin", true}}));
     return;
   }
   WorkerSession& w = it->second;

@@ -22,7 +22,7 @@
 //   ARTIFACT   {trial, kind, chunk, chunks, size, found} + bytes
 //   CANCEL     {trial}
 //   HEARTBEAT  {}
-//   SHUTDOWN   {reason}
+//   SHUTDOWN   {reason, rejoin?}          rejoin: "I do not know you, send HELLO" (after a restart)
 // (The CHECKPOINT message is UPLOAD with kind "checkpoint".)
 #pragma once
 

@@ -176,6 +176,10 @@ struct Worker::Impl {
       socket->set(zmq::sockopt::curve_secretkey, options.curve->secret_key);
     }
     socket->connect(options.connect);
+    send_hello();
+  }
+
+  void send_hello() {
     nlohmann::json held = nlohmann::json::array();
     {
       std::lock_guard<std::mutex> lock(mu);
@@ -263,6 +267,13 @@ struct Worker::Impl {
         break;
       }
       case Type::kShutdown:
+        if (m.header.value("rejoin", false)) {
+          // A restarted coordinator that does not know us yet: introduce ourselves again.
+          log("coordinator asks to rejoin: sending HELLO");
+          welcomed = false;
+          send_hello();
+          break;
+        }
         log("coordinator says: " + m.header["reason"].get<std::string>());
         shutdown = true;
         break;

@@ -1,0 +1,272 @@
+// Fault tests with real processes on loopback: workers and coordinators are
+// SIGKILLed, stopped and fed garbage while they serve a real (tiny) experiment.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <zmq.hpp>
+
+#include "protocol/transport.h"
+#include "storage/store.h"
+#include "tests/coordinator/processes.h"
+
+namespace deepreduce {
+namespace {
+namespace fs = std::filesystem;
+using testing::Process;
+
+class FaultTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("deepreduce_fault_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    std::mt19937 rng(std::random_device{}());
+    port_ = 20000 + static_cast<int>(rng() % 30000);
+  }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+
+  // `n` independent tiny trials plus, when `kd`, a KD student of the first.
+  std::string config(int n, int epochs, bool kd = false) {
+    std::ofstream out(dir_ / "exp.yaml");
+    out << "name: fault\n"
+           "defaults: {dataset: synthetic, arch: resnet18, alpha: 0.125, blocks: [1, 1, 1, 1], epochs: "
+        << epochs << ", train_subset: 384, test_subset: 100, batch: 32, lr: 0.05}\ntrials:\n";
+    for (int i = 0; i < n; ++i) out << "  - name: t" << i << "\n    seed: " << i << "\n";
+    if (kd) out << "  - name: student\n    cull: [stem]\n    teacher: t0\n";
+    return (dir_ / "exp.yaml").string();
+  }
+  std::string endpoint() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  std::unique_ptr<Process> coordinator(const std::string& cfg, const std::string& db,
+                                       std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"coordinator", cfg, "--db", path(db), "--bind", endpoint()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return std::make_unique<Process>(args, path("coordinator.log"));
+  }
+  std::unique_ptr<Process> worker(const std::string& name, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"worker", "--connect", endpoint(), "--threads", "1", "--name", name,
+                                     "--scratch", path("scratch-" + name)};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return std::make_unique<Process>(args, path("worker-" + name + ".log"));
+  }
+
+  // For polling: nullptr while the store does not exist yet.
+  std::unique_ptr<storage::Store> peek(const std::string& db) {
+    storage::StoreOptions o;
+    o.read_only = true;
+    auto s = storage::open_store(path(db), o);
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+
+  std::unique_ptr<storage::Store> read(const std::string& db) {
+    storage::StoreOptions o;
+    o.read_only = true;
+    auto s = storage::open_store(path(db), o);
+    EXPECT_TRUE(s.ok()) << s.status().message();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+
+  // trial -> number of "done" events; every trial must be done exactly once.
+  std::map<std::string, int> done_events(storage::Store& s) {
+    std::map<std::string, int> n;
+    for (const auto& e : *s.events(0, 1000000))
+      if (e.type == "done") ++n[e.trial];
+    return n;
+  }
+
+  void expect_all_done_once(const std::string& db, size_t trials) {
+    auto s = read(db);
+    ASSERT_TRUE(s);
+    auto all = *s->list_trials();
+    ASSERT_EQ(all.size(), trials);
+    auto done = done_events(*s);
+    for (const auto& t : all) {
+      EXPECT_EQ(t.state, storage::TrialState::kDone) << t.id << " " << (t.reasons.empty() ? "" : t.reasons.back());
+      EXPECT_EQ(done[t.id], 1) << t.id;
+    }
+  }
+
+  fs::path dir_;
+  int port_ = 0;
+};
+
+TEST_F(FaultTest, WorkersKilledMidTrialRepeatedlyEveryTrialEndsDoneExactlyOnce) {
+  auto c = coordinator(config(5, 4, /*kd=*/true), "db", {"--max-attempts", "20", "--heartbeat-ms", "300"});
+  std::vector<std::unique_ptr<Process>> workers;
+  workers.push_back(worker("a"));
+  workers.push_back(worker("b"));
+  int kills = 0, spawned = 2;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(150);
+  while (c->running() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    if (kills < 6 && c->running()) {
+      workers[kills % 2]->signal(SIGKILL);
+      workers[kills % 2]->wait(5);
+      ++kills;
+      workers[(kills + 1) % 2] = worker("w" + std::to_string(++spawned));
+    }
+  }
+  ASSERT_TRUE(c->wait(5)) << c->log();
+  EXPECT_EQ(c->exit_code(), 0) << c->log();
+  EXPECT_GE(kills, 3);
+  expect_all_done_once("db", 6);
+  auto s = read("db");
+  int released = 0;
+  for (const auto& e : *s->events(0, 1000000)) released += e.type == "released";
+  EXPECT_GT(released, 0) << "no kill landed mid-trial";
+}
+
+TEST_F(FaultTest, ACoordinatorKilledMidSweepRestartsWithoutRetrainingAndEndsAsAnUninterruptedRun) {
+  const std::string cfg = config(4, 5);
+  // The reference: the same experiment, never interrupted.
+  Process reference({"run", cfg, "--db", path("reference"), "--threads", "1"}, path("reference.log"));
+  ASSERT_TRUE(reference.wait(120)) << reference.log();
+  ASSERT_EQ(reference.exit_code(), 0) << reference.log();
+
+  auto c = coordinator(cfg, "db");
+  auto a = worker("a");
+  auto b = worker("b");
+  // Kill the coordinator once some, not all, trials are done.
+  size_t done_before = 0;
+  for (int i = 0; i < 600 && done_before == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (auto s = peek("db")) done_before = s->list_trials(storage::TrialState::kDone)->size();
+  }
+  c->signal(SIGKILL);
+  c->wait(5);
+  uint64_t seq_at_kill;
+  std::map<std::string, bool> done_at_kill;
+  {
+    auto s = read("db");
+    ASSERT_TRUE(s);
+    seq_at_kill = s->last_seq();
+    for (const auto& t : *s->list_trials(storage::TrialState::kDone)) done_at_kill[t.id] = true;
+  }
+  ASSERT_GT(done_at_kill.size(), 0u);
+  ASSERT_LT(done_at_kill.size(), 4u) << "the sweep finished before the kill";
+  auto c2 = coordinator(cfg, "db");
+  ASSERT_TRUE(c2->wait(120)) << c2->log();
+  EXPECT_EQ(c2->exit_code(), 0) << c2->log();
+  expect_all_done_once("db", 4);
+  auto s = read("db");
+  for (const auto& e : *s->events(seq_at_kill, 1000000))
+    if (e.type == "leased") EXPECT_FALSE(done_at_kill.count(e.trial)) << "done trial " << e.trial << " trained again";
+  // The same results as the uninterrupted run, trial by trial.
+  auto ref = read("reference");
+  for (const auto& t : *s->list_trials()) {
+    auto mine = **s->get_result(t.id);
+    auto theirs = **ref->get_result(t.id);
+    EXPECT_EQ(mine["top1"], theirs["top1"]) << t.id;
+    EXPECT_EQ(mine["loss"], theirs["loss"]) << t.id;
+  }
+}
+
+TEST_F(FaultTest, GarbageAtTheSocketDoesNotStopTheCoordinatorServingRealWorkers) {
+  auto c = coordinator(config(3, 3), "db");
+  auto w = worker("a");
+  zmq::context_t ctx;
+  std::mt19937 rng(1);
+  const std::string v = std::to_string(protocol::kVersion);
+  std::vector<std::vector<std::string>> nasty = {
+      {"HELLO"},
+      {"HELLO", "{\"v\":" + v + "}"},
+      {"RESULT", "{\"v\":" + v + ",\"trial\":\"nope\",\"attempt\":1,\"result\":{}}"},
+      {"ASSIGN", "{\"v\":" + v + ",\"trial\":\"x\",\"attempt\":1,\"spec\":{},\"checkpoint\":false}"},
+      {"HEARTBEAT", "{\"v\":999}"},
+      {"UPLOAD", "{\"v\":" + v + ",\"trial\":\"x\",\"attempt\":1,\"kind\":\"model\",\"chunk\":0,\"chunks\":1,\"size\":1}",
+       std::string(protocol::kMaxPayloadBytes + 10, 'x')},
+      {"FETCH", "{\"v\":" + v + ",\"trial\":\"../../etc/passwd\",\"kind\":\"model\"}"},
+  };
+  for (int round = 0; round < 30 && c->running(); ++round) {
+    zmq::socket_t s(ctx, zmq::socket_type::dealer);
+    s.set(zmq::sockopt::linger, 0);
+    s.connect(endpoint());
+    for (const auto& frames : nasty) protocol::send_frames(s, frames);
+    for (int i = 0; i < 20; ++i) {
+      std::vector<std::string> frames(rng() % 5);
+      for (auto& f : frames) {
+        f.resize(rng() % 300);
+        for (auto& ch : f) ch = static_cast<char>(rng());
+      }
+      if (!frames.empty()) protocol::send_frames(s, frames);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(c->wait(90)) << c->log();
+  EXPECT_EQ(c->exit_code(), 0) << c->log();
+  expect_all_done_once("db", 3);
+  EXPECT_NE(c->log().find("rejected a message"), std::string::npos);
+}
+
+TEST_F(FaultTest, AStoppedWorkerLosesItsLeaseAndItsLateResultCountsAtMostOnce) {
+  auto c = coordinator(config(2, 6), "db", {"--heartbeat-ms", "300"});
+  auto a = worker("a");
+  // Wait until a holds a lease, then freeze it past 3 heartbeats.
+  bool leased = false;
+  for (int i = 0; i < 300 && !leased; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (auto s = peek("db")) leased = !s->list_trials(storage::TrialState::kLeased)->empty();
+  }
+  ASSERT_TRUE(leased);
+  a->signal(SIGSTOP);
+  auto b = worker("b");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  a->signal(SIGCONT);
+  ASSERT_TRUE(c->wait(90)) << c->log();
+  EXPECT_EQ(c->exit_code(), 0);
+  expect_all_done_once("db", 2);
+  EXPECT_NE(c->log().find("worker a lost"), std::string::npos) << c->log();
+}
+
+TEST_F(FaultTest, CurveLetsInOnlyWorkersWithAnAllowedKey) {
+  for (const char* who : {"server", "good", "bad"}) {
+    Process k({"keygen", "--out", path(std::string("keys/") + who)}, path("keygen.log"));
+    ASSERT_TRUE(k.wait(20));
+    ASSERT_EQ(k.exit_code(), 0) << k.log();
+  }
+  fs::copy_file(path("keys/good.public"), path("allowed"));
+  const std::vector<std::string> server = {"--curve-secret", path("keys/server.secret"), "--allow", path("allowed")};
+  auto curve_args = [&](const std::string& who) {
+    return std::vector<std::string>{"--curve-public", path("keys/" + who + ".public"), "--curve-secret",
+                                    path("keys/" + who + ".secret"), "--server-key", path("keys/server.public")};
+  };
+  auto c = coordinator(config(1, 2), "db", server);
+  auto bad = worker("bad", curve_args("bad"));
+  auto plain = worker("plain");
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  {
+    EXPECT_TRUE(c->running());
+    auto s = read("db");
+    EXPECT_EQ(s->list_trials(storage::TrialState::kPending)->size(), 1u) << "an unknown or plaintext worker got work";
+    int joined = 0;
+    for (const auto& e : *s->events(0, 1000)) joined += e.type == "worker_joined";
+    EXPECT_EQ(joined, 0);
+  }
+  auto good = worker("good", curve_args("good"));
+  ASSERT_TRUE(c->wait(60)) << c->log();
+  EXPECT_EQ(c->exit_code(), 0);
+  expect_all_done_once("db", 1);
+  EXPECT_NE(c->log().find("refused a connection"), std::string::npos) << c->log();
+}
+
+TEST_F(FaultTest, RunAgainOnTheSameStoreTrainsNothingTwice) {
+  const std::string cfg = config(2, 2, /*kd=*/true);
+  Process first({"run", cfg, "--db", path("db")}, path("first.log"));
+  ASSERT_TRUE(first.wait(120));
+  ASSERT_EQ(first.exit_code(), 0) << first.log();
+  Process second({"run", cfg, "--db", path("db")}, path("second.log"));
+  ASSERT_TRUE(second.wait(60));
+  ASSERT_EQ(second.exit_code(), 0) << second.log();
+  EXPECT_NE(second.log().find("0 new, 3 already"), std::string::npos) << second.log();
+  expect_all_done_once("db", 3);
+}
+
+}  // namespace
+}  // namespace deepreduce
