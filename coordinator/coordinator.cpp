@@ -118,6 +118,10 @@ Status Coordinator::run() {
       tick(now);
       last_tick_ = now;
     }
+    if (results_since_unblock_) {  // dependents of this iteration's results become ready
+      store_.unblock_ready();
+      results_since_unblock_ = false;
+    }
     if (!draining_) dispatch();
     Status s = store_.sync();  // the durability point for everything this iteration did
     if (!s.ok()) return s;
@@ -138,11 +142,10 @@ Status Coordinator::run() {
 }
 
 bool Coordinator::experiment_complete() {
-  auto counts = store_.count_by_state();
-  if (!counts.ok()) return false;
-  for (auto [state, n] : *counts)
-    if (n > 0 && (state == TrialState::kBlocked || state == TrialState::kPending || state == TrialState::kLeased))
-      return false;
+  for (auto state : {TrialState::kLeased, TrialState::kPending, TrialState::kBlocked}) {
+    auto ids = store_.trial_ids(state, 1);
+    if (!ids.ok() || !ids->empty()) return false;
+  }
   return true;
 }
 
@@ -277,7 +280,7 @@ void Coordinator::on_result(const std::string& identity, WorkerSession& w, const
   lease_deadline_.erase(trial);
   if (s.ok()) {
     ++stats_.results;
-    auto unblocked = store_.unblock_ready();
+    results_since_unblock_ = true;
     std::string top1 = result.contains("top1") ? result["top1"].dump() : "-";
     log("trial " + trial.substr(0, 12) + " done on " + w.name + " (top-1 " + top1 + ")");
   } else {
@@ -371,17 +374,22 @@ void Coordinator::dispatch() {
   int free = 0;
   for (auto& [id, w] : workers_) free += w.free_slots;
   if (free == 0) return;
-  auto pending = store_.list_trials(TrialState::kPending);
+  auto pending = store_.trial_ids(TrialState::kPending, static_cast<size_t>(free));
   if (!pending.ok() || pending->empty()) return;
   size_t next = 0;
   for (auto& [id, w] : workers_) {
     while (w.free_slots > 0 && next < pending->size()) {
-      const auto& t = (*pending)[next++];
+      const std::string& trial = (*pending)[next++];
       const int64_t deadline = storage::now_ms() + int64_t{options_.liveness} * options_.heartbeat_ms;
-      auto leased = store_.lease(t.id, w.name, deadline);
+      auto leased = store_.lease(trial, w.name, deadline);
       if (!leased.ok()) continue;
-      auto checkpoint = store_.get_artifact(t.id, "checkpoint");
-      const bool has_checkpoint = checkpoint.ok() && checkpoint->has_value();
+      const storage::TrialRecord& t = *leased;
+      // Only an earlier attempt can have left a checkpoint.
+      bool has_checkpoint = false;
+      if (t.attempt > 1) {
+        auto checkpoint = store_.get_artifact(t.id, "checkpoint");
+        has_checkpoint = checkpoint.ok() && checkpoint->has_value();
+      }
       w.free_slots -= 1;
       w.running.insert(t.id);
       lease_deadline_[t.id] = deadline;

@@ -98,6 +98,7 @@ class Coordinator {
   std::vector<Outgoing> outbox_;
   CoordinatorStats stats_;
   bool draining_ = false;
+  bool results_since_unblock_ = false;
   int64_t last_tick_ = 0;
   std::string zap_endpoint_;
   std::atomic<bool> zap_stop_{false};

@@ -13,6 +13,8 @@ namespace deepreduce::nn {
 nlohmann::json to_json(const ModelSpec& spec);
 // Parses and validates; unknown keys and wrong types are errors naming the key
 // (prefixed by `where`, e.g. "model").
-Result<ModelSpec> model_spec_from_json(const nlohmann::json& j, const std::string& where = "model");
+// `check` false skips validate() for specs read back from a trusted store.
+Result<ModelSpec> model_spec_from_json(const nlohmann::json& j, const std::string& where = "model",
+                                       bool check = true);
 
 }  // namespace deepreduce::nn

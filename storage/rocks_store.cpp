@@ -270,6 +270,16 @@ class RocksStore final : public Store {
     return out;
   }
 
+  Result<std::vector<std::string>> trial_ids(TrialState state, size_t limit) override {
+    std::vector<std::string> out;
+    const std::string prefix = std::string(state_name(state)) + "/";
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["trial_index"]));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Next())
+      out.push_back(it->key().ToString().substr(prefix.size()));
+    DR_RETURN_IF_ERROR(from_rocks(it->status(), path_ + ": trial index"));
+    return out;
+  }
+
   Result<TrialRecord> lease(const std::string& id, const std::string& worker, int64_t deadline_ms) override {
     DR_RETURN_IF_ERROR(writable());
     std::lock_guard<std::mutex> lock(mu_);

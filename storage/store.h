@@ -81,6 +81,9 @@ class Store {
   // All trials, or those in one state, in id order.
   virtual Result<std::vector<TrialRecord>> list_trials(std::optional<TrialState> state = std::nullopt) = 0;
   virtual Result<std::vector<std::pair<TrialState, int64_t>>> count_by_state() = 0;
+  // Up to `limit` ids of trials in `state`, in id order, from the state index
+  // alone (cheap: no record is read).
+  virtual Result<std::vector<std::string>> trial_ids(TrialState state, size_t limit) = 0;
 
   // pending -> leased by `worker` until `deadline_ms`; attempt + 1.
   virtual Result<TrialRecord> lease(const std::string& id, const std::string& worker, int64_t deadline_ms) = 0;

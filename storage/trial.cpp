@@ -24,7 +24,7 @@ nlohmann::json to_json(const TrialSpec& s) {
           {"prune", s.prune}};
 }
 
-Result<TrialSpec> trial_spec_from_json(const nlohmann::json& j) {
+Result<TrialSpec> trial_spec_from_json(const nlohmann::json& j, bool check) {
   if (!j.is_object()) return Status::invalid_argument("trial spec: expected an object");
   TrialSpec s;
   for (auto it = j.begin(); it != j.end(); ++it) {
@@ -43,7 +43,7 @@ Result<TrialSpec> trial_spec_from_json(const nlohmann::json& j) {
   if (s.kind != "train" && s.kind != "noop")
     return Status::invalid_argument("trial spec: kind: expected train or noop, got \"" + s.kind + "\"");
   if (j.contains("job")) {
-    auto job = train::train_job_from_json(j.at("job"));
+    auto job = train::train_job_from_json(j.at("job"), check);
     if (!job.ok()) return job.status().with_context("trial spec");
     s.job = *job;
   }
@@ -143,7 +143,7 @@ Result<TrialRecord> trial_record_from_json(const nlohmann::json& j) {
   try {
     r.id = j.at("id").get<std::string>();
     r.experiment = j.at("experiment").get<std::string>();
-    auto spec = trial_spec_from_json(j.at("spec"));
+    auto spec = trial_spec_from_json(j.at("spec"), /*check=*/false);  // validated when added
     if (!spec.ok()) return Status::corruption("trial " + r.id + ": " + spec.status().message());
     r.spec = *spec;
     auto state = parse_state(j.at("state").get<std::string>());

@@ -32,7 +32,7 @@ struct TrialSpec {
 };
 
 nlohmann::json to_json(const TrialSpec& spec);
-Result<TrialSpec> trial_spec_from_json(const nlohmann::json& j);
+Result<TrialSpec> trial_spec_from_json(const nlohmann::json& j, bool check = true);
 // The canonical text: to_json(spec).dump() with sorted keys.
 std::string canonical_json(const TrialSpec& spec);
 // BLAKE2b-128 of the canonical text, as 32 lowercase hex digits.

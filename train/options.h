@@ -66,6 +66,7 @@ Status validate(const TrainJob& job);
 // Canonical JSON (every field, fixed key order).
 nlohmann::json to_json(const TrainJob& job);
 // Parses a job from JSON; unknown keys and wrong types name the key path.
-Result<TrainJob> train_job_from_json(const nlohmann::json& j);
+// `check` false skips validation (a job read back from a trusted store).
+Result<TrainJob> train_job_from_json(const nlohmann::json& j, bool check = true);
 
 }  // namespace deepreduce::train

@@ -222,6 +222,13 @@ struct Worker::Impl {
         break;
       case Type::kAssign: {
         const std::string trial = m.header["trial"];
+        if (m.header["spec"].value("kind", "") == "noop") {
+          // Nothing to train (coordinator benchmarks): answer at once, on this thread.
+          send(proto::make(Type::kResult, {{"trial", trial}, {"attempt", m.header["attempt"]},
+                                           {"result", {{"top1", 0.0}, {"noop", true}}}}));
+          send(proto::make(Type::kReady, {{"slots", std::max(0, free_slots())}}));
+          break;
+        }
         auto r = std::make_unique<Running>();
         r->trial = trial;
         r->attempt = m.header["attempt"];
