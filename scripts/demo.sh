@@ -16,3 +16,6 @@ $DR count --arch resnet18 --classes 100 --cull stem,s1 --thin s3
 echo
 echo "== The same network reshaped: half the channels (alpha 0.5) =="
 $DR count --arch resnet18 --classes 100 --cull stem,s1 --thin s3 --alpha 0.5
+echo
+echo "== A small experiment: baseline, culled, culled + KD (coordinator and a local worker) =="
+$DR run configs/demo_trials.yaml --db runs/demo-trials.db
