@@ -1,6 +1,7 @@
 #include "coordinator/coordinator.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 
 #include "protocol/transport.h"
@@ -102,7 +103,11 @@ Status Coordinator::run() {
       for (auto& [id, w] : workers_) send(id, proto::make(Type::kShutdown, {{"reason", "coordinator stopping"}}));
     }
     zmq::pollitem_t items[] = {{static_cast<void*>(*router_), 0, ZMQ_POLLIN, 0}};
-    zmq::poll(items, 1, std::chrono::milliseconds(std::max(1, std::min(100, options_.heartbeat_ms / 4))));
+    try {
+      zmq::poll(items, 1, std::chrono::milliseconds(std::max(1, std::min(100, options_.heartbeat_ms / 4))));
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) throw;  // a signal (SIGINT/SIGTERM): the stop flag is checked next turn
+    }
     for (int n = 0; n < 2000; ++n) {
       auto frames = proto::recv_frames(*router_);
       if (!frames) break;

@@ -8,7 +8,13 @@ namespace deepreduce::protocol {
 std::optional<std::vector<std::string>> recv_frames(zmq::socket_t& socket) {
   std::vector<std::string> frames;
   zmq::message_t msg;
-  auto got = socket.recv(msg, zmq::recv_flags::dontwait);
+  zmq::recv_result_t got;
+  try {
+    got = socket.recv(msg, zmq::recv_flags::dontwait);
+  } catch (const zmq::error_t& e) {
+    if (e.num() == EINTR) return std::nullopt;
+    throw;
+  }
   if (!got) return std::nullopt;
   frames.emplace_back(static_cast<const char*>(msg.data()), msg.size());
   // A multipart message arrives whole: the rest of its frames are already here.

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -134,7 +135,12 @@ struct Worker::Impl {
       if (r->stop.load()) return;
       if (bytes) {
         const fs::path ckpt = dir / "checkpoint.pt";
-        if (train::write_file_atomic(ckpt.string(), *bytes).ok()) run.resume = ckpt.string();
+        if (train::write_file_atomic(ckpt.string(), *bytes).ok()) {
+          run.resume = ckpt.string();
+          auto meta = train::read_checkpoint_meta(run.resume);
+          log("trial " + trial.substr(0, 12) + ": resuming from the checkpoint of epoch " +
+              (meta.ok() ? std::to_string(meta->epoch) : std::string("?")));
+        }
       }
     }
     train::TrainHooks hooks;
@@ -299,7 +305,11 @@ struct Worker::Impl {
       int last_ready = -1;
       while (!stop.load() && !shutdown) {
         zmq::pollitem_t items[] = {{static_cast<void*>(*socket), 0, ZMQ_POLLIN, 0}};
-        zmq::poll(items, 1, std::chrono::milliseconds(50));
+        try {
+          zmq::poll(items, 1, std::chrono::milliseconds(50));
+        } catch (const zmq::error_t& e) {
+          if (e.num() != EINTR) throw;  // a signal: the stop flag is checked below
+        }
         while (auto frames = proto::recv_frames(*socket)) {
           auto m = proto::decode(*frames);
           last_heard = now_ms();

@@ -256,6 +256,55 @@ TEST_F(FaultTest, CurveLetsInOnlyWorkersWithAnAllowedKey) {
   EXPECT_NE(c->log().find("refused a connection"), std::string::npos) << c->log();
 }
 
+TEST_F(FaultTest, AReLeasedTrialResumesFromTheCheckpointItsLastWorkerSent) {
+  auto c = coordinator(config(1, 10), "db", {"--heartbeat-ms", "300"});
+  auto a = worker("a");
+  // Wait for the first checkpoint to reach the store, then kill the worker.
+  bool checkpointed = false;
+  for (int i = 0; i < 600 && !checkpointed; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (auto s = peek("db"))
+      for (const auto& e : *s->events(0, 100000)) checkpointed |= e.type == "artifact";
+  }
+  ASSERT_TRUE(checkpointed) << c->log();
+  a->signal(SIGKILL);
+  a->wait(5);
+  auto b = worker("b");
+  ASSERT_TRUE(c->wait(90)) << c->log();
+  EXPECT_EQ(c->exit_code(), 0);
+  expect_all_done_once("db", 1);
+  EXPECT_NE(b->log().find("resuming from the checkpoint of epoch"), std::string::npos) << b->log();
+  auto s = read("db");
+  auto t = s->list_trials()->front();
+  EXPECT_EQ(t.attempt, 2);
+  EXPECT_EQ((**s->get_result(t.id))["epochs"].size(), 10u);  // the history survived the move
+}
+
+TEST_F(FaultTest, SigintStopsTheCoordinatorCleanlyAndARestartFinishes) {
+  const std::string cfg = config(3, 8);
+  auto c = coordinator(cfg, "db", {"--heartbeat-ms", "300"});
+  auto a = worker("a");
+  bool leased = false;
+  for (int i = 0; i < 300 && !leased; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (auto s = peek("db")) leased = !s->list_trials(storage::TrialState::kLeased)->empty();
+  }
+  ASSERT_TRUE(leased);
+  c->signal(SIGINT);
+  ASSERT_TRUE(c->wait(15)) << c->log();
+  EXPECT_EQ(c->exit_code(), 0) << c->log();
+  EXPECT_NE(c->log().find("stopping"), std::string::npos);
+  ASSERT_TRUE(a->wait(15)) << a->log();  // told to shut down, it handed back and left
+  {
+    auto s = read("db");  // closed cleanly: opens, nothing left leased to a
+    for (const auto& t : *s->list_trials()) EXPECT_NE(t.state, storage::TrialState::kLeased) << t.id;
+  }
+  auto c2 = coordinator(cfg, "db");
+  auto b = worker("b");
+  ASSERT_TRUE(c2->wait(120)) << c2->log();
+  expect_all_done_once("db", 3);
+}
+
 TEST_F(FaultTest, RunAgainOnTheSameStoreTrainsNothingTwice) {
   const std::string cfg = config(2, 2, /*kd=*/true);
   Process first({"run", cfg, "--db", path("db")}, path("first.log"));
