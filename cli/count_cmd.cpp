@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/format.h"
 #include "cli/model_options.h"
+#include "cli/parse.h"
 #include "nn/counts.h"
 #include "nn/relu_plan.h"
 
@@ -92,17 +93,7 @@ int count_main(int argc, char** argv) {
     ("help,h", "show this help");
   // clang-format on
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "deepreduce count: " << e.what() << "\n(see deepreduce count --help)\n";
-    return kExitUsage;
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return kExitOk;
-  }
+  if (auto done = parse_command(argc, argv, desc, vm, "count")) return *done;
   std::vector<std::string> archs = split_list(vm["arch"].as<std::string>());
   if (archs.size() == 1 && archs[0] == "all") archs = nn::arch_names();
   if (archs.empty()) {

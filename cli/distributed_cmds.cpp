@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/format.h"
 #include "cli/model_options.h"
+#include "cli/parse.h"
 #include "cli/trial_list.h"
 #include "coordinator/coordinator.h"
 #include "protocol/transport.h"
@@ -63,20 +64,6 @@ class SignalWatch {
   std::atomic<bool> done_{false};
   std::thread thread_;
 };
-
-bool parse(int argc, char** argv, po::options_description& desc, po::variables_map& vm, const char* cmd,
-           const char* positional = nullptr) {
-  try {
-    po::positional_options_description pos;
-    if (positional) pos.add(positional, 1);
-    po::store(po::command_line_parser(argc, argv).options(desc).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "deepreduce " << cmd << ": " << e.what() << "\n(see deepreduce " << cmd << " --help)\n";
-    return false;
-  }
-  return true;
-}
 
 // Opens the store, records the experiment and adds its trials (idempotent:
 // a second run on the same store adds nothing new and resumes).
@@ -140,11 +127,7 @@ int keygen_main(int argc, char** argv) {
       "and PREFIX.secret (keep it; mode 0600).\n\nUsage: deepreduce keygen --out keys/worker1\n\nOptions");
   desc.add_options()("out", po::value<std::string>()->required(), "file prefix")("help,h", "show this help");
   po::variables_map vm;
-  if (argc > 1 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
-    std::cout << desc << "\n";
-    return kExitOk;
-  }
-  if (!parse(argc, argv, desc, vm, "keygen")) return kExitUsage;
+  if (auto done = parse_command(argc, argv, desc, vm, "keygen")) return *done;
   auto keys = protocol::generate_keypair();
   if (!keys.ok()) {
     std::cerr << "deepreduce keygen: " << keys.status().message() << "\n";
@@ -181,11 +164,7 @@ int coordinator_main(int argc, char** argv) {
     ("help,h", "show this help");
   // clang-format on
   po::variables_map vm;
-  if (argc > 1 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
-    std::cout << desc << "\n";
-    return kExitOk;
-  }
-  if (!parse(argc, argv, desc, vm, "coordinator", "config")) return kExitUsage;
+  if (auto done = parse_command(argc, argv, desc, vm, "coordinator", "config")) return *done;
   if (!vm.count("config")) {
     std::cerr << "deepreduce coordinator: CONFIG is required\n";
     return kExitUsage;
@@ -247,11 +226,7 @@ int worker_main(int argc, char** argv) {
     ("help,h", "show this help");
   // clang-format on
   po::variables_map vm;
-  if (argc > 1 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
-    std::cout << desc << "\n";
-    return kExitOk;
-  }
-  if (!parse(argc, argv, desc, vm, "worker")) return kExitUsage;
+  if (auto done = parse_command(argc, argv, desc, vm, "worker")) return *done;
   worker::WorkerOptions o;
   o.connect = vm["connect"].as<std::string>();
   o.device = vm["device"].as<std::string>();
@@ -307,11 +282,7 @@ int run_main(int argc, char** argv) {
     ("help,h", "show this help");
   // clang-format on
   po::variables_map vm;
-  if (argc > 1 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
-    std::cout << desc << "\n";
-    return kExitOk;
-  }
-  if (!parse(argc, argv, desc, vm, "run", "config")) return kExitUsage;
+  if (auto done = parse_command(argc, argv, desc, vm, "run", "config")) return *done;
   if (!vm.count("config")) {
     std::cerr << "deepreduce run: CONFIG is required\n";
     return kExitUsage;

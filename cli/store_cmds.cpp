@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/format.h"
 #include "cli/model_options.h"
+#include "cli/parse.h"
 #include "storage/export.h"
 #include "storage/store.h"
 
@@ -40,16 +41,7 @@ int status_main(int argc, char** argv) {
       "coordinator (read-only).\n\nUsage: deepreduce status --db DIR\n\nOptions");
   desc.add_options()("db", po::value<std::string>(), "the store folder (required)")("help,h", "show this help");
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
-  } catch (const po::error& e) {
-    std::cerr << "deepreduce status: " << e.what() << "\n";
-    return kExitUsage;
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return kExitOk;
-  }
+  if (auto done = parse_command(argc, argv, desc, vm, "status")) return *done;
   if (!vm.count("db")) {
     std::cerr << "deepreduce status: --db DIR is required\n";
     return kExitUsage;
@@ -116,16 +108,7 @@ int export_main(int argc, char** argv) {
     ("help,h", "show this help");
   // clang-format on
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
-  } catch (const po::error& e) {
-    std::cerr << "deepreduce export: " << e.what() << "\n";
-    return kExitUsage;
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return kExitOk;
-  }
+  if (auto done = parse_command(argc, argv, desc, vm, "export")) return *done;
   const std::string format = vm["format"].as<std::string>();
   if (!vm.count("db") || (format != "csv" && format != "json")) {
     std::cerr << "deepreduce export: " << (!vm.count("db") ? "--db DIR is required" : "--format: expected csv or json, got \"" + format + "\"") << "\n";

@@ -6,6 +6,7 @@
 #include "cli/format.h"
 #include "cli/model_options.h"
 #include "cli/option_file.h"
+#include "cli/parse.h"
 #include "cli/train_options.h"
 #include "nn/relu_plan.h"
 #include "train/checkpoint.h"
@@ -38,16 +39,7 @@ int train_main(int argc, char** argv) {
   desc.add(job_desc).add(runo);
 
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
-  } catch (const po::error& e) {
-    std::cerr << "deepreduce train: " << e.what() << "\n(see deepreduce train --help)\n";
-    return kExitUsage;
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return kExitOk;
-  }
+  if (auto done = parse_command(argc, argv, desc, vm, "train", nullptr, /*notify=*/false)) return *done;
   if (vm.count("trial")) {
     Status s = store_option_file(vm["trial"].as<std::string>(), desc, vm, {"trial", "help", "resume"});
     if (!s.ok()) {

@@ -9,6 +9,7 @@
 #include "nn/relu_plan.h"
 #include "storage/store.h"
 #include "tests/cli/run_binary.h"
+#include "tests/test_dirs.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -18,9 +19,7 @@ using deepreduce::testing::run_deepreduce;
 class StoreCommandsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("deepreduce_storecmd_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
+    dir_ = deepreduce::testing::fresh_test_dir("storecmd");
     store_ = (*open_store(dir_.string()));
     ASSERT_TRUE(store_->put_experiment({"quick", "name: quick\n", "grid", 0, kSchemaVersion}).ok());
     TrialSpec base;

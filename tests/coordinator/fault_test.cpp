@@ -11,6 +11,7 @@
 #include "protocol/transport.h"
 #include "storage/store.h"
 #include "tests/coordinator/processes.h"
+#include "tests/test_dirs.h"
 
 namespace deepreduce {
 namespace {
@@ -20,10 +21,7 @@ using testing::Process;
 class FaultTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("deepreduce_fault_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = deepreduce::testing::fresh_test_dir("fault");
     std::mt19937 rng(std::random_device{}());
     port_ = 20000 + static_cast<int>(rng() % 30000);
   }
@@ -63,6 +61,15 @@ class FaultTest : public ::testing::Test {
     o.read_only = true;
     auto s = storage::open_store(path(db), o);
     return s.ok() ? std::move(*s) : nullptr;
+  }
+
+  // Polls until some trial is leased (a worker is training); false after 15 s.
+  bool wait_until_leased(const std::string& db) {
+    for (int i = 0; i < 300; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (auto s = peek(db); s && !s->list_trials(storage::TrialState::kLeased)->empty()) return true;
+    }
+    return false;
   }
 
   std::unique_ptr<storage::Store> read(const std::string& db) {
@@ -209,12 +216,7 @@ TEST_F(FaultTest, AStoppedWorkerLosesItsLeaseAndItsLateResultCountsAtMostOnce) {
   auto c = coordinator(config(2, 6), "db", {"--heartbeat-ms", "300"});
   auto a = worker("a");
   // Wait until a holds a lease, then freeze it past 3 heartbeats.
-  bool leased = false;
-  for (int i = 0; i < 300 && !leased; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (auto s = peek("db")) leased = !s->list_trials(storage::TrialState::kLeased)->empty();
-  }
-  ASSERT_TRUE(leased);
+  ASSERT_TRUE(wait_until_leased("db"));
   a->signal(SIGSTOP);
   auto b = worker("b");
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
@@ -284,12 +286,7 @@ TEST_F(FaultTest, SigintStopsTheCoordinatorCleanlyAndARestartFinishes) {
   const std::string cfg = config(3, 8);
   auto c = coordinator(cfg, "db", {"--heartbeat-ms", "300"});
   auto a = worker("a");
-  bool leased = false;
-  for (int i = 0; i < 300 && !leased; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (auto s = peek("db")) leased = !s->list_trials(storage::TrialState::kLeased)->empty();
-  }
-  ASSERT_TRUE(leased);
+  ASSERT_TRUE(wait_until_leased("db"));
   c->signal(SIGINT);
   ASSERT_TRUE(c->wait(15)) << c->log();
   EXPECT_EQ(c->exit_code(), 0) << c->log();

@@ -9,17 +9,31 @@
 #include <thread>
 
 #include "nn/relu_plan.h"
+#include "tests/test_dirs.h"
 
 namespace deepreduce::storage {
 namespace {
 namespace fs = std::filesystem;
 
+// Opens the store's RocksDB directly, to damage it behind the store's back.
+// Handles: 0 default, 1 experiments, 2 trials, 3 trial_index, 4 results, 5 artifacts, 6 events.
+void with_raw_db(const fs::path& dir,
+                 const std::function<void(rocksdb::DB*, const std::vector<rocksdb::ColumnFamilyHandle*>&)>& f) {
+  rocksdb::DB* raw;
+  std::vector<rocksdb::ColumnFamilyHandle*> h;
+  std::vector<rocksdb::ColumnFamilyDescriptor> d = {{"default", {}}, {"experiments", {}}, {"trials", {}},
+                                                    {"trial_index", {}}, {"results", {}}, {"artifacts", {}},
+                                                    {"events", {}}};
+  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir.string(), d, &h, &raw).ok());
+  f(raw, h);
+  for (auto* x : h) raw->DestroyColumnFamilyHandle(x);
+  delete raw;
+}
+
 class StoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("deepreduce_store_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
+    dir_ = deepreduce::testing::fresh_test_dir("store");
     store_ = open();
   }
   void TearDown() override {
@@ -174,18 +188,10 @@ TEST_F(StoreTest, ArtifactsAreChunkedReplacedAndVerified) {
   EXPECT_FALSE(store_->get_artifact("t1", "model")->has_value());
   ASSERT_TRUE(store_->put_artifact("t2", "model", big).ok());
   store_.reset();
-  {
-    // Damage one chunk behind the store's back.
-    rocksdb::DB* raw;
-    std::vector<rocksdb::ColumnFamilyHandle*> h;
-    std::vector<rocksdb::ColumnFamilyDescriptor> d = {{"default", {}}, {"experiments", {}}, {"trials", {}},
-                                                      {"trial_index", {}}, {"results", {}}, {"artifacts", {}},
-                                                      {"events", {}}};
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_.string(), d, &h, &raw).ok());
+  // Damage one chunk behind the store's back.
+  with_raw_db(dir_, [&](rocksdb::DB* raw, const std::vector<rocksdb::ColumnFamilyHandle*>& h) {
     ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), h[5], "t2/model/00000001", std::string(1 << 20, 'x')).ok());
-    for (auto* x : h) raw->DestroyColumnFamilyHandle(x);
-    delete raw;
-  }
+  });
   store_ = open();
   auto bad = store_->get_artifact("t2", "model");
   ASSERT_FALSE(bad.ok());
@@ -252,18 +258,10 @@ class BadStoreTest : public StoreTest {};
 
 TEST_F(BadStoreTest, AFutureSchemaIsRefused) {
   store_.reset();
-  {
-    rocksdb::DB* raw;
-    std::vector<rocksdb::ColumnFamilyHandle*> h;
-    std::vector<rocksdb::ColumnFamilyDescriptor> d = {{"default", {}}, {"experiments", {}}, {"trials", {}},
-                                                      {"trial_index", {}}, {"results", {}}, {"artifacts", {}},
-                                                      {"events", {}}};
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_.string(), d, &h, &raw).ok());
+  with_raw_db(dir_, [&](rocksdb::DB* raw, const std::vector<rocksdb::ColumnFamilyHandle*>& h) {
     ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), h[0], "schema_version", "7").ok());
     ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), h[2], "deadbeef", "{not json").ok());
-    for (auto* x : h) raw->DestroyColumnFamilyHandle(x);
-    delete raw;
-  }
+  });
   auto s = open_store(dir_.string());
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("store schema version 7, this deepreduce reads version 1"), std::string::npos)
@@ -272,17 +270,9 @@ TEST_F(BadStoreTest, AFutureSchemaIsRefused) {
 
 TEST_F(BadStoreTest, ACorruptRecordIsAnErrorNamingIt) {
   store_.reset();
-  {
-    rocksdb::DB* raw;
-    std::vector<rocksdb::ColumnFamilyHandle*> h;
-    std::vector<rocksdb::ColumnFamilyDescriptor> d = {{"default", {}}, {"experiments", {}}, {"trials", {}},
-                                                      {"trial_index", {}}, {"results", {}}, {"artifacts", {}},
-                                                      {"events", {}}};
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_.string(), d, &h, &raw).ok());
+  with_raw_db(dir_, [&](rocksdb::DB* raw, const std::vector<rocksdb::ColumnFamilyHandle*>& h) {
     ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), h[2], "deadbeef", "{not json").ok());
-    for (auto* x : h) raw->DestroyColumnFamilyHandle(x);
-    delete raw;
-  }
+  });
   store_ = open();
   auto r = store_->get_trial("deadbeef");
   ASSERT_FALSE(r.ok());

@@ -1,6 +1,7 @@
 // Dataset loaders on files the tests write in the real formats, and on
 // Debian's Fashion-MNIST.
 #include "train/dataset.h"
+#include "tests/test_dirs.h"
 
 #include <gtest/gtest.h>
 #include <zlib.h>
@@ -15,9 +16,7 @@ namespace fs = std::filesystem;
 class DatasetTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("deepreduce_dataset_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
+    dir_ = deepreduce::testing::fresh_test_dir("dataset");
   }
   void TearDown() override { fs::remove_all(dir_); }
 

@@ -11,6 +11,7 @@
 #include "nn/counts.h"
 #include "nn/relu_plan.h"
 #include "train/checkpoint.h"
+#include "tests/test_dirs.h"
 
 namespace deepreduce::train {
 namespace {
@@ -19,10 +20,7 @@ namespace fs = std::filesystem;
 class TrainerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("deepreduce_trainer_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = deepreduce::testing::fresh_test_dir("trainer");
   }
   void TearDown() override { fs::remove_all(dir_); }
 
