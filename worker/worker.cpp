@@ -58,6 +58,7 @@ struct Worker::Impl {
   WorkerOptions options;
   std::atomic<bool>& stop;
   std::optional<zmq::socket_t> socket;
+  bool owns_scratch = false;  // a temp folder made for this worker: removed when it ends
 
   std::mutex mu;
   std::deque<proto::Message> outbox;  // from trial threads, sent by the socket thread
@@ -367,6 +368,10 @@ struct Worker::Impl {
       send(proto::make(Type::kBye));
       socket->close();
     }
+    if (owns_scratch) {
+      std::error_code ec;
+      fs::remove_all(options.scratch, ec);
+    }
     return Status();
   }
 };
@@ -378,9 +383,14 @@ Worker::Worker(zmq::context_t& context, WorkerOptions options) {
     std::mt19937 rng(std::random_device{}());
     options.name = std::string(host) + ":" + std::to_string(getpid()) + ":" + std::to_string(rng() % 100000);
   }
-  if (options.scratch.empty()) options.scratch = (fs::temp_directory_path() / ("deepreduce-worker-" + std::to_string(getpid()))).string();
+  const bool temp_scratch = options.scratch.empty();
+  if (temp_scratch)
+    options.scratch = (fs::temp_directory_path() / ("deepreduce-worker-" + std::to_string(getpid()) + "-" +
+                                                     std::to_string(reinterpret_cast<uintptr_t>(this) % 100000)))
+                          .string();
   if (options.slots < 1) options.slots = 1;
   impl_ = std::make_unique<Impl>(context, std::move(options), stop_);
+  impl_->owns_scratch = temp_scratch;
 }
 
 Worker::~Worker() = default;

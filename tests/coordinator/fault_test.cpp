@@ -105,14 +105,14 @@ class FaultTest : public ::testing::Test {
 };
 
 TEST_F(FaultTest, WorkersKilledMidTrialRepeatedlyEveryTrialEndsDoneExactlyOnce) {
-  auto c = coordinator(config(5, 4, /*kd=*/true), "db", {"--max-attempts", "20", "--heartbeat-ms", "300"});
+  auto c = coordinator(config(5, 6, /*kd=*/true), "db", {"--max-attempts", "20", "--heartbeat-ms", "300"});
   std::vector<std::unique_ptr<Process>> workers;
   workers.push_back(worker("a"));
   workers.push_back(worker("b"));
   int kills = 0, spawned = 2;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(150);
   while (c->running() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
     if (kills < 6 && c->running()) {
       workers[kills % 2]->signal(SIGKILL);
       workers[kills % 2]->wait(5);
