@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <future>
 
 #include "protocol/transport.h"
 
@@ -17,15 +18,16 @@ namespace {
 // the listed client keys get in. Without a handler libzmq would accept any
 // client that knows the server's public key.
 void zap_loop(zmq::context_t& ctx, std::vector<std::string> allowed_z85, std::atomic<bool>& stop,
-              std::function<void(const std::string&)> log) {
+              std::function<void(const std::string&)> log, std::promise<void>* bound) {
   std::set<std::string> allowed;
   for (const auto& k : allowed_z85) {
     uint8_t bin[32];
     if (zmq_z85_decode(bin, k.c_str())) allowed.insert(std::string(reinterpret_cast<char*>(bin), 32));
   }
   zmq::socket_t zap(ctx, zmq::socket_type::rep);
-  zap.bind("inproc://zeromq.zap.01");
   zap.set(zmq::sockopt::rcvtimeo, 100);
+  zap.bind("inproc://zeromq.zap.01");
+  bound->set_value();
   while (!stop.load()) {
     std::vector<zmq::message_t> req;
     zmq::message_t part;
@@ -82,8 +84,13 @@ Status Coordinator::run() {
     router_->set(zmq::sockopt::linger, 500);
     router_->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(proto::kMaxPayloadBytes + proto::kMaxHeaderBytes));
     if (options_.curve) {
-      zap_thread_.emplace(zap_loop, std::ref(context_), options_.curve->allowed_keys, std::ref(zap_stop_), options_.log);
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the handler binds before the server socket does
+      // The handler must be bound before the server socket: without one libzmq
+      // lets every CURVE client in.
+      std::promise<void> bound;
+      auto ready = bound.get_future();
+      zap_thread_.emplace(zap_loop, std::ref(context_), options_.curve->allowed_keys, std::ref(zap_stop_), options_.log,
+                          &bound);
+      ready.wait();
       router_->set(zmq::sockopt::curve_server, 1);
       router_->set(zmq::sockopt::curve_secretkey, options_.curve->secret_key);
       router_->set(zmq::sockopt::zap_domain, "deepreduce");

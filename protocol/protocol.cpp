@@ -140,8 +140,11 @@ Result<Message> decode(const std::vector<std::string>& frames) {
       return Status::invalid_argument(std::string(spec->name) + ": field \"" + n + "\" is negative");
   if (header.contains("chunks") && header.contains("chunk") &&
       (header["chunk"].get<int64_t>() >= header["chunks"].get<int64_t>() ||
-       header["chunks"].get<int64_t>() > 1 << 16))
+       header["chunks"].get<int64_t>() > kMaxArtifactBytes / static_cast<int64_t>(kChunkBytes) + 1))
     return Status::invalid_argument(std::string(spec->name) + ": chunk index out of range");
+  if (header.contains("size") && header["size"].is_number_integer() && header["size"].get<int64_t>() > kMaxArtifactBytes)
+    return Status::invalid_argument(std::string(spec->name) + ": artifact of " + header["size"].dump() +
+                                    " bytes exceeds " + std::to_string(kMaxArtifactBytes));
   Message m{spec->type, std::move(header), frames.size() == 3 ? frames[2] : std::string()};
   return m;
 }

@@ -44,6 +44,7 @@ constexpr int kReconnectMaxMs = 32000;
 constexpr size_t kMaxHeaderBytes = 1 << 20;
 constexpr size_t kMaxPayloadBytes = 8 << 20;
 constexpr size_t kChunkBytes = 4 << 20;  // artifacts travel in chunks of this size
+constexpr int64_t kMaxArtifactBytes = int64_t{2} << 30;  // a model or checkpoint: at most 2 GiB
 
 enum class Type {
   kHello, kReady, kHeartbeat, kProgress, kUpload, kResult, kFailed, kFetch, kBye,  // worker -> coordinator

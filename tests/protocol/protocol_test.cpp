@@ -50,6 +50,10 @@ TEST(ProtocolTest, DecodingIsStrict) {
        "exceeds"},
       {{"UPLOAD", "{\"v\":" + v + ",\"trial\":\"t\",\"attempt\":1,\"kind\":\"model\",\"chunk\":3,\"chunks\":2,\"size\":1}"},
        "chunk index out of range"},
+      {{"UPLOAD",
+        "{\"v\":" + v + ",\"trial\":\"t\",\"attempt\":1,\"kind\":\"model\",\"chunk\":0,\"chunks\":1,\"size\":" +
+            std::to_string(kMaxArtifactBytes + 1) + "}"},
+       "exceeds"},
   };
   for (const auto& c : cases) {
     auto r = decode(c.frames);
