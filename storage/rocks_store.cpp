@@ -18,6 +18,7 @@
 
 #include <filesystem>
 #include <map>
+#include <unordered_map>
 #include <mutex>
 #include <set>
 
@@ -143,7 +144,7 @@ class RocksStore final : public Store {
   // --- experiments
   Status put_experiment(const Experiment& e) override {
     DR_RETURN_IF_ERROR(writable());
-    std::lock_guard<std::mutex> lock(mu_);
+    auto lock = locked();
     auto existing = get_experiment_locked(e.name);
     if (!existing.ok()) return existing.status();
     if (*existing) {
@@ -161,7 +162,7 @@ class RocksStore final : public Store {
   }
 
   Result<std::optional<Experiment>> get_experiment(const std::string& name) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    auto lock = locked();
     return get_experiment_locked(name);
   }
 
@@ -180,7 +181,7 @@ class RocksStore final : public Store {
   Result<std::vector<AddResult>> add_trials(const std::string& experiment,
                                             const std::vector<TrialSpec>& trials) override {
     DR_RETURN_IF_ERROR(writable());
-    std::lock_guard<std::mutex> lock(mu_);
+    auto lock = locked();
     rocksdb::WriteBatch batch;
     std::vector<AddResult> out;
     std::map<std::string, TrialState> in_batch;
@@ -233,11 +234,12 @@ class RocksStore final : public Store {
   }
 
   Result<TrialRecord> get_trial(const std::string& id) override {
-    std::lock_guard<std::mutex> lock(mu_);
+    auto lock = locked();
     return get_trial_locked(id);
   }
 
   Result<std::vector<TrialRecord>> list_trials(std::optional<TrialState> state) override {
+    auto lock = locked();  // get_trial_locked reads the cache
     std::vector<TrialRecord> out;
     if (state) {
       const std::string prefix = std::string(state_name(*state)) + "/";
@@ -282,7 +284,7 @@ class RocksStore final : public Store {
 
   Result<TrialRecord> lease(const std::string& id, const std::string& worker, int64_t deadline_ms) override {
     DR_RETURN_IF_ERROR(writable());
-    std::lock_guard<std::mutex> lock(mu_);
+    auto lock = locked();
     auto r = get_trial_locked(id);
     if (!r.ok()) return r.status();
     const TrialState from = r->state;
@@ -301,7 +303,7 @@ class RocksStore final : public Store {
 
   Status renew(const std::string& id, const std::string& worker, int64_t attempt, int64_t deadline_ms) override {
     DR_RETURN_IF_ERROR(writable());
-    std::lock_guard<std::mutex> lock(mu_);
+    auto lock = locked();
     auto r = get_trial_locked(id);
     if (!r.ok()) return r.status();
     DR_RETURN_IF_ERROR(check_lease(*r, worker, attempt));
@@ -313,7 +315,7 @@ class RocksStore final : public Store {
 
   Result<TrialRecord> release(const std::string& id, const std::string& reason, int64_t max_attempts) override {
     DR_RETURN_IF_ERROR(writable());
-    std::lock_guard<std::mutex> lock(mu_);
+    auto lock = locked();
     auto r = get_trial_locked(id);
     if (!r.ok()) return r.status();
     const TrialState from = r->state;
@@ -335,7 +337,7 @@ class RocksStore final : public Store {
 
   Status record_progress(const std::string& id, const std::string& worker, const nlohmann::json& progress) override {
     DR_RETURN_IF_ERROR(writable());
-    std::lock_guard<std::mutex> lock(mu_);
+    auto lock = locked();
     auto r = get_trial_locked(id);
     if (!r.ok()) return r.status();
     if (r->state != TrialState::kLeased || r->worker != worker)
@@ -351,7 +353,7 @@ class RocksStore final : public Store {
   Status complete(const std::string& id, const std::string& worker, int64_t attempt, const nlohmann::json& result,
                   const std::optional<std::string>& weights) override {
     DR_RETURN_IF_ERROR(writable());
-    std::lock_guard<std::mutex> lock(mu_);
+    auto lock = locked();
     auto r = get_trial_locked(id);
     if (!r.ok()) return r.status();
     if (r->state == TrialState::kDone)
@@ -384,7 +386,7 @@ class RocksStore final : public Store {
 
   Result<std::vector<std::string>> unblock_ready() override {
     DR_RETURN_IF_ERROR(writable());
-    std::lock_guard<std::mutex> lock(mu_);
+    auto lock = locked();
     std::vector<std::string> changed;
     rocksdb::WriteBatch batch;
     const std::string prefix = "blocked/";
@@ -427,7 +429,7 @@ class RocksStore final : public Store {
 
   Status put_artifact(const std::string& id, const std::string& kind, const std::string& bytes) override {
     DR_RETURN_IF_ERROR(writable());
-    std::lock_guard<std::mutex> lock(mu_);
+    auto lock = locked();
     rocksdb::WriteBatch batch;
     put_artifact_batch(batch, id, kind, bytes);
     add_event(batch, {0, 0, "artifact", id, "", {{"kind", kind}, {"bytes", bytes.size()}}});
@@ -476,7 +478,7 @@ class RocksStore final : public Store {
   // --- events
   Status append_event(const Event& e) override {
     DR_RETURN_IF_ERROR(writable());
-    std::lock_guard<std::mutex> lock(mu_);
+    auto lock = locked();
     rocksdb::WriteBatch batch;
     add_event(batch, e);
     return commit(batch);
@@ -498,7 +500,7 @@ class RocksStore final : public Store {
   }
 
   uint64_t last_seq() override {
-    std::lock_guard<std::mutex> lock(mu_);
+    auto lock = locked();
     return last_seq_;
   }
 
@@ -508,6 +510,15 @@ class RocksStore final : public Store {
   }
 
  private:
+  // Every call holds the mutex for its whole read-modify-write, and starts with
+  // no staged records (a call that returned early must not leak its records
+  // into the next commit's cache update).
+  std::unique_lock<std::mutex> locked() {
+    std::unique_lock<std::mutex> lock(mu_);
+    staged_.clear();
+    return lock;
+  }
+
   Status writable() const {
     if (options_.read_only) return Status::failed_precondition(path_ + ": opened read-only");
     return Status();
@@ -534,6 +545,7 @@ class RocksStore final : public Store {
 
   void put_trial(rocksdb::WriteBatch& batch, const TrialRecord& r, std::optional<TrialState> old_state) {
     batch.Put(cf_["trials"], r.id, to_json(r).dump());
+    staged_.push_back(r);
     if (old_state && *old_state != r.state) batch.Delete(cf_["trial_index"], std::string(state_name(*old_state)) + "/" + r.id);
     batch.Put(cf_["trial_index"], std::string(state_name(r.state)) + "/" + r.id, "");
   }
@@ -553,12 +565,16 @@ class RocksStore final : public Store {
     auto s = db_->Write(wo, &batch);
     if (!s.ok()) last_seq_ -= pending_events_;
     pending_events_ = 0;
+    // The records just written become the cached ones; a failed write changes nothing.
+    if (s.ok())
+      for (auto& r : staged_) cache_[r.id] = std::move(r);
+    staged_.clear();
     return from_rocks(s, path_ + ": write");
   }
 
   Status simple_transition(const std::string& id, TrialState to, const char* event, const std::string& reason) {
     DR_RETURN_IF_ERROR(writable());
-    std::lock_guard<std::mutex> lock(mu_);
+    auto lock = locked();
     auto r = get_trial_locked(id);
     if (!r.ok()) return r.status();
     const TrialState from = r->state;
@@ -597,11 +613,16 @@ class RocksStore final : public Store {
   }
 
   Result<TrialRecord> get_trial_locked(const std::string& id) {
+    if (auto it = cache_.find(id); it != cache_.end()) return it->second;
     std::string value;
     auto s = db_->Get(rocksdb::ReadOptions(), cf_["trials"], id, &value);
     if (s.IsNotFound()) return Status::not_found("no trial " + id);
     DR_RETURN_IF_ERROR(from_rocks(s, "trial " + id));
-    return parse_trial(id, value);
+    auto r = parse_trial(id, value);
+    // Only the writer caches: it is the one process that changes records, so
+    // its cache cannot go stale. A read-only view reads through.
+    if (r.ok() && !options_.read_only) cache_[id] = *r;
+    return r;
   }
 
   Result<Experiment> parse_experiment(const std::string& name, const std::string& value) {
@@ -633,6 +654,10 @@ class RocksStore final : public Store {
   std::mutex mu_;
   uint64_t last_seq_ = 0;
   uint64_t pending_events_ = 0;
+  // Parsed trial records of this writer, kept coherent by commit(): the
+  // coordinator reads a trial on every lease and result.
+  std::unordered_map<std::string, TrialRecord> cache_;
+  std::vector<TrialRecord> staged_;  // records of the batch being built
 };
 
 }  // namespace
