@@ -1,0 +1,283 @@
+#include "search/sweep.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "nn/relu_plan.h"
+#include "train/dataset.h"
+
+namespace deepreduce::search {
+namespace {
+
+constexpr const char* kDebianFashionMnist = "/usr/share/datasets/fashion-mnist";
+
+// Typed reads of YAML nodes whose errors carry file:line and the key path.
+class Reader {
+ public:
+  explicit Reader(std::string path) : path_(std::move(path)) {}
+
+  std::string at(const YAML::Node& n) const { return path_ + ":" + std::to_string(n.Mark().line + 1); }
+
+  Status error(const YAML::Node& n, const std::string& key, const std::string& what) const {
+    return Status::invalid_argument(at(n) + ": " + key + ": " + what);
+  }
+
+  static std::string shown(const YAML::Node& n) {
+    if (n.IsScalar()) return "\"" + n.Scalar() + "\"";
+    if (n.IsSequence()) return "a list";
+    if (n.IsMap()) return "a mapping";
+    return "nothing";
+  }
+
+  Status keys(const YAML::Node& map, const std::string& key, std::initializer_list<const char*> known) const {
+    if (!map.IsMap()) return error(map, key, "expected a mapping, got " + shown(map));
+    for (const auto& kv : map) {
+      const std::string k = kv.first.as<std::string>();
+      bool ok = false;
+      std::string list;
+      for (const char* name : known) {
+        ok |= k == name;
+        list += (list.empty() ? "" : ", ") + std::string(name);
+      }
+      if (!ok) return error(kv.first, key.empty() ? k : key + "." + k, "unknown key (known: " + list + ")");
+    }
+    return Status();
+  }
+
+  template <typename T>
+  Status scalar(const YAML::Node& n, const std::string& key, const char* expected, T& out) const {
+    if (!n.IsScalar()) return error(n, key, std::string("expected ") + expected + ", got " + shown(n));
+    try {
+      out = n.as<T>();
+    } catch (const YAML::Exception&) {
+      return error(n, key, std::string("expected ") + expected + ", got " + shown(n));
+    }
+    return Status();
+  }
+
+  // A list of T, or of lists of T (nested).
+  template <typename T>
+  Status list(const YAML::Node& n, const std::string& key, const char* expected, std::vector<T>& out) const {
+    if (!n.IsSequence()) return error(n, key, std::string("expected a list of ") + expected + ", got " + shown(n));
+    out.clear();
+    for (const auto& item : n) {
+      T v;
+      if (!item.IsScalar()) return error(item, key, std::string("expected a list of ") + expected + ", got " + shown(item));
+      try {
+        v = item.as<T>();
+      } catch (const YAML::Exception&) {
+        return error(item, key, std::string("expected a list of ") + expected + ", got " + shown(item));
+      }
+      out.push_back(v);
+    }
+    return Status();
+  }
+
+  template <typename T>
+  Status list_of_lists(const YAML::Node& n, const std::string& key, const char* expected,
+                       std::vector<std::vector<T>>& out) const {
+    if (!n.IsSequence() || n.size() == 0)
+      return error(n, key, std::string("expected a non-empty list of lists of ") + expected + ", got " + shown(n));
+    out.clear();
+    for (const auto& item : n) {
+      std::vector<T> inner;
+      DR_RETURN_IF_ERROR(list(item, key, expected, inner));
+      out.push_back(inner);
+    }
+    return Status();
+  }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace
+
+bool looks_like_sweep(const std::string& text) {
+  try {
+    YAML::Node root = YAML::Load(text);
+    return root.IsMap() && root["search"];
+  } catch (const YAML::Exception&) {
+    return false;
+  }
+}
+
+Result<SweepConfig> load_sweep(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::not_found(path + ": cannot open");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_sweep(ss.str(), path);
+}
+
+Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path) {
+  SweepConfig c;
+  c.path = path;
+  c.yaml_text = text;
+  Reader r(path);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return Status::invalid_argument(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
+  }
+  if (!root.IsMap()) return Status::invalid_argument(path + ": expected a mapping (name, dataset, model, train, kd, search)");
+  DR_RETURN_IF_ERROR(r.keys(root, "", {"name", "dataset", "model", "train", "kd", "search"}));
+  for (const char* required : {"name", "dataset", "model", "search"})
+    if (!root[required]) return Status::invalid_argument(path + ": " + required + ": missing (a sweep needs name, dataset, model, search)");
+  DR_RETURN_IF_ERROR(r.scalar(root["name"], "name", "a name", c.name));
+
+  // dataset
+  auto& d = c.base.data;
+  const YAML::Node ds = root["dataset"];
+  DR_RETURN_IF_ERROR(r.keys(ds, "dataset", {"name", "path", "train_subset", "test_subset", "augment"}));
+  if (!ds["name"]) return r.error(ds, "dataset.name", "missing");
+  DR_RETURN_IF_ERROR(r.scalar(ds["name"], "dataset.name", "a dataset name", d.dataset));
+  auto classes = train::classes_for(d.dataset);
+  if (!classes.ok()) return r.error(ds["name"], "dataset.name", classes.status().message());
+  if (ds["path"]) DR_RETURN_IF_ERROR(r.scalar(ds["path"], "dataset.path", "a folder", d.data_dir));
+  if (d.data_dir.empty() && d.dataset == "fashion-mnist" && std::filesystem::exists(kDebianFashionMnist))
+    d.data_dir = kDebianFashionMnist;
+  if (d.data_dir.empty() && d.dataset != "synthetic")
+    return r.error(ds, "dataset.path", "missing: where are the " + d.dataset + " files? (nothing is downloaded)");
+  if (ds["train_subset"]) DR_RETURN_IF_ERROR(r.scalar(ds["train_subset"], "dataset.train_subset", "an integer", d.train_subset));
+  if (ds["test_subset"]) DR_RETURN_IF_ERROR(r.scalar(ds["test_subset"], "dataset.test_subset", "an integer", d.test_subset));
+  if (ds["augment"]) DR_RETURN_IF_ERROR(r.scalar(ds["augment"], "dataset.augment", "true or false", d.augment));
+
+  // model
+  auto& m = c.base.model;
+  const YAML::Node md = root["model"];
+  DR_RETURN_IF_ERROR(r.keys(md, "model", {"arch", "classes", "in_channels", "input", "alpha", "rho", "blocks"}));
+  if (!md["arch"]) return r.error(md, "model.arch", "missing");
+  DR_RETURN_IF_ERROR(r.scalar(md["arch"], "model.arch", "an architecture name", m.arch));
+  m.classes = *classes;
+  m.in_channels = (d.dataset == "mnist" || d.dataset == "fashion-mnist") ? 1 : 3;
+  if (md["classes"]) DR_RETURN_IF_ERROR(r.scalar(md["classes"], "model.classes", "an integer", m.classes));
+  if (md["in_channels"]) DR_RETURN_IF_ERROR(r.scalar(md["in_channels"], "model.in_channels", "an integer", m.in_channels));
+  if (md["input"]) DR_RETURN_IF_ERROR(r.scalar(md["input"], "model.input", "an integer", m.input_size));
+  if (md["alpha"]) DR_RETURN_IF_ERROR(r.scalar(md["alpha"], "model.alpha", "a number in (0, 4]", m.alpha));
+  if (md["rho"]) DR_RETURN_IF_ERROR(r.scalar(md["rho"], "model.rho", "a power of 1/2", m.rho));
+  if (md["blocks"]) DR_RETURN_IF_ERROR(r.list(md["blocks"], "model.blocks", "integers", m.blocks));
+  if (Status s = nn::validate(m); !s.ok()) return r.error(md, "model", s.message());
+
+  // train and kd
+  auto& t = c.base.train;
+  if (const YAML::Node tr = root["train"]) {
+    DR_RETURN_IF_ERROR(r.keys(tr, "train", {"epochs", "batch", "lr", "momentum", "nesterov", "weight_decay", "schedule",
+                                            "milestones", "gamma", "warmup_epochs", "seed"}));
+    if (tr["epochs"]) DR_RETURN_IF_ERROR(r.scalar(tr["epochs"], "train.epochs", "an integer", t.epochs));
+    if (tr["batch"]) DR_RETURN_IF_ERROR(r.scalar(tr["batch"], "train.batch", "an integer", t.batch_size));
+    if (tr["lr"]) DR_RETURN_IF_ERROR(r.scalar(tr["lr"], "train.lr", "a number", t.lr));
+    if (tr["momentum"]) DR_RETURN_IF_ERROR(r.scalar(tr["momentum"], "train.momentum", "a number", t.momentum));
+    if (tr["nesterov"]) DR_RETURN_IF_ERROR(r.scalar(tr["nesterov"], "train.nesterov", "true or false", t.nesterov));
+    if (tr["weight_decay"]) DR_RETURN_IF_ERROR(r.scalar(tr["weight_decay"], "train.weight_decay", "a number", t.weight_decay));
+    if (tr["schedule"]) DR_RETURN_IF_ERROR(r.scalar(tr["schedule"], "train.schedule", "cosine, multistep or constant", t.schedule));
+    if (tr["milestones"]) DR_RETURN_IF_ERROR(r.list(tr["milestones"], "train.milestones", "epochs", t.milestones));
+    if (tr["gamma"]) DR_RETURN_IF_ERROR(r.scalar(tr["gamma"], "train.gamma", "a number", t.gamma));
+    if (tr["warmup_epochs"]) DR_RETURN_IF_ERROR(r.scalar(tr["warmup_epochs"], "train.warmup_epochs", "an integer", t.warmup_epochs));
+    if (tr["seed"]) DR_RETURN_IF_ERROR(r.scalar(tr["seed"], "train.seed", "an integer", t.seed));
+  }
+  if (const YAML::Node kd = root["kd"]) {
+    DR_RETURN_IF_ERROR(r.keys(kd, "kd", {"temperature", "lambda"}));
+    if (kd["temperature"]) DR_RETURN_IF_ERROR(r.scalar(kd["temperature"], "kd.temperature", "a number > 0", t.kd.temperature));
+    if (kd["lambda"]) DR_RETURN_IF_ERROR(r.scalar(kd["lambda"], "kd.lambda", "a number in [0, 1]", t.kd.lambda));
+    if (!(t.kd.temperature > 0)) return r.error(kd["temperature"], "kd.temperature", "expected a number > 0");
+    if (t.kd.lambda < 0 || t.kd.lambda > 1) return r.error(kd["lambda"], "kd.lambda", "expected a number in [0, 1]");
+  }
+  if (Status s = train::validate(c.base); !s.ok()) {
+    // Name the line of the section the message's key path starts with.
+    const std::string section = s.message().substr(0, s.message().find('.'));
+    const YAML::Node where = root[section == "data" ? "dataset" : section] ? root[section == "data" ? "dataset" : section] : root;
+    return Status::invalid_argument(r.at(where) + ": " + s.message());
+  }
+
+  // search
+  const YAML::Node sr = root["search"];
+  DR_RETURN_IF_ERROR(r.keys(sr, "search", {"strategy", "cull", "thin", "alpha", "rho", "blocks", "kd"}));
+  if (!sr["strategy"]) return r.error(sr, "search.strategy", "missing (grid)");
+  DR_RETURN_IF_ERROR(r.scalar(sr["strategy"], "search.strategy", "a strategy name", c.strategy));
+  if (c.strategy != "grid")
+    return r.error(sr["strategy"], "search.strategy", "expected grid, got \"" + c.strategy + "\"");
+  auto& g = c.grid;
+  if (sr["cull"]) DR_RETURN_IF_ERROR(r.list_of_lists(sr["cull"], "search.cull", "stage names", g.cull));
+  if (sr["thin"]) DR_RETURN_IF_ERROR(r.list_of_lists(sr["thin"], "search.thin", "stage names", g.thin));
+  if (sr["alpha"]) DR_RETURN_IF_ERROR(r.list(sr["alpha"], "search.alpha", "numbers in (0, 4]", g.alpha));
+  if (sr["rho"]) DR_RETURN_IF_ERROR(r.list(sr["rho"], "search.rho", "powers of 1/2", g.rho));
+  if (sr["blocks"]) DR_RETURN_IF_ERROR(r.list_of_lists(sr["blocks"], "search.blocks", "integers", g.blocks));
+  if (sr["kd"]) DR_RETURN_IF_ERROR(r.list(sr["kd"], "search.kd", "true/false", g.kd));
+  // Every value of the space must make a valid network: check each where it is written.
+  for (size_t i = 0; i < g.alpha.size(); ++i) {
+    nn::ModelSpec s = m;
+    s.alpha = g.alpha[i];
+    if (Status st = nn::validate(s); !st.ok()) return r.error(sr["alpha"][i], "search.alpha", st.message());
+  }
+  for (size_t i = 0; i < g.rho.size(); ++i) {
+    nn::ModelSpec s = m;
+    s.rho = g.rho[i];
+    if (Status st = nn::validate(s); !st.ok()) return r.error(sr["rho"][i], "search.rho", st.message());
+  }
+  for (size_t i = 0; i < g.blocks.size(); ++i) {
+    nn::ModelSpec s = m;
+    s.blocks = g.blocks[i];
+    if (Status st = nn::validate(s); !st.ok()) return r.error(sr["blocks"][i], "search.blocks", st.message());
+  }
+  for (const char* key : {"cull", "thin"}) {
+    const auto& sets = std::string(key) == "cull" ? g.cull : g.thin;
+    for (size_t i = 0; i < sets.size(); ++i) {
+      auto planned = std::string(key) == "cull" ? nn::cull(m, sets[i]) : nn::thin(m, sets[i]);
+      if (!planned.ok()) return r.error(sr[key][i], std::string("search.") + key, planned.status().message());
+    }
+  }
+  return c;
+}
+
+Result<std::vector<PlannedTrial>> grid_trials(const SweepConfig& c) {
+  const auto& g = c.grid;
+  const std::vector<double> alphas = g.alpha.empty() ? std::vector<double>{c.base.model.alpha} : g.alpha;
+  const std::vector<double> rhos = g.rho.empty() ? std::vector<double>{c.base.model.rho} : g.rho;
+  const std::vector<std::vector<int64_t>> depths =
+      g.blocks.empty() ? std::vector<std::vector<int64_t>>{c.base.model.blocks} : g.blocks;
+  std::vector<PlannedTrial> out;
+  std::set<std::string> seen;
+  auto add = [&](storage::TrialSpec spec, const char* role) {
+    const std::string id = storage::trial_id(spec);
+    if (seen.insert(id).second) out.push_back({std::move(spec), role});
+    return id;
+  };
+  for (double alpha : alphas)
+    for (double rho : rhos)
+      for (const auto& blocks : depths) {
+        storage::TrialSpec base;
+        base.job = c.base;
+        base.job.model.alpha = alpha;
+        base.job.model.rho = rho;
+        base.job.model.blocks = blocks;
+        base.job.model.relu_off.clear();
+        base.job.train.kd.teacher.clear();
+        const bool any_kd = std::find(g.kd.begin(), g.kd.end(), true) != g.kd.end();
+        std::string teacher;
+        if (any_kd) teacher = add(base, "baseline");  // the KD teacher: the all-ReLU network of this shape
+        for (const auto& culled : g.cull)
+          for (const auto& thinned : g.thin) {
+            auto planned = nn::cull(base.job.model, culled);
+            if (!planned.ok()) return planned.status();
+            planned = nn::thin(*planned, thinned);
+            if (!planned.ok()) return planned.status();
+            for (bool kd : g.kd) {
+              storage::TrialSpec s = base;
+              s.job.model = *planned;
+              if (kd) s.teacher = teacher;
+              add(s, s.job.model.relu_off.empty() && !kd ? "baseline" : "candidate");
+            }
+          }
+      }
+  return out;
+}
+
+}  // namespace deepreduce::search

@@ -1,0 +1,96 @@
+#include "search/sweep.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "nn/counts.h"
+
+namespace deepreduce::search {
+namespace {
+
+const char* kSweep = R"(name: tiny
+dataset: {name: synthetic, train_subset: 256, test_subset: 100}
+model: {arch: resnet18, alpha: 0.125, blocks: [1, 1, 1, 1]}
+train: {epochs: 2, batch: 32, lr: 0.05}
+kd: {temperature: 3, lambda: 0.5}
+search:
+  strategy: grid
+  cull: [[], [stem], [stem, s1]]
+  thin: [[], [s4]]
+  alpha: [0.125, 0.25]
+  kd: [false, true]
+)";
+
+TEST(SweepTest, ParsesTheSchemaWithDatasetDefaults) {
+  auto c = parse_sweep(kSweep, "tiny.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->name, "tiny");
+  EXPECT_EQ(c->base.data.dataset, "synthetic");
+  EXPECT_EQ(c->base.model.classes, 10);
+  EXPECT_EQ(c->base.model.in_channels, 3);
+  EXPECT_EQ(c->base.train.epochs, 2);
+  EXPECT_DOUBLE_EQ(c->base.train.kd.temperature, 3);
+  EXPECT_EQ(c->grid.cull.size(), 3u);
+  EXPECT_EQ(c->grid.kd, (std::vector<bool>{false, true}));
+  EXPECT_TRUE(looks_like_sweep(kSweep));
+  EXPECT_FALSE(looks_like_sweep("name: x\ntrials: []\n"));
+}
+
+TEST(SweepTest, GridCoversTheSpaceOnceWithBaselinesBeforeTheirStudents) {
+  auto c = parse_sweep(kSweep, "tiny.yaml");
+  ASSERT_TRUE(c.ok());
+  auto trials = grid_trials(*c);
+  ASSERT_TRUE(trials.ok()) << trials.status().message();
+  // Per alpha: 3 cull x 2 thin x 2 KD = 12, all distinct networks; the all-ReLU
+  // baseline is one of them. 2 alphas: 24.
+  EXPECT_EQ(trials->size(), 24u);
+  std::set<std::string> ids;
+  for (const auto& t : *trials) {
+    const std::string id = storage::trial_id(t.spec);
+    EXPECT_TRUE(ids.insert(id).second) << "duplicate " << id;
+    if (!t.spec.teacher.empty()) {
+      EXPECT_TRUE(ids.count(t.spec.teacher)) << "a student before its teacher";
+      EXPECT_DOUBLE_EQ(t.spec.job.train.kd.lambda, 0.5);
+    }
+  }
+  // Identical networks are deduplicated: culling s4 and thinning it is culling it.
+  auto c2 = parse_sweep(std::string(kSweep).replace(std::string(kSweep).find("[[], [stem], [stem, s1]]"), 24,
+                                                    "[[], [s4]]"),
+                        "tiny.yaml");
+  ASSERT_TRUE(c2.ok()) << c2.status().message();
+  // Per alpha: cull {} x thin {{}, {s4}} and cull {s4} x thin {{}, {s4}} -> 3 networks x 2 KD.
+  EXPECT_EQ(grid_trials(*c2)->size(), 12u);
+}
+
+TEST(SweepTest, ErrorsNameFileLineAndKeyPath) {
+  struct Case {
+    std::string from, to, says;
+  };
+  const std::vector<Case> cases = {
+      {"alpha: [0.125, 0.25]", "alpha: [0.125, big]", "tiny.yaml:10: search.alpha: expected a list of numbers in (0, 4], got \"big\""},
+      {"alpha: [0.125, 0.25]", "alpha: [0.125, 9]", "tiny.yaml:10: search.alpha: alpha: expected a width multiplier in (0, 4], got 9"},
+      {"cull: [[], [stem], [stem, s1]]", "cull: [[], [stem], [stem, s9]]", "tiny.yaml:8: search.cull: cull: unknown stage \"s9\""},
+      {"thin: [[], [s4]]", "thin: [[], [stem]]", "tiny.yaml:9: search.thin: thin: the stem has a single ReLU"},
+      {"strategy: grid", "strategy: bayes", "tiny.yaml:7: search.strategy: expected grid"},
+      {"train: {epochs: 2,", "train: {epoch: 2,", "tiny.yaml:4: train.epoch: unknown key"},
+      {"name: synthetic,", "name: imagenet,", "tiny.yaml:2: dataset.name: unknown dataset \"imagenet\""},
+      {"arch: resnet18,", "arch: vgg,", "tiny.yaml:3: model: arch: unknown arch \"vgg\""},
+      {"train: {epochs: 2, batch: 32, lr: 0.05}", "train: {epochs: 2, batch: 32, lr: -1}", "tiny.yaml:4: train.lr"},
+      {"kd: {temperature: 3, lambda: 0.5}", "kd: {temperature: 3, lambda: 1.5}", "tiny.yaml:5: kd.lambda: expected a number in [0, 1]"},
+      {"name: tiny\n", "name: tiny\nreference: []\n", "tiny.yaml:2: reference: unknown key"},
+      {"search:\n", "search: [\n", "tiny.yaml:"},
+  };
+  for (const auto& c : cases) {
+    std::string text = kSweep;
+    const auto pos = text.find(c.from);
+    ASSERT_NE(pos, std::string::npos) << c.from;
+    text.replace(pos, c.from.size(), c.to);
+    auto r = parse_sweep(text, "tiny.yaml");
+    ASSERT_FALSE(r.ok()) << c.to;
+    EXPECT_NE(r.status().message().find(c.says), std::string::npos) << r.status().message();
+  }
+}
+
+}  // namespace
+}  // namespace deepreduce::search
