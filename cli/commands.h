@@ -17,5 +17,6 @@ int keygen_main(int argc, char** argv);
 int coordinator_main(int argc, char** argv);
 int worker_main(int argc, char** argv);
 int run_main(int argc, char** argv);
+int plan_main(int argc, char** argv);
 
 }  // namespace deepreduce::cli

@@ -15,6 +15,8 @@
 #include "cli/model_options.h"
 #include "cli/parse.h"
 #include "cli/trial_list.h"
+#include "nn/counts.h"
+#include "nn/relu_plan.h"
 #include "coordinator/coordinator.h"
 #include "protocol/transport.h"
 #include "storage/export.h"
@@ -67,12 +69,12 @@ class SignalWatch {
 
 // Opens the store, records the experiment and adds its trials (idempotent:
 // a second run on the same store adds nothing new and resumes).
-Result<std::unique_ptr<storage::Store>> prepare_store(const std::string& db, const TrialList& list) {
+Result<std::unique_ptr<storage::Store>> prepare_store(const std::string& db, const Experiment& list) {
   storage::StoreOptions o;
   o.durability = storage::Durability::kGroupCommit;  // the coordinator syncs once per loop iteration
   auto store = storage::open_store(db, o);
   if (!store.ok()) return store.status();
-  DR_RETURN_IF_ERROR((*store)->put_experiment({list.name, list.yaml_text, "list", 0, storage::kSchemaVersion}));
+  DR_RETURN_IF_ERROR((*store)->put_experiment({list.name, list.yaml_text, list.strategy, 0, storage::kSchemaVersion}));
   auto added = (*store)->add_trials(list.name, list.trials);
   if (!added.ok()) return added.status();
   DR_RETURN_IF_ERROR((*store)->sync());
@@ -153,7 +155,7 @@ int coordinator_main(int argc, char** argv) {
       "Usage: deepreduce coordinator CONFIG --db DIR [--bind tcp://*:5555] [--curve-secret F --allow F]\n\nOptions");
   // clang-format off
   desc.add_options()
-    ("config", po::value<std::string>(), "the experiment: a YAML trial list")
+    ("config", po::value<std::string>(), "the experiment: a sweep config (with search:) or a YAML trial list")
     ("db", po::value<std::string>()->required(), "the store folder (created if missing)")
     ("bind", po::value<std::string>()->default_value("tcp://*:5555"), "where workers connect")
     ("curve-secret", po::value<std::string>(), "this coordinator's CURVE secret key (from keygen)")
@@ -169,7 +171,7 @@ int coordinator_main(int argc, char** argv) {
     std::cerr << "deepreduce coordinator: CONFIG is required\n";
     return kExitUsage;
   }
-  auto list = load_trial_list(vm["config"].as<std::string>());
+  auto list = load_experiment(vm["config"].as<std::string>());
   if (!list.ok()) {
     std::cerr << "deepreduce coordinator: " << list.status().message() << "\n";
     return kExitUsage;
@@ -273,7 +275,7 @@ int run_main(int argc, char** argv) {
       "Usage: deepreduce run CONFIG [--db DIR] [--workers N]\n\nOptions");
   // clang-format off
   desc.add_options()
-    ("config", po::value<std::string>(), "the experiment: a YAML trial list")
+    ("config", po::value<std::string>(), "the experiment: a sweep config (with search:) or a YAML trial list")
     ("db", po::value<std::string>(), "the store folder (default: runs/<experiment name>.db)")
     ("workers", po::value<int>()->default_value(1), "local workers (trials trained at once)")
     ("threads", po::value<int>()->default_value(0), "CPU threads per worker (0: cores / workers)")
@@ -287,7 +289,7 @@ int run_main(int argc, char** argv) {
     std::cerr << "deepreduce run: CONFIG is required\n";
     return kExitUsage;
   }
-  auto list = load_trial_list(vm["config"].as<std::string>());
+  auto list = load_experiment(vm["config"].as<std::string>());
   if (!list.ok()) {
     std::cerr << "deepreduce run: " << list.status().message() << "\n";
     return kExitUsage;
@@ -335,6 +337,62 @@ int run_main(int argc, char** argv) {
   print_summary(**store);
   std::cout << "store: " << db << " (deepreduce status --db " << db << ")\n";
   return g_signals.load() > 0 ? kExitFailure : kExitOk;
+}
+
+int plan_main(int argc, char** argv) {
+  po::options_description desc(
+      "deepreduce plan: the trials an experiment CONFIG would start first (id, arch, ReLU plan,\n"
+      "alpha, rho, blocks, KD, ReLUs, MACs) and the size of its whole space, without training.\n"
+      "Validates the config: errors name file:line and the key.\n\n"
+      "Usage: deepreduce plan CONFIG [--json]\n\nOptions");
+  // clang-format off
+  desc.add_options()
+    ("config", po::value<std::string>(), "a sweep config or a YAML trial list")
+    ("json", po::bool_switch(), "one JSON object: {name, strategy, space, trials: [...]}")
+    ("help,h", "show this help");
+  // clang-format on
+  po::variables_map vm;
+  if (auto done = parse_command(argc, argv, desc, vm, "plan", "config")) return *done;
+  if (!vm.count("config")) {
+    std::cerr << "deepreduce plan: CONFIG is required\n";
+    return kExitUsage;
+  }
+  auto e = load_experiment(vm["config"].as<std::string>());
+  if (!e.ok()) {
+    std::cerr << "deepreduce plan: " << e.status().message() << "\n";
+    return kExitUsage;
+  }
+  nlohmann::json rows = nlohmann::json::array();
+  TextTable t({"trial", "role", "arch", "plan", "alpha", "rho", "blocks", "KD", "ReLUs", "MACs"});
+  for (size_t i = 0; i < e->trials.size(); ++i) {
+    const auto& spec = e->trials[i];
+    const auto& m = spec.job.model;
+    auto c = nn::count(m);
+    auto resolved = nn::resolve(m);
+    std::string blocks;
+    if (resolved.ok())
+      for (const auto& st : resolved->stages) blocks += (blocks.empty() ? "" : ",") + std::to_string(st.blocks);
+    const std::string id = storage::trial_id(spec);
+    char alpha[16], rho[16];
+    std::snprintf(alpha, sizeof alpha, "%g", m.alpha);
+    std::snprintf(rho, sizeof rho, "%g", m.rho);
+    t.add({id.substr(0, 12), e->roles[i], m.arch, nn::plan_summary(m), alpha, rho, blocks,
+           spec.teacher.empty() ? "no" : "yes", with_commas(c.ok() ? c->relus : 0), with_commas(c.ok() ? c->macs : 0)});
+    rows.push_back({{"id", id}, {"role", e->roles[i]}, {"arch", m.arch}, {"plan", nn::plan_summary(m)},
+                    {"alpha", m.alpha}, {"rho", m.rho}, {"blocks", blocks}, {"kd", !spec.teacher.empty()},
+                    {"teacher", spec.teacher}, {"relus", c.ok() ? c->relus : 0}, {"macs", c.ok() ? c->macs : 0}});
+  }
+  if (vm["json"].as<bool>()) {
+    std::cout << nlohmann::json{{"name", e->name}, {"strategy", e->strategy}, {"space", e->trials.size()},
+                                {"trials", rows}}
+                     .dump()
+              << "\n";
+    return kExitOk;
+  }
+  std::cout << "experiment " << e->name << ": strategy " << e->strategy << ", " << e->trials.size()
+            << " trial(s) in the space, all startable now (KD students wait for their teacher)\n\n"
+            << t.render();
+  return kExitOk;
 }
 
 }  // namespace deepreduce::cli

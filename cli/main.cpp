@@ -15,6 +15,7 @@ struct Command {
 };
 
 const Command kCommands[] = {
+    {"plan", deepreduce::cli::plan_main, "validate an experiment config and list its trials, without training"},
     {"run", deepreduce::cli::run_main, "run an experiment here: coordinator and local workers, resumable"},
     {"coordinator", deepreduce::cli::coordinator_main, "serve an experiment's trials to workers over ZeroMQ"},
     {"worker", deepreduce::cli::worker_main, "train trials for a coordinator (one per GPU)"},

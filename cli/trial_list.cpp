@@ -9,6 +9,7 @@
 
 #include "cli/option_file.h"
 #include "cli/train_options.h"
+#include "search/sweep.h"
 
 namespace deepreduce::cli {
 namespace po = boost::program_options;
@@ -71,6 +72,36 @@ Result<TrialList> load_trial_list(const std::string& path) {
     list.trials.push_back(spec);
   }
   return list;
+}
+
+Result<Experiment> load_experiment(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::not_found(path + ": cannot open");
+  std::stringstream text;
+  text << in.rdbuf();
+  Experiment e;
+  if (search::looks_like_sweep(text.str())) {
+    auto sweep = search::parse_sweep(text.str(), path);
+    if (!sweep.ok()) return sweep.status();
+    auto planned = search::grid_trials(*sweep);
+    if (!planned.ok()) return planned.status().with_context(path);
+    e.name = sweep->name;
+    e.yaml_text = sweep->yaml_text;
+    e.strategy = sweep->strategy;
+    for (auto& p : *planned) {
+      e.trials.push_back(p.spec);
+      e.roles.push_back(p.role);
+    }
+    return e;
+  }
+  auto list = load_trial_list(path);
+  if (!list.ok()) return list.status();
+  e.name = list->name;
+  e.yaml_text = list->yaml_text;
+  e.strategy = "list";
+  e.trials = list->trials;
+  e.roles = list->names;
+  return e;
 }
 
 }  // namespace deepreduce::cli

@@ -30,4 +30,13 @@ struct TrialList {
 
 Result<TrialList> load_trial_list(const std::string& path);
 
+// An experiment CONFIG: a sweep (with `search:`, see search/sweep.h), expanded
+// by its strategy, or a trial list.
+struct Experiment {
+  std::string name, yaml_text, strategy;
+  std::vector<storage::TrialSpec> trials;
+  std::vector<std::string> roles;  // per trial: baseline, candidate, or the list's name
+};
+Result<Experiment> load_experiment(const std::string& path);
+
 }  // namespace deepreduce::cli
