@@ -67,6 +67,20 @@ class SignalWatch {
   std::thread thread_;
 };
 
+// The experiment named by the CONFIG argument, or nullopt after saying why.
+std::optional<Experiment> experiment_arg(const po::variables_map& vm, const std::string& command) {
+  if (!vm.count("config")) {
+    std::cerr << "deepreduce " << command << ": CONFIG is required (a sweep config or a trial list)\n";
+    return std::nullopt;
+  }
+  auto e = load_experiment(vm["config"].as<std::string>());
+  if (!e.ok()) {
+    std::cerr << "deepreduce " << command << ": " << e.status().message() << "\n";
+    return std::nullopt;
+  }
+  return std::move(*e);
+}
+
 // Opens the store, records the experiment and adds its trials (idempotent:
 // a second run on the same store adds nothing new and resumes).
 Result<std::unique_ptr<storage::Store>> prepare_store(const std::string& db, const Experiment& list) {
@@ -167,15 +181,8 @@ int coordinator_main(int argc, char** argv) {
   // clang-format on
   po::variables_map vm;
   if (auto done = parse_command(argc, argv, desc, vm, "coordinator", "config")) return *done;
-  if (!vm.count("config")) {
-    std::cerr << "deepreduce coordinator: CONFIG is required\n";
-    return kExitUsage;
-  }
-  auto list = load_experiment(vm["config"].as<std::string>());
-  if (!list.ok()) {
-    std::cerr << "deepreduce coordinator: " << list.status().message() << "\n";
-    return kExitUsage;
-  }
+  auto list = experiment_arg(vm, "coordinator");
+  if (!list) return kExitUsage;
   coordinator::CoordinatorOptions o;
   o.bind = vm["bind"].as<std::string>();
   o.heartbeat_ms = vm["heartbeat-ms"].as<int>();
@@ -285,15 +292,8 @@ int run_main(int argc, char** argv) {
   // clang-format on
   po::variables_map vm;
   if (auto done = parse_command(argc, argv, desc, vm, "run", "config")) return *done;
-  if (!vm.count("config")) {
-    std::cerr << "deepreduce run: CONFIG is required\n";
-    return kExitUsage;
-  }
-  auto list = load_experiment(vm["config"].as<std::string>());
-  if (!list.ok()) {
-    std::cerr << "deepreduce run: " << list.status().message() << "\n";
-    return kExitUsage;
-  }
+  auto list = experiment_arg(vm, "run");
+  if (!list) return kExitUsage;
   const std::string db = vm.count("db") ? vm["db"].as<std::string>() : "runs/" + list->name + ".db";
   std::filesystem::create_directories(std::filesystem::path(db).parent_path().empty() ? "." : std::filesystem::path(db).parent_path());
   auto store = prepare_store(db, *list);
@@ -353,15 +353,8 @@ int plan_main(int argc, char** argv) {
   // clang-format on
   po::variables_map vm;
   if (auto done = parse_command(argc, argv, desc, vm, "plan", "config")) return *done;
-  if (!vm.count("config")) {
-    std::cerr << "deepreduce plan: CONFIG is required\n";
-    return kExitUsage;
-  }
-  auto e = load_experiment(vm["config"].as<std::string>());
-  if (!e.ok()) {
-    std::cerr << "deepreduce plan: " << e.status().message() << "\n";
-    return kExitUsage;
-  }
+  auto e = experiment_arg(vm, "plan");
+  if (!e) return kExitUsage;
   nlohmann::json rows = nlohmann::json::array();
   TextTable t({"trial", "role", "arch", "plan", "alpha", "rho", "blocks", "KD", "ReLUs", "MACs"});
   for (size_t i = 0; i < e->trials.size(); ++i) {

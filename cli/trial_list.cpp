@@ -9,18 +9,17 @@
 
 #include "cli/option_file.h"
 #include "cli/train_options.h"
+#include "common/files.h"
 #include "search/sweep.h"
 
 namespace deepreduce::cli {
 namespace po = boost::program_options;
 
 Result<TrialList> load_trial_list(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::not_found(path + ": cannot open");
-  std::stringstream text;
-  text << in.rdbuf();
+  auto text = read_text_file(path);
+  if (!text.ok()) return text.status();
   TrialList list;
-  list.yaml_text = text.str();
+  list.yaml_text = *text;
   YAML::Node root;
   try {
     root = YAML::Load(list.yaml_text);
@@ -75,13 +74,11 @@ Result<TrialList> load_trial_list(const std::string& path) {
 }
 
 Result<Experiment> load_experiment(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::not_found(path + ": cannot open");
-  std::stringstream text;
-  text << in.rdbuf();
+  auto text = read_text_file(path);
+  if (!text.ok()) return text.status();
   Experiment e;
-  if (search::looks_like_sweep(text.str())) {
-    auto sweep = search::parse_sweep(text.str(), path);
+  if (search::looks_like_sweep(*text)) {
+    auto sweep = search::parse_sweep(*text, path);
     if (!sweep.ok()) return sweep.status();
     auto planned = search::grid_trials(*sweep);
     if (!planned.ok()) return planned.status().with_context(path);

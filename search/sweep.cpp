@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/files.h"
 #include "nn/relu_plan.h"
 #include "train/dataset.h"
 
@@ -109,11 +110,9 @@ bool looks_like_sweep(const std::string& text) {
 }
 
 Result<SweepConfig> load_sweep(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::not_found(path + ": cannot open");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_sweep(ss.str(), path);
+  auto text = read_text_file(path);
+  if (!text.ok()) return text.status();
+  return parse_sweep(*text, path);
 }
 
 Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path) {
