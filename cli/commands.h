@@ -18,5 +18,22 @@ int coordinator_main(int argc, char** argv);
 int worker_main(int argc, char** argv);
 int run_main(int argc, char** argv);
 int plan_main(int argc, char** argv);
+int report_main(int argc, char** argv);
+
+}  // namespace deepreduce::cli
+
+#include <ostream>
+#include <string>
+
+#include "common/status.h"
+#include "storage/store.h"
+
+namespace deepreduce::cli {
+
+// Where `run` and `report` put a store's report by default: runs/x.db -> runs/x-report.
+std::string report_dir_for(const std::string& db);
+// Builds and writes the report of `store` into `dir`, prints the front and the
+// report's path to `os`; returns the path of report.html.
+Result<std::string> write_store_report(storage::Store& store, const std::string& dir, std::ostream& os);
 
 }  // namespace deepreduce::cli

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "cli/format.h"
+#include "common/text.h"
 #include "cli/model_options.h"
 #include "cli/parse.h"
 #include "nn/counts.h"

@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "cli/commands.h"
-#include "cli/format.h"
+#include "common/text.h"
 #include "cli/model_options.h"
 #include "cli/parse.h"
 #include "cli/trial_list.h"
@@ -89,6 +89,23 @@ Result<std::unique_ptr<storage::Store>> prepare_store(const std::string& db, con
   auto store = storage::open_store(db, o);
   if (!store.ok()) return store.status();
   DR_RETURN_IF_ERROR((*store)->put_experiment({list.name, list.yaml_text, list.strategy, 0, storage::kSchemaVersion}));
+  if (list.search) {
+    // A sweep: the strategy proposes from what the store already holds (on a
+    // resumed store, the phases its results opened).
+    auto created = search::expand(**store, list.name, *list.search);
+    if (!created.ok()) return created.status();
+    DR_RETURN_IF_ERROR((*store)->sync());
+    auto counts = (*store)->count_by_state();
+    if (!counts.ok()) return counts.status();
+    int64_t total = 0, done = 0;
+    for (const auto& [state, n] : *counts) {
+      total += n;
+      if (state == storage::TrialState::kDone) done += n;
+    }
+    std::cerr << "experiment " << list.name << " (" << list.strategy << "): " << *created << " new trial(s); " << db
+              << " holds " << total << ", " << done << " done; more open as results arrive\n";
+    return std::move(*store);
+  }
   auto added = (*store)->add_trials(list.name, list.trials);
   if (!added.ok()) return added.status();
   DR_RETURN_IF_ERROR((*store)->sync());
@@ -198,6 +215,8 @@ int coordinator_main(int argc, char** argv) {
     std::cerr << "deepreduce coordinator: " << store.status().message() << "\n";
     return kExitFailure;
   }
+  storage::Store* raw = store->get();
+  if (list->search) o.expand = [raw, list] { return search::expand(*raw, list->name, *list->search); };
   install_signal_handlers();
   zmq::context_t context;
   coordinator::Coordinator c(context, **store, o);
@@ -306,6 +325,8 @@ int run_main(int argc, char** argv) {
   coordinator::CoordinatorOptions co;
   co.bind = "inproc://deepreduce-run";
   co.log = logger("run");
+  storage::Store* raw = store->get();
+  if (list->search) co.expand = [raw, &list] { return search::expand(*raw, list->name, *list->search); };
   coordinator::Coordinator c(context, **store, co);
   const int n = std::max(1, vm["workers"].as<int>());
   std::vector<std::unique_ptr<worker::Worker>> workers;
@@ -336,6 +357,11 @@ int run_main(int argc, char** argv) {
   }
   print_summary(**store);
   std::cout << "store: " << db << " (deepreduce status --db " << db << ")\n";
+  if (list->search) {
+    std::cout << "\n";
+    auto report = write_store_report(**store, report_dir_for(db), std::cout);
+    if (!report.ok()) std::cerr << "deepreduce run: report: " << report.status().message() << "\n";
+  }
   return g_signals.load() > 0 ? kExitFailure : kExitOk;
 }
 
@@ -375,16 +401,32 @@ int plan_main(int argc, char** argv) {
                     {"alpha", m.alpha}, {"rho", m.rho}, {"blocks", blocks}, {"kd", !spec.teacher.empty()},
                     {"teacher", spec.teacher}, {"relus", c.ok() ? c->relus : 0}, {"macs", c.ok() ? c->macs : 0}});
   }
+  int64_t space = static_cast<int64_t>(e->trials.size());
+  if (e->search) {
+    auto size = e->search->space_size();
+    if (!size.ok()) {
+      std::cerr << "deepreduce plan: " << size.status().message() << "\n";
+      return kExitUsage;
+    }
+    space = *size;
+  }
   if (vm["json"].as<bool>()) {
-    std::cout << nlohmann::json{{"name", e->name}, {"strategy", e->strategy}, {"space", e->trials.size()},
+    std::cout << nlohmann::json{{"name", e->name}, {"strategy", e->strategy}, {"space", space},
                                 {"trials", rows}}
                      .dump()
               << "\n";
     return kExitOk;
   }
-  std::cout << "experiment " << e->name << ": strategy " << e->strategy << ", " << e->trials.size()
-            << " trial(s) in the space, all startable now (KD students wait for their teacher)\n\n"
-            << t.render();
+  if (e->search) {
+    std::cout << "experiment " << e->name << ": strategy " << e->strategy << ", " << space
+              << " trial(s) in the whole space at full budget; these " << e->trials.size()
+              << " start first (later phases open as results arrive; KD students wait for their teacher)\n\n"
+              << t.render();
+  } else {
+    std::cout << "experiment " << e->name << ": a list of " << e->trials.size()
+              << " trial(s), all startable now (KD students wait for their teacher)\n\n"
+              << t.render();
+  }
   return kExitOk;
 }
 

@@ -25,6 +25,7 @@ const Command kCommands[] = {
     {"train", deepreduce::cli::train_main, "train one network (a trial), with or without KD; resumable"},
     {"status", deepreduce::cli::status_main, "experiments, trial states, running trials and failures of a store"},
     {"export", deepreduce::cli::export_main, "one CSV/JSON row per trial of a store"},
+    {"report", deepreduce::cli::report_main, "Pareto front, criticality table and pruning comparison as HTML + CSV"},
 };
 
 void usage(std::ostream& os) {

@@ -1,12 +1,14 @@
-// deepreduce status / export: read an experiment store, even while a
+// deepreduce status / export / report: read an experiment store, even while a
 // coordinator is writing it (the store is opened read-only).
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
 #include "cli/commands.h"
-#include "cli/format.h"
+#include "common/text.h"
 #include "cli/model_options.h"
 #include "cli/parse.h"
+#include "search/report.h"
 #include "storage/export.h"
 #include "storage/store.h"
 
@@ -136,6 +138,58 @@ int export_main(int argc, char** argv) {
     std::cout << text;
   }
   return kExitOk;
+}
+
+int report_main(int argc, char** argv) {
+  po::options_description desc(
+      "deepreduce report: the Pareto front of ReLUs against top-1, the criticality table and, with\n"
+      "channel pruning, the paper's comparison; as report.html (one self-contained file with an\n"
+      "inline SVG plot), summary.md, pareto.csv, trials.csv and criticality.csv. Safe beside a\n"
+      "running coordinator.\n\n"
+      "Usage: deepreduce report --db DIR [--out DIR]\n\nOptions");
+  // clang-format off
+  desc.add_options()
+    ("db", po::value<std::string>(), "the store folder (required)")
+    ("out", po::value<std::string>(), "the report folder (default: DB-report beside the store)")
+    ("help,h", "show this help");
+  // clang-format on
+  po::variables_map vm;
+  if (auto done = parse_command(argc, argv, desc, vm, "report")) return *done;
+  if (!vm.count("db")) {
+    std::cerr << "deepreduce report: --db DIR is required\n";
+    return kExitUsage;
+  }
+  const std::string db = vm["db"].as<std::string>();
+  auto store = open_read_only(db);
+  if (!store.ok()) {
+    std::cerr << "deepreduce report: " << store.status().message() << "\n";
+    return kExitFailure;
+  }
+  const std::string out = vm.count("out") ? vm["out"].as<std::string>() : report_dir_for(db);
+  auto path = write_store_report(**store, out, std::cout);
+  if (!path.ok()) {
+    std::cerr << "deepreduce report: " << path.status().message() << "\n";
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+std::string report_dir_for(const std::string& db) {
+  std::string d = db;
+  while (d.size() > 1 && d.back() == '/') d.pop_back();
+  if (d.size() > 3 && d.compare(d.size() - 3, 3, ".db") == 0) d.resize(d.size() - 3);
+  return d + "-report";
+}
+
+Result<std::string> write_store_report(storage::Store& store, const std::string& dir, std::ostream& os) {
+  auto report = search::build_report(store);
+  if (!report.ok()) return report.status();
+  DR_RETURN_IF_ERROR(search::write_report(*report, dir));
+  os << "Pareto front (" << report->front.size() << " networks, ReLUs down, top-1 up):\n"
+     << search::front_text(*report);
+  const std::string html = (std::filesystem::path(dir) / "report.html").string();
+  os << "report: " << html << " (summary.md, pareto.csv, trials.csv, criticality.csv beside it)\n";
+  return html;
 }
 
 }  // namespace deepreduce::cli

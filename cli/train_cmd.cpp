@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
-#include "cli/format.h"
+#include "common/text.h"
 #include "cli/model_options.h"
 #include "cli/option_file.h"
 #include "cli/parse.h"

@@ -80,11 +80,15 @@ Result<Experiment> load_experiment(const std::string& path) {
   if (search::looks_like_sweep(*text)) {
     auto sweep = search::parse_sweep(*text, path);
     if (!sweep.ok()) return sweep.status();
-    auto planned = search::grid_trials(*sweep);
+    auto strategy = search::make_strategy(*sweep);
+    if (!strategy.ok()) return strategy.status().with_context(path);
+    auto planned = (*strategy)->propose({});
     if (!planned.ok()) return planned.status().with_context(path);
     e.name = sweep->name;
     e.yaml_text = sweep->yaml_text;
-    e.strategy = sweep->strategy;
+    e.strategy = sweep->strategy + (sweep->halving.enabled ? "+successive_halving" : "");
+    e.sweep = *sweep;
+    e.search = std::move(*strategy);
     for (auto& p : *planned) {
       e.trials.push_back(p.spec);
       e.roles.push_back(p.role);

@@ -13,10 +13,14 @@
 // Errors name the file, the line and the key.
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
+#include "search/strategy.h"
+#include "search/sweep.h"
 #include "storage/trial.h"
 
 namespace deepreduce::cli {
@@ -34,8 +38,12 @@ Result<TrialList> load_trial_list(const std::string& path);
 // by its strategy, or a trial list.
 struct Experiment {
   std::string name, yaml_text, strategy;
+  // The trials to start with: a list's trials, or what a sweep's strategy
+  // proposes before any result (it proposes more as results arrive).
   std::vector<storage::TrialSpec> trials;
-  std::vector<std::string> roles;  // per trial: baseline, candidate, or the list's name
+  std::vector<std::string> roles;  // per trial: baseline, criticality, ..., or the list's name
+  std::optional<search::SweepConfig> sweep;      // sweeps only
+  std::shared_ptr<const search::Strategy> search;  // sweeps only
 };
 Result<Experiment> load_experiment(const std::string& path);
 

@@ -16,4 +16,19 @@ Result<std::string> read_text_file(const std::string& path) {
   return ss.str();
 }
 
+Status write_file_atomic(const std::string& path, const std::string& bytes) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return Status::io_error(tmp + ": cannot open for writing");
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out) return Status::io_error(tmp + ": write failed (disk full?)");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return Status::io_error(path + ": rename failed: " + ec.message());
+  return Status();
+}
+
 }  // namespace deepreduce

@@ -10,4 +10,8 @@ namespace deepreduce {
 // The file's bytes; NotFound / IOError naming `path` otherwise.
 Result<std::string> read_text_file(const std::string& path);
 
+// Writes bytes to path through a temporary file and a rename, so a crash
+// leaves the previous file (or none), never half of one.
+Status write_file_atomic(const std::string& path, const std::string& bytes);
+
 }  // namespace deepreduce

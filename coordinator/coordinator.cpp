@@ -70,9 +70,18 @@ Status Coordinator::recover() {
   const int64_t grace = storage::now_ms() + 2LL * options_.liveness * options_.heartbeat_ms;
   for (const auto& t : *leased) lease_deadline_[t.id] = grace;
   if (!leased->empty()) log("recovered " + std::to_string(leased->size()) + " leased trial(s); waiting for their workers");
+  DR_RETURN_IF_ERROR(expand());
   auto unblocked = store_.unblock_ready();
   if (!unblocked.ok()) return unblocked.status();
   return store_.sync();
+}
+
+Status Coordinator::expand() {
+  if (!options_.expand) return Status();
+  auto added = options_.expand();
+  if (!added.ok()) return added.status().with_context("search strategy");
+  if (*added > 0) log("the strategy added " + std::to_string(*added) + " trial(s)");
+  return Status();
 }
 
 Status Coordinator::run() {
@@ -130,7 +139,8 @@ Status Coordinator::run() {
       tick(now);
       last_tick_ = now;
     }
-    if (results_since_unblock_) {  // dependents of this iteration's results become ready
+    if (results_since_unblock_) {  // the strategy sees this iteration's results; dependents become ready
+      if (Status st = expand(); !st.ok()) return st;
       store_.unblock_ready();
       results_since_unblock_ = false;
     }
@@ -308,6 +318,7 @@ void Coordinator::on_failed(WorkerSession& w, const proto::Message& m) {
   lease_deadline_.erase(trial);
   if (!holds(w, trial, attempt)) return;
   ++stats_.failures;
+  results_since_unblock_ = true;  // a failure can close a phase of the strategy too
   if (m.header["retryable"].get<bool>()) {
     auto r = store_.release(trial, reason, options_.max_attempts);
     log("trial " + trial.substr(0, 12) + " failed on " + w.name + " (" + reason + ")" +
@@ -345,6 +356,7 @@ void Coordinator::lose_worker(const std::string& identity, const std::string& re
     // Handing back on a stop is not the trial's fault: it keeps an extra attempt.
     store_.release(trial, reason, options_.max_attempts + (draining_ ? 1 : 0));
     lease_deadline_.erase(trial);
+    results_since_unblock_ = true;
     ++stats_.released;
   }
   ++stats_.workers_lost;
@@ -378,6 +390,7 @@ void Coordinator::tick(int64_t now) {
     if (r.ok() && r->state == TrialState::kLeased) {
       store_.release(trial, "lease expired: worker " + r->worker + " did not come back", options_.max_attempts);
       ++stats_.released;
+      results_since_unblock_ = true;
     }
   }
 }

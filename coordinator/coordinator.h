@@ -41,6 +41,11 @@ struct CoordinatorOptions {
   int drain_ms = 3000;          // after a stop: how long to wait for workers to hand back
   std::optional<CurveServer> curve;
   std::function<void(const std::string&)> log;  // one line per event worth telling a person
+  // The search strategy's turn (adaptive strategies): called on start and after
+  // any iteration in which trials finished or failed. It adds the trials the
+  // strategy now wants to the store (idempotently) and returns how many were
+  // new. Unset: the experiment is the fixed set of trials already stored.
+  std::function<Result<int64_t>()> expand;
 };
 
 struct CoordinatorStats {
@@ -73,6 +78,7 @@ class Coordinator {
   };
 
   Status recover();
+  Status expand();
   void handle(const std::string& identity, const std::vector<std::string>& frames);
   void on_hello(const std::string& identity, const protocol::Message& m);
   void on_upload(WorkerSession& w, const protocol::Message& m);

@@ -33,14 +33,16 @@ Counts walk(const ModelSpec& spec) {
   for (const auto& st : arch.stages) {
     for (int64_t j = 0; j < st.blocks; ++j) {
       const int64_t stride = j == 0 ? st.stride : 1;
-      const int64_t cout = st.width;
+      const std::string block = st.name + ".b" + std::to_string(j);
+      const std::string prefix = block + ".";
       const int64_t ho = out_size(hw, stride);
-      const std::string prefix = st.name + ".b" + std::to_string(j) + ".";
+      int64_t cout = st.width;
       if (arch.def->block == BlockKind::kBasic) {
-        conv(cin, cout, 3, 1, ho);
-        bn(cout);
-        site(prefix + a, st.name, cout, ho);
-        conv(cout, cout, 3, 1, ho);
+        const int64_t inner = inner_width(spec, block, st.width);
+        conv(cin, inner, 3, 1, ho);
+        bn(inner);
+        site(prefix + a, st.name, inner, ho);
+        conv(inner, cout, 3, 1, ho);
         bn(cout);
         if ((stride != 1 || cin != cout) && arch.def->shortcut == Shortcut::kProjection) {
           conv(cin, cout, 1, 1, ho);
@@ -48,6 +50,7 @@ Counts walk(const ModelSpec& spec) {
         }
         site(prefix + b, st.name, cout, ho);
       } else {
+        cout = inner_width(spec, block, st.width);  // pruned pointwise outputs
         conv(cin, cin, 3, cin, ho);  // depthwise
         bn(cin);
         site(prefix + a, st.name, cin, ho);

@@ -45,14 +45,14 @@ std::string site_name(const std::string& stage, int64_t block, const char* suffi
 // ResNet basic block (He et al. 2016): conv3x3-BN-relu1-conv3x3-BN, + shortcut, relu2.
 class BasicBlock : public BlockImpl {
  public:
-  BasicBlock(int64_t cin, int64_t cout, int64_t stride, Shortcut shortcut,
+  BasicBlock(int64_t cin, int64_t inner, int64_t cout, int64_t stride, Shortcut shortcut,
              const std::string& stage, int64_t index, const std::set<std::string>& off)
       : stride_(stride), cin_(cin), cout_(cout), shortcut_(shortcut) {
-    conv1_ = register_module("conv1", conv3x3(cin, cout, stride));
-    bn1_ = register_module("bn1", torch::nn::BatchNorm2d(cout));
+    conv1_ = register_module("conv1", conv3x3(cin, inner, stride));
+    bn1_ = register_module("bn1", torch::nn::BatchNorm2d(inner));
     const auto n1 = site_name(stage, index, "relu1");
     relu1_ = register_module("relu1", ReluGate(n1, off.count(n1) == 0));
-    conv2_ = register_module("conv2", conv3x3(cout, cout, 1));
+    conv2_ = register_module("conv2", conv3x3(inner, cout, 1));
     bn2_ = register_module("bn2", torch::nn::BatchNorm2d(cout));
     const auto n2 = site_name(stage, index, "relu2");
     relu2_ = register_module("relu2", ReluGate(n2, off.count(n2) == 0));
@@ -142,15 +142,17 @@ NetworkImpl::NetworkImpl(const ModelSpec& spec) : spec_(spec) {
     for (int64_t j = 0; j < st.blocks; ++j) {
       const int64_t stride = j == 0 ? st.stride : 1;
       std::shared_ptr<BlockImpl> block;
+      const int64_t inner = inner_width(spec, st.name + ".b" + std::to_string(j), st.width);
+      int64_t cout = st.width;
       if (arch.def->block == BlockKind::kBasic) {
-        block = std::make_shared<BasicBlock>(cin, st.width, stride, arch.def->shortcut, st.name, j,
+        block = std::make_shared<BasicBlock>(cin, inner, st.width, stride, arch.def->shortcut, st.name, j,
                                              spec.relu_off);
       } else {
-        block = std::make_shared<DepthwiseSeparableBlock>(cin, st.width, stride, st.name, j,
-                                                          spec.relu_off);
+        cout = inner;  // a pruned pointwise conv narrows what the next block sees
+        block = std::make_shared<DepthwiseSeparableBlock>(cin, cout, stride, st.name, j, spec.relu_off);
       }
       blocks_.push_back(register_module(st.name + "_b" + std::to_string(j), block));
-      cin = st.width;
+      cin = cout;
     }
   }
   fc_ = register_module("fc", torch::nn::Linear(cin, spec.classes));

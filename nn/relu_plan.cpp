@@ -109,6 +109,12 @@ Result<ModelSpec> keep_sites(ModelSpec spec, const std::vector<std::string>& kee
 }
 
 std::string plan_summary(const ModelSpec& spec) {
+  if (!spec.widths.empty()) {
+    ModelSpec unpruned = spec;
+    unpruned.widths.clear();
+    const std::string plan = plan_summary(unpruned);
+    return (plan == "all" ? "" : plan + " ") + "pruned " + std::to_string(spec.widths.size()) + " blocks";
+  }
   auto counts = count(spec);
   if (!counts.ok()) return "invalid";
   const Counts& c = *counts;

@@ -71,7 +71,7 @@ int64_t scale_width(int64_t width, double alpha) {
 bool ModelSpec::operator==(const ModelSpec& o) const {
   return arch == o.arch && classes == o.classes && in_channels == o.in_channels &&
          input_size == o.input_size && alpha == o.alpha && rho == o.rho && blocks == o.blocks &&
-         relu_off == o.relu_off;
+         relu_off == o.relu_off && widths == o.widths;
 }
 
 namespace {
@@ -131,6 +131,21 @@ Status validate(const ModelSpec& spec) {
   if (spec.input_size > 4096)
     return Status::invalid_argument("input_size: expected at most 4096, got " +
                                     std::to_string(spec.input_size));
+  if (!spec.widths.empty()) {
+    const ResolvedArch r = resolve_unchecked(spec);
+    for (const auto& [block, width] : spec.widths) {
+      int64_t full = 0;
+      for (const auto& st : r.stages)
+        for (int64_t j = 0; j < st.blocks; ++j)
+          if (block == st.name + ".b" + std::to_string(j)) full = st.width;
+      if (full == 0)
+        return Status::invalid_argument("widths: \"" + block + "\" is not a block of this " + def.name +
+                                        " (blocks are named like s1.b0, s2.b1)");
+      if (width < 1 || width > full)
+        return Status::invalid_argument("widths: " + block + ": expected 1.." + std::to_string(full) +
+                                        " channels (its unpruned width), got " + std::to_string(width));
+    }
+  }
   if (!spec.relu_off.empty()) {
     auto names = site_names(resolve_unchecked(spec));
     std::set<std::string> known(names.begin(), names.end());
@@ -169,6 +184,18 @@ std::vector<std::string> site_names(const ResolvedArch& arch) {
       names.push_back(prefix + b);
     }
   return names;
+}
+
+std::vector<std::string> block_names(const ResolvedArch& arch) {
+  std::vector<std::string> names;
+  for (const auto& st : arch.stages)
+    for (int64_t j = 0; j < st.blocks; ++j) names.push_back(st.name + ".b" + std::to_string(j));
+  return names;
+}
+
+int64_t inner_width(const ModelSpec& spec, const std::string& block, int64_t full) {
+  auto it = spec.widths.find(block);
+  return it == spec.widths.end() ? full : it->second;
 }
 
 Result<ResolvedArch> resolve(const ModelSpec& spec) {

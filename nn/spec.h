@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -66,6 +67,11 @@ struct ModelSpec {
   // all-ReLU baseline, so a default spec is the baseline whatever its depth;
   // `active_sites` gives the plan as the set of active sites.
   std::set<std::string> relu_off;
+  // Channel pruning: the inner width of a block, by block name ("s2.b1"): a
+  // basic block's conv1 outputs (= conv2 inputs, the relu1 site), a
+  // depthwise-separable block's pointwise outputs (= the next block's
+  // depthwise channels). Absent blocks keep the architecture's width.
+  std::map<std::string, int64_t> widths;
 
   bool operator==(const ModelSpec& o) const;
   bool operator!=(const ModelSpec& o) const { return !(*this == o); }
@@ -93,6 +99,11 @@ struct ResolvedArch {
 // Precondition for the *_unchecked form: validate(spec).ok().
 Result<ResolvedArch> resolve(const ModelSpec& spec);
 ResolvedArch resolve_unchecked(const ModelSpec& spec);
+
+// The names of a network's blocks in forward order: "s1.b0", "s1.b1", ...
+std::vector<std::string> block_names(const ResolvedArch& arch);
+// A block's inner width (see ModelSpec::widths): the pruned width, else `full`.
+int64_t inner_width(const ModelSpec& spec, const std::string& block, int64_t full);
 
 // max(1, int(width * alpha)), the width rule of every architecture.
 int64_t scale_width(int64_t width, double alpha);

@@ -12,6 +12,8 @@ nlohmann::json to_json(const ModelSpec& s) {
   j["rho"] = s.rho;
   j["blocks"] = s.blocks;
   j["relu_off"] = std::vector<std::string>(s.relu_off.begin(), s.relu_off.end());
+  j["widths"] = nlohmann::json::object();
+  for (const auto& [block, width] : s.widths) j["widths"][block] = width;
   return j;
 }
 
@@ -56,9 +58,16 @@ Result<ModelSpec> model_spec_from_json(const nlohmann::json& j, const std::strin
         if (!b.is_string()) return Status::invalid_argument(key + ": expected a list of site names, got " + v.dump());
         s.relu_off.insert(b.get<std::string>());
       }
+    } else if (it.key() == "widths") {
+      if (!v.is_object()) return Status::invalid_argument(key + ": expected a mapping of block names to widths");
+      for (auto w = v.begin(); w != v.end(); ++w) {
+        if (!w.value().is_number_integer())
+          return Status::invalid_argument(key + "." + w.key() + ": expected an integer, got " + w.value().dump());
+        s.widths[w.key()] = w.value().get<int64_t>();
+      }
     } else {
       return Status::invalid_argument(
-          key + ": unknown key (known: arch, classes, in_channels, input_size, alpha, rho, blocks, relu_off)");
+          key + ": unknown key (known: arch, classes, in_channels, input_size, alpha, rho, blocks, relu_off, widths)");
     }
   }
   if (check) DR_RETURN_IF_ERROR(validate(s).with_context(where));

@@ -11,6 +11,8 @@
 
 #include "common/files.h"
 #include "nn/relu_plan.h"
+#include "search/criticality.h"
+#include "search/references.h"
 #include "train/dataset.h"
 
 namespace deepreduce::search {
@@ -98,7 +100,72 @@ class Reader {
   std::string path_;
 };
 
+Status parse_pruning(const YAML::Node& n, const Reader& r, SweepConfig& c) {
+  if (!n) return Status();
+  auto& p = c.pruning;
+  p.enabled = true;
+  DR_RETURN_IF_ERROR(r.keys(n, "channel_pruning", {"criteria", "macs", "rates", "epochs", "lr", "kd"}));
+  if (n["criteria"]) {
+    DR_RETURN_IF_ERROR(r.list(n["criteria"], "channel_pruning.criteria", "criteria (l1, fpgm)", p.criteria));
+    for (size_t i = 0; i < p.criteria.size(); ++i)
+      if (p.criteria[i] != "l1" && p.criteria[i] != "fpgm")
+        return r.error(n["criteria"][i], "channel_pruning.criteria", "expected l1 or fpgm, got \"" + p.criteria[i] + "\"");
+  }
+  if (n["macs"]) DR_RETURN_IF_ERROR(r.list(n["macs"], "channel_pruning.macs", "fractions of the baseline's MACs in (0, 1)", p.macs_targets));
+  for (size_t i = 0; i < p.macs_targets.size(); ++i)
+    if (!(p.macs_targets[i] > 0 && p.macs_targets[i] < 1))
+      return r.error(n["macs"][i], "channel_pruning.macs", "expected a fraction of the baseline's MACs in (0, 1)");
+  if (n["rates"]) DR_RETURN_IF_ERROR(r.list(n["rates"], "channel_pruning.rates", "pruning rates in (0, 1)", p.rates));
+  for (size_t i = 0; i < p.rates.size(); ++i)
+    if (!(p.rates[i] > 0 && p.rates[i] < 1))
+      return r.error(n["rates"][i], "channel_pruning.rates", "expected a pruning rate in (0, 1)");
+  if (p.macs_targets.empty() && p.rates.empty())
+    return r.error(n, "channel_pruning", "give macs (targets) or rates");
+  if (n["epochs"]) DR_RETURN_IF_ERROR(r.scalar(n["epochs"], "channel_pruning.epochs", "an integer", p.epochs));
+  if (p.epochs < 0) return r.error(n["epochs"], "channel_pruning.epochs", "expected >= 1 (0: train.epochs)");
+  if (n["lr"]) DR_RETURN_IF_ERROR(r.scalar(n["lr"], "channel_pruning.lr", "a number > 0", p.lr));
+  if (!(p.lr > 0)) return r.error(n["lr"], "channel_pruning.lr", "expected a number > 0");
+  if (n["kd"]) DR_RETURN_IF_ERROR(r.list(n["kd"], "channel_pruning.kd", "true/false", p.kd));
+  if (c.base.model.arch == "mobilenetv1" || c.base.model.arch.rfind("resnet", 0) == 0) return Status();
+  return r.error(n, "channel_pruning", "not supported for " + c.base.model.arch);
+}
+
+Status parse_report(const YAML::Node& n, const Reader& r, SweepConfig& c) {
+  if (!n) return Status();
+  DR_RETURN_IF_ERROR(r.keys(n, "report", {"references"}));
+  const YAML::Node refs = n["references"];
+  if (!refs) return Status();
+  if (!refs.IsSequence()) return r.error(refs, "report.references", "expected a list of reference names or points");
+  for (const auto& item : refs) {
+    if (item.IsScalar()) {
+      auto set = reference_set(item.Scalar());
+      if (!set.ok()) return r.error(item, "report.references", set.status().message());
+      c.references.insert(c.references.end(), set->begin(), set->end());
+      continue;
+    }
+    DR_RETURN_IF_ERROR(r.keys(item, "report.references", {"series", "label", "relus", "top1", "macs", "source"}));
+    ReferencePoint p;
+    p.series = "reference";
+    for (const char* key : {"label", "relus", "top1"})
+      if (!item[key]) return r.error(item, std::string("report.references.") + key, "missing");
+    if (item["series"]) DR_RETURN_IF_ERROR(r.scalar(item["series"], "report.references.series", "a name", p.series));
+    DR_RETURN_IF_ERROR(r.scalar(item["label"], "report.references.label", "a label", p.label));
+    DR_RETURN_IF_ERROR(r.scalar(item["relus"], "report.references.relus", "a ReLU count", p.relus));
+    DR_RETURN_IF_ERROR(r.scalar(item["top1"], "report.references.top1", "a top-1 in percent", p.top1));
+    if (item["macs"]) DR_RETURN_IF_ERROR(r.scalar(item["macs"], "report.references.macs", "a MAC count", p.macs));
+    if (item["source"]) DR_RETURN_IF_ERROR(r.scalar(item["source"], "report.references.source", "a citation", p.source));
+    if (p.relus < 1 || p.top1 < 0 || p.top1 > 100)
+      return r.error(item, "report.references", "expected relus >= 1 and top1 in [0, 100]");
+    c.references.push_back(p);
+  }
+  return Status();
+}
+
 }  // namespace
+
+bool DeepReduceSpace::has(const std::string& phase) const {
+  return std::find(phases.begin(), phases.end(), phase) != phases.end();
+}
 
 bool looks_like_sweep(const std::string& text) {
   try {
@@ -127,7 +194,7 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
     return Status::invalid_argument(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
   }
   if (!root.IsMap()) return Status::invalid_argument(path + ": expected a mapping (name, dataset, model, train, kd, search)");
-  DR_RETURN_IF_ERROR(r.keys(root, "", {"name", "dataset", "model", "train", "kd", "search"}));
+  DR_RETURN_IF_ERROR(r.keys(root, "", {"name", "dataset", "model", "train", "kd", "search", "channel_pruning", "report"}));
   for (const char* required : {"name", "dataset", "model", "search"})
     if (!root[required]) return Status::invalid_argument(path + ": " + required + ": missing (a sweep needs name, dataset, model, search)");
   DR_RETURN_IF_ERROR(r.scalar(root["name"], "name", "a name", c.name));
@@ -198,12 +265,70 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
 
   // search
   const YAML::Node sr = root["search"];
-  DR_RETURN_IF_ERROR(r.keys(sr, "search", {"strategy", "cull", "thin", "alpha", "rho", "blocks", "kd"}));
-  if (!sr["strategy"]) return r.error(sr, "search.strategy", "missing (grid)");
+  DR_RETURN_IF_ERROR(r.keys(sr, "search", {"strategy", "cull", "thin", "alpha", "rho", "blocks", "kd", "phases",
+                                           "metric", "rank_with_kd", "order", "relu_budget", "successive_halving"}));
+  if (!sr["strategy"]) return r.error(sr, "search.strategy", "missing (grid or deepreduce)");
   DR_RETURN_IF_ERROR(r.scalar(sr["strategy"], "search.strategy", "a strategy name", c.strategy));
-  if (c.strategy != "grid")
-    return r.error(sr["strategy"], "search.strategy", "expected grid, got \"" + c.strategy + "\"");
+  if (c.strategy != "grid" && c.strategy != "deepreduce")
+    return r.error(sr["strategy"], "search.strategy", "expected grid or deepreduce, got \"" + c.strategy + "\"");
+  // Keys of the other strategy are mistakes, not options to ignore.
+  for (const char* key : c.strategy == "grid" ? std::vector<const char*>{"phases", "metric", "rank_with_kd", "order", "relu_budget"}
+                                              : std::vector<const char*>{"cull", "thin"})
+    if (sr[key])
+      return r.error(sr[key], std::string("search.") + key, "not an option of strategy " + c.strategy);
   auto& g = c.grid;
+  if (c.strategy == "deepreduce") {
+    g.kd = {false, true};  // the paper trains every candidate without and with KD
+    auto& dr = c.deepreduce;
+    if (sr["phases"]) {
+      DR_RETURN_IF_ERROR(r.list(sr["phases"], "search.phases", "phase names", dr.phases));
+      for (size_t i = 0; i < dr.phases.size(); ++i)
+        if (dr.phases[i] != "criticality" && dr.phases[i] != "culling" && dr.phases[i] != "thinning" &&
+            dr.phases[i] != "reshaping")
+          return r.error(sr["phases"][i], "search.phases",
+                         "expected criticality, culling, thinning or reshaping, got \"" + dr.phases[i] + "\"");
+    }
+    if (sr["metric"]) {
+      DR_RETURN_IF_ERROR(r.scalar(sr["metric"], "search.metric", "a metric name", dr.metric));
+      if (auto m = parse_metric(dr.metric); !m.ok()) return r.error(sr["metric"], "search.metric", m.status().message());
+    }
+    if (sr["rank_with_kd"]) DR_RETURN_IF_ERROR(r.scalar(sr["rank_with_kd"], "search.rank_with_kd", "true or false", dr.rank_with_kd));
+    const auto stages = nn::stage_names(*nn::resolve_unchecked(m).def);
+    if (sr["order"]) {
+      DR_RETURN_IF_ERROR(r.list(sr["order"], "search.order", "stage names", dr.order));
+      std::vector<std::string> sorted = dr.order, want = stages;
+      std::sort(sorted.begin(), sorted.end());
+      std::sort(want.begin(), want.end());
+      if (sorted != want) {
+        std::string list;
+        for (const auto& st : stages) list += (list.empty() ? "" : ", ") + st;
+        return r.error(sr["order"], "search.order", "expected every stage once (" + list + "), least critical first");
+      }
+    }
+    if (!dr.has("criticality") && dr.order.empty() && (dr.has("culling") || dr.has("thinning") || dr.has("reshaping")))
+      return r.error(sr, "search.order", "missing: without the criticality phase, say which stages to cull first");
+    if (sr["relu_budget"]) {
+      std::vector<int64_t> budget;
+      DR_RETURN_IF_ERROR(r.list(sr["relu_budget"], "search.relu_budget", "two ReLU counts [min, max]", budget));
+      if (budget.size() != 2 || budget[0] < 0 || budget[1] < budget[0])
+        return r.error(sr["relu_budget"], "search.relu_budget", "expected [min, max] with 0 <= min <= max");
+      dr.relu_min = budget[0];
+      dr.relu_max = budget[1];
+    }
+  }
+  if (const YAML::Node sh = sr["successive_halving"]) {
+    auto& h = c.halving;
+    h.enabled = true;
+    DR_RETURN_IF_ERROR(r.keys(sh, "search.successive_halving", {"min_epochs", "eta", "bands"}));
+    if (sh["min_epochs"]) DR_RETURN_IF_ERROR(r.scalar(sh["min_epochs"], "search.successive_halving.min_epochs", "an integer", h.min_epochs));
+    if (sh["eta"]) DR_RETURN_IF_ERROR(r.scalar(sh["eta"], "search.successive_halving.eta", "an integer", h.eta));
+    if (sh["bands"]) DR_RETURN_IF_ERROR(r.scalar(sh["bands"], "search.successive_halving.bands", "an integer", h.bands));
+    if (h.min_epochs < 1 || h.min_epochs >= t.epochs)
+      return r.error(sh, "search.successive_halving.min_epochs",
+                     "expected 1 .. train.epochs - 1 (" + std::to_string(t.epochs - 1) + "), got " + std::to_string(h.min_epochs));
+    if (h.eta < 2) return r.error(sh, "search.successive_halving.eta", "expected an integer >= 2");
+    if (h.bands < 1) return r.error(sh, "search.successive_halving.bands", "expected an integer >= 1");
+  }
   if (sr["cull"]) DR_RETURN_IF_ERROR(r.list_of_lists(sr["cull"], "search.cull", "stage names", g.cull));
   if (sr["thin"]) DR_RETURN_IF_ERROR(r.list_of_lists(sr["thin"], "search.thin", "stage names", g.thin));
   if (sr["alpha"]) DR_RETURN_IF_ERROR(r.list(sr["alpha"], "search.alpha", "numbers in (0, 4]", g.alpha));
@@ -233,6 +358,8 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
       if (!planned.ok()) return r.error(sr[key][i], std::string("search.") + key, planned.status().message());
     }
   }
+  DR_RETURN_IF_ERROR(parse_pruning(root["channel_pruning"], r, c));
+  DR_RETURN_IF_ERROR(parse_report(root["report"], r, c));
   return c;
 }
 

@@ -18,6 +18,7 @@
 //     kd: [false, true]                   # KD from the all-ReLU baseline of the same shape
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,13 +37,80 @@ struct GridSpace {
   std::vector<bool> kd = {false};
 };
 
+// The DeepReDuce pipeline (strategy: deepreduce), paper Sec. 3:
+//   search:
+//     strategy: deepreduce
+//     phases: [criticality, culling, thinning, reshaping]   # the default: all
+//     metric: deepreduce          # or accuracy, accuracy_per_relu
+//     rank_with_kd: false         # rank stages by the KD accuracies instead
+//     order: [stem, s1, s4, s2, s3]   # only when the criticality phase is off
+//     alpha: [0.5]                # reshaping: widths, resolutions and depths
+//     rho: [0.5]                  #   applied to the culled and thinned networks
+//     blocks: [[1, 1, 1, 1]]
+//     kd: [false, true]           # every candidate without and with KD
+//     relu_budget: [1000, 200000] # skip candidates outside [min, max] ReLUs
+struct DeepReduceSpace {
+  std::vector<std::string> phases = {"criticality", "culling", "thinning", "reshaping"};
+  std::string metric = "deepreduce";
+  bool rank_with_kd = false;
+  std::vector<std::string> order;  // least critical first; used when criticality is off
+  int64_t relu_min = 0, relu_max = 0;  // 0: no bound
+  bool has(const std::string& phase) const;
+};
+
+// Successive halving around a strategy's candidates:
+//   search:
+//     successive_halving: {min_epochs: 1, eta: 3, bands: 3}
+// Candidates first train min_epochs of the full schedule; in each ReLU band
+// (log-spaced) the best 1/eta of a finished rung continue from their
+// checkpoint to eta times the budget, up to train.epochs.
+struct HalvingOptions {
+  bool enabled = false;
+  int64_t min_epochs = 1;
+  int64_t eta = 3;
+  int64_t bands = 3;
+};
+
+// A point to draw beside the results: published figures, with their source.
+struct ReferencePoint {
+  std::string series;  // e.g. "DeepReDuce paper: channel pruning"
+  std::string label;
+  int64_t relus = 0;
+  double top1 = 0;
+  int64_t macs = 0;  // 0: not given
+  std::optional<double> baseline_top1;  // pruning: the unpruned network's accuracy
+  std::string source;
+};
+
+// Channel pruning of the baseline (issue 7), a comparison beside the search:
+//   channel_pruning:
+//     criteria: [l1, fpgm]
+//     macs: [0.5, 0.3]          # targets as fractions of the baseline's MACs
+//     rates: [0.3]              # or per-layer rates
+//     epochs: 2                 # fine-tuning epochs
+//     lr: 0.01
+//     kd: [false, true]
+struct PruningSpace {
+  bool enabled = false;
+  std::vector<std::string> criteria = {"l1"};
+  std::vector<double> macs_targets;
+  std::vector<double> rates;
+  int64_t epochs = 0;  // 0: the sweep's train.epochs
+  double lr = 0.01;
+  std::vector<bool> kd = {false};
+};
+
 struct SweepConfig {
   std::string path;       // where it was read from
   std::string yaml_text;  // verbatim, stored with the experiment
   std::string name;
   train::TrainJob base;   // dataset, model, training and KD defaults
   std::string strategy = "grid";
-  GridSpace grid;
+  GridSpace grid;  // grid's space; deepreduce's reshaping (alpha, rho, blocks) and KD flags
+  DeepReduceSpace deepreduce;
+  HalvingOptions halving;
+  PruningSpace pruning;
+  std::vector<ReferencePoint> references;  // report.references
 };
 
 // Reads and validates a sweep config.
@@ -55,7 +123,7 @@ bool looks_like_sweep(const std::string& text);
 
 struct PlannedTrial {
   storage::TrialSpec spec;
-  std::string role;  // "baseline", "candidate"
+  std::string role;  // "baseline", "candidate", ... (see search/strategy.h)
 };
 
 // The grid: every combination of the space, identical networks (same spec)

@@ -13,6 +13,7 @@
 
 #include <string>
 
+#include "common/files.h"
 #include "common/status.h"
 #include "nn/model.h"
 #include "train/options.h"
@@ -38,7 +39,6 @@ Result<Checkpoint> read_checkpoint_meta(const std::string& path);
 Status load_checkpoint_state(const std::string& path, nn::Network& net,
                              torch::optim::Optimizer& optimizer, torch::Device device);
 
-// Writes bytes to path through a temporary file and a rename.
-Status write_file_atomic(const std::string& path, const std::string& bytes);
+using deepreduce::write_file_atomic;  // common/files.h
 
 }  // namespace deepreduce::train

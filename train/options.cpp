@@ -10,7 +10,7 @@ namespace deepreduce::train {
 double learning_rate(const TrainOptions& t, int64_t epoch) {
   double lr = t.lr;
   if (t.schedule == "cosine") {
-    lr = 0.5 * t.lr * (1.0 + std::cos(M_PI * static_cast<double>(epoch) / static_cast<double>(t.epochs)));
+    lr = 0.5 * t.lr * (1.0 + std::cos(M_PI * static_cast<double>(epoch) / static_cast<double>(schedule_epochs(t))));
   } else if (t.schedule == "multistep") {
     for (int64_t m : t.milestones)
       if (epoch >= m) lr *= t.gamma;
@@ -39,6 +39,9 @@ Status validate(const TrainJob& job) {
   if (t.weight_decay < 0) return Status::invalid_argument("train.weight_decay: expected >= 0");
   if (t.schedule != "cosine" && t.schedule != "multistep" && t.schedule != "constant")
     return Status::invalid_argument("train.schedule: expected cosine, multistep or constant, got \"" + t.schedule + "\"");
+  if (t.horizon != 0 && t.horizon < t.epochs)
+    return Status::invalid_argument("train.horizon: expected 0 (= epochs) or >= epochs (" + std::to_string(t.epochs) +
+                                    "), got " + std::to_string(t.horizon));
   if (t.warmup_epochs < 0 || t.warmup_epochs >= t.epochs)
     return Status::invalid_argument("train.warmup_epochs: expected 0 .. epochs-1");
   if (!t.kd.teacher.empty()) {
@@ -57,7 +60,8 @@ nlohmann::json to_json(const TrainJob& job) {
                {"test_subset", job.data.test_subset},
                {"augment", job.data.augment}};
   const auto& t = job.train;
-  j["train"] = {{"epochs", t.epochs},       {"batch", t.batch_size},
+  j["train"] = {{"epochs", t.epochs},       {"horizon", t.horizon},
+                {"batch", t.batch_size},
                 {"lr", t.lr},               {"momentum", t.momentum},
                 {"nesterov", t.nesterov},   {"weight_decay", t.weight_decay},
                 {"schedule", t.schedule},   {"milestones", t.milestones},
@@ -128,9 +132,10 @@ Result<TrainJob> train_job_from_json(const nlohmann::json& j, bool check) {
   if (j.contains("train")) {
     const auto& t = j["train"];
     auto& o = job.train;
-    DR_RETURN_IF_ERROR(only_keys(t, "train", {"epochs", "batch", "lr", "momentum", "nesterov", "weight_decay", "schedule",
-                                              "milestones", "gamma", "warmup_epochs", "seed", "kd"}));
+    DR_RETURN_IF_ERROR(only_keys(t, "train", {"epochs", "horizon", "batch", "lr", "momentum", "nesterov", "weight_decay",
+                                              "schedule", "milestones", "gamma", "warmup_epochs", "seed", "kd"}));
     DR_RETURN_IF_ERROR(get(t, "epochs", "train", o.epochs));
+    DR_RETURN_IF_ERROR(get(t, "horizon", "train", o.horizon));
     DR_RETURN_IF_ERROR(get(t, "batch", "train", o.batch_size));
     DR_RETURN_IF_ERROR(get(t, "lr", "train", o.lr));
     DR_RETURN_IF_ERROR(get(t, "momentum", "train", o.momentum));

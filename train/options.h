@@ -30,6 +30,11 @@ struct KdOptions {
 
 struct TrainOptions {
   int64_t epochs = 10;
+  // Length of the learning-rate schedule in epochs; 0 = epochs. A run with
+  // epochs < horizon trains the first epochs of a longer schedule, and a run
+  // with more epochs and the same horizon continues it exactly from its
+  // checkpoint (successive halving's promotions).
+  int64_t horizon = 0;
   int64_t batch_size = 128;
   double lr = 0.1;
   double momentum = 0.9;
@@ -54,9 +59,16 @@ struct RunOptions {
   std::string device = "cpu";  // cpu | cuda | cuda:N
   int threads = 0;             // intra-op threads; 0 = every core
   std::string resume;          // a checkpoint.pt to continue from
+  // A model.pt whose weights training starts from (fine-tuning a pruned
+  // network); its network must have the job's shape (the ReLU plan may differ).
+  // Ignored when resuming: the checkpoint holds the weights then.
+  std::string init;
   int64_t stop_after = 0;      // stop after this epoch (a checkpoint is kept); 0 = run to the end
   bool progress = false;       // draw progress on stderr
 };
+
+// The schedule's length: horizon, or epochs when horizon is 0.
+inline int64_t schedule_epochs(const TrainOptions& t) { return t.horizon > 0 ? t.horizon : t.epochs; }
 
 // Learning rate of epoch `epoch` (0-based) under the job's schedule.
 double learning_rate(const TrainOptions& t, int64_t epoch);

@@ -184,6 +184,20 @@ Result<TrainResult> run_training(const TrainJob& job, const RunOptions& run, con
   if (!built.ok()) return built.status();
   nn::Network net = *built;
   net->to(device);
+  if (!run.init.empty() && run.resume.empty()) {
+    auto init = load_model(run.init, device);
+    if (!init.ok()) return init.status().with_context("initial weights");
+    nn::ModelSpec theirs = (*init)->spec(), mine = job.model;
+    theirs.relu_off.clear();
+    mine.relu_off.clear();
+    if (theirs != mine)
+      return Status::invalid_argument(run.init + ": its network has another shape than the job's model");
+    torch::NoGradGuard no_grad;
+    auto src_params = (*init)->named_parameters(true);
+    auto src_buffers = (*init)->named_buffers(true);
+    for (auto& p : net->named_parameters(true)) p.value().copy_(src_params[p.key()]);
+    for (auto& b : net->named_buffers(true)) b.value().copy_(src_buffers[b.key()]);
+  }
   net->train();
 
   std::optional<nn::Network> teacher;
@@ -212,10 +226,17 @@ Result<TrainResult> run_training(const TrainJob& job, const RunOptions& run, con
   if (!run.resume.empty()) {
     auto meta = read_checkpoint_meta(run.resume);
     if (!meta.ok()) return meta.status();
-    // Everything but the epoch budget must match: a longer budget continues the run.
+    // Everything but the epoch budget must match: a longer budget on the same
+    // schedule continues the run. Where files live (the data folder, the
+    // teacher's file) is the worker's business, not the job's.
     nlohmann::json mine = to_json(job), theirs = meta->job;
-    mine["train"].erase("epochs");
-    theirs["train"].erase("epochs");
+    for (auto* j : {&mine, &theirs}) {
+      auto& tr = (*j)["train"];
+      if (tr.contains("horizon") && tr["horizon"] == 0) tr["horizon"] = tr["epochs"];
+      tr.erase("epochs");
+      if (tr.contains("kd")) tr["kd"]["teacher"] = !tr["kd"]["teacher"].get<std::string>().empty();
+      (*j)["data"].erase("data_dir");
+    }
     if (mine != theirs) {
       for (const auto& section : {"model", "data", "train"})
         if (mine[section] != theirs[section])

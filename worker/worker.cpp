@@ -14,6 +14,7 @@
 #include <random>
 #include <thread>
 
+#include "nn/prune_weights.h"
 #include "protocol/protocol.h"
 #include "protocol/transport.h"
 #include "storage/trial.h"
@@ -131,6 +132,34 @@ struct Worker::Impl {
     run.device = options.device;
     run.threads = options.threads > 0 ? options.threads
                                       : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / options.slots);
+    if (!spec->prune.is_null() && !r->resume_from_checkpoint) {
+      // Channel pruning: the trained base network loses its least important
+      // filters, and fine-tuning starts from what is left.
+      if (spec->base.empty()) return fail(Status::invalid_argument("a pruning trial needs a base trial"));
+      auto bytes = fetch(spec->base, "model", r->stop);
+      if (r->stop.load()) return;
+      if (!bytes) return fail(Status::unavailable("the weights of base trial " + spec->base + " are not available"));
+      const fs::path base = dir / "base.pt", init = dir / "pruned.pt";
+      if (Status s = train::write_file_atomic(base.string(), *bytes); !s.ok()) return fail(s);
+      auto criterion = nn::parse_criterion(spec->prune.value("criterion", ""));
+      if (!criterion.ok()) return fail(criterion.status());
+      auto source = train::load_model(base.string());
+      if (!source.ok()) return fail(source.status());
+      auto pruned = nn::prune_network(*source, job.model, *criterion);
+      if (!pruned.ok()) return fail(pruned.status());
+      if (Status s = train::save_model(init.string(), *pruned); !s.ok()) return fail(s);
+      run.init = init.string();
+    }
+    // Where training starts: this trial's own checkpoint (a re-leased trial),
+    // else the checkpoint of its base (a longer budget continues a shorter one).
+    if (!spec->base.empty() && spec->prune.is_null() && !r->resume_from_checkpoint) {
+      auto bytes = fetch(spec->base, "checkpoint", r->stop);
+      if (r->stop.load()) return;
+      if (!bytes) return fail(Status::unavailable("the checkpoint of base trial " + spec->base + " is not available"));
+      const fs::path ckpt = dir / "base-checkpoint.pt";
+      if (Status s = train::write_file_atomic(ckpt.string(), *bytes); !s.ok()) return fail(s);
+      run.resume = ckpt.string();
+    }
     if (r->resume_from_checkpoint) {
       auto bytes = fetch(trial, "checkpoint", r->stop);
       if (r->stop.load()) return;
@@ -149,7 +178,11 @@ struct Worker::Impl {
     hooks.on_epoch = [&](const train::EpochRecord& e) {
       post(proto::make(Type::kProgress, {{"trial", trial}, {"attempt", attempt},
                                           {"epoch", nlohmann::json::parse(train::to_json(e).dump())}}));
-      if (options.checkpoint_every > 0 && e.epoch % options.checkpoint_every == 0 && e.epoch < job.train.epochs) {
+      // The last epoch's checkpoint goes too when the schedule goes on: a longer
+      // budget (successive halving) continues from it.
+      const bool continued = e.epoch == job.train.epochs && train::schedule_epochs(job.train) > job.train.epochs;
+      if (continued || (options.checkpoint_every > 0 && e.epoch % options.checkpoint_every == 0 &&
+                        e.epoch < job.train.epochs)) {
         const std::string bytes = read_bytes(dir / "checkpoint.pt");
         upload(trial, attempt, "checkpoint", bytes);
       }

@@ -56,7 +56,7 @@ TEST_F(PlanCommandTest, TrialListsArePlannedToo) {
   auto r = run_deepreduce("plan " + write("l.yaml", "name: l\ndefaults: {dataset: synthetic}\ntrials:\n"
                                                      "  - name: a\n  - name: b\n    teacher: a\n    cull: [stem]\n"));
   ASSERT_EQ(r.code, 0) << r.out;
-  EXPECT_NE(r.out.find("strategy list, 2 trial(s)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("a list of 2 trial(s)"), std::string::npos) << r.out;
 }
 
 }  // namespace

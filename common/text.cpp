@@ -1,9 +1,9 @@
-#include "cli/format.h"
+#include "common/text.h"
 
 #include <algorithm>
 #include <cstdio>
 
-namespace deepreduce::cli {
+namespace deepreduce {
 
 std::string with_commas(int64_t n) {
   std::string digits = std::to_string(n < 0 ? -n : n);
@@ -41,4 +41,4 @@ std::string TextTable::render() const {
   return out;
 }
 
-}  // namespace deepreduce::cli
+}  // namespace deepreduce

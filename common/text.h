@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-namespace deepreduce::cli {
+namespace deepreduce {
 
 // 557056 -> "557,056".
 std::string with_commas(int64_t n);
@@ -24,4 +24,4 @@ class TextTable {
   std::vector<std::vector<std::string>> rows_;
 };
 
-}  // namespace deepreduce::cli
+}  // namespace deepreduce

@@ -1,0 +1,46 @@
+#include "nn/prune.h"
+
+#include "nn/counts.h"
+
+namespace deepreduce::nn {
+
+Result<ModelSpec> prune_rate(const ModelSpec& spec, double rate) {
+  DR_RETURN_IF_ERROR(validate(spec));
+  if (!(rate >= 0 && rate < 1))
+    return Status::invalid_argument("pruning rate: expected a number in [0, 1), got " + std::to_string(rate));
+  ModelSpec out = spec;
+  const ResolvedArch arch = resolve_unchecked(spec);
+  for (const auto& st : arch.stages)
+    for (int64_t j = 0; j < st.blocks; ++j) {
+      const std::string block = st.name + ".b" + std::to_string(j);
+      // Rates compose with an earlier pruning: they apply to the current width.
+      const int64_t kept = scale_width(inner_width(spec, block, st.width), 1.0 - rate);
+      if (kept < st.width) out.widths[block] = kept;
+    }
+  return out;
+}
+
+Result<PrunedShape> prune_to_macs(const ModelSpec& spec, double fraction) {
+  auto full = count(spec);
+  if (!full.ok()) return full.status();
+  if (!(fraction > 0 && fraction < 1))
+    return Status::invalid_argument("MACs target: expected a fraction of the baseline in (0, 1), got " +
+                                    std::to_string(fraction));
+  const double target = fraction * static_cast<double>(full->macs);
+  auto macs_at = [&](double rate) { return count(*prune_rate(spec, rate))->macs; };
+  const double max_rate = 1.0 - 1e-9;
+  if (static_cast<double>(macs_at(max_rate)) > target)
+    return Status::invalid_argument(
+        "MACs target " + std::to_string(fraction) + " is out of reach by channel pruning: one channel per block still " +
+        "costs " + std::to_string(static_cast<double>(macs_at(max_rate)) / static_cast<double>(full->macs)) +
+        " of the baseline's MACs (the stem, shortcuts and block outputs are not pruned)");
+  // MACs fall monotonically with the rate: bisect for the smallest rate that meets the target.
+  double lo = 0, hi = max_rate;
+  for (int i = 0; i < 60; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    if (static_cast<double>(macs_at(mid)) <= target) hi = mid; else lo = mid;
+  }
+  return PrunedShape{*prune_rate(spec, hi), hi};
+}
+
+}  // namespace deepreduce::nn

@@ -1,0 +1,458 @@
+#include "search/report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "common/text.h"
+#include "nn/counts.h"
+#include "nn/relu_plan.h"
+#include "common/files.h"
+
+namespace deepreduce::search {
+namespace {
+
+using storage::TrialState;
+
+std::string fmt(const char* f, double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, x);
+  return buf;
+}
+
+std::string opt(const std::optional<double>& x, const char* f = "%.2f") { return x ? fmt(f, *x) : "-"; }
+
+std::string esc(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string csv(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+// "12.3K", "1.2M": ReLU and MAC counts as the literature quotes them.
+std::string si(int64_t n) {
+  const double x = static_cast<double>(n);
+  if (x >= 1e9) return fmt("%.3gG", x / 1e9);
+  if (x >= 1e6) return fmt("%.3gM", x / 1e6);
+  if (x >= 1e3) return fmt("%.3gK", x / 1e3);
+  return std::to_string(n);
+}
+
+std::string pruning_method(const nlohmann::json& prune, bool kd) {
+  std::string c = prune.value("criterion", "?");
+  std::string m = c == "l1" ? "L1" : c == "fpgm" ? "FPGM" : c;
+  if (prune.contains("macs_target"))
+    m += " to " + fmt("%.0f", 100.0 * prune["macs_target"].get<double>()) + "% MACs";
+  else if (prune.contains("rate"))
+    m += " rate " + fmt("%.2f", prune["rate"].get<double>());
+  return m + (kd ? " + KD" : "");
+}
+
+}  // namespace
+
+Result<Report> build_report(storage::Store& store) {
+  Report r;
+  auto experiments = store.list_experiments();
+  if (!experiments.ok()) return experiments.status();
+  r.experiments = *experiments;
+  auto rows = storage::trial_rows(store);
+  if (!rows.ok()) return rows.status();
+  r.trials = *rows;
+  auto records = store.list_trials();
+  if (!records.ok()) return records.status();
+  auto seen = observe(store);
+  if (!seen.ok()) return seen.status();
+
+  std::map<std::string, storage::TrialRecord> by_id;
+  for (const auto& t : *records) by_id[t.id] = t;
+  std::map<std::string, ReportPoint> point_of;
+  for (const auto& row : r.trials) {
+    const auto& t = by_id[row.id];
+    if (t.state != TrialState::kDone || !row.top1) continue;
+    // Epochs this trial trained itself: a continued rung resumed its base's.
+    int64_t own = t.spec.job.train.epochs;
+    if (!t.spec.base.empty() && t.spec.prune.is_null() && by_id.count(t.spec.base))
+      own -= by_id[t.spec.base].spec.job.train.epochs;
+    r.trained_epochs += own;
+    if (!full_fidelity(t.spec) || t.spec.kind != "train") continue;
+    ReportPoint p;
+    p.id = row.id;
+    p.plan = row.plan;
+    p.relus = row.relus;
+    p.macs = row.macs;
+    p.params = row.params;
+    p.top1 = *row.top1;
+    p.alpha = row.alpha;
+    p.rho = row.rho;
+    p.kd = row.kd;
+    p.series = !t.spec.prune.is_null() ? "channel pruning" : p.kd ? "with KD" : "without KD";
+    r.points.push_back(p);
+    point_of[p.id] = p;
+  }
+
+  std::vector<Point> ours;
+  for (const auto& p : r.points)
+    if (p.series != "channel pruning") ours.push_back({p.relus, p.top1, p.id});
+  for (const auto& f : pareto_front(ours)) r.front.push_back(point_of[f.id]);
+
+  // What the stored configs add: the baseline, the criticality study, references, pruning.
+  std::set<std::string> pruning_seen;
+  for (const auto& e : r.experiments) {
+    if (!looks_like_sweep(e.config_yaml)) continue;
+    auto config = parse_sweep(e.config_yaml, e.name + " (stored config)");
+    if (!config.ok()) continue;  // a config from another version: its trials still count
+    const std::string base_id = storage::trial_id(baseline_trial(*config));
+    if (!r.baseline && point_of.count(base_id)) r.baseline = point_of[base_id];
+    if (r.criticality.rows.empty()) r.criticality = criticality_table(*config, *seen);
+    r.references.insert(r.references.end(), config->references.begin(), config->references.end());
+  }
+  for (const auto& p : r.points) {
+    if (p.series != "channel pruning" || pruning_seen.count(p.id)) continue;
+    pruning_seen.insert(p.id);
+    const auto& t = by_id[p.id];
+    PruningRow row;
+    row.method = pruning_method(t.spec.prune, p.kd);
+    if (point_of.count(t.spec.base)) row.baseline_top1 = point_of[t.spec.base].top1;
+    row.pruned = p;
+    // The DeepReDuce network nearest in MACs (the paper compares at similar FLOPs).
+    for (const auto& f : r.front)
+      if (!row.nearest || std::llabs(f.macs - p.macs) < std::llabs(row.nearest->macs - p.macs)) row.nearest = f;
+    r.pruning.push_back(row);
+  }
+  if (!r.front.empty()) {
+    int64_t ref = 1;
+    for (const auto& p : r.points) ref = std::max(ref, p.relus);
+    r.hypervolume = hypervolume(ours, ref * 10, 0.0);
+  }
+  return r;
+}
+
+std::string front_text(const Report& r) {
+  TextTable t({"trial", "plan", "alpha", "rho", "KD", "ReLUs", "MACs", "top-1"});
+  for (const auto& p : r.front)
+    t.add({p.id.substr(0, 12), p.plan, fmt("%g", p.alpha), fmt("%g", p.rho), p.kd ? "yes" : "no",
+           with_commas(p.relus), with_commas(p.macs), fmt("%.2f", p.top1)});
+  return t.render();
+}
+
+std::string pareto_csv(const Report& r) {
+  std::ostringstream os;
+  os << "id,plan,alpha,rho,kd,relus,macs,params,top1\n";
+  for (const auto& p : r.front)
+    os << p.id << "," << csv(p.plan) << "," << p.alpha << "," << p.rho << "," << (p.kd ? "true" : "false") << ","
+       << p.relus << "," << p.macs << "," << p.params << "," << fmt("%.4f", p.top1) << "\n";
+  return os.str();
+}
+
+std::string criticality_csv(const Report& r) {
+  std::ostringstream os;
+  os << "stage,relus,top1,top1_kd,score,rank\n";
+  for (const auto& row : r.criticality.rows)
+    os << row.stage << "," << row.relus << "," << (row.top1 ? fmt("%.4f", *row.top1) : "") << ","
+       << (row.top1_kd ? fmt("%.4f", *row.top1_kd) : "") << "," << (row.score ? fmt("%.6g", *row.score) : "") << ","
+       << (row.rank ? std::to_string(row.rank) : "") << "\n";
+  os << "none,0," << (r.criticality.none_top1 ? fmt("%.4f", *r.criticality.none_top1) : "") << ","
+     << (r.criticality.none_top1_kd ? fmt("%.4f", *r.criticality.none_top1_kd) : "") << ",,\n";
+  return os.str();
+}
+
+std::string plot_svg(const Report& r) {
+  // ReLUs on a log axis against top-1. A network without ReLUs sits left of
+  // the first decade, at a tick labelled 0.
+  const double W = 820, H = 480, left = 70, right = 200, top = 20, bottom = 50;
+  struct Dot {
+    double relus, top1;
+    std::string series, title;
+  };
+  std::vector<Dot> dots;
+  for (const auto& p : r.points)
+    dots.push_back({static_cast<double>(p.relus), p.top1, p.series,
+                    p.id.substr(0, 12) + " " + p.plan + (p.kd ? " +KD" : "") + ": " + with_commas(p.relus) +
+                        " ReLUs, " + fmt("%.2f", p.top1) + "%"});
+  for (const auto& q : r.references)
+    dots.push_back({static_cast<double>(q.relus), q.top1, "reference",
+                    q.label + ": " + with_commas(q.relus) + " ReLUs, " + fmt("%.2f", q.top1) + "% (" + q.source + ")"});
+  double lo = 1e300, hi = 0, ylo = 100, yhi = 0;
+  bool zero = false;
+  for (const auto& d : dots) {
+    if (d.relus < 1) zero = true; else lo = std::min(lo, d.relus), hi = std::max(hi, d.relus);
+    ylo = std::min(ylo, d.top1);
+    yhi = std::max(yhi, d.top1);
+  }
+  if (hi == 0) lo = 1, hi = 10;
+  const double dlo = std::floor(std::log10(lo)) - (zero ? 1 : 0), dhi = std::max(std::ceil(std::log10(hi)), dlo + 1);
+  if (dots.empty()) ylo = 0, yhi = 100;
+  ylo = std::max(0.0, std::floor((ylo - 2) / 5) * 5);
+  yhi = std::min(100.0, std::ceil((yhi + 2) / 5) * 5);
+  if (yhi <= ylo) yhi = ylo + 5;
+  const double pw = W - left - right, ph = H - top - bottom;
+  auto X = [&](double relus) {
+    const double l = relus < 1 ? dlo : std::log10(relus);
+    return left + (l - dlo) / (dhi - dlo) * pw;
+  };
+  auto Y = [&](double acc) { return top + (1 - (acc - ylo) / (yhi - ylo)) * ph; };
+  std::ostringstream s;
+  s << "<svg xmlns='http://www.w3.org/2000/svg' width='" << W << "' height='" << H << "' viewBox='0 0 " << W << " "
+    << H << "' font-family='sans-serif' font-size='12'>\n";
+  s << "<rect x='" << left << "' y='" << top << "' width='" << pw << "' height='" << ph
+    << "' fill='white' stroke='#444'/>\n";
+  for (int d = static_cast<int>(dlo); d <= static_cast<int>(dhi); ++d) {
+    const bool is_zero = zero && d == static_cast<int>(dlo);
+    const double x = X(std::pow(10.0, d));
+    s << "<line x1='" << x << "' y1='" << top << "' x2='" << x << "' y2='" << top + ph << "' stroke='#ddd'/>";
+    s << "<text x='" << x << "' y='" << top + ph + 16 << "' text-anchor='middle'>"
+      << (is_zero ? "0" : si(static_cast<int64_t>(std::llround(std::pow(10.0, d))))) << "</text>\n";
+  }
+  const double ystep = (yhi - ylo) > 40 ? 10 : (yhi - ylo) > 15 ? 5 : 1;
+  for (double y = ylo; y <= yhi + 1e-9; y += ystep) {
+    s << "<line x1='" << left << "' y1='" << Y(y) << "' x2='" << left + pw << "' y2='" << Y(y) << "' stroke='#eee'/>";
+    s << "<text x='" << left - 6 << "' y='" << Y(y) + 4 << "' text-anchor='end'>" << fmt("%g", y) << "</text>\n";
+  }
+  s << "<text x='" << left + pw / 2 << "' y='" << H - 10 << "' text-anchor='middle'>ReLUs per image (log scale)</text>\n";
+  s << "<text transform='translate(16," << top + ph / 2 << ") rotate(-90)' text-anchor='middle'>top-1 accuracy (%)</text>\n";
+  // The front as a staircase: each network is the best until the next one.
+  if (!r.front.empty()) {
+    s << "<polyline fill='none' stroke='#2a9d4b' stroke-width='2' points='";
+    for (size_t i = 0; i < r.front.size(); ++i) {
+      const auto& p = r.front[i];
+      if (i > 0) s << X(static_cast<double>(p.relus)) << "," << Y(r.front[i - 1].top1) << " ";
+      s << X(static_cast<double>(p.relus)) << "," << Y(p.top1) << " ";
+    }
+    s << "'/>\n";
+  }
+  struct Style {
+    const char* series;
+    const char* color;
+    const char* shape;
+  };
+  const std::vector<Style> styles = {{"without KD", "#1f77b4", "circle"},
+                                     {"with KD", "#ff7f0e", "square"},
+                                     {"channel pruning", "#d62728", "triangle"},
+                                     {"reference", "#555555", "diamond"}};
+  auto marker = [&](const Style& st, double x, double y, const std::string& title) {
+    std::ostringstream m;
+    if (std::string(st.shape) == "circle")
+      m << "<circle cx='" << x << "' cy='" << y << "' r='4.5' fill='" << st.color << "' fill-opacity='0.8'>";
+    else if (std::string(st.shape) == "square")
+      m << "<rect x='" << x - 4 << "' y='" << y - 4 << "' width='8' height='8' fill='" << st.color
+        << "' fill-opacity='0.8'>";
+    else if (std::string(st.shape) == "triangle")
+      m << "<polygon points='" << x << "," << y - 5.5 << " " << x - 5 << "," << y + 4 << " " << x + 5 << "," << y + 4
+        << "' fill='" << st.color << "' fill-opacity='0.85'>";
+    else
+      m << "<polygon points='" << x << "," << y - 6 << " " << x + 5 << "," << y << " " << x << "," << y + 6 << " "
+        << x - 5 << "," << y << "' fill='none' stroke='" << st.color << "' stroke-width='1.5'>";
+    m << "<title>" << esc(title) << "</title>";
+    m << (std::string(st.shape) == "circle" ? "</circle>" : std::string(st.shape) == "square" ? "</rect>" : "</polygon>");
+    return m.str();
+  };
+  for (const auto& st : styles)
+    for (const auto& d : dots)
+      if (d.series == st.series) s << marker(st, X(d.relus), Y(d.top1), d.title) << "\n";
+  // Legend.
+  double ly = top + 10;
+  const double lx = left + pw + 20;
+  for (const auto& st : styles) {
+    s << marker(st, lx, ly, st.series) << "<text x='" << lx + 12 << "' y='" << ly + 4 << "'>" << st.series
+      << "</text>\n";
+    ly += 20;
+  }
+  s << "<line x1='" << lx - 6 << "' y1='" << ly << "' x2='" << lx + 6 << "' y2='" << ly
+    << "' stroke='#2a9d4b' stroke-width='2'/><text x='" << lx + 12 << "' y='" << ly + 4
+    << "'>Pareto front</text>\n";
+  s << "</svg>\n";
+  return s.str();
+}
+
+namespace {
+
+std::string html_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+  std::ostringstream s;
+  s << "<table><tr>";
+  for (const auto& h : header) s << "<th>" << esc(h) << "</th>";
+  s << "</tr>\n";
+  for (const auto& row : rows) {
+    s << "<tr>";
+    for (const auto& c : row) s << "<td>" << esc(c) << "</td>";
+    s << "</tr>\n";
+  }
+  s << "</table>\n";
+  return s.str();
+}
+
+std::string md_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+  std::ostringstream s;
+  s << "|";
+  for (const auto& h : header) s << " " << h << " |";
+  s << "\n|";
+  for (size_t i = 0; i < header.size(); ++i) s << "---|";
+  s << "\n";
+  for (const auto& row : rows) {
+    s << "|";
+    for (const auto& c : row) s << " " << c << " |";
+    s << "\n";
+  }
+  return s.str();
+}
+
+struct Tables {
+  std::vector<std::string> front_h = {"trial", "plan", "alpha", "rho", "KD", "ReLUs", "MACs", "top-1"};
+  std::vector<std::vector<std::string>> front;
+  std::vector<std::string> crit_h = {"stage", "ReLUs", "top-1 without KD", "top-1 with KD", "C_k", "rank"};
+  std::vector<std::vector<std::string>> crit;
+  std::vector<std::string> prune_h = {"method", "baseline top-1", "pruned top-1", "change", "MACs", "ReLUs",
+                                      "DeepReDuce nearest in MACs", "its MACs", "its ReLUs", "its top-1"};
+  std::vector<std::vector<std::string>> prune;
+  std::vector<std::string> ref_h = {"series", "label", "ReLUs", "MACs", "top-1", "source"};
+  std::vector<std::vector<std::string>> refs;
+  std::vector<std::string> headline;
+};
+
+Tables tables(const Report& r) {
+  Tables t;
+  for (const auto& p : r.front)
+    t.front.push_back({p.id.substr(0, 12), p.plan, fmt("%g", p.alpha), fmt("%g", p.rho), p.kd ? "yes" : "no",
+                       with_commas(p.relus), with_commas(p.macs), fmt("%.2f", p.top1)});
+  for (const auto& row : r.criticality.rows)
+    t.crit.push_back({row.stage, with_commas(row.relus), opt(row.top1), opt(row.top1_kd), opt(row.score, "%.4f"),
+                      row.rank ? std::to_string(row.rank) : "-"});
+  if (!r.criticality.rows.empty())
+    t.crit.push_back({"none", "0", opt(r.criticality.none_top1), opt(r.criticality.none_top1_kd), "", ""});
+  for (const auto& row : r.pruning) {
+    std::vector<std::string> cells = {row.method, opt(row.baseline_top1), fmt("%.2f", row.pruned.top1),
+                                      row.baseline_top1 ? fmt("%+.2f", row.pruned.top1 - *row.baseline_top1) : "-",
+                                      with_commas(row.pruned.macs), with_commas(row.pruned.relus)};
+    if (row.nearest) {
+      cells.insert(cells.end(), {row.nearest->plan + (row.nearest->kd ? " + KD" : ""), with_commas(row.nearest->macs),
+                                 with_commas(row.nearest->relus), fmt("%.2f", row.nearest->top1)});
+    } else {
+      cells.insert(cells.end(), {"-", "-", "-", "-"});
+    }
+    t.prune.push_back(cells);
+  }
+  for (const auto& q : r.references)
+    t.refs.push_back({q.series, q.label, with_commas(q.relus), q.macs ? with_commas(q.macs) : "-",
+                      fmt("%.2f", q.top1), q.source});
+  // Headline figures, in the paper's form.
+  int64_t done = 0;
+  for (const auto& row : r.trials) done += row.state == "done";
+  t.headline.push_back(std::to_string(r.trials.size()) + " trials, " + std::to_string(done) + " done, " +
+                       std::to_string(r.points.size()) + " trained to their full schedule, " +
+                       std::to_string(r.trained_epochs) + " epochs trained in all.");
+  if (!r.front.empty()) {
+    t.headline.push_back("Pareto front: " + std::to_string(r.front.size()) + " networks, from " +
+                         with_commas(r.front.front().relus) + " ReLUs at " + fmt("%.2f", r.front.front().top1) +
+                         "% to " + with_commas(r.front.back().relus) + " ReLUs at " + fmt("%.2f", r.front.back().top1) +
+                         "%; hypervolume " + fmt("%.3f", r.hypervolume) + " (log10 ReLUs x top-1).");
+  }
+  if (r.baseline) {
+    t.headline.push_back("All-ReLU baseline: " + with_commas(r.baseline->relus) + " ReLUs, " +
+                         fmt("%.2f", r.baseline->top1) + "% top-1.");
+    std::vector<Point> front;
+    for (const auto& p : r.front) front.push_back({p.relus, p.top1, p.id});
+    for (double drop : {0.0, 1.0, 2.0}) {
+      auto relus = relus_for_accuracy(front, r.baseline->top1 - drop);
+      if (relus && *relus > 0)
+        t.headline.push_back("Within " + fmt("%.0f", drop) + " point(s) of the baseline: " + with_commas(*relus) +
+                             " ReLUs, " + fmt("%.1f", static_cast<double>(r.baseline->relus) / *relus) +
+                             "x fewer.");
+    }
+  }
+  if (!r.pruning.empty()) {
+    std::vector<Point> front, pruned;
+    for (const auto& p : r.front) front.push_back({p.relus, p.top1, p.id});
+    for (const auto& row : r.pruning) pruned.push_back({row.pruned.relus, row.pruned.top1, row.pruned.id});
+    for (const auto& row : r.pruning) {
+      auto saving = relu_saving_at_accuracy(front, pruned, row.pruned.top1);
+      auto ours = relus_for_accuracy(front, row.pruned.top1);
+      if (saving && ours)
+        t.headline.push_back("At the accuracy of " + row.method + " (" + fmt("%.2f", row.pruned.top1) +
+                             "%), the DeepReDuce front needs " + with_commas(*ours) + " ReLUs, channel pruning " +
+                             with_commas(*relus_for_accuracy(pruned, row.pruned.top1)) + ": a ReLU saving of " +
+                             fmt("%.2f", *saving) + "x.");
+    }
+  }
+  return t;
+}
+
+Status write(const std::string& path, const std::string& text) {
+  return write_file_atomic(path, text);
+}
+
+}  // namespace
+
+Status write_report(const Report& r, const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::io_error(dir + ": cannot create the report folder: " + ec.message());
+  const Tables t = tables(r);
+  const std::string title = r.experiments.empty() ? "deepreduce report" : "deepreduce: " + r.experiments.front().name;
+
+  std::ostringstream md;
+  md << "# " << title << "\n\n";
+  for (const auto& h : t.headline) md << "- " << h << "\n";
+  md << "\n## Pareto front (ReLUs down, top-1 up)\n\n" << md_table(t.front_h, t.front);
+  if (!t.crit.empty()) {
+    md << "\n## ReLU criticality (networks with ReLUs in one stage only; metric " << r.criticality.metric
+       << ", rank 1 is culled first)\n\n" << md_table(t.crit_h, t.crit);
+  }
+  if (!t.prune.empty()) md << "\n## Channel pruning against DeepReDuce\n\n" << md_table(t.prune_h, t.prune);
+  if (!t.refs.empty()) md << "\n## Published reference points\n\n" << md_table(t.ref_h, t.refs);
+  md << "\nFiles: report.html (plot and tables), pareto.csv, trials.csv, criticality.csv"
+     << (t.prune.empty() ? "" : ", pruning.csv") << ".\n";
+
+  std::ostringstream html;
+  html << "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>" << esc(title) << "</title>\n<style>"
+       << "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+       << "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
+       << "td:first-child,th:first-child{text-align:left}th{background:#f4f4f4}"
+       << "</style></head><body>\n<h1>" << esc(title) << "</h1>\n<ul>";
+  for (const auto& h : t.headline) html << "<li>" << esc(h) << "</li>";
+  html << "</ul>\n<h2>ReLUs against accuracy</h2>\n" << plot_svg(r)
+       << "<p>Hover a point for its trial. Only networks trained to their full schedule are drawn.</p>\n";
+  html << "<h2>Pareto front</h2>\n" << html_table(t.front_h, t.front);
+  if (!t.crit.empty())
+    html << "<h2>ReLU criticality</h2>\n<p>Networks with ReLUs in one stage only; metric " << esc(r.criticality.metric)
+         << "; rank 1 is the least critical stage, culled first.</p>\n" << html_table(t.crit_h, t.crit);
+  if (!t.prune.empty()) html << "<h2>Channel pruning against DeepReDuce</h2>\n" << html_table(t.prune_h, t.prune);
+  if (!t.refs.empty()) html << "<h2>Published reference points</h2>\n" << html_table(t.ref_h, t.refs);
+  html << "</body></html>\n";
+
+  std::ostringstream pruning;
+  pruning << "method,trial,baseline_top1,top1,macs,relus,nearest_trial,nearest_macs,nearest_relus,nearest_top1\n";
+  for (const auto& row : r.pruning)
+    pruning << csv(row.method) << "," << row.pruned.id << "," << opt(row.baseline_top1, "%.4f") << ","
+            << fmt("%.4f", row.pruned.top1) << "," << row.pruned.macs << "," << row.pruned.relus << ","
+            << (row.nearest ? row.nearest->id : "") << "," << (row.nearest ? std::to_string(row.nearest->macs) : "")
+            << "," << (row.nearest ? std::to_string(row.nearest->relus) : "") << ","
+            << (row.nearest ? fmt("%.4f", row.nearest->top1) : "") << "\n";
+
+  const std::filesystem::path d(dir);
+  DR_RETURN_IF_ERROR(write((d / "report.html").string(), html.str()));
+  DR_RETURN_IF_ERROR(write((d / "summary.md").string(), md.str()));
+  DR_RETURN_IF_ERROR(write((d / "pareto.csv").string(), pareto_csv(r)));
+  DR_RETURN_IF_ERROR(write((d / "trials.csv").string(), storage::rows_to_csv(r.trials)));
+  DR_RETURN_IF_ERROR(write((d / "criticality.csv").string(), criticality_csv(r)));
+  if (!r.pruning.empty()) DR_RETURN_IF_ERROR(write((d / "pruning.csv").string(), pruning.str()));
+  return Status();
+}
+
+}  // namespace deepreduce::search

@@ -1,0 +1,66 @@
+// Reports: what an experiment store says, for a paper or a deployment
+// decision. Built from a store alone (opened read-only beside a running
+// coordinator); the experiments' stored configs supply the references, the
+// criticality study and the pruning comparison.
+//
+// Only trials that completed their schedule count as results: the shortened
+// rungs of successive halving are search evidence, not networks to deploy.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "search/pareto.h"
+#include "search/strategy.h"
+#include "storage/export.h"
+#include "storage/store.h"
+
+namespace deepreduce::search {
+
+struct ReportPoint {
+  std::string id, plan, series;  // series: "without KD", "with KD", "channel pruning"
+  int64_t relus = 0, macs = 0, params = 0;
+  double top1 = 0;
+  double alpha = 1, rho = 1;
+  bool kd = false;
+};
+
+// One row of the seed's pruning comparison: a pruned network against the
+// DeepReDuce network nearest to it in MACs.
+struct PruningRow {
+  std::string method;  // "L1 to 50% MACs", "FPGM rate 0.3", + " + KD"
+  std::optional<double> baseline_top1;
+  ReportPoint pruned;
+  std::optional<ReportPoint> nearest;  // on the DeepReDuce front, nearest in MACs
+};
+
+struct Report {
+  std::vector<storage::Experiment> experiments;
+  std::vector<storage::TrialRow> trials;
+  std::vector<ReportPoint> points;  // full-fidelity done trials
+  std::vector<ReportPoint> front;   // the DeepReDuce front (pruning excluded), ReLUs ascending
+  std::optional<ReportPoint> baseline;  // the all-ReLU network without KD
+  CriticalityTable criticality;
+  std::vector<PruningRow> pruning;
+  std::vector<ReferencePoint> references;
+  double hypervolume = 0;  // of the front, in (log10 ReLUs, top-1), against (baseline ReLUs x 10, 0)
+  int64_t trained_epochs = 0;  // epochs trained over all done trials (a continued rung counts its new epochs)
+};
+
+Result<Report> build_report(storage::Store& store);
+
+// Writes report.html (self-contained, inline SVG), summary.md, pareto.csv,
+// trials.csv, criticality.csv and, with pruning, pruning.csv into `dir`.
+Status write_report(const Report& report, const std::string& dir);
+
+// The front as a text table (for `run` and `report` on a terminal).
+std::string front_text(const Report& report);
+
+// Pieces, exposed for tests.
+std::string plot_svg(const Report& report);
+std::string pareto_csv(const Report& report);
+std::string criticality_csv(const Report& report);
+
+}  // namespace deepreduce::search

@@ -1,0 +1,89 @@
+// Search strategies: which trials an experiment wants, given the results it has
+// seen. The split follows optuna's ask/tell: the coordinator tells a strategy
+// what finished (by handing it every stored trial) and asks it for the trials
+// it wants now.
+//
+// Contract: propose() is a pure function of the config and of `seen`. A
+// restarted coordinator rebuilds a strategy by calling it on the stored trials
+// and gets the same trial ids; trials it proposed before and proposes again
+// are the same values, so adding them to the store is idempotent.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "search/criticality.h"
+#include "search/sweep.h"
+#include "storage/store.h"
+
+namespace deepreduce::search {
+
+// A trial as a strategy sees it.
+struct Observation {
+  storage::TrialState state = storage::TrialState::kPending;
+  std::optional<double> top1;  // done trials
+};
+using Seen = std::map<std::string, Observation>;  // by trial id
+
+// Everything the store holds, as observations (results included).
+Result<Seen> observe(storage::Store& store);
+
+class Strategy {
+ public:
+  virtual ~Strategy() = default;
+  // Every trial wanted so far, dependencies before dependents. Roles:
+  // baseline, criticality, culling, thinning, reshaping, candidate (grid),
+  // rung (a shortened budget of successive halving), pruning.
+  virtual Result<std::vector<PlannedTrial>> propose(const Seen& seen) const = 0;
+  // How many trials the whole space holds at full fidelity (for `plan`).
+  virtual Result<int64_t> space_size() const = 0;
+};
+
+// The strategy of a validated config (its search.strategy, wrapped in
+// successive halving when configured, plus its channel-pruning trials).
+Result<std::unique_ptr<Strategy>> make_strategy(const SweepConfig& config);
+
+// The strategy's turn on a store: proposes from what the store holds and adds
+// what is new to `experiment`. Returns the number of trials created.
+Result<int64_t> expand(storage::Store& store, const std::string& experiment, const Strategy& strategy);
+
+// --- the DeepReDuce pipeline's pieces, for reports and tests
+
+// The all-ReLU baseline of a config (the KD teacher of every candidate).
+storage::TrialSpec baseline_trial(const SweepConfig& config);
+// The criticality networks of `baseline`: ReLUs only in one stage, and none at
+// all ("none"), without or with KD from `teacher_id`.
+struct CriticalityTrial {
+  std::string stage;  // "stem", "s1", ..., or "none"
+  bool kd = false;
+  storage::TrialSpec spec;
+};
+std::vector<CriticalityTrial> criticality_trials(const storage::TrialSpec& baseline, const std::vector<bool>& kd);
+
+// One row of the seed's criticality table, filled from finished trials.
+struct CriticalityRow {
+  std::string stage;
+  int64_t relus = 0;
+  std::optional<double> top1, top1_kd;
+  std::optional<double> score;  // from the accuracy the ranking uses
+  int rank = 0;                 // 1 = least critical (culled first); 0 = not ranked yet
+};
+// The table for a config (empty for strategies without a criticality phase),
+// and the "none" network's accuracies.
+struct CriticalityTable {
+  std::vector<CriticalityRow> rows;  // stage order
+  std::optional<double> none_top1, none_top1_kd;
+  std::string metric;
+  bool complete = false;  // every stage ranked
+};
+CriticalityTable criticality_table(const SweepConfig& config, const Seen& seen);
+
+// A trial id → whether it completes its schedule (not a shortened rung).
+bool full_fidelity(const storage::TrialSpec& spec);
+
+}  // namespace deepreduce::search

@@ -1,0 +1,130 @@
+// Reports from a real store: the front is non-dominated and built from
+// full-schedule results only; the files a person opens are written.
+#include "search/report.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "nn/relu_plan.h"
+#include "tests/test_dirs.h"
+
+namespace deepreduce::search {
+namespace {
+
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class ReportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::fresh_test_dir("report");
+    auto c = parse_sweep(
+        "name: rep\ndataset: {name: synthetic}\nmodel: {arch: resnet18, alpha: 0.25}\ntrain: {epochs: 4}\n"
+        "search: {strategy: deepreduce}\nchannel_pruning: {macs: [0.5]}\n"
+        "report: {references: [deepreduce-resnet56-cifar10]}\n",
+        "rep.yaml");
+    ASSERT_TRUE(c.ok()) << c.status().message();
+    config_ = *c;
+    store_ = std::move(*storage::open_store((dir_ / "db").string()));
+    ASSERT_TRUE(store_->put_experiment({config_.name, config_.yaml_text, "deepreduce", 0, 1}).ok());
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  std::string done(storage::TrialSpec spec, double top1) {
+    auto added = store_->add_trials(config_.name, {spec});
+    EXPECT_TRUE(added.ok()) << added.status().message();
+    const std::string id = (*added)[0].id;
+    store_->unblock_ready();
+    auto leased = store_->lease(id, "w", storage::now_ms() + 60000);
+    EXPECT_TRUE(leased.ok()) << leased.status().message();
+    EXPECT_TRUE(store_->complete(id, "w", leased->attempt, {{"top1", top1}}, std::nullopt).ok());
+    return id;
+  }
+  storage::TrialSpec culled(const std::vector<std::string>& stages) {
+    storage::TrialSpec s = baseline_trial(config_);
+    s.job.model = *nn::cull(s.job.model, stages);
+    return s;
+  }
+  std::filesystem::path dir_;
+  SweepConfig config_;
+  std::unique_ptr<storage::Store> store_;
+};
+
+TEST_F(ReportTest, TheFrontIsNonDominatedAndLeavesOutShortenedRungs) {
+  const std::string base = done(baseline_trial(config_), 90);
+  const std::string a = done(culled({"stem"}), 89);
+  done(culled({"s4"}), 80);                       // more ReLUs than a, less accurate: dominated
+  const std::string c = done(culled({"stem", "s1"}), 85);
+  storage::TrialSpec rung = culled({"stem", "s1", "s2"});
+  rung.job.train.epochs = 1;
+  rung.job.train.horizon = 4;
+  const std::string r = done(rung, 99);           // a 1-epoch rung: evidence, not a result
+  storage::TrialSpec kd = culled({"stem", "s1", "s2"});
+  kd.teacher = base;
+  const std::string k = done(kd, 70);
+
+  auto report = build_report(*store_);
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  std::vector<std::string> front;
+  for (const auto& p : report->front) front.push_back(p.id);
+  EXPECT_EQ(front, (std::vector<std::string>{k, c, a, base}));
+  for (const auto& p : report->points) {
+    EXPECT_NE(p.id, r);
+    for (const auto& f : report->front)
+      EXPECT_FALSE(dominates({p.relus, p.top1, p.id}, {f.relus, f.top1, f.id})) << p.id << " dominates " << f.id;
+  }
+  ASSERT_TRUE(report->baseline);
+  EXPECT_EQ(report->baseline->id, base);
+  EXPECT_EQ(report->front.front().series, "with KD");
+  EXPECT_EQ(report->references.size(), 3u);
+  EXPECT_EQ(report->trained_epochs, 4 * 5 + 1);
+}
+
+TEST_F(ReportTest, WritesTheHtmlPlotTablesAndCsvs) {
+  const std::string base = done(baseline_trial(config_), 90);
+  done(culled({"stem"}), 89);
+  // A pruned baseline, and the criticality study's stem network.
+  storage::TrialSpec pruned = baseline_trial(config_);
+  pruned.job.model = (*make_strategy(config_))->propose({})->back().spec.job.model;
+  ASSERT_FALSE(pruned.job.model.widths.empty());
+  pruned.base = base;
+  pruned.prune = {{"criterion", "fpgm"}, {"macs_target", 0.5}};
+  done(pruned, 88);
+  done(criticality_trials(baseline_trial(config_), {false})[0].spec, 60);
+
+  auto report = build_report(*store_);
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  ASSERT_EQ(report->pruning.size(), 1u);
+  EXPECT_EQ(report->pruning[0].method, "FPGM to 50% MACs");
+  EXPECT_EQ(*report->pruning[0].baseline_top1, 90);
+  ASSERT_TRUE(report->pruning[0].nearest);
+  EXPECT_EQ(report->criticality.rows[0].stage, "stem");
+  EXPECT_EQ(*report->criticality.rows[0].top1, 60);
+  EXPECT_FALSE(report->criticality.complete);
+
+  ASSERT_TRUE(write_report(*report, (dir_ / "out").string()).ok());
+  for (const char* f : {"report.html", "summary.md", "pareto.csv", "trials.csv", "criticality.csv", "pruning.csv"})
+    EXPECT_TRUE(std::filesystem::exists(dir_ / "out" / f)) << f;
+  const std::string html = slurp(dir_ / "out" / "report.html");
+  EXPECT_NE(html.find("<svg"), std::string::npos);
+  EXPECT_NE(html.find("ReLUs per image (log scale)"), std::string::npos);
+  EXPECT_NE(html.find("channel pruning"), std::string::npos);
+  EXPECT_NE(html.find("ResNet-56 pruned (CIFAR-10)"), std::string::npos);
+  for (const auto& p : report->front) EXPECT_NE(html.find(p.id.substr(0, 12)), std::string::npos);
+  const std::string csv = slurp(dir_ / "out" / "pareto.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), static_cast<long>(report->front.size() + 1));
+  EXPECT_NE(slurp(dir_ / "out" / "criticality.csv").find("stem,16384,60.0000"), std::string::npos);
+  EXPECT_NE(slurp(dir_ / "out" / "summary.md").find("a ReLU saving of"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace deepreduce::search
