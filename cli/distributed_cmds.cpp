@@ -119,13 +119,15 @@ Result<std::unique_ptr<storage::Store>> prepare_store(const std::string& db, con
 void print_summary(storage::Store& store) {
   auto rows = storage::trial_rows(store);
   if (!rows.ok()) return;
-  TextTable t({"trial", "arch", "plan", "alpha", "KD", "ReLUs", "state", "top-1"});
+  TextTable t({"trial", "arch", "plan", "alpha", "rho", "KD", "ReLUs", "epochs", "state", "top-1"});
   for (const auto& r : *rows) {
     char top1[16] = "-";
     if (r.top1) std::snprintf(top1, sizeof top1, "%.2f", *r.top1);
-    char alpha[16];
+    char alpha[16], rho[16];
     std::snprintf(alpha, sizeof alpha, "%g", r.alpha);
-    t.add({r.id.substr(0, 12), r.arch, r.plan, alpha, r.kd ? "yes" : "no", with_commas(r.relus), r.state, top1});
+    std::snprintf(rho, sizeof rho, "%g", r.rho);
+    t.add({r.id.substr(0, 12), r.arch, r.plan, alpha, rho, r.kd ? "yes" : "no", with_commas(r.relus),
+           std::to_string(r.epochs), r.state, top1});
   }
   std::cout << t.render();
 }
@@ -392,12 +394,16 @@ int plan_main(int argc, char** argv) {
     if (resolved.ok())
       for (const auto& st : resolved->stages) blocks += (blocks.empty() ? "" : ",") + std::to_string(st.blocks);
     const std::string id = storage::trial_id(spec);
+    std::string role = e->roles[i];
+    if (!spec.prune.is_null()) role += " " + spec.prune.value("criterion", "?");
+    if (spec.job.train.horizon > spec.job.train.epochs)
+      role += " " + std::to_string(spec.job.train.epochs) + "/" + std::to_string(spec.job.train.horizon) + " ep";
     char alpha[16], rho[16];
     std::snprintf(alpha, sizeof alpha, "%g", m.alpha);
     std::snprintf(rho, sizeof rho, "%g", m.rho);
-    t.add({id.substr(0, 12), e->roles[i], m.arch, nn::plan_summary(m), alpha, rho, blocks,
+    t.add({id.substr(0, 12), role, m.arch, nn::plan_summary(m), alpha, rho, blocks,
            spec.teacher.empty() ? "no" : "yes", with_commas(c.ok() ? c->relus : 0), with_commas(c.ok() ? c->macs : 0)});
-    rows.push_back({{"id", id}, {"role", e->roles[i]}, {"arch", m.arch}, {"plan", nn::plan_summary(m)},
+    rows.push_back({{"id", id}, {"role", role}, {"arch", m.arch}, {"plan", nn::plan_summary(m)},
                     {"alpha", m.alpha}, {"rho", m.rho}, {"blocks", blocks}, {"kd", !spec.teacher.empty()},
                     {"teacher", spec.teacher}, {"relus", c.ok() ? c->relus : 0}, {"macs", c.ok() ? c->macs : 0}});
   }

@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "nn/prune.h"
 #include "nn/relu_plan.h"
 
 namespace deepreduce::cli {
@@ -54,7 +55,10 @@ void add_model_options(po::options_description& desc, bool arch_may_be_list) {
     ("thin", po::value<std::string>(), "stages whose blocks lose their second ReLU, e.g. s2,s3")
     ("only", po::value<std::string>(), "keep ReLUs in this one stage only (criticality profiling)")
     ("relus", po::value<std::string>(), "keep exactly these ReLU sites, e.g. stem,s1.b0.relu1")
-    ("no-relus", po::bool_switch(), "remove every ReLU");
+    ("no-relus", po::bool_switch(), "remove every ReLU")
+    ("prune-rate", po::value<double>(), "channel pruning's shape: each block keeps 1-RATE of its inner channels")
+    ("prune-macs", po::value<double>(),
+     "channel pruning's shape: the least uniform rate that brings MACs to this fraction, e.g. 0.5");
   // clang-format on
 }
 
@@ -91,6 +95,14 @@ Result<nn::ModelSpec> model_spec_from(const po::variables_map& vm, const std::st
     auto r = nn::thin(spec, split_list(vm["thin"].as<std::string>()));
     if (!r.ok()) return r.status();
     spec = *r;
+  }
+  if (vm.count("prune-rate") && vm.count("prune-macs"))
+    return Status::invalid_argument("--prune-rate and --prune-macs both give the pruned shape: use one");
+  if (vm.count("prune-rate")) return nn::prune_rate(spec, vm["prune-rate"].as<double>());
+  if (vm.count("prune-macs")) {
+    auto shape = nn::prune_to_macs(spec, vm["prune-macs"].as<double>());
+    if (!shape.ok()) return shape.status();
+    return shape->spec;
   }
   return spec;
 }

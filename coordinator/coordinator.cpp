@@ -303,8 +303,21 @@ void Coordinator::on_result(const std::string& identity, WorkerSession& w, const
   if (s.ok()) {
     ++stats_.results;
     results_since_unblock_ = true;
-    std::string top1 = result.contains("top1") ? result["top1"].dump() : "-";
-    log("trial " + trial.substr(0, 12) + " done on " + w.name + " (top-1 " + top1 + ")");
+    if (options_.log) {
+      std::string top1 = result.contains("top1") ? result["top1"].dump() : "-";
+      // Progress of the whole experiment, as far as it is known yet (adaptive
+      // strategies add trials as phases open).
+      std::string progress;
+      if (auto counts = store_.count_by_state(); counts.ok()) {
+        int64_t total = 0, done = 0;
+        for (const auto& [state, n] : *counts) {
+          total += n;
+          if (state == TrialState::kDone) done += n;
+        }
+        progress = "; " + std::to_string(done) + "/" + std::to_string(total) + " trials done";
+      }
+      log("trial " + trial.substr(0, 12) + " done on " + w.name + " (top-1 " + top1 + ")" + progress);
+    }
   } else {
     ++stats_.duplicates;
     log("result of " + trial.substr(0, 12) + " from " + w.name + " ignored: " + s.message());

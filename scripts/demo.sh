@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds deepreduce and runs the quickstart: the exact
-# ReLU / MAC / parameter counts of the four architectures and of the
-# DeepReDuce-style reductions of ResNet18 on CIFAR-100.
+# Installs dependencies, builds deepreduce and runs the quickstart: the whole
+# DeepReDuce pipeline (criticality, culling, thinning, reshaping, each network
+# without and with KD) and the channel-pruning comparison, on Debian's
+# Fashion-MNIST, through the embedded coordinator and a local worker. About 10
+# to 15 minutes on 2 CPU cores. Run it again and it resumes: nothing finished
+# is trained twice. It ends with the Pareto front and the report's path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+echo "== building (Release) ==" >&2
 scripts/build.sh >/dev/null
 DR=build/deepreduce
 
-echo "== The model zoo, CIFAR-100 (32x32), all ReLUs =="
+echo "== The model zoo, CIFAR-100 (32x32), all ReLUs: exact counts =="
 $DR count --arch all --classes 100
 echo
-echo "== ResNet18: culling the two least critical stages (stem, S1), thinning S3 =="
-$DR count --arch resnet18 --classes 100 --cull stem,s1 --thin s3
+echo "== The quickstart experiment: what it will train first =="
+$DR plan configs/quickstart.yaml | head -3
 echo
-echo "== The same network reshaped: half the channels (alpha 0.5) =="
-$DR count --arch resnet18 --classes 100 --cull stem,s1 --thin s3 --alpha 0.5
-echo
-echo "== A small experiment: baseline, culled, culled + KD (coordinator and a local worker) =="
-$DR run configs/demo_trials.yaml --db runs/demo-trials.db
+echo "== Running it (progress below; Ctrl-C stops, running this script again resumes) =="
+$DR run configs/quickstart.yaml --db runs/quickstart.db

@@ -133,8 +133,13 @@ Result<Report> build_report(storage::Store& store) {
     if (point_of.count(t.spec.base)) row.baseline_top1 = point_of[t.spec.base].top1;
     row.pruned = p;
     // The DeepReDuce network nearest in MACs (the paper compares at similar FLOPs).
-    for (const auto& f : r.front)
-      if (!row.nearest || std::llabs(f.macs - p.macs) < std::llabs(row.nearest->macs - p.macs)) row.nearest = f;
+    // Of equally near ones, the most accurate.
+    for (const auto& f : r.front) {
+      const int64_t d = std::llabs(f.macs - p.macs);
+      if (!row.nearest || d < std::llabs(row.nearest->macs - p.macs) ||
+          (d == std::llabs(row.nearest->macs - p.macs) && f.top1 > row.nearest->top1))
+        row.nearest = f;
+    }
     r.pruning.push_back(row);
   }
   if (!r.front.empty()) {
@@ -271,6 +276,9 @@ std::string plot_svg(const Report& r) {
   double ly = top + 10;
   const double lx = left + pw + 20;
   for (const auto& st : styles) {
+    bool present = false;
+    for (const auto& d : dots) present |= d.series == st.series;
+    if (!present) continue;
     s << marker(st, lx, ly, st.series) << "<text x='" << lx + 12 << "' y='" << ly + 4 << "'>" << st.series
       << "</text>\n";
     ly += 20;

@@ -351,6 +351,11 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
     s.blocks = g.blocks[i];
     if (Status st = nn::validate(s); !st.ok()) return r.error(sr["blocks"][i], "search.blocks", st.message());
   }
+  if (c.strategy == "deepreduce" && c.deepreduce.has("criticality") &&
+      std::find(g.kd.begin(), g.kd.end(), c.deepreduce.rank_with_kd) == g.kd.end())
+    return r.error(sr["kd"] ? sr["kd"] : sr, "search.kd",
+                   std::string("stages are ranked by the accuracies ") + (c.deepreduce.rank_with_kd ? "with" : "without") +
+                       " KD (rank_with_kd), so kd must include " + (c.deepreduce.rank_with_kd ? "true" : "false"));
   for (const char* key : {"cull", "thin"}) {
     const auto& sets = std::string(key) == "cull" ? g.cull : g.thin;
     for (size_t i = 0; i < sets.size(); ++i) {

@@ -259,6 +259,8 @@ TEST(StrategyTest, SweepErrorsNameTheLineAndTheKey) {
                 .find("x.yaml:8: report.references: no reference set \"nope\" (known: deepreduce-resnet56-cifar10"),
             std::string::npos);
   EXPECT_EQ(bad(std::string(kDeepReduce) + "  metric: entropy\n").substr(0, 22), "x.yaml:8: search.metri");
+  EXPECT_EQ(bad(std::string(kDeepReduce) + "  kd: [true]\n"),
+            "x.yaml:8: search.kd: stages are ranked by the accuracies without KD (rank_with_kd), so kd must include false");
 }
 
 }  // namespace
