@@ -36,7 +36,8 @@
 
 namespace deepreduce::protocol {
 
-constexpr int kVersion = 1;
+// 2: trial specs carry train.horizon and model.widths; old workers cannot read them.
+constexpr int kVersion = 2;
 constexpr int kHeartbeatIntervalMs = 1000;  // both directions
 constexpr int kHeartbeatLiveness = 3;       // silent for this many intervals: lost
 constexpr int kReconnectMinMs = 1000;       // worker backoff 1 s, 2 s, ... 32 s

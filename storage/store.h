@@ -29,7 +29,8 @@
 
 namespace deepreduce::storage {
 
-constexpr int64_t kSchemaVersion = 1;
+// 2: trial specs carry train.horizon and model.widths (their ids changed).
+constexpr int64_t kSchemaVersion = 2;
 
 struct Experiment {
   std::string name;

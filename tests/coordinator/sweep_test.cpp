@@ -34,7 +34,7 @@ class SweepRunTest : public ::testing::Test {
            "  strategy: deepreduce\n"
            "  phases: [criticality, culling, thinning]\n"
            "  successive_halving: {min_epochs: 1, eta: 3, bands: 2}\n"
-           "channel_pruning: {criteria: [l1, fpgm], macs: [0.5], epochs: 1}\n";
+           "channel_pruning: {criteria: [l1, fpgm], macs: [0.5], epochs: 1, kd: [false, true]}\n";
     return path("sweep.yaml");
   }
   std::unique_ptr<storage::Store> read(const std::string& db) {
@@ -85,7 +85,7 @@ TEST_F(SweepRunTest, ADeepReduceSweepRunsToAReportWithHalvingAndPruning) {
   }
   EXPECT_GT(rungs, 0);
   EXPECT_GT(continued, 0);
-  EXPECT_EQ(pruned, 2);
+  EXPECT_EQ(pruned, 4);  // L1 and FPGM, fine-tuned without and with KD from the baseline
   EXPECT_GE(criticality, 10);  // 5 stages + none, without and with KD
   const std::string csv = [&] {
     std::ifstream in(path("db") + "-report/criticality.csv");

@@ -38,7 +38,7 @@ TEST(ProtocolTest, DecodingIsStrict) {
       {{"HEARTBEAT", "{\"v\":"}, "header is not a JSON object"},
       {{"HEARTBEAT", "[1,2]"}, "header is not a JSON object"},
       {{"HEARTBEAT", "{}"}, "no protocol version"},
-      {{"HEARTBEAT", "{\"v\":99}"}, "protocol version 99, this build speaks 1"},
+      {{"HEARTBEAT", "{\"v\":99}"}, "protocol version 99, this build speaks 2"},
       {{"READY", "{\"v\":" + v + "}"}, "field \"slots\" must be an integer"},
       {{"READY", "{\"v\":" + v + ",\"slots\":\"many\"}"}, "field \"slots\" must be an integer"},
       {{"READY", "{\"v\":" + v + ",\"slots\":-1}"}, "negative"},
@@ -71,7 +71,7 @@ TEST(ProtocolTest, RandomFramesNeverCrashTheDecoder) {
       f.resize(rng() % 64);
       for (auto& c : f) c = static_cast<char>(rng());
       if (rng() % 4 == 0) f = "HEARTBEAT";
-      if (rng() % 4 == 0) f = "{\"v\":1}";
+      if (rng() % 4 == 0) f = "{\"v\":" + std::to_string(kVersion) + "}";
     }
     accepted += decode(frames).ok();
   }
