@@ -9,6 +9,8 @@ namespace deepreduce {
 
 // 557056 -> "557,056".
 std::string with_commas(int64_t n);
+// A CSV field, quoted (with doubled quotes) where it holds a comma, quote or newline.
+std::string csv_field(const std::string& s);
 // 0.1234 -> "12.3%".
 std::string percent(double fraction);
 

@@ -40,12 +40,7 @@ std::string esc(const std::string& s) {
   return out;
 }
 
-std::string csv(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
-}
+std::string csv(const std::string& s) { return csv_field(s); }
 
 // "12.3K", "1.2M": ReLU and MAC counts as the literature quotes them.
 std::string si(int64_t n) {

@@ -2,18 +2,12 @@
 
 #include <sstream>
 
+#include "common/text.h"
 #include "nn/counts.h"
 #include "nn/relu_plan.h"
 
 namespace deepreduce::storage {
 namespace {
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
-}
 
 std::string num(double x) {
   std::ostringstream os;
