@@ -11,6 +11,7 @@
 // A mutex serialises read-modify-write calls; each builds one WriteBatch that
 // holds every record the call changes plus its event, written with sync=true
 // under Durability::kSync.
+#include <cstdlib>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
@@ -131,8 +132,12 @@ class RocksStore final : public Store {
     } else if (!s.ok()) {
       return from_rocks(s, path_);
     } else if (version != std::to_string(kSchemaVersion)) {
-      return Status::failed_precondition(path_ + ": store schema version " + version + ", this deepreduce reads version " +
-                                         std::to_string(kSchemaVersion) + " (a newer deepreduce wrote it?)");
+      const bool older = std::atoll(version.c_str()) < kSchemaVersion;
+      return Status::failed_precondition(
+          path_ + ": store schema version " + version + ", this deepreduce reads version " +
+          std::to_string(kSchemaVersion) +
+          (older ? " (an older deepreduce wrote it: use that version on it, or start a new store)"
+                 : " (a newer deepreduce wrote it?)"));
     }
     // The next event number continues after the last one stored.
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["events"]));
