@@ -232,6 +232,10 @@ int coordinator_main(int argc, char** argv) {
     return kExitFailure;
   }
   print_summary(**store);
+  if (list->search && !g_signals.load()) {
+    auto report = write_store_report(**store, report_dir_for(vm["db"].as<std::string>()), std::cout);
+    if (!report.ok()) std::cerr << "deepreduce coordinator: report: " << report.status().message() << "\n";
+  }
   return kExitOk;
 }
 
