@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "common/files.h"
+#include "nn/prune.h"
 #include "nn/relu_plan.h"
 #include "search/criticality.h"
 #include "search/references.h"
@@ -115,6 +116,8 @@ Status parse_pruning(const YAML::Node& n, const Reader& r, SweepConfig& c) {
   for (size_t i = 0; i < p.macs_targets.size(); ++i)
     if (!(p.macs_targets[i] > 0 && p.macs_targets[i] < 1))
       return r.error(n["macs"][i], "channel_pruning.macs", "expected a fraction of the baseline's MACs in (0, 1)");
+    else if (auto shape = nn::prune_to_macs(c.base.model, p.macs_targets[i]); !shape.ok())
+      return r.error(n["macs"][i], "channel_pruning.macs", shape.status().message());
   if (n["rates"]) DR_RETURN_IF_ERROR(r.list(n["rates"], "channel_pruning.rates", "pruning rates in (0, 1)", p.rates));
   for (size_t i = 0; i < p.rates.size(); ++i)
     if (!(p.rates[i] > 0 && p.rates[i] < 1))
