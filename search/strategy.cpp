@@ -150,7 +150,10 @@ class DeepReduceStrategy : public Strategy {
       m.alpha = shape.alpha;
       m.rho = shape.rho;
       m.blocks = shape.blocks;
-      for (const auto& red : reductions) {
+      std::vector<Reduction> reduced = reductions;
+      // A reshaped network keeps every ReLU too: reshaping alone is a point of its own.
+      if (shape.reshaped) reduced.insert(reduced.begin(), Reduction{{}, {}, "reshaping"});
+      for (const auto& red : reduced) {
         auto planned = nn::cull(m, red.cull);
         if (planned.ok()) planned = nn::thin(*planned, red.thin);
         if (!planned.ok()) return planned.status();

@@ -90,7 +90,7 @@ TEST(StrategyTest, CullsThinsAndReshapesInTheSeedsCriticalityOrder) {
   std::vector<const PlannedTrial*> reshaped;
   for (const auto& t : *trials)
     if (t.role == "reshaping") reshaped.push_back(&t);
-  ASSERT_EQ(reshaped.size(), 16u);  // 8 reductions at rho 0.5, without and with KD
+  ASSERT_EQ(reshaped.size(), 18u);  // all ReLUs and 8 reductions at rho 0.5, without and with KD
   for (const auto* t : reshaped) EXPECT_EQ(t->spec.job.model.rho, 0.5);
   // A thinned network has half the ReLUs of the stages it thins.
   const auto counts = *nn::count(baseline_trial(c).job.model);
@@ -232,7 +232,7 @@ TEST(StrategyTest, ARestartedStrategyReplaysTheStoreToTheSameTrials) {
       }
       ASSERT_TRUE(store->unblock_ready().ok());
     }
-    EXPECT_EQ(*expand(*store, c.name, *s), 30);  // 3 culled + 4 thinned + 8 reshaped, x2 KD
+    EXPECT_EQ(*expand(*store, c.name, *s), 32);  // 3 culled + 4 thinned + 9 reshaped, x2 KD
     for (const auto& t : *store->list_trials()) ids.insert(t.id);
   }
   // A new process: the same config and store give the same ids and add nothing.
