@@ -267,6 +267,9 @@ std::string plot_svg(const Report& r) {
   for (const auto& st : styles)
     for (const auto& d : dots)
       if (d.series == st.series) s << marker(st, X(d.relus), Y(d.top1), d.title) << "\n";
+  for (const auto& p : r.front)  // ring the networks on the front
+    s << "<circle cx='" << X(static_cast<double>(p.relus)) << "' cy='" << Y(p.top1)
+      << "' r='8' fill='none' stroke='#2a9d4b' stroke-width='1.5'/>\n";
   // Legend.
   double ly = top + 10;
   const double lx = left + pw + 20;
