@@ -237,6 +237,7 @@ void Coordinator::handle(const std::string& identity, const std::vector<std::str
 void Coordinator::on_hello(const std::string& identity, const proto::Message& m) {
   WorkerSession w;
   w.name = m.header["worker"].get<std::string>();
+  w.capacity = static_cast<int>(std::clamp<int64_t>(m.header["slots"].get<int64_t>(), 1, 64));
   w.last_seen_ms = storage::now_ms();
   // A worker that comes back with trials in hand keeps those it still holds.
   for (const auto& r : m.header["running"]) {
@@ -409,14 +410,18 @@ void Coordinator::tick(int64_t now) {
 }
 
 void Coordinator::dispatch() {
+  // READY counts can cross an ASSIGN in flight; the announced capacity cannot.
+  auto room = [](const WorkerSession& w) {
+    return std::min(w.free_slots, w.capacity - static_cast<int>(w.running.size()));
+  };
   int free = 0;
-  for (auto& [id, w] : workers_) free += w.free_slots;
+  for (auto& [id, w] : workers_) free += std::max(0, room(w));
   if (free == 0) return;
   auto pending = store_.trial_ids(TrialState::kPending, static_cast<size_t>(free));
   if (!pending.ok() || pending->empty()) return;
   size_t next = 0;
   for (auto& [id, w] : workers_) {
-    while (w.free_slots > 0 && next < pending->size()) {
+    while (room(w) > 0 && next < pending->size()) {
       const std::string& trial = (*pending)[next++];
       const int64_t deadline = storage::now_ms() + int64_t{options_.liveness} * options_.heartbeat_ms;
       auto leased = store_.lease(trial, w.name, deadline);

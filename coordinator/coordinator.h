@@ -68,7 +68,8 @@ class Coordinator {
   struct WorkerSession {
     std::string name;
     int64_t last_seen_ms = 0;
-    int free_slots = 0;
+    int free_slots = 0;  // as the worker's last READY said
+    int capacity = 1;    // slots announced in HELLO: never more trials than this at once
     std::set<std::string> running;  // trial ids
     std::map<std::pair<std::string, std::string>, std::vector<std::string>> uploads;  // (trial, kind) -> chunks
   };

@@ -179,8 +179,14 @@ Result<TrainResult> run_training(const TrainJob& job, const RunOptions& run, con
   if (!test_data.ok()) return test_data.status();
   const Normalization norm = *normalization_for(job.data.dataset);
 
+  // Initialisation draws from torch's one global generator: seeding and
+  // drawing must not interleave with another trial's in this process (a worker
+  // with several slots), or the same seed would give other weights.
+  static std::mutex init_mu;
+  std::unique_lock<std::mutex> init_lock(init_mu);
   torch::manual_seed(job.train.seed);
   auto built = nn::build_model(job.model);
+  init_lock.unlock();
   if (!built.ok()) return built.status();
   nn::Network net = *built;
   net->to(device);

@@ -257,8 +257,7 @@ struct Worker::Impl {
   void on_message(const proto::Message& m, bool& welcomed, bool& shutdown) {
     switch (m.type) {
       case Type::kWelcome:
-        welcomed = true;
-        send(proto::make(Type::kReady, {{"slots", std::max(0, free_slots())}}));
+        welcomed = true;  // the loop announces the free slots next, once
         break;
       case Type::kAssign: {
         const std::string trial = m.header["trial"];
