@@ -394,8 +394,30 @@ Tables tables(const Report& r) {
                              "%), the DeepReDuce front needs " + with_commas(*ours) + " ReLUs, channel pruning " +
                              with_commas(*relus_for_accuracy(pruned, row.pruned.top1)) + ": a ReLU saving of " +
                              fmt("%.2f", *saving) + "x.");
+      if (auto gain = accuracy_gain_at_relus(front, pruned, row.pruned.relus))
+        t.headline.push_back("With at most the ReLUs of " + row.method + " (" + with_commas(row.pruned.relus) +
+                             "), the best DeepReDuce network scores " + fmt("%+.2f", *gain) +
+                             " points against the pruned network's best.");
     }
   }
+  // The same two figures against each reference series (meaningful when the
+  // references are for the same task and data as this experiment).
+  std::map<std::string, std::vector<Point>> series;
+  for (const auto& q : r.references) series[q.series].push_back({q.relus, q.top1, q.label});
+  if (!r.front.empty())
+    for (const auto& [name, curve] : series) {
+      std::vector<Point> front;
+      for (const auto& p : r.front) front.push_back({p.relus, p.top1, p.id});
+      for (const auto& q : curve) {
+        auto saving = relu_saving_at_accuracy(front, curve, q.accuracy);
+        auto gain = accuracy_gain_at_relus(front, curve, q.relus);
+        if (saving || gain)
+          t.headline.push_back("Against " + name + " (" + q.id + ", " + with_commas(q.relus) + " ReLUs, " +
+                               fmt("%.2f", q.accuracy) + "%): " +
+                               (saving ? fmt("%.2f", *saving) + "x fewer ReLUs at its accuracy" : "its accuracy not reached") +
+                               (gain ? ", " + fmt("%+.2f", *gain) + " points at its ReLU count" : "") + ".");
+      }
+    }
   return t;
 }
 
