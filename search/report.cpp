@@ -397,7 +397,7 @@ Tables tables(const Report& r) {
       if (auto gain = accuracy_gain_at_relus(front, pruned, row.pruned.relus))
         t.headline.push_back("With at most the ReLUs of " + row.method + " (" + with_commas(row.pruned.relus) +
                              "), the best DeepReDuce network scores " + fmt("%+.2f", *gain) +
-                             " points against the pruned network's best.");
+                             " points against channel pruning's best there.");
     }
   }
   // The same two figures against each reference series (meaningful when the
