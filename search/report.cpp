@@ -40,7 +40,6 @@ std::string esc(const std::string& s) {
   return out;
 }
 
-std::string csv(const std::string& s) { return csv_field(s); }
 
 // "12.3K", "1.2M": ReLU and MAC counts as the literature quotes them.
 std::string si(int64_t n) {
@@ -73,11 +72,11 @@ Result<Report> build_report(storage::Store& store) {
   r.trials = *rows;
   auto records = store.list_trials();
   if (!records.ok()) return records.status();
-  auto seen = observe(store);
-  if (!seen.ok()) return seen.status();
-
+  // What the strategy would observe, from what was just read (no second pass over the store).
+  Seen seen;
   std::map<std::string, storage::TrialRecord> by_id;
   for (const auto& t : *records) by_id[t.id] = t;
+  for (const auto& row : r.trials) seen[row.id] = {by_id[row.id].state, row.top1};
   std::map<std::string, ReportPoint> point_of;
   for (const auto& row : r.trials) {
     const auto& t = by_id[row.id];
@@ -116,7 +115,7 @@ Result<Report> build_report(storage::Store& store) {
     if (!config.ok()) continue;  // a config from another version: its trials still count
     const std::string base_id = storage::trial_id(baseline_trial(*config));
     if (!r.baseline && point_of.count(base_id)) r.baseline = point_of[base_id];
-    if (r.criticality.rows.empty()) r.criticality = criticality_table(*config, *seen);
+    if (r.criticality.rows.empty()) r.criticality = criticality_table(*config, seen);
     r.references.insert(r.references.end(), config->references.begin(), config->references.end());
   }
   for (const auto& p : r.points) {
@@ -157,7 +156,7 @@ std::string pareto_csv(const Report& r) {
   std::ostringstream os;
   os << "id,plan,alpha,rho,kd,relus,macs,params,top1\n";
   for (const auto& p : r.front)
-    os << p.id << "," << csv(p.plan) << "," << p.alpha << "," << p.rho << "," << (p.kd ? "true" : "false") << ","
+    os << p.id << "," << csv_field(p.plan) << "," << p.alpha << "," << p.rho << "," << (p.kd ? "true" : "false") << ","
        << p.relus << "," << p.macs << "," << p.params << "," << fmt("%.4f", p.top1) << "\n";
   return os.str();
 }
@@ -467,7 +466,7 @@ Status write_report(const Report& r, const std::string& dir) {
   std::ostringstream pruning;
   pruning << "method,trial,baseline_top1,top1,macs,relus,nearest_trial,nearest_macs,nearest_relus,nearest_top1\n";
   for (const auto& row : r.pruning)
-    pruning << csv(row.method) << "," << row.pruned.id << "," << opt(row.baseline_top1, "%.4f") << ","
+    pruning << csv_field(row.method) << "," << row.pruned.id << "," << opt(row.baseline_top1, "%.4f") << ","
             << fmt("%.4f", row.pruned.top1) << "," << row.pruned.macs << "," << row.pruned.relus << ","
             << (row.nearest ? row.nearest->id : "") << "," << (row.nearest ? std::to_string(row.nearest->macs) : "")
             << "," << (row.nearest ? std::to_string(row.nearest->relus) : "") << ","

@@ -71,11 +71,9 @@ class DeepReduceStrategy : public Strategy {
 
   Result<std::vector<PlannedTrial>> propose(const Seen& seen) const override {
     Plan plan;
-    const TrialSpec baseline = baseline_trial(c_);
-    const std::string teacher = plan.add(baseline, "baseline");
+    const std::string teacher = first_phases(plan);
     std::vector<std::string> order = c_.deepreduce.order;
     if (c_.deepreduce.has("criticality")) {
-      for (const auto& t : criticality_trials(baseline, c_.grid.kd)) plan.add(t.spec, "criticality");
       // Culling, thinning and reshaping open once every stage is ranked.
       const CriticalityTable table = criticality_table(c_, seen);
       if (!table.complete) return plan.take();
@@ -91,15 +89,22 @@ class DeepReduceStrategy : public Strategy {
   Result<int64_t> space_size() const override {
     // The same candidates whatever the order, up to the ReLU budget: count them for the stage order.
     Plan plan;
-    const TrialSpec baseline = baseline_trial(c_);
-    const std::string teacher = plan.add(baseline, "baseline");
-    if (c_.deepreduce.has("criticality"))
-      for (const auto& t : criticality_trials(baseline, c_.grid.kd)) plan.add(t.spec, "criticality");
+    const std::string teacher = first_phases(plan);
     DR_RETURN_IF_ERROR(candidates(c_.deepreduce.order.empty() ? stages_of(c_) : c_.deepreduce.order, teacher, plan));
     return static_cast<int64_t>(plan.size());
   }
 
  private:
+  // The phases that need no result: the baseline and the criticality study.
+  // Returns the baseline's id (every candidate's KD teacher).
+  std::string first_phases(Plan& plan) const {
+    const TrialSpec baseline = baseline_trial(c_);
+    const std::string id = plan.add(baseline, "baseline");
+    if (c_.deepreduce.has("criticality"))
+      for (const auto& t : criticality_trials(baseline, c_.grid.kd)) plan.add(t.spec, "criticality");
+    return id;
+  }
+
   // Culling (Sec. 3.2), thinning (Sec. 3.3) and reshaping (Sec. 3.4) of the
   // baseline given the stages least critical first, each without and with KD.
   Status candidates(const std::vector<std::string>& order, const std::string& teacher, Plan& plan) const {
