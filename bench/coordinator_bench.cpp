@@ -30,8 +30,10 @@ double run(int trials, int workers, int port) {
     specs[i].kind = "noop";
     specs[i].job.train.seed = i;
   }
-  store->add_trials("bench", specs);
-  store->sync();
+  if (!store->add_trials("bench", specs).ok() || !store->sync().ok()) {
+    std::fprintf(stderr, "coordinator_bench: cannot add the trials\n");
+    std::exit(1);
+  }
   zmq::context_t ctx;
   coordinator::CoordinatorOptions co;
   co.bind = "tcp://127.0.0.1:" + std::to_string(port);
@@ -47,7 +49,7 @@ double run(int trials, int workers, int port) {
   auto t0 = Clock::now();
   std::thread ct([&] { result = c.run(); });
   std::vector<std::thread> wt;
-  for (auto& w : ws) wt.emplace_back([&w] { w->run(); });
+  for (auto& w : ws) wt.emplace_back([&w] { (void)w->run(); });
   ct.join();
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   for (auto& w : ws) w->request_stop();

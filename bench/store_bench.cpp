@@ -8,7 +8,16 @@
 #include <filesystem>
 #include <string>
 
+#include <cstdlib>
+
 #include "storage/store.h"
+
+// A benchmark whose store refuses a call measures nothing: stop with why.
+static void must(const deepreduce::Status& s) {
+  if (s.ok()) return;
+  std::fprintf(stderr, "store_bench: %s\n", s.message().c_str());
+  std::exit(1);
+}
 
 using namespace deepreduce::storage;
 using Clock = std::chrono::steady_clock;
@@ -23,13 +32,13 @@ double run(const std::string& dir, Durability d, int trials, int group) {
   auto t0 = Clock::now();
   for (int i = 0; i < trials; ++i) {
     const std::string id = trial_id(specs[i]);
-    store->add_trials("bench", {specs[i]});
-    store->lease(id, "w", now_ms() + 10000);
-    store->record_progress(id, "w", {{"epoch", 1}});
-    store->complete(id, "w", 1, {{"top1", 50.0}}, std::nullopt);
-    if (d == Durability::kGroupCommit && (i + 1) % group == 0) store->sync();
+    must(store->add_trials("bench", {specs[i]}).status());
+    must(store->lease(id, "w", now_ms() + 10000, "0123456789abcdef0123456789abcdef").status());
+    must(store->record_progress(id, "w", {{"epoch", 1}}));
+    must(store->complete(id, "w", 1, "0123456789abcdef0123456789abcdef", {{"top1", 50.0}}, std::nullopt));
+    if (d == Durability::kGroupCommit && (i + 1) % group == 0) must(store->sync());
   }
-  store->sync();
+  must(store->sync());
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   store.reset();
   std::filesystem::remove_all(dir);

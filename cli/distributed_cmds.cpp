@@ -352,7 +352,9 @@ int run_main(int argc, char** argv) {
     std::thread coordinator_thread([&] { result = c.run(); });
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // bound before workers connect
     std::vector<std::thread> threads;
-    for (auto& w : workers) threads.emplace_back([&w] { w->run(); });
+    for (auto& w : workers) threads.emplace_back([&w, &co] {
+      if (Status s = w->run(); !s.ok()) co.log(s.message());
+    });
     coordinator_thread.join();
     for (auto& w : workers) w->request_stop();
     for (auto& t : threads) t.join();

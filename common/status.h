@@ -13,7 +13,7 @@
 
 namespace deepreduce {
 
-class Status {
+class [[nodiscard]] Status {
  public:
   enum class Code { kOk, kInvalidArgument, kNotFound, kCorruption, kIOError, kUnavailable,
                     kFailedPrecondition, kInternal };
@@ -48,7 +48,7 @@ const char* code_name(Status::Code code);
 
 // A value or the Status that explains why there is none.
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)) {}              // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {}      // NOLINT: implicit by design

@@ -64,12 +64,15 @@ void Coordinator::log(const std::string& line) {
 
 Status Coordinator::recover() {
   // Leased trials keep their lease for a grace period: their workers may come
-  // back (HELLO lists what they hold) and finish them. Otherwise they expire.
+  // back (HELLO lists what they hold) and finish them. Otherwise they go back
+  // to pending, uncharged: the coordinator's death was not the trial's fault.
   auto leased = store_.list_trials(TrialState::kLeased);
   if (!leased.ok()) return leased.status();
-  const int64_t grace = storage::now_ms() + 2LL * options_.liveness * options_.heartbeat_ms;
+  const int64_t grace = storage::now_ms() + options_.restart_grace_ms;
   for (const auto& t : *leased) lease_deadline_[t.id] = grace;
-  if (!leased->empty()) log("recovered " + std::to_string(leased->size()) + " leased trial(s); waiting for their workers");
+  if (!leased->empty())
+    log("recovered " + std::to_string(leased->size()) + " leased trial(s); waiting up to " +
+        std::to_string(options_.restart_grace_ms / 1000) + " s for their workers");
   DR_RETURN_IF_ERROR(expand());
   auto unblocked = store_.unblock_ready();
   if (!unblocked.ok()) return unblocked.status();
@@ -141,8 +144,16 @@ Status Coordinator::run() {
     }
     if (results_since_unblock_) {  // the strategy sees this iteration's results; dependents become ready
       if (Status st = expand(); !st.ok()) return st;
-      store_.unblock_ready();
+      if (auto unblocked = store_.unblock_ready(); !unblocked.ok()) return unblocked.status();
       results_since_unblock_ = false;
+    }
+    if (options_.local_workers > 0 && static_cast<int>(quarantined_names_.size()) >= options_.local_workers &&
+        !draining_) {
+      flush();
+      router_->close();
+      (void)store_.sync();
+      return Status::failed_precondition("every local worker is quarantined (" + quarantine_reason_ +
+                                         "); no trial was charged for it: fix the cause and run again");
     }
     if (!draining_) dispatch();
     Status s = store_.sync();  // the durability point for everything this iteration did
@@ -163,6 +174,7 @@ Status Coordinator::run() {
   return store_.sync();
 }
 
+
 bool Coordinator::experiment_complete() {
   for (auto state : {TrialState::kLeased, TrialState::kPending, TrialState::kBlocked}) {
     auto ids = store_.trial_ids(state, 1);
@@ -176,9 +188,31 @@ void Coordinator::flush() {
   outbox_.clear();
 }
 
-bool Coordinator::holds(const WorkerSession& w, const std::string& trial, int64_t attempt) {
+bool Coordinator::holds(const WorkerSession& w, const std::string& trial, int64_t attempt, const std::string& lease) {
+  auto it = w.running.find(trial);
+  if (it == w.running.end() || it->second.attempt != attempt || it->second.token != lease) return false;
   auto r = store_.get_trial(trial);
-  return r.ok() && r->state == TrialState::kLeased && r->worker == w.name && r->attempt == attempt;
+  return r.ok() && r->state == TrialState::kLeased && r->worker == w.name && r->attempt == attempt &&
+         r->lease == lease;
+}
+
+void Coordinator::refuse(const WorkerSession& w, const proto::Message& m, const std::string& why) {
+  ++stats_.refused;
+  if (stats_.refused <= 20 || stats_.refused % 1000 == 0)
+    log("refused " + std::string(proto::type_name(m.type)) + " from " + w.name + " about trial " +
+        m.header.value("trial", std::string("?")).substr(0, 12) + ": " + why + " (" + std::to_string(stats_.refused) +
+        " refused so far)");
+}
+
+void Coordinator::release(const std::string& trial, const std::string& reason, storage::ReleaseCause cause) {
+  auto r = store_.release(trial, reason, cause, limits());
+  if (!r.ok()) {
+    log("cannot release trial " + trial.substr(0, 12) + ": " + r.status().message());
+    return;
+  }
+  ++stats_.released;
+  results_since_unblock_ = true;
+  if (r->state == TrialState::kFailed) log("trial " + trial.substr(0, 12) + " failed: " + r->reasons.back());
 }
 
 void Coordinator::handle(const std::string& identity, const std::vector<std::string>& frames) {
@@ -186,7 +220,7 @@ void Coordinator::handle(const std::string& identity, const std::vector<std::str
   if (!decoded.ok() || !proto::from_worker(decoded->type)) {
     ++stats_.rejected_messages;
     if (stats_.rejected_messages <= 20 || stats_.rejected_messages % 1000 == 0)
-      log("rejected a message: " +
+      log("rejected a message (" + std::to_string(stats_.rejected_messages) + " so far): " +
           (decoded.ok() ? std::string(proto::type_name(decoded->type)) + " is not a worker's message"
                         : decoded.status().message()));
     return;
@@ -202,18 +236,15 @@ void Coordinator::handle(const std::string& identity, const std::vector<std::str
   }
   WorkerSession& w = it->second;
   w.last_seen_ms = storage::now_ms();
-  for (const auto& t : w.running) lease_deadline_[t] = w.last_seen_ms + int64_t{options_.liveness} * options_.heartbeat_ms;
   switch (m.type) {
     case Type::kReady:
-      w.free_slots = static_cast<int>(std::min<int64_t>(m.header["slots"].get<int64_t>(), 64));
+      w.free_slots = static_cast<int>(m.header["slots"].get<int64_t>());
       break;
     case Type::kHeartbeat:
       break;
-    case Type::kProgress: {
-      const std::string trial = m.header["trial"];
-      if (w.running.count(trial)) store_.record_progress(trial, w.name, m.header["epoch"]);
+    case Type::kProgress:
+      on_progress(w, m);
       break;
-    }
     case Type::kUpload:
       on_upload(w, m);
       break;
@@ -221,13 +252,14 @@ void Coordinator::handle(const std::string& identity, const std::vector<std::str
       on_result(identity, w, m);
       break;
     case Type::kFailed:
-      on_failed(w, m);
+      on_failed(identity, w, m);
       break;
     case Type::kFetch:
-      on_fetch(identity, m);
+      on_fetch(identity, w, m);
       break;
     case Type::kBye:
-      lose_worker(identity, "worker " + w.name + " left");
+      // A worker that leaves hands its trials back: not their fault.
+      lose_worker(identity, "worker " + w.name + " left", storage::ReleaseCause::kNotCharged);
       break;
     default:
       break;
@@ -235,123 +267,221 @@ void Coordinator::handle(const std::string& identity, const std::vector<std::str
 }
 
 void Coordinator::on_hello(const std::string& identity, const proto::Message& m) {
+  constexpr size_t kMaxWorkers = 4096;
+  if (!workers_.count(identity) && workers_.size() >= kMaxWorkers) {
+    ++stats_.rejected_messages;
+    if (stats_.rejected_messages <= 20) log("refused a HELLO: " + std::to_string(kMaxWorkers) + " workers already");
+    return;
+  }
   WorkerSession w;
   w.name = m.header["worker"].get<std::string>();
-  w.capacity = static_cast<int>(std::clamp<int64_t>(m.header["slots"].get<int64_t>(), 1, 64));
+  w.host = m.header["host"].get<std::string>();
+  w.capacity = static_cast<int>(m.header["slots"].get<int64_t>());
   w.last_seen_ms = storage::now_ms();
-  // A worker that comes back with trials in hand keeps those it still holds.
+  // A worker that comes back with trials in hand keeps those whose live lease
+  // it proves (attempt and token); it is told to drop the others.
   for (const auto& r : m.header["running"]) {
-    if (!r.is_object() || !r.contains("trial") || !r["trial"].is_string() || !r.contains("attempt") ||
-        !r["attempt"].is_number_integer())
-      continue;
-    const std::string trial = r["trial"];
-    if (holds(w, trial, r["attempt"].get<int64_t>())) {
-      w.running.insert(trial);
-      lease_deadline_[trial] = w.last_seen_ms + int64_t{options_.liveness} * options_.heartbeat_ms;
+    const std::string trial = r["trial"], token = r["lease"];
+    const int64_t attempt = r["attempt"];
+    auto rec = store_.get_trial(trial);
+    if (rec.ok() && rec->state == TrialState::kLeased && rec->worker == w.name && rec->attempt == attempt &&
+        rec->lease == token && !w.running.count(trial)) {
+      for (auto& [other_id, other] : workers_)
+        if (other_id != identity) other.running.erase(trial);  // its earlier connection's session
+      w.running[trial] = {attempt, token};
+      lease_deadline_.erase(trial);
       log("worker " + w.name + " reclaimed trial " + trial.substr(0, 12));
     } else {
       send(identity, proto::make(Type::kCancel, {{"trial", trial}}));
     }
   }
-  if (workers_.count(identity)) workers_.erase(identity);
+  // Capacity is re-announced with every HELLO: a worker that rejoins idle is
+  // dispatched to at once, without waiting for a READY.
+  w.free_slots = std::max(0, w.capacity - static_cast<int>(w.running.size()));
+  quarantined_names_.erase(w.name);  // a restarted worker gets another chance
+  const std::string name = w.name;
   workers_[identity] = std::move(w);
   ++stats_.workers_joined;
-  store_.append_event({0, 0, "worker_joined", "", workers_[identity].name,
-                       {{"host", m.header["host"]}, {"devices", m.header["devices"]}, {"slots", m.header["slots"]}}});
-  log("worker " + workers_[identity].name + " joined (" + m.header["host"].get<std::string>() + ", " +
-      m.header["devices"].dump() + ")");
+  if (Status s = store_.append_event({0, 0, "worker_joined", "", name,
+                                      {{"host", m.header["host"]}, {"devices", m.header["devices"]},
+                                       {"slots", m.header["slots"]}}});
+      !s.ok())
+    log("store: " + s.message());
+  if (Status s = store_.put_worker({name, m.header["host"], "active", "", m.header["devices"], 0}); !s.ok())
+    log("store: " + s.message());
+  log("worker " + name + " joined (" + m.header["host"].get<std::string>() + ", " + m.header["devices"].dump() +
+      ", " + std::to_string(m.header["slots"].get<int64_t>()) + " slot(s))");
   send(identity, proto::make(Type::kWelcome, {{"heartbeat_ms", options_.heartbeat_ms}}));
   if (draining_) send(identity, proto::make(Type::kShutdown, {{"reason", "coordinator stopping"}}));
 }
 
+void Coordinator::on_progress(WorkerSession& w, const proto::Message& m) {
+  const std::string trial = m.header["trial"];
+  if (!holds(w, trial, m.header["attempt"], m.header["lease"])) return refuse(w, m, "no live lease of this worker");
+  if (Status s = store_.record_progress(trial, w.name, m.header["epoch"]); !s.ok()) log("store: " + s.message());
+}
+
 void Coordinator::on_upload(WorkerSession& w, const proto::Message& m) {
-  const std::string trial = m.header["trial"], kind = m.header["kind"];
-  const int64_t attempt = m.header["attempt"], chunk = m.header["chunk"], chunks = m.header["chunks"];
-  if ((kind != "model" && kind != "checkpoint") || !w.running.count(trial)) return;
-  auto& parts = w.uploads[{trial, kind}];
-  if (chunk == 0) parts.clear();
-  if (static_cast<int64_t>(parts.size()) != chunk) {  // out of order: drop the upload
-    parts.clear();
+  const std::string trial = m.header["trial"], kind = m.header["kind"], lease = m.header["lease"];
+  const int64_t attempt = m.header["attempt"], chunk = m.header["chunk"], chunks = m.header["chunks"],
+                size = m.header["size"];
+  if (!holds(w, trial, attempt, lease)) return refuse(w, m, "no live lease of this worker");
+  Upload& u = w.uploads[{trial, kind}];
+  if (chunk == 0) u = Upload{attempt, size, chunks, lease, std::string(), 0};
+  if (chunk != u.next_chunk || attempt != u.attempt || size != u.size || chunks != u.chunks ||
+      static_cast<int64_t>(u.bytes.size() + m.payload.size()) > size) {
+    // Out of order or inconsistent: drop it; a RESULT without its model asks for a resend.
+    w.uploads.erase({trial, kind});
+    return refuse(w, m, "upload chunk " + std::to_string(chunk) + " out of order or inconsistent");
+  }
+  u.bytes += m.payload;
+  ++u.next_chunk;
+  if (u.next_chunk < u.chunks) return;
+  std::string bytes = std::move(u.bytes);
+  w.uploads.erase({trial, kind});
+  if (static_cast<int64_t>(bytes.size()) != size) return refuse(w, m, "upload shorter than its size");
+  if (kind == "model") {
+    w.models[trial] = std::move(bytes);  // checked against RESULT's digest
     return;
   }
-  parts.push_back(m.payload);
-  if (static_cast<int64_t>(parts.size()) < chunks || kind != "checkpoint") return;
-  std::string bytes;
-  for (auto& p : parts) bytes += p;
-  parts.clear();
-  w.uploads.erase({trial, kind});
-  if (!holds(w, trial, attempt)) return;
-  Status s = store_.put_artifact(trial, "checkpoint", bytes);
-  if (!s.ok()) log("cannot store the checkpoint of " + trial + ": " + s.message());
+  if (Status s = store_.put_artifact(trial, "checkpoint", bytes); !s.ok())
+    log("cannot store the checkpoint of " + trial.substr(0, 12) + " (the trial goes on): " + s.message());
 }
 
 void Coordinator::on_result(const std::string& identity, WorkerSession& w, const proto::Message& m) {
-  const std::string trial = m.header["trial"];
+  const std::string trial = m.header["trial"], lease = m.header["lease"];
   const int64_t attempt = m.header["attempt"];
+  auto receipt = [&](const char* status, const std::string& reason) {
+    send(identity, proto::make(Type::kReceipt,
+                               {{"trial", trial}, {"attempt", attempt}, {"status", status}, {"reason", reason}}));
+  };
+  auto model = w.models.find(trial);
   std::optional<std::string> weights;
-  if (auto it = w.uploads.find({trial, "model"}); it != w.uploads.end()) {
-    std::string bytes;
-    for (auto& p : it->second) bytes += p;
-    weights = std::move(bytes);
-    w.uploads.erase(it);
+  if (model != w.models.end()) {
+    weights = std::move(model->second);
+    w.models.erase(model);
+  }
+  if (!holds(w, trial, attempt, lease)) {
+    // The same result delivered again (its RECEIPT was lost) is acknowledged;
+    // anything else is refused and never applied.
+    auto r = store_.get_trial(trial);
+    if (r.ok() && r->state == TrialState::kDone && r->worker == w.name) {
+      auto stored = store_.get_result(trial);
+      if (stored.ok() && stored->has_value() && (**stored).value("attempt", int64_t{0}) == attempt)
+        return receipt("stored", "already stored");
+    }
+    refuse(w, m, "no live lease of this worker");
+    return receipt("refused", "no live lease of " + w.name + " for attempt " + std::to_string(attempt));
+  }
+  const auto& want = m.header["model"];
+  const int64_t want_size = want["size"];
+  auto record = store_.get_trial(trial);
+  const bool noop = record.ok() && record->spec.kind == "noop";  // benchmarks: nothing trained, no model
+  if (noop && want_size == 0 && !weights) {
+  } else if (!weights || static_cast<int64_t>(weights->size()) != want_size || proto::digest(*weights) != want["blake2b"]) {
+    log("result of " + trial.substr(0, 12) + " from " + w.name +
+        (weights ? " came with a model that does not match its digest" : " came without its model") +
+        ": asking for both again");
+    return receipt("resend", weights ? "model digest mismatch" : "model not received");
   }
   nlohmann::json result = m.header["result"];
   result["worker"] = w.name;
   result["attempt"] = attempt;
-  Status s = store_.complete(trial, w.name, attempt, result, weights);
+  Status s = store_.complete(trial, w.name, attempt, lease, result, weights);
+  if (!s.ok()) {
+    // The store could not take it (a full disk?): the worker keeps both and
+    // offers them again; the lease stays.
+    log("cannot store the result of " + trial.substr(0, 12) + ": " + s.message());
+    return receipt("resend", s.message().substr(0, proto::kMaxReasonBytes));
+  }
   w.running.erase(trial);
   lease_deadline_.erase(trial);
-  if (s.ok()) {
-    ++stats_.results;
-    results_since_unblock_ = true;
-    if (options_.log) {
-      std::string top1 = result.contains("top1") ? result["top1"].dump() : "-";
-      // Progress of the whole experiment, as far as it is known yet (adaptive
-      // strategies add trials as phases open).
-      std::string progress;
-      if (auto counts = store_.count_by_state(); counts.ok()) {
-        int64_t total = 0, done = 0;
-        for (const auto& [state, n] : *counts) {
-          total += n;
-          if (state == TrialState::kDone) done += n;
-        }
-        progress = "; " + std::to_string(done) + "/" + std::to_string(total) + " trials done";
+  w.last_error.clear();
+  w.error_streak = 0;
+  ++stats_.results;
+  results_since_unblock_ = true;
+  receipt("stored", "");
+  if (options_.log) {
+    std::string top1 = result.contains("top1") ? result["top1"].dump() : "-";
+    // Progress of the whole experiment, as far as it is known yet (adaptive
+    // strategies add trials as phases open).
+    std::string progress;
+    if (auto counts = store_.count_by_state(); counts.ok()) {
+      int64_t total = 0, done = 0;
+      for (const auto& [state, n] : *counts) {
+        total += n;
+        if (state == TrialState::kDone) done += n;
       }
-      log("trial " + trial.substr(0, 12) + " done on " + w.name + " (top-1 " + top1 + ")" + progress);
+      progress = "; " + std::to_string(done) + "/" + std::to_string(total) + " trials done";
     }
-  } else {
-    ++stats_.duplicates;
-    log("result of " + trial.substr(0, 12) + " from " + w.name + " ignored: " + s.message());
+    log("trial " + trial.substr(0, 12) + " done on " + w.name + " (top-1 " + top1 + ")" + progress);
   }
 }
 
-void Coordinator::on_failed(WorkerSession& w, const proto::Message& m) {
-  const std::string trial = m.header["trial"], reason = m.header["reason"];
+void Coordinator::on_failed(const std::string& identity, WorkerSession& w, const proto::Message& m) {
+  const std::string trial = m.header["trial"], reason = m.header["reason"], lease = m.header["lease"];
   const int64_t attempt = m.header["attempt"];
+  if (!holds(w, trial, attempt, lease)) return refuse(w, m, "no live lease of this worker");
   w.running.erase(trial);
   lease_deadline_.erase(trial);
-  if (!holds(w, trial, attempt)) return;
   ++stats_.failures;
   results_since_unblock_ = true;  // a failure can close a phase of the strategy too
-  if (m.header["retryable"].get<bool>()) {
-    auto r = store_.release(trial, reason, options_.max_attempts);
-    log("trial " + trial.substr(0, 12) + " failed on " + w.name + " (" + reason + ")" +
-        (r.ok() && r->state == TrialState::kFailed ? ": no attempts left" : ": will retry"));
+  const bool environment = m.header["environment"].get<bool>();
+  if (environment) {
+    // The worker's surroundings failed, not the trial: it goes back uncharged.
+    release(trial, "the worker's environment: " + reason, storage::ReleaseCause::kNotCharged);
+    log("trial " + trial.substr(0, 12) + " handed back by " + w.name + " (its environment: " + reason + ")");
+  } else if (m.header["retryable"].get<bool>()) {
+    release(trial, reason, storage::ReleaseCause::kTrialFailed);
+    log("trial " + trial.substr(0, 12) + " failed on " + w.name + " (" + reason + ")");
   } else {
-    store_.fail(trial, "attempt " + std::to_string(attempt) + " on " + w.name + ": " + reason);
-    store_.unblock_ready();  // its dependents fail too
+    if (Status s = store_.fail(trial, "attempt " + std::to_string(attempt) + " on " + w.name + ": " + reason); !s.ok())
+      log("store: " + s.message());
     log("trial " + trial.substr(0, 12) + " failed on " + w.name + ": " + reason);
   }
+  note_failure(identity, w, reason, environment);
 }
 
-void Coordinator::on_fetch(const std::string& identity, const proto::Message& m) {
+void Coordinator::note_failure(const std::string& identity, WorkerSession& w, const std::string& reason,
+                               bool environment) {
+  w.error_streak = reason == w.last_error ? w.error_streak + 1 : 1;
+  w.last_error = reason;
+  const int limit = environment ? std::min(2, options_.quarantine_after) : options_.quarantine_after;
+  if (w.error_streak < limit || !w.quarantined.empty()) return;
+  w.quarantined = std::to_string(w.error_streak) + " failures in a row: " + reason;
+  ++stats_.quarantined;
+  quarantined_names_.insert(w.name);
+  quarantine_reason_ = w.name + ": " + w.quarantined;
+  log("worker " + w.name + " quarantined after " + w.quarantined + "; it gets no more work (fix it and restart it)");
+  if (Status s = store_.put_worker({w.name, w.host, "quarantined", w.quarantined, nlohmann::json::array(), 0}); !s.ok())
+    log("store: " + s.message());
+  if (Status s = store_.append_event({0, 0, "worker_quarantined", "", w.name, {{"reason", w.quarantined}}}); !s.ok())
+    log("store: " + s.message());
+  send(identity, proto::make(Type::kShutdown, {{"reason", "quarantined after " + w.quarantined.substr(0, 3000)}}));
+}
+
+void Coordinator::on_fetch(const std::string& identity, WorkerSession& w, const proto::Message& m) {
   const std::string trial = m.header["trial"], kind = m.header["kind"];
+  auto not_found = [&] {
+    send(identity, proto::make(Type::kArtifact, {{"trial", trial}, {"kind", kind}, {"chunk", 0}, {"chunks", 1},
+                                                 {"size", 0}, {"found", false}}));
+  };
+  // Only what a trial in hand needs: its own checkpoint, its teacher's or base's artifacts.
+  bool needed = w.running.count(trial) > 0;
+  for (const auto& [held, lease] : w.running) {
+    if (needed) break;
+    auto r = store_.get_trial(held);
+    if (!r.ok()) continue;
+    for (const auto& dep : r->spec.dependencies()) needed |= dep == trial;
+  }
+  if (!needed) {
+    refuse(w, m, "no trial of this worker needs it");
+    return not_found();
+  }
   auto artifact = store_.get_artifact(trial, kind);
   if (!artifact.ok() || !artifact->has_value()) {
     if (!artifact.ok()) log("artifact " + kind + " of " + trial + ": " + artifact.status().message());
-    send(identity, proto::make(Type::kArtifact, {{"trial", trial}, {"kind", kind}, {"chunk", 0}, {"chunks", 1},
-                                                 {"size", 0}, {"found", false}}));
-    return;
+    return not_found();
   }
   const auto parts = proto::chunk(**artifact);
   for (size_t i = 0; i < parts.size(); ++i)
@@ -361,20 +491,20 @@ void Coordinator::on_fetch(const std::string& identity, const proto::Message& m)
                                parts[i]));
 }
 
-void Coordinator::lose_worker(const std::string& identity, const std::string& reason) {
+void Coordinator::lose_worker(const std::string& identity, const std::string& reason, storage::ReleaseCause cause) {
   auto it = workers_.find(identity);
   if (it == workers_.end()) return;
-  for (const auto& trial : it->second.running) {
+  // Handing back on a stop is not the trial's fault either.
+  if (draining_) cause = storage::ReleaseCause::kNotCharged;
+  for (const auto& [trial, lease] : it->second.running) {
     auto r = store_.get_trial(trial);
-    if (!r.ok() || r->state != TrialState::kLeased || r->worker != it->second.name) continue;
-    // Handing back on a stop is not the trial's fault: it keeps an extra attempt.
-    store_.release(trial, reason, options_.max_attempts + (draining_ ? 1 : 0));
+    if (!r.ok() || r->state != TrialState::kLeased || r->worker != it->second.name || r->lease != lease.token) continue;
+    release(trial, reason, cause);
     lease_deadline_.erase(trial);
-    results_since_unblock_ = true;
-    ++stats_.released;
   }
   ++stats_.workers_lost;
-  store_.append_event({0, 0, "worker_lost", "", it->second.name, {{"reason", reason}}});
+  if (Status s = store_.append_event({0, 0, "worker_lost", "", it->second.name, {{"reason", reason}}}); !s.ok())
+    log("store: " + s.message());
   log(reason);
   workers_.erase(it);
 }
@@ -389,9 +519,11 @@ void Coordinator::tick(int64_t now) {
     }
   }
   for (const auto& id : lost)
-    lose_worker(id, "worker " + workers_[id].name + " lost: no heartbeat for " +
-                        std::to_string(options_.liveness * options_.heartbeat_ms / 1000.0).substr(0, 4) + " s");
-  // Leases whose worker never came back (after a coordinator restart).
+    lose_worker(id,
+                "worker " + workers_[id].name + " lost: no heartbeat for " +
+                    std::to_string(options_.liveness * options_.heartbeat_ms / 1000.0).substr(0, 4) + " s",
+                storage::ReleaseCause::kWorkerLost);
+  // Leases whose worker never came back after a coordinator restart: not the trial's fault.
   std::vector<std::string> expired;
   for (const auto& [trial, deadline] : lease_deadline_) {
     bool held = false;
@@ -401,17 +533,16 @@ void Coordinator::tick(int64_t now) {
   for (const auto& trial : expired) {
     lease_deadline_.erase(trial);
     auto r = store_.get_trial(trial);
-    if (r.ok() && r->state == TrialState::kLeased) {
-      store_.release(trial, "lease expired: worker " + r->worker + " did not come back", options_.max_attempts);
-      ++stats_.released;
-      results_since_unblock_ = true;
-    }
+    if (r.ok() && r->state == TrialState::kLeased)
+      release(trial, "lease expired after a coordinator restart: worker " + r->worker + " did not come back",
+              storage::ReleaseCause::kNotCharged);
   }
 }
 
 void Coordinator::dispatch() {
   // READY counts can cross an ASSIGN in flight; the announced capacity cannot.
   auto room = [](const WorkerSession& w) {
+    if (!w.quarantined.empty()) return 0;
     return std::min(w.free_slots, w.capacity - static_cast<int>(w.running.size()));
   };
   int free = 0;
@@ -424,8 +555,12 @@ void Coordinator::dispatch() {
     while (room(w) > 0 && next < pending->size()) {
       const std::string& trial = (*pending)[next++];
       const int64_t deadline = storage::now_ms() + int64_t{options_.liveness} * options_.heartbeat_ms;
-      auto leased = store_.lease(trial, w.name, deadline);
-      if (!leased.ok()) continue;
+      const std::string token = proto::random_token();
+      auto leased = store_.lease(trial, w.name, deadline, token);
+      if (!leased.ok()) {
+        log("cannot lease trial " + trial.substr(0, 12) + ": " + leased.status().message());
+        continue;
+      }
       const storage::TrialRecord& t = *leased;
       // Only an earlier attempt can have left a checkpoint.
       bool has_checkpoint = false;
@@ -434,11 +569,11 @@ void Coordinator::dispatch() {
         has_checkpoint = checkpoint.ok() && checkpoint->has_value();
       }
       w.free_slots -= 1;
-      w.running.insert(t.id);
-      lease_deadline_[t.id] = deadline;
+      w.running[t.id] = {t.attempt, token};
       ++stats_.assigned;
       send(id, proto::make(Type::kAssign, {{"trial", t.id},
-                                           {"attempt", leased->attempt},
+                                           {"attempt", t.attempt},
+                                           {"lease", token},
                                            {"spec", storage::to_json(t.spec)},
                                            {"checkpoint", has_checkpoint}}));
     }

@@ -36,7 +36,19 @@ struct CoordinatorOptions {
   std::string bind = "tcp://*:5555";
   int heartbeat_ms = protocol::kHeartbeatIntervalMs;
   int liveness = protocol::kHeartbeatLiveness;
-  int max_attempts = 3;
+  int max_attempts = 3;         // failures of a trial itself before it fails
+  int max_lost = 10;            // workers lost while training one trial before it fails
+  // After a restart, how long a leased trial waits for its worker to come
+  // back and claim it (workers retry with backoff up to 32 s). Expiring then
+  // is not the trial's fault: it goes back to pending uncharged.
+  int restart_grace_ms = protocol::kReconnectMaxMs + 4 * protocol::kHeartbeatIntervalMs;
+  // A worker whose trials fail this many times in a row with the same error
+  // is quarantined (no more work; it is told why and status shows it). Errors
+  // of its surroundings (data, device) quarantine after 2.
+  int quarantine_after = 3;
+  // `run`: the local workers that exist. Once all are quarantined, run() ends
+  // with the reason instead of waiting for workers that cannot come.
+  int local_workers = 0;
   bool exit_when_done = true;   // return once no trial is blocked, pending or leased
   int drain_ms = 3000;          // after a stop: how long to wait for workers to hand back
   std::optional<CurveServer> curve;
@@ -50,7 +62,8 @@ struct CoordinatorOptions {
 
 struct CoordinatorStats {
   int64_t assigned = 0, results = 0, duplicates = 0, failures = 0, released = 0, rejected_messages = 0;
-  int64_t workers_joined = 0, workers_lost = 0;
+  int64_t refused = 0;  // well-formed messages about a lease the sender does not hold
+  int64_t workers_joined = 0, workers_lost = 0, quarantined = 0;
 };
 
 class Coordinator {
@@ -59,19 +72,34 @@ class Coordinator {
   ~Coordinator();
 
   // Binds (the ZAP handler first, with CURVE) and serves until the experiment
-  // is complete (exit_when_done) or a stop is requested.
+  // is complete (exit_when_done) or a stop is requested. An error: the store
+  // failed (a full disk, ...) or every local worker is quarantined.
   Status run();
   void request_stop() { stop_.store(true); }
   const CoordinatorStats& stats() const { return stats_; }
 
  private:
+  struct Lease {
+    int64_t attempt = 0;
+    std::string token;
+  };
+  struct Upload {
+    int64_t attempt = 0, size = 0, chunks = 0;
+    std::string lease;
+    std::string bytes;
+    int64_t next_chunk = 0;
+  };
   struct WorkerSession {
-    std::string name;
+    std::string name, host;
     int64_t last_seen_ms = 0;
-    int free_slots = 0;  // as the worker's last READY said
+    int free_slots = 0;  // as the worker's last READY (or HELLO) said
     int capacity = 1;    // slots announced in HELLO: never more trials than this at once
-    std::set<std::string> running;  // trial ids
-    std::map<std::pair<std::string, std::string>, std::vector<std::string>> uploads;  // (trial, kind) -> chunks
+    std::map<std::string, Lease> running;  // trial id -> the lease it holds
+    std::map<std::pair<std::string, std::string>, Upload> uploads;  // (trial, kind) -> bytes so far
+    std::map<std::string, std::string> models;  // trial -> a complete model upload awaiting its RESULT
+    std::string last_error;  // the streak of identical failures, for quarantine
+    int error_streak = 0;
+    std::string quarantined;  // why, when it gets no more work
   };
   struct Outgoing {
     std::string identity;
@@ -82,18 +110,27 @@ class Coordinator {
   Status expand();
   void handle(const std::string& identity, const std::vector<std::string>& frames);
   void on_hello(const std::string& identity, const protocol::Message& m);
+  void on_progress(WorkerSession& w, const protocol::Message& m);
   void on_upload(WorkerSession& w, const protocol::Message& m);
   void on_result(const std::string& identity, WorkerSession& w, const protocol::Message& m);
-  void on_failed(WorkerSession& w, const protocol::Message& m);
-  void on_fetch(const std::string& identity, const protocol::Message& m);
-  void lose_worker(const std::string& identity, const std::string& reason);
+  void on_failed(const std::string& identity, WorkerSession& w, const protocol::Message& m);
+  void on_fetch(const std::string& identity, WorkerSession& w, const protocol::Message& m);
+  void lose_worker(const std::string& identity, const std::string& reason, storage::ReleaseCause cause);
+  void note_failure(const std::string& identity, WorkerSession& w, const std::string& reason, bool environment);
   void tick(int64_t now);
   void dispatch();
   bool experiment_complete();
   void send(const std::string& identity, protocol::Message m) { outbox_.push_back({identity, std::move(m)}); }
   void flush();
   void log(const std::string& line);
-  bool holds(const WorkerSession& w, const std::string& trial, int64_t attempt);
+  // Refuses (counts, logs a few) a message about a lease the sender does not hold.
+  void refuse(const WorkerSession& w, const protocol::Message& m, const std::string& why);
+  // Whether `w` holds the live lease (trial, attempt, token), in its session and in the store.
+  bool holds(const WorkerSession& w, const std::string& trial, int64_t attempt, const std::string& lease);
+  void release(const std::string& trial, const std::string& reason, storage::ReleaseCause cause);
+  storage::AttemptLimits limits() const {
+    return {options_.max_attempts, options_.max_lost};
+  }
 
   zmq::context_t& context_;
   storage::Store& store_;
@@ -101,7 +138,9 @@ class Coordinator {
   std::optional<zmq::socket_t> router_;
   std::atomic<bool> stop_{false};
   std::map<std::string, WorkerSession> workers_;  // by routing id
-  std::map<std::string, int64_t> lease_deadline_;  // trial -> unix ms
+  std::map<std::string, int64_t> lease_deadline_;  // trial -> unix ms (leases no session holds: after a restart)
+  std::set<std::string> quarantined_names_;
+  std::string quarantine_reason_;  // the last one, for run()'s error once every local worker is out
   std::vector<Outgoing> outbox_;
   CoordinatorStats stats_;
   bool draining_ = false;

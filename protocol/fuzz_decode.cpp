@@ -1,6 +1,11 @@
-// libFuzzer target: protocol::decode must accept or reject any frames, never
-// crash, hang or read out of bounds. The input is split into frames at 0xFF
-// bytes so the fuzzer explores frame counts as well as contents.
+// libFuzzer targets: protocol::decode must accept or reject any frames, never
+// crash, hang or read out of bounds, and what it accepts must satisfy what the
+// coordinator and workers rely on without checking again.
+//
+// Built once per message type (FUZZ_TYPE="HELLO", ...): the type frame is
+// fixed and the input is the header, then (after a 0xFF byte) the payload, so
+// the fuzzer spends its time inside that type's fields. FUZZ_TYPE="ANY" splits
+// the input into up to 5 frames at 0xFF bytes, types included.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -8,20 +13,43 @@
 
 #include "protocol/protocol.h"
 
+namespace proto = deepreduce::protocol;
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  std::vector<std::string> frames(1);
-  for (size_t i = 0; i < size; ++i) {
-    if (data[i] == 0xFF && frames.size() < 5) {
-      frames.emplace_back();
-    } else {
-      frames.back().push_back(static_cast<char>(data[i]));
+  const std::string type = FUZZ_TYPE;
+  std::vector<std::string> frames;
+  if (type == "ANY") {
+    frames.emplace_back();
+    for (size_t i = 0; i < size; ++i) {
+      if (data[i] == 0xFF && frames.size() < 5) {
+        frames.emplace_back();
+      } else {
+        frames.back().push_back(static_cast<char>(data[i]));
+      }
+    }
+  } else {
+    frames = {type, ""};
+    for (size_t i = 0; i < size; ++i) {
+      if (data[i] == 0xFF && frames.size() < 3) {
+        frames.emplace_back();
+      } else {
+        frames.back().push_back(static_cast<char>(data[i]));
+      }
     }
   }
-  auto m = deepreduce::protocol::decode(frames);
-  if (m.ok()) {
-    // What decodes re-encodes and decodes to the same message.
-    auto again = deepreduce::protocol::decode(deepreduce::protocol::encode(*m));
-    if (!again.ok() || again->header != m->header || again->payload != m->payload) __builtin_trap();
-  }
+  auto m = proto::decode(frames);
+  if (!m.ok()) return 0;
+  // What decodes re-encodes and decodes to the same message.
+  auto again = proto::decode(proto::encode(*m));
+  if (!again.ok() || again->header != m->header || again->payload != m->payload) __builtin_trap();
+  // The invariants receivers rely on.
+  const auto& h = m->header;
+  if (h.contains("trial") && !proto::is_hex_id(h["trial"].get<std::string>())) __builtin_trap();
+  if (h.contains("lease") && !proto::is_hex_id(h["lease"].get<std::string>())) __builtin_trap();
+  if (h.contains("attempt") && h["attempt"].get<int64_t>() < 1) __builtin_trap();
+  if (h.contains("chunk") && h["chunk"].get<int64_t>() >= h["chunks"].get<int64_t>()) __builtin_trap();
+  if (m->payload.size() > proto::kChunkBytes) __builtin_trap();
+  if (m->type == proto::Type::kHello && (h["slots"].get<int64_t>() < 1 || h["slots"].get<int64_t>() > proto::kMaxSlots))
+    __builtin_trap();
   return 0;
 }

@@ -21,7 +21,7 @@ std::optional<std::vector<std::string>> recv_frames(zmq::socket_t& socket) {
   // Bound the count so a hostile peer cannot make us collect forever.
   size_t count = 1;
   while (msg.more()) {
-    socket.recv(msg, zmq::recv_flags::none);
+    if (!socket.recv(msg, zmq::recv_flags::none)) break;
     if (++count <= 16) frames.emplace_back(static_cast<const char*>(msg.data()), msg.size());
   }
   return frames;

@@ -5,19 +5,30 @@
 //   trials       id -> TrialRecord JSON
 //   trial_index  "<state>/<id>" -> "" (find pending trials without a scan)
 //   results      id -> result JSON
-//   artifacts    "<id>/<kind>/meta" -> {size, chunks, blake2b}; "<id>/<kind>/<chunk:08>" -> bytes
+//   artifacts    "<id>/<kind>/meta" -> {size, blake2b, file}  (the bytes: artifacts/<file>)
+//                (stores written before artifact files: "<id>/<kind>/<chunk:08>" -> bytes, still read)
 //   events       8-byte big-endian seq -> Event JSON
+//   workers      name -> WorkerRecord JSON
 //
 // A mutex serialises read-modify-write calls; each builds one WriteBatch that
 // holds every record the call changes plus its event, written with sync=true
 // under Durability::kSync.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 #include <sodium.h>
 
 #include <filesystem>
+#include <fstream>
+#include <functional>
 #include <map>
 #include <unordered_map>
 #include <mutex>
@@ -28,7 +39,10 @@
 namespace deepreduce::storage {
 namespace {
 
-constexpr const char* kFamilies[] = {"experiments", "trials", "trial_index", "results", "artifacts", "events"};
+constexpr const char* kFamilies[] = {"experiments", "trials", "trial_index", "results", "artifacts", "events", "workers"};
+// Families a store of this schema may lack (written by an earlier build): added on a writable open.
+bool optional_family(const std::string& f) { return f == "workers"; }
+constexpr const char* kArtifactDir = "artifacts";
 constexpr size_t kChunkBytes = 1 << 20;
 constexpr const char* kSchemaKey = "schema_version";
 
@@ -56,8 +70,16 @@ std::string hex_blake2b(const std::string& bytes) {
   return out;
 }
 
+bool disk_full(const std::string& message) {
+  return message.find("No space left") != std::string::npos || message.find("ENOSPC") != std::string::npos ||
+         message.find("NoSpace") != std::string::npos;
+}
+
 Status from_rocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return Status();
+  if (s.IsNoSpace() || disk_full(s.ToString()))
+    return Status::io_error(what + ": the disk is full (" + s.ToString() +
+                            "); free space and start again: everything committed before is kept");
   if (s.IsNotFound()) return Status::not_found(what + ": " + s.ToString());
   if (s.IsCorruption()) return Status::corruption(what + ": " + s.ToString());
   if (s.IsIOError()) return Status::io_error(what + ": " + s.ToString());
@@ -88,31 +110,34 @@ class RocksStore final : public Store {
 
   Status open() {
     if (sodium_init() < 0) return Status::internal("libsodium failed to initialise");
-    const bool exists = std::filesystem::exists(std::filesystem::path(path_) / "CURRENT");
-    if (!exists && (options_.read_only || !options_.create_if_missing))
-      return Status::not_found(path_ + ": no deepreduce store here");
-    rocksdb::DBOptions db_options;
-    db_options.create_if_missing = !options_.read_only;
-    db_options.create_missing_column_families = !exists;
-    db_options.keep_log_file_num = 4;
-    db_options.max_manifest_file_size = 64 << 20;
-    if (exists) {
-      std::vector<std::string> present;
-      auto s = rocksdb::DB::ListColumnFamilies(db_options, path_, &present);
-      if (!s.ok()) return from_rocks(s, path_);
-      std::set<std::string> have(present.begin(), present.end());
-      for (const char* f : kFamilies)
-        if (!have.count(f))
-          return Status::corruption(path_ + ": not a complete deepreduce store: column family \"" + std::string(f) +
-                                    "\" is missing");
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (!fs::exists(fs::path(path_) / "CURRENT", ec)) {
+      if (options_.read_only || !options_.create_if_missing) return Status::not_found(path_ + ": no deepreduce store here");
+      DR_RETURN_IF_ERROR(create());
     }
+    rocksdb::DBOptions db_options = base_options();
+    std::vector<std::string> present;
+    auto s = rocksdb::DB::ListColumnFamilies(db_options, path_, &present);
+    if (!s.ok()) return from_rocks(s, path_);
+    std::set<std::string> have(present.begin(), present.end());
     std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
     descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
-    for (const char* f : kFamilies) descriptors.emplace_back(f, rocksdb::ColumnFamilyOptions());
+    std::vector<std::string> opened;
+    for (const char* f : kFamilies) {
+      if (!have.count(f)) {
+        if (!optional_family(f))
+          return Status::corruption(path_ + ": not a complete deepreduce store: column family \"" + std::string(f) +
+                                    "\" is missing");
+        if (options_.read_only) continue;  // an earlier build's store: read as if empty
+        db_options.create_missing_column_families = true;
+      }
+      descriptors.emplace_back(f, rocksdb::ColumnFamilyOptions());
+      opened.push_back(f);
+    }
     rocksdb::DB* db = nullptr;
-    rocksdb::Status s = options_.read_only
-                            ? rocksdb::DB::OpenForReadOnly(db_options, path_, descriptors, &handles_, &db)
-                            : rocksdb::DB::Open(db_options, path_, descriptors, &handles_, &db);
+    s = options_.read_only ? rocksdb::DB::OpenForReadOnly(db_options, path_, descriptors, &handles_, &db)
+                           : rocksdb::DB::Open(db_options, path_, descriptors, &handles_, &db);
     if (!s.ok()) {
       if (s.IsIOError() && s.ToString().find("lock") != std::string::npos)
         return Status::unavailable(path_ + ": the store is open in another process (a coordinator?); "
@@ -120,15 +145,13 @@ class RocksStore final : public Store {
       return from_rocks(s, path_);
     }
     db_.reset(db);
-    for (size_t i = 0; i < std::size(kFamilies); ++i) cf_[kFamilies[i]] = handles_[i + 1];
+    for (size_t i = 0; i < opened.size(); ++i) cf_[opened[i]] = handles_[i + 1];
 
     std::string version;
     s = db_->Get(rocksdb::ReadOptions(), handles_[0], kSchemaKey, &version);
     if (s.IsNotFound()) {
-      if (options_.read_only) return Status::corruption(path_ + ": no schema version key");
-      rocksdb::WriteOptions wo;
-      wo.sync = true;
-      DR_RETURN_IF_ERROR(from_rocks(db_->Put(wo, handles_[0], kSchemaKey, std::to_string(kSchemaVersion)), path_));
+      return Status::corruption(path_ + ": not a complete deepreduce store (no schema version: its creation by an "
+                                "earlier deepreduce was interrupted); remove the folder and run again");
     } else if (!s.ok()) {
       return from_rocks(s, path_);
     } else if (version != std::to_string(kSchemaVersion)) {
@@ -139,10 +162,144 @@ class RocksStore final : public Store {
           (older ? " (an older deepreduce wrote it: use that version on it, or start a new store)"
                  : " (a newer deepreduce wrote it?)"));
     }
+    if (!options_.read_only) {
+      fs::create_directories(artifact_dir(), ec);
+      if (ec) return Status::io_error(artifact_dir() + ": cannot create: " + ec.message());
+      DR_RETURN_IF_ERROR(remove_orphan_artifacts());
+    }
     // The next event number continues after the last one stored.
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["events"]));
     it->SeekToLast();
     last_seq_ = it->Valid() ? from_be64(it->key()) : 0;
+    return Status();
+  }
+
+  static rocksdb::DBOptions base_options() {
+    rocksdb::DBOptions o;
+    o.keep_log_file_num = 4;
+    o.max_manifest_file_size = 64 << 20;
+    o.max_total_wal_size = 64 << 20;  // records only (artifacts are files): flush rather than pile up WAL
+    return o;
+  }
+
+  std::string artifact_dir() const { return (std::filesystem::path(path_) / kArtifactDir).string(); }
+
+  // Builds a complete store (every family, the schema version, the artifacts
+  // folder) in a sibling temp folder, then renames it into place: a kill at
+  // any moment leaves either no store or a whole one. Temp folders of
+  // processes that died are removed.
+  Status create() {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::path target = fs::path(path_).lexically_normal();
+    if (target.filename().empty()) target = target.parent_path();
+    if (fs::exists(target, ec)) {
+      if (!fs::is_directory(target, ec)) return Status::invalid_argument(path_ + ": exists and is not a folder");
+      if (!fs::is_empty(target, ec))
+        return Status::failed_precondition(path_ + ": a folder that is not a deepreduce store (it has no CURRENT "
+                                           "file); give another --db or empty it");
+    }
+    fs::path parent = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+    fs::create_directories(parent, ec);
+    if (ec) return Status::io_error(parent.string() + ": cannot create: " + ec.message());
+    const std::string stem = target.filename().string() + ".creating-";
+    for (const auto& entry : fs::directory_iterator(parent, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind(stem, 0) != 0) continue;
+      const long pid = std::atol(name.c_str() + stem.size());
+      if (pid > 0 && (pid == getpid() || ::kill(static_cast<pid_t>(pid), 0) != 0)) fs::remove_all(entry.path(), ec);
+    }
+    const fs::path temp = parent / (stem + std::to_string(getpid()));
+    fs::remove_all(temp, ec);
+    {
+      rocksdb::DBOptions o = base_options();
+      o.create_if_missing = true;
+      o.create_missing_column_families = true;
+      std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+      descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+      for (const char* f : kFamilies) descriptors.emplace_back(f, rocksdb::ColumnFamilyOptions());
+      std::vector<rocksdb::ColumnFamilyHandle*> handles;
+      rocksdb::DB* raw = nullptr;
+      auto s = rocksdb::DB::Open(o, temp.string(), descriptors, &handles, &raw);
+      if (!s.ok()) return from_rocks(s, path_ + ": creating the store");
+      std::unique_ptr<rocksdb::DB> db(raw);
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      s = db->Put(wo, handles[0], kSchemaKey, std::to_string(kSchemaVersion));
+      if (s.ok()) s = db->SyncWAL();
+      for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+      if (s.ok()) s = db->Close();
+      if (!s.ok()) return from_rocks(s, path_ + ": creating the store");
+    }
+    fs::create_directories(temp / kArtifactDir, ec);
+    if (ec) return Status::io_error(path_ + ": creating the store: " + ec.message());
+    DR_RETURN_IF_ERROR(fsync_dir(temp.string()));
+    if (fs::exists(target)) fs::remove(target, ec);  // the empty folder it replaces
+    if (::rename(temp.c_str(), target.c_str()) != 0)
+      return Status::io_error(path_ + ": creating the store: rename from " + temp.string() + ": " + std::strerror(errno));
+    return fsync_dir(parent.string());
+  }
+
+  static Status fsync_dir(const std::string& dir) {
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return Status::io_error(dir + ": cannot open to sync: " + std::strerror(errno));
+    const int rc = ::fsync(fd);
+    ::close(fd);
+    if (rc != 0) return Status::io_error(dir + ": fsync: " + std::strerror(errno));
+    return Status();
+  }
+
+  // Writes an artifact file durably (temp file, fsync, rename, fsync folder).
+  Status write_artifact_file(const std::string& file, const std::string& bytes, const std::string& what) {
+    const std::string final_path = artifact_dir() + "/" + file;
+    const std::string temp = final_path + ".tmp-" + std::to_string(getpid());
+    auto failed = [&](const char* step) {
+      const int err = errno;
+      ::unlink(temp.c_str());
+      if (err == ENOSPC || err == EDQUOT)
+        return Status::io_error(path_ + ": the disk is full: storing " + what + " needs " +
+                                std::to_string(bytes.size()) + " bytes (" + std::strerror(err) +
+                                "); free space: everything stored before is kept");
+      return Status::io_error(path_ + ": " + step + " " + temp + " for " + what + ": " + std::strerror(err));
+    };
+    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return failed("cannot create");
+    size_t off = 0;
+    while (off < bytes.size()) {
+      const ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        Status st = failed("cannot write");
+        ::close(fd);
+        return st;
+      }
+      off += static_cast<size_t>(n);
+    }
+    if (::fsync(fd) != 0) {
+      Status st = failed("cannot sync");
+      ::close(fd);
+      return st;
+    }
+    if (::close(fd) != 0) return failed("cannot close");
+    if (::rename(temp.c_str(), final_path.c_str()) != 0) return failed("cannot rename");
+    return fsync_dir(artifact_dir());
+  }
+
+  // Files in artifacts/ that no record names: a crash between writing a file
+  // and committing its record, or between a commit and removing the file it
+  // replaced.
+  Status remove_orphan_artifacts() {
+    std::set<std::string> named;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["artifacts"]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (!it->key().ends_with("/meta")) continue;
+      auto meta = nlohmann::json::parse(it->value().ToString(), nullptr, false);
+      if (meta.is_object() && meta.contains("file") && meta["file"].is_string()) named.insert(meta["file"]);
+    }
+    DR_RETURN_IF_ERROR(from_rocks(it->status(), path_ + ": artifacts"));
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(artifact_dir(), ec))
+      if (!named.count(entry.path().filename().string())) std::filesystem::remove(entry.path(), ec);
     return Status();
   }
 
@@ -287,7 +444,8 @@ class RocksStore final : public Store {
     return out;
   }
 
-  Result<TrialRecord> lease(const std::string& id, const std::string& worker, int64_t deadline_ms) override {
+  Result<TrialRecord> lease(const std::string& id, const std::string& worker, int64_t deadline_ms,
+                            const std::string& lease) override {
     DR_RETURN_IF_ERROR(writable());
     auto lock = locked();
     auto r = get_trial_locked(id);
@@ -298,6 +456,7 @@ class RocksStore final : public Store {
     r->attempt += 1;
     r->worker = worker;
     r->lease_deadline_ms = deadline_ms;
+    r->lease = lease;
     r->updated_ms = now_ms();
     rocksdb::WriteBatch batch;
     put_trial(batch, *r, from);
@@ -318,24 +477,35 @@ class RocksStore final : public Store {
     return commit(batch);  // no event: renewals are heartbeats, not history
   }
 
-  Result<TrialRecord> release(const std::string& id, const std::string& reason, int64_t max_attempts) override {
+  Result<TrialRecord> release(const std::string& id, const std::string& reason, ReleaseCause cause,
+                              const AttemptLimits& limits) override {
     DR_RETURN_IF_ERROR(writable());
     auto lock = locked();
     auto r = get_trial_locked(id);
     if (!r.ok()) return r.status();
     const TrialState from = r->state;
-    const TrialState to = r->attempt >= max_attempts ? TrialState::kFailed : TrialState::kPending;
-    DR_RETURN_IF_ERROR(check_transition(id, from, to));
-    r->reasons.push_back("attempt " + std::to_string(r->attempt) + " on " + r->worker + ": " + reason);
+    if (from != TrialState::kLeased) return check_transition(id, from, TrialState::kPending);
+    std::string why = reason;
+    TrialState to = TrialState::kPending;
+    if (cause == ReleaseCause::kTrialFailed && ++r->charged >= limits.max_attempts) {
+      to = TrialState::kFailed;
+      why += " (" + std::to_string(r->charged) + " failed attempt(s): no attempts left)";
+    } else if (cause == ReleaseCause::kWorkerLost && ++r->lost >= limits.max_lost) {
+      to = TrialState::kFailed;
+      why += " (" + std::to_string(r->lost) + " workers lost while training it: does it crash its worker?)";
+    }
+    r->reasons.push_back("attempt " + std::to_string(r->attempt) + " on " + r->worker + ": " + why);
     const std::string worker = r->worker;
     r->state = to;
     r->worker.clear();
+    r->lease.clear();
     r->lease_deadline_ms = 0;
     r->updated_ms = now_ms();
     rocksdb::WriteBatch batch;
     put_trial(batch, *r, from);
+    const char* causes[] = {"trial", "worker_lost", "not_charged"};
     add_event(batch, {0, 0, to == TrialState::kFailed ? "failed" : "released", id, worker,
-                      {{"attempt", r->attempt}, {"reason", reason}}});
+                      {{"attempt", r->attempt}, {"reason", why}, {"cause", causes[static_cast<int>(cause)]}}});
     DR_RETURN_IF_ERROR(commit(batch));
     return *r;
   }
@@ -355,8 +525,8 @@ class RocksStore final : public Store {
     return commit(batch);
   }
 
-  Status complete(const std::string& id, const std::string& worker, int64_t attempt, const nlohmann::json& result,
-                  const std::optional<std::string>& weights) override {
+  Status complete(const std::string& id, const std::string& worker, int64_t attempt, const std::string& lease,
+                  const nlohmann::json& result, const std::optional<std::string>& weights) override {
     DR_RETURN_IF_ERROR(writable());
     auto lock = locked();
     auto r = get_trial_locked(id);
@@ -364,18 +534,19 @@ class RocksStore final : public Store {
     if (r->state == TrialState::kDone)
       return Status::failed_precondition("trial " + id + " is already done; the result of " + worker + " attempt " +
                                          std::to_string(attempt) + " is ignored");
-    // A worker whose lease was lost may still finish first: its result is
-    // accepted as long as nobody else's was (the trial is re-leased or pending).
+    // Only the live lease: a result from anyone else is never applied.
+    DR_RETURN_IF_ERROR(check_lease(*r, worker, attempt));
+    if (r->lease != lease) return Status::failed_precondition("trial " + id + ": a result with another lease token");
     const TrialState from = r->state;
-    DR_RETURN_IF_ERROR(check_transition(id, from, TrialState::kDone));
     r->state = TrialState::kDone;
     r->worker = worker;
+    r->lease.clear();
     r->lease_deadline_ms = 0;
     r->updated_ms = now_ms();
     rocksdb::WriteBatch batch;
+    if (weights) DR_RETURN_IF_ERROR(put_artifact_batch(batch, id, "model", *weights));
     put_trial(batch, *r, from);
     batch.Put(cf_["results"], id, result.dump());
-    if (weights) put_artifact_batch(batch, id, "model", *weights);
     add_event(batch, {0, 0, "done", id, worker,
                       {{"attempt", attempt}, {"top1", result.value("top1", nlohmann::json())}}});
     return commit(batch);
@@ -387,7 +558,31 @@ class RocksStore final : public Store {
   Status cancel(const std::string& id) override {
     return simple_transition(id, TrialState::kCancelled, "cancelled", "");
   }
-  Status retry(const std::string& id) override { return simple_transition(id, TrialState::kPending, "retried", ""); }
+  Status retry(const std::string& id) override {
+    DR_RETURN_IF_ERROR(writable());
+    auto lock = locked();
+    auto r = get_trial_locked(id);
+    if (!r.ok()) return r.status();
+    const TrialState from = r->state;
+    if (from != TrialState::kFailed && from != TrialState::kCancelled)
+      return Status::failed_precondition("trial " + id + " is " + state_name(from) + ": only failed or cancelled "
+                                         "trials are retried");
+    TrialState to = TrialState::kPending;
+    for (const auto& dep : r->spec.dependencies()) {
+      auto d = get_trial_locked(dep);
+      if (!d.ok() || d->state != TrialState::kDone) to = TrialState::kBlocked;
+    }
+    if (from == TrialState::kCancelled && to == TrialState::kBlocked) to = TrialState::kPending;
+    DR_RETURN_IF_ERROR(check_transition(id, from, to));
+    r->state = to;
+    r->charged = r->lost = 0;
+    r->reasons.push_back("retried by the user");
+    r->updated_ms = now_ms();
+    rocksdb::WriteBatch batch;
+    put_trial(batch, *r, from);
+    add_event(batch, {0, 0, "retried", id, "", {{"state", state_name(to)}}});
+    return commit(batch);
+  }
 
   Result<std::vector<std::string>> unblock_ready() override {
     DR_RETURN_IF_ERROR(writable());
@@ -436,48 +631,85 @@ class RocksStore final : public Store {
     DR_RETURN_IF_ERROR(writable());
     auto lock = locked();
     rocksdb::WriteBatch batch;
-    put_artifact_batch(batch, id, kind, bytes);
+    DR_RETURN_IF_ERROR(put_artifact_batch(batch, id, kind, bytes));
     add_event(batch, {0, 0, "artifact", id, "", {{"kind", kind}, {"bytes", bytes.size()}}});
     return commit(batch);
   }
 
   Result<std::optional<std::string>> get_artifact(const std::string& id, const std::string& kind) override {
-    // One snapshot: a concurrent replacement never mixes two versions' chunks.
-    const rocksdb::Snapshot* snap = db_->GetSnapshot();
-    rocksdb::ReadOptions ro;
-    ro.snapshot = snap;
-    auto release = std::unique_ptr<const rocksdb::Snapshot, std::function<void(const rocksdb::Snapshot*)>>(
-        snap, [this](const rocksdb::Snapshot* s) { db_->ReleaseSnapshot(s); });
+    if (!artifact_name_ok(id, kind)) return std::optional<std::string>();
     const std::string base = id + "/" + kind + "/";
-    std::string meta_text;
-    auto s = db_->Get(ro, cf_["artifacts"], base + "meta", &meta_text);
-    if (s.IsNotFound()) return std::optional<std::string>();
-    DR_RETURN_IF_ERROR(from_rocks(s, "artifact " + base + "meta"));
     const std::string what = "artifact " + kind + " of trial " + id;
-    nlohmann::json meta;
-    try {
-      meta = nlohmann::json::parse(meta_text);
-      (void)meta.at("size").get<uint64_t>();
-    } catch (const nlohmann::json::exception& e) {
-      return Status::corruption(what + ": unreadable metadata: " + e.what());
+    {
+      // One snapshot: a concurrent replacement never mixes two versions.
+      const rocksdb::Snapshot* snap = db_->GetSnapshot();
+      rocksdb::ReadOptions ro;
+      ro.snapshot = snap;
+      auto release = std::unique_ptr<const rocksdb::Snapshot, std::function<void(const rocksdb::Snapshot*)>>(
+          snap, [this](const rocksdb::Snapshot* sn) { db_->ReleaseSnapshot(sn); });
+      std::string meta_text;
+      auto s = db_->Get(ro, cf_["artifacts"], base + "meta", &meta_text);
+      if (s.IsNotFound()) return std::optional<std::string>();
+      DR_RETURN_IF_ERROR(from_rocks(s, "artifact " + base + "meta"));
+      nlohmann::json meta = nlohmann::json::parse(meta_text, nullptr, false);
+      if (!meta.is_object() || !meta.contains("size") || !meta["size"].is_number_unsigned() ||
+          !meta.contains("blake2b") || !meta["blake2b"].is_string())
+        return Status::corruption(what + ": unreadable metadata");
+      const uint64_t size = meta["size"].get<uint64_t>();
+      std::string bytes;
+      if (meta.contains("file") && meta["file"].is_string()) {
+        const std::string file = artifact_dir() + "/" + meta["file"].get<std::string>();
+        std::ifstream in(file, std::ios::binary);
+        if (!in) {
+          if (options_.read_only)  // a view opened beside the writer, which has replaced it since
+            return Status::unavailable(what + ": " + file + " was replaced since this read-only view opened; "
+                                       "open the store again");
+          return Status::corruption(what + ": its file " + file + " is missing");
+        }
+        bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      } else {
+        const uint64_t chunks = meta.value("chunks", uint64_t{0});
+        bytes.reserve(size);
+        for (uint64_t c = 0; c < chunks; ++c) {
+          std::string chunk;
+          auto cs = db_->Get(ro, cf_["artifacts"], chunk_key(base, c), &chunk);
+          if (cs.IsNotFound()) return Status::corruption(what + ": chunk " + std::to_string(c) + " is missing");
+          DR_RETURN_IF_ERROR(from_rocks(cs, what));
+          bytes += chunk;
+        }
+      }
+      if (bytes.size() != size)
+        return Status::corruption(what + ": " + std::to_string(bytes.size()) + " bytes, metadata says " +
+                                  std::to_string(size));
+      if (hex_blake2b(bytes) != meta["blake2b"].get<std::string>())
+        return Status::corruption(what + ": checksum mismatch (the stored bytes are damaged)");
+      return std::optional<std::string>(std::move(bytes));
     }
-    const uint64_t size = meta["size"].get<uint64_t>();
-    const uint64_t chunks = meta.value("chunks", uint64_t{0});
-    std::string bytes;
-    bytes.reserve(size);
-    for (uint64_t c = 0; c < chunks; ++c) {
-      std::string chunk;
-      auto cs = db_->Get(ro, cf_["artifacts"], chunk_key(base, c), &chunk);
-      if (cs.IsNotFound()) return Status::corruption(what + ": chunk " + std::to_string(c) + " is missing");
-      DR_RETURN_IF_ERROR(from_rocks(cs, what));
-      bytes += chunk;
+  }
+
+  // --- workers
+  Status put_worker(const WorkerRecord& w) override {
+    DR_RETURN_IF_ERROR(writable());
+    auto lock = locked();
+    nlohmann::json j = {{"name", w.name},     {"host", w.host},       {"state", w.state},
+                        {"reason", w.reason}, {"devices", w.devices}, {"updated_ms", w.updated_ms ? w.updated_ms : now_ms()}};
+    rocksdb::WriteBatch batch;
+    batch.Put(cf_["workers"], w.name, j.dump());
+    return commit(batch);
+  }
+
+  Result<std::vector<WorkerRecord>> list_workers() override {
+    std::vector<WorkerRecord> out;
+    if (!cf_.count("workers")) return out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["workers"]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      auto j = nlohmann::json::parse(it->value().ToString(), nullptr, false);
+      if (!j.is_object()) return Status::corruption(path_ + ": worker " + it->key().ToString() + ": not JSON");
+      out.push_back({j.value("name", ""), j.value("host", ""), j.value("state", ""), j.value("reason", ""),
+                     j.value("devices", nlohmann::json::array()), j.value("updated_ms", int64_t{0})});
     }
-    if (bytes.size() != size)
-      return Status::corruption(what + ": " + std::to_string(bytes.size()) + " bytes, metadata says " +
-                                std::to_string(size));
-    if (hex_blake2b(bytes) != meta.value("blake2b", ""))
-      return Status::corruption(what + ": checksum mismatch (the stored bytes are damaged)");
-    return std::optional<std::string>(std::move(bytes));
+    DR_RETURN_IF_ERROR(from_rocks(it->status(), path_ + ": workers"));
+    return out;
   }
 
   // --- events
@@ -521,6 +753,8 @@ class RocksStore final : public Store {
   std::unique_lock<std::mutex> locked() {
     std::unique_lock<std::mutex> lock(mu_);
     staged_.clear();
+    doomed_.clear();
+    written_.clear();
     return lock;
   }
 
@@ -535,17 +769,36 @@ class RocksStore final : public Store {
     return base + buf;
   }
 
-  void put_artifact_batch(rocksdb::WriteBatch& batch, const std::string& id, const std::string& kind,
-                          const std::string& bytes) {
+  static bool artifact_name_ok(const std::string& id, const std::string& kind) {
+    if (kind != "model" && kind != "checkpoint") return false;
+    if (id.size() != 32) return false;
+    for (char c : id)
+      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    return true;
+  }
+
+  // Writes the bytes to their file and puts the record that names them in the
+  // batch; the file of the version it replaces is removed after the commit.
+  Status put_artifact_batch(rocksdb::WriteBatch& batch, const std::string& id, const std::string& kind,
+                            const std::string& bytes) {
+    if (!artifact_name_ok(id, kind))
+      return Status::invalid_argument("artifact \"" + kind + "\" of trial \"" + id + "\": not a trial id and kind");
     const std::string base = id + "/" + kind + "/";
-    // Drop the chunks of the version being replaced (a range of keys past "meta"'s sibling chunks).
+    const std::string hash = hex_blake2b(bytes);
+    const std::string file = id + "." + kind + "." + hash.substr(0, 16);
+    std::string old_text;
+    if (db_->Get(rocksdb::ReadOptions(), cf_["artifacts"], base + "meta", &old_text).ok()) {
+      auto old = nlohmann::json::parse(old_text, nullptr, false);
+      if (old.is_object() && old.contains("file") && old["file"].is_string() && old["file"] != file)
+        doomed_.push_back(old["file"].get<std::string>());
+    }
+    DR_RETURN_IF_ERROR(write_artifact_file(file, bytes, "the " + kind + " of trial " + id));
+    written_.push_back(file);
+    // The chunks of a version stored by an earlier build, if any.
     batch.DeleteRange(cf_["artifacts"], base + "00000000", base + "99999999~");
-    uint64_t chunks = 0;
-    for (size_t off = 0; off < bytes.size(); off += kChunkBytes, ++chunks)
-      batch.Put(cf_["artifacts"], chunk_key(base, chunks), rocksdb::Slice(bytes.data() + off,
-                                                                         std::min(kChunkBytes, bytes.size() - off)));
-    nlohmann::json meta = {{"size", bytes.size()}, {"chunks", chunks}, {"blake2b", hex_blake2b(bytes)}};
+    nlohmann::json meta = {{"size", bytes.size()}, {"blake2b", hash}, {"file", file}};
     batch.Put(cf_["artifacts"], base + "meta", meta.dump());
+    return Status();
   }
 
   void put_trial(rocksdb::WriteBatch& batch, const TrialRecord& r, std::optional<TrialState> old_state) {
@@ -570,6 +823,12 @@ class RocksStore final : public Store {
     auto s = db_->Write(wo, &batch);
     if (!s.ok()) last_seq_ -= pending_events_;
     pending_events_ = 0;
+    // Artifact files: the replaced versions go once their successor is
+    // committed; a failed commit takes back the files it wrote.
+    std::error_code ec;
+    for (const auto& f : s.ok() ? doomed_ : written_) std::filesystem::remove(artifact_dir() + "/" + f, ec);
+    doomed_.clear();
+    written_.clear();
     // The records just written become the cached ones; a failed write changes nothing.
     if (s.ok())
       for (auto& r : staged_) cache_[r.id] = std::move(r);
@@ -589,6 +848,7 @@ class RocksStore final : public Store {
     if (!reason.empty()) r->reasons.push_back(reason);
     if (to != TrialState::kLeased) {
       r->worker.clear();
+      r->lease.clear();
       r->lease_deadline_ms = 0;
     }
     r->updated_ms = now_ms();
@@ -663,6 +923,7 @@ class RocksStore final : public Store {
   // coordinator reads a trial on every lease and result.
   std::unordered_map<std::string, TrialRecord> cache_;
   std::vector<TrialRecord> staged_;  // records of the batch being built
+  std::vector<std::string> doomed_, written_;  // artifact files the batch replaces / writes
 };
 
 }  // namespace

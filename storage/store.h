@@ -11,8 +11,17 @@
 //  - Transitions follow storage/trial.h's table; an illegal one is
 //    FailedPrecondition and writes nothing. A done trial is immutable.
 //  - Events carry gap-free sequence numbers 1, 2, 3, ... in commit order.
-//  - Artifacts are stored in chunks with a BLAKE2b checksum and verified on
-//    every read: a corrupt artifact is Corruption, never bytes.
+//  - Artifacts (models, checkpoints: up to gigabytes) live as files in the
+//    store's artifacts/ folder, written and fsynced before the batch that
+//    names them (size, BLAKE2b-256) commits, so they never pass through the
+//    WAL nor get rewritten by compaction. One version per (trial, kind): a
+//    replaced file is removed once its successor is committed, and files no
+//    record names (a crash between the two) are removed on open. Every read
+//    is verified: a damaged artifact is Corruption, never bytes.
+//  - Creation is atomic: a store is built in a sibling temp folder and renamed
+//    into place complete, so a kill leaves no store or a whole one.
+//  - A full disk is an IOError naming the store and what it was writing;
+//    nothing committed before it is lost.
 //  - Thread safety: every method may be called from any thread.
 //  - Ownership: the store owns its database; values returned are copies.
 #pragma once
@@ -52,6 +61,27 @@ struct Event {
 
 enum class Durability { kSync, kGroupCommit };
 
+// Why a lease ends without a result (release()).
+enum class ReleaseCause {
+  kTrialFailed,  // the trial failed on its worker: counts against max_attempts
+  kWorkerLost,   // its worker vanished (killed, hung): counts against max_lost
+  kNotCharged,   // not the trial's doing: a coordinator restart, a stop, the worker's surroundings
+};
+struct AttemptLimits {
+  int64_t max_attempts = 3;  // failures of the trial itself
+  int64_t max_lost = 10;     // workers lost while training it (a trial that kills its workers)
+};
+
+// A worker as the coordinator last saw it (status shows these).
+struct WorkerRecord {
+  std::string name;
+  std::string host;
+  std::string state;   // active, quarantined, lost, left
+  std::string reason;  // quarantined/lost: why
+  nlohmann::json devices = nlohmann::json::array();
+  int64_t updated_ms = 0;
+};
+
 struct NewTrial {
   TrialSpec spec;
 };
@@ -86,25 +116,28 @@ class Store {
   // alone (cheap: no record is read).
   virtual Result<std::vector<std::string>> trial_ids(TrialState state, size_t limit) = 0;
 
-  // pending -> leased by `worker` until `deadline_ms`; attempt + 1.
-  virtual Result<TrialRecord> lease(const std::string& id, const std::string& worker, int64_t deadline_ms) = 0;
+  // pending -> leased by `worker` until `deadline_ms` under the token `lease`; attempt + 1.
+  virtual Result<TrialRecord> lease(const std::string& id, const std::string& worker, int64_t deadline_ms,
+                                    const std::string& lease) = 0;
   // Extends a lease held by `worker` at `attempt`; FailedPrecondition otherwise.
   virtual Status renew(const std::string& id, const std::string& worker, int64_t attempt, int64_t deadline_ms) = 0;
-  // leased -> pending (worker lost, lease expired, handed back), recording why;
-  // when the attempts reached `max_attempts`, leased -> failed instead.
-  virtual Result<TrialRecord> release(const std::string& id, const std::string& reason, int64_t max_attempts) = 0;
+  // leased -> pending (worker lost, lease expired, handed back, failed), recording
+  // why and charging `cause`'s counter; leased -> failed instead when that
+  // counter reaches its limit.
+  virtual Result<TrialRecord> release(const std::string& id, const std::string& reason, ReleaseCause cause,
+                                      const AttemptLimits& limits) = 0;
   // Stores the last progress report of a leased trial (and a progress event).
   virtual Status record_progress(const std::string& id, const std::string& worker, const nlohmann::json& progress) = 0;
-  // leased -> done with its result and optional final weights, in one batch.
-  // A result from another worker or attempt than the lease's is accepted only
-  // while the trial is not done; on a done trial it is AlreadyExists-like:
-  // FailedPrecondition with "already done", and nothing changes.
-  virtual Status complete(const std::string& id, const std::string& worker, int64_t attempt,
+  // leased -> done with its result and optional final weights, in one batch,
+  // only from the live lease (worker, attempt and token); anything else is
+  // FailedPrecondition ("already done" on a done trial) and changes nothing.
+  virtual Status complete(const std::string& id, const std::string& worker, int64_t attempt, const std::string& lease,
                           const nlohmann::json& result, const std::optional<std::string>& weights) = 0;
   // leased -> failed (a failure that retrying cannot fix, e.g. a bad config).
   virtual Status fail(const std::string& id, const std::string& reason) = 0;
   virtual Status cancel(const std::string& id) = 0;
-  // failed/cancelled -> pending (the user asks again).
+  // failed/cancelled -> pending, or blocked while a dependency is not done (the
+  // user asks again); its charged and lost counts start over.
   virtual Status retry(const std::string& id) = 0;
   // Moves every blocked trial whose dependencies are done to pending, and to
   // failed those with a failed dependency; returns the ids that changed.
@@ -113,8 +146,14 @@ class Store {
   // --- results and artifacts
   virtual Result<std::optional<nlohmann::json>> get_result(const std::string& id) = 0;
   // kind: "model" (final weights) or "checkpoint" (latest); replaces the old one.
+  // Results and artifacts are stored by the coordinator, which checks the
+  // trial id's form before (it names a file).
   virtual Status put_artifact(const std::string& id, const std::string& kind, const std::string& bytes) = 0;
   virtual Result<std::optional<std::string>> get_artifact(const std::string& id, const std::string& kind) = 0;
+
+  // --- workers
+  virtual Status put_worker(const WorkerRecord& w) = 0;
+  virtual Result<std::vector<WorkerRecord>> list_workers() = 0;
 
   // --- events
   virtual Status append_event(const Event& e) = 0;  // seq and time are assigned

@@ -101,12 +101,12 @@ constexpr std::pair<S, S> kTransitions[] = {
     {S::kBlocked, S::kCancelled},
     {S::kPending, S::kLeased},     // dispatched to a worker
     {S::kPending, S::kCancelled},
-    {S::kPending, S::kDone},       // the late result of a lost lease, accepted once
     {S::kLeased, S::kPending},     // worker lost or lease expired: attempt + 1
     {S::kLeased, S::kDone},        // result accepted
     {S::kLeased, S::kFailed},      // failed on its last allowed attempt
     {S::kLeased, S::kCancelled},
     {S::kFailed, S::kPending},     // retried by the user
+    {S::kFailed, S::kBlocked},     // retried by the user, its dependencies retried too
     {S::kCancelled, S::kPending},  // a cancelled sweep resumed
 };
 
@@ -132,6 +132,9 @@ nlohmann::json to_json(const TrialRecord& r) {
           {"attempt", r.attempt},
           {"worker", r.worker},
           {"lease_deadline_ms", r.lease_deadline_ms},
+          {"lease", r.lease},
+          {"charged", r.charged},
+          {"lost", r.lost},
           {"reasons", r.reasons},
           {"progress", r.progress},
           {"created_ms", r.created_ms},
@@ -152,6 +155,10 @@ Result<TrialRecord> trial_record_from_json(const nlohmann::json& j) {
     r.attempt = j.at("attempt").get<int64_t>();
     r.worker = j.at("worker").get<std::string>();
     r.lease_deadline_ms = j.at("lease_deadline_ms").get<int64_t>();
+    // Records written before lease tokens and charged attempts existed have none.
+    r.lease = j.value("lease", std::string());
+    r.charged = j.value("charged", r.attempt);
+    r.lost = j.value("lost", int64_t{0});
     r.reasons = j.at("reasons").get<std::vector<std::string>>();
     r.progress = j.at("progress");
     r.created_ms = j.at("created_ms").get<int64_t>();

@@ -54,9 +54,16 @@ struct TrialRecord {
   std::string experiment;
   TrialSpec spec;
   TrialState state = TrialState::kPending;
-  int64_t attempt = 0;          // leases granted so far
+  int64_t attempt = 0;          // leases granted so far (the lease's number)
   std::string worker;           // leased: who holds it
   int64_t lease_deadline_ms = 0;  // leased: unix ms after which the lease is void
+  std::string lease;            // leased: the lease token (protocol::random_token), "" otherwise
+  // What counts against the limits: failures of the trial itself (charged) and
+  // workers lost while they trained it (lost). Leases lost to a coordinator or
+  // `run` dying, hand-backs on a stop and failures of a worker's surroundings
+  // (data, device) count for neither.
+  int64_t charged = 0;
+  int64_t lost = 0;
   std::vector<std::string> reasons;  // one per failed attempt
   nlohmann::json progress = nullptr;  // the last progress report
   int64_t created_ms = 0;

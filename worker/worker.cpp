@@ -35,12 +35,17 @@ std::string read_bytes(const fs::path& p) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-bool retryable(const Status& s) {
-  // A trial that fails the same way everywhere (a bad spec, a diverging loss) is
-  // not worth another attempt; a missing file or device on this worker may be.
+// A missing or unreadable file (the dataset, the scratch folder), a missing
+// device or an artifact the coordinator could not send: this worker's
+// surroundings failed, not the trial. The coordinator hands such a trial back
+// uncharged and quarantines a worker that keeps failing so.
+bool environmental(const Status& s) {
   return s.code() == Status::Code::kIOError || s.code() == Status::Code::kNotFound ||
-         s.code() == Status::Code::kUnavailable || s.code() == Status::Code::kInternal;
+         s.code() == Status::Code::kUnavailable;
 }
+// A trial that fails the same way everywhere (a bad spec) is not worth another
+// attempt; one that failed inside training (a diverging loss, out of memory) may be.
+bool retryable(const Status& s) { return s.code() == Status::Code::kInternal || environmental(s); }
 
 }  // namespace
 
@@ -48,6 +53,7 @@ bool retryable(const Status& s) {
 struct Running {
   std::string trial;
   int64_t attempt;
+  std::string lease;
   std::atomic<bool> stop{false};
   bool resume_from_checkpoint = false;
   std::thread thread;
@@ -71,6 +77,21 @@ struct Worker::Impl {
   };
   std::map<std::pair<std::string, std::string>, std::unique_ptr<Fetch>> fetches;
   std::deque<std::pair<std::string, std::string>> fetch_requests;
+  // Finished trials whose RESULT no RECEIPT has settled yet: the result and the
+  // model stay on disk (scratch/<trial>/) until the coordinator says stored or
+  // refused, across reconnects and coordinator restarts.
+  struct Delivery {
+    int64_t attempt = 0;
+    std::string lease;
+    nlohmann::json result;
+    fs::path dir;
+    int64_t size = 0;
+    std::string digest;
+    int64_t next_send_ms = 0;  // 0: at the next chance
+  };
+  std::map<std::string, Delivery> deliveries;  // by trial
+  bool quarantined = false;
+  std::string shutdown_reason;
 
   Impl(zmq::context_t& c, WorkerOptions o, std::atomic<bool>& s) : context(c), options(std::move(o)), stop(s) {}
 
@@ -100,18 +121,15 @@ struct Worker::Impl {
   }
 
   void train_trial(Running* r, nlohmann::json spec_json) {
-    const std::string trial = r->trial;
+    const std::string trial = r->trial, lease = r->lease;
     const int64_t attempt = r->attempt;
     auto fail = [&](const Status& s) {
-      post(proto::make(Type::kFailed, {{"trial", trial}, {"attempt", attempt}, {"reason", s.message()},
-                                       {"retryable", retryable(s)}}));
+      post(proto::make(Type::kFailed, {{"trial", trial}, {"attempt", attempt}, {"lease", lease},
+                                       {"reason", s.message().substr(0, proto::kMaxReasonBytes)},
+                                       {"retryable", retryable(s)}, {"environment", environmental(s)}}));
     };
     auto spec = storage::trial_spec_from_json(spec_json);
     if (!spec.ok()) return fail(spec.status());
-    if (spec->kind == "noop") {
-      post(proto::make(Type::kResult, {{"trial", trial}, {"attempt", attempt}, {"result", {{"top1", 0.0}, {"noop", true}}}}));
-      return;
-    }
     const fs::path dir = fs::path(options.scratch) / trial;
     std::error_code ec;
     fs::create_directories(dir, ec);
@@ -176,7 +194,7 @@ struct Worker::Impl {
     train::TrainHooks hooks;
     hooks.stop = &r->stop;
     hooks.on_epoch = [&](const train::EpochRecord& e) {
-      post(proto::make(Type::kProgress, {{"trial", trial}, {"attempt", attempt},
+      post(proto::make(Type::kProgress, {{"trial", trial}, {"attempt", attempt}, {"lease", lease},
                                           {"epoch", nlohmann::json::parse(train::to_json(e).dump())}}));
       // The last epoch's checkpoint goes too when the schedule goes on: a longer
       // budget (successive halving) continues from it.
@@ -184,30 +202,83 @@ struct Worker::Impl {
       if (continued || (options.checkpoint_every > 0 && e.epoch % options.checkpoint_every == 0 &&
                         e.epoch < job.train.epochs)) {
         const std::string bytes = read_bytes(dir / "checkpoint.pt");
-        upload(trial, attempt, "checkpoint", bytes);
+        upload(trial, attempt, lease, "checkpoint", bytes);
       }
     };
     auto result = train::run_training(job, run, dir.string(), hooks);
     if (r->stop.load()) return;  // cancelled or stopping: nothing to report
     if (!result.ok()) return fail(result.status());
     if (!result->completed) return;
-    upload(trial, attempt, "model", read_bytes(dir / "model.pt"));
-    nlohmann::json j = nlohmann::json::parse(train::to_json(*result).dump());
-    post(proto::make(Type::kResult, {{"trial", trial}, {"attempt", attempt}, {"result", j}}));
-    fs::remove_all(dir, ec);
+    // The result and its model stay on disk until the coordinator has them.
+    Delivery d;
+    d.attempt = attempt;
+    d.lease = lease;
+    d.result = nlohmann::json::parse(train::to_json(*result).dump());
+    d.dir = dir;
+    const std::string model = read_bytes(dir / "model.pt");
+    d.size = static_cast<int64_t>(model.size());
+    d.digest = proto::digest(model);
+    if (Status s = train::write_file_atomic((dir / "result.delivery.json").string(),
+                                            nlohmann::json{{"trial", trial}, {"attempt", attempt},
+                                                           {"result", d.result}, {"size", d.size},
+                                                           {"blake2b", d.digest}}
+                                                .dump());
+        !s.ok())
+      log("trial " + trial.substr(0, 12) + ": cannot keep the result on disk (" + s.message() + "); it is in memory");
+    std::lock_guard<std::mutex> lock(mu);
+    deliveries[trial] = std::move(d);
   }
 
-  void upload(const std::string& trial, int64_t attempt, const std::string& kind, const std::string& bytes) {
+  void upload(const std::string& trial, int64_t attempt, const std::string& lease, const std::string& kind,
+              const std::string& bytes) {
     const auto parts = proto::chunk(bytes);
     for (size_t i = 0; i < parts.size(); ++i)
-      post(proto::make(Type::kUpload, {{"trial", trial}, {"attempt", attempt}, {"kind", kind}, {"chunk", i},
-                                        {"chunks", parts.size()}, {"size", bytes.size()}},
+      post(proto::make(Type::kUpload, {{"trial", trial}, {"attempt", attempt}, {"lease", lease}, {"kind", kind},
+                                        {"chunk", i}, {"chunks", parts.size()}, {"size", bytes.size()}},
                        parts[i]));
+  }
+
+  // Sends the deliveries that are due (socket thread): the model's chunks, then RESULT.
+  void send_deliveries(int64_t now) {
+    std::vector<std::pair<std::string, Delivery>> due;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      for (auto& [trial, d] : deliveries)
+        if (d.next_send_ms <= now) {
+          d.next_send_ms = now + 30000;  // offered again if no RECEIPT comes
+          due.push_back({trial, d});
+        }
+    }
+    for (const auto& [trial, d] : due) {
+      nlohmann::json model = {{"size", d.size}, {"blake2b", d.digest}};
+      if (d.size > 0) {
+        const std::string bytes = read_bytes(d.dir / "model.pt");
+        if (static_cast<int64_t>(bytes.size()) != d.size || proto::digest(bytes) != d.digest) {
+          log("trial " + trial.substr(0, 12) + ": its model on disk changed; reporting a failure");
+          std::lock_guard<std::mutex> lock(mu);
+          deliveries.erase(trial);
+          outbox.push_back(proto::make(Type::kFailed, {{"trial", trial}, {"attempt", d.attempt}, {"lease", d.lease},
+                                                       {"reason", "the finished model was damaged on the worker's disk"},
+                                                       {"retryable", true}, {"environment", true}}));
+          continue;
+        }
+        const auto parts = proto::chunk(bytes);
+        for (size_t i = 0; i < parts.size(); ++i)
+          send(proto::make(Type::kUpload, {{"trial", trial}, {"attempt", d.attempt}, {"lease", d.lease},
+                                           {"kind", "model"}, {"chunk", i}, {"chunks", parts.size()},
+                                           {"size", bytes.size()}},
+                           parts[i]));
+      }
+      send(proto::make(Type::kResult, {{"trial", trial}, {"attempt", d.attempt}, {"lease", d.lease},
+                                       {"result", d.result}, {"model", model}}));
+    }
   }
 
   void connect() {
     socket.emplace(context, zmq::socket_type::dealer);
-    socket->set(zmq::sockopt::routing_id, options.name);
+    // A fresh routing id per connection: nobody can take over this worker's
+    // route by guessing its name.
+    socket->set(zmq::sockopt::routing_id, options.name + "/" + proto::random_token().substr(0, 12));
     socket->set(zmq::sockopt::linger, 0);
     socket->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(proto::kMaxPayloadBytes + proto::kMaxHeaderBytes));
     if (options.curve) {
@@ -224,7 +295,8 @@ struct Worker::Impl {
     {
       std::lock_guard<std::mutex> lock(mu);
       for (auto& [t, r] : running)
-        if (!r->finished) held.push_back({{"trial", t}, {"attempt", r->attempt}});
+        if (!r->finished && !deliveries.count(t)) held.push_back({{"trial", t}, {"attempt", r->attempt}, {"lease", r->lease}});
+      for (auto& [t, d] : deliveries) held.push_back({{"trial", t}, {"attempt", d.attempt}, {"lease", d.lease}});
     }
     char host[256] = "unknown";
     gethostname(host, sizeof host - 1);
@@ -239,7 +311,7 @@ struct Worker::Impl {
     std::lock_guard<std::mutex> lock(mu);
     int busy = 0;
     for (auto& [t, r] : running) busy += !r->finished;
-    return options.slots - busy;
+    return quarantined ? 0 : options.slots - busy;
   }
 
   void reap() {
@@ -256,21 +328,50 @@ struct Worker::Impl {
 
   void on_message(const proto::Message& m, bool& welcomed, bool& shutdown) {
     switch (m.type) {
-      case Type::kWelcome:
+      case Type::kWelcome: {
         welcomed = true;  // the loop announces the free slots next, once
+        // Whatever waited for the coordinator goes now.
+        std::lock_guard<std::mutex> lock(mu);
+        for (auto& [t, d] : deliveries) d.next_send_ms = 0;
         break;
+      }
+      case Type::kReceipt: {
+        const std::string trial = m.header["trial"], status = m.header["status"];
+        std::lock_guard<std::mutex> lock(mu);
+        auto it = deliveries.find(trial);
+        if (it == deliveries.end() || it->second.attempt != m.header["attempt"].get<int64_t>()) break;
+        if (status == "resend") {
+          log("trial " + trial.substr(0, 12) + ": the coordinator asks for the result again (" +
+              m.header["reason"].get<std::string>() + ")");
+          it->second.next_send_ms = now_ms() + 2000;
+          break;
+        }
+        if (status == "refused")
+          log("trial " + trial.substr(0, 12) + ": result refused: " + m.header["reason"].get<std::string>());
+        std::error_code ec;
+        fs::remove_all(it->second.dir, ec);
+        deliveries.erase(it);
+        break;
+      }
       case Type::kAssign: {
         const std::string trial = m.header["trial"];
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          if (running.count(trial) || deliveries.count(trial)) break;  // already in hand
+        }
         if (m.header["spec"].value("kind", "") == "noop") {
           // Nothing to train (coordinator benchmarks): answer at once, on this thread.
           send(proto::make(Type::kResult, {{"trial", trial}, {"attempt", m.header["attempt"]},
-                                           {"result", {{"top1", 0.0}, {"noop", true}}}}));
+                                           {"lease", m.header["lease"]},
+                                           {"result", {{"top1", 0.0}, {"noop", true}}},
+                                           {"model", {{"size", 0}, {"blake2b", proto::digest("")}}}}));
           send(proto::make(Type::kReady, {{"slots", std::max(0, free_slots())}}));
           break;
         }
         auto r = std::make_unique<Running>();
         r->trial = trial;
         r->attempt = m.header["attempt"];
+        r->lease = m.header["lease"];
         r->resume_from_checkpoint = m.header["checkpoint"].get<bool>();
         Running* raw = r.get();
         log("trial " + trial.substr(0, 12) + " assigned (attempt " + std::to_string(raw->attempt) + ")");
@@ -280,8 +381,9 @@ struct Worker::Impl {
           try {
             train_trial(raw, spec);
           } catch (const std::exception& e) {
-            post(proto::make(Type::kFailed, {{"trial", raw->trial}, {"attempt", raw->attempt},
-                                             {"reason", std::string("worker error: ") + e.what()}, {"retryable", true}}));
+            post(proto::make(Type::kFailed, {{"trial", raw->trial}, {"attempt", raw->attempt}, {"lease", raw->lease},
+                                             {"reason", (std::string("worker error: ") + e.what()).substr(0, 2000)},
+                                             {"retryable", true}, {"environment", false}}));
           }
           std::lock_guard<std::mutex> done_lock(mu);
           raw->finished = true;
@@ -309,6 +411,11 @@ struct Worker::Impl {
       case Type::kCancel: {
         std::lock_guard<std::mutex> lock(mu);
         if (auto it = running.find(m.header["trial"]); it != running.end()) it->second->stop = true;
+        if (auto it = deliveries.find(m.header["trial"]); it != deliveries.end()) {
+          std::error_code ec;
+          fs::remove_all(it->second.dir, ec);
+          deliveries.erase(it);
+        }
         log("trial " + m.header["trial"].get<std::string>().substr(0, 12) + " cancelled by the coordinator");
         break;
       }
@@ -321,6 +428,8 @@ struct Worker::Impl {
           break;
         }
         log("coordinator says: " + m.header["reason"].get<std::string>());
+        shutdown_reason = m.header["reason"].get<std::string>();
+        quarantined = shutdown_reason.rfind("quarantined", 0) == 0;
         shutdown = true;
         break;
       default:
@@ -328,7 +437,24 @@ struct Worker::Impl {
     }
   }
 
+  // What can be checked before taking work: the device and the data root.
+  Status preflight() {
+    if (auto d = train::check_device(options.device); !d.ok())
+      return Status::unavailable("worker " + options.name + ": " + d.status().message());
+    if (!options.data_root.empty()) {
+      std::error_code ec;
+      if (!fs::is_directory(options.data_root, ec))
+        return Status::not_found("worker " + options.name + ": --data-root " + options.data_root +
+                                 " is not a readable folder");
+    }
+    std::error_code ec;
+    fs::create_directories(options.scratch, ec);
+    if (ec) return Status::io_error("worker " + options.name + ": scratch folder " + options.scratch + ": " + ec.message());
+    return Status();
+  }
+
   Status run() {
+    DR_RETURN_IF_ERROR(preflight());
     int backoff = proto::kReconnectMinMs;
     bool shutdown = false;
     while (!stop.load() && !shutdown) {
@@ -351,6 +477,7 @@ struct Worker::Impl {
             continue;
           }
           on_message(*m, welcomed, shutdown);
+          if (m->type == Type::kWelcome) last_ready = -1;  // re-announce the capacity on every (re)join
         }
         // What the trial threads produced, and their artifact requests.
         std::deque<proto::Message> out;
@@ -362,6 +489,7 @@ struct Worker::Impl {
         }
         for (const auto& [trial, kind] : requests) send(proto::make(Type::kFetch, {{"trial", trial}, {"kind", kind}}));
         for (const auto& m : out) send(m);
+        if (welcomed) send_deliveries(now_ms());
         if (!out.empty() || !requests.empty()) last_sent = now_ms();
         reap();
         const int free = free_slots();
@@ -400,10 +528,14 @@ struct Worker::Impl {
       send(proto::make(Type::kBye));
       socket->close();
     }
-    if (owns_scratch) {
+    if (owns_scratch && deliveries.empty()) {
       std::error_code ec;
       fs::remove_all(options.scratch, ec);
+    } else if (!deliveries.empty()) {
+      log(std::to_string(deliveries.size()) + " finished trial(s) not delivered; their results stay in " +
+          options.scratch);
     }
+    if (quarantined) return Status::failed_precondition("the coordinator quarantined this worker: " + shutdown_reason);
     return Status();
   }
 };

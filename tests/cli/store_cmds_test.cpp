@@ -32,15 +32,15 @@ class StoreCommandsTest : public ::testing::Test {
     ASSERT_TRUE(store_->add_trials("quick", {base, culled, other}).ok());
     base_ = trial_id(base);
     other_ = trial_id(other);
-    ASSERT_TRUE(store_->lease(base_, "gpu-node-3", now_ms() + 60000).ok());
-    ASSERT_TRUE(store_->complete(base_, "gpu-node-3", 1,
+    ASSERT_TRUE(store_->lease(base_, "gpu-node-3", now_ms() + 60000, "0123456789abcdef0123456789abcdef").ok());
+    ASSERT_TRUE(store_->complete(base_, "gpu-node-3", 1, "0123456789abcdef0123456789abcdef",
                                  {{"top1", 93.25}, {"top5", 99.5}, {"epochs", {{{"seconds", 10.0}}, {{"seconds", 11.5}}}}},
                                  std::string("w")).ok());
     ASSERT_TRUE(store_->unblock_ready().ok());
-    ASSERT_TRUE(store_->lease(trial_id(culled), "gpu-node-7", now_ms() + 60000).ok());
+    ASSERT_TRUE(store_->lease(trial_id(culled), "gpu-node-7", now_ms() + 60000, "0123456789abcdef0123456789abcdef").ok());
     ASSERT_TRUE(store_->record_progress(trial_id(culled), "gpu-node-7", {{"epoch", 1}, {"top1", 40.5}}).ok());
-    ASSERT_TRUE(store_->lease(other_, "gpu-node-1", now_ms() + 60000).ok());
-    ASSERT_TRUE(store_->release(other_, "CUDA out of memory", 1).ok());
+    ASSERT_TRUE(store_->lease(other_, "gpu-node-1", now_ms() + 60000, "0123456789abcdef0123456789abcdef").ok());
+    ASSERT_TRUE(store_->release(other_, "CUDA out of memory", ReleaseCause::kTrialFailed, {1, 10}).ok());
   }
   void TearDown() override {
     store_.reset();

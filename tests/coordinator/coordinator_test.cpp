@@ -31,7 +31,7 @@ TEST(CoordinatorTest, AWorkerNeverHoldsMoreTrialsThanTheSlotsItAnnounced) {
   o.bind = "inproc://dispatch-test";
   o.exit_when_done = false;
   Coordinator c(ctx, *store, o);
-  std::thread serve([&] { c.run(); });
+  std::thread serve([&] { EXPECT_TRUE(c.run().ok()); });
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
 
   zmq::socket_t w(ctx, zmq::socket_type::dealer);

@@ -43,10 +43,10 @@ class ReportTest : public ::testing::Test {
     auto added = store_->add_trials(config_.name, {spec});
     EXPECT_TRUE(added.ok()) << added.status().message();
     const std::string id = (*added)[0].id;
-    store_->unblock_ready();
-    auto leased = store_->lease(id, "w", storage::now_ms() + 60000);
+    EXPECT_TRUE(store_->unblock_ready().ok());
+    auto leased = store_->lease(id, "w", storage::now_ms() + 60000, "0123456789abcdef0123456789abcdef");
     EXPECT_TRUE(leased.ok()) << leased.status().message();
-    EXPECT_TRUE(store_->complete(id, "w", leased->attempt, {{"top1", top1}}, std::nullopt).ok());
+    EXPECT_TRUE(store_->complete(id, "w", leased->attempt, "0123456789abcdef0123456789abcdef", {{"top1", top1}}, std::nullopt).ok());
     return id;
   }
   storage::TrialSpec culled(const std::vector<std::string>& stages) {

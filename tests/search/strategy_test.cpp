@@ -226,9 +226,9 @@ TEST(StrategyTest, ARestartedStrategyReplaysTheStoreToTheSameTrials) {
     const Seen results = seed_results(c);
     for (int round = 0; round < 2; ++round) {  // the KD students wait for the baseline
       for (const auto& t : *store->list_trials(TrialState::kPending)) {
-        auto leased = store->lease(t.id, "w", storage::now_ms() + 60000);
+        auto leased = store->lease(t.id, "w", storage::now_ms() + 60000, "0123456789abcdef0123456789abcdef");
         ASSERT_TRUE(leased.ok()) << leased.status().message();
-        ASSERT_TRUE(store->complete(t.id, "w", leased->attempt, {{"top1", *results.at(t.id).top1}}, std::nullopt).ok());
+        ASSERT_TRUE(store->complete(t.id, "w", leased->attempt, "0123456789abcdef0123456789abcdef", {{"top1", *results.at(t.id).top1}}, std::nullopt).ok());
       }
       ASSERT_TRUE(store->unblock_ready().ok());
     }

@@ -17,6 +17,7 @@
 namespace deepreduce::storage {
 namespace {
 namespace fs = std::filesystem;
+const std::string kToken = "0123456789abcdef0123456789abcdef";
 
 [[noreturn]] void child_workload(const std::string& path, uint64_t seed) {
   auto opened = open_store(path);
@@ -43,32 +44,32 @@ namespace fs = std::filesystem;
         s.teacher = trial_id(t);
         u = t;
         u.job.model.alpha = 0.25;
-        store->add_trials("crash", {t, s, u});
+        (void)store->add_trials("crash", {t, s, u});
         break;
       }
       case 1:
-        if (auto id = pick(TrialState::kPending); !id.empty()) store->lease(id, "w" + std::to_string(rng() % 4), now_ms() + 1000);
+        if (auto id = pick(TrialState::kPending); !id.empty()) (void)store->lease(id, "w" + std::to_string(rng() % 4), now_ms() + 1000, kToken);
         break;
       case 2:
         if (auto id = pick(TrialState::kLeased); !id.empty()) {
           auto r = store->get_trial(id);
-          if (r.ok()) store->record_progress(id, r->worker, {{"epoch", step}});
+          if (r.ok()) (void)store->record_progress(id, r->worker, {{"epoch", step}});
         }
         break;
       case 3:
-        if (auto id = pick(TrialState::kLeased); !id.empty()) store->put_artifact(id, "checkpoint", blob(2500000));
+        if (auto id = pick(TrialState::kLeased); !id.empty()) (void)store->put_artifact(id, "checkpoint", blob(2500000));
         break;
       case 4:
         if (auto id = pick(TrialState::kLeased); !id.empty()) {
           auto r = store->get_trial(id);
-          if (r.ok()) store->complete(id, r->worker, r->attempt, {{"top1", double(rng() % 100)}}, blob(1500000));
+          if (r.ok()) (void)store->complete(id, r->worker, r->attempt, kToken, {{"top1", double(rng() % 100)}}, blob(1500000));
         }
         break;
       case 5:
-        if (auto id = pick(TrialState::kLeased); !id.empty()) store->release(id, "worker lost", 3);
+        if (auto id = pick(TrialState::kLeased); !id.empty()) (void)store->release(id, "worker lost", ReleaseCause::kWorkerLost, {3, 3});
         break;
       case 6:
-        store->unblock_ready();
+        (void)store->unblock_ready();
         break;
     }
   }
@@ -96,6 +97,7 @@ void check_invariants(const std::string& path, int round) {
   EXPECT_EQ(listed.size(), state_of.size());
   // A result exists exactly for done trials, with its weights, and verifies.
   int done = 0;
+  size_t artifacts = 0;
   for (const auto& [id, s] : state_of) {
     auto result = store->get_result(id);
     ASSERT_TRUE(result.ok());
@@ -104,9 +106,14 @@ void check_invariants(const std::string& path, int round) {
       auto a = store->get_artifact(id, kind);
       EXPECT_TRUE(a.ok()) << "round " << round << ": " << a.status().message();
       if (std::string(kind) == "model") EXPECT_EQ(a.ok() && a->has_value(), s == TrialState::kDone);
+      artifacts += a.ok() && a->has_value();
     }
     done += s == TrialState::kDone;
   }
+  // Exactly one file per stored artifact: nothing orphaned by a kill survives an open.
+  size_t files = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(path) / "artifacts")) files += e.is_regular_file();
+  EXPECT_EQ(files, artifacts) << "round " << round;
   // Events: 1..N without a gap; one done event per done trial.
   auto events = store->events(0, 10000000);
   ASSERT_TRUE(events.ok());

@@ -5,7 +5,9 @@
 #include <rocksdb/db.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "nn/relu_plan.h"
@@ -16,19 +18,22 @@ namespace {
 namespace fs = std::filesystem;
 
 // Opens the store's RocksDB directly, to damage it behind the store's back.
-// Handles: 0 default, 1 experiments, 2 trials, 3 trial_index, 4 results, 5 artifacts, 6 events.
+// Handles: 0 default, 1 experiments, 2 trials, 3 trial_index, 4 results, 5 artifacts, 6 events, 7 workers.
 void with_raw_db(const fs::path& dir,
                  const std::function<void(rocksdb::DB*, const std::vector<rocksdb::ColumnFamilyHandle*>&)>& f) {
   rocksdb::DB* raw;
   std::vector<rocksdb::ColumnFamilyHandle*> h;
   std::vector<rocksdb::ColumnFamilyDescriptor> d = {{"default", {}}, {"experiments", {}}, {"trials", {}},
                                                     {"trial_index", {}}, {"results", {}}, {"artifacts", {}},
-                                                    {"events", {}}};
+                                                    {"events", {}}, {"workers", {}}};
   ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir.string(), d, &h, &raw).ok());
   f(raw, h);
   for (auto* x : h) raw->DestroyColumnFamilyHandle(x);
   delete raw;
 }
+
+const std::string kToken = "0123456789abcdef0123456789abcdef";
+const std::string kOther = "fedcba9876543210fedcba9876543210";
 
 class StoreTest : public ::testing::Test {
  protected:
@@ -113,16 +118,18 @@ TEST_F(StoreTest, LifecycleLeaseCompleteAndUnblock) {
   auto student = spec(0.5, tid);
   const std::string sid = trial_id(student);
   ASSERT_TRUE(store_->add_trials("exp", {teacher, student}).ok());
-  EXPECT_FALSE(store_->lease(sid, "w1", now_ms() + 1000).ok());  // blocked
-  auto leased = store_->lease(tid, "w1", now_ms() + 1000);
+  EXPECT_FALSE(store_->lease(sid, "w1", now_ms() + 1000, kToken).ok());  // blocked
+  auto leased = store_->lease(tid, "w1", now_ms() + 1000, kToken);
   ASSERT_TRUE(leased.ok());
   EXPECT_EQ(leased->attempt, 1);
   EXPECT_TRUE(store_->renew(tid, "w1", 1, now_ms() + 5000).ok());
   EXPECT_FALSE(store_->renew(tid, "w2", 1, now_ms() + 5000).ok());
   EXPECT_TRUE(store_->record_progress(tid, "w1", {{"epoch", 1}}).ok());
   EXPECT_TRUE(store_->unblock_ready()->empty());
-  ASSERT_TRUE(store_->complete(tid, "w1", 1, {{"top1", 91.5}}, std::string("weights")).ok());
-  auto dup = store_->complete(tid, "w2", 1, {{"top1", 10.0}}, std::nullopt);
+  EXPECT_FALSE(store_->complete(tid, "w1", 1, kOther, {{"top1", 91.5}}, std::nullopt).ok());  // another token
+  EXPECT_FALSE(store_->complete(tid, "w2", 1, kToken, {{"top1", 91.5}}, std::nullopt).ok());  // another worker
+  ASSERT_TRUE(store_->complete(tid, "w1", 1, kToken, {{"top1", 91.5}}, std::string("weights")).ok());
+  auto dup = store_->complete(tid, "w2", 1, kToken, {{"top1", 10.0}}, std::nullopt);
   EXPECT_FALSE(dup.ok());
   EXPECT_NE(dup.message().find("already done"), std::string::npos);
   EXPECT_EQ((**store_->get_result(tid))["top1"], 91.5);
@@ -132,33 +139,70 @@ TEST_F(StoreTest, LifecycleLeaseCompleteAndUnblock) {
   EXPECT_FALSE(store_->cancel(tid).ok());  // done is immutable
 }
 
-TEST_F(StoreTest, ReleasedTrialsComeBackUntilTheirLastAttemptFails) {
+TEST_F(StoreTest, OnlyTheTrialsOwnFailuresUseUpItsAttempts) {
   auto t = spec(1.0);
   const std::string id = trial_id(t);
   ASSERT_TRUE(store_->add_trials("exp", {t}).ok());
+  const AttemptLimits limits{3, 2};
+  // Restarts, stops and broken surroundings are free, however many.
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(store_->lease(id, "w", now_ms() + 1000, kToken).ok());
+    auto r = store_->release(id, "coordinator restarted", ReleaseCause::kNotCharged, limits);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ(r->state, TrialState::kPending);
+  }
+  ASSERT_TRUE(store_->lease(id, "w", now_ms() + 1000, kToken).ok());
+  EXPECT_EQ(store_->release(id, "worker lost", ReleaseCause::kWorkerLost, limits)->state, TrialState::kPending);
   for (int attempt = 1; attempt <= 3; ++attempt) {
-    ASSERT_TRUE(store_->lease(id, "w" + std::to_string(attempt), now_ms() + 1000).ok());
-    auto r = store_->release(id, "worker lost", 3);
+    ASSERT_TRUE(store_->lease(id, "w" + std::to_string(attempt), now_ms() + 1000, kToken).ok());
+    auto r = store_->release(id, "loss is nan", ReleaseCause::kTrialFailed, limits);
     ASSERT_TRUE(r.ok()) << r.status().message();
     EXPECT_EQ(r->state, attempt < 3 ? TrialState::kPending : TrialState::kFailed);
   }
   auto rec = *store_->get_trial(id);
-  ASSERT_EQ(rec.reasons.size(), 3u);
-  EXPECT_EQ(rec.reasons[2], "attempt 3 on w3: worker lost");
+  EXPECT_EQ(rec.charged, 3);
+  EXPECT_EQ(rec.lost, 1);
+  EXPECT_EQ(rec.reasons.back(), "attempt 9 on w3: loss is nan (3 failed attempt(s): no attempts left)");
   ASSERT_TRUE(store_->retry(id).ok());
-  EXPECT_EQ(store_->get_trial(id)->state, TrialState::kPending);
+  rec = *store_->get_trial(id);
+  EXPECT_EQ(rec.state, TrialState::kPending);
+  EXPECT_EQ(rec.charged, 0);
+  // A second lost worker fails it (max_lost 2): a trial that kills its workers.
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(store_->lease(id, "w", now_ms() + 1000, kToken).ok());
+    (void)store_->release(id, "worker lost", ReleaseCause::kWorkerLost, limits);
+  }
+  EXPECT_EQ(store_->get_trial(id)->state, TrialState::kFailed);
 }
 
-TEST_F(StoreTest, ALateResultOfALostLeaseIsAcceptedOnce) {
+TEST_F(StoreTest, ARetriedStudentWaitsForItsRetriedTeacher) {
+  auto teacher = spec(1.0);
+  const std::string tid = trial_id(teacher);
+  auto student = spec(0.5, tid);
+  const std::string sid = trial_id(student);
+  ASSERT_TRUE(store_->add_trials("exp", {teacher, student}).ok());
+  ASSERT_TRUE(store_->lease(tid, "w", now_ms() + 1000, kToken).ok());
+  ASSERT_TRUE(store_->fail(tid, "bad data").ok());
+  ASSERT_EQ(*store_->unblock_ready(), std::vector<std::string>{sid});
+  ASSERT_EQ(store_->get_trial(sid)->state, TrialState::kFailed);
+  ASSERT_TRUE(store_->retry(tid).ok());
+  ASSERT_TRUE(store_->retry(sid).ok());
+  EXPECT_EQ(store_->get_trial(tid)->state, TrialState::kPending);
+  EXPECT_EQ(store_->get_trial(sid)->state, TrialState::kBlocked);
+  EXPECT_FALSE(store_->retry(tid).ok());  // only failed or cancelled trials
+}
+
+TEST_F(StoreTest, AResultWithoutTheLiveLeaseIsNeverApplied) {
   auto t = spec(1.0);
   const std::string id = trial_id(t);
   ASSERT_TRUE(store_->add_trials("exp", {t}).ok());
-  ASSERT_TRUE(store_->lease(id, "slow", now_ms()).ok());
-  ASSERT_TRUE(store_->release(id, "lease expired", 3).ok());
-  ASSERT_TRUE(store_->lease(id, "fast", now_ms() + 1000).ok());
-  EXPECT_TRUE(store_->complete(id, "slow", 1, {{"top1", 50.0}}, std::nullopt).ok());
-  EXPECT_FALSE(store_->complete(id, "fast", 2, {{"top1", 51.0}}, std::nullopt).ok());
-  EXPECT_EQ((**store_->get_result(id))["top1"], 50.0);
+  EXPECT_FALSE(store_->complete(id, "forger", 1, kToken, {{"top1", 99.9}}, std::nullopt).ok());  // pending
+  ASSERT_TRUE(store_->lease(id, "slow", now_ms(), kToken).ok());
+  ASSERT_TRUE(store_->release(id, "lease expired", ReleaseCause::kWorkerLost, {}).ok());
+  ASSERT_TRUE(store_->lease(id, "fast", now_ms() + 1000, kOther).ok());
+  EXPECT_FALSE(store_->complete(id, "slow", 1, kToken, {{"top1", 50.0}}, std::nullopt).ok());  // its lease is gone
+  EXPECT_TRUE(store_->complete(id, "fast", 2, kOther, {{"top1", 51.0}}, std::nullopt).ok());
+  EXPECT_EQ((**store_->get_result(id))["top1"], 51.0);
   int done_events = 0;
   for (const auto& e : *store_->events(0, 1000)) done_events += e.type == "done";
   EXPECT_EQ(done_events, 1);
@@ -167,7 +211,7 @@ TEST_F(StoreTest, ALateResultOfALostLeaseIsAcceptedOnce) {
 TEST_F(StoreTest, EventsAreGapFreeAcrossReopens) {
   ASSERT_TRUE(store_->add_trials("exp", {spec(1.0), spec(0.5)}).ok());
   ASSERT_TRUE(store_->append_event({0, 0, "worker_joined", "", "w1", {{"host", "h"}}}).ok());
-  EXPECT_FALSE(store_->lease("nope", "w", 0).ok());  // a refused call writes no event
+  EXPECT_FALSE(store_->lease("nope", "w", 0, kToken).ok());  // a refused call writes no event
   store_.reset();
   store_ = open();
   ASSERT_TRUE(store_->append_event({0, 0, "worker_lost", "", "w1", nullptr}).ok());
@@ -178,25 +222,79 @@ TEST_F(StoreTest, EventsAreGapFreeAcrossReopens) {
   EXPECT_EQ(store_->events(2, 1)->front().seq, 3u);
 }
 
-TEST_F(StoreTest, ArtifactsAreChunkedReplacedAndVerified) {
+TEST_F(StoreTest, ArtifactsAreFilesOutsideTheWalReplacedAndVerified) {
+  const std::string t1(32, '1'), t2(32, '2');
   std::string big(3 * (1 << 20) + 17, '\0');
   for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 31 % 251);
-  ASSERT_TRUE(store_->put_artifact("t1", "checkpoint", big).ok());
-  EXPECT_EQ(**store_->get_artifact("t1", "checkpoint"), big);
-  ASSERT_TRUE(store_->put_artifact("t1", "checkpoint", "small").ok());
-  EXPECT_EQ(**store_->get_artifact("t1", "checkpoint"), "small");
-  EXPECT_FALSE(store_->get_artifact("t1", "model")->has_value());
-  ASSERT_TRUE(store_->put_artifact("t2", "model", big).ok());
+  ASSERT_TRUE(store_->put_artifact(t1, "checkpoint", big).ok());
+  EXPECT_EQ(**store_->get_artifact(t1, "checkpoint"), big);
+  ASSERT_TRUE(store_->put_artifact(t1, "checkpoint", "small").ok());
+  EXPECT_EQ(**store_->get_artifact(t1, "checkpoint"), "small");
+  EXPECT_FALSE(store_->get_artifact(t1, "model")->has_value());
+  ASSERT_TRUE(store_->put_artifact(t2, "model", big).ok());
+  EXPECT_FALSE(store_->put_artifact("../../etc", "model", "x").ok());  // ids name files: checked
+  // One file per (trial, kind): the replaced checkpoint is gone.
+  auto files = [&] {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir_ / "artifacts")) names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  ASSERT_EQ(files().size(), 2u);
+  // Many checkpoints of a trial do not grow the store: the WAL holds records only.
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(store_->put_artifact(t1, "checkpoint", big + std::to_string(i)).ok());
+  uintmax_t wal = 0;
+  for (const auto& e : fs::directory_iterator(dir_))
+    if (e.path().extension() == ".log") wal += fs::file_size(e.path());
+  EXPECT_LT(wal, uintmax_t{1} << 20) << "artifacts passed through the WAL";
+  EXPECT_EQ(files().size(), 2u);
+  // A file no record names (a crash between writing it and committing) goes on open.
+  std::ofstream(dir_ / "artifacts" / "orphan.model.0000") << "left over";
   store_.reset();
-  // Damage one chunk behind the store's back.
-  with_raw_db(dir_, [&](rocksdb::DB* raw, const std::vector<rocksdb::ColumnFamilyHandle*>& h) {
-    ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), h[5], "t2/model/00000001", std::string(1 << 20, 'x')).ok());
-  });
   store_ = open();
-  auto bad = store_->get_artifact("t2", "model");
+  EXPECT_EQ(files().size(), 2u);
+  // Damage the model's file behind the store's back.
+  store_.reset();
+  for (const auto& name : files())
+    if (name.find(".model.") != std::string::npos) {
+      std::fstream f(dir_ / "artifacts" / name, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(1 << 20);
+      f.put('x');
+    }
+  store_ = open();
+  auto bad = store_->get_artifact(t2, "model");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), Status::Code::kCorruption);
   EXPECT_NE(bad.status().message().find("checksum mismatch"), std::string::npos);
+}
+
+TEST_F(StoreTest, CreationIsAllOrNothing) {
+  store_.reset();
+  const fs::path target = dir_.parent_path() / (dir_.filename().string() + "-new");
+  fs::remove_all(target);
+  // What a kill during creation leaves: a temp folder of a dead process, no store.
+  const fs::path stale = target.parent_path() / (target.filename().string() + ".creating-999999999");
+  fs::create_directories(stale);
+  std::ofstream(stale / "CURRENT") << "half";
+  StoreOptions ro;
+  ro.read_only = true;
+  auto none = open_store(target.string(), ro);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("no deepreduce store here"), std::string::npos);
+  auto made = open_store(target.string());
+  ASSERT_TRUE(made.ok()) << made.status().message();
+  EXPECT_FALSE(fs::exists(stale)) << "the dead process's temp folder was left";
+  made->reset();
+  EXPECT_TRUE(open_store(target.string(), ro).ok());
+  // A folder that is not a store is not taken over.
+  const fs::path other = target.parent_path() / (target.filename().string() + "-other");
+  fs::create_directories(other);
+  std::ofstream(other / "notes.txt") << "mine";
+  auto refused = open_store(other.string());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("not a deepreduce store"), std::string::npos);
+  fs::remove_all(target);
+  fs::remove_all(other);
 }
 
 TEST_F(StoreTest, ExperimentsKeepTheirConfigVerbatim) {
@@ -247,7 +345,7 @@ TEST_F(StoreTest, ConcurrentLeasesGrantEachTrialOnce) {
   for (int w = 0; w < 4; ++w)
     threads.emplace_back([&, w] {
       for (const auto& s : specs)
-        if (store_->lease(trial_id(s), "w" + std::to_string(w), now_ms() + 1000).ok()) ++granted;
+        if (store_->lease(trial_id(s), "w" + std::to_string(w), now_ms() + 1000, kToken).ok()) ++granted;
     });
   for (auto& t : threads) t.join();
   EXPECT_EQ(granted.load(), 40);
