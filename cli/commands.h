@@ -19,6 +19,7 @@ int worker_main(int argc, char** argv);
 int run_main(int argc, char** argv);
 int plan_main(int argc, char** argv);
 int report_main(int argc, char** argv);
+int retry_main(int argc, char** argv);
 
 }  // namespace deepreduce::cli
 

@@ -1,6 +1,10 @@
 // deepreduce keygen / coordinator / worker / run: the distributed search.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <csignal>
 #include <ctime>
@@ -132,6 +136,35 @@ void print_summary(storage::Store& store) {
   std::cout << t.render();
 }
 
+// After a run: 0 when no trial failed; else what failed, why the search is
+// blocked (if it is) and how to retry, and 1.
+int report_failures(storage::Store& store, const Experiment& e, const std::string& db, const std::string& command) {
+  auto failed = store.list_trials(storage::TrialState::kFailed);
+  if (!failed.ok()) {
+    std::cerr << "deepreduce " << command << ": " << failed.status().message() << "\n";
+    return kExitFailure;
+  }
+  if (failed->empty()) return kExitOk;
+  std::cerr << "\ndeepreduce " << command << ": " << failed->size() << " trial(s) failed:\n";
+  size_t shown = 0;
+  for (const auto& t : *failed) {
+    if (++shown > 10) {
+      std::cerr << "  ... (deepreduce status --db " << db << " lists them all)\n";
+      break;
+    }
+    std::cerr << "  " << t.id.substr(0, 12) << "  " << (t.reasons.empty() ? "-" : t.reasons.back()) << "\n";
+  }
+  if (e.search) {
+    auto seen = search::observe(store);
+    if (seen.ok())
+      if (std::string why = e.search->blocked(*seen); !why.empty())
+        std::cerr << "the search is blocked: " << why << "\n";
+  }
+  std::cerr << "fix the cause, then: deepreduce retry --db " << db << " --failed && deepreduce " << command
+            << " ... (the same command again: finished trials are not trained again)\n";
+  return kExitFailure;
+}
+
 Status load_curve_server(const po::variables_map& vm, coordinator::CoordinatorOptions& o) {
   if (!vm.count("curve-secret") && !vm.count("allow")) return Status();
   if (!vm.count("curve-secret") || !vm.count("allow"))
@@ -172,10 +205,23 @@ int keygen_main(int argc, char** argv) {
   std::filesystem::path parent = std::filesystem::path(prefix).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
   {
-    std::ofstream sec(prefix + ".secret");
-    sec << "# deepreduce CURVE secret key: keep private\n" << keys->secret_key << "\n";
+    // Mode 0600 from the first byte: the secret is never readable by others,
+    // not even between creating the file and a chmod. An existing key is not overwritten.
+    const std::string path = prefix + ".secret";
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      std::cerr << "deepreduce keygen: " << path << ": " << std::strerror(errno)
+                << (errno == EEXIST ? " (remove it first to replace the key)" : "") << "\n";
+      return kExitFailure;
+    }
+    const std::string text = "# deepreduce CURVE secret key: keep private\n" + keys->secret_key + "\n";
+    const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+    ::close(fd);
+    if (!written) {
+      std::cerr << "deepreduce keygen: " << path << ": cannot write: " << std::strerror(errno) << "\n";
+      return kExitFailure;
+    }
   }
-  chmod((prefix + ".secret").c_str(), 0600);
   std::ofstream(prefix + ".public") << "# deepreduce CURVE public key\n" << keys->public_key << "\n";
   std::cout << "wrote " << prefix << ".public and " << prefix << ".secret\n";
   return kExitOk;
@@ -194,7 +240,10 @@ int coordinator_main(int argc, char** argv) {
     ("curve-secret", po::value<std::string>(), "this coordinator's CURVE secret key (from keygen)")
     ("allow", po::value<std::string>(), "file of allowed worker public keys, one per line")
     ("heartbeat-ms", po::value<int>()->default_value(protocol::kHeartbeatIntervalMs), "heartbeat interval")
-    ("max-attempts", po::value<int>()->default_value(3), "attempts before a trial fails")
+    ("max-attempts", po::value<int>()->default_value(3), "failures of a trial itself before it fails")
+    ("max-lost", po::value<int>()->default_value(10), "workers lost while training one trial before it fails")
+    ("restart-grace-s", po::value<int>()->default_value(protocol::kReconnectMaxMs / 1000 + 4),
+     "after a restart: how long leased trials wait for their workers to come back")
     ("keep-serving", po::bool_switch(), "keep serving once every trial is finished")
     ("help,h", "show this help");
   // clang-format on
@@ -206,7 +255,18 @@ int coordinator_main(int argc, char** argv) {
   o.bind = vm["bind"].as<std::string>();
   o.heartbeat_ms = vm["heartbeat-ms"].as<int>();
   o.max_attempts = vm["max-attempts"].as<int>();
+  o.max_lost = vm["max-lost"].as<int>();
+  o.restart_grace_ms = vm["restart-grace-s"].as<int>() * 1000;
   o.exit_when_done = !vm["keep-serving"].as<bool>();
+  if (o.max_attempts < 1 || o.max_lost < 1 || o.restart_grace_ms < 0 || o.heartbeat_ms < 10) {
+    std::cerr << "deepreduce coordinator: --max-attempts and --max-lost must be at least 1, --heartbeat-ms at least "
+                 "10, --restart-grace-s not negative\n";
+    return kExitUsage;
+  }
+  if (!vm.count("curve-secret") && o.bind.rfind("tcp://", 0) == 0 && o.bind.find("127.0.0.1") == std::string::npos &&
+      o.bind.find("localhost") == std::string::npos)
+    std::cerr << "deepreduce coordinator: warning: " << o.bind << " without CURVE: anyone who reaches the port can "
+              << "join as a worker and read lease tokens; give --curve-secret and --allow (deepreduce keygen)\n";
   o.log = logger("coordinator");
   if (Status s = load_curve_server(vm, o); !s.ok()) {
     std::cerr << "deepreduce coordinator: " << s.message() << "\n";
@@ -236,7 +296,8 @@ int coordinator_main(int argc, char** argv) {
     auto report = write_store_report(**store, report_dir_for(vm["db"].as<std::string>()), std::cout);
     if (!report.ok()) std::cerr << "deepreduce coordinator: report: " << report.status().message() << "\n";
   }
-  return kExitOk;
+  if (g_signals.load()) return kExitFailure;
+  return report_failures(**store, *list, vm["db"].as<std::string>(), "coordinator");
 }
 
 int worker_main(int argc, char** argv) {
@@ -313,10 +374,16 @@ int run_main(int argc, char** argv) {
     ("threads", po::value<int>()->default_value(0), "CPU threads per worker (0: cores / workers)")
     ("device", po::value<std::string>()->default_value("cpu"), "cpu, cuda or cuda:N")
     ("data-root", po::value<std::string>(), "read datasets from here instead of the trials' paths")
+    ("max-attempts", po::value<int>()->default_value(3), "failures of a trial itself before it fails")
+    ("max-lost", po::value<int>()->default_value(10), "workers lost while training one trial before it fails")
     ("help,h", "show this help");
   // clang-format on
   po::variables_map vm;
   if (auto done = parse_command(argc, argv, desc, vm, "run", "config")) return *done;
+  if (vm["max-attempts"].as<int>() < 1 || vm["max-lost"].as<int>() < 1) {
+    std::cerr << "deepreduce run: --max-attempts and --max-lost must be at least 1\n";
+    return kExitUsage;
+  }
   auto list = experiment_arg(vm, "run");
   if (!list) return kExitUsage;
   const std::string db = vm.count("db") ? vm["db"].as<std::string>() : "runs/" + list->name + ".db";
@@ -331,10 +398,13 @@ int run_main(int argc, char** argv) {
   coordinator::CoordinatorOptions co;
   co.bind = "inproc://deepreduce-run";
   co.log = logger("run");
+  co.max_attempts = vm["max-attempts"].as<int>();
+  co.max_lost = vm["max-lost"].as<int>();
   storage::Store* raw = store->get();
   if (list->search) co.expand = [raw, &list] { return search::expand(*raw, list->name, *list->search); };
-  coordinator::Coordinator c(context, **store, co);
   const int n = std::max(1, vm["workers"].as<int>());
+  co.local_workers = n;
+  coordinator::Coordinator c(context, **store, co);
   std::vector<std::unique_ptr<worker::Worker>> workers;
   for (int i = 0; i < n; ++i) {
     worker::WorkerOptions wo;
@@ -347,20 +417,30 @@ int run_main(int argc, char** argv) {
     workers.push_back(std::make_unique<worker::Worker>(context, wo));
   }
   Status result;
+  std::mutex worker_mu;
+  std::string worker_error;  // why the last local worker ended before the experiment did
+  int workers_ended = 0;
   {
     SignalWatch watch([&] { c.request_stop(); });
     std::thread coordinator_thread([&] { result = c.run(); });
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // bound before workers connect
     std::vector<std::thread> threads;
-    for (auto& w : workers) threads.emplace_back([&w, &co] {
-      if (Status s = w->run(); !s.ok()) co.log(s.message());
-    });
+    for (auto& w : workers)
+      threads.emplace_back([&, raw = w.get()] {
+        Status s = raw->run();
+        std::lock_guard<std::mutex> lock(worker_mu);
+        if (!s.ok()) worker_error = s.message();
+        // No local worker left (a missing device, every one quarantined): the
+        // coordinator would wait for workers that cannot come.
+        if (++workers_ended == n && !worker_error.empty()) c.request_stop();
+      });
     coordinator_thread.join();
     for (auto& w : workers) w->request_stop();
     for (auto& t : threads) t.join();
   }
-  if (!result.ok()) {
-    std::cerr << "deepreduce run: " << result.message() << "\n";
+  if (!result.ok() || (!worker_error.empty() && workers_ended == n && !g_signals.load())) {
+    std::cerr << "deepreduce run: " << (!result.ok() ? result.message() : "no local worker left: " + worker_error)
+              << "\n(no trial was charged for this: fix the cause and run the same command again)\n";
     return kExitFailure;
   }
   print_summary(**store);
@@ -370,7 +450,8 @@ int run_main(int argc, char** argv) {
     auto report = write_store_report(**store, report_dir_for(db), std::cout);
     if (!report.ok()) std::cerr << "deepreduce run: report: " << report.status().message() << "\n";
   }
-  return g_signals.load() > 0 ? kExitFailure : kExitOk;
+  if (g_signals.load() > 0) return kExitFailure;
+  return report_failures(**store, *list, db, "run");
 }
 
 int plan_main(int argc, char** argv) {

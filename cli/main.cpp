@@ -24,6 +24,7 @@ const Command kCommands[] = {
      "exact ReLU / MAC / parameter counts of a network, per stage"},
     {"train", deepreduce::cli::train_main, "train one network (a trial), with or without KD; resumable"},
     {"status", deepreduce::cli::status_main, "experiments, trial states, running trials and failures of a store"},
+    {"retry", deepreduce::cli::retry_main, "put failed trials of a store back in the queue"},
     {"export", deepreduce::cli::export_main, "one CSV/JSON row per trial of a store"},
     {"report", deepreduce::cli::report_main, "Pareto front, criticality table and pruning comparison as HTML + CSV"},
 };

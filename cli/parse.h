@@ -13,6 +13,6 @@ namespace deepreduce::cli {
 // the caller (who may add options from a file first).
 std::optional<int> parse_command(int argc, char** argv, const boost::program_options::options_description& desc,
                                  boost::program_options::variables_map& vm, const std::string& command,
-                                 const char* positional = nullptr, bool notify = true);
+                                 const char* positional = nullptr, bool notify = true, int positional_count = 1);
 
 }  // namespace deepreduce::cli

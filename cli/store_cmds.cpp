@@ -1,5 +1,7 @@
 // deepreduce status / export / report: read an experiment store, even while a
 // coordinator is writing it (the store is opened read-only).
+#include <map>
+#include <set>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -76,7 +78,7 @@ int status_main(int argc, char** argv) {
   std::cout << "\ntrials " << total << ":" << line << "\n";
 
   TextTable running({"running", "worker", "attempt", "epoch", "top-1", "lease left"});
-  TextTable failed({"failed", "arch", "attempts", "reason"});
+  TextTable failed({"failed", "arch", "leases", "failed/lost", "reason"});
   int n_running = 0, n_failed = 0;
   for (const auto& t : *trials) {
     if (t.state == storage::TrialState::kLeased) {
@@ -89,12 +91,120 @@ int status_main(int argc, char** argv) {
     } else if (t.state == storage::TrialState::kFailed) {
       ++n_failed;
       failed.add({t.id.substr(0, 12), t.spec.job.model.arch, std::to_string(t.attempt),
-                  t.reasons.empty() ? "-" : t.reasons.back()});
+                  std::to_string(t.charged) + "/" + std::to_string(t.lost), t.reasons.empty() ? "-" : t.reasons.back()});
     }
   }
   if (n_running) std::cout << "\n" << running.render();
-  if (n_failed) std::cout << "\n" << failed.render();
+  if (n_failed) {
+    std::cout << "\n" << failed.render();
+    std::cout << "\nretry them (with the coordinator stopped): deepreduce retry --db " << vm["db"].as<std::string>()
+              << " --failed\n";
+  }
+  auto workers = s.list_workers();
+  if (!workers.ok()) {
+    std::cerr << "deepreduce status: " << workers.status().message() << "\n";
+    return kExitFailure;
+  }
+  TextTable quarantined({"quarantined worker", "host", "since", "why"});
+  int n_quarantined = 0;
+  for (const auto& w : *workers)
+    if (w.state == "quarantined") {
+      ++n_quarantined;
+      quarantined.add({w.name, w.host, age(w.updated_ms), w.reason});
+    }
+  if (n_quarantined)
+    std::cout << "\n" << quarantined.render() << "\na quarantined worker gets no work until it is restarted\n";
   return kExitOk;
+}
+
+int retry_main(int argc, char** argv) {
+  po::options_description desc(
+      "deepreduce retry: put failed (or cancelled) trials back in the queue, with their attempts\n"
+      "counted anew; trials that failed only because a dependency failed come back with it and\n"
+      "wait for it. Stop the coordinator (or run) first; start it again afterwards.\n\n"
+      "Usage: deepreduce retry --db DIR (--failed | TRIAL...)   TRIAL: an id or a unique prefix\n\nOptions");
+  // clang-format off
+  desc.add_options()
+    ("db", po::value<std::string>(), "the store folder (required)")
+    ("failed", po::bool_switch(), "every failed trial")
+    ("trial", po::value<std::vector<std::string>>(), "trial ids (or unique prefixes), also as positional arguments")
+    ("help,h", "show this help");
+  // clang-format on
+  po::variables_map vm;
+  if (auto done = parse_command(argc, argv, desc, vm, "retry", "trial", true, -1)) return *done;
+  const bool all_failed = vm["failed"].as<bool>();
+  const auto named = vm.count("trial") ? vm["trial"].as<std::vector<std::string>>() : std::vector<std::string>();
+  if (!vm.count("db") || (all_failed == !named.empty())) {
+    std::cerr << "deepreduce retry: give --db DIR and either --failed or trial ids\n";
+    return kExitUsage;
+  }
+  auto store = storage::open_store(vm["db"].as<std::string>(), [] {
+    storage::StoreOptions o;
+    o.create_if_missing = false;
+    return o;
+  }());
+  if (!store.ok()) {
+    std::cerr << "deepreduce retry: " << store.status().message() << "\n";
+    return kExitFailure;
+  }
+  auto& s = **store;
+  auto trials = s.list_trials();
+  if (!trials.ok()) {
+    std::cerr << "deepreduce retry: " << trials.status().message() << "\n";
+    return kExitFailure;
+  }
+  std::vector<std::string> chosen;
+  if (all_failed) {
+    for (const auto& t : *trials)
+      if (t.state == storage::TrialState::kFailed) chosen.push_back(t.id);
+  } else {
+    for (const auto& prefix : named) {
+      std::vector<std::string> hits;
+      for (const auto& t : *trials)
+        if (t.id.rfind(prefix, 0) == 0) hits.push_back(t.id);
+      if (hits.size() != 1) {
+        std::cerr << "deepreduce retry: \"" << prefix << "\" matches " << hits.size() << " trials in "
+                  << vm["db"].as<std::string>() << "\n";
+        return kExitUsage;
+      }
+      chosen.push_back(hits[0]);
+    }
+  }
+  // Dependents that failed because these did come back too, dependencies first.
+  std::map<std::string, std::vector<std::string>> dependents;
+  std::map<std::string, storage::TrialState> state;
+  for (const auto& t : *trials) {
+    state[t.id] = t.state;
+    for (const auto& d : t.spec.dependencies()) dependents[d].push_back(t.id);
+  }
+  std::vector<std::string> order;
+  std::set<std::string> queued;
+  std::vector<std::string> frontier = chosen;
+  while (!frontier.empty()) {
+    std::vector<std::string> next;
+    for (const auto& id : frontier) {
+      if (!queued.insert(id).second) continue;
+      order.push_back(id);
+      for (const auto& d : dependents[id])
+        if (state[d] == storage::TrialState::kFailed) next.push_back(d);
+    }
+    frontier = std::move(next);
+  }
+  int retried = 0;
+  for (const auto& id : order) {
+    if (Status st = s.retry(id); !st.ok()) {
+      std::cerr << "deepreduce retry: " << st.message() << "\n";
+      continue;
+    }
+    ++retried;
+  }
+  if (Status st = s.sync(); !st.ok()) {
+    std::cerr << "deepreduce retry: " << st.message() << "\n";
+    return kExitFailure;
+  }
+  std::cout << retried << " trial(s) back in the queue; start the coordinator (or run) on "
+            << vm["db"].as<std::string>() << " again\n";
+  return retried == static_cast<int>(order.size()) ? kExitOk : kExitFailure;
 }
 
 int export_main(int argc, char** argv) {

@@ -86,6 +86,22 @@ class DeepReduceStrategy : public Strategy {
     return plan.take();
   }
 
+  std::string blocked(const Seen& seen) const override {
+    auto failed = [&](const TrialSpec& spec) {
+      auto it = seen.find(storage::trial_id(spec));
+      return it != seen.end() && it->second.state == TrialState::kFailed;
+    };
+    const TrialSpec baseline = baseline_trial(c_);
+    if (failed(baseline)) return "the baseline failed: no candidate can be ranked or distilled";
+    if (!c_.deepreduce.has("criticality")) return "";
+    std::string stages;
+    for (const auto& t : criticality_trials(baseline, c_.grid.kd))
+      if (t.kd == c_.deepreduce.rank_with_kd && failed(t.spec)) stages += (stages.empty() ? "" : ", ") + t.stage;
+    if (stages.empty()) return "";
+    return "criticality trial(s) of " + stages +
+           " failed: the stages cannot be ranked, so culling, thinning and reshaping stay closed";
+  }
+
   Result<int64_t> space_size() const override {
     // The same candidates whatever the order, up to the ReLU budget: count them for the stage order.
     Plan plan;
@@ -194,6 +210,8 @@ class HalvingStrategy : public Strategy {
     }
   }
 
+  std::string blocked(const Seen& seen) const override { return inner_->blocked(seen); }
+
   Result<std::vector<PlannedTrial>> propose(const Seen& seen) const override {
     auto proposed = inner_->propose(seen);
     if (!proposed.ok()) return proposed.status();
@@ -276,6 +294,8 @@ class HalvingStrategy : public Strategy {
 class WithPruning : public Strategy {
  public:
   WithPruning(SweepConfig c, std::unique_ptr<Strategy> inner) : c_(std::move(c)), inner_(std::move(inner)) {}
+
+  std::string blocked(const Seen& seen) const override { return inner_->blocked(seen); }
 
   Result<std::vector<PlannedTrial>> propose(const Seen& seen) const override {
     auto proposed = inner_->propose(seen);
@@ -423,7 +443,8 @@ CriticalityTable criticality_table(const SweepConfig& config, const Seen& seen) 
   for (const auto& t : criticality_trials(baseline, kd_flags)) {
     auto it = seen.find(storage::trial_id(t.spec));
     const bool ranking = t.kd == config.deepreduce.rank_with_kd;
-    if (ranking && (it == seen.end() || !finished(it->second.state))) all_finished = false;
+    // Ranking needs every ranking network done: a failed one blocks the phase (see blocked()).
+    if (ranking && (it == seen.end() || it->second.state != TrialState::kDone)) all_finished = false;
     if (it == seen.end() || !it->second.top1) continue;
     const double top1 = *it->second.top1;
     if (t.stage == "none") {

@@ -42,6 +42,10 @@ class Strategy {
   virtual Result<std::vector<PlannedTrial>> propose(const Seen& seen) const = 0;
   // How many trials the whole space holds at full fidelity (for `plan`).
   virtual Result<int64_t> space_size() const = 0;
+  // Why later phases cannot open ("" when nothing blocks them): the
+  // prerequisites they would be decided on failed. A strategy never opens a
+  // phase on failed evidence; it waits for `deepreduce retry`.
+  virtual std::string blocked(const Seen& seen) const { return ""; }
 };
 
 // The strategy of a validated config (its search.strategy, wrapped in
