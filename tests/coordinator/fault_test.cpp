@@ -10,99 +10,13 @@
 
 #include "protocol/transport.h"
 #include "storage/store.h"
-#include "tests/coordinator/processes.h"
-#include "tests/test_dirs.h"
+#include "tests/coordinator/fault_fixture.h"
 
 namespace deepreduce {
 namespace {
 namespace fs = std::filesystem;
+using testing::FaultTest;
 using testing::Process;
-
-class FaultTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = deepreduce::testing::fresh_test_dir("fault");
-    std::mt19937 rng(std::random_device{}());
-    port_ = 20000 + static_cast<int>(rng() % 30000);
-  }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
-  }
-
-  // `n` independent tiny trials plus, when `kd`, a KD student of the first.
-  std::string config(int n, int epochs, bool kd = false) {
-    std::ofstream out(dir_ / "exp.yaml");
-    out << "name: fault\n"
-           "defaults: {dataset: synthetic, arch: resnet18, alpha: 0.125, blocks: [1, 1, 1, 1], epochs: "
-        << epochs << ", train_subset: 384, test_subset: 100, batch: 32, lr: 0.05}\ntrials:\n";
-    for (int i = 0; i < n; ++i) out << "  - name: t" << i << "\n    seed: " << i << "\n";
-    if (kd) out << "  - name: student\n    cull: [stem]\n    teacher: t0\n";
-    return (dir_ / "exp.yaml").string();
-  }
-  std::string endpoint() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
-  std::unique_ptr<Process> coordinator(const std::string& cfg, const std::string& db,
-                                       std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"coordinator", cfg, "--db", path(db), "--bind", endpoint()};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return std::make_unique<Process>(args, path("coordinator.log"));
-  }
-  std::unique_ptr<Process> worker(const std::string& name, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"worker", "--connect", endpoint(), "--threads", "1", "--name", name,
-                                     "--scratch", path("scratch-" + name)};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return std::make_unique<Process>(args, path("worker-" + name + ".log"));
-  }
-
-  // For polling: nullptr while the store does not exist yet.
-  std::unique_ptr<storage::Store> peek(const std::string& db) {
-    storage::StoreOptions o;
-    o.read_only = true;
-    auto s = storage::open_store(path(db), o);
-    return s.ok() ? std::move(*s) : nullptr;
-  }
-
-  // Polls until some trial is leased (a worker is training); false after 15 s.
-  bool wait_until_leased(const std::string& db) {
-    for (int i = 0; i < 300; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      if (auto s = peek(db); s && !s->list_trials(storage::TrialState::kLeased)->empty()) return true;
-    }
-    return false;
-  }
-
-  std::unique_ptr<storage::Store> read(const std::string& db) {
-    storage::StoreOptions o;
-    o.read_only = true;
-    auto s = storage::open_store(path(db), o);
-    EXPECT_TRUE(s.ok()) << s.status().message();
-    return s.ok() ? std::move(*s) : nullptr;
-  }
-
-  // trial -> number of "done" events; every trial must be done exactly once.
-  std::map<std::string, int> done_events(storage::Store& s) {
-    std::map<std::string, int> n;
-    for (const auto& e : *s.events(0, 1000000))
-      if (e.type == "done") ++n[e.trial];
-    return n;
-  }
-
-  void expect_all_done_once(const std::string& db, size_t trials) {
-    auto s = read(db);
-    ASSERT_TRUE(s);
-    auto all = *s->list_trials();
-    ASSERT_EQ(all.size(), trials);
-    auto done = done_events(*s);
-    for (const auto& t : all) {
-      EXPECT_EQ(t.state, storage::TrialState::kDone) << t.id << " " << (t.reasons.empty() ? "" : t.reasons.back());
-      EXPECT_EQ(done[t.id], 1) << t.id;
-    }
-  }
-
-  fs::path dir_;
-  int port_ = 0;
-};
 
 TEST_F(FaultTest, WorkersKilledMidTrialRepeatedlyEveryTrialEndsDoneExactlyOnce) {
   auto c = coordinator(config(5, 6, /*kd=*/true), "db", {"--max-attempts", "20", "--heartbeat-ms", "300"});

@@ -1,0 +1,459 @@
+// The fault campaign: real processes, real sockets, SIGKILL at random moments,
+// hostile messages. Each test ends with every trial done exactly once, the
+// same results as an uninterrupted run, no forged result, no crash and no trial
+// charged for what it did not do, and prints a "campaign:" line with what it
+// did (bench/fault_campaign.sh collects them into BENCHMARKS.md).
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <zmq.hpp>
+
+#include "protocol/protocol.h"
+#include "protocol/transport.h"
+#include "storage/store.h"
+#include "tests/coordinator/fault_fixture.h"
+
+namespace deepreduce {
+namespace {
+namespace fs = std::filesystem;
+namespace proto = deepreduce::protocol;
+using testing::FaultTest;
+using testing::Process;
+using Clock = std::chrono::steady_clock;
+
+class ChaosTest : public FaultTest {
+ protected:
+  // The uninterrupted reference of config `cfg`.
+  void reference(const std::string& cfg) {
+    Process ref({"run", cfg, "--db", path("reference"), "--threads", "1"}, path("reference.log"));
+    ASSERT_TRUE(ref.wait(240)) << ref.log();
+    ASSERT_EQ(ref.exit_code(), 0) << ref.log();
+  }
+  static double seconds_since(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+  }
+  std::mt19937 rng_{std::random_device{}()};
+};
+
+TEST_F(ChaosTest, CoordinatorKilledTenTimesWhileWorkersAreIdleAndBusy) {
+  const std::string cfg = config(6, 4, /*kd=*/true);
+  reference(cfg);
+  const auto t0 = Clock::now();
+  auto a = worker("a");
+  auto b = worker("b");
+  int kills = 0, idle_kills = 0;
+  std::unique_ptr<Process> c;
+  while (kills < 10) {
+    c = coordinator(cfg, "db", {"--heartbeat-ms", "300", "--restart-grace-s", "40"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(150 + rng_() % 1500));
+    if (!c->running()) break;  // finished before this kill
+    // Idle or busy at the kill: is any trial leased right now?
+    bool busy = false;
+    if (auto s = peek("db")) busy = !s->list_trials(storage::TrialState::kLeased)->empty();
+    idle_kills += !busy;
+    c->signal(SIGKILL);
+    c->wait(5);
+    ++kills;
+  }
+  if (kills == 10) c = coordinator(cfg, "db", {"--heartbeat-ms", "300", "--restart-grace-s", "40"});
+  ASSERT_TRUE(c->wait(240)) << c->log();
+  EXPECT_EQ(c->exit_code(), 0) << c->log();
+  EXPECT_TRUE(a->running() || a->exit_code() == 0) << a->log();
+  expect_all_done_once("db", 7);
+  expect_same_results("db", "reference");
+  EXPECT_EQ(charged_trials("db"), 0);
+  std::printf("campaign: coordinator SIGKILLed %d times (%d while no trial was leased): 7/7 trials done once, "
+              "results equal, 0 charged, %.0f s\n",
+              kills, idle_kills, seconds_since(t0));
+}
+
+TEST_F(ChaosTest, WorkersKilledThirtyTimes) {
+  const std::string cfg = config(6, 6, /*kd=*/true);
+  reference(cfg);
+  const auto t0 = Clock::now();
+  auto c = coordinator(cfg, "db", {"--heartbeat-ms", "300"});
+  std::vector<std::unique_ptr<Process>> workers;
+  workers.push_back(worker("w0"));
+  workers.push_back(worker("w1"));
+  int kills = 0, spawned = 2, mid_trial = 0;
+  while (c->running() && kills < 30) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng_() % 900));
+    const size_t victim = rng_() % workers.size();
+    if (auto s = peek("db")) mid_trial += !s->list_trials(storage::TrialState::kLeased)->empty();
+    workers[victim]->signal(SIGKILL);
+    workers[victim]->wait(5);
+    ++kills;
+    workers[victim] = worker("w" + std::to_string(spawned++));
+  }
+  ASSERT_TRUE(c->wait(300)) << c->log();
+  EXPECT_EQ(c->exit_code(), 0) << c->log();
+  expect_all_done_once("db", 7);
+  expect_same_results("db", "reference");
+  auto s = read("db");
+  int failed = 0;
+  for (const auto& t : *s->list_trials()) failed += t.state == storage::TrialState::kFailed || t.charged > 0;
+  EXPECT_EQ(failed, 0);
+  std::printf("campaign: workers SIGKILLed %d times (%d with a trial leased): 7/7 trials done once, results equal, "
+              "0 failed, %.0f s\n",
+              kills, mid_trial, seconds_since(t0));
+}
+
+TEST_F(ChaosTest, RunKilledTwentyTimesIncludingWhileItCreatesItsStore) {
+  const std::string cfg = config(5, 3, /*kd=*/true);
+  reference(cfg);
+  const auto t0 = Clock::now();
+  int kills = 0, during_creation = 0;
+  for (int i = 0; i < 20; ++i) {
+    Process r({"run", cfg, "--db", path("db"), "--threads", "1"}, path("run.log"));
+    // The first kills land while the store is being created (before it has a
+    // CURRENT file, or just after), the later ones mid-training.
+    const int ms = i < 6 ? static_cast<int>(rng_() % 60) : 200 + static_cast<int>(rng_() % 1500);
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    if (!r.running()) break;
+    during_creation += !fs::exists(path("db") + "/CURRENT");
+    r.signal(SIGKILL);
+    r.wait(5);
+    ++kills;
+  }
+  Process last({"run", cfg, "--db", path("db"), "--threads", "1"}, path("run-last.log"));
+  ASSERT_TRUE(last.wait(240)) << last.log();
+  EXPECT_EQ(last.exit_code(), 0) << last.log();
+  expect_all_done_once("db", 6);
+  expect_same_results("db", "reference");
+  EXPECT_EQ(charged_trials("db"), 0);
+  for (const auto& e : fs::directory_iterator(dir_))
+    EXPECT_EQ(e.path().filename().string().find(".creating-"), std::string::npos) << "left behind: " << e.path();
+  std::printf("campaign: run SIGKILLed %d times (%d before its store existed): 6/6 trials done once, results equal, "
+              "0 charged, %.0f s\n",
+              kills, during_creation, seconds_since(t0));
+}
+
+// 10,000 messages an unkind network and a hostile client would send, while
+// two real workers run a real experiment.
+TEST_F(ChaosTest, TenThousandHostileMessagesForgeNothingAndStopNothing) {
+  const std::string cfg = config(4, 4, /*kd=*/true);
+  reference(cfg);
+  const auto t0 = Clock::now();
+  auto c = coordinator(cfg, "db", {"--heartbeat-ms", "300"});
+  auto a = worker("a");
+  auto b = worker("b");
+  ASSERT_TRUE(wait_until_leased("db"));
+  std::vector<std::string> ids;
+  for (const auto& t : *read("db")->list_trials()) ids.push_back(t.id);
+  zmq::context_t ctx;
+  const int v = proto::kVersion;
+  auto token = [&] { return proto::random_token(); };
+  auto any_id = [&] { return ids[rng_() % ids.size()]; };
+  auto bytes = [&](size_t n) {
+    std::string s(n, '\0');
+    for (auto& ch : s) ch = static_cast<char>(rng_());
+    return s;
+  };
+  // Messages about real trials that the sender does not hold.
+  auto about_a_trial = [&]() -> std::vector<std::string> {
+    nlohmann::json h = {{"v", v}, {"trial", any_id()}, {"attempt", 1 + rng_() % 3}, {"lease", token()}};
+    switch (rng_() % 4) {
+      case 0:
+        h["result"] = {{"top1", 99.9}};
+        h["model"] = {{"size", 0}, {"blake2b", proto::digest("")}};
+        return {"RESULT", h.dump()};
+      case 1:
+        h["epoch"] = {{"epoch", 1}, {"top1", 99.9}};
+        return {"PROGRESS", h.dump()};
+      case 2:
+        h["reason"] = "forged failure";
+        h["retryable"] = false;
+        h["environment"] = false;
+        return {"FAILED", h.dump()};
+      default:
+        h["kind"] = rng_() % 2 ? "model" : "checkpoint";
+        h["chunk"] = 0;
+        h["chunks"] = 1;
+        h["size"] = 5;
+        return {"UPLOAD", h.dump(), "forge"};
+    }
+  };
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  int sent = 0, hellos = 0;
+  std::map<std::string, int> kinds;
+  while (sent < 10000 && c->running()) {
+    zmq::socket_t s(ctx, zmq::socket_type::dealer);
+    s.set(zmq::sockopt::linger, 0);
+    s.set(zmq::sockopt::routing_id, "hostile-" + std::to_string(sent));
+    s.connect(endpoint());
+    // Some connections introduce themselves first (as "a": the name of a real worker).
+    if (hellos < 5 && rng_() % 4 == 0) {
+      nlohmann::json running = nlohmann::json::array();
+      running.push_back({{"trial", any_id()}, {"attempt", 1}, {"lease", token()}});
+      proto::send_frames(s, {"HELLO", nlohmann::json{{"v", v}, {"worker", "a"}, {"host", "evil"}, {"pid", 1},
+                                                     {"devices", {"cpu"}}, {"threads", 1}, {"slots", 1},
+                                                     {"running", running}}
+                                          .dump()});
+      ++hellos;
+      ++sent;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    for (int i = 0; i < 200 && sent < 10000; ++i, ++sent) {
+      std::vector<std::string> frames;
+      switch (rng_() % 8) {
+        case 0:  // random bytes in random frames
+          frames.resize(rng_() % 5);
+          for (auto& f : frames) f = bytes(rng_() % 300);
+          if (frames.empty()) frames.push_back(bytes(3));
+          kinds["random"]++;
+          break;
+        case 1: {  // a valid message truncated
+          auto m = about_a_trial();
+          m[1] = m[1].substr(0, rng_() % m[1].size());
+          frames = m;
+          kinds["truncated"]++;
+          break;
+        }
+        case 2:  // oversized header
+          frames = {"HEARTBEAT", std::string(proto::kMaxHeaderBytes + 1 + rng_() % 1000, ' ')};
+          kinds["oversized"]++;
+          break;
+        case 3:  // another version
+          frames = {"HEARTBEAT", "{\"v\":" + std::to_string(rng_() % 2 ? 2 : 99) + "}"};
+          kinds["wrong version"]++;
+          break;
+        case 4:  // the nesting bomb
+          frames = {"HELLO", "{\"v\":" + std::to_string(v) + ",\"devices\":" + deep + "}"};
+          kinds["deep nesting"]++;
+          break;
+        case 5:  // a coordinator's message from a client
+          frames = {"ASSIGN", nlohmann::json{{"v", v}, {"trial", any_id()}, {"attempt", 1}, {"lease", token()},
+                                             {"spec", nlohmann::json::object()}, {"checkpoint", false}}
+                                  .dump()};
+          kinds["wrong direction"]++;
+          break;
+        default:  // well-formed, about trials the sender does not hold
+          frames = about_a_trial();
+          kinds["not held"]++;
+          break;
+      }
+      proto::send_frames(s, frames);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  }
+  ASSERT_TRUE(c->wait(240)) << c->log();
+  EXPECT_EQ(c->exit_code(), 0) << c->log();
+  EXPECT_EQ(sent, 10000);
+  expect_all_done_once("db", 5);
+  expect_same_results("db", "reference");
+  EXPECT_EQ(charged_trials("db"), 0);
+  int forged = 0;
+  auto store = read("db");
+  for (const auto& t : *store->list_trials()) {
+    auto r = **store->get_result(t.id);
+    forged += r["top1"] == 99.9 || (r["worker"] != "a" && r["worker"] != "b");
+  }
+  EXPECT_EQ(forged, 0);
+  EXPECT_NE(c->log().find("refused"), std::string::npos);
+  std::string mix;
+  for (const auto& [k, n] : kinds) mix += (mix.empty() ? "" : ", ") + std::to_string(n) + " " + k;
+  std::printf("campaign: %d hostile messages (%d HELLO, %s): 5/5 trials done once, results equal, %d forged, "
+              "0 crashes, %.0f s\n",
+              sent, hellos, mix.c_str(), forged, seconds_since(t0));
+}
+
+// Issue item 3: workers idle at the kill rejoin and get work at once.
+TEST_F(ChaosTest, IdleWorkersThatRejoinARestartedCoordinatorGetWork) {
+  auto c = coordinator(config(1, 1, false, "first"), "db", {"--keep-serving"});
+  auto a = worker("a");
+  auto b = worker("b");
+  for (int i = 0; i < 300; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (auto s = peek("db"); s && s->list_trials(storage::TrialState::kDone)->size() == 1) break;
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // both idle now
+  c->signal(SIGKILL);
+  c->wait(5);
+  // A new experiment in the same store: only the rejoined idle workers can train it.
+  auto c2 = coordinator(config(3, 1, false, "second"), "db");
+  ASSERT_TRUE(c2->wait(60)) << c2->log() << a->log();
+  EXPECT_EQ(c2->exit_code(), 0) << c2->log();
+  expect_all_done_once("db", 3);  // the second experiment's t0 is the first's: the same id, trained once
+}
+
+// Issue item 4: a trial that finishes while the coordinator is down is stored
+// with its model when the worker reconnects, and its KD student trains.
+TEST_F(ChaosTest, AResultFinishedWhileTheCoordinatorIsDownArrivesWithItsModel) {
+  const std::string cfg = config(1, 3, /*kd=*/true);
+  auto c = coordinator(cfg, "db", {"--heartbeat-ms", "300"});
+  auto a = worker("a");
+  ASSERT_TRUE(wait_until_leased("db"));
+  // Frozen, the coordinator cannot answer: the result and the model are sent
+  // into a socket nobody reads, then lost with the process.
+  c->signal(SIGSTOP);
+  for (int i = 0; i < 600 && a->log().find("coordinator silent") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // the 3-epoch trial has finished by now
+  c->signal(SIGKILL);
+  c->wait(5);
+  auto c2 = coordinator(cfg, "db", {"--heartbeat-ms", "300"});
+  ASSERT_TRUE(c2->wait(120)) << c2->log() << a->log();
+  EXPECT_EQ(c2->exit_code(), 0) << c2->log();
+  expect_all_done_once("db", 2);
+  auto s = read("db");
+  int leases = 0, failed_fetches = 0;
+  for (const auto& e : *s->events(0, 100000)) {
+    leases += e.type == "leased";
+    failed_fetches += e.type == "released";
+  }
+  EXPECT_EQ(leases, 2) << "a trial was trained twice";
+  EXPECT_EQ(failed_fetches, 0);
+  EXPECT_NE(c2->log().find("reclaimed trial"), std::string::npos) << c2->log();
+  for (const auto& t : *s->list_trials()) {
+    auto model = s->get_artifact(t.id, "model");
+    EXPECT_TRUE(model.ok() && model->has_value()) << t.id;
+  }
+}
+
+// Issue item 5: a worker whose surroundings fail is quarantined; no trial is charged.
+TEST_F(ChaosTest, AWorkerWithoutItsDataIsQuarantinedAndNoTrialIsCharged) {
+  fs::create_directories(path("empty-data"));
+  std::ofstream(dir_ / "fm.yaml") << "name: fm\n"
+                                     "defaults: {dataset: fashion-mnist, arch: resnet18, alpha: 0.125, blocks: [1, 1, 1, 1],"
+                                     " epochs: 1, train_subset: 256, test_subset: 100, batch: 64}\n"
+                                     "trials:\n  - name: a\n  - name: b\n    seed: 2\n  - name: c\n    seed: 3\n";
+  const std::string cfg = path("fm.yaml");
+  Process bad({"run", cfg, "--db", path("db"), "--data-root", path("empty-data"), "--threads", "1"}, path("bad.log"));
+  ASSERT_TRUE(bad.wait(120)) << bad.log();
+  EXPECT_NE(bad.exit_code(), 0) << bad.log();
+  EXPECT_NE(bad.log().find("quarantined"), std::string::npos) << bad.log();
+  EXPECT_NE(bad.log().find("no trial was charged"), std::string::npos) << bad.log();
+  {
+    auto s = read("db");
+    for (const auto& t : *s->list_trials()) {
+      EXPECT_NE(t.state, storage::TrialState::kFailed) << t.id;
+      EXPECT_EQ(t.charged, 0) << t.id;
+    }
+  }
+  Process status({"status", "--db", path("db")}, path("status.log"));
+  ASSERT_TRUE(status.wait(30));
+  EXPECT_NE(status.log().find("quarantined worker"), std::string::npos) << status.log();
+  // Fixed (Debian's Fashion-MNIST, where the trials say): the same command trains everything.
+  Process good({"run", cfg, "--db", path("db"), "--threads", "1"}, path("good.log"));
+  ASSERT_TRUE(good.wait(180)) << good.log();
+  EXPECT_EQ(good.exit_code(), 0) << good.log();
+  expect_all_done_once("db", 3);
+}
+
+TEST_F(ChaosTest, AWorkerAskedForADeviceItLacksSaysSoAndExits) {
+  auto w = worker("gpu", {"--device", "cuda:0"});
+  ASSERT_TRUE(w->wait(30)) << w->log();
+  EXPECT_NE(w->exit_code(), 0);
+  EXPECT_NE(w->log().find("no CUDA device"), std::string::npos) << w->log();
+}
+
+// A forged RESULT over a real socket: a client that says HELLO, then claims a
+// pending trial it was never given.
+TEST_F(ChaosTest, AForgedResultForAPendingTrialIsRefused) {
+  const std::string cfg = config(2, 2);
+  auto c = coordinator(cfg, "db", {"--keep-serving"});
+  std::vector<std::string> ids;
+  for (int i = 0; i < 200 && ids.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (auto s = peek("db"))
+      for (const auto& t : *s->list_trials()) ids.push_back(t.id);
+  }
+  ASSERT_EQ(ids.size(), 2u);
+  zmq::context_t ctx;
+  zmq::socket_t s(ctx, zmq::socket_type::dealer);
+  s.set(zmq::sockopt::linger, 0);
+  s.connect(endpoint());
+  // slots 1 and it is assigned one trial: it forges the result of the other too.
+  proto::send_frames(s, proto::encode(proto::make(proto::Type::kHello,
+                                                  {{"worker", "liar"}, {"host", "h"}, {"pid", 1}, {"devices", {"cpu"}},
+                                                   {"threads", 1}, {"slots", 1}, {"running", nlohmann::json::array()}})));
+  std::string assigned, lease;
+  for (int i = 0; i < 100 && assigned.empty(); ++i) {
+    zmq::pollitem_t items[] = {{static_cast<void*>(s), 0, ZMQ_POLLIN, 0}};
+    zmq::poll(items, 1, std::chrono::milliseconds(50));
+    while (auto frames = proto::recv_frames(s)) {
+      auto m = proto::decode(*frames);
+      if (m.ok() && m->type == proto::Type::kAssign) {
+        assigned = m->header["trial"];
+        lease = m->header["lease"];
+      }
+    }
+  }
+  ASSERT_FALSE(assigned.empty());
+  const std::string other = ids[0] == assigned ? ids[1] : ids[0];
+  auto forged = [&](const std::string& trial, const std::string& tok, const std::string& model) {
+    proto::send_frames(s, proto::encode(proto::make(
+                              proto::Type::kResult, {{"trial", trial}, {"attempt", 1}, {"lease", tok},
+                                                     {"result", {{"top1", 99.9}}},
+                                                     {"model", {{"size", model.size()}, {"blake2b", proto::digest(model)}}}})));
+  };
+  forged(other, proto::random_token(), "");  // a trial it does not hold
+  forged(assigned, proto::random_token(), "");  // its own trial, a wrong token
+  forged(assigned, lease, "weights");           // its own lease, but no model uploaded
+  std::vector<std::string> receipts;
+  for (int i = 0; i < 40; ++i) {
+    zmq::pollitem_t items[] = {{static_cast<void*>(s), 0, ZMQ_POLLIN, 0}};
+    zmq::poll(items, 1, std::chrono::milliseconds(50));
+    while (auto frames = proto::recv_frames(s)) {
+      auto m = proto::decode(*frames);
+      if (m.ok() && m->type == proto::Type::kReceipt) receipts.push_back(m->header["status"]);
+    }
+  }
+  EXPECT_EQ(receipts, (std::vector<std::string>{"refused", "refused", "resend"}));
+  c->signal(SIGINT);
+  ASSERT_TRUE(c->wait(15));
+  auto store = read("db");
+  for (const auto& t : *store->list_trials()) EXPECT_NE(t.state, storage::TrialState::kDone) << t.id;
+}
+
+TEST(FullDiskTest, AFullDiskIsAClearErrorAndLosesNothingStored) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs (the disk that fills up)";
+  const fs::path mnt = fs::temp_directory_path() / ("deepreduce_fulldisk_" + std::to_string(::getpid()));
+  fs::create_directories(mnt);
+  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=24m") != 0) {
+    fs::remove_all(mnt);
+    GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
+  }
+  const std::string db = (mnt / "store").string();
+  storage::TrialSpec spec;
+  spec.job.train.epochs = 1;
+  const std::string id = storage::trial_id(spec);
+  const std::string token(32, 'a');
+  std::string message;
+  {
+    auto store = storage::open_store(db);
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    ASSERT_TRUE((*store)->add_trials("full", {spec}).ok());
+    ASSERT_TRUE((*store)->lease(id, "w", storage::now_ms() + 60000, token).ok());
+    ASSERT_TRUE((*store)->put_artifact(id, "checkpoint", std::string(4 << 20, 'c')).ok());
+    // A model larger than what is left: refused whole, and the trial stays leased.
+    Status s = (*store)->complete(id, "w", 1, token, {{"top1", 50.0}}, std::string(30 << 20, 'm'));
+    ASSERT_FALSE(s.ok());
+    message = s.message();
+    EXPECT_EQ((*store)->get_trial(id)->state, storage::TrialState::kLeased);
+  }
+  EXPECT_NE(message.find(db), std::string::npos) << message;
+  EXPECT_NE(message.find("disk is full"), std::string::npos) << message;
+  EXPECT_NE(message.find("needs 31457280 bytes"), std::string::npos) << message;
+  {
+    auto store = storage::open_store(db);
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    auto ckpt = (*store)->get_artifact(id, "checkpoint");
+    ASSERT_TRUE(ckpt.ok() && ckpt->has_value()) << "the stored checkpoint was lost";
+    EXPECT_EQ((*ckpt)->size(), size_t{4} << 20);
+    EXPECT_EQ((*store)->get_trial(id)->state, storage::TrialState::kLeased);
+  }
+  ::umount2(mnt.c_str(), MNT_DETACH);
+  fs::remove_all(mnt);
+  std::printf("campaign: full disk: \"%s\"\n", message.c_str());
+}
+
+}  // namespace
+}  // namespace deepreduce
