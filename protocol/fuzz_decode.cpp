@@ -2,12 +2,16 @@
 // crash, hang or read out of bounds, and what it accepts must satisfy what the
 // coordinator and workers rely on without checking again.
 //
-// Built once per message type (FUZZ_TYPE="HELLO", ...): the type frame is
-// fixed and the input is the header, then (after a 0xFF byte) the payload, so
-// the fuzzer spends its time inside that type's fields. FUZZ_TYPE="ANY" splits
-// the input into up to 5 frames at 0xFF bytes, types included.
+// One target per message type, chosen by the FUZZ_TYPE environment variable
+// (HELLO, READY, ...): the type frame is fixed and the input is the header,
+// then (after a 0xFF byte) the payload, so the fuzzer spends its time inside
+// that type's fields. FUZZ_TYPE=ANY splits the input into up to 5 frames at
+// 0xFF bytes, types included. scripts/fuzz.sh runs every type with a seed
+// corpus of valid messages.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -15,8 +19,23 @@
 
 namespace proto = deepreduce::protocol;
 
+namespace {
+std::string g_type = "ANY";
+}
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  if (const char* t = std::getenv("FUZZ_TYPE")) g_type = t;
+  bool known = g_type == "ANY";
+  for (auto t : proto::all_types()) known |= g_type == proto::type_name(t);
+  if (!known) {
+    std::fprintf(stderr, "fuzz_decode: FUZZ_TYPE=%s is not a message type\n", g_type.c_str());
+    std::exit(2);
+  }
+  return 0;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const std::string type = FUZZ_TYPE;
+  const std::string& type = g_type;
   std::vector<std::string> frames;
   if (type == "ANY") {
     frames.emplace_back();

@@ -6,6 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
+  clang libclang-rt-14-dev   # libFuzzer + sanitizers for the protocol fuzz targets (scripts/fuzz.sh)
   libtorch-dev
   libzmq3-dev cppzmq-dev libsodium-dev
   libyaml-cpp-dev

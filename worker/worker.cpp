@@ -114,8 +114,15 @@ struct Worker::Impl {
       fetches[{trial, kind}] = std::move(f);
       fetch_requests.push_back({trial, kind});
     }
+    int64_t asked = now_ms();
     while (future.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
       if (cancel.load() || stop.load()) return std::nullopt;
+      if (now_ms() - asked > 60000) {  // no answer (a lost message?): ask again
+        std::lock_guard<std::mutex> lock(mu);
+        if (auto it = fetches.find({trial, kind}); it != fetches.end()) it->second->parts.clear();
+        fetch_requests.push_back({trial, kind});
+        asked = now_ms();
+      }
     }
     return future.get();
   }
@@ -290,7 +297,9 @@ struct Worker::Impl {
     send_hello();
   }
 
+  int64_t hello_sent_ms = 0;
   void send_hello() {
+    hello_sent_ms = now_ms();
     nlohmann::json held = nlohmann::json::array();
     {
       std::lock_guard<std::mutex> lock(mu);
@@ -330,9 +339,15 @@ struct Worker::Impl {
     switch (m.type) {
       case Type::kWelcome: {
         welcomed = true;  // the loop announces the free slots next, once
-        // Whatever waited for the coordinator goes now.
+        // Whatever waited for the coordinator goes now: results, and artifact
+        // requests an earlier coordinator may never have answered.
         std::lock_guard<std::mutex> lock(mu);
         for (auto& [t, d] : deliveries) d.next_send_ms = 0;
+        fetch_requests.clear();
+        for (auto& [key, f] : fetches) {
+          f->parts.clear();
+          fetch_requests.push_back(key);
+        }
         break;
       }
       case Type::kReceipt: {
@@ -399,6 +414,7 @@ struct Worker::Impl {
           fetches.erase(it);
           break;
         }
+        if (m.header["chunk"].get<int64_t>() != static_cast<int64_t>(it->second->parts.size())) break;  // a stale answer
         it->second->parts.push_back(m.payload);
         if (static_cast<int64_t>(it->second->parts.size()) == m.header["chunks"].get<int64_t>()) {
           std::string bytes;
@@ -421,7 +437,9 @@ struct Worker::Impl {
       }
       case Type::kShutdown:
         if (m.header.value("rejoin", false)) {
-          // A restarted coordinator that does not know us yet: introduce ourselves again.
+          // A restarted coordinator that does not know us yet: introduce ourselves
+          // again (once: every message sent before it answers asks the same).
+          if (now_ms() - hello_sent_ms < 1000) break;
           log("coordinator asks to rejoin: sending HELLO");
           welcomed = false;
           send_hello();

@@ -55,7 +55,7 @@ TEST_F(StoreCommandsTest, StatusShowsStatesRunningTrialsAndFailures) {
   auto r = run_deepreduce("status --db " + dir_.string());
   ASSERT_EQ(r.code, 0) << r.out;
   for (const char* part : {"experiment quick", "strategy grid", "trials 3:", "leased 1", "done 1", "failed 1",
-                           "gpu-node-7", "1/2", "40.50", "CUDA out of memory"})
+                           "gpu-node-7", "1/2", "40.50", "CUDA out of memory", "1/0"})
     EXPECT_NE(r.out.find(part), std::string::npos) << part << "\n" << r.out;
 }
 
@@ -81,6 +81,50 @@ TEST_F(StoreCommandsTest, ExportWritesOneRowPerTrial) {
       EXPECT_EQ(row["epochs"], 2);
       EXPECT_DOUBLE_EQ(row["seconds"].get<double>(), 21.5);
     }
+}
+
+TEST_F(StoreCommandsTest, StatusSaysHowToRetry) {
+  auto r = run_deepreduce("status --db " + dir_.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("deepreduce retry --db " + dir_.string() + " --failed"), std::string::npos) << r.out;
+}
+
+TEST(RetryCommandTest, FailedTrialsAndTheirFailedDependentsComeBack) {
+  const fs::path dir = deepreduce::testing::fresh_test_dir("retry");
+  const std::string token(32, 'a');
+  std::string teacher, student, other;
+  {
+    auto store = *open_store(dir.string());
+    TrialSpec t;
+    t.job.train.epochs = 2;
+    TrialSpec s = t;
+    s.job.model.alpha = 0.5;
+    s.teacher = trial_id(t);
+    TrialSpec o = t;
+    o.job.model.alpha = 0.25;
+    ASSERT_TRUE(store->add_trials("x", {t, s, o}).ok());
+    teacher = trial_id(t);
+    student = trial_id(s);
+    other = trial_id(o);
+    ASSERT_TRUE(store->lease(teacher, "w", now_ms() + 1000, token).ok());
+    ASSERT_TRUE(store->fail(teacher, "bad data").ok());
+    ASSERT_TRUE(store->unblock_ready().ok());  // the student fails with it
+    ASSERT_EQ(store->get_trial(student)->state, TrialState::kFailed);
+  }
+  auto r = run_deepreduce("retry --db " + dir.string());
+  EXPECT_EQ(r.code, 2) << r.out;
+  r = run_deepreduce("retry --db " + dir.string() + " " + other.substr(0, 8));  // pending: not failed
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("only failed or cancelled"), std::string::npos) << r.out;
+  r = run_deepreduce("retry --db " + dir.string() + " --failed");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("2 trial(s) back in the queue"), std::string::npos) << r.out;
+  {
+    auto store = *open_store(dir.string());
+    EXPECT_EQ(store->get_trial(teacher)->state, TrialState::kPending);
+    EXPECT_EQ(store->get_trial(student)->state, TrialState::kBlocked);  // waits for its retried teacher
+  }
+  fs::remove_all(dir);
 }
 
 TEST(StoreCommandsErrorsTest, MissingStoreAndBadFormat) {
