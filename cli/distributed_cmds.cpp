@@ -296,7 +296,7 @@ int coordinator_main(int argc, char** argv) {
     auto report = write_store_report(**store, report_dir_for(vm["db"].as<std::string>()), std::cout);
     if (!report.ok()) std::cerr << "deepreduce coordinator: report: " << report.status().message() << "\n";
   }
-  if (g_signals.load()) return kExitFailure;
+  if (g_signals.load()) return kExitOk;  // a clean stop: start it again on the same --db to resume
   return report_failures(**store, *list, vm["db"].as<std::string>(), "coordinator");
 }
 
@@ -400,6 +400,8 @@ int run_main(int argc, char** argv) {
   co.log = logger("run");
   co.max_attempts = vm["max-attempts"].as<int>();
   co.max_lost = vm["max-lost"].as<int>();
+  // The workers of an earlier run died with it: its leases go back at once, uncharged.
+  co.restart_grace_ms = 0;
   storage::Store* raw = store->get();
   if (list->search) co.expand = [raw, &list] { return search::expand(*raw, list->name, *list->search); };
   const int n = std::max(1, vm["workers"].as<int>());

@@ -419,7 +419,10 @@ void Coordinator::on_result(const std::string& identity, WorkerSession& w, const
 }
 
 void Coordinator::on_failed(const std::string& identity, WorkerSession& w, const proto::Message& m) {
-  const std::string trial = m.header["trial"], reason = m.header["reason"], lease = m.header["lease"];
+  const std::string trial = m.header["trial"], lease = m.header["lease"];
+  std::string reason = m.header["reason"];
+  for (auto& c : reason)  // it is logged and stored: no terminal control characters
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
   const int64_t attempt = m.header["attempt"];
   if (!holds(w, trial, attempt, lease)) return refuse(w, m, "no live lease of this worker");
   w.running.erase(trial);

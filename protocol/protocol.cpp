@@ -161,6 +161,10 @@ std::string check_object(const std::vector<Field>& fs, const nlohmann::json& j, 
 std::string check_type(const Spec& spec, const nlohmann::json& h, size_t payload_bytes) {
   switch (spec.type) {
     case Type::kHello:
+      // Names end up in logs and the store: printable ASCII only (no terminal escapes).
+      for (const char* key : {"worker", "host"})
+        for (char c : h[key].get_ref<const std::string&>())
+          if (c < 0x21 || c > 0x7e) return std::string("field \"") + key + "\" must be printable ASCII without spaces";
       for (const auto& d : h["devices"])
         if (!d.is_string() || d.get_ref<const std::string&>().size() > 64)
           return "field \"devices\" must hold strings of at most 64 bytes";
@@ -169,6 +173,9 @@ std::string check_type(const Spec& spec, const nlohmann::json& h, size_t payload
         if (std::string why = check_object({trial_f(), attempt_f(), lease_f()}, r, false); !why.empty())
           return "field \"running\": " + why;
       }
+      return "";
+    case Type::kProgress:
+      if (h["epoch"].dump().size() > 65536) return "field \"epoch\" is larger than 64 KiB";
       return "";
     case Type::kResult: {
       const auto& r = h["result"];

@@ -62,6 +62,10 @@ TEST(ProtocolTest, DecodingIsStrict) {
       {{"HELLO", hello + "\"running\":[{\"trial\":\"t\",\"attempt\":1,\"lease\":\"" + kLease + "\"}]}"},
        "field \"running\": field \"trial\" must be 32 lowercase hex digits"},
       {{"HELLO", hello + "\"running\":[1]}"}, "must hold objects"},
+      {{"HELLO", "{" + v + ",\"worker\":\"w\\u001b[2J\",\"host\":\"h\",\"pid\":1,\"devices\":[],\"threads\":1,"
+                     "\"slots\":1,\"running\":[]}"},
+       "field \"worker\" must be printable ASCII"},
+      {{"PROGRESS", "{" + v + lease + ",\"epoch\":{\"x\":\"" + std::string(70000, 'x') + "\"}}"}, "larger than 64 KiB"},
       {{"PROGRESS", "{" + v + ",\"trial\":\"../../x\",\"attempt\":1,\"lease\":\"" + kLease + "\",\"epoch\":{}}"},
        "field \"trial\" must be 32 lowercase hex digits"},
       {{"PROGRESS", "{" + v + ",\"trial\":\"" + kTrial + "\",\"attempt\":1,\"epoch\":{}}"}, "field \"lease\" is missing"},
