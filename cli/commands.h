@@ -20,6 +20,7 @@ int run_main(int argc, char** argv);
 int plan_main(int argc, char** argv);
 int report_main(int argc, char** argv);
 int retry_main(int argc, char** argv);
+int export_model_main(int argc, char** argv);
 
 }  // namespace deepreduce::cli
 

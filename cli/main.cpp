@@ -25,6 +25,7 @@ const Command kCommands[] = {
     {"train", deepreduce::cli::train_main, "train one network (a trial), with or without KD; resumable"},
     {"status", deepreduce::cli::status_main, "experiments, trial states, running trials and failures of a store"},
     {"retry", deepreduce::cli::retry_main, "put failed trials of a store back in the queue"},
+    {"export-model", deepreduce::cli::export_model_main, "a found network as ONNX (or a state dict) with a JSON sidecar"},
     {"export", deepreduce::cli::export_main, "one CSV/JSON row per trial of a store"},
     {"report", deepreduce::cli::report_main, "Pareto front, criticality table and pruning comparison as HTML + CSV"},
 };
@@ -32,7 +33,7 @@ const Command kCommands[] = {
 void usage(std::ostream& os) {
   os << "deepreduce: finds neural networks with few ReLUs for private inference (DeepReDuce,\n"
         "Jha et al., ICML 2021).\n\nUsage: deepreduce <command> [options]\n\nCommands:\n";
-  for (const auto& c : kCommands) os << "  " << c.name << std::string(13 - std::strlen(c.name), ' ') << c.summary << "\n";
+  for (const auto& c : kCommands) os << "  " << c.name << std::string(14 - std::strlen(c.name), ' ') << c.summary << "\n";
   os << "\nRun 'deepreduce <command> --help' for a command's options.\n";
 }
 

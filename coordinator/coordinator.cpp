@@ -399,6 +399,10 @@ void Coordinator::on_result(const std::string& identity, WorkerSession& w, const
   w.last_error.clear();
   w.error_streak = 0;
   ++stats_.results;
+  // Its last checkpoint matters only to a longer budget that continues it (successive halving).
+  if (record.ok() && record->spec.job.train.horizon <= record->spec.job.train.epochs)
+    if (Status rm = store_.remove_artifact(trial, "checkpoint"); !rm.ok())
+      log("cannot remove the checkpoint of " + trial.substr(0, 12) + ": " + rm.message());
   results_since_unblock_ = true;
   receipt("stored", "");
   if (options_.log) {

@@ -687,6 +687,24 @@ class RocksStore final : public Store {
     }
   }
 
+  Status remove_artifact(const std::string& id, const std::string& kind) override {
+    DR_RETURN_IF_ERROR(writable());
+    if (!artifact_name_ok(id, kind)) return Status();
+    auto lock = locked();
+    const std::string base = id + "/" + kind + "/";
+    std::string old_text;
+    auto s = db_->Get(rocksdb::ReadOptions(), cf_["artifacts"], base + "meta", &old_text);
+    if (s.IsNotFound()) return Status();
+    DR_RETURN_IF_ERROR(from_rocks(s, "artifact " + base + "meta"));
+    auto old = nlohmann::json::parse(old_text, nullptr, false);
+    if (old.is_object() && old.contains("file") && old["file"].is_string()) doomed_.push_back(old["file"].get<std::string>());
+    rocksdb::WriteBatch batch;
+    batch.DeleteRange(cf_["artifacts"], base + "00000000", base + "99999999~");
+    batch.Delete(cf_["artifacts"], base + "meta");
+    add_event(batch, {0, 0, "artifact_removed", id, "", {{"kind", kind}}});
+    return commit(batch);
+  }
+
   // --- workers
   Status put_worker(const WorkerRecord& w) override {
     DR_RETURN_IF_ERROR(writable());

@@ -141,6 +141,26 @@ nlohmann::ordered_json to_json(const TrainResult& r) {
           {"device", r.device}};
 }
 
+Result<std::pair<torch::Tensor, torch::Tensor>> evaluation_set(const TrainJob& job) {
+  auto data = prepared_split(job, Split::kTest);
+  if (!data.ok()) return data.status();
+  auto norm = normalization_for(job.data.dataset);
+  if (!norm.ok()) return norm.status();
+  LoaderOptions lo;
+  lo.batch_size = 512;
+  lo.shuffle = false;
+  lo.augment = false;
+  lo.norm = *norm;
+  BatchLoader loader(*data, lo);
+  std::vector<torch::Tensor> images, labels;
+  while (auto batch = loader.next()) {
+    images.push_back(batch->images);
+    labels.push_back(batch->labels);
+  }
+  if (images.empty()) return Status::not_found(job.data.dataset + ": the test split is empty");
+  return std::make_pair(torch::cat(images), torch::cat(labels));
+}
+
 Result<std::string> check_device(const std::string& device) {
   try {
     torch::Device d(device);

@@ -65,4 +65,9 @@ Result<TrainResult> run_training(const TrainJob& job, const RunOptions& run,
 // Parses "cpu", "cuda", "cuda:N"; Unavailable when CUDA is asked for but absent.
 Result<std::string> check_device(const std::string& device);
 
+// The test images of a job exactly as training evaluates them (its subset,
+// padded to the model's input, normalised): float [N, C, H, W] and int64 [N]
+// labels. For checking an exported network against the stored accuracy.
+Result<std::pair<torch::Tensor, torch::Tensor>> evaluation_set(const TrainJob& job);
+
 }  // namespace deepreduce::train

@@ -248,6 +248,13 @@ TEST_F(StoreTest, ArtifactsAreFilesOutsideTheWalReplacedAndVerified) {
     if (e.path().extension() == ".log") wal += fs::file_size(e.path());
   EXPECT_LT(wal, uintmax_t{1} << 20) << "artifacts passed through the WAL";
   EXPECT_EQ(files().size(), 2u);
+  // Removed: record and file.
+  ASSERT_TRUE(store_->put_artifact(t2, "checkpoint", "ckpt").ok());
+  ASSERT_EQ(files().size(), 3u);
+  ASSERT_TRUE(store_->remove_artifact(t2, "checkpoint").ok());
+  EXPECT_FALSE(store_->get_artifact(t2, "checkpoint")->has_value());
+  EXPECT_TRUE(store_->remove_artifact(t2, "checkpoint").ok());  // absent: fine
+  EXPECT_EQ(files().size(), 2u);
   // A file no record names (a crash between writing it and committing) goes on open.
   std::ofstream(dir_ / "artifacts" / "orphan.model.0000") << "left over";
   store_.reset();

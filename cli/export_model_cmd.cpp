@@ -1,0 +1,259 @@
+// deepreduce export-model: found networks out of the tool, as ONNX for
+// private-inference runtimes (or a plain state dict for Python), each with a
+// JSON sidecar that says what it is.
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/parse.h"
+#include "common/text.h"
+#include "export/onnx_export.h"
+#include "nn/counts.h"
+#include "nn/spec_json.h"
+#include "search/report.h"
+#include "storage/store.h"
+#include "train/checkpoint.h"
+#include "train/dataset.h"
+#include "train/trainer.h"
+
+namespace deepreduce::cli {
+namespace po = boost::program_options;
+namespace {
+namespace fs = std::filesystem;
+
+struct Source {
+  std::optional<train::TrainJob> job;  // stored trials: what it was trained and evaluated on
+  std::string trial;           // "" for --model
+  std::string dataset;         // "" when unknown
+  std::optional<double> top1;  // the stored accuracy
+};
+
+Status write_bytes(const fs::path& path, const std::string& bytes) {
+  std::error_code ec;
+  if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
+  const fs::path temp = path.string() + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out) return Status::io_error(temp.string() + ": cannot write");
+  }
+  fs::rename(temp, path, ec);
+  if (ec) return Status::io_error(path.string() + ": " + ec.message());
+  return Status();
+}
+
+// What a runtime user needs beside the graph: the spec, where the ReLUs are,
+// what it costs and how inputs are normalised.
+nlohmann::json sidecar(nn::Network& net, const Source& src, const std::string& format, const std::string& file,
+                       int64_t batch) {
+  const nn::ModelSpec& spec = net->spec();
+  auto counts = nn::count(spec);
+  nlohmann::json stages = nlohmann::json::object(), sites = nlohmann::json::object();
+  int64_t layers = 0;
+  if (counts.ok()) {
+    for (const auto& s : counts->stages) stages[s.stage] = s.relus;
+    for (const auto& s : counts->sites)
+      if (s.active) {
+        sites[s.name] = s.relus();
+        ++layers;
+      }
+  }
+  nlohmann::json normalization = nullptr;
+  if (!src.dataset.empty())
+    if (auto n = train::normalization_for(src.dataset); n.ok())
+      normalization = {{"mean", n->mean}, {"std", n->std},
+                       {"note", "inputs are pixels / 255, minus mean, divided by std, per channel"}};
+  return {{"file", file},
+          {"format", format},
+          {"opset", format == "onnx" ? nlohmann::json(13) : nlohmann::json(nullptr)},
+          {"trial", src.trial.empty() ? nlohmann::json(nullptr) : nlohmann::json(src.trial)},
+          {"top1", src.top1 ? nlohmann::json(*src.top1) : nlohmann::json(nullptr)},
+          {"dataset", src.dataset.empty() ? nlohmann::json(nullptr) : nlohmann::json(src.dataset)},
+          {"spec", nn::to_json(spec)},
+          {"relus", counts.ok() ? counts->relus : 0},
+          {"relu_layers", layers},
+          {"macs", counts.ok() ? counts->macs : 0},
+          {"params", counts.ok() ? counts->params : 0},
+          {"relus_per_stage", stages},
+          {"relus_per_site", sites},
+          {"input", {{"name", "input"}, {"shape", {batch, spec.in_channels, spec.input_size, spec.input_size}},
+                     {"layout", "NCHW"}, {"normalization", normalization}}},
+          {"output", {{"name", "logits"}, {"shape", {batch, spec.classes}}}}};
+}
+
+// FILE.test.f32 (float32 [N, C, H, W], normalised) and FILE.test.i64 (labels):
+// the test images the stored top-1 was measured on, to check the export with
+// another runtime (tests/export/verify_front.py).
+Status write_test_set(const Source& src, const fs::path& out, const std::string& data_root) {
+  if (!src.job) return Status::invalid_argument("--test-set needs a stored trial (--db)");
+  train::TrainJob job = *src.job;
+  if (!data_root.empty()) job.data.data_dir = data_root;
+  auto set = train::evaluation_set(job);
+  if (!set.ok()) return set.status().with_context("--test-set");
+  const torch::Tensor images = set->first.to(torch::kFloat).contiguous(), labels = set->second.to(torch::kLong).contiguous();
+  DR_RETURN_IF_ERROR(write_bytes(out.string() + ".test.f32",
+                                 std::string(static_cast<const char*>(images.data_ptr()), images.numel() * sizeof(float))));
+  return write_bytes(out.string() + ".test.i64",
+                     std::string(static_cast<const char*>(labels.data_ptr()), labels.numel() * sizeof(int64_t)));
+}
+
+Status export_one(nn::Network& net, const Source& src, const fs::path& out, const std::string& format, int64_t batch) {
+  Result<std::string> bytes = format == "onnx" ? exporting::to_onnx(net, {batch, "deepreduce"})
+                                               : exporting::to_state_dict(net);
+  if (!bytes.ok()) return bytes.status();
+  DR_RETURN_IF_ERROR(write_bytes(out, *bytes));
+  const fs::path side = out.string() + ".json";  // net.onnx.json: an ONNX and a pt export of one name do not clash
+  return write_bytes(side, sidecar(net, src, format, out.filename().string(), batch).dump(2) + "\n");
+}
+
+// The network of a stored trial: its final weights from the store.
+Result<nn::Network> stored_model(storage::Store& store, const std::string& id, Source& src) {
+  auto trial = store.get_trial(id);
+  if (!trial.ok()) return trial.status();
+  if (trial->state != storage::TrialState::kDone)
+    return Status::failed_precondition("trial " + id + " is " + storage::state_name(trial->state) +
+                                       ": only done trials have final weights");
+  auto bytes = store.get_artifact(id, "model");
+  if (!bytes.ok()) return bytes.status();
+  if (!bytes->has_value()) return Status::not_found("trial " + id + " is done but its model is not in the store");
+  const fs::path temp = fs::temp_directory_path() / ("deepreduce-export-" + std::to_string(::getpid()) + ".pt");
+  DR_RETURN_IF_ERROR(write_bytes(temp, **bytes));
+  auto net = train::load_model(temp.string());
+  std::error_code ec;
+  fs::remove(temp, ec);
+  if (!net.ok()) return net.status().with_context("trial " + id);
+  src.trial = id;
+  src.job = trial->spec.job;
+  src.dataset = trial->spec.job.data.dataset;
+  if (auto r = store.get_result(id); r.ok() && r->has_value() && (**r).contains("top1") && (**r)["top1"].is_number())
+    src.top1 = (**r)["top1"].get<double>();
+  return net;
+}
+
+std::string top1_text(std::optional<double> top1) {
+  if (!top1) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", *top1);
+  return buf;
+}
+
+}  // namespace
+
+int export_model_main(int argc, char** argv) {
+  po::options_description desc(
+      "deepreduce export-model: a trained network as ONNX (opset 13, static NCHW shapes, BatchNorm\n"
+      "folded into the convolutions, removed ReLUs absent) for private-inference runtimes such as\n"
+      "CrypTen or EzPC, or as a plain state dict (--format pt) that Python reads with torch.load.\n"
+      "Beside each file, FILE.json (net.onnx.json): the spec, ReLUs per stage and per site, MACs, parameters, the\n"
+      "input's shape and normalisation, the trial id and its stored top-1.\n\n"
+      "Usage: deepreduce export-model --model DIR/model.pt --out net.onnx [--dataset NAME]\n"
+      "       deepreduce export-model --db STORE --trial ID --out net.onnx\n"
+      "       deepreduce export-model --db STORE --front --out DIR     (every network on the front)\n\nOptions");
+  // clang-format off
+  desc.add_options()
+    ("model", po::value<std::string>(), "a model.pt written by train (or a worker)")
+    ("db", po::value<std::string>(), "an experiment store (opened read-only)")
+    ("trial", po::value<std::string>(), "with --db: a trial id or a unique prefix")
+    ("front", po::bool_switch(), "with --db: every network on the Pareto front, named by trial id")
+    ("out", po::value<std::string>(), "the file (or, with --front, the folder) to write")
+    ("format", po::value<std::string>()->default_value("onnx"), "onnx or pt")
+    ("batch", po::value<int64_t>()->default_value(1), "the batch size fixed in the ONNX graph")
+    ("dataset", po::value<std::string>(), "with --model: the dataset it was trained on (for the normalisation)")
+    ("test-set", po::bool_switch(), "with --db: also FILE.test.f32 / FILE.test.i64, the test images the stored top-1 "
+                                    "was measured on (to verify the export in another runtime)")
+    ("data-root", po::value<std::string>(), "with --test-set: read the dataset from here instead of the trial's path")
+    ("help,h", "show this help");
+  // clang-format on
+  po::variables_map vm;
+  if (auto done = parse_command(argc, argv, desc, vm, "export-model")) return *done;
+  const std::string format = vm["format"].as<std::string>();
+  const int sources = vm.count("model") + vm.count("trial") + (vm["front"].as<bool>() ? 1 : 0);
+  if (!vm.count("out") || sources != 1 || (format != "onnx" && format != "pt") ||
+      ((vm.count("trial") || vm["front"].as<bool>()) && !vm.count("db")) || vm["batch"].as<int64_t>() < 1) {
+    std::cerr << "deepreduce export-model: give --out and one of --model FILE, --db STORE --trial ID, --db STORE "
+                 "--front; --format onnx or pt; --batch at least 1 (see --help)\n";
+    return kExitUsage;
+  }
+  const fs::path out = vm["out"].as<std::string>();
+  const int64_t batch = vm["batch"].as<int64_t>();
+  if (vm.count("model")) {
+    auto net = train::load_model(vm["model"].as<std::string>());
+    if (!net.ok()) {
+      std::cerr << "deepreduce export-model: " << net.status().message() << "\n";
+      return kExitFailure;
+    }
+    Source src;
+    if (vm.count("dataset")) src.dataset = vm["dataset"].as<std::string>();
+    if (Status s = export_one(*net, src, out, format, batch); !s.ok()) {
+      std::cerr << "deepreduce export-model: " << s.message() << "\n";
+      return kExitFailure;
+    }
+    std::cout << "wrote " << out.string() << " and its sidecar\n";
+    return kExitOk;
+  }
+  storage::StoreOptions ro;
+  ro.read_only = true;
+  auto store = storage::open_store(vm["db"].as<std::string>(), ro);
+  if (!store.ok()) {
+    std::cerr << "deepreduce export-model: " << store.status().message() << "\n";
+    return kExitFailure;
+  }
+  std::vector<std::string> ids;
+  if (vm.count("trial")) {
+    auto trials = (*store)->list_trials();
+    if (!trials.ok()) {
+      std::cerr << "deepreduce export-model: " << trials.status().message() << "\n";
+      return kExitFailure;
+    }
+    const std::string prefix = vm["trial"].as<std::string>();
+    for (const auto& t : *trials)
+      if (t.id.rfind(prefix, 0) == 0) ids.push_back(t.id);
+    if (ids.size() != 1) {
+      std::cerr << "deepreduce export-model: \"" << prefix << "\" matches " << ids.size() << " trials in "
+                << vm["db"].as<std::string>() << "\n";
+      return kExitUsage;
+    }
+  } else {
+    auto report = search::build_report(**store);
+    if (!report.ok()) {
+      std::cerr << "deepreduce export-model: " << report.status().message() << "\n";
+      return kExitFailure;
+    }
+    for (const auto& p : report->front) ids.push_back(p.id);
+    if (ids.empty()) {
+      std::cerr << "deepreduce export-model: " << vm["db"].as<std::string>() << " has no front yet (no done trial)\n";
+      return kExitFailure;
+    }
+  }
+  TextTable table({"trial", "file", "ReLUs", "MACs", "top-1"});
+  for (const auto& id : ids) {
+    Source src;
+    auto net = stored_model(**store, id, src);
+    if (!net.ok()) {
+      std::cerr << "deepreduce export-model: " << net.status().message() << "\n";
+      return kExitFailure;
+    }
+    const fs::path file = vm.count("trial") ? out : out / (id + (format == "onnx" ? ".onnx" : ".pt"));
+    if (Status s = export_one(*net, src, file, format, batch); !s.ok()) {
+      std::cerr << "deepreduce export-model: " << s.message() << "\n";
+      return kExitFailure;
+    }
+    if (vm["test-set"].as<bool>())
+      if (Status s = write_test_set(src, file, vm.count("data-root") ? vm["data-root"].as<std::string>() : "");
+          !s.ok()) {
+        std::cerr << "deepreduce export-model: " << s.message() << "\n";
+        return kExitFailure;
+      }
+    auto c = nn::count((*net)->spec());
+    table.add({id.substr(0, 12), file.string(), with_commas(c.ok() ? c->relus : 0), with_commas(c.ok() ? c->macs : 0),
+               top1_text(src.top1)});
+  }
+  std::cout << table.render();
+  return kExitOk;
+}
+
+}  // namespace deepreduce::cli

@@ -1,0 +1,34 @@
+// A trained network as ONNX, for private-inference runtimes (CrypTen, EzPC /
+// CrypTFlow2, ...), written from C++ with ONNX's own protobuf schema.
+//
+// What the graph is (and what those runtimes need it to be):
+//  - opset 13, IR version 7, static NCHW shapes (batch fixed at export);
+//  - BatchNorm folded into the convolution before it (no BatchNormalization node);
+//  - a culled or thinned ReLU is absent: its input flows on, no Identity node,
+//    so the graph evaluates exactly the spec's ReLUs;
+//  - GlobalAveragePool, Flatten and Gemm for the head;
+//  - ResNet-56's option-A shortcut as plain ops: a strided Slice, then Pad with zeros.
+// Nodes and tensors are named after the ReLU sites and blocks ("s2.b1.relu1").
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/status.h"
+#include "nn/model.h"
+
+namespace deepreduce::exporting {
+
+struct OnnxOptions {
+  int64_t batch = 1;
+  std::string graph_name = "deepreduce";
+};
+
+// The serialized ModelProto (what a .onnx file holds).
+Result<std::string> to_onnx(nn::Network& net, const OnnxOptions& options = {});
+
+// A plain state dict (name -> tensor) in torch.save's format: Python reads it
+// with torch.load, no TorchScript involved. BN running statistics included.
+Result<std::string> to_state_dict(nn::Network& net);
+
+}  // namespace deepreduce::exporting

@@ -1,0 +1,142 @@
+// Exported ONNX, verified by tools that are not deepreduce: ONNX's checker, its
+// shape inference (a ReLU audit) and OpenCV's dnn module as an independent
+// runtime, for every architecture and a table of plans, widths, resolutions,
+// depths and pruned shapes.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "export/onnx_export.h"
+#include "nn/counts.h"
+#include "nn/prune.h"
+#include "nn/relu_plan.h"
+#include "tests/test_dirs.h"
+
+namespace deepreduce::exporting {
+namespace {
+namespace fs = std::filesystem;
+
+nn::ModelSpec base(const std::string& arch, double alpha) {
+  nn::ModelSpec s;
+  s.arch = arch;
+  s.alpha = alpha;
+  return s;
+}
+
+std::map<std::string, nn::ModelSpec> cases() {
+  std::map<std::string, nn::ModelSpec> c;
+  const auto r18 = base("resnet18", 0.25);
+  c["resnet18-all"] = r18;
+  c["resnet18-cull-stem-s1"] = *nn::cull(r18, {"stem", "s1"});
+  c["resnet18-thin-s3"] = *nn::thin(r18, {"s3"});
+  c["resnet18-cull-thin"] = *nn::thin(*nn::cull(r18, {"stem", "s1"}), {"s2", "s4"});
+  c["resnet18-only-s2"] = *nn::only(r18, "s2");
+  c["resnet18-none"] = *nn::no_relus(r18);
+  auto rho = r18;
+  rho.rho = 0.5;
+  c["resnet18-rho-half"] = *nn::cull(rho, {"stem"});
+  auto depth = r18;
+  depth.blocks = {2, 1, 1, 1};
+  c["resnet18-blocks-2111"] = depth;
+  c["resnet18-pruned-0.3"] = *nn::prune_rate(r18, 0.3);
+  c["resnet34-thin-s2-s3"] = *nn::thin(base("resnet34", 0.125), {"s2", "s3"});
+  const auto r56 = base("resnet56", 0.5);
+  c["resnet56-all"] = r56;
+  c["resnet56-cull-s1"] = *nn::cull(r56, {"s1"});
+  c["resnet56-only-s3"] = *nn::only(r56, "s3");
+  c["resnet56-none"] = *nn::no_relus(r56);
+  c["resnet56-pruned-0.4"] = *nn::prune_rate(r56, 0.4);
+  const auto mb = base("mobilenetv1", 0.25);
+  c["mobilenetv1-all"] = mb;
+  c["mobilenetv1-cull-stem-s1"] = *nn::cull(mb, {"stem", "s1"});
+  c["mobilenetv1-thin-s4"] = *nn::thin(mb, {"s4"});
+  c["mobilenetv1-none"] = *nn::no_relus(mb);
+  c["mobilenetv1-pruned-0.3"] = *nn::prune_rate(mb, 0.3);
+  return c;
+}
+
+void write_floats(const fs::path& p, const torch::Tensor& t) {
+  const torch::Tensor c = t.to(torch::kFloat).contiguous();
+  std::ofstream out(p, std::ios::binary);
+  out.write(static_cast<const char*>(c.data_ptr()), static_cast<std::streamsize>(c.numel() * sizeof(float)));
+}
+
+TEST(OnnxExportTest, AnIndependentRuntimeAgreesAndTheGraphEvaluatesExactlyTheSpecsRelus) {
+  const fs::path dir = deepreduce::testing::fresh_test_dir("onnx");
+  torch::manual_seed(7);
+  std::map<std::string, int64_t> analytic;
+  const auto all = cases();
+  for (const auto& [name, spec] : all) {
+    auto net = nn::build_model(spec);
+    ASSERT_TRUE(net.ok()) << name << ": " << net.status().message();
+    // Trained-looking BatchNorm statistics, so that folding them is tested.
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& b : (*net)->named_buffers(true)) {
+        if (b.key().find("running_mean") != std::string::npos) b.value().uniform_(-0.5, 0.5);
+        if (b.key().find("running_var") != std::string::npos) b.value().uniform_(0.5, 2.0);
+      }
+      for (auto& p : (*net)->named_parameters(true))
+        if (p.key().find("bn") != std::string::npos) p.value().uniform_(0.5, 1.5);
+    }
+    (*net)->eval();
+    const torch::Tensor x = torch::rand({1, spec.in_channels, spec.input_size, spec.input_size});
+    torch::Tensor y;
+    {
+      torch::NoGradGuard no_grad;
+      y = (*net)->forward(x);
+    }
+    auto bytes = to_onnx(*net);
+    ASSERT_TRUE(bytes.ok()) << name << ": " << bytes.status().message();
+    std::ofstream(dir / (name + ".onnx"), std::ios::binary) << *bytes;
+    write_floats(dir / (name + ".input"), x);
+    write_floats(dir / (name + ".expected"), y);
+    analytic[name] = nn::count(spec)->relus;
+  }
+  const fs::path report = dir / "verify.jsonl";
+  const std::string cmd = "/usr/bin/python3 " + std::string(DEEPREDUCE_SOURCE_DIR) + "/tests/export/verify_onnx.py " +
+                          dir.string() + " > " + report.string() + " 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << "the verifier failed (needs python3-onnx and python3-opencv):\n"
+                                         << std::ifstream(report).rdbuf();
+  std::ifstream in(report);
+  std::string line;
+  size_t checked = 0;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << line;
+    const std::string name = j["case"];
+    ++checked;
+    std::printf("%-28s relus %8lld  max rel. error %.2e\n", name.c_str(),
+                static_cast<long long>(j.value("relus", int64_t{-1})), j.value("max_rel_error", -1.0));
+    ASSERT_FALSE(j.contains("error")) << name << ": " << j["error"];
+    EXPECT_TRUE(j["checker"].get<bool>()) << name;
+    EXPECT_EQ(j["relus"].get<int64_t>(), analytic[name]) << name << ": the graph evaluates other ReLUs than the spec";
+    EXPECT_LE(j["max_rel_error"].get<double>(), 1e-4) << name;
+    for (const auto& op : j["ops"])
+      EXPECT_TRUE(op != "BatchNormalization" && op != "Identity" && op != "Dropout") << name << ": " << op;
+  }
+  EXPECT_EQ(checked, all.size());
+  if (!HasFailure()) fs::remove_all(dir);
+}
+
+TEST(OnnxExportTest, ARemovedReluIsAbsentFromTheGraph) {
+  torch::manual_seed(1);
+  auto full = nn::build_model(base("resnet18", 0.125));
+  auto culled = nn::build_model(*nn::cull(base("resnet18", 0.125), {"stem", "s1", "s2"}));
+  ASSERT_TRUE(full.ok() && culled.ok());
+  auto relu_nodes = [](const std::string& bytes) {
+    size_t n = 0;
+    for (size_t at = bytes.find("Relu"); at != std::string::npos; at = bytes.find("Relu", at + 1)) ++n;
+    return n;
+  };
+  const size_t all = relu_nodes(*to_onnx(*full)), fewer = relu_nodes(*to_onnx(*culled));
+  EXPECT_EQ(all, 17u);  // stem + 2 per block, 8 blocks
+  EXPECT_EQ(fewer, 8u);  // s3 and s4 only: 4 blocks, 2 each
+}
+
+}  // namespace
+}  // namespace deepreduce::exporting

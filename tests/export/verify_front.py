@@ -1,0 +1,47 @@
+#!/usr/bin/python3
+"""Runs every exported ONNX network of a folder in OpenCV's dnn module on the
+test images deepreduce measured it on (export-model --test-set) and compares
+the accuracy with the top-1 stored for its trial (the sidecar's "top1").
+
+Usage: /usr/bin/python3 tests/export/verify_front.py DIR
+Prints one line per network and exits 1 if any accuracy differs.
+"""
+import json
+import os
+import sys
+
+import cv2
+import numpy as np
+
+
+def main():
+    folder = sys.argv[1]
+    bad = 0
+    names = sorted(f for f in os.listdir(folder) if f.endswith(".onnx"))
+    if not names:
+        print(f"no .onnx files in {folder}")
+        return 1
+    for name in names:
+        path = os.path.join(folder, name)
+        side = json.load(open(path + ".json"))
+        shape = side["input"]["shape"]
+        images = np.fromfile(path + ".test.f32", dtype=np.float32).reshape([-1] + shape[1:])
+        labels = np.fromfile(path + ".test.i64", dtype=np.int64)
+        net = cv2.dnn.readNetFromONNX(path)
+        batch = shape[0]
+        correct = 0
+        for start in range(0, len(images) - len(images) % batch, batch):
+            net.setInput(images[start:start + batch])
+            logits = net.forward()
+            correct += int((logits.argmax(axis=1) == labels[start:start + batch]).sum())
+        counted = len(images) - len(images) % batch
+        top1 = 100.0 * correct / counted
+        same = abs(top1 - side["top1"]) < 1e-6 and counted == len(images)
+        bad += not same
+        print(f"{name}: OpenCV top-1 {top1:.2f} on {counted} images, stored {side['top1']:.2f}, "
+              f"ReLUs {side['relus']}: {'same' if same else 'DIFFERENT'}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
