@@ -10,6 +10,7 @@
 #include "cli/model_options.h"
 #include "cli/parse.h"
 #include "nn/counts.h"
+#include "nn/pi_cost.h"
 #include "nn/relu_plan.h"
 
 namespace deepreduce::cli {
@@ -24,6 +25,9 @@ nlohmann::ordered_json counts_json(const nn::ModelSpec& spec, const nn::Counts& 
   nlohmann::ordered_json stages = nlohmann::ordered_json::object();
   for (const auto& s : c.stages) stages[s.stage] = s.relus;
   j["stages"] = stages;
+  j["relu_layers"] = nn::relu_layers(c);
+  // Estimated private-inference cost per built-in protocol (nn/pi_cost.h).
+  j["pi"] = nlohmann::ordered_json::parse(nn::pi_json(c.relus, c.macs, nn::relu_layers(c)).dump());
   return j;
 }
 
@@ -47,6 +51,14 @@ void print_one(const nn::ModelSpec& spec, const nn::Counts& c, bool sites) {
   t.add({"total", "", with_commas(c.relus), with_commas(all), c.relus ? "100.0%" : "-"});
   std::cout << t.render() << "\nMACs    " << with_commas(c.macs) << "\nparams  "
             << with_commas(c.params) << "\n";
+  // Estimated private-inference cost: a linear model with published constants (nn/pi_cost.cpp).
+  TextTable pi({"protocol (estimate)", "online s", "online MB", "offline s", "offline MB"});
+  for (const auto& p : nn::pi_presets()) {
+    const auto e = nn::pi_cost(p, c.relus, c.macs, nn::relu_layers(c));
+    pi.add({p.name, fmt_num(e.online_seconds), fmt_num(e.online_bytes / 1e6), fmt_num(e.offline_seconds),
+            fmt_num(e.offline_bytes / 1e6)});
+  }
+  std::cout << "\n" << pi.render();
   if (sites) {
     TextTable st({"site", "active", "shape", "ReLUs"});
     for (const auto& s : c.sites)
@@ -88,7 +100,7 @@ int count_main(int argc, char** argv) {
   add_model_options(desc, /*arch_may_be_list=*/true);
   // clang-format off
   desc.add_options()
-    ("json", po::bool_switch(), "print one JSON object: {arch, relus, macs, params, stages}")
+    ("json", po::bool_switch(), "print one JSON object: {arch, relus, macs, params, stages, relu_layers, pi}")
     ("sites", po::bool_switch(), "also list every ReLU site with its shape")
     ("help,h", "show this help");
   // clang-format on

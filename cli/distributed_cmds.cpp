@@ -20,6 +20,7 @@
 #include "cli/parse.h"
 #include "cli/trial_list.h"
 #include "nn/counts.h"
+#include "nn/pi_cost.h"
 #include "nn/relu_plan.h"
 #include "coordinator/coordinator.h"
 #include "protocol/transport.h"
@@ -473,7 +474,10 @@ int plan_main(int argc, char** argv) {
   auto e = experiment_arg(vm, "plan");
   if (!e) return kExitUsage;
   nlohmann::json rows = nlohmann::json::array();
-  TextTable t({"trial", "role", "arch", "plan", "alpha", "rho", "blocks", "KD", "ReLUs", "MACs"});
+  // The private-inference estimate: the config's pi_cost, else delphi (nn/pi_cost.h).
+  const nn::PiProtocol protocol = e->sweep ? e->sweep->pi : *nn::pi_preset("delphi");
+  TextTable t({"trial", "role", "arch", "plan", "alpha", "rho", "blocks", "KD", "ReLUs", "MACs",
+               "online s (" + protocol.name + ")"});
   for (size_t i = 0; i < e->trials.size(); ++i) {
     const auto& spec = e->trials[i];
     const auto& m = spec.job.model;
@@ -490,11 +494,16 @@ int plan_main(int argc, char** argv) {
     char alpha[16], rho[16];
     std::snprintf(alpha, sizeof alpha, "%g", m.alpha);
     std::snprintf(rho, sizeof rho, "%g", m.rho);
+    const nn::PiCost pi = c.ok() ? nn::pi_cost(protocol, c->relus, c->macs, nn::relu_layers(*c)) : nn::PiCost{};
+    char online[32];
+    std::snprintf(online, sizeof online, "%.3g", pi.online_seconds);
     t.add({id.substr(0, 12), role, m.arch, nn::plan_summary(m), alpha, rho, blocks,
-           spec.teacher.empty() ? "no" : "yes", with_commas(c.ok() ? c->relus : 0), with_commas(c.ok() ? c->macs : 0)});
+           spec.teacher.empty() ? "no" : "yes", with_commas(c.ok() ? c->relus : 0), with_commas(c.ok() ? c->macs : 0),
+           online});
     rows.push_back({{"id", id}, {"role", role}, {"arch", m.arch}, {"plan", nn::plan_summary(m)},
                     {"alpha", m.alpha}, {"rho", m.rho}, {"blocks", blocks}, {"kd", !spec.teacher.empty()},
-                    {"teacher", spec.teacher}, {"relus", c.ok() ? c->relus : 0}, {"macs", c.ok() ? c->macs : 0}});
+                    {"teacher", spec.teacher}, {"relus", c.ok() ? c->relus : 0}, {"macs", c.ok() ? c->macs : 0},
+                    {"pi", {{"protocol", protocol.name}, {"estimate", nn::to_json(pi)}}}});
   }
   int64_t space = static_cast<int64_t>(e->trials.size());
   if (e->search) {

@@ -87,7 +87,7 @@ nlohmann::json sidecar(nn::Network& net, const Source& src, const std::string& f
 
 // FILE.test.f32 (float32 [N, C, H, W], normalised) and FILE.test.i64 (labels):
 // the test images the stored top-1 was measured on, to check the export with
-// another runtime (tests/export/verify_front.py).
+// another runtime (scripts/verify_export.py).
 Status write_test_set(const Source& src, const fs::path& out, const std::string& data_root) {
   if (!src.job) return Status::invalid_argument("--test-set needs a stored trial (--db)");
   train::TrainJob job = *src.job;

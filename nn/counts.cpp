@@ -94,4 +94,10 @@ Result<Counts> count(const ModelSpec& spec) {
   return walk(spec);
 }
 
+int64_t relu_layers(const Counts& c) {
+  int64_t n = 0;
+  for (const auto& s : c.sites) n += s.active;
+  return n;
+}
+
 }  // namespace deepreduce::nn

@@ -51,4 +51,8 @@ Result<std::vector<ReluSite>> relu_sites(const ModelSpec& spec);
 // The exact counts of the spec's network, or why the spec is invalid.
 Result<Counts> count(const ModelSpec& spec);
 
+// Active ReLU sites: the ReLU layers a private-inference protocol evaluates
+// (each one a round of communication).
+int64_t relu_layers(const Counts& c);
+
 }  // namespace deepreduce::nn

@@ -4,7 +4,8 @@
 # without and with KD) and the channel-pruning comparison, on Debian's
 # Fashion-MNIST, through the embedded coordinator and a local worker. About 7
 # minutes on 2 CPU cores after the build. Run it again and it resumes: nothing finished
-# is trained twice. It ends with the Pareto front and the report's path.
+# is trained twice. It ends with the Pareto front, the report's path, and the front
+# exported as ONNX and scored again in OpenCV (runs/quickstart-front/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -20,3 +21,9 @@ $DR plan configs/quickstart.yaml | sed -n 1,8p   # sed reads it all: no SIGPIPE 
 echo
 echo "== Running it (progress below; Ctrl-C stops, running this script again resumes) =="
 $DR run configs/quickstart.yaml --db runs/quickstart.db
+echo
+echo "== The front leaves the tool: ONNX for private-inference runtimes, checked in OpenCV =="
+rm -rf runs/quickstart-front
+$DR export-model --db runs/quickstart.db --front --test-set --out runs/quickstart-front
+# Another runtime scores each exported network on the test images its stored top-1 came from.
+/usr/bin/python3 scripts/verify_export.py runs/quickstart-front

@@ -1,6 +1,7 @@
 #include "search/report.h"
 
 #include <algorithm>
+#include <functional>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -109,6 +110,7 @@ Result<Report> build_report(storage::Store& store) {
 
   // What the stored configs add: the baseline, the criticality study, references, pruning.
   std::set<std::string> pruning_seen;
+  bool protocol_set = false;
   for (const auto& e : r.experiments) {
     if (!looks_like_sweep(e.config_yaml)) continue;
     auto config = parse_sweep(e.config_yaml, e.name + " (stored config)");
@@ -116,8 +118,26 @@ Result<Report> build_report(storage::Store& store) {
     const std::string base_id = storage::trial_id(baseline_trial(*config));
     if (!r.baseline && point_of.count(base_id)) r.baseline = point_of[base_id];
     if (r.criticality.rows.empty()) r.criticality = criticality_table(*config, seen);
+    if (!protocol_set) {
+      r.protocol = config->pi;
+      protocol_set = true;
+    }
     r.references.insert(r.references.end(), config->references.begin(), config->references.end());
   }
+  // What each network would cost under the protocol, and the front in those terms.
+  for (auto& p : r.points) {
+    auto c = nn::count(by_id[p.id].spec.job.model);
+    p.relu_layers = c.ok() ? nn::relu_layers(*c) : 0;
+    p.pi = nn::pi_cost(r.protocol, p.relus, p.macs, p.relu_layers);
+    point_of[p.id] = p;
+  }
+  for (auto& f : r.front) f = point_of[f.id];
+  if (r.baseline) r.baseline = point_of[r.baseline->id];
+  std::vector<Point> by_latency;
+  for (const auto& p : r.points)
+    if (p.series != "channel pruning")
+      by_latency.push_back({static_cast<int64_t>(std::llround(p.pi.online_seconds * 1e9)), p.top1, p.id});
+  for (const auto& f : pareto_front(by_latency)) r.latency_front.push_back(point_of[f.id]);
   for (const auto& p : r.points) {
     if (p.series != "channel pruning" || pruning_seen.count(p.id)) continue;
     pruning_seen.insert(p.id);
@@ -154,10 +174,13 @@ std::string front_text(const Report& r) {
 
 std::string pareto_csv(const Report& r) {
   std::ostringstream os;
-  os << "id,plan,alpha,rho,kd,relus,macs,params,top1\n";
+  os << "id,plan,alpha,rho,kd,relus,macs,params,top1,relu_layers,protocol,online_seconds,online_bytes,offline_seconds,"
+        "offline_bytes\n";
   for (const auto& p : r.front)
     os << p.id << "," << csv_field(p.plan) << "," << p.alpha << "," << p.rho << "," << (p.kd ? "true" : "false") << ","
-       << p.relus << "," << p.macs << "," << p.params << "," << fmt("%.4f", p.top1) << "\n";
+       << p.relus << "," << p.macs << "," << p.params << "," << fmt("%.4f", p.top1) << "," << p.relu_layers << ","
+       << csv_field(r.protocol.name) << "," << fmt("%.6g", p.pi.online_seconds) << "," << fmt("%.6g", p.pi.online_bytes)
+       << "," << fmt("%.6g", p.pi.offline_seconds) << "," << fmt("%.6g", p.pi.offline_bytes) << "\n";
   return os.str();
 }
 
@@ -173,7 +196,13 @@ std::string criticality_csv(const Report& r) {
   return os.str();
 }
 
-std::string plot_svg(const Report& r) {
+namespace {
+
+// Networks as points (x on a log axis, top-1 on y), a front as a staircase,
+// series in the legend. x: ReLUs, or estimated online seconds.
+std::string scatter_svg(const Report& r, const std::vector<ReportPoint>& front,
+                        const std::function<double(const ReportPoint&)>& xof, bool with_references,
+                        const std::string& xlabel, const std::function<std::string(double)>& tick) {
   // ReLUs on a log axis against top-1. A network without ReLUs sits left of
   // the first decade, at a tick labelled 0.
   const double W = 820, H = 480, left = 70, right = 200, top = 20, bottom = 50;
@@ -183,10 +212,12 @@ std::string plot_svg(const Report& r) {
   };
   std::vector<Dot> dots;
   for (const auto& p : r.points)
-    dots.push_back({static_cast<double>(p.relus), p.top1, p.series,
+    dots.push_back({xof(p), p.top1, p.series,
                     p.id.substr(0, 12) + " " + p.plan + (p.kd ? " +KD" : "") + ": " + with_commas(p.relus) +
-                        " ReLUs, " + fmt("%.2f", p.top1) + "%"});
-  for (const auto& q : r.references)
+                        " ReLUs, " + fmt("%.2f", p.top1) + "%, est. online " + fmt("%.3g", p.pi.online_seconds) +
+                        " s (" + r.protocol.name + ")"});
+  if (with_references)
+    for (const auto& q : r.references)
     dots.push_back({static_cast<double>(q.relus), q.top1, "reference",
                     q.label + ": " + with_commas(q.relus) + " ReLUs, " + fmt("%.2f", q.top1) + "% (" + q.source + ")"});
   double lo = 1e300, hi = 0, ylo = 100, yhi = 0;
@@ -218,22 +249,22 @@ std::string plot_svg(const Report& r) {
     const double x = X(std::pow(10.0, d));
     s << "<line x1='" << x << "' y1='" << top << "' x2='" << x << "' y2='" << top + ph << "' stroke='#ddd'/>";
     s << "<text x='" << x << "' y='" << top + ph + 16 << "' text-anchor='middle'>"
-      << (is_zero ? "0" : si(static_cast<int64_t>(std::llround(std::pow(10.0, d))))) << "</text>\n";
+      << (is_zero ? "0" : tick(std::pow(10.0, d))) << "</text>\n";
   }
   const double ystep = (yhi - ylo) > 40 ? 10 : (yhi - ylo) > 15 ? 5 : 1;
   for (double y = ylo; y <= yhi + 1e-9; y += ystep) {
     s << "<line x1='" << left << "' y1='" << Y(y) << "' x2='" << left + pw << "' y2='" << Y(y) << "' stroke='#eee'/>";
     s << "<text x='" << left - 6 << "' y='" << Y(y) + 4 << "' text-anchor='end'>" << fmt("%g", y) << "</text>\n";
   }
-  s << "<text x='" << left + pw / 2 << "' y='" << H - 10 << "' text-anchor='middle'>ReLUs per image (log scale)</text>\n";
+  s << "<text x='" << left + pw / 2 << "' y='" << H - 10 << "' text-anchor='middle'>" << esc(xlabel) << "</text>\n";
   s << "<text transform='translate(16," << top + ph / 2 << ") rotate(-90)' text-anchor='middle'>top-1 accuracy (%)</text>\n";
   // The front as a staircase: each network is the best until the next one.
-  if (!r.front.empty()) {
+  if (!front.empty()) {
     s << "<polyline fill='none' stroke='#2a9d4b' stroke-width='2' points='";
-    for (size_t i = 0; i < r.front.size(); ++i) {
-      const auto& p = r.front[i];
-      if (i > 0) s << X(static_cast<double>(p.relus)) << "," << Y(r.front[i - 1].top1) << " ";
-      s << X(static_cast<double>(p.relus)) << "," << Y(p.top1) << " ";
+    for (size_t i = 0; i < front.size(); ++i) {
+      const auto& p = front[i];
+      if (i > 0) s << X(xof(p)) << "," << Y(front[i - 1].top1) << " ";
+      s << X(xof(p)) << "," << Y(p.top1) << " ";
     }
     s << "'/>\n";
   }
@@ -266,8 +297,8 @@ std::string plot_svg(const Report& r) {
   for (const auto& st : styles)
     for (const auto& d : dots)
       if (d.series == st.series) s << marker(st, X(d.relus), Y(d.top1), d.title) << "\n";
-  for (const auto& p : r.front)  // ring the networks on the front
-    s << "<circle cx='" << X(static_cast<double>(p.relus)) << "' cy='" << Y(p.top1)
+  for (const auto& p : front)  // ring the networks on the front
+    s << "<circle cx='" << X(xof(p)) << "' cy='" << Y(p.top1)
       << "' r='8' fill='none' stroke='#2a9d4b' stroke-width='1.5'/>\n";
   // Legend.
   double ly = top + 10;
@@ -285,6 +316,21 @@ std::string plot_svg(const Report& r) {
     << "'>Pareto front</text>\n";
   s << "</svg>\n";
   return s.str();
+}
+
+}  // namespace
+
+std::string plot_svg(const Report& r) {
+  return scatter_svg(
+      r, r.front, [](const ReportPoint& p) { return static_cast<double>(p.relus); }, true,
+      "ReLUs per image (log scale)", [](double v) { return si(static_cast<int64_t>(std::llround(v))); });
+}
+
+std::string latency_svg(const Report& r) {
+  return scatter_svg(
+      r, r.latency_front, [](const ReportPoint& p) { return p.pi.online_seconds; }, false,
+      "estimated online seconds per image under " + r.protocol.name + " (log scale)",
+      [](double v) { return fmt("%g", v); });
 }
 
 namespace {
@@ -456,6 +502,19 @@ Status write_report(const Report& r, const std::string& dir) {
   html << "</ul>\n<h2>ReLUs against accuracy</h2>\n" << plot_svg(r)
        << "<p>Hover a point for its trial. Only networks trained to their full schedule are drawn.</p>\n";
   html << "<h2>Pareto front</h2>\n" << html_table(t.front_h, t.front);
+  html << "<h2>Estimated private-inference latency against accuracy</h2>\n" << latency_svg(r)
+       << "<p>Online seconds per image estimated under <b>" << esc(r.protocol.name)
+       << "</b> from each network's ReLUs, MACs and ReLU layers (a linear model; constants: " << esc(r.protocol.source)
+       << "). Calibrate them with <code>pi_cost:</code> in the sweep config. Under a garbled-circuit protocol ReLUs "
+          "dominate; under an OT-based one MACs weigh as much, and this front can differ from the ReLU front.</p>\n";
+  {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& p : r.latency_front)
+      rows.push_back({p.id.substr(0, 12), p.plan, with_commas(p.relus), with_commas(p.macs),
+                      fmt("%.3g", p.pi.online_seconds), fmt("%.3g", p.pi.online_bytes / 1e6),
+                      fmt("%.3g", p.pi.offline_seconds), fmt("%.2f", p.top1)});
+    html << html_table({"trial", "plan", "ReLUs", "MACs", "online s", "online MB", "offline s", "top-1"}, rows);
+  }
   if (!t.crit.empty())
     html << "<h2>ReLU criticality</h2>\n<p>Networks with ReLUs in one stage only; metric " << esc(r.criticality.metric)
          << "; rank 1 is the least critical stage, culled first.</p>\n" << html_table(t.crit_h, t.crit);

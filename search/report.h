@@ -25,6 +25,8 @@ struct ReportPoint {
   double top1 = 0;
   double alpha = 1, rho = 1;
   bool kd = false;
+  int64_t relu_layers = 0;
+  nn::PiCost pi;  // estimated under Report::protocol
 };
 
 // One row of the seed's pruning comparison: a pruned network against the
@@ -41,6 +43,10 @@ struct Report {
   std::vector<storage::TrialRow> trials;
   std::vector<ReportPoint> points;  // full-fidelity done trials
   std::vector<ReportPoint> front;   // the DeepReDuce front (pruning excluded), ReLUs ascending
+  // The latency view: the protocol the estimates use (the config's pi_cost,
+  // else delphi) and the front in estimated online seconds against top-1.
+  nn::PiProtocol protocol = *nn::pi_preset("delphi");
+  std::vector<ReportPoint> latency_front;  // online seconds ascending
   std::optional<ReportPoint> baseline;  // the all-ReLU network without KD
   CriticalityTable criticality;
   std::vector<PruningRow> pruning;
@@ -60,6 +66,8 @@ std::string front_text(const Report& report);
 
 // Pieces, exposed for tests.
 std::string plot_svg(const Report& report);
+// Estimated online seconds (log axis) against top-1, with its own front.
+std::string latency_svg(const Report& report);
 std::string pareto_csv(const Report& report);
 std::string criticality_csv(const Report& report);
 

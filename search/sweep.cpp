@@ -133,6 +133,31 @@ Status parse_pruning(const YAML::Node& n, const Reader& r, SweepConfig& c) {
   return r.error(n, "channel_pruning", "not supported for " + c.base.model.arch);
 }
 
+// pi_cost: {protocol: cheetah, relu_online_us: 0.8, mac_online_ns: 20, ...}
+Status parse_pi_cost(const YAML::Node& n, const Reader& r, SweepConfig& c) {
+  if (!n) return Status();
+  DR_RETURN_IF_ERROR(r.keys(n, "pi_cost", {"protocol", "relu_online_us", "relu_online_bytes", "relu_offline_us",
+                                          "relu_offline_bytes", "mac_online_ns", "mac_online_bytes", "mac_offline_ns",
+                                          "mac_offline_bytes", "layer_online_ms"}));
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& kv : n) {
+    const std::string k = kv.first.as<std::string>();
+    if (k == "protocol") {
+      std::string v;
+      DR_RETURN_IF_ERROR(r.scalar(kv.second, "pi_cost.protocol", "a protocol name (delphi, cheetah)", v));
+      j[k] = v;
+    } else {
+      double v = 0;
+      DR_RETURN_IF_ERROR(r.scalar(kv.second, "pi_cost." + k, "a number >= 0", v));
+      j[k] = v;
+    }
+  }
+  auto p = nn::pi_protocol_from_json(j);
+  if (!p.ok()) return r.error(n, "pi_cost", p.status().message());
+  c.pi = *p;
+  return Status();
+}
+
 Status parse_report(const YAML::Node& n, const Reader& r, SweepConfig& c) {
   if (!n) return Status();
   DR_RETURN_IF_ERROR(r.keys(n, "report", {"references"}));
@@ -197,7 +222,8 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
     return Status::invalid_argument(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
   }
   if (!root.IsMap()) return Status::invalid_argument(path + ": expected a mapping (name, dataset, model, train, kd, search)");
-  DR_RETURN_IF_ERROR(r.keys(root, "", {"name", "dataset", "model", "train", "kd", "search", "channel_pruning", "report"}));
+  DR_RETURN_IF_ERROR(
+      r.keys(root, "", {"name", "dataset", "model", "train", "kd", "search", "channel_pruning", "report", "pi_cost"}));
   for (const char* required : {"name", "dataset", "model", "search"})
     if (!root[required]) return Status::invalid_argument(path + ": " + required + ": missing (a sweep needs name, dataset, model, search)");
   DR_RETURN_IF_ERROR(r.scalar(root["name"], "name", "a name", c.name));
@@ -368,6 +394,7 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
   }
   DR_RETURN_IF_ERROR(parse_pruning(root["channel_pruning"], r, c));
   DR_RETURN_IF_ERROR(parse_report(root["report"], r, c));
+  DR_RETURN_IF_ERROR(parse_pi_cost(root["pi_cost"], r, c));
   return c;
 }
 

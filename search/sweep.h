@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "nn/pi_cost.h"
 #include "storage/trial.h"
 #include "train/options.h"
 
@@ -111,6 +112,9 @@ struct SweepConfig {
   HalvingOptions halving;
   PruningSpace pruning;
   std::vector<ReferencePoint> references;  // report.references
+  // pi_cost: the private-inference protocol the report estimates latency with
+  // (a built-in preset, optionally with calibrated constants); delphi by default.
+  nn::PiProtocol pi = *nn::pi_preset("delphi");
 };
 
 // Reads and validates a sweep config.

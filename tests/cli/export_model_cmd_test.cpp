@@ -42,7 +42,7 @@ TEST(ExportModelCommandTest, TheFrontLeavesAsOnnxThatOpenCvScoresToTheStoredAccu
   }
   EXPECT_GT(exported, 0u);
   const std::string verify = "/usr/bin/python3 " + std::string(DEEPREDUCE_SOURCE_DIR) +
-                             "/tests/export/verify_front.py " + (dir / "front").string() + " > " +
+                             "/scripts/verify_export.py " + (dir / "front").string() + " > " +
                              (dir / "verify.log").string() + " 2>&1";
   EXPECT_EQ(std::system(verify.c_str()), 0) << std::ifstream(dir / "verify.log").rdbuf();
   // One trial as a state dict that Python reads with torch.load.

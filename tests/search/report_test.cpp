@@ -123,6 +123,13 @@ TEST_F(ReportTest, WritesTheHtmlPlotTablesAndCsvs) {
   for (const auto& p : report->front) EXPECT_NE(html.find(p.id.substr(0, 12)), std::string::npos);
   const std::string csv = slurp(dir_ / "out" / "pareto.csv");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), static_cast<long>(report->front.size() + 1));
+  // The latency view: estimates under the default protocol, in the CSV and as a second plot with its own front.
+  EXPECT_NE(csv.find(",relu_layers,protocol,online_seconds,online_bytes,offline_seconds,offline_bytes\n"),
+            std::string::npos) << csv;
+  EXPECT_NE(html.find("estimated online seconds per image under delphi"), std::string::npos);
+  ASSERT_FALSE(report->latency_front.empty());
+  for (const auto& p : report->points) EXPECT_GE(p.pi.online_seconds, 0.0);
+  EXPECT_GT(report->front.front().pi.online_seconds, 0.0);
   EXPECT_NE(slurp(dir_ / "out" / "criticality.csv").find("stem,16384,60.0000"), std::string::npos);
   const std::string summary = slurp(dir_ / "out" / "summary.md");
   EXPECT_NE(summary.find("a ReLU saving of"), std::string::npos) << summary;

@@ -80,6 +80,9 @@ TEST(SweepTest, ErrorsNameFileLineAndKeyPath) {
       {"kd: {temperature: 3, lambda: 0.5}", "kd: {temperature: 3, lambda: 1.5}", "tiny.yaml:5: kd.lambda: expected a number in [0, 1]"},
       {"name: tiny\n", "name: tiny\nreference: []\n", "tiny.yaml:2: reference: unknown key"},
       {"search:\n", "search: [\n", "tiny.yaml:"},
+      {"name: tiny\n", "name: tiny\npi_cost: {protocol: spdz}\n", "tiny.yaml:2: pi_cost: pi_cost.protocol: unknown"},
+      {"name: tiny\n", "name: tiny\npi_cost: {relu_online_us: fast}\n", "tiny.yaml:2: pi_cost.relu_online_us: expected a number"},
+      {"name: tiny\n", "name: tiny\npi_cost: {relu_us: 1}\n", "tiny.yaml:2: pi_cost.relu_us: unknown key"},
   };
   for (const auto& c : cases) {
     std::string text = kSweep;

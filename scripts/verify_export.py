@@ -1,9 +1,9 @@
 #!/usr/bin/python3
-"""Runs every exported ONNX network of a folder in OpenCV's dnn module on the
+"""Checks exported networks in another runtime: runs every exported ONNX network of a folder in OpenCV's dnn module on the
 test images deepreduce measured it on (export-model --test-set) and compares
 the accuracy with the top-1 stored for its trial (the sidecar's "top1").
 
-Usage: /usr/bin/python3 tests/export/verify_front.py DIR
+Usage: /usr/bin/python3 scripts/verify_export.py DIR     (after export-model --db STORE --front --test-set --out DIR)
 Prints one line per network and exits 1 if any accuracy differs.
 """
 import json
