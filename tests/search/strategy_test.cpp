@@ -67,6 +67,22 @@ TEST(StrategyTest, DeepReduceStartsWithTheBaselineAndTheCriticalityStudy) {
   EXPECT_EQ((*s)->propose(partial)->size(), first->size());
 }
 
+TEST(StrategyTest, AFailedRankingTrialBlocksTheLaterPhasesAndSaysWhy) {
+  const SweepConfig c = config(kDeepReduce);
+  auto s = make_strategy(c);
+  ASSERT_TRUE(s.ok());
+  const size_t first = (*s)->propose({})->size();
+  Seen seen = seed_results(c);
+  EXPECT_EQ((*s)->blocked(seen), "");
+  EXPECT_GT((*s)->propose(seen)->size(), first);
+  // s2's network failed: no ranking on missing evidence, and the reason is given.
+  seen[storage::trial_id(criticality_trials(baseline_trial(c), {false})[2].spec)] = {TrialState::kFailed, std::nullopt};
+  EXPECT_EQ((*s)->propose(seen)->size(), first);
+  EXPECT_NE((*s)->blocked(seen).find("criticality trial(s) of s2 failed"), std::string::npos) << (*s)->blocked(seen);
+  seen[storage::trial_id(baseline_trial(c))] = {TrialState::kFailed, std::nullopt};
+  EXPECT_NE((*s)->blocked(seen).find("the baseline failed"), std::string::npos);
+}
+
 TEST(StrategyTest, CullsThinsAndReshapesInTheSeedsCriticalityOrder) {
   const SweepConfig c = config(kDeepReduce);
   const Seen seen = seed_results(c);
