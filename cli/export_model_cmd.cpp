@@ -15,6 +15,7 @@
 #include "nn/counts.h"
 #include "nn/spec_json.h"
 #include "search/report.h"
+#include "storage/export.h"
 #include "storage/store.h"
 #include "train/checkpoint.h"
 #include "train/dataset.h"
@@ -209,14 +210,12 @@ int export_model_main(int argc, char** argv) {
       std::cerr << "deepreduce export-model: " << trials.status().message() << "\n";
       return kExitFailure;
     }
-    const std::string prefix = vm["trial"].as<std::string>();
-    for (const auto& t : *trials)
-      if (t.id.rfind(prefix, 0) == 0) ids.push_back(t.id);
-    if (ids.size() != 1) {
-      std::cerr << "deepreduce export-model: \"" << prefix << "\" matches " << ids.size() << " trials in "
-                << vm["db"].as<std::string>() << "\n";
+    auto id = storage::trial_by_prefix(*trials, vm["trial"].as<std::string>(), vm["db"].as<std::string>());
+    if (!id.ok()) {
+      std::cerr << "deepreduce export-model: " << id.status().message() << "\n";
       return kExitUsage;
     }
+    ids.push_back(*id);
   } else {
     auto report = search::build_report(**store);
     if (!report.ok()) {

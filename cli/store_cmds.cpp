@@ -159,15 +159,12 @@ int retry_main(int argc, char** argv) {
       if (t.state == storage::TrialState::kFailed) chosen.push_back(t.id);
   } else {
     for (const auto& prefix : named) {
-      std::vector<std::string> hits;
-      for (const auto& t : *trials)
-        if (t.id.rfind(prefix, 0) == 0) hits.push_back(t.id);
-      if (hits.size() != 1) {
-        std::cerr << "deepreduce retry: \"" << prefix << "\" matches " << hits.size() << " trials in "
-                  << vm["db"].as<std::string>() << "\n";
+      auto id = storage::trial_by_prefix(*trials, prefix, vm["db"].as<std::string>());
+      if (!id.ok()) {
+        std::cerr << "deepreduce retry: " << id.status().message() << "\n";
         return kExitUsage;
       }
-      chosen.push_back(hits[0]);
+      chosen.push_back(*id);
     }
   }
   // Dependents that failed because these did come back too, dependencies first.

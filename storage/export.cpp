@@ -86,4 +86,15 @@ nlohmann::json rows_to_json(const std::vector<TrialRow>& rows) {
   return out;
 }
 
+Result<std::string> trial_by_prefix(const std::vector<TrialRecord>& trials, const std::string& prefix,
+                                    const std::string& where) {
+  std::vector<std::string> hits;
+  for (const auto& t : trials)
+    if (!prefix.empty() && t.id.rfind(prefix, 0) == 0) hits.push_back(t.id);
+  if (hits.size() != 1)
+    return Status::invalid_argument("\"" + prefix + "\" matches " + std::to_string(hits.size()) + " trials in " + where +
+                                    (hits.empty() ? "" : ": give more of the id"));
+  return hits.front();
+}
+
 }  // namespace deepreduce::storage

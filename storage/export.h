@@ -26,6 +26,11 @@ struct TrialRow {
 
 Result<std::vector<TrialRow>> trial_rows(Store& store);
 
+// The one trial of `trials` whose id starts with `prefix` (a whole id or a
+// unique prefix, as users type them); InvalidArgument naming how many matched.
+Result<std::string> trial_by_prefix(const std::vector<TrialRecord>& trials, const std::string& prefix,
+                                    const std::string& where);
+
 // CSV with a header line; fields quoted where needed.
 std::string rows_to_csv(const std::vector<TrialRow>& rows);
 nlohmann::json rows_to_json(const std::vector<TrialRow>& rows);
