@@ -223,7 +223,7 @@ std::string scatter_svg(const Report& r, const std::vector<ReportPoint>& front,
   double lo = 1e300, hi = 0, ylo = 100, yhi = 0;
   bool zero = false;
   for (const auto& d : dots) {
-    if (d.relus < 1) zero = true; else lo = std::min(lo, d.relus), hi = std::max(hi, d.relus);
+    if (d.relus <= 0) zero = true; else lo = std::min(lo, d.relus), hi = std::max(hi, d.relus);
     ylo = std::min(ylo, d.top1);
     yhi = std::max(yhi, d.top1);
   }
@@ -235,7 +235,7 @@ std::string scatter_svg(const Report& r, const std::vector<ReportPoint>& front,
   if (yhi <= ylo) yhi = ylo + 5;
   const double pw = W - left - right, ph = H - top - bottom;
   auto X = [&](double relus) {
-    const double l = relus < 1 ? dlo : std::log10(relus);
+    const double l = relus <= 0 ? dlo : std::log10(relus);
     return left + (l - dlo) / (dhi - dlo) * pw;
   };
   auto Y = [&](double acc) { return top + (1 - (acc - ylo) / (yhi - ylo)) * ph; };
