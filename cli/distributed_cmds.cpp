@@ -237,7 +237,9 @@ int coordinator_main(int argc, char** argv) {
   desc.add_options()
     ("config", po::value<std::string>(), "the experiment: a sweep config (with search:) or a YAML trial list")
     ("db", po::value<std::string>()->required(), "the store folder (created if missing)")
-    ("bind", po::value<std::string>()->default_value("tcp://*:5555"), "where workers connect")
+    ("bind", po::value<std::string>()->default_value("tcp://*:5555"), "where workers connect (tcp://*:* picks a free port)")
+    ("address-file", po::value<std::string>(), "once bound, write the address workers should connect to (this "
+                                               "host's name and the bound port) to this file")
     ("curve-secret", po::value<std::string>(), "this coordinator's CURVE secret key (from keygen)")
     ("allow", po::value<std::string>(), "file of allowed worker public keys, one per line")
     ("heartbeat-ms", po::value<int>()->default_value(protocol::kHeartbeatIntervalMs), "heartbeat interval")
@@ -254,6 +256,26 @@ int coordinator_main(int argc, char** argv) {
   if (!list) return kExitUsage;
   coordinator::CoordinatorOptions o;
   o.bind = vm["bind"].as<std::string>();
+  if (Status s = protocol::check_endpoint(o.bind, true); !s.ok()) {
+    std::cerr << "deepreduce coordinator: --bind " << s.message() << "\n";
+    return kExitUsage;
+  }
+  if (vm.count("address-file")) {
+    const std::string file = vm["address-file"].as<std::string>();
+    o.on_bound = [file, log = logger("coordinator")](const std::string& bound) {
+      // tcp://0.0.0.0:PORT -> tcp://HOSTNAME:PORT, written atomically.
+      std::string address = bound;
+      char host[256] = "localhost";
+      gethostname(host, sizeof host - 1);
+      for (const char* any : {"tcp://0.0.0.0:", "tcp://[::]:"})
+        if (address.rfind(any, 0) == 0) address = "tcp://" + std::string(host) + ":" + address.substr(std::strlen(any));
+      const std::string temp = file + ".tmp";
+      std::ofstream(temp) << address << "\n";
+      std::error_code ec;
+      std::filesystem::rename(temp, file, ec);
+      log(ec ? "cannot write " + file + ": " + ec.message() : "address " + address + " written to " + file);
+    };
+  }
   o.heartbeat_ms = vm["heartbeat-ms"].as<int>();
   o.max_attempts = vm["max-attempts"].as<int>();
   o.max_lost = vm["max-lost"].as<int>();
@@ -309,6 +331,10 @@ int worker_main(int argc, char** argv) {
   // clang-format off
   desc.add_options()
     ("connect", po::value<std::string>()->default_value("tcp://127.0.0.1:5555"), "the coordinator's address")
+    ("connect-file", po::value<std::string>(), "read the address from this file (coordinator --address-file), again "
+                                               "before every reconnect")
+    ("give-up-after", po::value<int>()->default_value(600),
+     "seconds without the coordinator (never reached, or gone) before exiting with an error; 0: never")
     ("device", po::value<std::string>()->default_value("cpu"), "cpu, cuda or cuda:N")
     ("threads", po::value<int>()->default_value(0), "CPU threads per trial (0: cores / slots)")
     ("slots", po::value<int>()->default_value(1), "trials trained at once")
@@ -325,6 +351,12 @@ int worker_main(int argc, char** argv) {
   if (auto done = parse_command(argc, argv, desc, vm, "worker")) return *done;
   worker::WorkerOptions o;
   o.connect = vm["connect"].as<std::string>();
+  if (vm.count("connect-file")) o.connect_file = vm["connect-file"].as<std::string>();
+  o.give_up_after_ms = int64_t{vm["give-up-after"].as<int>()} * 1000;
+  if (Status s = protocol::check_endpoint(o.connect, false); !s.ok() && o.connect_file.empty()) {
+    std::cerr << "deepreduce worker: --connect " << s.message() << "\n";
+    return kExitUsage;
+  }
   o.device = vm["device"].as<std::string>();
   o.threads = vm["threads"].as<int>();
   o.slots = vm["slots"].as<int>();

@@ -5,6 +5,8 @@
 
 #include "cli/commands.h"
 #include "common/process.h"
+#include "protocol/protocol.h"
+#include "storage/store.h"
 
 namespace {
 
@@ -34,7 +36,7 @@ void usage(std::ostream& os) {
   os << "deepreduce: finds neural networks with few ReLUs for private inference (DeepReDuce,\n"
         "Jha et al., ICML 2021).\n\nUsage: deepreduce <command> [options]\n\nCommands:\n";
   for (const auto& c : kCommands) os << "  " << c.name << std::string(14 - std::strlen(c.name), ' ') << c.summary << "\n";
-  os << "\nRun 'deepreduce <command> --help' for a command's options.\n";
+  os << "\nRun 'deepreduce <command> --help' for a command's options; 'deepreduce --version' for the version.\n";
 }
 
 }  // namespace
@@ -46,6 +48,11 @@ int main(int argc, char** argv) {
     return deepreduce::cli::kExitUsage;
   }
   const std::string cmd = argv[1];
+  if (cmd == "--version" || cmd == "version") {
+    std::cout << "deepreduce " << DEEPREDUCE_VERSION << " (protocol " << deepreduce::protocol::kVersion
+              << ", store schema " << deepreduce::storage::kSchemaVersion << ")\n";
+    return deepreduce::cli::kExitOk;
+  }
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     usage(std::cout);
     return deepreduce::cli::kExitOk;

@@ -10,6 +10,7 @@
 #include "common/text.h"
 #include "cli/model_options.h"
 #include "cli/parse.h"
+#include "nn/relu_plan.h"
 #include "search/report.h"
 #include "storage/export.h"
 #include "storage/store.h"
@@ -42,8 +43,10 @@ int status_main(int argc, char** argv) {
   po::options_description desc(
       "deepreduce status: what an experiment store holds: experiments, trials per state, running\n"
       "trials with their worker and progress, failures with their reasons. Safe beside a running\n"
-      "coordinator (read-only).\n\nUsage: deepreduce status --db DIR\n\nOptions");
-  desc.add_options()("db", po::value<std::string>(), "the store folder (required)")("help,h", "show this help");
+      "coordinator (read-only).\n\nUsage: deepreduce status --db DIR [--json]\n\nOptions");
+  desc.add_options()("db", po::value<std::string>(), "the store folder (required)")(
+      "json", po::bool_switch(), "one JSON object: states, running trials, failures, quarantined workers")(
+      "help,h", "show this help");
   po::variables_map vm;
   if (auto done = parse_command(argc, argv, desc, vm, "status")) return *done;
   if (!vm.count("db")) {
@@ -65,6 +68,41 @@ int status_main(int argc, char** argv) {
               << "\n";
     return kExitFailure;
   }
+  auto workers = s.list_workers();
+  if (!workers.ok()) {
+    std::cerr << "deepreduce status: " << workers.status().message() << "\n";
+    return kExitFailure;
+  }
+  const int64_t now = storage::now_ms();
+  if (vm["json"].as<bool>()) {
+    nlohmann::json states = nlohmann::json::object(), exps = nlohmann::json::array(), running = nlohmann::json::array(),
+                   failed = nlohmann::json::array(), ws = nlohmann::json::array();
+    int64_t total = 0;
+    for (auto [state, n] : *counts) {
+      states[storage::state_name(state)] = n;
+      total += n;
+    }
+    for (const auto& e : *experiments)
+      exps.push_back({{"name", e.name}, {"strategy", e.strategy}, {"created_ms", e.created_ms}});
+    for (const auto& t : *trials) {
+      if (t.state == storage::TrialState::kLeased)
+        running.push_back({{"trial", t.id}, {"worker", t.worker}, {"attempt", t.attempt},
+                           {"plan", nn::plan_summary(t.spec.job.model)}, {"epochs", t.spec.job.train.epochs},
+                           {"progress", t.progress}, {"updated_ms", t.updated_ms},
+                           {"lease_deadline_ms", t.lease_deadline_ms}});
+      else if (t.state == storage::TrialState::kFailed)
+        failed.push_back({{"trial", t.id}, {"charged", t.charged}, {"lost", t.lost}, {"reasons", t.reasons}});
+    }
+    for (const auto& w : *workers)
+      ws.push_back({{"name", w.name}, {"host", w.host}, {"state", w.state}, {"reason", w.reason},
+                    {"updated_ms", w.updated_ms}});
+    std::cout << nlohmann::json{{"store", vm["db"].as<std::string>()}, {"now_ms", now}, {"experiments", exps},
+                                {"trials", total}, {"states", states}, {"running", running}, {"failed", failed},
+                                {"workers", ws}}
+                     .dump()
+              << "\n";
+    return kExitOk;
+  }
   std::cout << "store " << vm["db"].as<std::string>() << "\n\n";
   if (experiments->empty()) std::cout << "no experiments\n";
   for (const auto& e : *experiments)
@@ -77,17 +115,17 @@ int status_main(int argc, char** argv) {
   }
   std::cout << "\ntrials " << total << ":" << line << "\n";
 
-  TextTable running({"running", "worker", "attempt", "epoch", "top-1", "lease left"});
+  TextTable running({"running", "plan", "worker", "attempt", "epoch", "top-1", "last progress"});
   TextTable failed({"failed", "arch", "leases", "failed/lost", "reason"});
   int n_running = 0, n_failed = 0;
   for (const auto& t : *trials) {
     if (t.state == storage::TrialState::kLeased) {
       ++n_running;
       const auto& p = t.progress;
-      running.add({t.id.substr(0, 12), t.worker, std::to_string(t.attempt),
+      running.add({t.id.substr(0, 12), nn::plan_summary(t.spec.job.model), t.worker, std::to_string(t.attempt),
                    p.is_object() && p.contains("epoch") ? p["epoch"].dump() + "/" + std::to_string(t.spec.job.train.epochs) : "-",
                    p.is_object() && p.contains("top1") && p["top1"].is_number() ? fixed(p["top1"].get<double>(), 2) : "-",
-                   std::to_string(std::max<int64_t>(0, (t.lease_deadline_ms - storage::now_ms()) / 1000)) + "s"});
+                   age(t.updated_ms)});
     } else if (t.state == storage::TrialState::kFailed) {
       ++n_failed;
       failed.add({t.id.substr(0, 12), t.spec.job.model.arch, std::to_string(t.attempt),
@@ -99,11 +137,6 @@ int status_main(int argc, char** argv) {
     std::cout << "\n" << failed.render();
     std::cout << "\nretry them (with the coordinator stopped): deepreduce retry --db " << vm["db"].as<std::string>()
               << " --failed\n";
-  }
-  auto workers = s.list_workers();
-  if (!workers.ok()) {
-    std::cerr << "deepreduce status: " << workers.status().message() << "\n";
-    return kExitFailure;
   }
   TextTable quarantined({"quarantined worker", "host", "since", "why"});
   int n_quarantined = 0;

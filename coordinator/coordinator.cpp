@@ -5,6 +5,7 @@
 #include <chrono>
 #include <future>
 
+#include "nn/relu_plan.h"
 #include "protocol/transport.h"
 
 namespace deepreduce::coordinator {
@@ -111,7 +112,9 @@ Status Coordinator::run() {
   } catch (const zmq::error_t& e) {
     return Status::unavailable("cannot bind " + options_.bind + ": " + e.what());
   }
-  log("coordinator listening on " + options_.bind);
+  const std::string bound = router_->get(zmq::sockopt::last_endpoint);
+  log("coordinator listening on " + bound);
+  if (options_.on_bound) options_.on_bound(bound);
   int64_t stop_seen_ms = 0;
   while (true) {
     const int64_t now = storage::now_ms();
@@ -319,6 +322,60 @@ void Coordinator::on_progress(WorkerSession& w, const proto::Message& m) {
   const std::string trial = m.header["trial"];
   if (!holds(w, trial, m.header["attempt"], m.header["lease"])) return refuse(w, m, "no live lease of this worker");
   if (Status s = store_.record_progress(trial, w.name, m.header["epoch"]); !s.ok()) log("store: " + s.message());
+  // A line per epoch: a 200-epoch trial is not hours of silence in a job log.
+  const auto& e = m.header["epoch"];
+  auto num = [&](const char* key, const char* format) {
+    char buf[32] = "-";
+    if (e.contains(key) && e[key].is_number()) std::snprintf(buf, sizeof buf, format, e[key].get<double>());
+    return std::string(buf);
+  };
+  auto record = store_.get_trial(trial);
+  if (!record.ok()) return;
+  const auto& job = record->spec.job;
+  if (e.contains("seconds") && e["seconds"].is_number()) {
+    epoch_seconds_ += e["seconds"].get<double>();
+    ++epochs_seen_;
+  }
+  log("trial " + trial.substr(0, 12) + " (" + job.model.arch + " " + nn::plan_summary(job.model) +
+      (record->spec.teacher.empty() ? "" : " +KD") + ") epoch " + num("epoch", "%.0f") + "/" +
+      std::to_string(job.train.epochs) + " on " + w.name + ": top-1 " + num("top1", "%.2f") + ", " +
+      num("images_per_second", "%.0f") + " img/s");
+  maybe_log_experiment();
+}
+
+void Coordinator::maybe_log_experiment(bool now) {
+  const int64_t t = storage::now_ms();
+  if (!now && t - last_experiment_line_ms_ < 30000) return;
+  last_experiment_line_ms_ = t;
+  auto trials = store_.list_trials();
+  if (!trials.ok()) return;
+  int64_t done = 0, failed = 0, running = 0, waiting = 0, epochs_left = 0;
+  for (const auto& r : *trials) {
+    done += r.state == TrialState::kDone;
+    failed += r.state == TrialState::kFailed;
+    running += r.state == TrialState::kLeased;
+    waiting += r.state == TrialState::kPending || r.state == TrialState::kBlocked;
+    if (r.state == TrialState::kPending || r.state == TrialState::kBlocked || r.state == TrialState::kLeased) {
+      int64_t trained = 0;
+      if (r.progress.is_object() && r.progress.contains("epoch") && r.progress["epoch"].is_number_integer())
+        trained = r.progress["epoch"].get<int64_t>();
+      epochs_left += std::max<int64_t>(0, r.spec.job.train.epochs - trained);
+    }
+  }
+  int slots = 0;
+  for (const auto& [id, w] : workers_) slots += w.quarantined.empty() ? w.capacity : 0;
+  std::string eta;
+  if (epochs_seen_ > 0 && slots > 0) {
+    const double seconds = epochs_left * (epoch_seconds_ / static_cast<double>(epochs_seen_)) / slots;
+    char buf[64];
+    if (seconds < 120) std::snprintf(buf, sizeof buf, "about %.0f s left", seconds);
+    else if (seconds < 7200) std::snprintf(buf, sizeof buf, "about %.0f min left", seconds / 60);
+    else std::snprintf(buf, sizeof buf, "about %.1f h left", seconds / 3600);
+    eta = std::string("; ") + buf + " at the epochs measured so far (more trials may open)";
+  }
+  log("experiment: " + std::to_string(done) + "/" + std::to_string(trials->size()) + " done, " +
+      std::to_string(running) + " running, " + std::to_string(waiting) + " waiting, " + std::to_string(failed) +
+      " failed; " + std::to_string(workers_.size()) + " worker(s)" + eta);
 }
 
 void Coordinator::on_upload(WorkerSession& w, const proto::Message& m) {

@@ -53,6 +53,8 @@ struct CoordinatorOptions {
   int drain_ms = 3000;          // after a stop: how long to wait for workers to hand back
   std::optional<CurveServer> curve;
   std::function<void(const std::string&)> log;  // one line per event worth telling a person
+  // Called once bound, with the endpoint bound (the real port of "tcp://*:*").
+  std::function<void(const std::string&)> on_bound;
   // The search strategy's turn (adaptive strategies): called on start and after
   // any iteration in which trials finished or failed. It adds the trials the
   // strategy now wants to the store (idempotently) and returns how many were
@@ -116,6 +118,8 @@ class Coordinator {
   void on_failed(const std::string& identity, WorkerSession& w, const protocol::Message& m);
   void on_fetch(const std::string& identity, WorkerSession& w, const protocol::Message& m);
   void lose_worker(const std::string& identity, const std::string& reason, storage::ReleaseCause cause);
+  // An experiment line (done/total, running, failures, ETA) at most every 30 s, or now.
+  void maybe_log_experiment(bool now = false);
   void note_failure(const std::string& identity, WorkerSession& w, const std::string& reason, bool environment);
   void tick(int64_t now);
   void dispatch();
@@ -140,6 +144,9 @@ class Coordinator {
   std::map<std::string, WorkerSession> workers_;  // by routing id
   std::map<std::string, int64_t> lease_deadline_;  // trial -> unix ms (leases no session holds: after a restart)
   std::set<std::string> quarantined_names_;
+  double epoch_seconds_ = 0;  // measured epochs so far, for the ETA
+  int64_t epochs_seen_ = 0;
+  int64_t last_experiment_line_ms_ = 0;
   std::string quarantine_reason_;  // the last one, for run()'s error once every local worker is out
   std::vector<Outgoing> outbox_;
   CoordinatorStats stats_;

@@ -1,5 +1,6 @@
 #include "protocol/transport.h"
 
+#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -39,6 +40,31 @@ bool send_frames(zmq::socket_t& socket, const std::vector<std::string>& frames, 
   } catch (const zmq::error_t&) {
     return false;  // e.g. EHOSTUNREACH with ZMQ_ROUTER_MANDATORY: the worker is gone
   }
+}
+
+Status check_endpoint(const std::string& endpoint, bool bind) {
+  const std::string form = bind ? "tcp://*:5555 (any interface), tcp://*:* (any free port) or tcp://ADDRESS:PORT"
+                                : "tcp://HOST:PORT, e.g. tcp://node17:5555";
+  auto bad = [&](const std::string& why) {
+    return Status::invalid_argument("\"" + endpoint + "\": " + why + "; expected " + form);
+  };
+  if (endpoint.rfind("ipc://", 0) == 0 || endpoint.rfind("inproc://", 0) == 0)
+    return endpoint.find("://") + 3 < endpoint.size() ? Status() : bad("no path");
+  if (endpoint.rfind("tcp://", 0) != 0) return bad("not a tcp:// (or ipc://) address");
+  const std::string rest = endpoint.substr(6);
+  const size_t colon = rest.rfind(':');
+  if (colon == std::string::npos || colon == 0) return bad("no HOST:PORT");
+  const std::string host = rest.substr(0, colon), port = rest.substr(colon + 1);
+  if (host == "*" && !bind) return bad("\"*\" is for binding; a worker needs the coordinator's host name");
+  for (char c : host)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' || c == '*' || c == '[' ||
+          c == ']' || c == ':' || c == ';'))
+      return bad("the host has a '" + std::string(1, c) + "'");
+  if (port == "*" || port == "0") return bind ? Status() : bad("a worker needs the coordinator's port");
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(port) < 1 || std::stoi(port) > 65535)
+    return bad("the port must be a number from 1 to 65535");
+  return Status();
 }
 
 Result<KeyPair> generate_keypair() {

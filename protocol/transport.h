@@ -19,6 +19,11 @@ std::optional<std::vector<std::string>> recv_frames(zmq::socket_t& socket);
 // Returns false when the message could not be queued (peer gone, HWM reached).
 bool send_frames(zmq::socket_t& socket, const std::vector<std::string>& frames, const std::string* routing_id = nullptr);
 
+// Checks an endpoint before ZeroMQ sees it ("Invalid argument" says nothing):
+// tcp://HOST:PORT to connect; tcp://*:PORT, tcp://ADDRESS:PORT or tcp://*:*
+// (any free port) to bind; ipc:// and inproc:// too.
+Status check_endpoint(const std::string& endpoint, bool bind);
+
 struct KeyPair {
   std::string public_key;  // Z85, 40 characters
   std::string secret_key;

@@ -519,6 +519,7 @@ class RocksStore final : public Store {
       return Status::failed_precondition("trial " + id + ": progress from " + worker + " but the trial is " +
                                          state_name(r->state) + (r->worker.empty() ? "" : " by " + r->worker));
     r->progress = progress;
+    r->updated_ms = now_ms();
     rocksdb::WriteBatch batch;
     put_trial(batch, *r, r->state);
     add_event(batch, {0, 0, "progress", id, worker, progress});

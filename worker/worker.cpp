@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -65,6 +66,7 @@ struct Worker::Impl {
   WorkerOptions options;
   std::atomic<bool>& stop;
   std::optional<zmq::socket_t> socket;
+  std::optional<zmq::socket_t> monitor;  // handshake events of socket
   bool owns_scratch = false;  // a temp folder made for this worker: removed when it ends
 
   std::mutex mu;
@@ -293,8 +295,76 @@ struct Worker::Impl {
       socket->set(zmq::sockopt::curve_publickey, options.curve->public_key);
       socket->set(zmq::sockopt::curve_secretkey, options.curve->secret_key);
     }
+    // Handshake failures (a CURVE key the coordinator does not allow) are only
+    // visible through a socket monitor.
+    const std::string monitor_endpoint = "inproc://deepreduce-monitor-" + proto::random_token();
+    if (zmq_socket_monitor(static_cast<void*>(*socket), monitor_endpoint.c_str(),
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0) {
+      monitor.emplace(context, zmq::socket_type::pair);
+      monitor->set(zmq::sockopt::linger, 0);
+      monitor->connect(monitor_endpoint);
+    }
     socket->connect(options.connect);
     send_hello();
+  }
+
+  // A refused handshake since the last call: why, or "".
+  std::string handshake_refused() {
+    if (!monitor) return "";
+    std::string why;
+    while (true) {
+      zmq::message_t event, address;
+      zmq::recv_result_t got;
+      try {
+        got = monitor->recv(event, zmq::recv_flags::dontwait);
+      } catch (const zmq::error_t&) {
+        break;
+      }
+      if (!got) break;
+      if (event.more()) (void)monitor->recv(address, zmq::recv_flags::none);
+      if (event.size() < 6) continue;
+      uint16_t id;
+      std::memcpy(&id, event.data(), sizeof id);
+      if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        why = "the coordinator at " + options.connect +
+              " refused this worker's CURVE key (is its public key in the coordinator's --allow file?)";
+      else
+        why = "the handshake with " + options.connect +
+              " failed (a CURVE coordinator without --curve-* here, or the reverse, or a wrong --server-key?)";
+    }
+    return why;
+  }
+
+  void close_socket() {
+    if (monitor) {
+      zmq_socket_monitor(static_cast<void*>(*socket), nullptr, 0);
+      monitor->close();
+      monitor.reset();
+    }
+    socket->close();
+  }
+
+  // The address to connect to: --connect, or what the address file says now.
+  Status resolve_address(int64_t deadline_ms) {
+    if (options.connect_file.empty()) return Status();
+    bool said = false;
+    while (!stop.load()) {
+      std::ifstream in(options.connect_file);
+      std::string address;
+      if (in >> address && !address.empty()) {
+        if (address != options.connect) log("coordinator address from " + options.connect_file + ": " + address);
+        options.connect = address;
+        return Status();
+      }
+      if (!said) log("waiting for the coordinator's address in " + options.connect_file);
+      said = true;
+      if (deadline_ms > 0 && now_ms() > deadline_ms)
+        return Status::unavailable("worker " + options.name + ": no coordinator address appeared in " +
+                                   options.connect_file + " (--give-up-after)");
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    return Status();
   }
 
   int64_t hello_sent_ms = 0;
@@ -475,7 +545,17 @@ struct Worker::Impl {
     DR_RETURN_IF_ERROR(preflight());
     int backoff = proto::kReconnectMinMs;
     bool shutdown = false;
+    int64_t last_contact = now_ms();  // the last message from a coordinator (or the start)
+    int refusals = 0;
+    Status failure;
+    auto give_up_deadline = [&] {
+      return options.give_up_after_ms > 0 ? last_contact + options.give_up_after_ms : int64_t{0};
+    };
     while (!stop.load() && !shutdown) {
+      if (Status s = resolve_address(give_up_deadline()); !s.ok()) {
+        failure = s;
+        break;
+      }
       connect();
       bool welcomed = false;
       int64_t last_heard = now_ms(), last_sent = 0;
@@ -489,7 +569,8 @@ struct Worker::Impl {
         }
         while (auto frames = proto::recv_frames(*socket)) {
           auto m = proto::decode(*frames);
-          last_heard = now_ms();
+          last_heard = last_contact = now_ms();
+          refusals = 0;
           if (!m.ok()) {
             log("ignored a message: " + m.status().message());
             continue;
@@ -522,15 +603,30 @@ struct Worker::Impl {
           send(proto::make(Type::kHeartbeat));
           last_sent = now;
         }
+        if (std::string why = handshake_refused(); !why.empty()) {
+          log(why);
+          // A key problem does not fix itself: after a few refusals, say so and stop.
+          if (++refusals >= 3) {
+            failure = Status::failed_precondition("worker " + options.name + ": " + why);
+            break;
+          }
+        }
         if (now - last_heard > int64_t{options.liveness} * options.heartbeat_ms) {
-          log("coordinator silent for " + std::to_string((now - last_heard) / 1000) + " s; reconnecting in " +
-              std::to_string(backoff / 1000) + " s");
+          log("coordinator at " + options.connect + " silent for " + std::to_string((now - last_heard) / 1000) +
+              " s; reconnecting in " + std::to_string(backoff / 1000) + " s");
           break;
         }
+        if (options.give_up_after_ms > 0 && now - last_contact > options.give_up_after_ms) break;
         if (welcomed) backoff = proto::kReconnectMinMs;
       }
-      if (shutdown || stop.load()) break;
-      socket->close();
+      if (shutdown || stop.load() || !failure.ok()) break;
+      if (options.give_up_after_ms > 0 && now_ms() - last_contact > options.give_up_after_ms) {
+        failure = Status::unavailable("worker " + options.name + ": no coordinator at " + options.connect + " for " +
+                                      std::to_string((now_ms() - last_contact) / 1000) +
+                                      " s (--give-up-after): is it running, and is this its address?");
+        break;
+      }
+      close_socket();
       for (int waited = 0; waited < backoff && !stop.load(); waited += 50)
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       backoff = std::min(backoff * 2, proto::kReconnectMaxMs);
@@ -544,7 +640,7 @@ struct Worker::Impl {
       if (r->thread.joinable()) r->thread.join();
     if (socket) {
       send(proto::make(Type::kBye));
-      socket->close();
+      close_socket();
     }
     if (owns_scratch && deliveries.empty()) {
       std::error_code ec;
@@ -554,7 +650,7 @@ struct Worker::Impl {
           options.scratch);
     }
     if (quarantined) return Status::failed_precondition("the coordinator quarantined this worker: " + shutdown_reason);
-    return Status();
+    return failure;
   }
 };
 

@@ -27,6 +27,13 @@ struct CurveClient {
 
 struct WorkerOptions {
   std::string connect = "tcp://127.0.0.1:5555";
+  // A file holding the coordinator's address (written by `coordinator
+  // --address-file`), read before every (re)connect: a coordinator that comes
+  // back elsewhere (a requeued Slurm job) is found again. Overrides connect.
+  std::string connect_file;
+  // Without the coordinator for this long (never reached, or gone), run()
+  // returns an error naming the address. 0: never.
+  int64_t give_up_after_ms = 10 * 60 * 1000;
   std::string name;              // default: host:pid
   std::string device = "cpu";
   int threads = 0;               // per trial; 0 = every core / slots
