@@ -333,6 +333,8 @@ int worker_main(int argc, char** argv) {
     ("connect", po::value<std::string>()->default_value("tcp://127.0.0.1:5555"), "the coordinator's address")
     ("connect-file", po::value<std::string>(), "read the address from this file (coordinator --address-file), again "
                                                "before every reconnect")
+    ("outlive-coordinator", po::bool_switch(), "when the coordinator stops (not finishes), hand trials back and "
+                                               "wait for it instead of exiting (cluster jobs)")
     ("give-up-after", po::value<int>()->default_value(600),
      "seconds without the coordinator (never reached, or gone) before exiting with an error; 0: never")
     ("device", po::value<std::string>()->default_value("cpu"), "cpu, cuda or cuda:N")
@@ -353,6 +355,7 @@ int worker_main(int argc, char** argv) {
   o.connect = vm["connect"].as<std::string>();
   if (vm.count("connect-file")) o.connect_file = vm["connect-file"].as<std::string>();
   o.give_up_after_ms = int64_t{vm["give-up-after"].as<int>()} * 1000;
+  o.outlive_coordinator = vm["outlive-coordinator"].as<bool>();
   if (Status s = protocol::check_endpoint(o.connect, false); !s.ok() && o.connect_file.empty()) {
     std::cerr << "deepreduce worker: --connect " << s.message() << "\n";
     return kExitUsage;

@@ -168,7 +168,7 @@ Status Coordinator::run() {
       if (!busy || now - stop_seen_ms > options_.drain_ms) break;
     } else if (options_.exit_when_done && experiment_complete()) {
       log("every trial is finished");
-      for (auto& [id, w] : workers_) send(id, proto::make(Type::kShutdown, {{"reason", "experiment complete"}}));
+      for (auto& [id, w] : workers_) send(id, proto::make(Type::kShutdown, {{"reason", "experiment complete"}, {"done", true}}));
       flush();
       break;
     }

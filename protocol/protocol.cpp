@@ -76,7 +76,9 @@ const std::vector<Spec>& specs() {
         {"reason", Kind::kString, 0, kReason}},
        false},
       {Type::kShutdown, "SHUTDOWN", false,
-       {{"reason", Kind::kString, 0, kReason}, {"rejoin", Kind::kBool, 0, 0, {}, /*optional=*/true}}, false},
+       {{"reason", Kind::kString, 0, kReason}, {"rejoin", Kind::kBool, 0, 0, {}, /*optional=*/true},
+        {"done", Kind::kBool, 0, 0, {}, /*optional=*/true}},
+       false},
   };
   return kSpecs;
 }

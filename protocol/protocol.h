@@ -40,7 +40,8 @@
 //   CANCEL     {trial}
 //   RECEIPT    {trial, attempt, status: stored | refused | resend, reason}
 //   HEARTBEAT  {}
-//   SHUTDOWN   {reason, rejoin?}          rejoin: "I do not know you, send HELLO" (after a restart)
+//   SHUTDOWN   {reason, rejoin?, done?}   rejoin: "I do not know you, send HELLO" (after a restart);
+//                                         done: the experiment is complete (else the coordinator is stopping)
 #pragma once
 
 #include <cstddef>

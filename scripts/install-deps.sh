@@ -17,6 +17,7 @@ PACKAGES=(
   libonnx-dev libprotobuf-dev
   python3-onnx python3-opencv python3-torch   # tests only: ONNX's checker, OpenCV as an independent runtime, torch.load
   dataset-fashion-mnist
+  slurm-wlm munge   # the Slurm test starts a single-node cluster (as root)
 )
 
 missing=()

@@ -93,6 +93,7 @@ struct Worker::Impl {
   };
   std::map<std::string, Delivery> deliveries;  // by trial
   bool quarantined = false;
+  bool coordinator_stopped = false;  // it said it is stopping: reconnect (outlive_coordinator)
   std::string shutdown_reason;
 
   Impl(zmq::context_t& c, WorkerOptions o, std::atomic<bool>& s) : context(c), options(std::move(o)), stop(s) {}
@@ -518,6 +519,13 @@ struct Worker::Impl {
         log("coordinator says: " + m.header["reason"].get<std::string>());
         shutdown_reason = m.header["reason"].get<std::string>();
         quarantined = shutdown_reason.rfind("quarantined", 0) == 0;
+        if (options.outlive_coordinator && !quarantined && !m.header.value("done", false)) {
+          // It is stopping, not finished: hand the trials back and wait for the next one.
+          std::lock_guard<std::mutex> lock(mu);
+          for (auto& [t, r] : running) r->stop = true;
+          coordinator_stopped = true;
+          break;
+        }
         shutdown = true;
         break;
       default:
@@ -602,6 +610,13 @@ struct Worker::Impl {
         if (now - last_sent >= options.heartbeat_ms) {
           send(proto::make(Type::kHeartbeat));
           last_sent = now;
+        }
+        if (coordinator_stopped) {
+          // BYE: the stopping coordinator releases our leases now, uncharged.
+          coordinator_stopped = false;
+          send(proto::make(Type::kBye));
+          log("waiting for the coordinator to come back (" + options.connect + ")");
+          break;
         }
         if (std::string why = handshake_refused(); !why.empty()) {
           log(why);

@@ -44,6 +44,10 @@ struct WorkerOptions {
   int heartbeat_ms = 1000;
   int liveness = 3;
   bool exit_on_shutdown = true;  // SHUTDOWN from the coordinator ends run()
+  // A coordinator that stops (preempted, requeued) does not end run(): the
+  // worker hands its trials back and waits for it (--give-up-after still
+  // applies). Only a complete experiment or a quarantine ends it.
+  bool outlive_coordinator = false;
   std::optional<CurveClient> curve;
   std::function<void(const std::string&)> log;
 };
