@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/live_page.h"
 #include "common/text.h"
 #include "cli/model_options.h"
 #include "cli/parse.h"
@@ -166,6 +167,17 @@ int report_failures(storage::Store& store, const Experiment& e, const std::strin
   return kExitFailure;
 }
 
+// The live page when --http is given (nullptr otherwise).
+Result<std::unique_ptr<LivePage>> live_page(const po::variables_map& vm, storage::Store& store, const std::string& db,
+                                            std::function<void(const std::string&)> log) {
+  if (!vm.count("http")) return std::unique_ptr<LivePage>();
+  LivePageOptions o;
+  o.address = vm["http"].as<std::string>();
+  if (vm.count("http-token-file")) o.token_file = vm["http-token-file"].as<std::string>();
+  o.db = db;
+  return LivePage::start(store, o, std::move(log));
+}
+
 Status load_curve_server(const po::variables_map& vm, coordinator::CoordinatorOptions& o) {
   if (!vm.count("curve-secret") && !vm.count("allow")) return Status();
   if (!vm.count("curve-secret") || !vm.count("allow"))
@@ -248,6 +260,9 @@ int coordinator_main(int argc, char** argv) {
     ("restart-grace-s", po::value<int>()->default_value(protocol::kReconnectMaxMs / 1000 + 4),
      "after a restart: how long leased trials wait for their workers to come back")
     ("keep-serving", po::bool_switch(), "keep serving once every trial is finished")
+    ("http", po::value<std::string>(), "serve the live report and JSON (/api/status, /api/trials, /api/front) at "
+                                       "HOST:PORT (:PORT is loopback; off loopback a token is required)")
+    ("http-token-file", po::value<std::string>(), "the live page's token (else one is made and printed)")
     ("help,h", "show this help");
   // clang-format on
   po::variables_map vm;
@@ -302,6 +317,11 @@ int coordinator_main(int argc, char** argv) {
   }
   storage::Store* raw = store->get();
   if (list->search) o.expand = [raw, list] { return search::expand(*raw, list->name, *list->search); };
+  auto page = live_page(vm, **store, vm["db"].as<std::string>(), o.log);
+  if (!page.ok()) {
+    std::cerr << "deepreduce coordinator: " << page.status().message() << "\n";
+    return kExitUsage;
+  }
   install_signal_handlers();
   zmq::context_t context;
   coordinator::Coordinator c(context, **store, o);
@@ -412,6 +432,9 @@ int run_main(int argc, char** argv) {
     ("data-root", po::value<std::string>(), "read datasets from here instead of the trials' paths")
     ("max-attempts", po::value<int>()->default_value(3), "failures of a trial itself before it fails")
     ("max-lost", po::value<int>()->default_value(10), "workers lost while training one trial before it fails")
+    ("http", po::value<std::string>(), "serve the live report and JSON (/api/status, /api/trials, /api/front) at "
+                                       "HOST:PORT (:PORT is loopback; off loopback a token is required)")
+    ("http-token-file", po::value<std::string>(), "the live page's token (else one is made and printed)")
     ("help,h", "show this help");
   // clang-format on
   po::variables_map vm;
@@ -428,6 +451,11 @@ int run_main(int argc, char** argv) {
   if (!store.ok()) {
     std::cerr << "deepreduce run: " << store.status().message() << "\n";
     return kExitFailure;
+  }
+  auto page = live_page(vm, **store, db, logger("run"));
+  if (!page.ok()) {
+    std::cerr << "deepreduce run: " << page.status().message() << "\n";
+    return kExitUsage;
   }
   install_signal_handlers();
   zmq::context_t context;

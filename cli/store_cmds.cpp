@@ -75,32 +75,12 @@ int status_main(int argc, char** argv) {
   }
   const int64_t now = storage::now_ms();
   if (vm["json"].as<bool>()) {
-    nlohmann::json states = nlohmann::json::object(), exps = nlohmann::json::array(), running = nlohmann::json::array(),
-                   failed = nlohmann::json::array(), ws = nlohmann::json::array();
-    int64_t total = 0;
-    for (auto [state, n] : *counts) {
-      states[storage::state_name(state)] = n;
-      total += n;
+    auto j = storage::status_json(s, vm["db"].as<std::string>());
+    if (!j.ok()) {
+      std::cerr << "deepreduce status: " << j.status().message() << "\n";
+      return kExitFailure;
     }
-    for (const auto& e : *experiments)
-      exps.push_back({{"name", e.name}, {"strategy", e.strategy}, {"created_ms", e.created_ms}});
-    for (const auto& t : *trials) {
-      if (t.state == storage::TrialState::kLeased)
-        running.push_back({{"trial", t.id}, {"worker", t.worker}, {"attempt", t.attempt},
-                           {"plan", nn::plan_summary(t.spec.job.model)}, {"epochs", t.spec.job.train.epochs},
-                           {"progress", t.progress}, {"updated_ms", t.updated_ms},
-                           {"lease_deadline_ms", t.lease_deadline_ms}});
-      else if (t.state == storage::TrialState::kFailed)
-        failed.push_back({{"trial", t.id}, {"charged", t.charged}, {"lost", t.lost}, {"reasons", t.reasons}});
-    }
-    for (const auto& w : *workers)
-      ws.push_back({{"name", w.name}, {"host", w.host}, {"state", w.state}, {"reason", w.reason},
-                    {"updated_ms", w.updated_ms}});
-    std::cout << nlohmann::json{{"store", vm["db"].as<std::string>()}, {"now_ms", now}, {"experiments", exps},
-                                {"trials", total}, {"states", states}, {"running", running}, {"failed", failed},
-                                {"workers", ws}}
-                     .dump()
-              << "\n";
+    std::cout << j->dump() << "\n";
     return kExitOk;
   }
   std::cout << "store " << vm["db"].as<std::string>() << "\n\n";

@@ -164,6 +164,20 @@ Result<Report> build_report(storage::Store& store) {
   return r;
 }
 
+nlohmann::json front_json(const Report& r) {
+  auto point = [&](const ReportPoint& p) {
+    return nlohmann::json{{"id", p.id},         {"plan", p.plan},   {"series", p.series}, {"relus", p.relus},
+                          {"macs", p.macs},     {"params", p.params}, {"top1", p.top1},   {"alpha", p.alpha},
+                          {"rho", p.rho},       {"kd", p.kd},       {"relu_layers", p.relu_layers},
+                          {"pi", nn::to_json(p.pi)}};
+  };
+  nlohmann::json front = nlohmann::json::array(), latency = nlohmann::json::array();
+  for (const auto& p : r.front) front.push_back(point(p));
+  for (const auto& p : r.latency_front) latency.push_back(point(p));
+  return {{"front", front}, {"latency_front", latency}, {"protocol", r.protocol.name},
+          {"hypervolume", r.hypervolume}, {"baseline", r.baseline ? point(*r.baseline) : nlohmann::json(nullptr)}};
+}
+
 std::string front_text(const Report& r) {
   TextTable t({"trial", "plan", "alpha", "rho", "KD", "ReLUs", "MACs", "top-1"});
   for (const auto& p : r.front)
@@ -472,28 +486,13 @@ Status write(const std::string& path, const std::string& text) {
 
 }  // namespace
 
-Status write_report(const Report& r, const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return Status::io_error(dir + ": cannot create the report folder: " + ec.message());
+std::string report_html(const Report& r, int refresh_seconds) {
   const Tables t = tables(r);
   const std::string title = r.experiments.empty() ? "deepreduce report" : "deepreduce: " + r.experiments.front().name;
-
-  std::ostringstream md;
-  md << "# " << title << "\n\n";
-  for (const auto& h : t.headline) md << "- " << h << "\n";
-  md << "\n## Pareto front (ReLUs down, top-1 up)\n\n" << md_table(t.front_h, t.front);
-  if (!t.crit.empty()) {
-    md << "\n## ReLU criticality (networks with ReLUs in one stage only; metric " << r.criticality.metric
-       << ", rank 1 is culled first)\n\n" << md_table(t.crit_h, t.crit);
-  }
-  if (!t.prune.empty()) md << "\n## Channel pruning against DeepReDuce\n\n" << md_table(t.prune_h, t.prune);
-  if (!t.refs.empty()) md << "\n## Published reference points\n\n" << md_table(t.ref_h, t.refs);
-  md << "\nFiles: report.html (plot and tables), pareto.csv, trials.csv, criticality.csv"
-     << (t.prune.empty() ? "" : ", pruning.csv") << ".\n";
-
   std::ostringstream html;
-  html << "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>" << esc(title) << "</title>\n<style>"
+  html << "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
+       << (refresh_seconds > 0 ? "<meta http-equiv='refresh' content='" + std::to_string(refresh_seconds) + "'>" : "")
+       << "<title>" << esc(title) << "</title>\n<style>"
        << "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
        << "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
        << "td:first-child,th:first-child{text-align:left}th{background:#f4f4f4}"
@@ -522,6 +521,31 @@ Status write_report(const Report& r, const std::string& dir) {
   if (!t.refs.empty()) html << "<h2>Published reference points</h2>\n" << html_table(t.ref_h, t.refs);
   html << "</body></html>\n";
 
+  return html.str();
+}
+
+Status write_report(const Report& r, const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::io_error(dir + ": cannot create the report folder: " + ec.message());
+  const Tables t = tables(r);
+  const std::string title = r.experiments.empty() ? "deepreduce report" : "deepreduce: " + r.experiments.front().name;
+
+  std::ostringstream md;
+  md << "# " << title << "\n\n";
+  for (const auto& h : t.headline) md << "- " << h << "\n";
+  md << "\n## Pareto front (ReLUs down, top-1 up)\n\n" << md_table(t.front_h, t.front);
+  if (!t.crit.empty()) {
+    md << "\n## ReLU criticality (networks with ReLUs in one stage only; metric " << r.criticality.metric
+       << ", rank 1 is culled first)\n\n" << md_table(t.crit_h, t.crit);
+  }
+  if (!t.prune.empty()) md << "\n## Channel pruning against DeepReDuce\n\n" << md_table(t.prune_h, t.prune);
+  if (!t.refs.empty()) md << "\n## Published reference points\n\n" << md_table(t.ref_h, t.refs);
+  md << "\nFiles: report.html (plot and tables), pareto.csv, trials.csv, criticality.csv"
+     << (t.prune.empty() ? "" : ", pruning.csv") << ".\n";
+
+  const std::string html = report_html(r);
+
   std::ostringstream pruning;
   pruning << "method,trial,baseline_top1,top1,macs,relus,nearest_trial,nearest_macs,nearest_relus,nearest_top1\n";
   for (const auto& row : r.pruning)
@@ -532,7 +556,7 @@ Status write_report(const Report& r, const std::string& dir) {
             << (row.nearest ? fmt("%.4f", row.nearest->top1) : "") << "\n";
 
   const std::filesystem::path d(dir);
-  DR_RETURN_IF_ERROR(write((d / "report.html").string(), html.str()));
+  DR_RETURN_IF_ERROR(write((d / "report.html").string(), html));
   DR_RETURN_IF_ERROR(write((d / "summary.md").string(), md.str()));
   DR_RETURN_IF_ERROR(write((d / "pareto.csv").string(), pareto_csv(r)));
   DR_RETURN_IF_ERROR(write((d / "trials.csv").string(), storage::rows_to_csv(r.trials)));

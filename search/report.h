@@ -60,6 +60,10 @@ Result<Report> build_report(storage::Store& store);
 // Writes report.html (self-contained, inline SVG), summary.md, pareto.csv,
 // trials.csv, criticality.csv and, with pruning, pruning.csv into `dir`.
 Status write_report(const Report& report, const std::string& dir);
+// report.html's text; with refresh_seconds > 0 the page reloads itself (the live page).
+std::string report_html(const Report& report, int refresh_seconds = 0);
+// The front (and the latency front) as JSON, for the live page's /api/front.
+nlohmann::json front_json(const Report& report);
 
 // The front as a text table (for `run` and `report` on a terminal).
 std::string front_text(const Report& report);

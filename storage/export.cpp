@@ -97,4 +97,38 @@ Result<std::string> trial_by_prefix(const std::vector<TrialRecord>& trials, cons
   return hits.front();
 }
 
+Result<nlohmann::json> status_json(Store& store, const std::string& where) {
+  auto experiments = store.list_experiments();
+  if (!experiments.ok()) return experiments.status();
+  auto counts = store.count_by_state();
+  if (!counts.ok()) return counts.status();
+  auto trials = store.list_trials();
+  if (!trials.ok()) return trials.status();
+  auto workers = store.list_workers();
+  if (!workers.ok()) return workers.status();
+  nlohmann::json states = nlohmann::json::object(), exps = nlohmann::json::array(), running = nlohmann::json::array(),
+                 failed = nlohmann::json::array(), ws = nlohmann::json::array();
+  int64_t total = 0;
+  for (auto [state, n] : *counts) {
+    states[state_name(state)] = n;
+    total += n;
+  }
+  for (const auto& e : *experiments)
+    exps.push_back({{"name", e.name}, {"strategy", e.strategy}, {"created_ms", e.created_ms}});
+  for (const auto& t : *trials) {
+    if (t.state == TrialState::kLeased)
+      running.push_back({{"trial", t.id}, {"worker", t.worker}, {"attempt", t.attempt},
+                         {"plan", nn::plan_summary(t.spec.job.model)}, {"epochs", t.spec.job.train.epochs},
+                         {"progress", t.progress}, {"updated_ms", t.updated_ms},
+                         {"lease_deadline_ms", t.lease_deadline_ms}});
+    else if (t.state == TrialState::kFailed)
+      failed.push_back({{"trial", t.id}, {"charged", t.charged}, {"lost", t.lost}, {"reasons", t.reasons}});
+  }
+  for (const auto& w : *workers)
+    ws.push_back({{"name", w.name}, {"host", w.host}, {"state", w.state}, {"reason", w.reason},
+                  {"updated_ms", w.updated_ms}});
+  return nlohmann::json{{"store", where},    {"now_ms", now_ms()}, {"experiments", exps}, {"trials", total},
+                        {"states", states},  {"running", running}, {"failed", failed},   {"workers", ws}};
+}
+
 }  // namespace deepreduce::storage

@@ -26,6 +26,11 @@ struct TrialRow {
 
 Result<std::vector<TrialRow>> trial_rows(Store& store);
 
+// What `status --json` and the live page's /api/status say: experiments,
+// trials per state, running trials with their progress, failures with their
+// reasons, workers (quarantined ones with why).
+Result<nlohmann::json> status_json(Store& store, const std::string& where);
+
 // The one trial of `trials` whose id starts with `prefix` (a whole id or a
 // unique prefix, as users type them); InvalidArgument naming how many matched.
 Result<std::string> trial_by_prefix(const std::vector<TrialRecord>& trials, const std::string& prefix,

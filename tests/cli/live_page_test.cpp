@@ -1,0 +1,101 @@
+// The live page over real HTTP: a coordinator serving an experiment answers
+// /, /api/status, /api/trials and /api/front while it runs; off loopback only
+// with its token.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <regex>
+#include <thread>
+
+#include "tests/coordinator/processes.h"
+#include "tests/test_dirs.h"
+
+namespace {
+namespace fs = std::filesystem;
+using deepreduce::testing::Process;
+
+class LivePageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = deepreduce::testing::fresh_test_dir("livepage");
+    std::mt19937 rng(std::random_device{}());
+    port_ = 20000 + static_cast<int>(rng() % 20000);
+    std::ofstream(dir_ / "exp.yaml") << "name: live\n"
+                                        "defaults: {dataset: synthetic, arch: resnet18, alpha: 0.125, blocks: [1, 1, 1, 1],"
+                                        " epochs: 3, train_subset: 128, test_subset: 64, batch: 32}\n"
+                                        "trials:\n  - name: a\n  - name: b\n    seed: 1\n";
+  }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+  // Waits until GET path answers something other than a refused connection.
+  httplib::Result get(httplib::Client& c, const std::string& path, const httplib::Headers& h = {}) {
+    for (int i = 0; i < 100; ++i) {
+      auto r = c.Get(path.c_str(), h);
+      if (r) return r;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return c.Get(path.c_str(), h);
+  }
+  fs::path dir_;
+  int port_ = 0;
+};
+
+TEST_F(LivePageTest, ACoordinatorServesTheReportAndJsonWhileItRuns) {
+  Process coord({"coordinator", (dir_ / "exp.yaml").string(), "--db", (dir_ / "db").string(), "--bind",
+                 "tcp://127.0.0.1:" + std::to_string(port_), "--http", "127.0.0.1:" + std::to_string(port_ + 1),
+                 "--keep-serving"},
+                (dir_ / "coordinator.log").string());
+  Process worker({"worker", "--connect", "tcp://127.0.0.1:" + std::to_string(port_), "--threads", "1", "--scratch",
+                  (dir_ / "scratch").string()},
+                 (dir_ / "worker.log").string());
+  httplib::Client c("127.0.0.1", port_ + 1);
+  auto page = get(c, "/");
+  ASSERT_TRUE(page) << coord.log();
+  EXPECT_EQ(page->status, 200);
+  EXPECT_NE(page->body.find("<meta http-equiv='refresh'"), std::string::npos);
+  EXPECT_NE(page->body.find("deepreduce: live"), std::string::npos);
+  // Both trials end done; the JSON says so as it happens.
+  nlohmann::json status;
+  for (int i = 0; i < 600; ++i) {
+    auto r = c.Get("/api/status");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200);
+    status = nlohmann::json::parse(r->body);
+    if (status["states"]["done"] == 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(status["states"]["done"], 2) << status.dump();
+  EXPECT_EQ(status["experiments"][0]["name"], "live");
+  auto trials = c.Get("/api/trials");
+  ASSERT_TRUE(trials && trials->status == 200);
+  EXPECT_EQ(nlohmann::json::parse(trials->body).size(), 2u);
+  std::this_thread::sleep_for(std::chrono::seconds(4));  // past the report cache
+  auto front = c.Get("/api/front");
+  ASSERT_TRUE(front && front->status == 200);
+  auto f = nlohmann::json::parse(front->body);
+  EXPECT_GE(f["front"].size(), 1u) << front->body;
+  EXPECT_EQ(f["protocol"], "delphi");
+  EXPECT_NE(coord.log().find("epoch 3/3"), std::string::npos) << "run logs each epoch";
+}
+
+TEST_F(LivePageTest, OffLoopbackEveryRequestNeedsTheToken) {
+  std::ofstream(dir_ / "token") << "0123456789abcdef0123456789abcdef\n";
+  Process coord({"coordinator", (dir_ / "exp.yaml").string(), "--db", (dir_ / "db").string(), "--bind",
+                 "tcp://127.0.0.1:" + std::to_string(port_), "--http", "0.0.0.0:" + std::to_string(port_ + 1),
+                 "--http-token-file", (dir_ / "token").string(), "--keep-serving"},
+                (dir_ / "coordinator.log").string());
+  httplib::Client c("127.0.0.1", port_ + 1);
+  auto refused = get(c, "/api/status");
+  ASSERT_TRUE(refused) << coord.log();
+  EXPECT_EQ(refused->status, 401);
+  EXPECT_EQ(c.Get("/api/status", {{"Authorization", "Bearer wrong"}})->status, 401);
+  EXPECT_EQ(c.Get("/api/status", {{"Authorization", "Bearer 0123456789abcdef0123456789abcdef"}})->status, 200);
+  EXPECT_EQ(c.Get("/?token=0123456789abcdef0123456789abcdef")->status, 200);
+}
+
+}  // namespace
