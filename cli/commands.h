@@ -3,6 +3,12 @@
 // 0 success, 1 failure at run time, 2 bad usage or bad input.
 #pragma once
 
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/status.h"
+#include "storage/store.h"
+
 namespace deepreduce::cli {
 
 constexpr int kExitOk = 0;
@@ -20,6 +26,8 @@ int run_main(int argc, char** argv);
 int plan_main(int argc, char** argv);
 int report_main(int argc, char** argv);
 int retry_main(int argc, char** argv);
+// status --json's object with each trial's role and the trials per role (the live page's /api/status too).
+Result<nlohmann::json> status_with_roles(storage::Store& store, const std::string& where);
 int export_model_main(int argc, char** argv);
 
 }  // namespace deepreduce::cli

@@ -1,5 +1,7 @@
 #include "cli/live_page.h"
 
+#include "cli/commands.h"
+
 #include <httplib.h>
 
 #include <chrono>
@@ -79,7 +81,7 @@ struct LivePage::Impl {
       res.set_content(search::report_html(*r, 10), "text/html; charset=utf-8");
     });
     server.Get("/api/status", [this](const httplib::Request&, httplib::Response& res) {
-      json(res, storage::status_json(store, options.db));
+      json(res, status_with_roles(store, options.db));
     });
     server.Get("/api/trials", [this](const httplib::Request&, httplib::Response& res) {
       auto rows = storage::trial_rows(store);

@@ -39,6 +39,22 @@ std::string age(int64_t ms) {
 
 }  // namespace
 
+Result<nlohmann::json> status_with_roles(storage::Store& store, const std::string& where) {
+  auto j = storage::status_json(store, where);
+  if (!j.ok()) return j;
+  auto roles = search::trial_roles(store);
+  if (!roles.ok()) return roles.status();
+  nlohmann::json counts = nlohmann::json::object();
+  for (const auto& [id, role] : *roles) counts[role] = counts.value(role, 0) + 1;
+  for (const char* list : {"running", "failed"})
+    for (auto& t : (*j)[list]) {
+      auto it = roles->find(t["trial"].get<std::string>());
+      t["role"] = it == roles->end() ? nlohmann::json(nullptr) : nlohmann::json(it->second);
+    }
+  (*j)["roles"] = counts;  // trials per role (phase) the strategy has opened
+  return j;
+}
+
 int status_main(int argc, char** argv) {
   po::options_description desc(
       "deepreduce status: what an experiment store holds: experiments, trials per state, running\n"
@@ -75,7 +91,7 @@ int status_main(int argc, char** argv) {
   }
   const int64_t now = storage::now_ms();
   if (vm["json"].as<bool>()) {
-    auto j = storage::status_json(s, vm["db"].as<std::string>());
+    auto j = status_with_roles(s, vm["db"].as<std::string>());
     if (!j.ok()) {
       std::cerr << "deepreduce status: " << j.status().message() << "\n";
       return kExitFailure;
@@ -95,20 +111,27 @@ int status_main(int argc, char** argv) {
   }
   std::cout << "\ntrials " << total << ":" << line << "\n";
 
-  TextTable running({"running", "plan", "worker", "attempt", "epoch", "top-1", "last progress"});
-  TextTable failed({"failed", "arch", "leases", "failed/lost", "reason"});
+  auto roles = search::trial_roles(s);
+  auto role_of = [&](const std::string& id) {
+    if (!roles.ok()) return std::string("-");
+    auto it = roles->find(id);
+    return it == roles->end() ? std::string("-") : it->second;
+  };
+  TextTable running({"running", "role", "plan", "worker", "attempt", "epoch", "top-1", "last progress"});
+  TextTable failed({"failed", "role", "arch", "leases", "failed/lost", "reason"});
   int n_running = 0, n_failed = 0;
   for (const auto& t : *trials) {
     if (t.state == storage::TrialState::kLeased) {
       ++n_running;
       const auto& p = t.progress;
-      running.add({t.id.substr(0, 12), nn::plan_summary(t.spec.job.model), t.worker, std::to_string(t.attempt),
+      running.add({t.id.substr(0, 12), role_of(t.id), nn::plan_summary(t.spec.job.model), t.worker,
+                   std::to_string(t.attempt),
                    p.is_object() && p.contains("epoch") ? p["epoch"].dump() + "/" + std::to_string(t.spec.job.train.epochs) : "-",
                    p.is_object() && p.contains("top1") && p["top1"].is_number() ? fixed(p["top1"].get<double>(), 2) : "-",
                    age(t.updated_ms)});
     } else if (t.state == storage::TrialState::kFailed) {
       ++n_failed;
-      failed.add({t.id.substr(0, 12), t.spec.job.model.arch, std::to_string(t.attempt),
+      failed.add({t.id.substr(0, 12), role_of(t.id), t.spec.job.model.arch, std::to_string(t.attempt),
                   std::to_string(t.charged) + "/" + std::to_string(t.lost), t.reasons.empty() ? "-" : t.reasons.back()});
     }
   }

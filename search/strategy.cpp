@@ -482,4 +482,27 @@ bool full_fidelity(const TrialSpec& spec) {
   return train::schedule_epochs(spec.job.train) == spec.job.train.epochs;
 }
 
+Result<std::map<std::string, std::string>> trial_roles(storage::Store& store) {
+  std::map<std::string, std::string> roles;
+  auto experiments = store.list_experiments();
+  if (!experiments.ok()) return experiments.status();
+  std::optional<Seen> seen;
+  for (const auto& e : *experiments) {
+    if (!looks_like_sweep(e.config_yaml)) continue;
+    auto config = parse_sweep(e.config_yaml, e.name + " (stored config)");
+    if (!config.ok()) continue;  // a config of another version: its trials keep no role here
+    auto strategy = make_strategy(*config);
+    if (!strategy.ok()) continue;
+    if (!seen) {
+      auto s = observe(store);
+      if (!s.ok()) return s.status();
+      seen = std::move(*s);
+    }
+    auto planned = (*strategy)->propose(*seen);
+    if (!planned.ok()) continue;
+    for (const auto& t : *planned) roles.emplace(storage::trial_id(t.spec), t.role);
+  }
+  return roles;
+}
+
 }  // namespace deepreduce::search

@@ -52,6 +52,11 @@ class Strategy {
 // successive halving when configured, plus its channel-pruning trials).
 Result<std::unique_ptr<Strategy>> make_strategy(const SweepConfig& config);
 
+// The role of each stored trial of a sweep ("baseline", "criticality",
+// "culling", "rung", "pruning", ...), replayed from the stored configs
+// (trials of plain lists have none). For status and the live page.
+Result<std::map<std::string, std::string>> trial_roles(storage::Store& store);
+
 // The strategy's turn on a store: proposes from what the store holds and adds
 // what is new to `experiment`. Returns the number of trials created.
 Result<int64_t> expand(storage::Store& store, const std::string& experiment, const Strategy& strategy);
