@@ -603,6 +603,24 @@ void Coordinator::tick(int64_t now) {
   }
 }
 
+bool Coordinator::inputs_available(const std::string& trial) {
+  auto r = store_.get_trial(trial);
+  if (!r.ok()) return false;
+  const auto& spec = r->spec;
+  std::vector<std::pair<std::string, std::string>> needed;
+  if (!spec.teacher.empty()) needed.push_back({spec.teacher, "model"});
+  if (!spec.base.empty()) needed.push_back({spec.base, spec.prune.is_null() ? "checkpoint" : "model"});
+  for (const auto& [dep, kind] : needed) {
+    auto has = store_.has_artifact(dep, kind);
+    if (has.ok() && *has) continue;
+    if (waiting_logged_.insert(trial).second)
+      log("trial " + trial.substr(0, 12) + " waits: the " + kind + " of " + dep.substr(0, 12) +
+          " is not in the store (a trial done before results carried their models?)");
+    return false;
+  }
+  return true;
+}
+
 void Coordinator::dispatch() {
   // READY counts can cross an ASSIGN in flight; the announced capacity cannot.
   auto room = [](const WorkerSession& w) {
@@ -612,12 +630,15 @@ void Coordinator::dispatch() {
   int free = 0;
   for (auto& [id, w] : workers_) free += std::max(0, room(w));
   if (free == 0) return;
-  auto pending = store_.trial_ids(TrialState::kPending, static_cast<size_t>(free));
+  // A few more than the free slots: a trial whose teacher's weights are not in
+  // the store (yet) waits, and must not hold up the others.
+  auto pending = store_.trial_ids(TrialState::kPending, static_cast<size_t>(free) + 16);
   if (!pending.ok() || pending->empty()) return;
   size_t next = 0;
   for (auto& [id, w] : workers_) {
     while (room(w) > 0 && next < pending->size()) {
       const std::string& trial = (*pending)[next++];
+      if (!inputs_available(trial)) continue;
       const int64_t deadline = storage::now_ms() + int64_t{options_.liveness} * options_.heartbeat_ms;
       const std::string token = proto::random_token();
       auto leased = store_.lease(trial, w.name, deadline, token);

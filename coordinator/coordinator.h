@@ -123,6 +123,8 @@ class Coordinator {
   void note_failure(const std::string& identity, WorkerSession& w, const std::string& reason, bool environment);
   void tick(int64_t now);
   void dispatch();
+  // The teacher's weights and the base's checkpoint or weights a trial starts from are stored.
+  bool inputs_available(const std::string& trial);
   bool experiment_complete();
   void send(const std::string& identity, protocol::Message m) { outbox_.push_back({identity, std::move(m)}); }
   void flush();
@@ -144,6 +146,7 @@ class Coordinator {
   std::map<std::string, WorkerSession> workers_;  // by routing id
   std::map<std::string, int64_t> lease_deadline_;  // trial -> unix ms (leases no session holds: after a restart)
   std::set<std::string> quarantined_names_;
+  std::set<std::string> waiting_logged_;  // trials said to wait for their inputs
   double epoch_seconds_ = 0;  // measured epochs so far, for the ETA
   int64_t epochs_seen_ = 0;
   int64_t last_experiment_line_ms_ = 0;

@@ -688,6 +688,15 @@ class RocksStore final : public Store {
     }
   }
 
+  Result<bool> has_artifact(const std::string& id, const std::string& kind) override {
+    if (!artifact_name_ok(id, kind)) return false;
+    std::string meta;
+    auto s = db_->Get(rocksdb::ReadOptions(), cf_["artifacts"], id + "/" + kind + "/meta", &meta);
+    if (s.IsNotFound()) return false;
+    DR_RETURN_IF_ERROR(from_rocks(s, "artifact " + id + "/" + kind));
+    return true;
+  }
+
   Status remove_artifact(const std::string& id, const std::string& kind) override {
     DR_RETURN_IF_ERROR(writable());
     if (!artifact_name_ok(id, kind)) return Status();

@@ -150,6 +150,8 @@ class Store {
   // trial id's form before (it names a file).
   virtual Status put_artifact(const std::string& id, const std::string& kind, const std::string& bytes) = 0;
   virtual Result<std::optional<std::string>> get_artifact(const std::string& id, const std::string& kind) = 0;
+  // Whether an artifact is stored (its record only: cheap, not verified).
+  virtual Result<bool> has_artifact(const std::string& id, const std::string& kind) = 0;
   // Removes an artifact (its record, then its file); absent is not an error.
   virtual Status remove_artifact(const std::string& id, const std::string& kind) = 0;
 

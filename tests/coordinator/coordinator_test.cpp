@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include "protocol/transport.h"
@@ -60,6 +61,72 @@ TEST(CoordinatorTest, AWorkerNeverHoldsMoreTrialsThanTheSlotsItAnnounced) {
     }
   }
   EXPECT_EQ(assigned, 1);
+  c.request_stop();
+  serve.join();
+  store.reset();
+  std::filesystem::remove_all(dir);
+}
+
+// A KD student whose teacher is done without weights (a store from before
+// results carried their models) is not handed out to fail: it waits, and goes
+// as soon as the weights are there.
+TEST(CoordinatorTest, AStudentWaitsForItsTeachersWeightsInsteadOfFailing) {
+  const auto dir = deepreduce::testing::fresh_test_dir("coordinator");
+  auto store = *storage::open_store((dir / "db").string());
+  storage::TrialSpec teacher;
+  teacher.kind = "noop";
+  storage::TrialSpec student = teacher;
+  student.job.model.alpha = 0.5;
+  student.teacher = storage::trial_id(teacher);
+  const std::string tid = storage::trial_id(teacher), sid = storage::trial_id(student);
+  ASSERT_TRUE(store->add_trials("x", {teacher, student}).ok());
+  const std::string token(32, 'a');
+  ASSERT_TRUE(store->lease(tid, "old", storage::now_ms() + 1000, token).ok());
+  ASSERT_TRUE(store->complete(tid, "old", 1, token, {{"top1", 50.0}}, std::nullopt).ok());
+  ASSERT_TRUE(store->unblock_ready().ok());
+  ASSERT_EQ(store->get_trial(sid)->state, storage::TrialState::kPending);
+  zmq::context_t ctx;
+  CoordinatorOptions o;
+  o.bind = "inproc://waiting-test";
+  o.exit_when_done = false;
+  std::vector<std::string> lines;
+  std::mutex mu;
+  o.log = [&](const std::string& line) {
+    std::lock_guard<std::mutex> lock(mu);
+    lines.push_back(line);
+  };
+  Coordinator c(ctx, *store, o);
+  std::thread serve([&] { EXPECT_TRUE(c.run().ok()); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  zmq::socket_t w(ctx, zmq::socket_type::dealer);
+  w.connect(o.bind);
+  proto::send_frames(w, proto::encode(proto::make(
+                            proto::Type::kHello, {{"worker", "w"}, {"host", "h"}, {"pid", 1}, {"devices", {"cpu"}},
+                                                  {"threads", 1}, {"slots", 1}, {"running", nlohmann::json::array()}})));
+  auto assigned_within = [&](int ms) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (std::chrono::steady_clock::now() < until) {
+      zmq::pollitem_t items[] = {{static_cast<void*>(w), 0, ZMQ_POLLIN, 0}};
+      zmq::poll(items, 1, std::chrono::milliseconds(50));
+      while (auto frames = proto::recv_frames(w)) {
+        auto m = proto::decode(*frames);
+        if (!m.ok()) continue;
+        if (m->type == proto::Type::kAssign) return m->header["trial"].get<std::string>();
+        if (m->type == proto::Type::kHeartbeat) proto::send_frames(w, proto::encode(proto::make(proto::Type::kHeartbeat)));
+      }
+    }
+    return std::string();
+  };
+  EXPECT_EQ(assigned_within(1200), "") << "a student was handed out without its teacher's weights";
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    bool said = false;
+    for (const auto& l : lines) said |= l.find("waits: the model of") != std::string::npos;
+    EXPECT_TRUE(said);
+  }
+  ASSERT_TRUE(store->put_artifact(tid, "model", "weights").ok());
+  EXPECT_EQ(assigned_within(2000), sid);
+  EXPECT_EQ(store->get_trial(sid)->attempt, 1);
   c.request_stop();
   serve.join();
   store.reset();
