@@ -305,7 +305,7 @@ TEST_F(ChaosTest, AResultFinishedWhileTheCoordinatorIsDownArrivesWithItsModel) {
   // Frozen, the coordinator cannot answer: the result and the model are sent
   // into a socket nobody reads, then lost with the process.
   c->signal(SIGSTOP);
-  for (int i = 0; i < 600 && a->log().find("coordinator silent") == std::string::npos; ++i)
+  for (int i = 0; i < 600 && a->log().find(" silent for ") == std::string::npos; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   std::this_thread::sleep_for(std::chrono::seconds(3));  // the 3-epoch trial has finished by now
   c->signal(SIGKILL);
