@@ -187,7 +187,15 @@ bool Coordinator::experiment_complete() {
 }
 
 void Coordinator::flush() {
-  for (auto& o : outbox_) proto::send_frames(*router_, proto::encode(o.message), &o.identity);
+  for (auto& o : outbox_) {
+    if (proto::send_frames(*router_, proto::encode(o.message), &o.identity)) continue;
+    // The peer is gone (or its queue is full): what it needed is re-sent by the
+    // protocol (heartbeats, RECEIPT on the next RESULT, re-dispatch after a lost lease).
+    ++stats_.unsent;
+    if (stats_.unsent <= 20 || stats_.unsent % 1000 == 0)
+      log("could not send " + std::string(proto::type_name(o.message.type)) + " to a worker that is gone (" +
+          std::to_string(stats_.unsent) + " so far)");
+  }
   outbox_.clear();
 }
 

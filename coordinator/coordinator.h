@@ -65,6 +65,7 @@ struct CoordinatorOptions {
 struct CoordinatorStats {
   int64_t assigned = 0, results = 0, duplicates = 0, failures = 0, released = 0, rejected_messages = 0;
   int64_t refused = 0;  // well-formed messages about a lease the sender does not hold
+  int64_t unsent = 0;   // replies to peers that were gone
   int64_t workers_joined = 0, workers_lost = 0, quarantined = 0;
 };
 

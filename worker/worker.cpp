@@ -285,6 +285,7 @@ struct Worker::Impl {
   }
 
   void connect() {
+    unsent_said = false;
     socket.emplace(context, zmq::socket_type::dealer);
     // A fresh routing id per connection: nobody can take over this worker's
     // route by guessing its name.
@@ -385,7 +386,16 @@ struct Worker::Impl {
                                     {"slots", options.slots}, {"running", held}}));
   }
 
-  bool send(const proto::Message& m) { return proto::send_frames(*socket, proto::encode(m)); }
+  // Sends one message; a message that cannot be queued (no coordinator
+  // connected, its queue full) is said once per connection and re-sent by the
+  // protocol where it matters (deliveries until their RECEIPT, HELLO on rejoin).
+  bool send(const proto::Message& m) {
+    if (proto::send_frames(*socket, proto::encode(m))) return true;
+    if (!unsent_said) log("cannot send to " + options.connect + " right now (not connected?)");
+    unsent_said = true;
+    return false;
+  }
+  bool unsent_said = false;
 
   int free_slots() {
     std::lock_guard<std::mutex> lock(mu);
