@@ -106,7 +106,7 @@ TEST_F(ChaosTest, WorkersKilledThirtyTimes) {
 }
 
 TEST_F(ChaosTest, RunKilledTwentyTimesIncludingWhileItCreatesItsStore) {
-  const std::string cfg = config(5, 3, /*kd=*/true);
+  const std::string cfg = config(8, 6, /*kd=*/true);
   reference(cfg);
   const auto t0 = Clock::now();
   int kills = 0, during_creation = 0;
@@ -126,12 +126,12 @@ TEST_F(ChaosTest, RunKilledTwentyTimesIncludingWhileItCreatesItsStore) {
   ASSERT_TRUE(last.wait(240)) << last.log();
   EXPECT_EQ(last.exit_code(), 0) << last.log();
   EXPECT_EQ(kills, 20) << "the experiment finished before the twentieth kill: make it longer";
-  expect_all_done_once("db", 6);
+  expect_all_done_once("db", 9);
   expect_same_results("db", "reference");
   EXPECT_EQ(charged_trials("db"), 0);
   for (const auto& e : fs::directory_iterator(dir_))
     EXPECT_EQ(e.path().filename().string().find(".creating-"), std::string::npos) << "left behind: " << e.path();
-  std::printf("campaign: run SIGKILLed %d times (%d before its store existed): 6/6 trials done once, results equal, "
+  std::printf("campaign: run SIGKILLed %d times (%d before its store existed): 9/9 trials done once, results equal, "
               "0 charged, %.0f s\n",
               kills, during_creation, seconds_since(t0));
 }
