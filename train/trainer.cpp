@@ -75,23 +75,27 @@ Eval evaluate(nn::Network& net, const std::shared_ptr<const Dataset>& data, cons
   lo.augment = false;
   lo.norm = norm;
   BatchLoader loader(data, lo);
-  double loss_sum = 0;
-  int64_t correct1 = 0, correct5 = 0, seen = 0;
+  // Sums stay on the device and are read once at the end: no host sync per batch.
+  const auto on = torch::TensorOptions().device(device);
+  torch::Tensor loss_sum = torch::zeros({}, on.dtype(torch::kDouble));
+  torch::Tensor correct1 = torch::zeros({}, on.dtype(torch::kLong)), correct5 = torch::zeros({}, on.dtype(torch::kLong));
+  int64_t seen = 0;
   const int64_t k = std::min<int64_t>(5, data->classes);
   while (auto batch = loader.next()) {
     auto x = batch->images.to(device), y = batch->labels.to(device);
     auto logits = net->forward(x);
     loss_sum += torch::nn::functional::cross_entropy(
                     logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                    .item<double>();
+                    .to(torch::kDouble);
     auto topk = std::get<1>(logits.topk(k, 1));
     auto hits = topk.eq(y.unsqueeze(1));
-    correct1 += hits.select(1, 0).sum().item<int64_t>();
-    correct5 += hits.any(1).sum().item<int64_t>();
+    correct1 += hits.select(1, 0).sum();
+    correct5 += hits.any(1).sum();
     seen += y.size(0);
   }
   net->train();
-  return {loss_sum / seen, 100.0 * correct1 / seen, 100.0 * correct5 / seen};
+  return {loss_sum.item<double>() / seen, 100.0 * correct1.item<int64_t>() / seen,
+          100.0 * correct5.item<int64_t>() / seen};
 }
 
 }  // namespace
@@ -302,9 +306,29 @@ Result<TrainResult> run_training(const TrainJob& job, const RunOptions& run, con
     lo.epoch = epoch;
     lo.norm = norm;
     BatchLoader loader(*train_data, lo);
-    double loss_sum = 0;
-    int64_t correct = 0, seen = 0, batch_index = 0;
+    // Loss and accuracy accumulate on the device; the host reads them (a sync)
+    // only to report progress, at most every half second, and at the epoch's end.
+    const auto on = torch::TensorOptions().device(device);
+    torch::Tensor loss_acc = torch::zeros({}, on.dtype(torch::kDouble));
+    torch::Tensor correct_acc = torch::zeros({}, on.dtype(torch::kLong));
+    torch::Tensor nonfinite = torch::zeros({}, on.dtype(torch::kBool));
+    int64_t seen = 0, batch_index = 0;
     const auto train_start = Clock::now();
+    auto last_read = train_start;
+    // Reads the sums (one host sync): the mean loss, the accuracy, and whether a loss was not finite.
+    auto read = [&](double& loss_mean, double& top1) {
+      ++result.host_syncs;
+      const auto host = torch::stack({loss_acc, correct_acc.to(torch::kDouble), nonfinite.to(torch::kDouble)}).cpu();
+      const double* v = host.data_ptr<double>();
+      loss_mean = seen ? v[0] / seen : 0;
+      top1 = seen ? 100.0 * v[1] / seen : 0;
+      return v[2] == 0;
+    };
+    auto nan_error = [&] {
+      return Status::failed_precondition("epoch " + std::to_string(epoch + 1) + ", by batch " +
+                                         std::to_string(batch_index) + ": training loss is not finite (lr " +
+                                         std::to_string(lr) + "); lower the learning rate or check the data");
+    };
     while (auto batch = loader.next()) {
       if (hooks.stop && hooks.stop->load()) {
         stopped = true;
@@ -327,31 +351,35 @@ Result<TrainResult> run_training(const TrainJob& job, const RunOptions& run, con
       } else {
         loss = torch::nn::functional::cross_entropy(logits, y);
       }
-      const double loss_value = loss.item<double>();
-      if (!std::isfinite(loss_value))
-        return Status::failed_precondition("epoch " + std::to_string(epoch + 1) + ", batch " +
-                                           std::to_string(batch_index + 1) + ": training loss is " +
-                                           (std::isnan(loss_value) ? "nan" : "infinite") + " (lr " +
-                                           std::to_string(lr) + "); lower the learning rate or check the data");
       loss.backward();
       optimizer.step();
       const int64_t b = y.size(0);
-      loss_sum += loss_value * b;
-      correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+      {
+        torch::NoGradGuard no_grad;
+        const torch::Tensor l = loss.detach();
+        nonfinite.logical_or_(l.isfinite().logical_not());
+        loss_acc += l.to(torch::kDouble) * static_cast<double>(b);
+        correct_acc += logits.detach().argmax(1).eq(y).sum();
+      }
       seen += b;
       ++batch_index;
-      if (hooks.on_batch) {
+      const auto now = Clock::now();
+      if (hooks.on_batch && (now - last_read > std::chrono::milliseconds(500) || batch_index == loader.batches())) {
+        last_read = now;
+        double loss_mean = 0, top1 = 0;
+        if (!read(loss_mean, top1)) return nan_error();
         const double secs = seconds_since(train_start);
-        hooks.on_batch({epoch + 1, t.epochs, batch_index, loader.batches(), loss_sum / seen, 100.0 * correct / seen,
-                        secs > 0 ? seen / secs : 0});
+        hooks.on_batch({epoch + 1, t.epochs, batch_index, loader.batches(), loss_mean, top1, secs > 0 ? seen / secs : 0});
       }
     }
     if (stopped) break;
+    double train_loss = 0, train_top1 = 0;
+    if (!read(train_loss, train_top1)) return nan_error();
     const double train_secs = seconds_since(train_start);
     images_trained += seen;
     seconds_training += train_secs;
     Eval ev = evaluate(net, *test_data, norm, device);
-    EpochRecord rec{epoch + 1, lr, loss_sum / seen, 100.0 * correct / seen, ev.loss, ev.top1, ev.top5,
+    EpochRecord rec{epoch + 1, lr, train_loss, train_top1, ev.loss, ev.top1, ev.top5,
                     seconds_since(epoch_start), train_secs > 0 ? seen / train_secs : 0};
     result.epochs.push_back(rec);
     nlohmann::json history = nlohmann::json::array();

@@ -37,6 +37,9 @@ struct TrainResult {
   std::vector<EpochRecord> epochs;
   double images_per_second = 0;  // over all training batches of this process
   bool completed = false;        // false when stopped early (stop_after or a stop request)
+  // Host reads of the training loop's device-side sums (progress reports and
+  // epoch ends): a handful per epoch, never one per batch.
+  int64_t host_syncs = 0;
   std::string device;
 };
 
