@@ -16,6 +16,7 @@
 
 #include "cli/commands.h"
 #include "cli/live_page.h"
+#include "common/files.h"
 #include "common/text.h"
 #include "cli/model_options.h"
 #include "cli/parse.h"
@@ -167,6 +168,28 @@ int report_failures(storage::Store& store, const Experiment& e, const std::strin
   return kExitFailure;
 }
 
+// The options `run` and `coordinator` share: attempt limits and the live page.
+void add_experiment_options(po::options_description& desc) {
+  // clang-format off
+  desc.add_options()
+    ("max-attempts", po::value<int>()->default_value(3), "failures of a trial itself before it fails")
+    ("max-lost", po::value<int>()->default_value(10), "workers lost while training one trial before it fails")
+    ("http", po::value<std::string>(), "serve the live report and JSON (/api/status, /api/trials, /api/front) at "
+                                       "HOST:PORT (:PORT is loopback; off loopback a token is required)")
+    ("http-token-file", po::value<std::string>(), "the live page's token (else one is made and printed)")
+  ;
+  // clang-format on
+}
+
+// Reads --max-attempts and --max-lost into `o`; false after saying what is wrong.
+bool read_limits(const po::variables_map& vm, coordinator::CoordinatorOptions& o, const std::string& command) {
+  o.max_attempts = vm["max-attempts"].as<int>();
+  o.max_lost = vm["max-lost"].as<int>();
+  if (o.max_attempts >= 1 && o.max_lost >= 1) return true;
+  std::cerr << "deepreduce " << command << ": --max-attempts and --max-lost must be at least 1\n";
+  return false;
+}
+
 // The live page when --http is given (nullptr otherwise).
 Result<std::unique_ptr<LivePage>> live_page(const po::variables_map& vm, storage::Store& store, const std::string& db,
                                             std::function<void(const std::string&)> log) {
@@ -255,16 +278,12 @@ int coordinator_main(int argc, char** argv) {
     ("curve-secret", po::value<std::string>(), "this coordinator's CURVE secret key (from keygen)")
     ("allow", po::value<std::string>(), "file of allowed worker public keys, one per line")
     ("heartbeat-ms", po::value<int>()->default_value(protocol::kHeartbeatIntervalMs), "heartbeat interval")
-    ("max-attempts", po::value<int>()->default_value(3), "failures of a trial itself before it fails")
-    ("max-lost", po::value<int>()->default_value(10), "workers lost while training one trial before it fails")
     ("restart-grace-s", po::value<int>()->default_value(protocol::kReconnectMaxMs / 1000 + 4),
      "after a restart: how long leased trials wait for their workers to come back")
     ("keep-serving", po::bool_switch(), "keep serving once every trial is finished")
-    ("http", po::value<std::string>(), "serve the live report and JSON (/api/status, /api/trials, /api/front) at "
-                                       "HOST:PORT (:PORT is loopback; off loopback a token is required)")
-    ("http-token-file", po::value<std::string>(), "the live page's token (else one is made and printed)")
     ("help,h", "show this help");
   // clang-format on
+  add_experiment_options(desc);
   po::variables_map vm;
   if (auto done = parse_command(argc, argv, desc, vm, "coordinator", "config")) return *done;
   auto list = experiment_arg(vm, "coordinator");
@@ -284,21 +303,16 @@ int coordinator_main(int argc, char** argv) {
       gethostname(host, sizeof host - 1);
       for (const char* any : {"tcp://0.0.0.0:", "tcp://[::]:"})
         if (address.rfind(any, 0) == 0) address = "tcp://" + std::string(host) + ":" + address.substr(std::strlen(any));
-      const std::string temp = file + ".tmp";
-      std::ofstream(temp) << address << "\n";
-      std::error_code ec;
-      std::filesystem::rename(temp, file, ec);
-      log(ec ? "cannot write " + file + ": " + ec.message() : "address " + address + " written to " + file);
+      const Status written = write_file_atomic(file, address + "\n");
+      log(written.ok() ? "address " + address + " written to " + file : "cannot write " + written.message());
     };
   }
   o.heartbeat_ms = vm["heartbeat-ms"].as<int>();
-  o.max_attempts = vm["max-attempts"].as<int>();
-  o.max_lost = vm["max-lost"].as<int>();
   o.restart_grace_ms = vm["restart-grace-s"].as<int>() * 1000;
   o.exit_when_done = !vm["keep-serving"].as<bool>();
-  if (o.max_attempts < 1 || o.max_lost < 1 || o.restart_grace_ms < 0 || o.heartbeat_ms < 10) {
-    std::cerr << "deepreduce coordinator: --max-attempts and --max-lost must be at least 1, --heartbeat-ms at least "
-                 "10, --restart-grace-s not negative\n";
+  if (!read_limits(vm, o, "coordinator")) return kExitUsage;
+  if (o.restart_grace_ms < 0 || o.heartbeat_ms < 10) {
+    std::cerr << "deepreduce coordinator: --heartbeat-ms must be at least 10, --restart-grace-s not negative\n";
     return kExitUsage;
   }
   if (!vm.count("curve-secret") && o.bind.rfind("tcp://", 0) == 0 && o.bind.find("127.0.0.1") == std::string::npos &&
@@ -430,19 +444,13 @@ int run_main(int argc, char** argv) {
     ("threads", po::value<int>()->default_value(0), "CPU threads per worker (0: cores / workers)")
     ("device", po::value<std::string>()->default_value("cpu"), "cpu, cuda or cuda:N")
     ("data-root", po::value<std::string>(), "read datasets from here instead of the trials' paths")
-    ("max-attempts", po::value<int>()->default_value(3), "failures of a trial itself before it fails")
-    ("max-lost", po::value<int>()->default_value(10), "workers lost while training one trial before it fails")
-    ("http", po::value<std::string>(), "serve the live report and JSON (/api/status, /api/trials, /api/front) at "
-                                       "HOST:PORT (:PORT is loopback; off loopback a token is required)")
-    ("http-token-file", po::value<std::string>(), "the live page's token (else one is made and printed)")
     ("help,h", "show this help");
   // clang-format on
+  add_experiment_options(desc);
   po::variables_map vm;
   if (auto done = parse_command(argc, argv, desc, vm, "run", "config")) return *done;
-  if (vm["max-attempts"].as<int>() < 1 || vm["max-lost"].as<int>() < 1) {
-    std::cerr << "deepreduce run: --max-attempts and --max-lost must be at least 1\n";
-    return kExitUsage;
-  }
+  coordinator::CoordinatorOptions co;
+  if (!read_limits(vm, co, "run")) return kExitUsage;
   auto list = experiment_arg(vm, "run");
   if (!list) return kExitUsage;
   const std::string db = vm.count("db") ? vm["db"].as<std::string>() : "runs/" + list->name + ".db";
@@ -459,11 +467,8 @@ int run_main(int argc, char** argv) {
   }
   install_signal_handlers();
   zmq::context_t context;
-  coordinator::CoordinatorOptions co;
   co.bind = "inproc://deepreduce-run";
   co.log = logger("run");
-  co.max_attempts = vm["max-attempts"].as<int>();
-  co.max_lost = vm["max-lost"].as<int>();
   // The workers of an earlier run died with it: its leases go back at once, uncharged.
   co.restart_grace_ms = 0;
   storage::Store* raw = store->get();

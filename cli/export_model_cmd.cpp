@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/parse.h"
+#include "common/files.h"
 #include "common/text.h"
 #include "export/onnx_export.h"
 #include "nn/counts.h"
@@ -33,18 +34,11 @@ struct Source {
   std::optional<double> top1;  // the stored accuracy
 };
 
+// write_file_atomic (common/files.h) into a folder made if missing.
 Status write_bytes(const fs::path& path, const std::string& bytes) {
   std::error_code ec;
   if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
-  const fs::path temp = path.string() + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::binary);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out) return Status::io_error(temp.string() + ": cannot write");
-  }
-  fs::rename(temp, path, ec);
-  if (ec) return Status::io_error(path.string() + ": " + ec.message());
-  return Status();
+  return write_file_atomic(path.string(), bytes);
 }
 
 // What a runtime user needs beside the graph: the spec, where the ReLUs are,
@@ -54,14 +48,10 @@ nlohmann::json sidecar(nn::Network& net, const Source& src, const std::string& f
   const nn::ModelSpec& spec = net->spec();
   auto counts = nn::count(spec);
   nlohmann::json stages = nlohmann::json::object(), sites = nlohmann::json::object();
-  int64_t layers = 0;
   if (counts.ok()) {
     for (const auto& s : counts->stages) stages[s.stage] = s.relus;
     for (const auto& s : counts->sites)
-      if (s.active) {
-        sites[s.name] = s.relus();
-        ++layers;
-      }
+      if (s.active) sites[s.name] = s.relus();
   }
   nlohmann::json normalization = nullptr;
   if (!src.dataset.empty())
@@ -76,7 +66,7 @@ nlohmann::json sidecar(nn::Network& net, const Source& src, const std::string& f
           {"dataset", src.dataset.empty() ? nlohmann::json(nullptr) : nlohmann::json(src.dataset)},
           {"spec", nn::to_json(spec)},
           {"relus", counts.ok() ? counts->relus : 0},
-          {"relu_layers", layers},
+          {"relu_layers", counts.ok() ? nn::relu_layers(*counts) : 0},
           {"macs", counts.ok() ? counts->macs : 0},
           {"params", counts.ok() ? counts->params : 0},
           {"relus_per_stage", stages},

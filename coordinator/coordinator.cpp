@@ -199,12 +199,17 @@ void Coordinator::flush() {
   outbox_.clear();
 }
 
+bool Coordinator::live_lease(const std::string& trial, const std::string& worker, int64_t attempt,
+                             const std::string& lease) {
+  auto r = store_.get_trial(trial);
+  return r.ok() && r->state == TrialState::kLeased && r->worker == worker && r->attempt == attempt &&
+         r->lease == lease;
+}
+
 bool Coordinator::holds(const WorkerSession& w, const std::string& trial, int64_t attempt, const std::string& lease) {
   auto it = w.running.find(trial);
-  if (it == w.running.end() || it->second.attempt != attempt || it->second.token != lease) return false;
-  auto r = store_.get_trial(trial);
-  return r.ok() && r->state == TrialState::kLeased && r->worker == w.name && r->attempt == attempt &&
-         r->lease == lease;
+  return it != w.running.end() && it->second.attempt == attempt && it->second.token == lease &&
+         live_lease(trial, w.name, attempt, lease);
 }
 
 void Coordinator::refuse(const WorkerSession& w, const proto::Message& m, const std::string& why) {
@@ -294,9 +299,7 @@ void Coordinator::on_hello(const std::string& identity, const proto::Message& m)
   for (const auto& r : m.header["running"]) {
     const std::string trial = r["trial"], token = r["lease"];
     const int64_t attempt = r["attempt"];
-    auto rec = store_.get_trial(trial);
-    if (rec.ok() && rec->state == TrialState::kLeased && rec->worker == w.name && rec->attempt == attempt &&
-        rec->lease == token && !w.running.count(trial)) {
+    if (!w.running.count(trial) && live_lease(trial, w.name, attempt, token)) {
       for (auto& [other_id, other] : workers_)
         if (other_id != identity) other.running.erase(trial);  // its earlier connection's session
       w.running[trial] = {attempt, token};
@@ -442,8 +445,10 @@ void Coordinator::on_result(const std::string& identity, WorkerSession& w, const
   const int64_t want_size = want["size"];
   auto record = store_.get_trial(trial);
   const bool noop = record.ok() && record->spec.kind == "noop";  // benchmarks: nothing trained, no model
-  if (noop && want_size == 0 && !weights) {
-  } else if (!weights || static_cast<int64_t>(weights->size()) != want_size || proto::digest(*weights) != want["blake2b"]) {
+  const bool model_ok = (noop && want_size == 0 && !weights) ||
+                        (weights && static_cast<int64_t>(weights->size()) == want_size &&
+                         proto::digest(*weights) == want["blake2b"]);
+  if (!model_ok) {
     log("result of " + trial.substr(0, 12) + " from " + w.name +
         (weights ? " came with a model that does not match its digest" : " came without its model") +
         ": asking for both again");
@@ -658,8 +663,8 @@ void Coordinator::dispatch() {
       // Only an earlier attempt can have left a checkpoint.
       bool has_checkpoint = false;
       if (t.attempt > 1) {
-        auto checkpoint = store_.get_artifact(t.id, "checkpoint");
-        has_checkpoint = checkpoint.ok() && checkpoint->has_value();
+        auto checkpoint = store_.has_artifact(t.id, "checkpoint");  // its record: the file is not read here
+        has_checkpoint = checkpoint.ok() && *checkpoint;
       }
       w.free_slots -= 1;
       w.running[t.id] = {t.attempt, token};

@@ -63,7 +63,7 @@ struct CoordinatorOptions {
 };
 
 struct CoordinatorStats {
-  int64_t assigned = 0, results = 0, duplicates = 0, failures = 0, released = 0, rejected_messages = 0;
+  int64_t assigned = 0, results = 0, failures = 0, released = 0, rejected_messages = 0;
   int64_t refused = 0;  // well-formed messages about a lease the sender does not hold
   int64_t unsent = 0;   // replies to peers that were gone
   int64_t workers_joined = 0, workers_lost = 0, quarantined = 0;
@@ -132,6 +132,8 @@ class Coordinator {
   void log(const std::string& line);
   // Refuses (counts, logs a few) a message about a lease the sender does not hold.
   void refuse(const WorkerSession& w, const protocol::Message& m, const std::string& why);
+  // Whether the store's record of `trial` is leased to `worker` at `attempt` under `lease`.
+  bool live_lease(const std::string& trial, const std::string& worker, int64_t attempt, const std::string& lease);
   // Whether `w` holds the live lease (trial, attempt, token), in its session and in the store.
   bool holds(const WorkerSession& w, const std::string& trial, int64_t attempt, const std::string& lease);
   void release(const std::string& trial, const std::string& reason, storage::ReleaseCause cause);

@@ -1,6 +1,6 @@
 #include "protocol/protocol.h"
 
-#include <sodium.h>
+#include "common/digest.h"
 
 #include <limits>
 #include <random>
@@ -307,36 +307,8 @@ std::vector<std::string> chunk(const std::string& bytes) {
   return out;
 }
 
-namespace {
-std::string to_hex(const unsigned char* b, size_t n) {
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * n);
-  for (size_t i = 0; i < n; ++i) {
-    out += kHex[b[i] >> 4];
-    out += kHex[b[i] & 15];
-  }
-  return out;
-}
-}  // namespace
-
-std::string digest(const std::string& bytes) {
-  unsigned char h[32];
-  crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), nullptr, 0);
-  return to_hex(h, sizeof h);
-}
-
-std::string random_token() {
-  unsigned char b[16];
-  randombytes_buf(b, sizeof b);  // libsodium: the kernel's CSPRNG
-  return to_hex(b, sizeof b);
-}
-
-bool is_hex_id(const std::string& s, size_t digits) {
-  if (s.size() != digits) return false;
-  for (char c : s)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  return true;
-}
+std::string digest(const std::string& bytes) { return blake2b_hex(bytes, 32); }
+std::string random_token() { return random_hex(16); }
+bool is_hex_id(const std::string& s, size_t digits) { return is_lower_hex(s, digits); }
 
 }  // namespace deepreduce::protocol

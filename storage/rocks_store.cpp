@@ -24,7 +24,6 @@
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
-#include <sodium.h>
 
 #include <filesystem>
 #include <fstream>
@@ -34,6 +33,7 @@
 #include <mutex>
 #include <set>
 
+#include "common/digest.h"
 #include "storage/store.h"
 
 namespace deepreduce::storage {
@@ -58,17 +58,6 @@ uint64_t from_be64(const rocksdb::Slice& s) {
   return v;
 }
 
-std::string hex_blake2b(const std::string& bytes) {
-  unsigned char h[32];
-  crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), nullptr, 0);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : h) {
-    out += kHex[b >> 4];
-    out += kHex[b & 15];
-  }
-  return out;
-}
 
 bool disk_full(const std::string& message) {
   return message.find("No space left") != std::string::npos || message.find("ENOSPC") != std::string::npos ||
@@ -109,7 +98,6 @@ class RocksStore final : public Store {
   }
 
   Status open() {
-    if (sodium_init() < 0) return Status::internal("libsodium failed to initialise");
     namespace fs = std::filesystem;
     std::error_code ec;
     if (!fs::exists(fs::path(path_) / "CURRENT", ec)) {
@@ -293,8 +281,7 @@ class RocksStore final : public Store {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["artifacts"]));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       if (!it->key().ends_with("/meta")) continue;
-      auto meta = nlohmann::json::parse(it->value().ToString(), nullptr, false);
-      if (meta.is_object() && meta.contains("file") && meta["file"].is_string()) named.insert(meta["file"]);
+      if (auto file = file_of(it->value().ToString())) named.insert(*file);
     }
     DR_RETURN_IF_ERROR(from_rocks(it->status(), path_ + ": artifacts"));
     std::error_code ec;
@@ -682,7 +669,7 @@ class RocksStore final : public Store {
       if (bytes.size() != size)
         return Status::corruption(what + ": " + std::to_string(bytes.size()) + " bytes, metadata says " +
                                   std::to_string(size));
-      if (hex_blake2b(bytes) != meta["blake2b"].get<std::string>())
+      if (blake2b_hex(bytes) != meta["blake2b"].get<std::string>())
         return Status::corruption(what + ": checksum mismatch (the stored bytes are damaged)");
       return std::optional<std::string>(std::move(bytes));
     }
@@ -706,8 +693,7 @@ class RocksStore final : public Store {
     auto s = db_->Get(rocksdb::ReadOptions(), cf_["artifacts"], base + "meta", &old_text);
     if (s.IsNotFound()) return Status();
     DR_RETURN_IF_ERROR(from_rocks(s, "artifact " + base + "meta"));
-    auto old = nlohmann::json::parse(old_text, nullptr, false);
-    if (old.is_object() && old.contains("file") && old["file"].is_string()) doomed_.push_back(old["file"].get<std::string>());
+    if (auto old = file_of(old_text)) doomed_.push_back(*old);
     rocksdb::WriteBatch batch;
     batch.DeleteRange(cf_["artifacts"], base + "00000000", base + "99999999~");
     batch.Delete(cf_["artifacts"], base + "meta");
@@ -797,12 +783,15 @@ class RocksStore final : public Store {
     return base + buf;
   }
 
+  // The file an artifact record names (records of earlier builds, with chunks, name none).
+  static std::optional<std::string> file_of(const std::string& meta_text) {
+    auto meta = nlohmann::json::parse(meta_text, nullptr, false);
+    if (!meta.is_object() || !meta.contains("file") || !meta["file"].is_string()) return std::nullopt;
+    return meta["file"].get<std::string>();
+  }
+
   static bool artifact_name_ok(const std::string& id, const std::string& kind) {
-    if (kind != "model" && kind != "checkpoint") return false;
-    if (id.size() != 32) return false;
-    for (char c : id)
-      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-    return true;
+    return (kind == "model" || kind == "checkpoint") && is_lower_hex(id, 32);
   }
 
   // Writes the bytes to their file and puts the record that names them in the
@@ -812,14 +801,11 @@ class RocksStore final : public Store {
     if (!artifact_name_ok(id, kind))
       return Status::invalid_argument("artifact \"" + kind + "\" of trial \"" + id + "\": not a trial id and kind");
     const std::string base = id + "/" + kind + "/";
-    const std::string hash = hex_blake2b(bytes);
+    const std::string hash = blake2b_hex(bytes);
     const std::string file = id + "." + kind + "." + hash.substr(0, 16);
     std::string old_text;
-    if (db_->Get(rocksdb::ReadOptions(), cf_["artifacts"], base + "meta", &old_text).ok()) {
-      auto old = nlohmann::json::parse(old_text, nullptr, false);
-      if (old.is_object() && old.contains("file") && old["file"].is_string() && old["file"] != file)
-        doomed_.push_back(old["file"].get<std::string>());
-    }
+    if (db_->Get(rocksdb::ReadOptions(), cf_["artifacts"], base + "meta", &old_text).ok())
+      if (auto old = file_of(old_text); old && *old != file) doomed_.push_back(*old);
     DR_RETURN_IF_ERROR(write_artifact_file(file, bytes, "the " + kind + " of trial " + id));
     written_.push_back(file);
     // The chunks of a version stored by an earlier build, if any.

@@ -1,6 +1,7 @@
 #include "storage/trial.h"
 
-#include <sodium.h>
+#include "common/digest.h"
+
 
 #include <chrono>
 
@@ -53,18 +54,7 @@ Result<TrialSpec> trial_spec_from_json(const nlohmann::json& j, bool check) {
 std::string canonical_json(const TrialSpec& spec) { return to_json(spec).dump(); }
 
 std::string trial_id(const TrialSpec& spec) {
-  static const bool ready = sodium_init() >= 0;
-  (void)ready;
-  const std::string text = canonical_json(spec);
-  unsigned char hash[16];
-  crypto_generichash(hash, sizeof hash, reinterpret_cast<const unsigned char*>(text.data()), text.size(), nullptr, 0);
-  static const char* kHex = "0123456789abcdef";
-  std::string id;
-  for (unsigned char b : hash) {
-    id += kHex[b >> 4];
-    id += kHex[b & 15];
-  }
-  return id;
+  return blake2b_hex(canonical_json(spec), 16);
 }
 
 const char* state_name(TrialState s) {

@@ -239,13 +239,24 @@ struct Worker::Impl {
     deliveries[trial] = std::move(d);
   }
 
+  // The UPLOAD messages that carry `bytes` (a checkpoint or a model) in chunks.
+  static std::vector<proto::Message> upload_messages(const std::string& trial, int64_t attempt,
+                                                     const std::string& lease, const std::string& kind,
+                                                     const std::string& bytes) {
+    const auto parts = proto::chunk(bytes);
+    std::vector<proto::Message> out;
+    for (size_t i = 0; i < parts.size(); ++i)
+      out.push_back(proto::make(Type::kUpload, {{"trial", trial}, {"attempt", attempt}, {"lease", lease},
+                                                {"kind", kind}, {"chunk", i}, {"chunks", parts.size()},
+                                                {"size", bytes.size()}},
+                                parts[i]));
+    return out;
+  }
+
+  // From a trial thread: queued for the socket thread.
   void upload(const std::string& trial, int64_t attempt, const std::string& lease, const std::string& kind,
               const std::string& bytes) {
-    const auto parts = proto::chunk(bytes);
-    for (size_t i = 0; i < parts.size(); ++i)
-      post(proto::make(Type::kUpload, {{"trial", trial}, {"attempt", attempt}, {"lease", lease}, {"kind", kind},
-                                        {"chunk", i}, {"chunks", parts.size()}, {"size", bytes.size()}},
-                       parts[i]));
+    for (auto& m : upload_messages(trial, attempt, lease, kind, bytes)) post(std::move(m));
   }
 
   // Sends the deliveries that are due (socket thread): the model's chunks, then RESULT.
@@ -272,12 +283,7 @@ struct Worker::Impl {
                                                        {"retryable", true}, {"environment", true}}));
           continue;
         }
-        const auto parts = proto::chunk(bytes);
-        for (size_t i = 0; i < parts.size(); ++i)
-          send(proto::make(Type::kUpload, {{"trial", trial}, {"attempt", d.attempt}, {"lease", d.lease},
-                                           {"kind", "model"}, {"chunk", i}, {"chunks", parts.size()},
-                                           {"size", bytes.size()}},
-                           parts[i]));
+        for (const auto& m : upload_messages(trial, d.attempt, d.lease, "model", bytes)) send(m);
       }
       send(proto::make(Type::kResult, {{"trial", trial}, {"attempt", d.attempt}, {"lease", d.lease},
                                        {"result", d.result}, {"model", model}}));
