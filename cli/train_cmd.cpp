@@ -27,6 +27,8 @@ int train_main(int argc, char** argv) {
     ("stop-after", po::value<int64_t>()->default_value(0), "stop after this epoch, keeping the checkpoint")
     ("device", po::value<std::string>()->default_value("cpu"), "cpu, cuda or cuda:N")
     ("threads", po::value<int>()->default_value(0), "CPU threads (0: every core)")
+    ("memory-format", po::value<std::string>()->default_value("auto"),
+     "auto (channels-last on CUDA, contiguous on CPU), channels-last or contiguous")
     ("quiet,q", po::bool_switch(), "no progress output")
     ("help,h", "show this help");
   // clang-format on
@@ -57,6 +59,7 @@ int train_main(int argc, char** argv) {
   train::RunOptions run;
   run.device = vm["device"].as<std::string>();
   run.threads = vm["threads"].as<int>();
+  run.memory_format = vm["memory-format"].as<std::string>();
   run.stop_after = vm["stop-after"].as<int64_t>();
   run.progress = !vm["quiet"].as<bool>();
 
@@ -66,7 +69,7 @@ int train_main(int argc, char** argv) {
     for (const auto& o : job_option_names())
       if (vm.count(o) && !vm[o].defaulted()) {
         std::cerr << "deepreduce train: --" << o << " with --resume: the job comes from the checkpoint "
-                  << "(only --epochs, --out, --device, --threads, --stop-after may change)\n";
+                  << "(only --epochs, --out, --device, --threads, --memory-format, --stop-after may change)\n";
         return kExitUsage;
       }
     auto meta = train::read_checkpoint_meta(run.resume);

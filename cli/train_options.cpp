@@ -36,7 +36,9 @@ po::options_description job_options_description() {
     ("milestones", po::value<std::string>(), "multistep: epochs after which lr *= gamma, e.g. 100,150")
     ("gamma", po::value<double>()->default_value(0.1), "multistep decay factor")
     ("warmup", po::value<int64_t>()->default_value(0), "linear warm-up epochs")
-    ("seed", po::value<uint64_t>()->default_value(0), "seed of weights, data order and augmentation");
+    ("seed", po::value<uint64_t>()->default_value(0), "seed of weights, data order and augmentation")
+    ("precision", po::value<std::string>()->default_value("fp32"),
+     "fp32; bf16 (autocast, CPU or CUDA); fp16 (autocast with a dynamic loss scale, CUDA only)");
   po::options_description kd("Knowledge distillation");
   kd.add_options()
     ("teacher", po::value<std::string>(), "a model.pt from an earlier run: train with KD from it")
@@ -53,7 +55,7 @@ const std::vector<std::string>& job_option_names() {
   static const std::vector<std::string> kNames = {
     "arch", "classes", "in-channels", "input", "alpha", "rho", "blocks", "cull", "thin", "only", "relus",
     "no-relus", "dataset", "data-dir", "train-subset", "test-subset", "no-augment", "batch", "lr", "momentum",
-    "nesterov", "weight-decay", "schedule", "milestones", "gamma", "warmup", "seed", "teacher", "kd-t", "kd-lambda"};
+    "nesterov", "weight-decay", "schedule", "milestones", "gamma", "warmup", "seed", "precision", "teacher", "kd-t", "kd-lambda"};
   return kNames;
 }
 
@@ -97,6 +99,7 @@ Result<train::TrainJob> job_from_options(const po::variables_map& vm) {
   t.gamma = vm["gamma"].as<double>();
   t.warmup_epochs = vm["warmup"].as<int64_t>();
   t.seed = vm["seed"].as<uint64_t>();
+  t.precision = vm["precision"].as<std::string>();
   if (vm.count("teacher")) t.kd.teacher = vm["teacher"].as<std::string>();
   t.kd.temperature = vm["kd-t"].as<double>();
   t.kd.lambda = vm["kd-lambda"].as<double>();

@@ -265,7 +265,7 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
   auto& t = c.base.train;
   if (const YAML::Node tr = root["train"]) {
     DR_RETURN_IF_ERROR(r.keys(tr, "train", {"epochs", "batch", "lr", "momentum", "nesterov", "weight_decay", "schedule",
-                                            "milestones", "gamma", "warmup_epochs", "seed"}));
+                                            "milestones", "gamma", "warmup_epochs", "seed", "precision"}));
     if (tr["epochs"]) DR_RETURN_IF_ERROR(r.scalar(tr["epochs"], "train.epochs", "an integer", t.epochs));
     if (tr["batch"]) DR_RETURN_IF_ERROR(r.scalar(tr["batch"], "train.batch", "an integer", t.batch_size));
     if (tr["lr"]) DR_RETURN_IF_ERROR(r.scalar(tr["lr"], "train.lr", "a number", t.lr));
@@ -277,6 +277,12 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
     if (tr["gamma"]) DR_RETURN_IF_ERROR(r.scalar(tr["gamma"], "train.gamma", "a number", t.gamma));
     if (tr["warmup_epochs"]) DR_RETURN_IF_ERROR(r.scalar(tr["warmup_epochs"], "train.warmup_epochs", "an integer", t.warmup_epochs));
     if (tr["seed"]) DR_RETURN_IF_ERROR(r.scalar(tr["seed"], "train.seed", "an integer", t.seed));
+    if (tr["precision"]) {
+      DR_RETURN_IF_ERROR(r.scalar(tr["precision"], "train.precision", "fp32, bf16 or fp16", t.precision));
+      const auto& names = train::precision_names();
+      if (std::find(names.begin(), names.end(), t.precision) == names.end())
+        return r.error(tr["precision"], "train.precision", "expected fp32, bf16 or fp16, got \"" + t.precision + "\"");
+    }
   }
   if (const YAML::Node kd = root["kd"]) {
     DR_RETURN_IF_ERROR(r.keys(kd, "kd", {"temperature", "lambda"}));

@@ -38,8 +38,9 @@ Batch BatchLoader::make_batch(int64_t index, std::mt19937_64& rng) {
   const int64_t begin = index * options_.batch_size;
   const int64_t end = std::min<int64_t>(begin + options_.batch_size, d.size());
   const int64_t b = end - begin, C = d.channels, H = d.height, W = d.width;
-  torch::Tensor images = torch::empty({b, C, H, W}, torch::kFloat32);
-  torch::Tensor labels = torch::empty({b}, torch::kInt64);
+  const auto pinned = torch::TensorOptions().pinned_memory(options_.pin_memory);
+  torch::Tensor images = torch::empty({b, C, H, W}, pinned.dtype(torch::kFloat32));
+  torch::Tensor labels = torch::empty({b}, pinned.dtype(torch::kInt64));
   float* out = images.data_ptr<float>();
   int64_t* lab = labels.data_ptr<int64_t>();
   constexpr int64_t kPad = 4;

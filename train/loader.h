@@ -32,6 +32,9 @@ struct LoaderOptions {
   uint64_t seed = 0;
   int64_t epoch = 0;
   int prefetch = 4;     // batches built ahead; 0 builds each batch on the calling thread
+  // Batches in page-locked memory, so that copies to a CUDA device are
+  // asynchronous (to(device, non_blocking=true)). Needs CUDA.
+  bool pin_memory = false;
   Normalization norm;
 };
 

@@ -1,5 +1,6 @@
 #include "train/options.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "nn/spec_json.h"
@@ -18,6 +19,11 @@ double learning_rate(const TrainOptions& t, int64_t epoch) {
   if (epoch < t.warmup_epochs)
     lr *= static_cast<double>(epoch + 1) / static_cast<double>(t.warmup_epochs + 1);
   return lr;
+}
+
+const std::vector<std::string>& precision_names() {
+  static const std::vector<std::string> kNames = {"fp32", "bf16", "fp16"};
+  return kNames;
 }
 
 Status validate(const TrainJob& job) {
@@ -44,6 +50,8 @@ Status validate(const TrainJob& job) {
                                     "), got " + std::to_string(t.horizon));
   if (t.warmup_epochs < 0 || t.warmup_epochs >= t.epochs)
     return Status::invalid_argument("train.warmup_epochs: expected 0 .. epochs-1");
+  if (std::find(precision_names().begin(), precision_names().end(), t.precision) == precision_names().end())
+    return Status::invalid_argument("train.precision: expected fp32, bf16 or fp16, got \"" + t.precision + "\"");
   if (!t.kd.teacher.empty()) {
     if (!(t.kd.temperature > 0)) return Status::invalid_argument("train.kd.temperature: expected > 0");
     if (t.kd.lambda < 0 || t.kd.lambda > 1) return Status::invalid_argument("train.kd.lambda: expected a number in [0, 1]");
@@ -68,6 +76,9 @@ nlohmann::json to_json(const TrainJob& job) {
                 {"gamma", t.gamma},         {"warmup_epochs", t.warmup_epochs},
                 {"seed", t.seed},
                 {"kd", {{"teacher", t.kd.teacher}, {"temperature", t.kd.temperature}, {"lambda", t.kd.lambda}}}};
+  // Only when not the default, so that every fp32 trial keeps the id it had
+  // before precision existed.
+  if (t.precision != "fp32") j["train"]["precision"] = t.precision;
   return j;
 }
 
@@ -133,7 +144,7 @@ Result<TrainJob> train_job_from_json(const nlohmann::json& j, bool check) {
     const auto& t = j["train"];
     auto& o = job.train;
     DR_RETURN_IF_ERROR(only_keys(t, "train", {"epochs", "horizon", "batch", "lr", "momentum", "nesterov", "weight_decay",
-                                              "schedule", "milestones", "gamma", "warmup_epochs", "seed", "kd"}));
+                                              "schedule", "milestones", "gamma", "warmup_epochs", "seed", "precision", "kd"}));
     DR_RETURN_IF_ERROR(get(t, "epochs", "train", o.epochs));
     DR_RETURN_IF_ERROR(get(t, "horizon", "train", o.horizon));
     DR_RETURN_IF_ERROR(get(t, "batch", "train", o.batch_size));
@@ -145,6 +156,7 @@ Result<TrainJob> train_job_from_json(const nlohmann::json& j, bool check) {
     DR_RETURN_IF_ERROR(get(t, "gamma", "train", o.gamma));
     DR_RETURN_IF_ERROR(get(t, "warmup_epochs", "train", o.warmup_epochs));
     DR_RETURN_IF_ERROR(get(t, "seed", "train", o.seed));
+    DR_RETURN_IF_ERROR(get(t, "precision", "train", o.precision));
     if (t.contains("milestones")) {
       if (!t["milestones"].is_array()) return Status::invalid_argument("train.milestones: expected a list of epochs");
       for (const auto& m : t["milestones"]) {

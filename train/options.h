@@ -45,6 +45,10 @@ struct TrainOptions {
   double gamma = 0.1;
   int64_t warmup_epochs = 0;        // linear warm-up to lr over these epochs
   uint64_t seed = 0;
+  // Arithmetic of the forward pass: fp32, or autocast to bf16 (CPU and CUDA)
+  // or fp16 (CUDA, with a dynamic loss scale). Part of what a trial is: its
+  // canonical JSON names it unless it is fp32, so fp32 ids are unchanged.
+  std::string precision = "fp32";
   KdOptions kd;
 };
 
@@ -63,6 +67,10 @@ struct RunOptions {
   // network); its network must have the job's shape (the ReLU plan may differ).
   // Ignored when resuming: the checkpoint holds the weights then.
   std::string init;
+  // Tensor layout of activations and conv weights: "auto" is channels-last on
+  // CUDA (tensor cores want NHWC) and contiguous on CPU (bit-identical to
+  // earlier builds); "channels-last" or "contiguous" force one.
+  std::string memory_format = "auto";
   int64_t stop_after = 0;      // stop after this epoch (a checkpoint is kept); 0 = run to the end
   bool progress = false;       // draw progress on stderr
 };
@@ -72,6 +80,9 @@ inline int64_t schedule_epochs(const TrainOptions& t) { return t.horizon > 0 ? t
 
 // Learning rate of epoch `epoch` (0-based) under the job's schedule.
 double learning_rate(const TrainOptions& t, int64_t epoch);
+
+// The precisions train.precision accepts.
+const std::vector<std::string>& precision_names();
 
 Status validate(const TrainJob& job);
 

@@ -10,6 +10,7 @@
 #include "nn/counts.h"
 #include "nn/model.h"
 #include "nn/spec_json.h"
+#include "train/amp.h"
 #include "train/checkpoint.h"
 #include "train/dataset.h"
 #include "train/kd.h"
@@ -65,8 +66,21 @@ struct Eval {
   double loss = 0, top1 = 0, top5 = 0;
 };
 
+// How batches meet the network: the device, the autocast dtype (none for
+// fp32), the memory format of the inputs, pinned host batches.
+struct Placement {
+  torch::Device device = torch::kCPU;
+  std::optional<torch::ScalarType> autocast;
+  torch::MemoryFormat format = torch::MemoryFormat::Contiguous;
+  torch::Tensor to_device(const torch::Tensor& images) const {
+    auto x = images.to(device, /*non_blocking=*/true);
+    return format == torch::MemoryFormat::Contiguous ? x : x.contiguous(format);
+  }
+};
+
 Eval evaluate(nn::Network& net, const std::shared_ptr<const Dataset>& data, const Normalization& norm,
-              torch::Device device) {
+              const Placement& place) {
+  const torch::Device device = place.device;
   net->eval();
   torch::NoGradGuard no_grad;
   LoaderOptions lo;
@@ -74,6 +88,7 @@ Eval evaluate(nn::Network& net, const std::shared_ptr<const Dataset>& data, cons
   lo.shuffle = false;
   lo.augment = false;
   lo.norm = norm;
+  lo.pin_memory = device.is_cuda();
   BatchLoader loader(data, lo);
   // Sums stay on the device and are read once at the end: no host sync per batch.
   const auto on = torch::TensorOptions().device(device);
@@ -82,8 +97,13 @@ Eval evaluate(nn::Network& net, const std::shared_ptr<const Dataset>& data, cons
   int64_t seen = 0;
   const int64_t k = std::min<int64_t>(5, data->classes);
   while (auto batch = loader.next()) {
-    auto x = batch->images.to(device), y = batch->labels.to(device);
-    auto logits = net->forward(x);
+    auto x = place.to_device(batch->images), y = batch->labels.to(device, /*non_blocking=*/true);
+    torch::Tensor logits;
+    {
+      AutocastScope autocast(device, place.autocast);
+      logits = net->forward(x);
+    }
+    logits = logits.to(torch::kFloat);
     loss_sum += torch::nn::functional::cross_entropy(
                     logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                     .to(torch::kDouble);
@@ -189,6 +209,18 @@ Result<TrainResult> run_training(const TrainJob& job, const RunOptions& run, con
   auto device_name = check_device(run.device);
   if (!device_name.ok()) return device_name.status();
   const torch::Device device(*device_name);
+  Placement place;
+  place.device = device;
+  auto amp = autocast_dtype(job.train.precision, device);
+  if (!amp.ok()) return amp.status();
+  place.autocast = *amp;
+  if (run.memory_format == "channels-last" || (run.memory_format == "auto" && device.is_cuda()))
+    place.format = torch::MemoryFormat::ChannelsLast;
+  else if (run.memory_format != "auto" && run.memory_format != "contiguous")
+    return Status::invalid_argument("--memory-format " + run.memory_format + ": expected auto, channels-last or contiguous");
+  // cuDNN tries its convolution algorithms once per shape and keeps the
+  // fastest: every batch of a trial has the same shape but the last.
+  if (device.is_cuda()) torch::globalContext().setBenchmarkCuDNN(true);
   const int threads = run.threads > 0 ? run.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(threads);
 
@@ -228,6 +260,7 @@ Result<TrainResult> run_training(const TrainJob& job, const RunOptions& run, con
     for (auto& p : net->named_parameters(true)) p.value().copy_(src_params[p.key()]);
     for (auto& b : net->named_buffers(true)) b.value().copy_(src_buffers[b.key()]);
   }
+  if (place.format != torch::MemoryFormat::Contiguous) set_memory_format(*net, place.format);
   net->train();
 
   std::optional<nn::Network> teacher;
@@ -242,6 +275,7 @@ Result<TrainResult> run_training(const TrainJob& job, const RunOptions& run, con
                                       " classes; the student " + std::to_string(job.model.in_channels) + "x" +
                                       std::to_string(job.model.input_size) + " to " + std::to_string(job.model.classes));
     teacher = *t;
+    if (place.format != torch::MemoryFormat::Contiguous) set_memory_format(**teacher, place.format);
     (*teacher)->eval();
   }
 
@@ -250,6 +284,10 @@ Result<TrainResult> run_training(const TrainJob& job, const RunOptions& run, con
                                                      .momentum(t.momentum)
                                                      .nesterov(t.nesterov)
                                                      .weight_decay(t.weight_decay));
+  // fp16 needs a loss scale (its range underflows small gradients); bf16 has
+  // fp32's range and does not.
+  std::optional<GradScaler> scaler;
+  if (place.autocast == torch::kHalf) scaler.emplace();
   TrainResult result;
   result.device = *device_name;
   int64_t start_epoch = 0;
@@ -305,6 +343,7 @@ Result<TrainResult> run_training(const TrainJob& job, const RunOptions& run, con
     lo.seed = t.seed;
     lo.epoch = epoch;
     lo.norm = norm;
+    lo.pin_memory = device.is_cuda();
     BatchLoader loader(*train_data, lo);
     // Loss and accuracy accumulate on the device; the host reads them (a sync)
     // only to report progress, at most every half second, and at the epoch's end.
@@ -334,35 +373,53 @@ Result<TrainResult> run_training(const TrainJob& job, const RunOptions& run, con
         stopped = true;
         break;
       }
-      auto x = batch->images.to(device, /*non_blocking=*/true);
+      auto x = place.to_device(batch->images);
       auto y = batch->labels.to(device, /*non_blocking=*/true);
       // Gradients set to none, not zeroed: backward then writes them instead of
       // accumulating into a freshly zeroed buffer.
       for (auto& p : net->parameters()) p.mutable_grad() = torch::Tensor();
-      auto logits = net->forward(x);
-      torch::Tensor loss;
-      if (teacher) {
-        torch::Tensor teacher_logits;
-        {
+      // The forward passes under autocast; the losses in fp32 on fp32 logits
+      // (a no-op at fp32), and backward outside the scope, as PyTorch advises.
+      torch::Tensor logits, teacher_logits;
+      {
+        AutocastScope autocast(device, place.autocast);
+        logits = net->forward(x);
+        if (teacher) {
           torch::NoGradGuard no_grad;
           teacher_logits = (*teacher)->forward(x);
         }
-        loss = kd_loss(logits, teacher_logits, y, t.kd.temperature, t.kd.lambda);
-      } else {
-        loss = torch::nn::functional::cross_entropy(logits, y);
       }
-      loss.backward();
-      optimizer.step();
+      logits = logits.to(torch::kFloat);
+      torch::Tensor loss = teacher ? kd_loss(logits, teacher_logits.to(torch::kFloat), y, t.kd.temperature, t.kd.lambda)
+                                   : torch::nn::functional::cross_entropy(logits, y);
+      if (scaler) {
+        scaler->scale(loss).backward();
+        if (scaler->unscale_and_update(net->parameters())) optimizer.step();
+      } else {
+        loss.backward();
+        optimizer.step();
+      }
       const int64_t b = y.size(0);
       {
         torch::NoGradGuard no_grad;
         const torch::Tensor l = loss.detach();
-        nonfinite.logical_or_(l.isfinite().logical_not());
-        loss_acc += l.to(torch::kDouble) * static_cast<double>(b);
+        if (scaler) {
+          // fp16: an overflowing step is skipped by the scaler, not fatal;
+          // its loss is left out of the sum.
+          loss_acc += torch::where(l.isfinite(), l, torch::zeros_like(l)).to(torch::kDouble) * static_cast<double>(b);
+        } else {
+          nonfinite.logical_or_(l.isfinite().logical_not());
+          loss_acc += l.to(torch::kDouble) * static_cast<double>(b);
+        }
         correct_acc += logits.detach().argmax(1).eq(y).sum();
       }
       seen += b;
       ++batch_index;
+      if (scaler && scaler->current_scale() < 1.0 / (1 << 24))
+        return Status::failed_precondition("epoch " + std::to_string(epoch + 1) + ", batch " + std::to_string(batch_index) +
+                                           ": fp16 loss scale fell below 2^-24 (" +
+                                           std::to_string(scaler->skipped_steps()) +
+                                           " steps skipped): gradients are not finite; try bf16 or a lower lr");
       const auto now = Clock::now();
       if (hooks.on_batch && (now - last_read > std::chrono::milliseconds(500) || batch_index == loader.batches())) {
         last_read = now;
@@ -378,7 +435,7 @@ Result<TrainResult> run_training(const TrainJob& job, const RunOptions& run, con
     const double train_secs = seconds_since(train_start);
     images_trained += seen;
     seconds_training += train_secs;
-    Eval ev = evaluate(net, *test_data, norm, device);
+    Eval ev = evaluate(net, *test_data, norm, place);
     EpochRecord rec{epoch + 1, lr, train_loss, train_top1, ev.loss, ev.top1, ev.top5,
                     seconds_since(epoch_start), train_secs > 0 ? seen / train_secs : 0};
     result.epochs.push_back(rec);
@@ -398,6 +455,8 @@ Result<TrainResult> run_training(const TrainJob& job, const RunOptions& run, con
   result.images_per_second = seconds_training > 0 ? images_trained / seconds_training : 0;
   result.completed = !stopped && static_cast<int64_t>(result.epochs.size()) == t.epochs;
   if (result.completed) {
+    // model.pt holds plain contiguous weights whatever layout trained them.
+    if (place.format != torch::MemoryFormat::Contiguous) set_memory_format(*net, torch::MemoryFormat::Contiguous);
     DR_RETURN_IF_ERROR(save_model((std::filesystem::path(out_dir) / "model.pt").string(), net));
     DR_RETURN_IF_ERROR(write_file_atomic((std::filesystem::path(out_dir) / "result.json").string(),
                                          to_json(result).dump(2) + "\n"));

@@ -12,6 +12,7 @@
 #include "nn/relu_plan.h"
 #include "train/checkpoint.h"
 #include "tests/test_dirs.h"
+#include "tests/train/tiny_job.h"
 
 namespace deepreduce::train {
 namespace {
@@ -24,38 +25,14 @@ class TrainerTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  static TrainJob tiny_job() {
-    TrainJob job;
-    job.model.arch = "resnet18";
-    job.model.alpha = 0.125;
-    job.model.blocks = {1, 1, 1, 1};
-    job.data.dataset = "synthetic";
-    job.data.train_subset = 640;
-    job.data.test_subset = 200;
-    job.train.epochs = 4;
-    job.train.batch_size = 32;
-    job.train.lr = 0.05;
-    job.train.seed = 5;
-    return job;
-  }
-  static RunOptions cpu() {
-    RunOptions r;
-    r.threads = 2;
-    return r;
-  }
+  static TrainJob tiny_job() { return testing::tiny_job(); }
+  static RunOptions cpu() { return testing::cpu_run(); }
   std::string out(const std::string& name) { return (dir_ / name).string(); }
 
   fs::path dir_;
 };
 
-std::map<std::string, torch::Tensor> weights(const std::string& model_pt) {
-  auto net = load_model(model_pt);
-  EXPECT_TRUE(net.ok()) << net.status().message();
-  std::map<std::string, torch::Tensor> w;
-  for (const auto& p : (*net)->named_parameters()) w[p.key()] = p.value().clone();
-  for (const auto& b : (*net)->named_buffers()) w[b.key()] = b.value().clone();
-  return w;
-}
+using testing::weights;
 
 TEST_F(TrainerTest, LearnsTheSyntheticTaskAndWritesItsFiles) {
   TrainJob job = tiny_job();
