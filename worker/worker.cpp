@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -57,6 +58,7 @@ struct Running {
   std::string lease;
   std::atomic<bool> stop{false};
   bool resume_from_checkpoint = false;
+  size_t device = 0;  // index into the worker's devices
   std::thread thread;
   bool finished = false;
 };
@@ -72,6 +74,7 @@ struct Worker::Impl {
   std::mutex mu;
   std::deque<proto::Message> outbox;  // from trial threads, sent by the socket thread
   std::map<std::string, std::unique_ptr<Running>> running;
+  std::vector<std::string> devices;  // from options.device; trials are spread over them
   // FETCH requests waiting for their ARTIFACT chunks: (trial, kind) -> chunks + promise.
   struct Fetch {
     std::vector<std::string> parts;
@@ -157,7 +160,7 @@ struct Worker::Impl {
       job.train.kd.teacher = teacher.string();
     }
     train::RunOptions run;
-    run.device = options.device;
+    run.device = devices[r->device];
     run.threads = options.threads > 0 ? options.threads
                                       : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / options.slots);
     if (!spec->prune.is_null() && !r->resume_from_checkpoint) {
@@ -388,7 +391,7 @@ struct Worker::Impl {
     char host[256] = "unknown";
     gethostname(host, sizeof host - 1);
     send(proto::make(Type::kHello, {{"worker", options.name}, {"host", host}, {"pid", static_cast<int64_t>(getpid())},
-                                    {"devices", {options.device}}, {"threads", options.threads},
+                                    {"devices", devices}, {"threads", options.threads},
                                     {"slots", options.slots}, {"running", held}}));
   }
 
@@ -402,6 +405,14 @@ struct Worker::Impl {
     return false;
   }
   bool unsent_said = false;
+
+  // The device with the fewest unfinished trials (mu held).
+  size_t least_loaded_device() const {
+    std::vector<int> load(devices.size(), 0);
+    for (const auto& [t, r] : running)
+      if (!r->finished) ++load[r->device];
+    return static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+  }
 
   int free_slots() {
     std::lock_guard<std::mutex> lock(mu);
@@ -476,8 +487,10 @@ struct Worker::Impl {
         r->lease = m.header["lease"];
         r->resume_from_checkpoint = m.header["checkpoint"].get<bool>();
         Running* raw = r.get();
-        log("trial " + trial.substr(0, 12) + " assigned (attempt " + std::to_string(raw->attempt) + ")");
         std::lock_guard<std::mutex> lock(mu);
+        r->device = least_loaded_device();
+        log("trial " + trial.substr(0, 12) + " assigned (attempt " + std::to_string(raw->attempt) + ")" +
+            (devices.size() > 1 ? " to " + devices[r->device] : ""));
         running[trial] = std::move(r);
         raw->thread = std::thread([this, raw, spec = m.header["spec"]] {
           try {
@@ -551,8 +564,9 @@ struct Worker::Impl {
 
   // What can be checked before taking work: the device and the data root.
   Status preflight() {
-    if (auto d = train::check_device(options.device); !d.ok())
-      return Status::unavailable("worker " + options.name + ": " + d.status().message());
+    for (const auto& device : devices)
+      if (auto d = train::check_device(device); !d.ok())
+        return Status::unavailable("worker " + options.name + ": " + d.status().message());
     if (!options.data_root.empty()) {
       std::error_code ec;
       if (!fs::is_directory(options.data_root, ec))
@@ -697,9 +711,28 @@ Worker::Worker(zmq::context_t& context, WorkerOptions options) {
     options.scratch = (fs::temp_directory_path() / ("deepreduce-worker-" + std::to_string(getpid()) + "-" +
                                                      std::to_string(reinterpret_cast<uintptr_t>(this) % 100000)))
                           .string();
+  std::vector<std::string> devices = device_list(options.device);
+  if (devices.empty()) devices = {"cpu"};
+  if (options.slots_per_device > 0) options.slots = options.slots_per_device * static_cast<int>(devices.size());
   if (options.slots < 1) options.slots = 1;
   impl_ = std::make_unique<Impl>(context, std::move(options), stop_);
+  impl_->devices = std::move(devices);
   impl_->owns_scratch = temp_scratch;
+}
+
+std::vector<std::string> device_list(const std::string& devices) {
+  std::vector<std::string> out;
+  size_t begin = 0;
+  while (begin <= devices.size()) {
+    size_t end = devices.find(',', begin);
+    if (end == std::string::npos) end = devices.size();
+    std::string item = devices.substr(begin, end - begin);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) out.push_back(item);
+    begin = end + 1;
+  }
+  return out;
 }
 
 Worker::~Worker() = default;

@@ -14,6 +14,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 #include <zmq.hpp>
 
 #include "common/status.h"
@@ -35,9 +36,15 @@ struct WorkerOptions {
   // returns an error naming the address. 0: never.
   int64_t give_up_after_ms = 10 * 60 * 1000;
   std::string name;              // default: host:pid
+  // Where trials train: "cpu", "cuda", "cuda:N", or a comma-separated list
+  // of CUDA devices ("cuda:0,cuda:1"); each trial goes to the device with the
+  // fewest trials.
   std::string device = "cpu";
   int threads = 0;               // per trial; 0 = every core / slots
-  int slots = 1;                 // trials trained at once
+  int slots = 1;                 // trials trained at once, over all devices
+  // When > 0: trials per device (slots = devices x this). Small networks leave
+  // most of a GPU idle; several trials on one raise its throughput.
+  int slots_per_device = 0;
   std::string data_root;         // overrides the trials' data_dir ("" = use theirs)
   std::string scratch;           // where trials train (default: a temp folder)
   int checkpoint_every = 1;      // send a checkpoint every K epochs
@@ -51,6 +58,10 @@ struct WorkerOptions {
   std::optional<CurveClient> curve;
   std::function<void(const std::string&)> log;
 };
+
+// "cuda:0, cuda:1" -> {"cuda:0", "cuda:1"}: a --device value as a list, in
+// order, blanks and empty items dropped.
+std::vector<std::string> device_list(const std::string& devices);
 
 class Worker {
  public:
