@@ -17,9 +17,14 @@ def scale(w, alpha):
     return max(1, int(w * alpha + 1e-9))
 
 
+def act(x, on):
+    return F.relu(x) if on else x
+
+
 class BasicBlock(nn.Module):
-    def __init__(self, cin, cout, stride):
+    def __init__(self, cin, cout, stride, relu=True):
         super().__init__()
+        self.relu = relu
         self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(cout)
         self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
@@ -29,22 +34,24 @@ class BasicBlock(nn.Module):
             self.proj = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
 
     def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
+        out = act(self.bn1(self.conv1(x)), self.relu)
         out = self.bn2(self.conv2(out))
-        return F.relu(out + (self.proj(x) if self.proj is not None else x))
+        return act(out + (self.proj(x) if self.proj is not None else x), self.relu)
 
 
 class ResNet(nn.Module):
-    def __init__(self, arch="resnet18", alpha=1.0, classes=10, in_channels=3):
+    # culled: stage names ("stem", "s1".."s4") whose ReLUs are removed, as deepreduce's cull.
+    def __init__(self, arch="resnet18", alpha=1.0, classes=10, in_channels=3, culled=()):
         super().__init__()
         stem, stages = STAGES[arch]
         c = scale(stem, alpha)
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, c, 3, 1, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU())
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, c, 3, 1, 1, bias=False), nn.BatchNorm2d(c),
+                                  nn.Identity() if "stem" in culled else nn.ReLU())
         blocks = []
-        for width, n, stride in stages:
+        for k, (width, n, stride) in enumerate(stages):
             w = scale(width, alpha)
             for j in range(n):
-                blocks.append(BasicBlock(c, w, stride if j == 0 else 1))
+                blocks.append(BasicBlock(c, w, stride if j == 0 else 1, relu=f"s{k + 1}" not in culled))
                 c = w
         self.blocks = nn.Sequential(*blocks)
         self.fc = nn.Linear(c, classes)

@@ -13,6 +13,8 @@
 #include "common/process.h"
 #include "nn/counts.h"
 #include "nn/model.h"
+#include "nn/relu_plan.h"
+#include "train/amp.h"
 #include "train/loader.h"
 
 using Clock = std::chrono::steady_clock;
@@ -22,6 +24,7 @@ int main(int argc, char** argv) {
   double alpha = 0.25;
   int64_t batch = 128, steps = 20, warmup = 3, threads = 2, input = 32, channels = 3;
   bool channels_last = false, set_to_none = true, serve = false, tune_malloc = true;
+  std::string device_name = "cpu", precision = "fp32", cull;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--arch") arch = v;
@@ -35,6 +38,9 @@ int main(int argc, char** argv) {
     else if (k == "--set-to-none") set_to_none = v == "1";
     else if (k == "--serve") serve = v == "1";
     else if (k == "--tune-malloc") tune_malloc = v == "1";
+    else if (k == "--device") device_name = v;
+    else if (k == "--precision") precision = v;
+    else if (k == "--cull") cull = v;
     else {
       std::cerr << "unknown option " << k << "\n";
       return 2;
@@ -48,29 +54,64 @@ int main(int argc, char** argv) {
   spec.alpha = alpha;
   spec.input_size = input;
   spec.in_channels = channels;
+  if (!cull.empty()) {
+    std::vector<std::string> stages;
+    for (size_t b = 0, e; b < cull.size(); b = e + 1) {
+      e = cull.find(',', b);
+      if (e == std::string::npos) e = cull.size();
+      stages.push_back(cull.substr(b, e - b));
+    }
+    auto culled = deepreduce::nn::cull(spec, stages);
+    if (!culled.ok()) {
+      std::cerr << culled.status().message() << "\n";
+      return 2;
+    }
+    spec = *culled;
+  }
+  const torch::Device device(device_name);
+  auto amp = deepreduce::train::autocast_dtype(precision, device);
+  if (!amp.ok()) {
+    std::cerr << amp.status().message() << "\n";
+    return 2;
+  }
+  std::optional<deepreduce::train::GradScaler> scaler;
+  if (*amp == torch::kHalf) scaler.emplace();
+  if (device.is_cuda()) torch::globalContext().setBenchmarkCuDNN(true);
   auto net = deepreduce::nn::build_model(spec);
   if (!net.ok()) {
     std::cerr << net.status().message() << "\n";
     return 2;
   }
+  (*net)->to(device);
   (*net)->train();
   torch::optim::SGD opt((*net)->parameters(), torch::optim::SGDOptions(0.05).momentum(0.9).weight_decay(5e-4));
-  auto x = torch::randn({batch, channels, input, input});
+  auto x = torch::randn({batch, channels, input, input}).to(device);
   if (channels_last) {
     x = x.contiguous(torch::MemoryFormat::ChannelsLast);
-    for (auto& p : (*net)->parameters())
-      if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+    deepreduce::train::set_memory_format(**net, torch::MemoryFormat::ChannelsLast);
   }
-  auto y = torch::randint(0, 10, {batch}, torch::kInt64);
+  auto y = torch::randint(0, 10, {batch}, torch::kInt64).to(device);
+  // The trainer's step: autocast forward, fp32 loss, scaled backward for fp16.
+  // One host read per step (the returned loss) on both sides of the comparison.
   auto step = [&] {
     if (set_to_none) {
       for (auto& p : (*net)->parameters()) p.mutable_grad() = torch::Tensor();
     } else {
       opt.zero_grad();
     }
-    auto loss = torch::nn::functional::cross_entropy((*net)->forward(x), y);
-    loss.backward();
-    opt.step();
+    torch::Tensor logits;
+    {
+      deepreduce::train::AutocastScope autocast(device, *amp);
+      logits = (*net)->forward(x);
+    }
+    auto loss = torch::nn::functional::cross_entropy(logits.to(torch::kFloat), y);
+    if (scaler) {
+      scaler->scale(loss).backward();
+      if (scaler->unscale_and_update((*net)->parameters())) opt.step();
+    } else {
+      loss.backward();
+      opt.step();
+    }
     return loss.item<double>();
   };
   for (int64_t i = 0; i < warmup; ++i) step();
@@ -107,6 +148,9 @@ int main(int argc, char** argv) {
                       {"batch", batch},
                       {"threads", threads},
                       {"params", deepreduce::nn::count(spec)->params},
+                      {"relus", deepreduce::nn::count(spec)->relus},
+                      {"device", device.str()},
+                      {"precision", precision},
                       {"train_images_per_second", batch * steps / train_secs},
                       {"loader_images_per_second", images / loader_secs}};
   std::cout << j.dump() << "\n";

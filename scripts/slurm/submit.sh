@@ -3,7 +3,8 @@
 # as a job array that starts after it. Nothing runs on the login node.
 #
 #   scripts/slurm/submit.sh CONFIG --db STORE --workers N [--gpus-per-worker G]
-#       [--cpus-per-worker C] [--partition P] [--time T] [--coordinator-only] [-- sbatch options...]
+#       [--cpus-per-worker C] [--slots-per-gpu K] [--partition P] [--time T] [--coordinator-only]
+#       [-- sbatch options...]
 #
 # - Beside the store, STORE.slurm/ holds the experiment's CURVE keys (made
 #   here once: only these workers get in), the coordinator's address (written
@@ -12,6 +13,8 @@
 #   log per GPU worker.
 # - Each array task runs one worker per GPU Slurm allotted it (CUDA_VISIBLE_DEVICES)
 #   or, with --gpus-per-worker 0 (the default), one CPU worker with the task's CPUs.
+#   --slots-per-gpu K trains K trials at once on each GPU (small networks leave
+#   a GPU mostly idle; bench/gpu_throughput.sh measures the gain).
 # - Both jobs are --requeue: a preempted job comes back. The coordinator stops
 #   cleanly on SIGUSR1 (Slurm sends it 120 s before the time limit) and requeues
 #   itself while trials remain; workers outlive a stopping coordinator and find
@@ -28,13 +31,14 @@ usage() {
 [[ $# -ge 1 ]] || usage
 CONFIG=$1
 shift
-DB="" WORKERS=1 GPUS=0 CPUS=1 PARTITION="" TIME="" ONLY_COORDINATOR=0 EXTRA=()
+DB="" WORKERS=1 GPUS=0 CPUS=1 SLOTS=1 PARTITION="" TIME="" ONLY_COORDINATOR=0 EXTRA=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --db) DB=$2; shift 2 ;;
     --workers) WORKERS=$2; shift 2 ;;
     --gpus-per-worker) GPUS=$2; shift 2 ;;
     --cpus-per-worker) CPUS=$2; shift 2 ;;
+    --slots-per-gpu) SLOTS=$2; shift 2 ;;
     --partition) PARTITION=$2; shift 2 ;;
     --time) TIME=$2; shift 2 ;;
     --coordinator-only) ONLY_COORDINATOR=1; shift ;;
@@ -45,8 +49,9 @@ while [[ $# -gt 0 ]]; do
 done
 [[ -n $DB ]] || { echo "submit.sh: --db STORE is required" >&2; exit 2; }
 [[ -f $CONFIG ]] || { echo "submit.sh: $CONFIG: no such config" >&2; exit 2; }
-[[ $WORKERS =~ ^[1-9][0-9]*$ && $GPUS =~ ^[0-9]+$ && $CPUS =~ ^[1-9][0-9]*$ ]] ||
-  { echo "submit.sh: --workers and --cpus-per-worker take numbers >= 1, --gpus-per-worker >= 0" >&2; exit 2; }
+[[ $WORKERS =~ ^[1-9][0-9]*$ && $GPUS =~ ^[0-9]+$ && $CPUS =~ ^[1-9][0-9]*$ && $SLOTS =~ ^[1-9][0-9]*$ ]] ||
+  { echo "submit.sh: --workers, --cpus-per-worker and --slots-per-gpu take numbers >= 1, --gpus-per-worker >= 0" >&2
+    exit 2; }
 [[ -x $DEEPREDUCE ]] || { echo "submit.sh: $DEEPREDUCE not found: build first (scripts/build.sh) or set DEEPREDUCE" >&2; exit 1; }
 command -v sbatch >/dev/null || { echo "submit.sh: sbatch not found: is this a Slurm login node?" >&2; exit 1; }
 # Validate the config here, not in a queued job an hour from now.
@@ -65,7 +70,7 @@ fi
 COMMON=(--parsable --requeue)
 [[ -n $PARTITION ]] && COMMON+=(--partition="$PARTITION")
 [[ -n $TIME ]] && COMMON+=(--time="$TIME")
-EXPORTS="ALL,DR_BIN=$DEEPREDUCE,DR_CONFIG=$CONFIG,DR_DB=$DB,DR_RUN_DIR=$RUN_DIR,DR_GPUS_PER_WORKER=$GPUS"
+EXPORTS="ALL,DR_BIN=$DEEPREDUCE,DR_CONFIG=$CONFIG,DR_DB=$DB,DR_RUN_DIR=$RUN_DIR,DR_GPUS_PER_WORKER=$GPUS,DR_SLOTS_PER_GPU=$SLOTS"
 
 rm -f "$RUN_DIR/address"  # a stale address: workers wait for the new coordinator's
 COORD=$(sbatch "${COMMON[@]}" "${EXTRA[@]}" --job-name=deepreduce-coordinator --ntasks=1 --cpus-per-task=1 \
