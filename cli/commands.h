@@ -26,6 +26,7 @@ int run_main(int argc, char** argv);
 int plan_main(int argc, char** argv);
 int report_main(int argc, char** argv);
 int retry_main(int argc, char** argv);
+int migrate_main(int argc, char** argv);
 // status --json's object with each trial's role and the trials per role (the live page's /api/status too).
 Result<nlohmann::json> status_with_roles(storage::Store& store, const std::string& where);
 int export_model_main(int argc, char** argv);

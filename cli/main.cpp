@@ -27,6 +27,7 @@ const Command kCommands[] = {
     {"train", deepreduce::cli::train_main, "train one network (a trial), with or without KD; resumable"},
     {"status", deepreduce::cli::status_main, "experiments, trial states, running trials and failures of a store"},
     {"retry", deepreduce::cli::retry_main, "put failed trials of a store back in the queue"},
+    {"migrate", deepreduce::cli::migrate_main, "bring a store of an earlier deepreduce (schema 2) to this one"},
     {"export-model", deepreduce::cli::export_model_main, "a found network as ONNX (or a state dict) with a JSON sidecar"},
     {"export", deepreduce::cli::export_main, "one CSV/JSON row per trial of a store"},
     {"report", deepreduce::cli::report_main, "Pareto front, criticality table and pruning comparison as HTML + CSV"},

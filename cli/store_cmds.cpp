@@ -7,12 +7,16 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "common/files.h"
 #include "common/text.h"
 #include "cli/model_options.h"
 #include "cli/parse.h"
+#include "cli/trial_list.h"
 #include "nn/relu_plan.h"
 #include "search/report.h"
+#include "search/strategy.h"
 #include "storage/export.h"
+#include "storage/migrate.h"
 #include "storage/store.h"
 
 namespace deepreduce::cli {
@@ -238,6 +242,52 @@ int retry_main(int argc, char** argv) {
   std::cout << retried << " trial(s) back in the queue; start the coordinator (or run) on "
             << vm["db"].as<std::string>() << " again\n";
   return retried == static_cast<int>(order.size()) ? kExitOk : kExitFailure;
+}
+
+int migrate_main(int argc, char** argv) {
+  po::options_description desc(
+      "deepreduce migrate: bring a store written by an earlier deepreduce (schema 2) to this one\n"
+      "(schema " + std::to_string(storage::kSchemaVersion) + "). Schema 3 no longer hashes where a trial's data lives into its id, so\n"
+      "every id changes; every trial keeps its state, result, final weights and checkpoint, and\n"
+      "gets the role its experiment gave it. The old store stays beside it as STORE.v2 until you\n"
+      "remove it; STORE.v2-ids.tsv maps old ids to new. Crash-safe: run it again after a kill.\n"
+      "Stop the coordinator first (migrate refuses a store in use).\n\n"
+      "Usage: deepreduce migrate --db STORE\n\nOptions");
+  // clang-format off
+  desc.add_options()
+    ("db", po::value<std::string>(), "the store folder (required)")
+    ("help,h", "show this help");
+  // clang-format on
+  po::variables_map vm;
+  if (auto done = parse_command(argc, argv, desc, vm, "migrate", "db")) return *done;
+  if (!vm.count("db")) {
+    std::cerr << "deepreduce migrate: --db STORE is required\n";
+    return kExitUsage;
+  }
+  const std::string db = vm["db"].as<std::string>();
+  storage::MigrationOptions o;
+  o.log = [](const std::string& line) { std::cerr << "migrate: " << line << "\n"; };
+  o.assign_roles = [](storage::Store& s) { return search::assign_roles(s); };
+  o.definition = experiment_definition;
+  auto sum = storage::migrate_store(db, o);
+  if (!sum.ok()) {
+    std::cerr << "deepreduce migrate: " << sum.status().message() << "\n";
+    return kExitFailure;
+  }
+  if (!sum->ids.empty()) {
+    std::string tsv = "old_id\tnew_id\n";
+    for (const auto& [from, to] : sum->ids) tsv += from + "\t" + to + "\n";
+    if (Status s = write_file_atomic(sum->backup + "-ids.tsv", tsv); !s.ok())
+      std::cerr << "deepreduce migrate: " << s.message() << " (the migration itself is complete)\n";
+  }
+  std::cout << db << ": migrated from schema " << sum->from_version << " to " << storage::kSchemaVersion << ": "
+            << sum->trials << " trial(s)";
+  if (sum->merged) std::cout << " (" << sum->merged << " merged: they differed only in their data path)";
+  std::cout << ", " << sum->results << " result(s), " << sum->artifacts << " artifact(s)\n";
+  if (!sum->ids.empty())
+    std::cout << "the old store is " << sum->backup << " (remove it when satisfied); ids: " << sum->backup
+              << "-ids.tsv\n";
+  return kExitOk;
 }
 
 int export_main(int argc, char** argv) {

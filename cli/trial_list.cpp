@@ -9,6 +9,7 @@
 
 #include "cli/option_file.h"
 #include "cli/train_options.h"
+#include "common/digest.h"
 #include "common/files.h"
 #include "search/sweep.h"
 
@@ -87,6 +88,7 @@ Result<Experiment> load_experiment(const std::string& path) {
     e.name = sweep->name;
     e.yaml_text = sweep->yaml_text;
     e.strategy = sweep->strategy + (sweep->halving.enabled ? "+successive_halving" : "");
+    e.definition = experiment_definition(e.yaml_text);
     e.sweep = *sweep;
     e.search = std::move(*strategy);
     for (auto& p : *planned) {
@@ -102,7 +104,31 @@ Result<Experiment> load_experiment(const std::string& path) {
   e.strategy = "list";
   e.trials = list->trials;
   e.roles = list->names;
+  e.definition = experiment_definition(e.yaml_text);
   return e;
+}
+
+std::string experiment_definition(const std::string& yaml_text) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception&) {
+    return blake2b_hex(yaml_text, 16);  // not YAML: the text is all there is
+  }
+  auto drop = [](YAML::Node node, std::initializer_list<const char*> keys) {
+    if (!node.IsMap()) return;
+    for (const char* k : keys)
+      if (node[k]) node.remove(k);
+  };
+  if (root.IsMap()) {
+    if (const YAML::Node d = root["dataset"]) drop(d, {"path"});
+    if (const YAML::Node d = root["defaults"]) drop(d, {"data-dir", "data_dir"});
+    if (const YAML::Node trials = root["trials"]; trials && trials.IsSequence())
+      for (YAML::Node t : trials) drop(t, {"data-dir", "data_dir"});
+  }
+  YAML::Emitter out;
+  out << root;
+  return blake2b_hex(std::string(out.c_str(), out.size()), 16);
 }
 
 }  // namespace deepreduce::cli

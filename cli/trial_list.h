@@ -38,6 +38,7 @@ Result<TrialList> load_trial_list(const std::string& path);
 // by its strategy, or a trial list.
 struct Experiment {
   std::string name, yaml_text, strategy;
+  std::string definition;  // experiment_definition(yaml_text)
   // The trials to start with: a list's trials, or what a sweep's strategy
   // proposes before any result (it proposes more as results arrive).
   std::vector<storage::TrialSpec> trials;
@@ -46,5 +47,10 @@ struct Experiment {
   std::shared_ptr<const search::Strategy> search;  // sweeps only
 };
 Result<Experiment> load_experiment(const std::string& path);
+
+// A digest of what a config defines: its YAML without where the data lives
+// (dataset.path; a list's data-dir) and without comments or layout. Running
+// an experiment again with its data elsewhere is the same experiment.
+std::string experiment_definition(const std::string& yaml_text);
 
 }  // namespace deepreduce::cli

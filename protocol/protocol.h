@@ -55,7 +55,8 @@
 namespace deepreduce::protocol {
 
 // 3: lease tokens, results that name their model's digest, RECEIPT, FAILED.environment.
-constexpr int kVersion = 3;
+// 4: trial specs carry their role and phase (store schema 3).
+constexpr int kVersion = 4;
 constexpr int kHeartbeatIntervalMs = 1000;  // both directions
 constexpr int kHeartbeatLiveness = 3;       // silent for this many intervals: lost
 constexpr int kReconnectMinMs = 1000;       // worker backoff 1 s, 2 s, ... 32 s

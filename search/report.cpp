@@ -108,12 +108,16 @@ Result<Report> build_report(storage::Store& store) {
     if (p.series != "channel pruning") ours.push_back({p.relus, p.top1, p.id});
   for (const auto& f : pareto_front(ours)) r.front.push_back(point_of[f.id]);
 
-  // What the stored configs add: the baseline, the criticality study, references, pruning.
+  // The baseline as its experiment marked it when it was planned.
+  for (const auto& [id, t] : by_id)
+    if (!r.baseline && t.spec.role == "baseline" && point_of.count(id)) r.baseline = point_of[id];
+  // What the stored configs add: the criticality study, references, pruning.
+  // They are read without their data: the report needs no dataset on its host.
   std::set<std::string> pruning_seen;
   bool protocol_set = false;
   for (const auto& e : r.experiments) {
     if (!looks_like_sweep(e.config_yaml)) continue;
-    auto config = parse_sweep(e.config_yaml, e.name + " (stored config)");
+    auto config = parse_sweep(e.config_yaml, e.name + " (stored config)", /*require_data=*/false);
     if (!config.ok()) continue;  // a config from another version: its trials still count
     const std::string base_id = storage::trial_id(baseline_trial(*config));
     if (!r.baseline && point_of.count(base_id)) r.baseline = point_of[base_id];

@@ -21,7 +21,11 @@ bool finished(TrialState s) {
 // An ordered, duplicate-free list of planned trials.
 class Plan {
  public:
-  std::string add(TrialSpec spec, const std::string& role) {
+  // The spec carries its role and phase into the store (phase: the role,
+  // unless given: a rung's is the role of the candidate it shortens).
+  std::string add(TrialSpec spec, const std::string& role, const std::string& phase = "") {
+    spec.role = role;
+    spec.phase = phase.empty() ? role : phase;
     std::string id = storage::trial_id(spec);
     if (ids_.insert(id).second) trials_.push_back({std::move(spec), role});
     return id;
@@ -249,7 +253,7 @@ class HalvingStrategy : public Strategy {
         s.job.train.epochs = budgets_[r];
         s.job.train.horizon = c_.base.train.epochs;
         s.base = r > 0 ? ids[i][r - 1] : "";
-        ids[i][r] = plan.add(s, r + 1 == rungs ? candidates[i].role : "rung");
+        ids[i][r] = plan.add(s, r + 1 == rungs ? candidates[i].role : "rung", candidates[i].role);
       }
       if (r + 1 == rungs) break;
       std::vector<size_t> promoted;
@@ -396,7 +400,11 @@ Result<int64_t> expand(storage::Store& store, const std::string& experiment, con
   if (!planned.ok()) return planned.status();
   std::vector<TrialSpec> fresh;
   for (const auto& p : *planned)
-    if (!seen->count(storage::trial_id(p.spec))) fresh.push_back(p.spec);
+    if (!seen->count(storage::trial_id(p.spec))) {
+      fresh.push_back(p.spec);
+      if (fresh.back().role.empty()) fresh.back().role = p.role;
+      if (fresh.back().phase.empty()) fresh.back().phase = p.role;
+    }
   if (fresh.empty()) return int64_t{0};
   auto added = store.add_trials(experiment, fresh);
   if (!added.ok()) return added.status();
@@ -482,26 +490,35 @@ bool full_fidelity(const TrialSpec& spec) {
   return train::schedule_epochs(spec.job.train) == spec.job.train.epochs;
 }
 
-Result<std::map<std::string, std::string>> trial_roles(storage::Store& store) {
-  std::map<std::string, std::string> roles;
+Status assign_roles(storage::Store& store) {
   auto experiments = store.list_experiments();
   if (!experiments.ok()) return experiments.status();
-  std::optional<Seen> seen;
+  auto seen = observe(store);
+  if (!seen.ok()) return seen.status();
   for (const auto& e : *experiments) {
     if (!looks_like_sweep(e.config_yaml)) continue;
-    auto config = parse_sweep(e.config_yaml, e.name + " (stored config)");
-    if (!config.ok()) continue;  // a config of another version: its trials keep no role here
+    auto config = parse_sweep(e.config_yaml, e.name + " (stored config)", /*require_data=*/false);
+    if (!config.ok()) return config.status();
     auto strategy = make_strategy(*config);
-    if (!strategy.ok()) continue;
-    if (!seen) {
-      auto s = observe(store);
-      if (!s.ok()) return s.status();
-      seen = std::move(*s);
-    }
+    if (!strategy.ok()) return strategy.status();
     auto planned = (*strategy)->propose(*seen);
-    if (!planned.ok()) continue;
-    for (const auto& t : *planned) roles.emplace(storage::trial_id(t.spec), t.role);
+    if (!planned.ok()) return planned.status();
+    for (const auto& t : *planned) {
+      const std::string id = storage::trial_id(t.spec);
+      if (!seen->count(id)) continue;
+      DR_RETURN_IF_ERROR(store.set_role(id, t.role, t.spec.phase.empty() ? t.role : t.spec.phase));
+    }
   }
+  return Status();
+}
+
+Result<std::map<std::string, std::string>> trial_roles(storage::Store& store) {
+  // Stored with each trial since schema 3: no config is parsed, no strategy replayed.
+  auto trials = store.list_trials();
+  if (!trials.ok()) return trials.status();
+  std::map<std::string, std::string> roles;
+  for (const auto& t : *trials)
+    if (!t.spec.role.empty()) roles.emplace(t.id, t.spec.role);
   return roles;
 }
 

@@ -210,7 +210,7 @@ Result<SweepConfig> load_sweep(const std::string& path) {
   return parse_sweep(*text, path);
 }
 
-Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path) {
+Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path, bool require_data) {
   SweepConfig c;
   c.path = path;
   c.yaml_text = text;
@@ -239,7 +239,7 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
   if (ds["path"]) DR_RETURN_IF_ERROR(r.scalar(ds["path"], "dataset.path", "a folder", d.data_dir));
   if (d.data_dir.empty() && d.dataset == "fashion-mnist" && std::filesystem::exists(kDebianFashionMnist))
     d.data_dir = kDebianFashionMnist;
-  if (d.data_dir.empty() && d.dataset != "synthetic")
+  if (require_data && d.data_dir.empty() && d.dataset != "synthetic")
     return r.error(ds, "dataset.path", "missing: where are the " + d.dataset + " files? (nothing is downloaded)");
   if (ds["train_subset"]) DR_RETURN_IF_ERROR(r.scalar(ds["train_subset"], "dataset.train_subset", "an integer", d.train_subset));
   if (ds["test_subset"]) DR_RETURN_IF_ERROR(r.scalar(ds["test_subset"], "dataset.test_subset", "an integer", d.test_subset));

@@ -119,8 +119,11 @@ struct SweepConfig {
 
 // Reads and validates a sweep config.
 Result<SweepConfig> load_sweep(const std::string& path);
-// The same from text (`path` only names it in messages).
-Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path);
+// The same from text (`path` only names it in messages). `require_data`:
+// a dataset without a path (and not found where Debian installs it) is an
+// error; a stored config read back for a report or roles passes false, since
+// where the data lives is no part of any trial and the host may have none.
+Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path, bool require_data = true);
 
 // True when the YAML text is a sweep config (has a `search:` key) rather than a trial list.
 bool looks_like_sweep(const std::string& text);

@@ -82,7 +82,7 @@ nlohmann::json event_json(const Event& e) {
 
 nlohmann::json experiment_json(const Experiment& e) {
   return {{"name", e.name}, {"config_yaml", e.config_yaml}, {"strategy", e.strategy}, {"created_ms", e.created_ms},
-          {"schema_version", e.schema_version}};
+          {"schema_version", e.schema_version}, {"definition", e.definition}};
 }
 
 class RocksStore final : public Store {
@@ -142,13 +142,16 @@ class RocksStore final : public Store {
                                 "earlier deepreduce was interrupted); remove the folder and run again");
     } else if (!s.ok()) {
       return from_rocks(s, path_);
-    } else if (version != std::to_string(kSchemaVersion)) {
-      const bool older = std::atoll(version.c_str()) < kSchemaVersion;
+    } else if (version != std::to_string(kSchemaVersion) &&
+               !(options_.accept_schema > 0 && version == std::to_string(options_.accept_schema))) {
+      const int64_t v = std::atoll(version.c_str());
       return Status::failed_precondition(
           path_ + ": store schema version " + version + ", this deepreduce reads version " +
           std::to_string(kSchemaVersion) +
-          (older ? " (an older deepreduce wrote it: use that version on it, or start a new store)"
-                 : " (a newer deepreduce wrote it?)"));
+          (v == 2 ? ": run `deepreduce migrate --db " + path_ +
+                        "` to bring it to version 3 (it keeps every trial, result and artifact; trial ids change)"
+           : v < kSchemaVersion ? " (an older deepreduce wrote it: use that version on it, or start a new store)"
+                                : " (a newer deepreduce wrote it?)"));
     }
     if (!options_.read_only) {
       fs::create_directories(artifact_dir(), ec);
@@ -297,10 +300,21 @@ class RocksStore final : public Store {
     auto existing = get_experiment_locked(e.name);
     if (!existing.ok()) return existing.status();
     if (*existing) {
-      if ((*existing)->config_yaml != e.config_yaml)
+      const Experiment& old = **existing;
+      const bool same = (old.definition.empty() || e.definition.empty()) ? old.config_yaml == e.config_yaml
+                                                                          : old.definition == e.definition;
+      if (!same)
         return Status::failed_precondition("experiment \"" + e.name +
-                                           "\" exists with another config; use a new name or a new store");
-      return Status();
+                                           "\" exists with another config (it defines other trials, not only "
+                                           "another data path); use a new name or a new store");
+      if (old.config_yaml == e.config_yaml && old.definition == e.definition) return Status();
+      Experiment updated = old;
+      updated.config_yaml = e.config_yaml;
+      if (!e.definition.empty()) updated.definition = e.definition;
+      rocksdb::WriteBatch batch;
+      batch.Put(cf_["experiments"], e.name, experiment_json(updated).dump());
+      add_event(batch, {0, 0, "experiment_updated", "", "", {{"name", e.name}}});
+      return commit(batch);
     }
     Experiment copy = e;
     if (!copy.created_ms) copy.created_ms = now_ms();
@@ -345,6 +359,17 @@ class RocksStore final : public Store {
       if (existing.ok()) {
         out.push_back({id, false, existing->state});
         in_batch[id] = existing->state;
+        // The same trial asked for again: it keeps everything but learns where
+        // its data now is (unless finished) and a role it had none of.
+        TrialRecord r = *existing;
+        if (r.state != TrialState::kDone && r.state != TrialState::kCancelled)
+          r.spec.job.data.data_dir = spec.job.data.data_dir;
+        if (r.spec.role.empty()) r.spec.role = spec.role;
+        if (r.spec.phase.empty()) r.spec.phase = spec.phase;
+        if (to_json(r.spec) != to_json(existing->spec)) {
+          r.updated_ms = now;
+          put_trial(batch, r, r.state);
+        }
         continue;
       }
       if (existing.status().code() != Status::Code::kNotFound) return existing.status();
@@ -380,6 +405,20 @@ class RocksStore final : public Store {
     }
     DR_RETURN_IF_ERROR(commit(batch));
     return out;
+  }
+
+  Status set_role(const std::string& id, const std::string& role, const std::string& phase) override {
+    DR_RETURN_IF_ERROR(writable());
+    auto lock = locked();
+    auto r = get_trial_locked(id);
+    if (!r.ok()) return r.status();
+    if (r->spec.role == role && r->spec.phase == phase) return Status();
+    TrialRecord updated = *r;
+    updated.spec.role = role;
+    updated.spec.phase = phase;
+    rocksdb::WriteBatch batch;
+    put_trial(batch, updated, updated.state);
+    return commit(batch);
   }
 
   Result<TrialRecord> get_trial(const std::string& id) override {
@@ -909,7 +948,7 @@ class RocksStore final : public Store {
       auto j = nlohmann::json::parse(value);
       return Experiment{j.at("name").get<std::string>(), j.at("config_yaml").get<std::string>(),
                         j.at("strategy").get<std::string>(), j.at("created_ms").get<int64_t>(),
-                        j.at("schema_version").get<int64_t>()};
+                        j.at("schema_version").get<int64_t>(), j.value("definition", std::string())};
     } catch (const nlohmann::json::exception& e) {
       return Status::corruption(path_ + ": experiment " + name + ": " + e.what());
     }
@@ -941,6 +980,26 @@ class RocksStore final : public Store {
 };
 
 }  // namespace
+
+Result<int64_t> store_schema_version(const std::string& path) {
+  rocksdb::DBOptions o;
+  std::vector<std::string> families;
+  auto s = rocksdb::DB::ListColumnFamilies(o, path, &families);
+  if (!s.ok()) return from_rocks(s, path);
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const auto& f : families) descriptors.emplace_back(f, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  s = rocksdb::DB::OpenForReadOnly(o, path, descriptors, &handles, &raw);
+  if (!s.ok()) return from_rocks(s, path);
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::string version;
+  s = db->Get(rocksdb::ReadOptions(), db->DefaultColumnFamily(), kSchemaKey, &version);
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  if (s.IsNotFound()) return Status::corruption(path + ": not a complete deepreduce store (no schema version)");
+  if (!s.ok()) return from_rocks(s, path);
+  return static_cast<int64_t>(std::atoll(version.c_str()));
+}
 
 Result<std::unique_ptr<Store>> open_store(const std::string& path, const StoreOptions& options) {
   auto store = std::make_unique<RocksStore>(path, options);

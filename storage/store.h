@@ -39,14 +39,20 @@
 namespace deepreduce::storage {
 
 // 2: trial specs carry train.horizon and model.widths (their ids changed).
-constexpr int64_t kSchemaVersion = 2;
+// 3: a trial's id no longer hashes where its data lives; specs carry their
+//    role and phase. `deepreduce migrate` turns a version-2 store into one.
+constexpr int64_t kSchemaVersion = 3;
 
 struct Experiment {
   std::string name;
-  std::string config_yaml;  // verbatim
+  std::string config_yaml;  // verbatim, the latest text given
   std::string strategy;
   int64_t created_ms = 0;
   int64_t schema_version = kSchemaVersion;
+  // What the config defines, without where its data lives (a digest the
+  // caller computes): the same experiment run again with its dataset
+  // elsewhere is the same experiment. "" compares the texts.
+  std::string definition;
 };
 
 struct Event {
@@ -97,18 +103,25 @@ class Store {
   virtual ~Store() = default;
 
   // --- experiments
-  // Creates or, for an existing name, checks that the config is the same text.
+  // Creates or, for an existing name, checks that it defines the same
+  // experiment (the same definition digest; without digests, the same text).
+  // The same definition in another text (a new dataset path, a comment)
+  // replaces the stored text.
   virtual Status put_experiment(const Experiment& e) = 0;
   virtual Result<std::optional<Experiment>> get_experiment(const std::string& name) = 0;
   virtual Result<std::vector<Experiment>> list_experiments() = 0;
 
   // --- trials
-  // Adds trials idempotently: an existing id is left untouched. A new trial is
+  // Adds trials idempotently: an existing id keeps its state and result; of an
+  // unfinished one only where its data is read from (job.data.data_dir) is
+  // updated, and a role or phase it lacks is filled in. A new trial is
   // blocked while any dependency is not done (failed if one has failed),
   // pending otherwise. Dependencies must exist already or be earlier in `trials`.
   virtual Result<std::vector<AddResult>> add_trials(const std::string& experiment,
                                                     const std::vector<TrialSpec>& trials) = 0;
   virtual Result<TrialRecord> get_trial(const std::string& id) = 0;
+  // Sets the role and phase a trial's experiment gives it (not part of its id).
+  virtual Status set_role(const std::string& id, const std::string& role, const std::string& phase) = 0;
   // All trials, or those in one state, in id order.
   virtual Result<std::vector<TrialRecord>> list_trials(std::optional<TrialState> state = std::nullopt) = 0;
   virtual Result<std::vector<std::pair<TrialState, int64_t>>> count_by_state() = 0;
@@ -172,10 +185,16 @@ struct StoreOptions {
   Durability durability = Durability::kSync;
   bool read_only = false;       // open beside a running coordinator, for status/export/report
   bool create_if_missing = true;
+  // Also open a store of this older schema version (for `migrate`, which
+  // reads one); 0: only kSchemaVersion.
+  int64_t accept_schema = 0;
 };
 
 // Opens (or creates) a RocksDB store in `path`. A store of another schema
 // version, a missing column family or a corrupt record is an error naming it.
 Result<std::unique_ptr<Store>> open_store(const std::string& path, const StoreOptions& options = {});
+
+// The schema version of the store in `path` (read-only, cheap).
+Result<int64_t> store_schema_version(const std::string& path);
 
 }  // namespace deepreduce::storage

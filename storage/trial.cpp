@@ -14,15 +14,30 @@ std::vector<std::string> TrialSpec::dependencies() const {
   return deps;
 }
 
-nlohmann::json to_json(const TrialSpec& s) {
+namespace {
+
+// What the trial is: no local path, no role.
+nlohmann::json canonical(const TrialSpec& s) {
   train::TrainJob job = s.job;
   job.train.kd.teacher.clear();  // a local path is not part of what the trial is
   if (s.teacher.empty()) {
     // Without a teacher, T and lambda change nothing: keep one form.
     job.train.kd = train::KdOptions{};
   }
-  return {{"kind", s.kind}, {"job", train::to_json(job)}, {"teacher", s.teacher}, {"base", s.base},
-          {"prune", s.prune}};
+  nlohmann::json j = {{"kind", s.kind}, {"job", train::to_json(job)}, {"teacher", s.teacher}, {"base", s.base},
+                      {"prune", s.prune}};
+  j["job"]["data"].erase("data_dir");  // nor is where its data lives
+  return j;
+}
+
+}  // namespace
+
+nlohmann::json to_json(const TrialSpec& s) {
+  nlohmann::json j = canonical(s);
+  j["job"]["data"]["data_dir"] = s.job.data.data_dir;
+  if (!s.role.empty()) j["role"] = s.role;
+  if (!s.phase.empty()) j["phase"] = s.phase;
+  return j;
 }
 
 Result<TrialSpec> trial_spec_from_json(const nlohmann::json& j, bool check) {
@@ -30,14 +45,17 @@ Result<TrialSpec> trial_spec_from_json(const nlohmann::json& j, bool check) {
   TrialSpec s;
   for (auto it = j.begin(); it != j.end(); ++it) {
     const auto& k = it.key();
-    if (k != "kind" && k != "job" && k != "teacher" && k != "base" && k != "prune")
-      return Status::invalid_argument("trial spec: " + k + ": unknown key (known: kind, job, teacher, base, prune)");
+    if (k != "kind" && k != "job" && k != "teacher" && k != "base" && k != "prune" && k != "role" && k != "phase")
+      return Status::invalid_argument("trial spec: " + k +
+                                      ": unknown key (known: kind, job, teacher, base, prune, role, phase)");
   }
   try {
     if (j.contains("kind")) s.kind = j.at("kind").get<std::string>();
     if (j.contains("teacher")) s.teacher = j.at("teacher").get<std::string>();
     if (j.contains("base")) s.base = j.at("base").get<std::string>();
     if (j.contains("prune")) s.prune = j.at("prune");
+    if (j.contains("role")) s.role = j.at("role").get<std::string>();
+    if (j.contains("phase")) s.phase = j.at("phase").get<std::string>();
   } catch (const nlohmann::json::exception& e) {
     return Status::invalid_argument(std::string("trial spec: ") + e.what());
   }
@@ -51,7 +69,7 @@ Result<TrialSpec> trial_spec_from_json(const nlohmann::json& j, bool check) {
   return s;
 }
 
-std::string canonical_json(const TrialSpec& spec) { return to_json(spec).dump(); }
+std::string canonical_json(const TrialSpec& spec) { return canonical(spec).dump(); }
 
 std::string trial_id(const TrialSpec& spec) {
   return blake2b_hex(canonical_json(spec), 16);

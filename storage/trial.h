@@ -16,6 +16,10 @@ namespace deepreduce::storage {
 // Everything that defines a trial. Its canonical JSON (sorted keys, every field
 // present, numbers in one form) hashes to its id, so the same spec always has
 // the same id: re-running or overlapping sweeps never train a thing twice.
+// What is not part of the trial is stored with it but never hashed: where its
+// data was found (job.data.data_dir), the teacher's local file, and the role
+// and phase the experiment gave it. The same sweep planned on two hosts with
+// the data in two places has the same ids.
 struct TrialSpec {
   std::string kind = "train";  // "train"; "noop" returns at once (benchmarks of the coordinator)
   train::TrainJob job;         // job.train.kd.teacher is ignored: see teacher
@@ -26,14 +30,22 @@ struct TrialSpec {
   // budget resuming a shorter one); "" = from scratch.
   std::string base;
   nlohmann::json prune = nullptr;  // channel-pruning options, null = none
+  // Why the experiment wants it (not hashed): the strategy's role
+  // ("baseline", "criticality", "culling", "thinning", "reshaping",
+  // "candidate", "rung", "pruning"; "" in a plain trial list) and the phase it
+  // belongs to (a rung's phase is the role of the candidate it shortens).
+  std::string role;
+  std::string phase;
 
   // Trials that must be done before this one may run (teacher, base).
   std::vector<std::string> dependencies() const;
 };
 
+// The stored form: the canonical fields plus data_dir, role and phase.
 nlohmann::json to_json(const TrialSpec& spec);
 Result<TrialSpec> trial_spec_from_json(const nlohmann::json& j, bool check = true);
-// The canonical text: to_json(spec).dump() with sorted keys.
+// The canonical text, which the id hashes: sorted keys, without the data
+// folder, the teacher's file, the role or the phase.
 std::string canonical_json(const TrialSpec& spec);
 // BLAKE2b-128 of the canonical text, as 32 lowercase hex digits.
 std::string trial_id(const TrialSpec& spec);

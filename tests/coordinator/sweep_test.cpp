@@ -5,6 +5,9 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sstream>
+#include <nlohmann/json.hpp>
+#include <thread>
 
 #include "nn/counts.h"
 #include "storage/store.h"
@@ -127,6 +130,84 @@ TEST_F(SweepRunTest, KillingRunMidSweepAndRunningAgainTrainsNothingTwice) {
     if (e.type == "leased") EXPECT_FALSE(done_at_kill.count(e.trial)) << "done trial " << e.trial << " trained again";
   for (const auto& t : *s->list_trials()) EXPECT_EQ(t.state, TrialState::kDone) << t.id;
   EXPECT_GT(s->list_trials()->size(), done_at_kill.size());
+}
+
+// Where the data lives is no part of a trial: the same sweep with its dataset
+// moved elsewhere is the same trials (nothing trains again), and a host
+// without the data at all still gets the whole report.
+TEST_F(SweepRunTest, ADatasetMovedElsewhereTrainsNothingAgainAndTheReportNeedsNoData) {
+  const fs::path debian = "/usr/share/datasets/fashion-mnist";
+  if (!fs::exists(debian / "train-images-idx3-ubyte.gz"))
+    GTEST_SKIP() << "Debian's dataset-fashion-mnist is not installed (scripts/install-deps.sh installs it)";
+  fs::create_directories(dir_ / "here");
+  for (const auto& f : fs::directory_iterator(debian)) fs::copy_file(f.path(), dir_ / "here" / f.path().filename());
+  auto sweep = [&](const std::string& data) {
+    const std::string file = path("sweep-" + fs::path(data).filename().string() + ".yaml");
+    std::ofstream(file) << "name: moved\n"
+                           "dataset: {name: fashion-mnist, path: " << data << ", train_subset: 200, test_subset: 100}\n"
+                           "model: {arch: resnet18, alpha: 0.125, blocks: [1, 1, 1, 1]}\n"
+                           "train: {epochs: 1, batch: 50, lr: 0.05}\n"
+                           "search: {strategy: deepreduce, phases: [criticality]}\n";
+    return file;
+  };
+  const std::string first = sweep(path("here")), second = sweep(path("there"));
+  // Planned with either path: the same ids.
+  Process plan1({"plan", first, "--json"}, path("plan1.json")), plan2({"plan", second, "--json"}, path("plan2.json"));
+  ASSERT_TRUE(plan1.wait(60) && plan2.wait(60));
+  auto ids = [&](const std::string& f) {
+    std::ifstream in(path(f));
+    const auto plan = nlohmann::json::parse(in, nullptr, false);
+    std::vector<std::string> out;
+    if (plan.is_object())
+      for (const auto& t : plan["trials"]) out.push_back(t["id"].get<std::string>());
+    return out;
+  };
+  EXPECT_EQ(ids("plan1.json"), ids("plan2.json"));
+  EXPECT_FALSE(ids("plan1.json").empty());
+
+  Process run({"run", first, "--db", path("db"), "--threads", "1"}, path("run1.log"));
+  ASSERT_TRUE(run.wait(400)) << run.log();
+  ASSERT_EQ(run.exit_code(), 0) << run.log();
+  uint64_t seq = read("db")->last_seq();
+  const size_t trials = read("db")->list_trials()->size();
+
+  fs::rename(dir_ / "here", dir_ / "there");
+  Process again({"run", second, "--db", path("db"), "--threads", "1"}, path("run2.log"));
+  ASSERT_TRUE(again.wait(400)) << again.log();
+  ASSERT_EQ(again.exit_code(), 0) << again.log();
+  EXPECT_NE(again.log().find("0 new trial(s)"), std::string::npos) << again.log();
+  auto s = read("db");
+  EXPECT_EQ(s->list_trials()->size(), trials);
+  for (const auto& e : *s->events(seq, 1000000)) EXPECT_NE(e.type, "leased") << "trial " << e.trial << " trained again";
+  for (const auto& t : *s->list_trials()) {
+    EXPECT_EQ(t.state, TrialState::kDone) << t.id;
+    EXPECT_FALSE(t.spec.role.empty()) << t.id << ": its role was not stored";
+  }
+  s.reset();
+
+  // No data anywhere: the report is whole, the criticality table included.
+  fs::remove_all(dir_ / "there");
+  fs::remove_all(path("db") + "-report");
+  Process report({"report", "--db", path("db")}, path("report.log"));
+  ASSERT_TRUE(report.wait(60)) << report.log();
+  ASSERT_EQ(report.exit_code(), 0) << report.log();
+  std::ifstream csv(path("db") + "-report/criticality.csv");
+  std::string line;
+  int stages = 0;
+  std::getline(csv, line);  // the header
+  // stage,relus,top1,top1_kd,score,rank: each stage with its accuracy, score and rank
+  while (std::getline(csv, line)) {
+    std::vector<std::string> f;
+    std::stringstream ss(line);
+    for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
+    f.resize(6);  // "none" has no score and no rank: its line ends in ",,"
+    if (f[0] == "none") continue;
+    stages += !f[2].empty() && !f[4].empty() && f[5] != "0";
+  }
+  EXPECT_EQ(stages, 5) << "stem and s1..s4 ranked";
+  std::ifstream summary(path("db") + "-report/summary.md");
+  const std::string text((std::istreambuf_iterator<char>(summary)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("aseline"), std::string::npos) << text;
 }
 
 }  // namespace
