@@ -2,6 +2,10 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "cli/train_options.h"
+#include "common/files.h"
+#include "search/yaml_lint.h"
+
 #include <algorithm>
 #include <filesystem>
 
@@ -11,13 +15,16 @@ namespace po = boost::program_options;
 Status store_option_file(const std::string& path, const po::options_description& desc, po::variables_map& vm,
                          const std::vector<std::string>& refused) {
   if (!std::filesystem::exists(path)) return Status::not_found(path + ": no such file");
+  auto text = read_text_file(path);
+  if (!text.ok()) return text.status();
   YAML::Node root;
   try {
-    root = YAML::LoadFile(path);
+    root = YAML::Load(*text);
   } catch (const YAML::Exception& e) {
     return Status::invalid_argument(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
   }
-  if (!root.IsMap()) return Status::invalid_argument(path + ": expected a mapping of option: value");
+  if (!root.IsMap()) return Status::invalid_argument(path + ":1: expected a mapping of option: value");
+  DR_RETURN_IF_ERROR(search::lint_yaml(root, path, *text));
   return store_option_node(root, path, desc, vm, refused);
 }
 
@@ -29,7 +36,8 @@ Status store_option_node(const YAML::Node& root, const std::string& path, const 
   std::vector<std::string> args;
   for (const auto& kv : root) {
     const std::string where = path + ":" + std::to_string(kv.first.Mark().line + 1);
-    std::string key = kv.first.as<std::string>();
+    if (!kv.first.IsScalar()) return Status::invalid_argument(where + ": a key must be a plain option name");
+    std::string key = kv.first.Scalar();
     std::replace(key.begin(), key.end(), '_', '-');
     if (std::find(skip.begin(), skip.end(), key) != skip.end()) continue;
     const po::option_description* opt = desc.find_nothrow(key, false);
@@ -40,10 +48,10 @@ Status store_option_node(const YAML::Node& root, const std::string& path, const 
     if (v.IsSequence()) {
       for (const auto& item : v) {
         if (!item.IsScalar()) return Status::invalid_argument(where + ": " + key + ": expected a list of scalars");
-        value += (value.empty() ? "" : ",") + item.as<std::string>();
+        value += (value.empty() ? "" : ",") + item.Scalar();
       }
     } else if (v.IsScalar()) {
-      value = v.as<std::string>();
+      value = v.Scalar();
     } else {
       return Status::invalid_argument(where + ": " + key + ": expected a value or a list");
     }
@@ -71,6 +79,33 @@ Status store_option_node(const YAML::Node& root, const std::string& path, const 
     return Status::invalid_argument(path + ": " + e.what());
   }
   return Status();
+}
+
+Status locate_job_error(const Status& s, const YAML::Node& map, const std::string& path, const std::string& prefix) {
+  const std::string& msg = s.message();
+  const size_t colon = msg.find(": ");
+  if (colon == std::string::npos || !map.IsMap()) return s;
+  const std::string key = msg.substr(0, colon);
+  std::string option = option_for_key(key);
+  if (option.empty() && key.rfind("--", 0) == 0) option = key.substr(2);
+  if (option.empty()) return s;
+  std::string underscored = option;
+  std::replace(underscored.begin(), underscored.end(), '-', '_');
+  for (const auto& kv : map)
+    if (kv.first.IsScalar() && (kv.first.Scalar() == option || kv.first.Scalar() == underscored))
+      return Status::invalid_argument(path + ":" + std::to_string(kv.first.Mark().line + 1) + ": " + prefix + option +
+                                      ": " + msg.substr(colon + 2));
+  return s;
+}
+
+Status locate_job_error_in_file(const Status& s, const std::string& path) {
+  auto text = read_text_file(path);
+  if (!text.ok()) return s;
+  try {
+    return locate_job_error(s, YAML::Load(*text), path);
+  } catch (const YAML::Exception&) {
+    return s;
+  }
 }
 
 }  // namespace deepreduce::cli

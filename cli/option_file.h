@@ -27,4 +27,12 @@ Status store_option_node(const YAML::Node& node, const std::string& path,
                          boost::program_options::variables_map& vm, const std::vector<std::string>& refused = {},
                          const std::vector<std::string>& skip = {});
 
+// Where in a YAML mapping of options the error of validating a job came from:
+// "train.lr: expected ..." becomes "FILE:LINE: lr: expected ..." when `map`
+// wrote the option (train_options.h's option_for_key), else `s` unchanged.
+Status locate_job_error(const Status& s, const YAML::Node& map, const std::string& path,
+                        const std::string& prefix = "");
+// The same for an option file read from `path`.
+Status locate_job_error_in_file(const Status& s, const std::string& path);
+
 }  // namespace deepreduce::cli

@@ -87,7 +87,8 @@ int train_main(int argc, char** argv) {
   } else {
     auto j = job_from_options(vm);
     if (!j.ok()) {
-      std::cerr << "deepreduce train: " << j.status().message() << "\n";
+      const Status s = vm.count("trial") ? locate_job_error_in_file(j.status(), vm["trial"].as<std::string>()) : j.status();
+      std::cerr << "deepreduce train: " << s.message() << "\n";
       return kExitUsage;
     }
     job = *j;

@@ -1,6 +1,7 @@
 #include "cli/train_options.h"
 
 #include <filesystem>
+#include <map>
 
 #include "cli/model_options.h"
 #include "train/dataset.h"
@@ -57,6 +58,21 @@ const std::vector<std::string>& job_option_names() {
     "no-relus", "dataset", "data-dir", "train-subset", "test-subset", "no-augment", "batch", "lr", "momentum",
     "nesterov", "weight-decay", "schedule", "milestones", "gamma", "warmup", "seed", "precision", "teacher", "kd-t", "kd-lambda"};
   return kNames;
+}
+
+std::string option_for_key(const std::string& key_path) {
+  static const std::map<std::string, std::string> kOptions = {
+      {"model.arch", "arch"},          {"model.classes", "classes"},     {"model.in_channels", "in-channels"},
+      {"model.input_size", "input"},   {"model.alpha", "alpha"},         {"model.rho", "rho"},
+      {"model.blocks", "blocks"},      {"data.dataset", "dataset"},      {"data.data_dir", "data-dir"},
+      {"data.train_subset", "train-subset"}, {"data.test_subset", "test-subset"}, {"data.augment", "no-augment"},
+      {"train.epochs", "epochs"},      {"train.batch", "batch"},         {"train.lr", "lr"},
+      {"train.momentum", "momentum"},  {"train.nesterov", "nesterov"},   {"train.weight_decay", "weight-decay"},
+      {"train.schedule", "schedule"},  {"train.milestones", "milestones"}, {"train.gamma", "gamma"},
+      {"train.warmup_epochs", "warmup"}, {"train.seed", "seed"},         {"train.precision", "precision"},
+      {"train.kd.teacher", "teacher"}, {"train.kd.temperature", "kd-t"}, {"train.kd.lambda", "kd-lambda"}};
+  auto it = kOptions.find(key_path);
+  return it == kOptions.end() ? "" : it->second;
 }
 
 Result<train::TrainJob> job_from_options(const po::variables_map& vm) {

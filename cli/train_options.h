@@ -16,5 +16,10 @@ boost::program_options::options_description job_options_description();
 Result<train::TrainJob> job_from_options(const boost::program_options::variables_map& vm);
 // The job-defining option names (refused beside --resume).
 const std::vector<std::string>& job_option_names();
+// The option (as a trial list or --trial file writes it) that sets a job's key
+// path ("train.kd.lambda" -> "kd-lambda"); "" for keys no option sets. The
+// one place the two vocabularies meet: errors from validating a job name the
+// key the user wrote.
+std::string option_for_key(const std::string& key_path);
 
 }  // namespace deepreduce::cli

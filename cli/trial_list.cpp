@@ -2,9 +2,11 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "cli/option_file.h"
@@ -12,6 +14,7 @@
 #include "common/digest.h"
 #include "common/files.h"
 #include "search/sweep.h"
+#include "search/yaml_lint.h"
 
 namespace deepreduce::cli {
 namespace po = boost::program_options;
@@ -28,17 +31,20 @@ Result<TrialList> load_trial_list(const std::string& path) {
     return Status::invalid_argument(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
   }
   auto at = [&](const YAML::Node& n) { return path + ":" + std::to_string(n.Mark().line + 1); };
-  if (!root.IsMap()) return Status::invalid_argument(path + ": expected a mapping with name, defaults, trials");
+  if (!root.IsMap()) return Status::invalid_argument(path + ":1: expected a mapping with name, defaults, trials");
+  DR_RETURN_IF_ERROR(search::lint_yaml(root, path, list.yaml_text));
   for (const auto& kv : root) {
-    const std::string key = kv.first.as<std::string>();
+    const std::string key = kv.first.Scalar();
     if (key != "name" && key != "defaults" && key != "trials")
       return Status::invalid_argument(at(kv.first) + ": " + key + ": unknown key (known: name, defaults, trials)");
   }
-  list.name = root["name"] ? root["name"].as<std::string>() : std::filesystem::path(path).stem().string();
+  list.name = std::filesystem::path(path).stem().string();
+  if (root["name"]) DR_RETURN_IF_ERROR(search::read_scalar(root["name"], path, "name", "a name", list.name));
   const YAML::Node defaults = root["defaults"] ? root["defaults"] : YAML::Node(YAML::NodeType::Map);
+  if (!defaults.IsMap()) return Status::invalid_argument(at(defaults) + ": defaults: expected a mapping of option: value");
   const YAML::Node trials = root["trials"];
   if (!trials || !trials.IsSequence() || trials.size() == 0)
-    return Status::invalid_argument(path + ": trials: expected a non-empty list of trials");
+    return Status::invalid_argument(at(trials ? trials : root) + ": trials: expected a non-empty list of trials");
   const po::options_description desc = job_options_description();
   const std::vector<std::string> ours = {"name", "teacher", "kind"};
   std::map<std::string, std::string> id_of;
@@ -49,21 +55,30 @@ Result<TrialList> load_trial_list(const std::string& path) {
     DR_RETURN_IF_ERROR(store_option_node(defaults, path, desc, vm, {}, ours));
     po::notify(vm);
     auto job = job_from_options(vm);
-    if (!job.ok()) return job.status().with_context(at(entry));
+    if (!job.ok()) {
+      // At the trial's key, else at the defaults' (where the bad value came from).
+      Status located = locate_job_error(job.status(), entry, path);
+      if (located.message() == job.status().message())
+        located = locate_job_error(job.status(), defaults, path, "defaults.");
+      if (located.message() == job.status().message()) return job.status().with_context(at(entry));
+      return located;
+    }
     storage::TrialSpec spec;
     spec.job = *job;
-    if (entry["kind"]) spec.kind = entry["kind"].as<std::string>();
+    if (entry["kind"]) DR_RETURN_IF_ERROR(search::read_scalar(entry["kind"], path, "kind", "train or noop", spec.kind));
     if (spec.kind != "train" && spec.kind != "noop")
       return Status::invalid_argument(at(entry["kind"]) + ": kind: expected train or noop, got \"" + spec.kind + "\"");
     if (entry["teacher"]) {
-      const std::string t = entry["teacher"].as<std::string>();
+      std::string t;
+      DR_RETURN_IF_ERROR(search::read_scalar(entry["teacher"], path, "teacher", "the name of an earlier trial", t));
       auto it = id_of.find(t);
       if (it == id_of.end())
         return Status::invalid_argument(at(entry["teacher"]) + ": teacher: no trial named \"" + t +
                                         "\" earlier in the list");
       spec.teacher = it->second;
     }
-    const std::string name = entry["name"] ? entry["name"].as<std::string>() : "";
+    std::string name;
+    if (entry["name"]) DR_RETURN_IF_ERROR(search::read_scalar(entry["name"], path, "name", "a name", name));
     if (!name.empty()) {
       if (id_of.count(name)) return Status::invalid_argument(at(entry["name"]) + ": name: \"" + name + "\" is used twice");
       id_of[name] = storage::trial_id(spec);

@@ -19,6 +19,10 @@ echo
 echo "== The quickstart experiment: what it will train first =="
 $DR plan configs/quickstart.yaml | sed -n 1,8p   # sed reads it all: no SIGPIPE under pipefail
 echo
+# A store an earlier deepreduce left here is brought to this version first.
+if [ -d runs/quickstart.db ] && $DR status --db runs/quickstart.db 2>&1 >/dev/null | grep -q "deepreduce migrate"; then
+  $DR migrate --db runs/quickstart.db
+fi
 echo "== Running it (progress below; Ctrl-C stops, running this script again resumes) =="
 $DR run configs/quickstart.yaml --db runs/quickstart.db
 echo

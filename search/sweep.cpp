@@ -14,6 +14,7 @@
 #include "nn/relu_plan.h"
 #include "search/criticality.h"
 #include "search/references.h"
+#include "search/yaml_lint.h"
 #include "train/dataset.h"
 
 namespace deepreduce::search {
@@ -221,11 +222,12 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
   } catch (const YAML::Exception& e) {
     return Status::invalid_argument(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
   }
-  if (!root.IsMap()) return Status::invalid_argument(path + ": expected a mapping (name, dataset, model, train, kd, search)");
+  if (!root.IsMap()) return Status::invalid_argument(path + ":1: expected a mapping (name, dataset, model, train, kd, search)");
+  DR_RETURN_IF_ERROR(lint_yaml(root, path, text));
   DR_RETURN_IF_ERROR(
       r.keys(root, "", {"name", "dataset", "model", "train", "kd", "search", "channel_pruning", "report", "pi_cost"}));
   for (const char* required : {"name", "dataset", "model", "search"})
-    if (!root[required]) return Status::invalid_argument(path + ": " + required + ": missing (a sweep needs name, dataset, model, search)");
+    if (!root[required]) return r.error(root, required, "missing (a sweep needs name, dataset, model, search)");
   DR_RETURN_IF_ERROR(r.scalar(root["name"], "name", "a name", c.name));
 
   // dataset
@@ -244,6 +246,9 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
   if (ds["train_subset"]) DR_RETURN_IF_ERROR(r.scalar(ds["train_subset"], "dataset.train_subset", "an integer", d.train_subset));
   if (ds["test_subset"]) DR_RETURN_IF_ERROR(r.scalar(ds["test_subset"], "dataset.test_subset", "an integer", d.test_subset));
   if (ds["augment"]) DR_RETURN_IF_ERROR(r.scalar(ds["augment"], "dataset.augment", "true or false", d.augment));
+  for (const char* key : {"train_subset", "test_subset"})
+    if (ds[key] && (std::string(key) == "train_subset" ? d.train_subset : d.test_subset) < 0)
+      return r.error(ds[key], std::string("dataset.") + key, "expected a size >= 0 (0 keeps the whole split)");
 
   // model
   auto& m = c.base.model;
@@ -259,7 +264,15 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
   if (md["alpha"]) DR_RETURN_IF_ERROR(r.scalar(md["alpha"], "model.alpha", "a number in (0, 4]", m.alpha));
   if (md["rho"]) DR_RETURN_IF_ERROR(r.scalar(md["rho"], "model.rho", "a power of 1/2", m.rho));
   if (md["blocks"]) DR_RETURN_IF_ERROR(r.list(md["blocks"], "model.blocks", "integers", m.blocks));
-  if (Status s = nn::validate(m); !s.ok()) return r.error(md, "model", s.message());
+  if (Status s = nn::validate(m); !s.ok()) {
+    // nn::validate says "KEY: what"; point at that key where it was written.
+    const std::string& msg = s.message();
+    const size_t colon = msg.find(": ");
+    const std::string key = colon == std::string::npos ? "" : msg.substr(0, colon);
+    const std::string yaml_key = key == "input_size" ? "input" : key;
+    if (!key.empty() && md[yaml_key]) return r.error(md[yaml_key], "model." + yaml_key, msg.substr(colon + 2));
+    return r.error(md, key.empty() ? "model" : "model." + yaml_key, colon == std::string::npos ? msg : msg.substr(colon + 2));
+  }
 
   // train and kd
   auto& t = c.base.train;
@@ -292,10 +305,21 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
     if (t.kd.lambda < 0 || t.kd.lambda > 1) return r.error(kd["lambda"], "kd.lambda", "expected a number in [0, 1]");
   }
   if (Status s = train::validate(c.base); !s.ok()) {
-    // Name the line of the section the message's key path starts with.
-    const std::string section = s.message().substr(0, s.message().find('.'));
-    const YAML::Node where = root[section == "data" ? "dataset" : section] ? root[section == "data" ? "dataset" : section] : root;
-    return Status::invalid_argument(r.at(where) + ": " + s.message());
+    // The message starts with the job's key path ("train.kd.lambda: ..."):
+    // name the config's own key (kd.lambda) on the line it was written, or
+    // its section's line when the value was a default.
+    const std::string& msg = s.message();
+    const size_t colon = msg.find(": ");
+    std::string key = colon == std::string::npos ? "" : msg.substr(0, colon);
+    std::string section, leaf;
+    if (key.rfind("train.kd.", 0) == 0) section = "kd", leaf = key.substr(9);
+    else if (key.rfind("train.", 0) == 0) section = "train", leaf = key.substr(6);
+    else if (key.rfind("data.", 0) == 0) section = "dataset", leaf = key.substr(5);
+    else if (key.rfind("model.", 0) == 0) section = "model", leaf = key.substr(6);
+    const YAML::Node sec = section.empty() ? YAML::Node() : root[section];
+    const YAML::Node where = sec && sec.IsMap() && sec[leaf] ? sec[leaf] : sec ? sec : root;
+    if (section.empty()) return Status::invalid_argument(r.at(where) + ": " + msg);
+    return r.error(where, section + "." + leaf, msg.substr(colon + 2));
   }
 
   // search

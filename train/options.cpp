@@ -27,15 +27,17 @@ const std::vector<std::string>& precision_names() {
 }
 
 Status validate(const TrainJob& job) {
-  DR_RETURN_IF_ERROR(nn::validate(job.model).with_context("model"));
+  if (Status s = nn::validate(job.model); !s.ok()) return Status::invalid_argument("model." + s.message());
   auto classes = classes_for(job.data.dataset);
   if (!classes.ok()) return Status::invalid_argument("data.dataset: " + classes.status().message());
   if (job.model.classes != *classes)
     return Status::invalid_argument("model.classes: " + job.data.dataset + " has " +
                                     std::to_string(*classes) + " classes, the model " +
                                     std::to_string(job.model.classes));
-  if (job.data.train_subset < 0 || job.data.test_subset < 0)
-    return Status::invalid_argument("data: subset sizes must be >= 0 (0 keeps the whole split)");
+  if (job.data.train_subset < 0)
+    return Status::invalid_argument("data.train_subset: expected a size >= 0 (0 keeps the whole split)");
+  if (job.data.test_subset < 0)
+    return Status::invalid_argument("data.test_subset: expected a size >= 0 (0 keeps the whole split)");
   const auto& t = job.train;
   if (t.epochs < 1) return Status::invalid_argument("train.epochs: expected >= 1, got " + std::to_string(t.epochs));
   if (t.batch_size < 1) return Status::invalid_argument("train.batch: expected >= 1, got " + std::to_string(t.batch_size));
@@ -52,10 +54,9 @@ Status validate(const TrainJob& job) {
     return Status::invalid_argument("train.warmup_epochs: expected 0 .. epochs-1");
   if (std::find(precision_names().begin(), precision_names().end(), t.precision) == precision_names().end())
     return Status::invalid_argument("train.precision: expected fp32, bf16 or fp16, got \"" + t.precision + "\"");
-  if (!t.kd.teacher.empty()) {
-    if (!(t.kd.temperature > 0)) return Status::invalid_argument("train.kd.temperature: expected > 0");
-    if (t.kd.lambda < 0 || t.kd.lambda > 1) return Status::invalid_argument("train.kd.lambda: expected a number in [0, 1]");
-  }
+  // Checked with or without a teacher: a wrong value is a mistake either way.
+  if (!(t.kd.temperature > 0)) return Status::invalid_argument("train.kd.temperature: expected a number > 0");
+  if (t.kd.lambda < 0 || t.kd.lambda > 1) return Status::invalid_argument("train.kd.lambda: expected a number in [0, 1]");
   return Status();
 }
 

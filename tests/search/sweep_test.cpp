@@ -75,7 +75,7 @@ TEST(SweepTest, ErrorsNameFileLineAndKeyPath) {
       {"strategy: grid", "strategy: bayes", "tiny.yaml:7: search.strategy: expected grid"},
       {"train: {epochs: 2,", "train: {epoch: 2,", "tiny.yaml:4: train.epoch: unknown key"},
       {"name: synthetic,", "name: imagenet,", "tiny.yaml:2: dataset.name: unknown dataset \"imagenet\""},
-      {"arch: resnet18,", "arch: vgg,", "tiny.yaml:3: model: arch: unknown arch \"vgg\""},
+      {"arch: resnet18,", "arch: vgg,", "tiny.yaml:3: model.arch: unknown arch \"vgg\""},
       {"train: {epochs: 2, batch: 32, lr: 0.05}", "train: {epochs: 2, batch: 32, lr: -1}", "tiny.yaml:4: train.lr"},
       {"kd: {temperature: 3, lambda: 0.5}", "kd: {temperature: 3, lambda: 1.5}", "tiny.yaml:5: kd.lambda: expected a number in [0, 1]"},
       {"name: tiny\n", "name: tiny\nreference: []\n", "tiny.yaml:2: reference: unknown key"},
