@@ -4,6 +4,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <ostream>
 #include <string>
 
 #include "common/status.h"
@@ -27,19 +28,7 @@ int plan_main(int argc, char** argv);
 int report_main(int argc, char** argv);
 int retry_main(int argc, char** argv);
 int migrate_main(int argc, char** argv);
-// status --json's object with each trial's role and the trials per role (the live page's /api/status too).
-Result<nlohmann::json> status_with_roles(storage::Store& store, const std::string& where);
 int export_model_main(int argc, char** argv);
-
-}  // namespace deepreduce::cli
-
-#include <ostream>
-#include <string>
-
-#include "common/status.h"
-#include "storage/store.h"
-
-namespace deepreduce::cli {
 
 // Where `run` and `report` put a store's report by default: runs/x.db -> runs/x-report.
 std::string report_dir_for(const std::string& db);

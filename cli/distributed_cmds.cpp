@@ -113,17 +113,39 @@ Result<std::unique_ptr<storage::Store>> prepare_store(const std::string& db, con
               << " holds " << total << ", " << done << " done; more open as results arrive\n";
     return std::move(*store);
   }
-  auto added = (*store)->add_trials(list.name, list.trials);
-  if (!added.ok()) return added.status();
-  DR_RETURN_IF_ERROR((*store)->sync());
+  // In slices, dependencies first (the list's order): one batch never holds
+  // the whole list, and a slice already stored is skipped on a rerun.
+  constexpr size_t kSlice = 2000;
   int created = 0;
-  for (const auto& a : *added) created += a.created;
+  for (size_t at = 0; at < list.trials.size(); at += kSlice) {
+    const std::vector<storage::TrialSpec> slice(list.trials.begin() + at,
+                                                list.trials.begin() + std::min(list.trials.size(), at + kSlice));
+    auto added = (*store)->add_trials(list.name, slice);
+    if (!added.ok()) return added.status();
+    for (const auto& a : *added) created += a.created;
+  }
+  DR_RETURN_IF_ERROR((*store)->sync());
   std::cerr << "experiment " << list.name << ": " << list.trials.size() << " trial(s), " << created << " new, "
             << (list.trials.size() - created) << " already in " << db << "\n";
   return std::move(*store);
 }
 
-void print_summary(storage::Store& store) {
+void print_summary(storage::Store& store, const std::string& db) {
+  // A table a person reads: past 100 trials, the counts and where the rows are.
+  constexpr size_t kMaxRows = 100;
+  auto counts = store.count_by_state();
+  if (!counts.ok()) return;
+  int64_t total = 0;
+  std::string line;
+  for (const auto& [state, n] : *counts) {
+    total += n;
+    line += std::string("  ") + storage::state_name(state) + " " + std::to_string(n);
+  }
+  if (static_cast<size_t>(total) > kMaxRows) {
+    std::cout << total << " trials:" << line << "\none row per trial: deepreduce export --db " << db
+              << " --format csv --out trials.csv\n";
+    return;
+  }
   auto rows = storage::trial_rows(store);
   if (!rows.ok()) return;
   TextTable t({"trial", "arch", "plan", "alpha", "rho", "KD", "ReLUs", "epochs", "state", "top-1"});
@@ -329,6 +351,7 @@ int coordinator_main(int argc, char** argv) {
     std::cerr << "deepreduce coordinator: " << store.status().message() << "\n";
     return kExitFailure;
   }
+  std::vector<storage::TrialSpec>().swap(list->trials);  // stored now: the store is the truth
   storage::Store* raw = store->get();
   if (list->search) o.expand = [raw, list] { return search::expand(*raw, list->name, *list->search); };
   auto page = live_page(vm, **store, vm["db"].as<std::string>(), o.log);
@@ -348,7 +371,7 @@ int coordinator_main(int argc, char** argv) {
     std::cerr << "deepreduce coordinator: " << s.message() << "\n";
     return kExitFailure;
   }
-  print_summary(**store);
+  print_summary(**store, vm["db"].as<std::string>());
   if (list->search && !g_signals.load()) {
     auto report = write_store_report(**store, report_dir_for(vm["db"].as<std::string>()), std::cout);
     if (!report.ok()) std::cerr << "deepreduce coordinator: report: " << report.status().message() << "\n";
@@ -480,6 +503,7 @@ int run_main(int argc, char** argv) {
     std::cerr << "deepreduce run: " << store.status().message() << "\n";
     return kExitFailure;
   }
+  std::vector<storage::TrialSpec>().swap(list->trials);  // stored now: the store is the truth
   auto page = live_page(vm, **store, db, logger("run"));
   if (!page.ok()) {
     std::cerr << "deepreduce run: " << page.status().message() << "\n";
@@ -534,7 +558,7 @@ int run_main(int argc, char** argv) {
               << "\n(no trial was charged for this: fix the cause and run the same command again)\n";
     return kExitFailure;
   }
-  print_summary(**store);
+  print_summary(**store, db);
   std::cout << "store: " << db << " (deepreduce status --db " << db << ")\n";
   if (list->search) {
     std::cout << "\n";

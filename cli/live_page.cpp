@@ -13,6 +13,7 @@
 #include "protocol/protocol.h"
 #include "search/report.h"
 #include "storage/export.h"
+#include "storage/export.h"
 
 namespace deepreduce::cli {
 
@@ -81,7 +82,7 @@ struct LivePage::Impl {
       res.set_content(search::report_html(*r, 10), "text/html; charset=utf-8");
     });
     server.Get("/api/status", [this](const httplib::Request&, httplib::Response& res) {
-      json(res, status_with_roles(store, options.db));
+      json(res, storage::status_json(store, options.db));
     });
     server.Get("/api/trials", [this](const httplib::Request&, httplib::Response& res) {
       auto rows = storage::trial_rows(store);

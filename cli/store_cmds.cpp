@@ -43,22 +43,6 @@ std::string age(int64_t ms) {
 
 }  // namespace
 
-Result<nlohmann::json> status_with_roles(storage::Store& store, const std::string& where) {
-  auto j = storage::status_json(store, where);
-  if (!j.ok()) return j;
-  auto roles = search::trial_roles(store);
-  if (!roles.ok()) return roles.status();
-  nlohmann::json counts = nlohmann::json::object();
-  for (const auto& [id, role] : *roles) counts[role] = counts.value(role, 0) + 1;
-  for (const char* list : {"running", "failed"})
-    for (auto& t : (*j)[list]) {
-      auto it = roles->find(t["trial"].get<std::string>());
-      t["role"] = it == roles->end() ? nlohmann::json(nullptr) : nlohmann::json(it->second);
-    }
-  (*j)["roles"] = counts;  // trials per role (phase) the strategy has opened
-  return j;
-}
-
 int status_main(int argc, char** argv) {
   po::options_description desc(
       "deepreduce status: what an experiment store holds: experiments, trials per state, running\n"
@@ -81,13 +65,14 @@ int status_main(int argc, char** argv) {
   auto& s = **store;
   auto experiments = s.list_experiments();
   auto counts = s.count_by_state();
-  auto trials = s.list_trials();
-  if (!experiments.ok() || !counts.ok() || !trials.ok()) {
-    std::cerr << "deepreduce status: "
-              << (!experiments.ok() ? experiments.status() : !counts.ok() ? counts.status() : trials.status()).message()
-              << "\n";
-    return kExitFailure;
-  }
+  // Only what is shown is read: running and failed trials, not the whole store.
+  auto leased = s.list_trials(storage::TrialState::kLeased);
+  auto failures = s.list_trials(storage::TrialState::kFailed);
+  for (const Status& st : {experiments.status(), counts.status(), leased.status(), failures.status()})
+    if (!st.ok()) {
+      std::cerr << "deepreduce status: " << st.message() << "\n";
+      return kExitFailure;
+    }
   auto workers = s.list_workers();
   if (!workers.ok()) {
     std::cerr << "deepreduce status: " << workers.status().message() << "\n";
@@ -95,7 +80,7 @@ int status_main(int argc, char** argv) {
   }
   const int64_t now = storage::now_ms();
   if (vm["json"].as<bool>()) {
-    auto j = status_with_roles(s, vm["db"].as<std::string>());
+    auto j = storage::status_json(s, vm["db"].as<std::string>());
     if (!j.ok()) {
       std::cerr << "deepreduce status: " << j.status().message() << "\n";
       return kExitFailure;
@@ -115,27 +100,24 @@ int status_main(int argc, char** argv) {
   }
   std::cout << "\ntrials " << total << ":" << line << "\n";
 
-  auto roles = search::trial_roles(s);
-  auto role_of = [&](const std::string& id) {
-    if (!roles.ok()) return std::string("-");
-    auto it = roles->find(id);
-    return it == roles->end() ? std::string("-") : it->second;
-  };
+  auto role_of = [](const storage::TrialRecord& t) { return t.spec.role.empty() ? std::string("-") : t.spec.role; };
   TextTable running({"running", "role", "plan", "worker", "attempt", "epoch", "top-1", "last progress"});
   TextTable failed({"failed", "role", "arch", "leases", "failed/lost", "reason"});
   int n_running = 0, n_failed = 0;
-  for (const auto& t : *trials) {
+  std::vector<storage::TrialRecord> shown = *leased;
+  shown.insert(shown.end(), failures->begin(), failures->end());
+  for (const auto& t : shown) {
     if (t.state == storage::TrialState::kLeased) {
       ++n_running;
       const auto& p = t.progress;
-      running.add({t.id.substr(0, 12), role_of(t.id), nn::plan_summary(t.spec.job.model), t.worker,
+      running.add({t.id.substr(0, 12), role_of(t), nn::plan_summary(t.spec.job.model), t.worker,
                    std::to_string(t.attempt),
                    p.is_object() && p.contains("epoch") ? p["epoch"].dump() + "/" + std::to_string(t.spec.job.train.epochs) : "-",
                    p.is_object() && p.contains("top1") && p["top1"].is_number() ? fixed(p["top1"].get<double>(), 2) : "-",
                    age(t.updated_ms)});
     } else if (t.state == storage::TrialState::kFailed) {
       ++n_failed;
-      failed.add({t.id.substr(0, 12), role_of(t.id), t.spec.job.model.arch, std::to_string(t.attempt),
+      failed.add({t.id.substr(0, 12), role_of(t), t.spec.job.model.arch, std::to_string(t.attempt),
                   std::to_string(t.charged) + "/" + std::to_string(t.lost), t.reasons.empty() ? "-" : t.reasons.back()});
     }
   }

@@ -512,14 +512,4 @@ Status assign_roles(storage::Store& store) {
   return Status();
 }
 
-Result<std::map<std::string, std::string>> trial_roles(storage::Store& store) {
-  // Stored with each trial since schema 3: no config is parsed, no strategy replayed.
-  auto trials = store.list_trials();
-  if (!trials.ok()) return trials.status();
-  std::map<std::string, std::string> roles;
-  for (const auto& t : *trials)
-    if (!t.spec.role.empty()) roles.emplace(t.id, t.spec.role);
-  return roles;
-}
-
 }  // namespace deepreduce::search

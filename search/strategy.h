@@ -52,11 +52,6 @@ class Strategy {
 // successive halving when configured, plus its channel-pruning trials).
 Result<std::unique_ptr<Strategy>> make_strategy(const SweepConfig& config);
 
-// The role of each stored trial of a sweep ("baseline", "criticality",
-// "culling", "rung", "pruning", ...), as stored with it (trials of plain lists
-// have none). For status and the live page.
-Result<std::map<std::string, std::string>> trial_roles(storage::Store& store);
-
 // Replays each stored sweep config's strategy on the store's trials and
 // stores the role and phase of every trial it would plan (for `migrate`: a
 // store of schema 2 kept no roles).

@@ -102,8 +102,13 @@ Result<nlohmann::json> status_json(Store& store, const std::string& where) {
   if (!experiments.ok()) return experiments.status();
   auto counts = store.count_by_state();
   if (!counts.ok()) return counts.status();
-  auto trials = store.list_trials();
-  if (!trials.ok()) return trials.status();
+  // Only the trials it shows are read: status costs what it prints, not the store's size.
+  auto leased = store.list_trials(TrialState::kLeased);
+  if (!leased.ok()) return leased.status();
+  auto failures = store.list_trials(TrialState::kFailed);
+  if (!failures.ok()) return failures.status();
+  auto roles = store.count_by_role();
+  if (!roles.ok()) return roles.status();
   auto workers = store.list_workers();
   if (!workers.ok()) return workers.status();
   nlohmann::json states = nlohmann::json::object(), exps = nlohmann::json::array(), running = nlohmann::json::array(),
@@ -115,20 +120,24 @@ Result<nlohmann::json> status_json(Store& store, const std::string& where) {
   }
   for (const auto& e : *experiments)
     exps.push_back({{"name", e.name}, {"strategy", e.strategy}, {"created_ms", e.created_ms}});
-  for (const auto& t : *trials) {
-    if (t.state == TrialState::kLeased)
-      running.push_back({{"trial", t.id}, {"worker", t.worker}, {"attempt", t.attempt},
-                         {"plan", nn::plan_summary(t.spec.job.model)}, {"epochs", t.spec.job.train.epochs},
-                         {"progress", t.progress}, {"updated_ms", t.updated_ms},
-                         {"lease_deadline_ms", t.lease_deadline_ms}});
-    else if (t.state == TrialState::kFailed)
-      failed.push_back({{"trial", t.id}, {"charged", t.charged}, {"lost", t.lost}, {"reasons", t.reasons}});
-  }
+  auto role = [](const TrialRecord& t) { return t.spec.role.empty() ? nlohmann::json(nullptr) : nlohmann::json(t.spec.role); };
+  for (const auto& t : *leased)
+    running.push_back({{"trial", t.id}, {"role", role(t)}, {"worker", t.worker}, {"attempt", t.attempt},
+                       {"plan", nn::plan_summary(t.spec.job.model)}, {"epochs", t.spec.job.train.epochs},
+                       {"progress", t.progress}, {"updated_ms", t.updated_ms},
+                       {"lease_deadline_ms", t.lease_deadline_ms}});
+  for (const auto& t : *failures)
+    failed.push_back({{"trial", t.id}, {"role", role(t)}, {"charged", t.charged}, {"lost", t.lost}, {"reasons", t.reasons}});
+  // Trials per role (phase) the strategy has opened; trials of plain lists have none.
+  nlohmann::json role_counts = nlohmann::json::object();
+  for (const auto& [name, n] : *roles)
+    if (!name.empty()) role_counts[name] = n;
   for (const auto& w : *workers)
     ws.push_back({{"name", w.name}, {"host", w.host}, {"state", w.state}, {"reason", w.reason},
                   {"updated_ms", w.updated_ms}});
   return nlohmann::json{{"store", where},    {"now_ms", now_ms()}, {"experiments", exps}, {"trials", total},
-                        {"states", states},  {"running", running}, {"failed", failed},   {"workers", ws}};
+                        {"states", states},  {"running", running}, {"failed", failed},   {"workers", ws},
+                        {"roles", role_counts}};
 }
 
 }  // namespace deepreduce::storage

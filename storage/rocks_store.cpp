@@ -3,7 +3,7 @@
 //   default      schema_version
 //   experiments  name -> Experiment JSON
 //   trials       id -> TrialRecord JSON
-//   trial_index  "<state>/<id>" -> "" (find pending trials without a scan)
+//   trial_index  "<state>/<id>" -> role (find pending trials without a scan; count roles)
 //   results      id -> result JSON
 //   artifacts    "<id>/<kind>/meta" -> {size, blake2b, file}  (the bytes: artifacts/<file>)
 //                (stores written before artifact files: "<id>/<kind>/<chunk:08>" -> bytes, still read)
@@ -25,6 +25,7 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -162,6 +163,25 @@ class RocksStore final : public Store {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["events"]));
     it->SeekToLast();
     last_seq_ = it->Valid() ? from_be64(it->key()) : 0;
+    if (!options_.read_only) DR_RETURN_IF_ERROR(load_state_index());
+    return Status();
+  }
+
+  // The writer keeps the ids of each state in memory, read once here from the
+  // trial_index family: dispatch, counts and unblocking never seek through the
+  // index's pile of deleted keys, and cost what they return, not the store's size.
+  Status load_state_index() {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["trial_index"]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const std::string key = it->key().ToString();
+      const size_t slash = key.find('/');
+      if (slash == std::string::npos) return Status::corruption(path_ + ": trial index key \"" + key + "\"");
+      auto state = parse_state(key.substr(0, slash));
+      if (!state.ok()) return state.status().with_context(path_ + ": trial index");
+      by_state_[static_cast<size_t>(*state)].insert(key.substr(slash + 1));
+    }
+    DR_RETURN_IF_ERROR(from_rocks(it->status(), path_ + ": trial index"));
+    indexed_ = true;
     return Status();
   }
 
@@ -429,6 +449,14 @@ class RocksStore final : public Store {
   Result<std::vector<TrialRecord>> list_trials(std::optional<TrialState> state) override {
     auto lock = locked();  // get_trial_locked reads the cache
     std::vector<TrialRecord> out;
+    if (state && indexed_) {
+      for (const auto& id : by_state_[static_cast<size_t>(*state)]) {
+        auto r = get_trial_locked(id);
+        if (!r.ok()) return r.status();
+        out.push_back(*r);
+      }
+      return out;
+    }
     if (state) {
       const std::string prefix = std::string(state_name(*state)) + "/";
       std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["trial_index"]));
@@ -450,6 +478,11 @@ class RocksStore final : public Store {
 
   Result<std::vector<std::pair<TrialState, int64_t>>> count_by_state() override {
     std::vector<std::pair<TrialState, int64_t>> out;
+    if (indexed_) {
+      auto lock = locked();
+      for (auto s : all_states()) out.push_back({s, static_cast<int64_t>(by_state_[static_cast<size_t>(s)].size())});
+      return out;
+    }
     for (auto s : all_states()) {
       const std::string prefix = std::string(state_name(s)) + "/";
       int64_t n = 0;
@@ -460,8 +493,24 @@ class RocksStore final : public Store {
     return out;
   }
 
+  Result<std::map<std::string, int64_t>> count_by_role() override {
+    std::map<std::string, int64_t> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["trial_index"]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++out[it->value().ToString()];
+    DR_RETURN_IF_ERROR(from_rocks(it->status(), path_ + ": trial index"));
+    return out;
+  }
+
   Result<std::vector<std::string>> trial_ids(TrialState state, size_t limit) override {
     std::vector<std::string> out;
+    if (indexed_) {
+      auto lock = locked();
+      for (const auto& id : by_state_[static_cast<size_t>(state)]) {
+        if (out.size() >= limit) break;
+        out.push_back(id);
+      }
+      return out;
+    }
     const std::string prefix = std::string(state_name(state)) + "/";
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["trial_index"]));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Next())
@@ -616,10 +665,10 @@ class RocksStore final : public Store {
     auto lock = locked();
     std::vector<std::string> changed;
     rocksdb::WriteBatch batch;
-    const std::string prefix = "blocked/";
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["trial_index"]));
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-      auto r = get_trial_locked(it->key().ToString().substr(prefix.size()));
+    const std::vector<std::string> blocked(by_state_[static_cast<size_t>(TrialState::kBlocked)].begin(),
+                                           by_state_[static_cast<size_t>(TrialState::kBlocked)].end());
+    for (const auto& blocked_id : blocked) {
+      auto r = get_trial_locked(blocked_id);
       if (!r.ok()) return r.status();
       bool all_done = true, any_failed = false;
       for (const auto& dep : r->spec.dependencies()) {
@@ -806,6 +855,7 @@ class RocksStore final : public Store {
   std::unique_lock<std::mutex> locked() {
     std::unique_lock<std::mutex> lock(mu_);
     staged_.clear();
+    moves_.clear();
     doomed_.clear();
     written_.clear();
     return lock;
@@ -857,8 +907,10 @@ class RocksStore final : public Store {
   void put_trial(rocksdb::WriteBatch& batch, const TrialRecord& r, std::optional<TrialState> old_state) {
     batch.Put(cf_["trials"], r.id, to_json(r).dump());
     staged_.push_back(r);
+    moves_.push_back({r.id, old_state, r.state});
     if (old_state && *old_state != r.state) batch.Delete(cf_["trial_index"], std::string(state_name(*old_state)) + "/" + r.id);
-    batch.Put(cf_["trial_index"], std::string(state_name(r.state)) + "/" + r.id, "");
+    // The index entry's value is the trial's role: counts per role need no record.
+    batch.Put(cf_["trial_index"], std::string(state_name(r.state)) + "/" + r.id, r.spec.role);
   }
 
   // Adds the event to the batch with the next sequence number. The number is
@@ -882,10 +934,25 @@ class RocksStore final : public Store {
     for (const auto& f : s.ok() ? doomed_ : written_) std::filesystem::remove(artifact_dir() + "/" + f, ec);
     doomed_.clear();
     written_.clear();
-    // The records just written become the cached ones; a failed write changes nothing.
-    if (s.ok())
-      for (auto& r : staged_) cache_[r.id] = std::move(r);
+    // The records just written become the cached ones, and the state sets
+    // follow; a failed write changes neither. Only leased trials are cached
+    // (progress, renewals and results read them again and again): the cache
+    // grows with the workers, not with the experiment.
+    if (s.ok()) {
+      for (auto& r : staged_) {
+        if (r.state == TrialState::kLeased)
+          cache_[r.id] = std::move(r);
+        else
+          cache_.erase(r.id);
+      }
+      if (indexed_)
+        for (const auto& m : moves_) {
+          if (m.from) by_state_[static_cast<size_t>(*m.from)].erase(m.id);
+          by_state_[static_cast<size_t>(m.to)].insert(m.id);
+        }
+    }
     staged_.clear();
+    moves_.clear();
     return from_rocks(s, path_ + ": write");
   }
 
@@ -939,7 +1006,7 @@ class RocksStore final : public Store {
     auto r = parse_trial(id, value);
     // Only the writer caches: it is the one process that changes records, so
     // its cache cannot go stale. A read-only view reads through.
-    if (r.ok() && !options_.read_only) cache_[id] = *r;
+    if (r.ok() && !options_.read_only && r->state == TrialState::kLeased) cache_[id] = *r;
     return r;
   }
 
@@ -976,6 +1043,15 @@ class RocksStore final : public Store {
   // coordinator reads a trial on every lease and result.
   std::unordered_map<std::string, TrialRecord> cache_;
   std::vector<TrialRecord> staged_;  // records of the batch being built
+  struct Move {
+    std::string id;
+    std::optional<TrialState> from;  // nullopt: a new trial
+    TrialState to;
+  };
+  std::vector<Move> moves_;  // state changes of the batch being built
+  // The writer's state sets (id order), loaded at open, changed on commit.
+  std::array<std::set<std::string>, 6> by_state_;
+  bool indexed_ = false;
   std::vector<std::string> doomed_, written_;  // artifact files the batch replaces / writes
 };
 

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -125,6 +126,9 @@ class Store {
   // All trials, or those in one state, in id order.
   virtual Result<std::vector<TrialRecord>> list_trials(std::optional<TrialState> state = std::nullopt) = 0;
   virtual Result<std::vector<std::pair<TrialState, int64_t>>> count_by_state() = 0;
+  // Trials per role ("" for trials without one), from the state index alone:
+  // no record is read.
+  virtual Result<std::map<std::string, int64_t>> count_by_role() = 0;
   // Up to `limit` ids of trials in `state`, in id order, from the state index
   // alone (cheap: no record is read).
   virtual Result<std::vector<std::string>> trial_ids(TrialState state, size_t limit) = 0;

@@ -1,0 +1,31 @@
+#!/bin/bash
+# The libraries that define, store and move trials build without LibTorch:
+# no object of deepreduce_spec, _storage, _protocol, _coordinator or _search
+# includes a LibTorch header (directly or through the precompiled torch header)
+# or gets LibTorch's include path, and the test binaries linking only them do
+# not load libtorch. Run by ctest from the build folder (a Ninja build).
+#
+# Usage: tests/build/torch_free.sh BUILD_DIR
+set -euo pipefail
+BUILD=${1:?usage: torch_free.sh BUILD_DIR}
+cd "$BUILD"
+command -v ninja >/dev/null || { echo "torch_free.sh: needs ninja (scripts/build.sh uses it)"; exit 77; }
+bad=0
+for lib in spec storage protocol coordinator search; do
+  objs=$(find . -path "*deepreduce_$lib.dir/*" -name '*.o' | sort)
+  [ -n "$objs" ] || { echo "deepreduce_$lib: no objects found under $BUILD (built?)"; exit 1; }
+  for o in $objs; do
+    o=${o#./}
+    if ninja -t deps "$o" | grep -qE '/(torch|ATen|c10)/'; then
+      echo "$o includes LibTorch headers:"; ninja -t deps "$o" | grep -E '/(torch|ATen|c10)/' | head -3; bad=1
+    fi
+    if ninja -t commands "$o" | tail -1 | tr ' ' '\n' | grep -qiE 'torch'; then
+      echo "$o is compiled with LibTorch flags:"; ninja -t commands "$o" | tail -1 | tr ' ' '\n' | grep -iE 'torch' | head -3; bad=1
+    fi
+  done
+  echo "deepreduce_$lib: $(echo "$objs" | wc -l) object(s), none with LibTorch"
+done
+for bin in tests/storage_tests tests/protocol_tests tests/coordinator_tests tests/search_tests; do
+  if ldd "$bin" | grep -q libtorch; then echo "$bin loads LibTorch"; bad=1; else echo "$bin: no LibTorch"; fi
+done
+exit $bad
