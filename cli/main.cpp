@@ -1,10 +1,20 @@
 // deepreduce: find networks with few ReLUs for private inference.
+//
+// Two executables: this one (no LibTorch: plans, stores, reports, the
+// coordinator, start in milliseconds) and deepreduce-torch beside it, which it
+// runs (execv: same process, same pid, same signals) for the commands that
+// train or load networks: train, worker, run, export-model.
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "cli/commands.h"
-#include "common/process.h"
 #include "protocol/protocol.h"
 #include "storage/store.h"
 
@@ -12,23 +22,23 @@ namespace {
 
 struct Command {
   const char* name;
-  int (*main)(int, char**);
+  int (*main)(int, char**);  // nullptr: a deepreduce-torch command
   const char* summary;
 };
 
 const Command kCommands[] = {
     {"plan", deepreduce::cli::plan_main, "validate an experiment config and list its trials, without training"},
-    {"run", deepreduce::cli::run_main, "run an experiment here: coordinator and local workers, resumable"},
+    {"run", nullptr, "run an experiment here: coordinator and local workers, resumable"},
     {"coordinator", deepreduce::cli::coordinator_main, "serve an experiment's trials to workers over ZeroMQ"},
-    {"worker", deepreduce::cli::worker_main, "train trials for a coordinator (one per GPU)"},
+    {"worker", nullptr, "train trials for a coordinator (one per GPU)"},
     {"keygen", deepreduce::cli::keygen_main, "a CURVE key pair for coordinator or worker"},
     {"count", deepreduce::cli::count_main,
      "exact ReLU / MAC / parameter counts of a network, per stage"},
-    {"train", deepreduce::cli::train_main, "train one network (a trial), with or without KD; resumable"},
+    {"train", nullptr, "train one network (a trial), with or without KD; resumable"},
     {"status", deepreduce::cli::status_main, "experiments, trial states, running trials and failures of a store"},
     {"retry", deepreduce::cli::retry_main, "put failed trials of a store back in the queue"},
     {"migrate", deepreduce::cli::migrate_main, "bring a store of an earlier deepreduce (schema 2) to this one"},
-    {"export-model", deepreduce::cli::export_model_main, "a found network as ONNX (or a state dict) with a JSON sidecar"},
+    {"export-model", nullptr, "a found network as ONNX (or a state dict) with a JSON sidecar"},
     {"export", deepreduce::cli::export_main, "one CSV/JSON row per trial of a store"},
     {"report", deepreduce::cli::report_main, "Pareto front, criticality table and pruning comparison as HTML + CSV"},
 };
@@ -40,10 +50,18 @@ void usage(std::ostream& os) {
   os << "\nRun 'deepreduce <command> --help' for a command's options; 'deepreduce --version' for the version.\n";
 }
 
+// deepreduce-torch, beside this executable.
+std::string torch_binary() {
+  char self[PATH_MAX];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return "deepreduce-torch";
+  self[n] = '\0';
+  return (std::filesystem::path(self).parent_path() / "deepreduce-torch").string();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  deepreduce::tune_allocator_for_training();
   if (argc < 2) {
     usage(std::cerr);
     return deepreduce::cli::kExitUsage;
@@ -59,13 +77,22 @@ int main(int argc, char** argv) {
     return deepreduce::cli::kExitOk;
   }
   for (const auto& c : kCommands) {
-    if (cmd == c.name) {
-      try {
-        return c.main(argc - 1, argv + 1);
-      } catch (const std::exception& e) {
-        std::cerr << "deepreduce " << cmd << ": " << e.what() << "\n";
-        return deepreduce::cli::kExitFailure;
-      }
+    if (cmd != c.name) continue;
+    if (!c.main) {
+      const std::string torch = torch_binary();
+      std::vector<char*> args(argv, argv + argc);
+      args[0] = const_cast<char*>(torch.c_str());
+      args.push_back(nullptr);
+      execv(torch.c_str(), args.data());
+      std::cerr << "deepreduce " << cmd << ": cannot run " << torch << " (" << std::strerror(errno)
+                << "): it trains and loads networks and is built beside deepreduce (scripts/build.sh)\n";
+      return deepreduce::cli::kExitFailure;
+    }
+    try {
+      return c.main(argc - 1, argv + 1);
+    } catch (const std::exception& e) {
+      std::cerr << "deepreduce " << cmd << ": " << e.what() << "\n";
+      return deepreduce::cli::kExitFailure;
     }
   }
   std::cerr << "deepreduce: unknown command \"" << cmd << "\"\n\n";

@@ -56,6 +56,8 @@ void add_model_options(po::options_description& desc, bool arch_may_be_list) {
     ("only", po::value<std::string>(), "keep ReLUs in this one stage only (criticality profiling)")
     ("relus", po::value<std::string>(), "keep exactly these ReLU sites, e.g. stem,s1.b0.relu1")
     ("no-relus", po::bool_switch(), "remove every ReLU")
+    ("thin-position", po::value<std::string>()->default_value("second"),
+     "which ReLU of a block --thin removes: second (after the residual add; the default) or first")
     ("prune-rate", po::value<double>(), "channel pruning's shape: each block keeps 1-RATE of its inner channels")
     ("prune-macs", po::value<double>(),
      "channel pruning's shape: the least uniform rate that brings MACs to this fraction, e.g. 0.5");
@@ -92,7 +94,9 @@ Result<nn::ModelSpec> model_spec_from(const po::variables_map& vm, const std::st
     spec = *r;
   }
   if (vm.count("thin")) {
-    auto r = nn::thin(spec, split_list(vm["thin"].as<std::string>()));
+    auto position = nn::parse_thin_position(vm["thin-position"].as<std::string>());
+    if (!position.ok()) return Status::invalid_argument("--thin-position: expected first or second");
+    auto r = nn::thin(spec, split_list(vm["thin"].as<std::string>()), *position);
     if (!r.ok()) return r.status();
     spec = *r;
   }

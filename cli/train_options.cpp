@@ -55,7 +55,7 @@ constexpr const char* kDebianFashionMnist = "/usr/share/datasets/fashion-mnist";
 const std::vector<std::string>& job_option_names() {
   static const std::vector<std::string> kNames = {
     "arch", "classes", "in-channels", "input", "alpha", "rho", "blocks", "cull", "thin", "only", "relus",
-    "no-relus", "dataset", "data-dir", "train-subset", "test-subset", "no-augment", "batch", "lr", "momentum",
+    "no-relus", "thin-position", "dataset", "data-dir", "train-subset", "test-subset", "no-augment", "batch", "lr", "momentum",
     "nesterov", "weight-decay", "schedule", "milestones", "gamma", "warmup", "seed", "precision", "teacher", "kd-t", "kd-lambda"};
   return kNames;
 }

@@ -88,6 +88,34 @@ Status Coordinator::expand() {
   return Status();
 }
 
+Status Coordinator::expand_in_background(int64_t now) {
+  if (!options_.expand) return Status();
+  if (expanding_ && expanding_->wait_for(std::chrono::seconds(0)) == std::future_status::ready)
+    DR_RETURN_IF_ERROR(finish_expansion());
+  if (!expanding_ && expand_wanted_ && now >= expansion_ready_ms_) {
+    expand_wanted_ = false;
+    expansion_started_ms_ = now;
+    expanding_.emplace(std::async(std::launch::async, options_.expand));
+  }
+  return Status();
+}
+
+Status Coordinator::finish_expansion() {
+  if (!expanding_) return Status();
+  auto added = expanding_->get();
+  expanding_.reset();
+  const int64_t now = storage::now_ms();
+  // A strategy that takes long on a large store runs at most half the time.
+  expansion_ready_ms_ = now + std::max<int64_t>(200, now - expansion_started_ms_);
+  if (!added.ok()) return added.status().with_context("search strategy");
+  if (*added > 0) {
+    log("the strategy added " + std::to_string(*added) + " trial(s)");
+    auto unblocked = store_.unblock_ready();  // its new trials may be ready already
+    if (!unblocked.ok()) return unblocked.status();
+  }
+  return Status();
+}
+
 Status Coordinator::run() {
   try {
     DR_RETURN_IF_ERROR(recover());
@@ -145,14 +173,16 @@ Status Coordinator::run() {
       tick(now);
       last_tick_ = now;
     }
-    if (results_since_unblock_) {  // the strategy sees this iteration's results; dependents become ready
-      if (Status st = expand(); !st.ok()) return st;
+    if (results_since_unblock_) {  // dependents become ready; the strategy will see the results
       if (auto unblocked = store_.unblock_ready(); !unblocked.ok()) return unblocked.status();
       results_since_unblock_ = false;
+      expand_wanted_ = static_cast<bool>(options_.expand);
     }
+    if (Status st = expand_in_background(now); !st.ok()) return st;
     if (options_.local_workers > 0 && static_cast<int>(quarantined_names_.size()) >= options_.local_workers &&
         !draining_) {
       flush();
+      if (expanding_) expanding_->wait();
       router_->close();
       (void)store_.sync();
       return Status::failed_precondition("every local worker is quarantined (" + quarantine_reason_ +
@@ -166,13 +196,14 @@ Status Coordinator::run() {
       bool busy = false;
       for (auto& [id, w] : workers_) busy |= !w.running.empty();
       if (!busy || now - stop_seen_ms > options_.drain_ms) break;
-    } else if (options_.exit_when_done && experiment_complete()) {
+    } else if (options_.exit_when_done && !expanding_ && !expand_wanted_ && experiment_complete()) {
       log("every trial is finished");
       for (auto& [id, w] : workers_) send(id, proto::make(Type::kShutdown, {{"reason", "experiment complete"}, {"done", true}}));
       flush();
       break;
     }
   }
+  if (expanding_) expanding_->wait();  // its trials are added (or not) before the store closes
   router_->close();
   return store_.sync();
 }

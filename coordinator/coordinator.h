@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <functional>
+#include <future>
 #include <map>
 #include <optional>
 #include <set>
@@ -55,10 +56,13 @@ struct CoordinatorOptions {
   std::function<void(const std::string&)> log;  // one line per event worth telling a person
   // Called once bound, with the endpoint bound (the real port of "tcp://*:*").
   std::function<void(const std::string&)> on_bound;
-  // The search strategy's turn (adaptive strategies): called on start and after
-  // any iteration in which trials finished or failed. It adds the trials the
-  // strategy now wants to the store (idempotently) and returns how many were
-  // new. Unset: the experiment is the fixed set of trials already stored.
+  // The search strategy's turn (adaptive strategies): called on start, then
+  // after trials finished or failed on a thread of its own, so that a strategy
+  // slow on a large store never delays heartbeats, results or dispatch (one
+  // call at a time; the experiment is not complete while one is due). It adds
+  // the trials the strategy now wants to the store (idempotently) and returns
+  // how many were new; it must only use the (thread-safe) store. Unset: the
+  // experiment is the fixed set of trials already stored.
   std::function<Result<int64_t>()> expand;
 };
 
@@ -111,6 +115,11 @@ class Coordinator {
 
   Status recover();
   Status expand();
+  // The strategy's turn, off the loop that answers workers: started on its own
+  // thread when results arrived (at most one at a time, no sooner than its
+  // last duration after the previous one), collected when done.
+  Status expand_in_background(int64_t now);
+  Status finish_expansion();
   void handle(const std::string& identity, const std::vector<std::string>& frames);
   void on_hello(const std::string& identity, const protocol::Message& m);
   void on_progress(WorkerSession& w, const protocol::Message& m);
@@ -158,6 +167,9 @@ class Coordinator {
   CoordinatorStats stats_;
   bool draining_ = false;
   bool results_since_unblock_ = false;
+  bool expand_wanted_ = false;             // results arrived since the last expansion started
+  std::optional<std::future<Result<int64_t>>> expanding_;
+  int64_t expansion_started_ms_ = 0, expansion_ready_ms_ = 0;  // the next may start at expansion_ready_ms_
   int64_t last_tick_ = 0;
   std::string zap_endpoint_;
   std::atomic<bool> zap_stop_{false};

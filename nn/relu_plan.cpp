@@ -21,11 +21,12 @@ Status check_stage(const ArchDef& def, const std::string& stage) {
   return Status();
 }
 
-bool is_second_site(const std::string& site, BlockKind kind) {
-  const std::string suffix = std::string(".") + block_site_suffixes(kind).second;
-  return site.size() > suffix.size() &&
-         site.compare(site.size() - suffix.size(), suffix.size(), suffix) == 0;
+bool ends_with_site(const std::string& site, const std::string& suffix_name) {
+  const std::string suffix = "." + suffix_name;
+  return site.size() > suffix.size() && site.compare(site.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
+bool is_second_site(const std::string& site, BlockKind kind) { return ends_with_site(site, block_site_suffixes(kind).second); }
+bool is_first_site(const std::string& site, BlockKind kind) { return ends_with_site(site, block_site_suffixes(kind).first); }
 
 }  // namespace
 
@@ -62,7 +63,13 @@ Result<ModelSpec> cull(ModelSpec spec, const std::vector<std::string>& stages) {
   return spec;
 }
 
-Result<ModelSpec> thin(ModelSpec spec, const std::vector<std::string>& stages) {
+Result<ThinPosition> parse_thin_position(const std::string& name) {
+  if (name == "second") return ThinPosition::kSecond;
+  if (name == "first") return ThinPosition::kFirst;
+  return Status::invalid_argument("thin position: expected first or second, got \"" + name + "\"");
+}
+
+Result<ModelSpec> thin(ModelSpec spec, const std::vector<std::string>& stages, ThinPosition position) {
   auto sites = relu_sites(spec);
   if (!sites.ok()) return sites.status();
   const ArchDef& def = *resolve_unchecked(spec).def;
@@ -76,7 +83,9 @@ Result<ModelSpec> thin(ModelSpec spec, const std::vector<std::string>& stages) {
           join(thinnable, ", ") + ")");
     }
     for (const auto& s : *sites)
-      if (s.stage == stage && is_second_site(s.name, def.block)) spec.relu_off.insert(s.name);
+      if (s.stage == stage && (position == ThinPosition::kSecond ? is_second_site(s.name, def.block)
+                                                                 : is_first_site(s.name, def.block)))
+        spec.relu_off.insert(s.name);
   }
   return spec;
 }
@@ -121,19 +130,24 @@ std::string plan_summary(const ModelSpec& spec) {
   if (spec.relu_off.empty()) return "all";
   if (c.relus == 0) return "none";
   const BlockKind kind = resolve_unchecked(spec).def->block;
-  std::vector<std::string> culled, thinned, other;
+  std::vector<std::string> culled, thinned, thinned_first, other;
   for (const auto& sc : c.stages) {
     if (sc.sites_active == sc.sites) continue;
     if (sc.sites_active == 0) {
       culled.push_back(sc.stage);
       continue;
     }
-    // Thinned: exactly the second site of every block is off.
-    bool is_thin = true;
-    for (const auto& s : c.sites)
-      if (s.stage == sc.stage && s.active == is_second_site(s.name, kind)) is_thin = false;
-    if (is_thin) {
+    // Thinned: exactly the second (or the first) site of every block is off.
+    bool second_off = true, first_off = true;
+    for (const auto& s : c.sites) {
+      if (s.stage != sc.stage) continue;
+      if (s.active == is_second_site(s.name, kind)) second_off = false;
+      if (s.active == is_first_site(s.name, kind)) first_off = false;
+    }
+    if (second_off) {
       thinned.push_back(sc.stage);
+    } else if (first_off) {
+      thinned_first.push_back(sc.stage);
     } else {
       other.push_back(sc.stage + ":" + std::to_string(sc.sites_active) + "/" +
                       std::to_string(sc.sites));
@@ -142,6 +156,7 @@ std::string plan_summary(const ModelSpec& spec) {
   std::vector<std::string> parts;
   if (!culled.empty()) parts.push_back("cull " + join(culled, ","));
   if (!thinned.empty()) parts.push_back("thin " + join(thinned, ","));
+  if (!thinned_first.empty()) parts.push_back("thin-first " + join(thinned_first, ","));
   if (!other.empty()) parts.push_back(join(other, " "));
   return join(parts, " ");
 }

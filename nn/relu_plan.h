@@ -23,17 +23,25 @@ ModelSpec all_relus(ModelSpec spec);
 Result<ModelSpec> no_relus(ModelSpec spec);
 // Culling (paper Sec. 3.2): every site of the given stages off, the rest unchanged.
 Result<ModelSpec> cull(ModelSpec spec, const std::vector<std::string>& stages);
-// Thinning (paper Sec. 3.3): in each block of the given stages, the block's
-// second ReLU off (after the residual add; after the pointwise conv), halving
-// the stage's ReLUs. The stem has a single ReLU: it can be culled, not thinned.
-Result<ModelSpec> thin(ModelSpec spec, const std::vector<std::string>& stages);
+// Thinning (paper Sec. 3.3): in each block of the given stages, one of the
+// block's two ReLUs off, halving the stage's ReLUs. Which one:
+//   second (the default, as the paper's figures): the ReLU after the residual
+//          add (basic blocks) or after the pointwise conv (MobileNet);
+//   first: the ReLU inside the block, after its first conv (depthwise conv).
+// The paper's code offers both. The stem has a single ReLU: it can be culled,
+// not thinned.
+enum class ThinPosition { kFirst, kSecond };
+Result<ThinPosition> parse_thin_position(const std::string& name);  // "first" | "second"
+Result<ModelSpec> thin(ModelSpec spec, const std::vector<std::string>& stages,
+                       ThinPosition position = ThinPosition::kSecond);
 // ReLUs only in `stage` (criticality profiling, paper Sec. 3.1).
 Result<ModelSpec> only(ModelSpec spec, const std::string& stage);
 // Exactly the listed sites active.
 Result<ModelSpec> keep_sites(ModelSpec spec, const std::vector<std::string>& sites);
 
 // A short human summary of the plan: "all", "none", or e.g. "cull stem,s1 thin s3"
-// with "s2:3/4" for a stage with 3 of its 4 sites active in another pattern.
+// ("thin-first s3" when the first ReLUs are the ones off), with "s2:3/4" for a
+// stage with 3 of its 4 sites active in another pattern.
 std::string plan_summary(const ModelSpec& spec);
 
 }  // namespace deepreduce::nn

@@ -180,7 +180,7 @@ class DeepReduceStrategy : public Strategy {
       if (shape.reshaped) reduced.insert(reduced.begin(), Reduction{{}, {}, "reshaping"});
       for (const auto& red : reduced) {
         auto planned = nn::cull(m, red.cull);
-        if (planned.ok()) planned = nn::thin(*planned, red.thin);
+        if (planned.ok()) planned = nn::thin(*planned, red.thin, c_.thin_position);
         if (!planned.ok()) return planned.status();
         auto counts = nn::count(*planned);
         if (!counts.ok()) return counts.status();

@@ -325,7 +325,8 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
   // search
   const YAML::Node sr = root["search"];
   DR_RETURN_IF_ERROR(r.keys(sr, "search", {"strategy", "cull", "thin", "alpha", "rho", "blocks", "kd", "phases",
-                                           "metric", "rank_with_kd", "order", "relu_budget", "successive_halving"}));
+                                           "metric", "rank_with_kd", "order", "relu_budget", "successive_halving",
+                                           "thin_position"}));
   if (!sr["strategy"]) return r.error(sr, "search.strategy", "missing (grid or deepreduce)");
   DR_RETURN_IF_ERROR(r.scalar(sr["strategy"], "search.strategy", "a strategy name", c.strategy));
   if (c.strategy != "grid" && c.strategy != "deepreduce")
@@ -335,6 +336,13 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
                                               : std::vector<const char*>{"cull", "thin"})
     if (sr[key])
       return r.error(sr[key], std::string("search.") + key, "not an option of strategy " + c.strategy);
+  if (sr["thin_position"]) {
+    std::string position;
+    DR_RETURN_IF_ERROR(r.scalar(sr["thin_position"], "search.thin_position", "first or second", position));
+    auto p = nn::parse_thin_position(position);
+    if (!p.ok()) return r.error(sr["thin_position"], "search.thin_position", "expected first or second, got \"" + position + "\"");
+    c.thin_position = *p;
+  }
   auto& g = c.grid;
   if (c.strategy == "deepreduce") {
     g.kd = {false, true};  // the paper trains every candidate without and with KD
@@ -418,7 +426,7 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
   for (const char* key : {"cull", "thin"}) {
     const auto& sets = std::string(key) == "cull" ? g.cull : g.thin;
     for (size_t i = 0; i < sets.size(); ++i) {
-      auto planned = std::string(key) == "cull" ? nn::cull(m, sets[i]) : nn::thin(m, sets[i]);
+      auto planned = std::string(key) == "cull" ? nn::cull(m, sets[i]) : nn::thin(m, sets[i], c.thin_position);
       if (!planned.ok()) return r.error(sr[key][i], std::string("search.") + key, planned.status().message());
     }
   }
@@ -458,7 +466,7 @@ Result<std::vector<PlannedTrial>> grid_trials(const SweepConfig& c) {
           for (const auto& thinned : g.thin) {
             auto planned = nn::cull(base.job.model, culled);
             if (!planned.ok()) return planned.status();
-            planned = nn::thin(*planned, thinned);
+            planned = nn::thin(*planned, thinned, c.thin_position);
             if (!planned.ok()) return planned.status();
             for (bool kd : g.kd) {
               storage::TrialSpec s = base;

@@ -24,6 +24,7 @@
 
 #include "common/status.h"
 #include "nn/pi_cost.h"
+#include "nn/relu_plan.h"
 #include "storage/trial.h"
 #include "train/options.h"
 
@@ -108,6 +109,8 @@ struct SweepConfig {
   train::TrainJob base;   // dataset, model, training and KD defaults
   std::string strategy = "grid";
   GridSpace grid;  // grid's space; deepreduce's reshaping (alpha, rho, blocks) and KD flags
+  // search.thin_position: which ReLU of a block thinning removes (nn::thin).
+  nn::ThinPosition thin_position = nn::ThinPosition::kSecond;
   DeepReduceSpace deepreduce;
   HalvingOptions halving;
   PruningSpace pruning;

@@ -437,6 +437,10 @@ struct Worker::Impl {
     switch (m.type) {
       case Type::kWelcome: {
         welcomed = true;  // the loop announces the free slots next, once
+        // The coordinator sets the pace: it counts a worker lost after
+        // liveness x its interval without a word, so heartbeats follow its
+        // interval, not this worker's default.
+        options.heartbeat_ms = m.header["heartbeat_ms"].get<int>();
         // Whatever waited for the coordinator goes now: results, and artifact
         // requests an earlier coordinator may never have answered.
         std::lock_guard<std::mutex> lock(mu);

@@ -1,9 +1,9 @@
 #!/bin/bash
 # The libraries that define, store and move trials build without LibTorch:
-# no object of deepreduce_spec, _storage, _protocol, _coordinator or _search
+# no object of deepreduce_spec, _storage, _protocol, _coordinator, _search or _cli
 # includes a LibTorch header (directly or through the precompiled torch header)
-# or gets LibTorch's include path, and the test binaries linking only them do
-# not load libtorch. Run by ctest from the build folder (a Ninja build).
+# or gets LibTorch's include path, and neither the `deepreduce` executable nor
+# the test binaries linking only them load libtorch. Run by ctest (a Ninja build).
 #
 # Usage: tests/build/torch_free.sh BUILD_DIR
 set -euo pipefail
@@ -11,7 +11,7 @@ BUILD=${1:?usage: torch_free.sh BUILD_DIR}
 cd "$BUILD"
 command -v ninja >/dev/null || { echo "torch_free.sh: needs ninja (scripts/build.sh uses it)"; exit 77; }
 bad=0
-for lib in spec storage protocol coordinator search; do
+for lib in spec storage protocol coordinator search cli; do
   objs=$(find . -path "*deepreduce_$lib.dir/*" -name '*.o' | sort)
   [ -n "$objs" ] || { echo "deepreduce_$lib: no objects found under $BUILD (built?)"; exit 1; }
   for o in $objs; do
@@ -25,7 +25,7 @@ for lib in spec storage protocol coordinator search; do
   done
   echo "deepreduce_$lib: $(echo "$objs" | wc -l) object(s), none with LibTorch"
 done
-for bin in tests/storage_tests tests/protocol_tests tests/coordinator_tests tests/search_tests; do
+for bin in deepreduce tests/storage_tests tests/protocol_tests tests/coordinator_tests tests/search_tests; do
   if ldd "$bin" | grep -q libtorch; then echo "$bin loads LibTorch"; bad=1; else echo "$bin: no LibTorch"; fi
 done
 exit $bad

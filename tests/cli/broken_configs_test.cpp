@@ -81,6 +81,7 @@ const Broken kPlanned[] = {
     {"list epochs str", "name: l\ndefaults: {dataset: synthetic}\ntrials:\n  - {name: a, epochs: many}\n", "4: epochs"},
     {"list name list", "name: [l]\ndefaults: {dataset: synthetic}\ntrials:\n  - {name: a}\n", "1: name"},
     {"list trials empty", "name: l\ndefaults: {dataset: synthetic}\ntrials: []\n", "3: trials"},
+    {"thin position", "name: s\ndataset: {name: synthetic}\nmodel: {arch: resnet18, alpha: 0.25}\nsearch: {strategy: grid, thin: [[s2]], thin_position: middle}\n", "4: search.thin_position"},
 };
 
 const Broken kTrialFiles[] = {

@@ -37,6 +37,22 @@ TEST(ReluPlanTest, ThinHalvesAStageByRemovingEachBlocksSecondReLU) {
   EXPECT_EQ(tm->relu_off, (std::set<std::string>{"s1.b0.pw"}));
 }
 
+TEST(ReluPlanTest, ThinningTheFirstReLUInsteadHalvesTheStageAsWell) {
+  auto s = thin(resnet18(), {"s2"}, ThinPosition::kFirst);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(relus(*s), 557056 - 131072 / 2);  // the same count: the other half of the stage's ReLUs
+  EXPECT_EQ(s->relu_off, (std::set<std::string>{"s2.b0.relu1", "s2.b1.relu1"}));
+  EXPECT_EQ(plan_summary(*s), "thin-first s2");
+  EXPECT_NE(*s, *thin(resnet18(), {"s2"}));  // another network: another trial
+  ModelSpec m;
+  m.arch = "mobilenetv1";
+  auto tm = thin(m, {"s1"}, ThinPosition::kFirst);
+  ASSERT_TRUE(tm.ok());
+  EXPECT_EQ(tm->relu_off, (std::set<std::string>{"s1.b0.dw"}));
+  EXPECT_EQ(*parse_thin_position("first"), ThinPosition::kFirst);
+  EXPECT_FALSE(parse_thin_position("both").ok());
+}
+
 TEST(ReluPlanTest, CullAndThinCompose) {
   auto s = thin(*cull(resnet18(), {"stem", "s1"}), {"s4"});
   ASSERT_TRUE(s.ok());

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <thread>
 
 #include "protocol/transport.h"
@@ -55,6 +56,49 @@ TEST(WorkerDevicesTest, SlotsPerDeviceMultipliesOverTheDeviceList) {
   ASSERT_FALSE(hello.is_null()) << "no HELLO";
   EXPECT_EQ(hello["devices"], nlohmann::json({"cpu", "cpu"}));
   EXPECT_EQ(hello["slots"], 4);
+  std::filesystem::remove_all(dir);
+}
+
+// A coordinator counts a worker lost after liveness x ITS interval without a
+// word: the worker must heartbeat at the pace WELCOME gives, not its own default.
+TEST(WorkerHeartbeatTest, HeartbeatsFollowTheIntervalTheCoordinatorSets) {
+  const auto dir = deepreduce::testing::fresh_test_dir("worker");
+  zmq::context_t ctx;
+  zmq::socket_t router(ctx, zmq::socket_type::router);
+  router.bind("inproc://worker-pace");
+  WorkerOptions o;
+  o.connect = "inproc://worker-pace";
+  o.scratch = (dir / "scratch").string();
+  o.heartbeat_ms = 1000;  // its default
+  o.give_up_after_ms = 5000;
+  Worker w(ctx, o);
+  std::thread t([&] { (void)w.run(); });
+  int heartbeats = 0;
+  std::optional<std::chrono::steady_clock::time_point> welcomed;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(4);
+  while (std::chrono::steady_clock::now() < until) {
+    zmq::pollitem_t items[] = {{static_cast<void*>(router), 0, ZMQ_POLLIN, 0}};
+    zmq::poll(items, 1, std::chrono::milliseconds(20));
+    while (auto frames = proto::recv_frames(router)) {
+      const std::string id = frames->front();
+      frames->erase(frames->begin());
+      auto m = proto::decode(*frames);
+      if (!m.ok()) continue;
+      if (m->type == proto::Type::kHello && !welcomed) {
+        proto::send_frames(router, proto::encode(proto::make(proto::Type::kWelcome, {{"heartbeat_ms", 100}})), &id);
+        welcomed = std::chrono::steady_clock::now();
+      } else if (m->type == proto::Type::kHeartbeat && welcomed &&
+                 std::chrono::steady_clock::now() - *welcomed < std::chrono::seconds(2)) {
+        ++heartbeats;
+        proto::send_frames(router, proto::encode(proto::make(proto::Type::kHeartbeat)), &id);
+      }
+    }
+    if (welcomed && std::chrono::steady_clock::now() - *welcomed > std::chrono::seconds(2)) break;
+  }
+  w.request_stop();
+  t.join();
+  ASSERT_TRUE(welcomed) << "no HELLO";
+  EXPECT_GE(heartbeats, 10) << "2 s at a 100 ms pace; at its own 1 s default it would send 2";
   std::filesystem::remove_all(dir);
 }
 
