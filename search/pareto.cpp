@@ -1,5 +1,7 @@
 #include "search/pareto.h"
 
+#include <limits>
+
 #include <algorithm>
 #include <cmath>
 
@@ -64,7 +66,8 @@ std::optional<double> accuracy_at_relus(const std::vector<Point>& curve, int64_t
 std::optional<double> relu_saving_at_accuracy(const std::vector<Point>& ours, const std::vector<Point>& reference,
                                               double accuracy) {
   auto a = relus_for_accuracy(ours, accuracy), b = relus_for_accuracy(reference, accuracy);
-  if (!a || !b || *a <= 0) return std::nullopt;
+  if (!a || !b) return std::nullopt;
+  if (*a == 0) return std::numeric_limits<double>::infinity();  // reached with no ReLU at all
   return static_cast<double>(*b) / static_cast<double>(*a);
 }
 

@@ -44,7 +44,9 @@ std::optional<int64_t> relus_for_accuracy(const std::vector<Point>& curve, doubl
 std::optional<double> accuracy_at_relus(const std::vector<Point>& curve, int64_t relus);
 
 // The paper's headline comparisons of `ours` against a `reference` curve:
-//  - ReLU saving at iso-accuracy: reference ReLUs / our ReLUs to reach `accuracy`;
+//  - ReLU saving at iso-accuracy: reference ReLUs / our ReLUs to reach `accuracy`
+//    (infinity when a network of ours reaches it with no ReLU at all; nullopt
+//    when either curve does not reach it);
 //  - accuracy gain at iso-ReLU: our best accuracy minus the reference's at `relus`.
 std::optional<double> relu_saving_at_accuracy(const std::vector<Point>& ours, const std::vector<Point>& reference,
                                               double accuracy);

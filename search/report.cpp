@@ -443,6 +443,9 @@ Tables tables(const Report& r) {
         t.headline.push_back("Within " + fmt("%.0f", drop) + " point(s) of the baseline: " + with_commas(*relus) +
                              " ReLUs, " + fmt("%.1f", static_cast<double>(r.baseline->relus) / *relus) +
                              "x fewer.");
+      else if (relus)  // a network without a single ReLU gets there: this task needs no nonlinearity
+        t.headline.push_back("Within " + fmt("%.0f", drop) + " point(s) of the baseline: a network with no ReLUs "
+                             "at all (a linear network suffices for this task at this accuracy).");
     }
   }
   if (!r.pruning.empty()) {
@@ -455,8 +458,8 @@ Tables tables(const Report& r) {
       if (saving && ours)
         t.headline.push_back("At the accuracy of " + row.method + " (" + fmt("%.2f", row.pruned.top1) +
                              "%), the DeepReDuce front needs " + with_commas(*ours) + " ReLUs, channel pruning " +
-                             with_commas(*relus_for_accuracy(pruned, row.pruned.top1)) + ": a ReLU saving of " +
-                             fmt("%.2f", *saving) + "x.");
+                             with_commas(*relus_for_accuracy(pruned, row.pruned.top1)) +
+                             (*ours == 0 ? ": no ReLU at all is needed." : ": a ReLU saving of " + fmt("%.2f", *saving) + "x."));
       if (auto gain = accuracy_gain_at_relus(front, pruned, row.pruned.relus))
         t.headline.push_back("With at most the ReLUs of " + row.method + " (" + with_commas(row.pruned.relus) +
                              "), the best DeepReDuce network scores " + fmt("%+.2f", *gain) +
@@ -477,7 +480,9 @@ Tables tables(const Report& r) {
         if (saving || gain)
           t.headline.push_back("Against " + name + " (" + q.id + ", " + with_commas(q.relus) + " ReLUs, " +
                                fmt("%.2f", q.accuracy) + "%): " +
-                               (saving ? fmt("%.2f", *saving) + "x fewer ReLUs at its accuracy" : "its accuracy not reached") +
+                               (!saving ? std::string("its accuracy not reached")
+                                : std::isinf(*saving) ? std::string("its accuracy reached with no ReLU at all")
+                                                      : fmt("%.2f", *saving) + "x fewer ReLUs at its accuracy") +
                                (gain ? ", " + fmt("%+.2f", *gain) + " points at its ReLU count" : "") + ".");
       }
     }

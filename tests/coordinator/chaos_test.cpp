@@ -136,7 +136,9 @@ TEST_F(ChaosTest, RunKilledTwentyTimesIncludingWhileItCreatesItsStore) {
 // 10,000 messages an unkind network and a hostile client would send, while
 // two real workers run a real experiment.
 TEST_F(ChaosTest, TenThousandHostileMessagesForgeNothingAndStopNothing) {
-  const std::string cfg = config(4, 4, /*kd=*/true);
+  // Long enough that all 10,000 messages arrive while trials still train
+  // (the coordinator got faster: 4 epochs finished inside the campaign once).
+  const std::string cfg = config(4, 16, /*kd=*/true);
   reference(cfg);
   const auto t0 = Clock::now();
   auto c = coordinator(cfg, "db", {"--heartbeat-ms", "300"});

@@ -72,6 +72,12 @@ TEST(ReferenceCurveTest, IsoAccuracySavingAndIsoReluGain) {
   EXPECT_DOUBLE_EQ(*relu_saving_at_accuracy(ours, theirs, 68), 4.0);
   EXPECT_DOUBLE_EQ(*relu_saving_at_accuracy(ours, theirs, 60), 3.5);
   EXPECT_FALSE(relu_saving_at_accuracy(ours, theirs, 75).has_value());
+  // A network of ours with no ReLU at all reaching the accuracy is an unbounded
+  // saving, not "not reached".
+  std::vector<Point> linear = ours;
+  linear.push_back({0, 69.0, "linear"});
+  ASSERT_TRUE(relu_saving_at_accuracy(linear, theirs, 68).has_value());
+  EXPECT_TRUE(std::isinf(*relu_saving_at_accuracy(linear, theirs, 68)));
   EXPECT_DOUBLE_EQ(*accuracy_gain_at_relus(ours, theirs, 200000), 12.0);
   EXPECT_FALSE(accuracy_gain_at_relus(ours, theirs, 10000).has_value());
   EXPECT_EQ(*relus_for_accuracy(ours, 65), 100000);
