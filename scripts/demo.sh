@@ -20,8 +20,9 @@ echo "== The quickstart experiment: what it will train first =="
 $DR plan configs/quickstart.yaml | sed -n 1,8p   # sed reads it all: no SIGPIPE under pipefail
 echo
 # A store an earlier deepreduce left here is brought to this version first.
-if [ -d runs/quickstart.db ] && $DR status --db runs/quickstart.db 2>&1 >/dev/null | grep -q "deepreduce migrate"; then
-  $DR migrate --db runs/quickstart.db
+if [ -d runs/quickstart.db ]; then
+  why=$($DR status --db runs/quickstart.db 2>&1 >/dev/null || true)
+  case $why in *"deepreduce migrate"*) $DR migrate --db runs/quickstart.db ;; esac
 fi
 echo "== Running it (progress below; Ctrl-C stops, running this script again resumes) =="
 $DR run configs/quickstart.yaml --db runs/quickstart.db
