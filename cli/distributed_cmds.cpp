@@ -331,7 +331,10 @@ int coordinator_main(int argc, char** argv) {
   }
   std::vector<storage::TrialSpec>().swap(list->trials);  // stored now: the store is the truth
   storage::Store* raw = store->get();
-  if (list->search) o.expand = [raw, list] { return search::expand(*raw, list->name, *list->search); };
+  // The strategy reads the store incrementally: one observer across its turns.
+  auto observer = std::make_shared<search::Observer>();
+  if (list->search)
+    o.expand = [raw, list, observer] { return search::expand(*raw, list->name, *list->search, *observer); };
   auto page = live_page(vm, **store, vm["db"].as<std::string>(), o.log);
   if (!page.ok()) {
     std::cerr << "deepreduce coordinator: " << page.status().message() << "\n";

@@ -153,7 +153,10 @@ int run_main(int argc, char** argv) {
   // The workers of an earlier run died with it: its leases go back at once, uncharged.
   co.restart_grace_ms = 0;
   storage::Store* raw = store->get();
-  if (list->search) co.expand = [raw, &list] { return search::expand(*raw, list->name, *list->search); };
+  // The strategy reads the store incrementally: one observer across its turns.
+  auto observer = std::make_shared<search::Observer>();
+  if (list->search)
+    co.expand = [raw, &list, observer] { return search::expand(*raw, list->name, *list->search, *observer); };
   const int n = std::max(1, vm["workers"].as<int>());
   co.local_workers = n;
   coordinator::Coordinator c(context, **store, co);

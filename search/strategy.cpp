@@ -393,14 +393,59 @@ Result<std::unique_ptr<Strategy>> make_strategy(const SweepConfig& config) {
   return s;
 }
 
+Status Observer::refresh(storage::Store& store, const std::string& id) {
+  auto t = store.get_trial(id);
+  if (!t.ok()) return t.status().code() == Status::Code::kNotFound ? Status() : t.status();
+  Observation o;
+  o.state = t->state;
+  if (t->state == TrialState::kDone) {
+    auto result = store.get_result(id);
+    if (!result.ok()) return result.status();
+    if (*result && (**result).contains("top1") && (**result)["top1"].is_number())
+      o.top1 = (**result)["top1"].get<double>();
+  }
+  seen_[id] = o;
+  return Status();
+}
+
+Status Observer::update(storage::Store& store) {
+  if (!loaded_) {
+    // Events numbered before the scan are in it; a margin covers numbers a
+    // writer had handed out but not committed yet (re-reading is harmless).
+    const uint64_t last = store.last_seq();
+    seq_ = last > 1000 ? last - 1000 : 0;
+    auto seen = observe(store);
+    if (!seen.ok()) return seen.status();
+    seen_ = std::move(*seen);
+    loaded_ = true;
+  }
+  while (true) {
+    auto events = store.events(seq_, 10000);
+    if (!events.ok()) return events.status();
+    if (events->empty()) return Status();
+    std::set<std::string> touched;
+    for (const auto& e : *events) {
+      if (!e.trial.empty()) touched.insert(e.trial);
+      seq_ = std::max(seq_, e.seq);
+    }
+    for (const auto& id : touched) DR_RETURN_IF_ERROR(refresh(store, id));
+  }
+}
+
 Result<int64_t> expand(storage::Store& store, const std::string& experiment, const Strategy& strategy) {
-  auto seen = observe(store);
-  if (!seen.ok()) return seen.status();
-  auto planned = strategy.propose(*seen);
+  Observer observer;
+  return expand(store, experiment, strategy, observer);
+}
+
+Result<int64_t> expand(storage::Store& store, const std::string& experiment, const Strategy& strategy,
+                       Observer& observer) {
+  DR_RETURN_IF_ERROR(observer.update(store));
+  const Seen& seen = observer.seen();
+  auto planned = strategy.propose(seen);
   if (!planned.ok()) return planned.status();
   std::vector<TrialSpec> fresh;
   for (const auto& p : *planned)
-    if (!seen->count(storage::trial_id(p.spec))) {
+    if (!seen.count(storage::trial_id(p.spec))) {
       fresh.push_back(p.spec);
       if (fresh.back().role.empty()) fresh.back().role = p.role;
       if (fresh.back().phase.empty()) fresh.back().phase = p.role;

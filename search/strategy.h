@@ -57,9 +57,29 @@ Result<std::unique_ptr<Strategy>> make_strategy(const SweepConfig& config);
 // store of schema 2 kept no roles).
 Status assign_roles(storage::Store& store);
 
+// What a strategy sees of a store, kept up to date from the store's gap-free
+// event log: the first update reads every trial (and the results of the done
+// ones), later ones only the trials named by the events since. A strategy's
+// turn then costs the new events plus its own in-memory work, not a rescan of
+// a store of 100,000 trials. One update at a time (not thread-safe).
+class Observer {
+ public:
+  Status update(storage::Store& store);
+  const Seen& seen() const { return seen_; }
+
+ private:
+  Status refresh(storage::Store& store, const std::string& id);
+  Seen seen_;
+  uint64_t seq_ = 0;  // events up to here are reflected
+  bool loaded_ = false;
+};
+
 // The strategy's turn on a store: proposes from what the store holds and adds
-// what is new to `experiment`. Returns the number of trials created.
+// what is new to `experiment`. Returns the number of trials created. With an
+// observer, what the store holds is read incrementally (see Observer).
 Result<int64_t> expand(storage::Store& store, const std::string& experiment, const Strategy& strategy);
+Result<int64_t> expand(storage::Store& store, const std::string& experiment, const Strategy& strategy,
+                       Observer& observer);
 
 // --- the DeepReDuce pipeline's pieces, for reports and tests
 

@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <random>
 #include <set>
 
 #include "nn/counts.h"
 #include "nn/relu_plan.h"
+#include "storage/store.h"
 #include "tests/test_dirs.h"
 
 namespace deepreduce::search {
@@ -280,6 +282,57 @@ TEST(StrategyTest, SweepErrorsNameTheLineAndTheKey) {
   EXPECT_EQ(bad(std::string(kDeepReduce) + "  metric: entropy\n").substr(0, 22), "x.yaml:8: search.metri");
   EXPECT_EQ(bad(std::string(kDeepReduce) + "  kd: [true]\n"),
             "x.yaml:8: search.kd: stages are ranked by the accuracies without KD (rank_with_kd), so kd must include false");
+}
+
+// The incremental view equals a full rescan after any sequence of changes,
+// including ones it has not seen yet when they happen between its updates.
+TEST(ObserverTest, ReadingTheEventLogEqualsRescanningTheStore) {
+  const auto dir = deepreduce::testing::fresh_test_dir("observer");
+  auto store = *storage::open_store((dir / "db").string());
+  std::vector<storage::TrialSpec> trials(30);
+  for (size_t i = 0; i < trials.size(); ++i) {
+    trials[i].kind = "noop";
+    trials[i].job.train.seed = i;
+  }
+  ASSERT_TRUE(store->add_trials("x", std::vector<storage::TrialSpec>(trials.begin(), trials.begin() + 10)).ok());
+  Observer observer;
+  auto same_as_rescan = [&] {
+    ASSERT_TRUE(observer.update(*store).ok());
+    auto full = observe(*store);
+    ASSERT_TRUE(full.ok());
+    ASSERT_EQ(observer.seen().size(), full->size());
+    for (const auto& [id, o] : *full) {
+      ASSERT_TRUE(observer.seen().count(id)) << id;
+      EXPECT_EQ(observer.seen().at(id).state, o.state) << id;
+      EXPECT_EQ(observer.seen().at(id).top1, o.top1) << id;
+    }
+  };
+  same_as_rescan();
+  std::mt19937 rng(3);
+  size_t added = 10;
+  for (int round = 0; round < 20; ++round) {
+    for (int k = 0; k < 3; ++k) {
+      if (added < trials.size() && rng() % 3 == 0) ASSERT_TRUE(store->add_trials("x", {trials[added++]}).ok());
+      auto pending = store->trial_ids(TrialState::kPending, 100);
+      if (pending->empty()) continue;
+      const std::string id = (*pending)[rng() % pending->size()];
+      const std::string token = "0123456789abcdef0123456789abcdef";
+      auto leased = store->lease(id, "w", storage::now_ms() + 10000, token);
+      ASSERT_TRUE(leased.ok());
+      switch (rng() % 3) {
+        case 0:
+          ASSERT_TRUE(store->complete(id, "w", leased->attempt, token, {{"top1", double(rng() % 100)}}, std::nullopt).ok());
+          break;
+        case 1:
+          ASSERT_TRUE(store->fail(id, "broken").ok());
+          break;
+        default:
+          break;  // stays leased
+      }
+    }
+    same_as_rescan();
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
