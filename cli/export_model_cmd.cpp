@@ -120,8 +120,7 @@ Result<nn::Network> stored_model(storage::Store& store, const std::string& id, S
   src.trial = id;
   src.job = trial->spec.job;
   src.dataset = trial->spec.job.data.dataset;
-  if (auto r = store.get_result(id); r.ok() && r->has_value() && (**r).contains("top1") && (**r)["top1"].is_number())
-    src.top1 = (**r)["top1"].get<double>();
+  if (auto r = store.get_result(id); r.ok() && r->has_value()) src.top1 = storage::summarize_result(**r).top1;
   return net;
 }
 

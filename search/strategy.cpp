@@ -361,20 +361,30 @@ class WithPruning : public Strategy {
 
 }  // namespace
 
+namespace {
+
+// A trial as a strategy sees it: its state, and a done trial's top-1.
+Result<Observation> observation_of(storage::Store& store, const storage::TrialRecord& t) {
+  Observation o;
+  o.state = t.state;
+  if (t.state == TrialState::kDone) {
+    auto result = store.get_result(t.id);
+    if (!result.ok()) return result.status();
+    if (*result) o.top1 = storage::summarize_result(**result).top1;
+  }
+  return o;
+}
+
+}  // namespace
+
 Result<Seen> observe(storage::Store& store) {
   auto trials = store.list_trials();
   if (!trials.ok()) return trials.status();
   Seen seen;
   for (const auto& t : *trials) {
-    Observation o;
-    o.state = t.state;
-    if (t.state == TrialState::kDone) {
-      auto result = store.get_result(t.id);
-      if (!result.ok()) return result.status();
-      if (*result && (**result).contains("top1") && (**result)["top1"].is_number())
-        o.top1 = (**result)["top1"].get<double>();
-    }
-    seen[t.id] = o;
+    auto o = observation_of(store, t);
+    if (!o.ok()) return o.status();
+    seen[t.id] = *o;
   }
   return seen;
 }
@@ -396,15 +406,9 @@ Result<std::unique_ptr<Strategy>> make_strategy(const SweepConfig& config) {
 Status Observer::refresh(storage::Store& store, const std::string& id) {
   auto t = store.get_trial(id);
   if (!t.ok()) return t.status().code() == Status::Code::kNotFound ? Status() : t.status();
-  Observation o;
-  o.state = t->state;
-  if (t->state == TrialState::kDone) {
-    auto result = store.get_result(id);
-    if (!result.ok()) return result.status();
-    if (*result && (**result).contains("top1") && (**result)["top1"].is_number())
-      o.top1 = (**result)["top1"].get<double>();
-  }
-  seen_[id] = o;
+  auto o = observation_of(store, *t);
+  if (!o.ok()) return o.status();
+  seen_[id] = *o;
   return Status();
 }
 

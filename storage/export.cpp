@@ -46,13 +46,11 @@ Result<std::vector<TrialRow>> trial_rows(Store& store) {
     auto result = store.get_result(t.id);
     if (!result.ok()) return result.status();
     if (*result) {
-      const auto& j = **result;
-      if (j.contains("top1") && j["top1"].is_number()) r.top1 = j["top1"].get<double>();
-      if (j.contains("top5") && j["top5"].is_number()) r.top5 = j["top5"].get<double>();
-      if (j.contains("epochs") && j["epochs"].is_array()) {
-        r.epochs = static_cast<int64_t>(j["epochs"].size());
-        for (const auto& e : j["epochs"]) r.seconds += e.value("seconds", 0.0);
-      }
+      const ResultSummary sum = summarize_result(**result);
+      r.top1 = sum.top1;
+      r.top5 = sum.top5;
+      if (sum.epochs) r.epochs = *sum.epochs;
+      r.seconds = sum.seconds;
     }
     rows.push_back(r);
   }

@@ -177,6 +177,19 @@ Result<TrialRecord> trial_record_from_json(const nlohmann::json& j) {
   return r;
 }
 
+ResultSummary summarize_result(const nlohmann::json& j) {
+  ResultSummary r;
+  if (!j.is_object()) return r;
+  if (j.contains("top1") && j["top1"].is_number()) r.top1 = j["top1"].get<double>();
+  if (j.contains("top5") && j["top5"].is_number()) r.top5 = j["top5"].get<double>();
+  if (j.contains("epochs") && j["epochs"].is_array()) {
+    r.epochs = static_cast<int64_t>(j["epochs"].size());
+    for (const auto& e : j["epochs"])
+      if (e.is_object() && e.contains("seconds") && e["seconds"].is_number()) r.seconds += e["seconds"].get<double>();
+  }
+  return r;
+}
+
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();

@@ -82,6 +82,16 @@ struct TrialRecord {
   int64_t updated_ms = 0;
 };
 
+// What a stored result (train::TrainResult's JSON, or a no-op's) says, typed:
+// the one place that reads a result's fields. Absent or malformed fields are
+// nullopt / 0, never an exception (results of older builds lack some).
+struct ResultSummary {
+  std::optional<double> top1, top5;
+  std::optional<int64_t> epochs;  // epochs trained, when the result lists them
+  double seconds = 0;             // their wall time
+};
+ResultSummary summarize_result(const nlohmann::json& result);
+
 nlohmann::json to_json(const TrialRecord& r);
 Result<TrialRecord> trial_record_from_json(const nlohmann::json& j);
 
