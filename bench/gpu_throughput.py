@@ -22,12 +22,13 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from train_throughput import Server  # noqa: E402  (one timed round per line, interleaved)
 
 NETWORKS = [("resnet18", 1.0, ""), ("resnet18", 0.5, "stem,s1")]
 
@@ -80,26 +81,6 @@ def python_server(arch, alpha, cull, batch, device, precision, threads, steps):
         for _ in range(steps):
             step()
         print(batch * steps / (time.perf_counter() - t0), flush=True)
-
-
-class Server:
-    def __init__(self, argv, header=False):
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.header = json.loads(self.proc.stdout.readline()) if header else None
-        if header and self.header is None:
-            sys.exit(f"{argv[0]} did not start")
-
-    def round(self):
-        self.proc.stdin.write("go\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            sys.exit("a benchmark process ended early")
-        return float(line)
-
-    def close(self):
-        self.proc.stdin.close()
-        self.proc.wait()
 
 
 def main():

@@ -62,15 +62,25 @@ def python_server(arch, alpha, batch, threads, steps):
 
 
 class Server:
+    """A benchmark process answering one timed round per line it reads (bench/gpu_throughput.py uses it too)."""
+
     def __init__(self, argv, env=None, header=False):
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                      env={**os.environ, **(env or {})})
-        self.header = json.loads(self.proc.stdout.readline()) if header else None
+        self.header = None
+        if header:
+            line = self.proc.stdout.readline()
+            if not line:
+                sys.exit(f"{argv[0]} did not start")
+            self.header = json.loads(line)
 
     def round(self):
         self.proc.stdin.write("go\n")
         self.proc.stdin.flush()
-        return float(self.proc.stdout.readline())
+        line = self.proc.stdout.readline()
+        if not line:
+            sys.exit("a benchmark process ended early")
+        return float(line)
 
     def close(self):
         self.proc.stdin.close()

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "common/digest.h"
+#include "tests/storage/raw_db.h"
 #include "tests/test_dirs.h"
 
 namespace deepreduce::storage {
@@ -48,12 +49,7 @@ struct OldTrial {
 // Writes a schema-2 store holding `trials` under their v2 ids.
 void write_v2_store(const fs::path& dir, const std::vector<OldTrial>& trials) {
   { ASSERT_TRUE(open_store(dir.string()).ok()); }  // every family, then rewritten by hand
-  rocksdb::DB* raw;
-  std::vector<rocksdb::ColumnFamilyHandle*> h;
-  std::vector<rocksdb::ColumnFamilyDescriptor> d = {{"default", {}}, {"experiments", {}}, {"trials", {}},
-                                                    {"trial_index", {}}, {"results", {}}, {"artifacts", {}},
-                                                    {"events", {}}, {"workers", {}}};
-  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir.string(), d, &h, &raw).ok());
+  testing::with_raw_db(dir, [&](rocksdb::DB* raw, const std::vector<rocksdb::ColumnFamilyHandle*>& h) {
   rocksdb::WriteOptions w;
   ASSERT_TRUE(raw->Put(w, h[0], "schema_version", "2").ok());
   ASSERT_TRUE(raw->Put(w, h[1], "old", nlohmann::json({{"name", "old"}, {"config_yaml", "name: old\n"},
@@ -93,8 +89,7 @@ void write_v2_store(const fs::path& dir, const std::vector<OldTrial>& trials) {
                                            {"chunks", chunks}}).dump()).ok());
     }
   }
-  for (auto* x : h) raw->DestroyColumnFamilyHandle(x);
-  delete raw;
+  });
 }
 
 class MigrateTest : public ::testing::Test {

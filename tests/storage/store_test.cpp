@@ -11,26 +11,14 @@
 #include <thread>
 
 #include "nn/relu_plan.h"
+#include "tests/storage/raw_db.h"
 #include "tests/test_dirs.h"
 
 namespace deepreduce::storage {
 namespace {
 namespace fs = std::filesystem;
 
-// Opens the store's RocksDB directly, to damage it behind the store's back.
-// Handles: 0 default, 1 experiments, 2 trials, 3 trial_index, 4 results, 5 artifacts, 6 events, 7 workers.
-void with_raw_db(const fs::path& dir,
-                 const std::function<void(rocksdb::DB*, const std::vector<rocksdb::ColumnFamilyHandle*>&)>& f) {
-  rocksdb::DB* raw;
-  std::vector<rocksdb::ColumnFamilyHandle*> h;
-  std::vector<rocksdb::ColumnFamilyDescriptor> d = {{"default", {}}, {"experiments", {}}, {"trials", {}},
-                                                    {"trial_index", {}}, {"results", {}}, {"artifacts", {}},
-                                                    {"events", {}}, {"workers", {}}};
-  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir.string(), d, &h, &raw).ok());
-  f(raw, h);
-  for (auto* x : h) raw->DestroyColumnFamilyHandle(x);
-  delete raw;
-}
+using testing::with_raw_db;
 
 const std::string kToken = "0123456789abcdef0123456789abcdef";
 const std::string kOther = "fedcba9876543210fedcba9876543210";
