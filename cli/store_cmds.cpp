@@ -78,7 +78,6 @@ int status_main(int argc, char** argv) {
     std::cerr << "deepreduce status: " << workers.status().message() << "\n";
     return kExitFailure;
   }
-  const int64_t now = storage::now_ms();
   if (vm["json"].as<bool>()) {
     auto j = storage::status_json(s, vm["db"].as<std::string>());
     if (!j.ok()) {

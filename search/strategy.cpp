@@ -496,7 +496,12 @@ CriticalityTable criticality_table(const SweepConfig& config, const Seen& seen) 
   std::vector<bool> kd_flags = config.grid.kd;
   bool all_finished = true;
   std::map<std::string, CriticalityRow> rows;
-  for (const auto& sc : counts->stages) rows[sc.stage] = {sc.stage, sc.relus};
+  for (const auto& sc : counts->stages) {
+    CriticalityRow row;
+    row.stage = sc.stage;
+    row.relus = sc.relus;
+    rows[sc.stage] = row;
+  }
   for (const auto& t : criticality_trials(baseline, kd_flags)) {
     auto it = seen.find(storage::trial_id(t.spec));
     const bool ranking = t.kd == config.deepreduce.rank_with_kd;

@@ -867,7 +867,7 @@ class RocksStore final : public Store {
   }
 
   static std::string chunk_key(const std::string& base, uint64_t c) {
-    char buf[16];
+    char buf[24];  // 20 digits at most
     std::snprintf(buf, sizeof buf, "%08llu", static_cast<unsigned long long>(c));
     return base + buf;
   }

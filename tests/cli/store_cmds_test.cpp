@@ -21,7 +21,7 @@ class StoreCommandsTest : public ::testing::Test {
   void SetUp() override {
     dir_ = deepreduce::testing::fresh_test_dir("storecmd");
     store_ = (*open_store(dir_.string()));
-    ASSERT_TRUE(store_->put_experiment({"quick", "name: quick\n", "grid", 0, kSchemaVersion}).ok());
+    ASSERT_TRUE(store_->put_experiment({"quick", "name: quick\n", "grid", 0, kSchemaVersion, ""}).ok());
     TrialSpec base;
     base.job.train.epochs = 2;
     TrialSpec culled = base;

@@ -78,7 +78,9 @@ TEST_F(FaultTest, ACoordinatorKilledMidSweepRestartsWithoutRetrainingAndEndsAsAn
   expect_all_done_once("db", 4);
   auto s = read("db");
   for (const auto& e : *s->events(seq_at_kill, 1000000))
-    if (e.type == "leased") EXPECT_FALSE(done_at_kill.count(e.trial)) << "done trial " << e.trial << " trained again";
+    if (e.type == "leased") {
+      EXPECT_FALSE(done_at_kill.count(e.trial)) << "done trial " << e.trial << " trained again";
+    }
   // The same results as the uninterrupted run, trial by trial.
   auto ref = read("reference");
   for (const auto& t : *s->list_trials()) {

@@ -127,7 +127,9 @@ TEST_F(SweepRunTest, KillingRunMidSweepAndRunningAgainTrainsNothingTwice) {
   ASSERT_EQ(again.exit_code(), 0) << again.log();
   s = read("db");
   for (const auto& e : *s->events(seq_at_kill, 1000000))
-    if (e.type == "leased") EXPECT_FALSE(done_at_kill.count(e.trial)) << "done trial " << e.trial << " trained again";
+    if (e.type == "leased") {
+      EXPECT_FALSE(done_at_kill.count(e.trial)) << "done trial " << e.trial << " trained again";
+    }
   for (const auto& t : *s->list_trials()) EXPECT_EQ(t.state, TrialState::kDone) << t.id;
   EXPECT_GT(s->list_trials()->size(), done_at_kill.size());
 }

@@ -33,7 +33,7 @@ class ReportTest : public ::testing::Test {
     ASSERT_TRUE(c.ok()) << c.status().message();
     config_ = *c;
     store_ = std::move(*storage::open_store((dir_ / "db").string()));
-    ASSERT_TRUE(store_->put_experiment({config_.name, config_.yaml_text, "deepreduce", 0, storage::kSchemaVersion}).ok());
+    ASSERT_TRUE(store_->put_experiment({config_.name, config_.yaml_text, "deepreduce", 0, storage::kSchemaVersion, ""}).ok());
   }
   void TearDown() override {
     store_.reset();

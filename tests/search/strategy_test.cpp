@@ -62,7 +62,9 @@ TEST(StrategyTest, DeepReduceStartsWithTheBaselineAndTheCriticalityStudy) {
   EXPECT_EQ(plans(*first, "criticality", true), only);
   const std::string teacher = storage::trial_id((*first)[0].spec);
   for (const auto& t : *first)
-    if (!t.spec.teacher.empty()) EXPECT_EQ(t.spec.teacher, teacher);
+    if (!t.spec.teacher.empty()) {
+      EXPECT_EQ(t.spec.teacher, teacher);
+    }
   // Nothing is culled before every stage is ranked.
   Seen partial = seed_results(c);
   partial.erase(storage::trial_id(criticality_trials(baseline_trial(c), {false})[2].spec));
@@ -114,9 +116,11 @@ TEST(StrategyTest, CullsThinsAndReshapesInTheSeedsCriticalityOrder) {
   const auto counts = *nn::count(baseline_trial(c).job.model);
   const int64_t expect = counts.stages[1].relus / 2 + counts.stages[2].relus / 2 + counts.stages[3].relus / 2 +
                          counts.stages[4].relus / 2;  // stem culled, s1..s4 thinned
-  for (const auto& t : *trials)
-    if (t.role == "thinning" && nn::plan_summary(t.spec.job.model) == "cull stem thin s1,s2,s3,s4")
+  for (const auto& t : *trials) {
+    if (t.role == "thinning" && nn::plan_summary(t.spec.job.model) == "cull stem thin s1,s2,s3,s4") {
       EXPECT_EQ(nn::count(t.spec.job.model)->relus, expect);
+    }
+  }
   EXPECT_EQ(*(*make_strategy(c))->space_size(), static_cast<int64_t>(trials->size()));
 }
 
@@ -236,7 +240,7 @@ TEST(StrategyTest, ARestartedStrategyReplaysTheStoreToTheSameTrials) {
   std::set<std::string> ids;
   {
     auto store = *storage::open_store((dir / "db").string());
-    ASSERT_TRUE(store->put_experiment({c.name, c.yaml_text, c.strategy, 0, storage::kSchemaVersion}).ok());
+    ASSERT_TRUE(store->put_experiment({c.name, c.yaml_text, c.strategy, 0, storage::kSchemaVersion, ""}).ok());
     auto s = *make_strategy(c);
     EXPECT_EQ(*expand(*store, c.name, *s), 13);
     EXPECT_EQ(*expand(*store, c.name, *s), 0);  // idempotent
@@ -312,7 +316,9 @@ TEST(ObserverTest, ReadingTheEventLogEqualsRescanningTheStore) {
   size_t added = 10;
   for (int round = 0; round < 20; ++round) {
     for (int k = 0; k < 3; ++k) {
-      if (added < trials.size() && rng() % 3 == 0) ASSERT_TRUE(store->add_trials("x", {trials[added++]}).ok());
+      if (added < trials.size() && rng() % 3 == 0) {
+        ASSERT_TRUE(store->add_trials("x", {trials[added++]}).ok());
+      }
       auto pending = store->trial_ids(TrialState::kPending, 100);
       if (pending->empty()) continue;
       const std::string id = (*pending)[rng() % pending->size()];

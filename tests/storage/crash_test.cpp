@@ -105,7 +105,9 @@ void check_invariants(const std::string& path, int round) {
     for (const char* kind : {"model", "checkpoint"}) {
       auto a = store->get_artifact(id, kind);
       EXPECT_TRUE(a.ok()) << "round " << round << ": " << a.status().message();
-      if (std::string(kind) == "model") EXPECT_EQ(a.ok() && a->has_value(), s == TrialState::kDone);
+      if (std::string(kind) == "model") {
+        EXPECT_EQ(a.ok() && a->has_value(), s == TrialState::kDone);
+      }
       artifacts += a.ok() && a->has_value();
     }
     done += s == TrialState::kDone;

@@ -73,7 +73,9 @@ void write_v2_store(const fs::path& dir, const std::vector<OldTrial>& trials) {
     j.erase("lost");
     ASSERT_TRUE(raw->Put(w, h[2], r.id, j.dump()).ok());
     ASSERT_TRUE(raw->Put(w, h[3], std::string(state_name(r.state)) + "/" + r.id, "").ok());
-    if (t.result) ASSERT_TRUE(raw->Put(w, h[4], r.id, t.result->dump()).ok());
+    if (t.result) {
+      ASSERT_TRUE(raw->Put(w, h[4], r.id, t.result->dump()).ok());
+    }
     for (const auto& [kind, bytes] : {std::pair{"model", t.model}, std::pair{"checkpoint", t.checkpoint}}) {
       if (!bytes) continue;
       const std::string base = r.id + "/" + kind + "/";

@@ -293,7 +293,7 @@ TEST_F(StoreTest, CreationIsAllOrNothing) {
 }
 
 TEST_F(StoreTest, ExperimentsKeepTheirConfigVerbatim) {
-  Experiment e{"quick", "name: quick\nsearch: {}\n", "grid", 0, kSchemaVersion};
+  Experiment e{"quick", "name: quick\nsearch: {}\n", "grid", 0, kSchemaVersion, ""};
   ASSERT_TRUE(store_->put_experiment(e).ok());
   ASSERT_TRUE(store_->put_experiment(e).ok());  // the same again is fine
   e.config_yaml += "# changed\n";
@@ -303,6 +303,22 @@ TEST_F(StoreTest, ExperimentsKeepTheirConfigVerbatim) {
   EXPECT_EQ(got->config_yaml, "name: quick\nsearch: {}\n");
   EXPECT_GT(got->created_ms, 0);
   EXPECT_EQ(store_->list_experiments()->size(), 1u);
+}
+
+// With a definition digest, the same experiment in another text (its data
+// moved, a comment) is accepted and its latest text kept; another definition
+// is refused whatever the text.
+TEST_F(StoreTest, AnExperimentIsItsDefinitionNotItsText) {
+  Experiment e{"moved", "name: moved\ndataset: {path: /a}\n", "grid", 0, kSchemaVersion, "digest-1"};
+  ASSERT_TRUE(store_->put_experiment(e).ok());
+  e.config_yaml = "name: moved\ndataset: {path: /b}  # elsewhere now\n";
+  ASSERT_TRUE(store_->put_experiment(e).ok());
+  EXPECT_EQ((*store_->get_experiment("moved"))->config_yaml, e.config_yaml);
+  e.definition = "digest-2";
+  auto refused = store_->put_experiment(e);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find("another config"), std::string::npos) << refused.message();
+  EXPECT_EQ((*store_->get_experiment("moved"))->definition, "digest-1");
 }
 
 TEST_F(StoreTest, ReadOnlyOpenSeesTheDataBesideAWriterAndRefusesWrites) {

@@ -91,7 +91,9 @@ TEST_F(PrecisionTest, Bf16TrainsDeterministicallyAndDiffersFromFp32) {
   EXPECT_EQ(a->host_syncs, job.train.epochs);  // autocast adds no host reads
   // The weights are stored in fp32 whatever the arithmetic.
   for (const auto& [name, t] : testing::weights(out("bf16a") + "/model.pt"))
-    if (t.is_floating_point()) EXPECT_EQ(t.scalar_type(), torch::kFloat) << name;
+    if (t.is_floating_point()) {
+      EXPECT_EQ(t.scalar_type(), torch::kFloat) << name;
+    }
 }
 
 TEST_F(PrecisionTest, Bf16StoppedAndResumedEndsAsAnUninterruptedRun) {
