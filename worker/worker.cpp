@@ -95,6 +95,8 @@ struct Worker::Impl {
     int64_t next_send_ms = 0;  // 0: at the next chance
   };
   std::map<std::string, Delivery> deliveries;  // by trial
+  // ASSIGNs of trials whose earlier attempt is still ending here: started once it has.
+  std::map<std::string, proto::Message> deferred_assigns;
   bool quarantined = false;
   bool coordinator_stopped = false;  // it said it is stopping: reconnect (outlive_coordinator)
   std::string shutdown_reason;
@@ -471,10 +473,30 @@ struct Worker::Impl {
         break;
       }
       case Type::kAssign: {
-        const std::string trial = m.header["trial"];
+        const std::string trial = m.header["trial"], lease = m.header["lease"];
         {
           std::lock_guard<std::mutex> lock(mu);
-          if (running.count(trial) || deliveries.count(trial)) break;  // already in hand
+          if (auto held = running.find(trial); held != running.end() && !held->second->finished) {
+            if (held->second->lease == lease) break;  // a repeat of the lease in hand
+            // An earlier attempt still winding down: the coordinator took it
+            // back (this worker was lost a while) and leased the trial anew.
+            // Dropping this ASSIGN would leave the trial leased to a worker
+            // that never trains it; it starts once the old attempt has ended.
+            held->second->stop = true;
+            deferred_assigns[trial] = m;
+            break;
+          }
+          if (running.count(trial)) {  // ended, not reaped yet: reaped first, then this one starts
+            deferred_assigns[trial] = m;
+            break;
+          }
+          if (auto d = deliveries.find(trial); d != deliveries.end()) {
+            if (d->second.lease == lease) break;  // its result is on its way
+            // A result of an attempt whose lease is gone cannot be stored: the new lease wins.
+            log("trial " + trial.substr(0, 12) + ": attempt " + std::to_string(d->second.attempt) +
+                " is no longer wanted; training attempt " + std::to_string(m.header["attempt"].get<int64_t>()));
+            deliveries.erase(d);
+          }
         }
         if (m.header["spec"].value("kind", "") == "noop") {
           // Nothing to train (coordinator benchmarks): answer at once, on this thread.
@@ -600,6 +622,7 @@ struct Worker::Impl {
       }
       connect();
       bool welcomed = false;
+      deferred_assigns.clear();  // leases of a connection that is gone: the coordinator re-sends what it wants
       int64_t last_heard = now_ms(), last_sent = 0;
       int last_ready = -1;
       while (!stop.load() && !shutdown) {
@@ -633,6 +656,20 @@ struct Worker::Impl {
         if (welcomed) send_deliveries(now_ms());
         if (!out.empty() || !requests.empty()) last_sent = now_ms();
         reap();
+        for (auto it = deferred_assigns.begin(); it != deferred_assigns.end();) {
+          bool ended;
+          {
+            std::lock_guard<std::mutex> lock(mu);
+            ended = !running.count(it->first);
+          }
+          if (!ended) {
+            ++it;
+            continue;
+          }
+          const proto::Message assign = it->second;
+          it = deferred_assigns.erase(it);
+          on_message(assign, welcomed, shutdown);
+        }
         const int free = free_slots();
         if (welcomed && free != last_ready && free > 0) {
           send(proto::make(Type::kReady, {{"slots", free}}));
