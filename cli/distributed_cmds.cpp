@@ -28,6 +28,7 @@
 #include "protocol/transport.h"
 #include "storage/export.h"
 #include "storage/store.h"
+#include "train/dataset.h"
 #include "cli/experiment_support.h"
 
 namespace deepreduce::cli {
@@ -361,29 +362,85 @@ int coordinator_main(int argc, char** argv) {
   return report_failures(**store, *list, vm["db"].as<std::string>(), "coordinator");
 }
 
+namespace {
+std::string fixed1(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", x);
+  return buf;
+}
+std::string fixed0(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0f", x);
+  return buf;
+}
+}  // namespace
+
 int plan_main(int argc, char** argv) {
   po::options_description desc(
       "deepreduce plan: the trials an experiment CONFIG would start first (id, arch, ReLU plan,\n"
-      "alpha, rho, blocks, KD, ReLUs, MACs) and the size of its whole space, without training.\n"
+      "alpha, rho, blocks, KD, ReLUs, MACs, epochs) and the size of its whole space, without\n"
+      "training. With --all: every trial of the whole space at full budget, later phases planned\n"
+      "under an assumed culling order, with the total epochs and, given a throughput, GPU-hours.\n"
       "Validates the config: errors name file:line and the key.\n\n"
-      "Usage: deepreduce plan CONFIG [--json]\n\nOptions");
+      "Usage: deepreduce plan CONFIG [--json]\n"
+      "       deepreduce plan CONFIG --all [--assume-order stem,s1,s4,s2,s3] [--images-per-second N] [--json]\n\n"
+      "Options");
   // clang-format off
   desc.add_options()
     ("config", po::value<std::string>(), "a sweep config or a YAML trial list")
-    ("json", po::bool_switch(), "one JSON object: {name, strategy, space, trials: [...]}")
+    ("all", po::bool_switch(), "the whole space at full budget (no successive-halving rungs), not what starts first")
+    ("assume-order", po::value<std::string>(),
+     "with --all: the stages least critical first (what the criticality study will say is unknown "
+     "before it runs; default: the config's order, else network order)")
+    ("images-per-second", po::value<double>(),
+     "with --all: training throughput of one GPU, to estimate GPU-hours (measure it: bench/gpu_throughput.sh)")
+    ("json", po::bool_switch(), "one JSON object: {name, strategy, space, trials: [...]} (and totals with --all)")
     ("help,h", "show this help");
   // clang-format on
   po::variables_map vm;
   if (auto done = parse_command(argc, argv, desc, vm, "plan", "config")) return *done;
   auto e = experiment_arg(vm, "plan");
   if (!e) return kExitUsage;
+  const bool all = vm["all"].as<bool>();
+  if (!all && (vm.count("assume-order") || vm.count("images-per-second"))) {
+    std::cerr << "deepreduce plan: --assume-order and --images-per-second go with --all\n";
+    return kExitUsage;
+  }
+  const double ips = vm.count("images-per-second") ? vm["images-per-second"].as<double>() : 0;
+  if (vm.count("images-per-second") && !(ips > 0)) {
+    std::cerr << "deepreduce plan: --images-per-second: expected a number > 0\n";
+    return kExitUsage;
+  }
+  // What is listed: what starts first, or the whole space.
+  std::vector<storage::TrialSpec> listed = e->trials;
+  std::vector<std::string> roles = e->roles;
+  if (all && e->search) {
+    std::vector<std::string> order;
+    if (vm.count("assume-order")) {
+      auto o = split_list(vm["assume-order"].as<std::string>());
+      order.assign(o.begin(), o.end());
+    }
+    auto space = e->search->whole_space(order);
+    if (!space.ok()) {
+      std::cerr << "deepreduce plan: " << space.status().message() << "\n";
+      return kExitUsage;
+    }
+    listed.clear();
+    roles.clear();
+    for (const auto& p : *space) {
+      listed.push_back(p.spec);
+      roles.push_back(p.role);
+    }
+  }
   nlohmann::json rows = nlohmann::json::array();
   // The private-inference estimate: the config's pi_cost, else delphi (nn/pi_cost.h).
   const nn::PiProtocol protocol = e->sweep ? e->sweep->pi : *nn::pi_preset("delphi");
-  TextTable t({"trial", "role", "arch", "plan", "alpha", "rho", "blocks", "KD", "ReLUs", "MACs",
+  TextTable t({"trial", "role", "arch", "plan", "alpha", "rho", "blocks", "KD", "ReLUs", "MACs", "epochs",
                "online s (" + protocol.name + ")"});
-  for (size_t i = 0; i < e->trials.size(); ++i) {
-    const auto& spec = e->trials[i];
+  int64_t total_epochs = 0;
+  double total_images = 0;
+  for (size_t i = 0; i < listed.size(); ++i) {
+    const auto& spec = listed[i];
     const auto& m = spec.job.model;
     auto c = nn::count(m);
     auto resolved = nn::resolve(m);
@@ -391,7 +448,7 @@ int plan_main(int argc, char** argv) {
     if (resolved.ok())
       for (const auto& st : resolved->stages) blocks += (blocks.empty() ? "" : ",") + std::to_string(st.blocks);
     const std::string id = storage::trial_id(spec);
-    std::string role = e->roles[i];
+    std::string role = roles[i];
     if (!spec.prune.is_null()) role += " " + spec.prune.value("criterion", "?");
     if (spec.job.train.horizon > spec.job.train.epochs)
       role += " " + std::to_string(spec.job.train.epochs) + "/" + std::to_string(spec.job.train.horizon) + " ep";
@@ -401,13 +458,19 @@ int plan_main(int argc, char** argv) {
     const nn::PiCost pi = c.ok() ? nn::pi_cost(protocol, c->relus, c->macs, nn::relu_layers(*c)) : nn::PiCost{};
     char online[32];
     std::snprintf(online, sizeof online, "%.3g", pi.online_seconds);
+    // What training it costs: its epochs over its training images (a subset, or the whole split).
+    const int64_t epochs = spec.kind == "noop" ? 0 : spec.job.train.epochs;
+    auto split = train::train_images_for(spec.job.data.dataset);
+    const int64_t images = spec.job.data.train_subset > 0 ? spec.job.data.train_subset : split.ok() ? *split : 0;
+    total_epochs += epochs;
+    total_images += static_cast<double>(epochs) * static_cast<double>(images);
     t.add({id.substr(0, 12), role, m.arch, nn::plan_summary(m), alpha, rho, blocks,
            spec.teacher.empty() ? "no" : "yes", with_commas(c.ok() ? c->relus : 0), with_commas(c.ok() ? c->macs : 0),
-           online});
+           std::to_string(epochs), online});
     rows.push_back({{"id", id}, {"role", role}, {"arch", m.arch}, {"plan", nn::plan_summary(m)},
                     {"alpha", m.alpha}, {"rho", m.rho}, {"blocks", blocks}, {"kd", !spec.teacher.empty()},
                     {"teacher", spec.teacher}, {"relus", c.ok() ? c->relus : 0}, {"macs", c.ok() ? c->macs : 0},
-                    {"pi", {{"protocol", protocol.name}, {"estimate", nn::to_json(pi)}}}});
+                    {"epochs", epochs}, {"pi", {{"protocol", protocol.name}, {"estimate", nn::to_json(pi)}}}});
   }
   int64_t space = static_cast<int64_t>(e->trials.size());
   if (e->search) {
@@ -418,16 +481,40 @@ int plan_main(int argc, char** argv) {
     }
     space = *size;
   }
+  // GPU-hours at the given throughput; KD students also run their teacher's
+  // forward pass (about a third of a step), which this leaves out.
+  const double gpu_hours = ips > 0 ? total_images / ips / 3600.0 : 0;
   if (vm["json"].as<bool>()) {
-    std::cout << nlohmann::json{{"name", e->name}, {"strategy", e->strategy}, {"space", space},
-                                {"trials", rows}}
-                     .dump()
-              << "\n";
+    nlohmann::json out{{"name", e->name}, {"strategy", e->strategy}, {"space", space}, {"trials", rows}};
+    if (all) {
+      out["total_epochs"] = total_epochs;
+      out["total_images"] = total_images;
+      if (ips > 0) out["gpu_hours"] = gpu_hours;
+    }
+    std::cout << out.dump() << "\n";
+    return kExitOk;
+  }
+  if (all) {
+    std::cout << "experiment " << e->name << ": strategy " << e->strategy << ", the whole space at full budget: "
+              << listed.size() << " trial(s)"
+              << (e->search && e->sweep && e->sweep->strategy == "deepreduce"
+                      ? std::string(" (culling order assumed: ") +
+                            (vm.count("assume-order") ? vm["assume-order"].as<std::string>() : "the config's, else network order") + ")"
+                      : std::string())
+              << "\n\n"
+              << t.render() << "\ntotal: " << with_commas(total_epochs) << " epochs, "
+              << with_commas(static_cast<int64_t>(total_images)) << " training images";
+    if (ips > 0)
+      std::cout << ", about " << fixed1(gpu_hours) << " GPU-hours at " << fixed0(ips)
+                << " images/s (KD students' teacher passes not counted)";
+    else
+      std::cout << " (give --images-per-second for GPU-hours)";
+    std::cout << "\n";
     return kExitOk;
   }
   if (e->search) {
     std::cout << "experiment " << e->name << ": strategy " << e->strategy << ", " << space
-              << " trial(s) in the whole space at full budget; these " << e->trials.size()
+              << " trial(s) in the whole space at full budget (plan --all lists them); these " << e->trials.size()
               << " start first (later phases open as results arrive; KD students wait for their teacher)\n\n"
               << t.render();
   } else {

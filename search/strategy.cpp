@@ -57,10 +57,8 @@ class GridStrategy : public Strategy {
  public:
   explicit GridStrategy(SweepConfig c) : c_(std::move(c)) {}
   Result<std::vector<PlannedTrial>> propose(const Seen&) const override { return grid_trials(c_); }
-  Result<int64_t> space_size() const override {
-    auto t = grid_trials(c_);
-    if (!t.ok()) return t.status();
-    return static_cast<int64_t>(t->size());
+  Result<std::vector<PlannedTrial>> whole_space(const std::vector<std::string>&) const override {
+    return grid_trials(c_);
   }
 
  private:
@@ -106,12 +104,24 @@ class DeepReduceStrategy : public Strategy {
            " failed: the stages cannot be ranked, so culling, thinning and reshaping stay closed";
   }
 
-  Result<int64_t> space_size() const override {
-    // The same candidates whatever the order, up to the ReLU budget: count them for the stage order.
+  Result<std::vector<PlannedTrial>> whole_space(const std::vector<std::string>& order) const override {
+    // As many candidates whatever the order (up to the ReLU budget); which
+    // networks they are depends on it.
+    const std::vector<std::string> o =
+        !order.empty() ? order : !c_.deepreduce.order.empty() ? c_.deepreduce.order : stages_of(c_);
+    std::vector<std::string> sorted = o, want = stages_of(c_);
+    std::sort(sorted.begin(), sorted.end());
+    std::sort(want.begin(), want.end());
+    if (sorted != want) {
+      std::string list;
+      for (const auto& st : stages_of(c_)) list += (list.empty() ? "" : ",") + st;
+      return Status::invalid_argument("--assume-order: expected every stage once (" + list +
+                                      "), least critical first");
+    }
     Plan plan;
     const std::string teacher = first_phases(plan);
-    DR_RETURN_IF_ERROR(candidates(c_.deepreduce.order.empty() ? stages_of(c_) : c_.deepreduce.order, teacher, plan));
-    return static_cast<int64_t>(plan.size());
+    DR_RETURN_IF_ERROR(candidates(o, teacher, plan));
+    return plan.take();
   }
 
  private:
@@ -285,7 +295,9 @@ class HalvingStrategy : public Strategy {
     return plan.take();
   }
 
-  Result<int64_t> space_size() const override { return inner_->space_size(); }
+  Result<std::vector<PlannedTrial>> whole_space(const std::vector<std::string>& order) const override {
+    return inner_->whole_space(order);  // at full budget: the candidates themselves, no rungs
+  }
 
  private:
   SweepConfig c_;
@@ -314,12 +326,16 @@ class WithPruning : public Strategy {
     return plan.take();
   }
 
-  Result<int64_t> space_size() const override {
-    auto inner = inner_->space_size();
+  Result<std::vector<PlannedTrial>> whole_space(const std::vector<std::string>& order) const override {
+    auto inner = inner_->whole_space(order);
     if (!inner.ok()) return inner.status();
-    auto pruned = pruning_trials(storage::trial_id(baseline_trial(c_)));
+    Plan plan;
+    const std::string base_id = plan.add(baseline_trial(c_), "baseline");
+    plan.add_all(*inner);
+    auto pruned = pruning_trials(base_id);
     if (!pruned.ok()) return pruned.status();
-    return *inner + static_cast<int64_t>(pruned->size());
+    plan.add_all(*pruned);
+    return plan.take();
   }
 
  private:

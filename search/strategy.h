@@ -40,8 +40,17 @@ class Strategy {
   // baseline, criticality, culling, thinning, reshaping, candidate (grid),
   // rung (a shortened budget of successive halving), pruning.
   virtual Result<std::vector<PlannedTrial>> propose(const Seen& seen) const = 0;
+  // Every trial of the whole space at full budget (no successive-halving
+  // rungs), later phases planned as if the stages ranked least critical first
+  // in `order` ("" order: the config's, else the stages in network order).
+  // For `plan --all` and its cost estimate.
+  virtual Result<std::vector<PlannedTrial>> whole_space(const std::vector<std::string>& order) const = 0;
   // How many trials the whole space holds at full fidelity (for `plan`).
-  virtual Result<int64_t> space_size() const = 0;
+  Result<int64_t> space_size() const {
+    auto all = whole_space({});
+    if (!all.ok()) return all.status();
+    return static_cast<int64_t>(all->size());
+  }
   // Why later phases cannot open ("" when nothing blocks them): the
   // prerequisites they would be decided on failed. A strategy never opens a
   // phase on failed evidence; it waits for `deepreduce retry`.

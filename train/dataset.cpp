@@ -25,6 +25,13 @@ Result<Normalization> normalization_for(const std::string& name) {
   return Status::not_found("unknown dataset \"" + name + "\"");
 }
 
+Result<int64_t> train_images_for(const std::string& name) {
+  if (name == "cifar10" || name == "cifar100") return int64_t{50000};
+  if (name == "mnist" || name == "fashion-mnist") return int64_t{60000};
+  if (name == "synthetic") return int64_t{2000};
+  return Status::invalid_argument("unknown dataset \"" + name + "\"");
+}
+
 Result<int64_t> classes_for(const std::string& name) {
   if (name == "cifar100") return int64_t{100};
   for (const auto& n : dataset_names())

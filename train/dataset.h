@@ -40,6 +40,8 @@ const std::vector<std::string>& dataset_names();
 Result<Normalization> normalization_for(const std::string& name);
 // The number of classes of a named dataset (synthetic: 10).
 Result<int64_t> classes_for(const std::string& name);
+// The size of a dataset's standard training split (before any subset).
+Result<int64_t> train_images_for(const std::string& name);
 
 enum class Split { kTrain, kTest };
 

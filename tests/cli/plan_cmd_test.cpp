@@ -59,4 +59,38 @@ TEST_F(PlanCommandTest, TrialListsArePlannedToo) {
   EXPECT_NE(r.out.find("a list of 2 trial(s)"), std::string::npos) << r.out;
 }
 
+// --all: every trial of the whole space at full budget under an assumed culling
+// order, with what it costs; the order must name every stage once.
+TEST_F(PlanCommandTest, AllListsTheWholeSpaceWithItsCost) {
+  const std::string cfg = write("dr.yaml",
+                                "name: dr\ndataset: {name: synthetic, train_subset: 1000}\n"
+                                "model: {arch: resnet18, alpha: 0.25}\ntrain: {epochs: 10}\n"
+                                "search:\n  strategy: deepreduce\n  rho: [0.5]\n"
+                                "  successive_halving: {min_epochs: 2, eta: 3}\n");
+  auto first = run_deepreduce("plan --json " + cfg);
+  ASSERT_EQ(first.code, 0) << first.out;
+  auto r = run_deepreduce("plan --all --json --assume-order s4,stem,s1,s2,s3 --images-per-second 1000 " + cfg);
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  auto f = nlohmann::json::parse(first.out);
+  EXPECT_EQ(j["trials"].size(), j["space"].get<size_t>());
+  EXPECT_GT(j["trials"].size(), f["trials"].size());  // later phases too, not just what starts first
+  int64_t epochs = 0;
+  for (const auto& t : j["trials"]) {
+    EXPECT_EQ(t["epochs"], 10) << "full budget: no rungs";
+    epochs += t["epochs"].get<int64_t>();
+  }
+  EXPECT_EQ(j["total_epochs"], epochs);
+  EXPECT_DOUBLE_EQ(j["gpu_hours"].get<double>(), epochs * 1000.0 / 1000.0 / 3600.0);
+  // The least critical stage under the assumed order is culled first.
+  bool culled_s4 = false;
+  for (const auto& t : j["trials"]) culled_s4 |= t["role"] == "culling" && t["plan"] == "cull s4";
+  EXPECT_TRUE(culled_s4) << r.out;
+  auto bad = run_deepreduce("plan --all --assume-order s1,s2 " + cfg);
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.out.find("every stage once"), std::string::npos) << bad.out;
+  auto stray = run_deepreduce("plan --images-per-second 10 " + cfg);
+  EXPECT_EQ(stray.code, 2);
+}
+
 }  // namespace
