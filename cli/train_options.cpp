@@ -24,6 +24,9 @@ po::options_description job_options_description() {
      "folder of the dataset's files (fashion-mnist: Debian's /usr/share/datasets/fashion-mnist by default)")
     ("train-subset", po::value<int64_t>()->default_value(0), "class-balanced training subset size (0: all)")
     ("test-subset", po::value<int64_t>()->default_value(0), "class-balanced test subset size (0: all)")
+    ("val-split", po::value<int64_t>()->default_value(0),
+     "images held out of the training set (stratified, seeded) as a validation split; a search decides on "
+     "validation top-1 and reports test top-1 (0: none)")
     ("no-augment", po::bool_switch(), "no random crop / flip");
   po::options_description optim("Optimisation");
   optim.add_options()
@@ -55,7 +58,7 @@ constexpr const char* kDebianFashionMnist = "/usr/share/datasets/fashion-mnist";
 const std::vector<std::string>& job_option_names() {
   static const std::vector<std::string> kNames = {
     "arch", "classes", "in-channels", "input", "alpha", "rho", "blocks", "cull", "thin", "only", "relus",
-    "no-relus", "thin-position", "dataset", "data-dir", "train-subset", "test-subset", "no-augment", "batch", "lr", "momentum",
+    "no-relus", "thin-position", "dataset", "data-dir", "train-subset", "test-subset", "val-split", "no-augment", "batch", "lr", "momentum",
     "nesterov", "weight-decay", "schedule", "milestones", "gamma", "warmup", "seed", "precision", "teacher", "kd-t", "kd-lambda"};
   return kNames;
 }
@@ -65,7 +68,8 @@ std::string option_for_key(const std::string& key_path) {
       {"model.arch", "arch"},          {"model.classes", "classes"},     {"model.in_channels", "in-channels"},
       {"model.input_size", "input"},   {"model.alpha", "alpha"},         {"model.rho", "rho"},
       {"model.blocks", "blocks"},      {"data.dataset", "dataset"},      {"data.data_dir", "data-dir"},
-      {"data.train_subset", "train-subset"}, {"data.test_subset", "test-subset"}, {"data.augment", "no-augment"},
+      {"data.train_subset", "train-subset"}, {"data.test_subset", "test-subset"},
+      {"data.val_split", "val-split"}, {"data.augment", "no-augment"},
       {"train.epochs", "epochs"},      {"train.batch", "batch"},         {"train.lr", "lr"},
       {"train.momentum", "momentum"},  {"train.nesterov", "nesterov"},   {"train.weight_decay", "weight-decay"},
       {"train.schedule", "schedule"},  {"train.milestones", "milestones"}, {"train.gamma", "gamma"},
@@ -88,6 +92,7 @@ Result<train::TrainJob> job_from_options(const po::variables_map& vm) {
     return Status::invalid_argument("--data-dir: where are the " + d.dataset + " files? (nothing is downloaded)");
   d.train_subset = vm["train-subset"].as<int64_t>();
   d.test_subset = vm["test-subset"].as<int64_t>();
+  d.val_split = vm["val-split"].as<int64_t>();
   d.augment = !vm["no-augment"].as<bool>();
 
   auto spec = model_spec_from(vm, vm["arch"].as<std::string>());

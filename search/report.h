@@ -22,7 +22,8 @@ namespace deepreduce::search {
 struct ReportPoint {
   std::string id, plan, series;  // series: "without KD", "with KD", "channel pruning"
   int64_t relus = 0, macs = 0, params = 0;
-  double top1 = 0;
+  double top1 = 0;                 // test top-1: what the report quotes
+  std::optional<double> val_top1;  // validation top-1 (data.val_split): what the front is chosen on
   double alpha = 1, rho = 1;
   bool kd = false;
   int64_t relu_layers = 0;

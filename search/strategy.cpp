@@ -386,7 +386,8 @@ Result<Observation> observation_of(storage::Store& store, const storage::TrialRe
   if (t.state == TrialState::kDone) {
     auto result = store.get_result(t.id);
     if (!result.ok()) return result.status();
-    if (*result) o.top1 = storage::summarize_result(**result).top1;
+    // Decisions on validation top-1 when the trial held a split out (data.val_split).
+    if (*result) o.top1 = storage::summarize_result(**result).decision_top1();
   }
   return o;
 }

@@ -233,7 +233,7 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
   // dataset
   auto& d = c.base.data;
   const YAML::Node ds = root["dataset"];
-  DR_RETURN_IF_ERROR(r.keys(ds, "dataset", {"name", "path", "train_subset", "test_subset", "augment"}));
+  DR_RETURN_IF_ERROR(r.keys(ds, "dataset", {"name", "path", "train_subset", "test_subset", "val_split", "augment"}));
   if (!ds["name"]) return r.error(ds, "dataset.name", "missing");
   DR_RETURN_IF_ERROR(r.scalar(ds["name"], "dataset.name", "a dataset name", d.dataset));
   auto classes = train::classes_for(d.dataset);
@@ -246,8 +246,10 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
   if (ds["train_subset"]) DR_RETURN_IF_ERROR(r.scalar(ds["train_subset"], "dataset.train_subset", "an integer", d.train_subset));
   if (ds["test_subset"]) DR_RETURN_IF_ERROR(r.scalar(ds["test_subset"], "dataset.test_subset", "an integer", d.test_subset));
   if (ds["augment"]) DR_RETURN_IF_ERROR(r.scalar(ds["augment"], "dataset.augment", "true or false", d.augment));
-  for (const char* key : {"train_subset", "test_subset"})
-    if (ds[key] && (std::string(key) == "train_subset" ? d.train_subset : d.test_subset) < 0)
+  if (ds["val_split"]) DR_RETURN_IF_ERROR(r.scalar(ds["val_split"], "dataset.val_split", "a number of images", d.val_split));
+  for (const char* key : {"train_subset", "test_subset", "val_split"})
+    if (ds[key] && (std::string(key) == "train_subset" ? d.train_subset
+                    : std::string(key) == "test_subset" ? d.test_subset : d.val_split) < 0)
       return r.error(ds[key], std::string("dataset.") + key, "expected a size >= 0 (0 keeps the whole split)");
 
   // model

@@ -49,6 +49,7 @@ Result<std::vector<TrialRow>> trial_rows(Store& store) {
       const ResultSummary sum = summarize_result(**result);
       r.top1 = sum.top1;
       r.top5 = sum.top5;
+      r.val_top1 = sum.val_top1;
       if (sum.epochs) r.epochs = *sum.epochs;
       r.seconds = sum.seconds;
     }
@@ -58,13 +59,14 @@ Result<std::vector<TrialRow>> trial_rows(Store& store) {
 }
 
 std::string rows_to_csv(const std::vector<TrialRow>& rows) {
-  std::string out = "id,experiment,arch,plan,alpha,rho,blocks,kd,state,relus,macs,params,top1,top5,epochs,seconds\n";
+  std::string out =
+      "id,experiment,arch,plan,alpha,rho,blocks,kd,state,relus,macs,params,top1,top5,epochs,seconds,val_top1\n";
   for (const auto& r : rows) {
     out += r.id + "," + csv_field(r.experiment) + "," + r.arch + "," + csv_field(r.plan) + "," + num(r.alpha) + "," +
            num(r.rho) + "," + csv_field(r.blocks) + "," + (r.kd ? "yes" : "no") + "," + r.state + "," +
            std::to_string(r.relus) + "," + std::to_string(r.macs) + "," + std::to_string(r.params) + "," +
            (r.top1 ? num(*r.top1) : "") + "," + (r.top5 ? num(*r.top5) : "") + "," + std::to_string(r.epochs) + "," +
-           num(r.seconds) + "\n";
+           num(r.seconds) + "," + (r.val_top1 ? num(*r.val_top1) : "") + "\n";
   }
   return out;
 }
@@ -80,6 +82,7 @@ nlohmann::json rows_to_json(const std::vector<TrialRow>& rows) {
                    {"macs", r.macs},     {"params", r.params},
                    {"top1", r.top1 ? nlohmann::json(*r.top1) : nlohmann::json()},
                    {"top5", r.top5 ? nlohmann::json(*r.top5) : nlohmann::json()},
+                   {"val_top1", r.val_top1 ? nlohmann::json(*r.val_top1) : nlohmann::json()},
                    {"epochs", r.epochs}, {"seconds", r.seconds}});
   return out;
 }

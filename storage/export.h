@@ -19,6 +19,7 @@ struct TrialRow {
   std::string state;
   int64_t relus = 0, macs = 0, params = 0;
   std::optional<double> top1, top5;
+  std::optional<double> val_top1;  // with a validation split
   int64_t epochs = 0;  // trained (from the result), else the budget
   double seconds = 0;
   std::string worker;

@@ -182,6 +182,7 @@ ResultSummary summarize_result(const nlohmann::json& j) {
   if (!j.is_object()) return r;
   if (j.contains("top1") && j["top1"].is_number()) r.top1 = j["top1"].get<double>();
   if (j.contains("top5") && j["top5"].is_number()) r.top5 = j["top5"].get<double>();
+  if (j.contains("val_top1") && j["val_top1"].is_number()) r.val_top1 = j["val_top1"].get<double>();
   if (j.contains("epochs") && j["epochs"].is_array()) {
     r.epochs = static_cast<int64_t>(j["epochs"].size());
     for (const auto& e : j["epochs"])

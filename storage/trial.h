@@ -86,7 +86,11 @@ struct TrialRecord {
 // the one place that reads a result's fields. Absent or malformed fields are
 // nullopt / 0, never an exception (results of older builds lack some).
 struct ResultSummary {
-  std::optional<double> top1, top5;
+  std::optional<double> top1, top5;  // on the test split
+  std::optional<double> val_top1;    // on the validation split (data.val_split), when held out
+  // What a search decides on (criticality ranking, promotion, the front):
+  // validation top-1 when there is a validation split, else test top-1.
+  std::optional<double> decision_top1() const { return val_top1 ? val_top1 : top1; }
   std::optional<int64_t> epochs;  // epochs trained, when the result lists them
   double seconds = 0;             // their wall time
 };

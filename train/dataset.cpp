@@ -238,8 +238,11 @@ Result<Dataset> load_dataset(const std::string& name, const std::string& dir, Sp
   return c.status();
 }
 
-Dataset balanced_subset(const Dataset& d, int64_t n, uint64_t seed) {
-  if (n <= 0 || n >= d.size()) return d;
+namespace {
+
+// n indices of d, the same number of each class (the first classes one more
+// when n is not a multiple), drawn with `seed`; sorted.
+std::vector<int64_t> balanced_indices(const Dataset& d, int64_t n, uint64_t seed) {
   std::vector<std::vector<int64_t>> by_class(d.classes);
   for (int64_t i = 0; i < d.size(); ++i) by_class[d.labels[i]].push_back(i);
   std::mt19937_64 rng(seed);
@@ -252,6 +255,10 @@ Dataset balanced_subset(const Dataset& d, int64_t n, uint64_t seed) {
     keep.insert(keep.end(), idx.begin(), idx.begin() + take);
   }
   std::sort(keep.begin(), keep.end());
+  return keep;
+}
+
+Dataset select(const Dataset& d, const std::vector<int64_t>& keep) {
   Dataset s{d.name, d.channels, d.height, d.width, d.classes, {}, {}};
   const int64_t b = d.image_bytes();
   s.images.resize(keep.size() * b);
@@ -260,6 +267,27 @@ Dataset balanced_subset(const Dataset& d, int64_t n, uint64_t seed) {
     std::copy_n(d.images.begin() + keep[k] * b, b, s.images.begin() + k * b);
   }
   return s;
+}
+
+}  // namespace
+
+Dataset balanced_subset(const Dataset& d, int64_t n, uint64_t seed) {
+  if (n <= 0 || n >= d.size()) return d;
+  return select(d, balanced_indices(d, n, seed));
+}
+
+std::pair<Dataset, Dataset> hold_out(const Dataset& d, int64_t n, uint64_t seed) {
+  const std::vector<int64_t> held = balanced_indices(d, n, seed);
+  std::vector<int64_t> rest;
+  rest.reserve(d.size() - held.size());
+  for (int64_t i = 0, h = 0; i < d.size(); ++i) {
+    if (h < static_cast<int64_t>(held.size()) && held[h] == i) {
+      ++h;
+      continue;
+    }
+    rest.push_back(i);
+  }
+  return {select(d, rest), select(d, held)};
 }
 
 Dataset pad_images(const Dataset& d, int64_t size) {

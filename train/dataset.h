@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -63,6 +64,9 @@ Result<Dataset> load_dataset(const std::string& name, const std::string& dir, Sp
 // first classes), chosen with `seed`; n <= 0 or n >= size keeps everything. The
 // subset keeps the original order.
 Dataset balanced_subset(const Dataset& d, int64_t n, uint64_t seed);
+// A stratified validation split: {the rest, n held-out images balanced over
+// the classes}, drawn with `seed`. Disjoint; together they are d.
+std::pair<Dataset, Dataset> hold_out(const Dataset& d, int64_t n, uint64_t seed);
 
 // Zero-pads every image to `size` x `size` (centred), e.g. 28 -> 32 for MNIST.
 Dataset pad_images(const Dataset& d, int64_t size);

@@ -36,6 +36,11 @@ Status validate(const TrainJob& job) {
                                     std::to_string(job.model.classes));
   if (job.data.train_subset < 0)
     return Status::invalid_argument("data.train_subset: expected a size >= 0 (0 keeps the whole split)");
+  if (job.data.val_split < 0)
+    return Status::invalid_argument("data.val_split: expected a number of images >= 0 (0: no validation split)");
+  if (job.data.train_subset > 0 && job.data.val_split >= job.data.train_subset)
+    return Status::invalid_argument("data.val_split: expected fewer images than data.train_subset (" +
+                                    std::to_string(job.data.train_subset) + ")");
   if (job.data.test_subset < 0)
     return Status::invalid_argument("data.test_subset: expected a size >= 0 (0 keeps the whole split)");
   const auto& t = job.train;
@@ -78,8 +83,9 @@ nlohmann::json to_json(const TrainJob& job) {
                 {"seed", t.seed},
                 {"kd", {{"teacher", t.kd.teacher}, {"temperature", t.kd.temperature}, {"lambda", t.kd.lambda}}}};
   // Only when not the default, so that every fp32 trial keeps the id it had
-  // before precision existed.
+  // before precision existed (and likewise without a validation split).
   if (t.precision != "fp32") j["train"]["precision"] = t.precision;
+  if (job.data.val_split > 0) j["data"]["val_split"] = job.data.val_split;
   return j;
 }
 
@@ -134,11 +140,13 @@ Result<TrainJob> train_job_from_json(const nlohmann::json& j, bool check) {
   }
   if (j.contains("data")) {
     const auto& d = j["data"];
-    DR_RETURN_IF_ERROR(only_keys(d, "data", {"dataset", "data_dir", "train_subset", "test_subset", "augment"}));
+    DR_RETURN_IF_ERROR(
+        only_keys(d, "data", {"dataset", "data_dir", "train_subset", "test_subset", "val_split", "augment"}));
     DR_RETURN_IF_ERROR(get(d, "dataset", "data", job.data.dataset));
     DR_RETURN_IF_ERROR(get(d, "data_dir", "data", job.data.data_dir));
     DR_RETURN_IF_ERROR(get(d, "train_subset", "data", job.data.train_subset));
     DR_RETURN_IF_ERROR(get(d, "test_subset", "data", job.data.test_subset));
+    DR_RETURN_IF_ERROR(get(d, "val_split", "data", job.data.val_split));
     DR_RETURN_IF_ERROR(get(d, "augment", "data", job.data.augment));
   }
   if (j.contains("train")) {

@@ -18,6 +18,10 @@ struct DataOptions {
   std::string data_dir;               // where its files are; unused for synthetic
   int64_t train_subset = 0;           // class-balanced subset size; 0 keeps all
   int64_t test_subset = 0;
+  // Images held out of the (subsetted) training set, stratified and seeded,
+  // as a validation split: the search decides on validation top-1 and reports
+  // test top-1 beside it. 0: none (decisions on test top-1, as before).
+  int64_t val_split = 0;
   bool augment = true;                // pad 4 + random crop + horizontal flip
 };
 

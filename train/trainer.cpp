@@ -41,13 +41,22 @@ Result<std::shared_ptr<const Dataset>> cached_split(const std::string& name, con
 }
 
 // The split as the model sees it: subset, then padded to the model's input.
-Result<std::shared_ptr<const Dataset>> prepared_split(const TrainJob& job, Split split) {
+// With data.val_split, the training split loses its held-out images, which
+// `validation` (true) returns instead.
+Result<std::shared_ptr<const Dataset>> prepared_split(const TrainJob& job, Split split, bool validation = false) {
   auto full = cached_split(job.data.dataset, job.data.data_dir, split);
   if (!full.ok()) return full.status();
   std::shared_ptr<const Dataset> d = *full;
   const int64_t n = split == Split::kTrain ? job.data.train_subset : job.data.test_subset;
   if (n > 0 && n < d->size())
     d = std::make_shared<const Dataset>(balanced_subset(*d, n, job.train.seed + (split == Split::kTrain ? 11 : 13)));
+  if (split == Split::kTrain && job.data.val_split > 0) {
+    if (job.data.val_split >= d->size())
+      return Status::invalid_argument("data.val_split: " + std::to_string(job.data.val_split) + " images held out of " +
+                                      std::to_string(d->size()) + " training images leaves none to train on");
+    auto [rest, held] = hold_out(*d, job.data.val_split, job.train.seed + 17);
+    d = std::make_shared<const Dataset>(validation ? std::move(held) : std::move(rest));
+  }
   if (d->channels != job.model.in_channels)
     return Status::invalid_argument("model.in_channels is " + std::to_string(job.model.in_channels) + " but " +
                                     job.data.dataset + " images have " + std::to_string(d->channels) +
@@ -121,7 +130,7 @@ Eval evaluate(nn::Network& net, const std::shared_ptr<const Dataset>& data, cons
 }  // namespace
 
 nlohmann::ordered_json to_json(const EpochRecord& e) {
-  return nlohmann::ordered_json{{"epoch", e.epoch},
+  auto j = nlohmann::ordered_json{{"epoch", e.epoch},
                                 {"train_loss", e.train_loss},
                                 {"top1", e.top1},
                                 {"seconds", e.seconds},
@@ -130,6 +139,9 @@ nlohmann::ordered_json to_json(const EpochRecord& e) {
                                 {"train_top1", e.train_top1},
                                 {"lr", e.lr},
                                 {"images_per_second", e.images_per_second}};
+  if (e.val_top1) j["val_top1"] = *e.val_top1;
+  if (e.val_loss) j["val_loss"] = *e.val_loss;
+  return j;
 }
 
 Result<EpochRecord> epoch_record_from_json(const nlohmann::json& j) {
@@ -144,6 +156,8 @@ Result<EpochRecord> epoch_record_from_json(const nlohmann::json& j) {
     e.top5 = j.at("top5").get<double>();
     e.seconds = j.at("seconds").get<double>();
     e.images_per_second = j.at("images_per_second").get<double>();
+    if (j.contains("val_top1") && j["val_top1"].is_number()) e.val_top1 = j["val_top1"].get<double>();
+    if (j.contains("val_loss") && j["val_loss"].is_number()) e.val_loss = j["val_loss"].get<double>();
     return e;
   } catch (const std::exception& ex) {
     return Status::corruption(std::string("epoch record: ") + ex.what());
@@ -153,7 +167,7 @@ Result<EpochRecord> epoch_record_from_json(const nlohmann::json& j) {
 nlohmann::ordered_json to_json(const TrainResult& r) {
   nlohmann::ordered_json epochs = nlohmann::ordered_json::array();
   for (const auto& e : r.epochs) epochs.push_back(to_json(e));
-  return nlohmann::ordered_json{{"top1", r.top1},
+  auto j = nlohmann::ordered_json{{"top1", r.top1},
           {"top5", r.top5},
           {"loss", r.loss},
           {"relus", r.relus},
@@ -163,6 +177,9 @@ nlohmann::ordered_json to_json(const TrainResult& r) {
           {"images_per_second", r.images_per_second},
           {"completed", r.completed},
           {"device", r.device}};
+  // The search decides on this when present (storage::summarize_result).
+  if (r.val_top1) j["val_top1"] = *r.val_top1;
+  return j;
 }
 
 Result<std::pair<torch::Tensor, torch::Tensor>> evaluation_set(const TrainJob& job) {
@@ -233,6 +250,12 @@ Result<TrainResult> run_training(const TrainJob& job, const RunOptions& run, con
   if (!train_data.ok()) return train_data.status();
   auto test_data = prepared_split(job, Split::kTest);
   if (!test_data.ok()) return test_data.status();
+  std::optional<std::shared_ptr<const Dataset>> val_data;
+  if (job.data.val_split > 0) {
+    auto v = prepared_split(job, Split::kTrain, /*validation=*/true);
+    if (!v.ok()) return v.status();
+    val_data = *v;
+  }
   const Normalization norm = *normalization_for(job.data.dataset);
 
   // Initialisation draws from torch's one global generator: seeding and
@@ -436,8 +459,14 @@ Result<TrainResult> run_training(const TrainJob& job, const RunOptions& run, con
     images_trained += seen;
     seconds_training += train_secs;
     Eval ev = evaluate(net, *test_data, norm, place);
-    EpochRecord rec{epoch + 1, lr, train_loss, train_top1, ev.loss, ev.top1, ev.top5,
-                    seconds_since(epoch_start), train_secs > 0 ? seen / train_secs : 0};
+    EpochRecord rec{epoch + 1, lr, train_loss, train_top1, ev.loss, ev.top1, ev.top5, std::nullopt, std::nullopt,
+                    0, train_secs > 0 ? seen / train_secs : 0};
+    if (val_data) {
+      Eval val = evaluate(net, *val_data, norm, place);
+      rec.val_top1 = val.top1;
+      rec.val_loss = val.loss;
+    }
+    rec.seconds = seconds_since(epoch_start);
     result.epochs.push_back(rec);
     nlohmann::json history = nlohmann::json::array();
     for (const auto& e : result.epochs) history.push_back(nlohmann::json::parse(to_json(e).dump()));
@@ -451,6 +480,7 @@ Result<TrainResult> run_training(const TrainJob& job, const RunOptions& run, con
     result.top1 = last.top1;
     result.top5 = last.top5;
     result.loss = last.loss;
+    result.val_top1 = last.val_top1;
   }
   result.images_per_second = seconds_training > 0 ? images_trained / seconds_training : 0;
   result.completed = !stopped && static_cast<int64_t>(result.epochs.size()) == t.epochs;

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -27,12 +28,14 @@ struct EpochRecord {
   double loss = 0;        // test loss
   double top1 = 0;        // test top-1, percent
   double top5 = 0;
+  std::optional<double> val_top1, val_loss;  // on the validation split, when the job holds one out
   double seconds = 0;     // wall time of the epoch (training and evaluation)
   double images_per_second = 0;  // training images per second
 };
 
 struct TrainResult {
-  double top1 = 0, top5 = 0, loss = 0;  // of the last epoch
+  double top1 = 0, top5 = 0, loss = 0;  // of the last epoch, on the test split
+  std::optional<double> val_top1;        // of the last epoch, on the validation split (data.val_split)
   int64_t relus = 0, macs = 0, params = 0;
   std::vector<EpochRecord> epochs;
   double images_per_second = 0;  // over all training batches of this process

@@ -363,6 +363,13 @@ TEST_F(StoreTest, ConcurrentLeasesGrantEachTrialOnce) {
   EXPECT_EQ(store_->list_trials(TrialState::kLeased)->size(), 40u);
 }
 
+TEST(ResultSummaryTest, DecisionsUseValidationTop1WhenAResultHasIt) {
+  EXPECT_EQ(summarize_result({{"top1", 70.0}}).decision_top1(), 70.0);
+  EXPECT_EQ(summarize_result({{"top1", 70.0}, {"val_top1", 65.5}}).decision_top1(), 65.5);
+  EXPECT_FALSE(summarize_result({{"noop", true}}).decision_top1().has_value());
+  EXPECT_FALSE(summarize_result(nlohmann::json("garbage")).top1.has_value());  // never throws
+}
+
 class BadStoreTest : public StoreTest {};
 
 TEST_F(BadStoreTest, AFutureSchemaIsRefused) {

@@ -4,6 +4,8 @@
 #include "tests/test_dirs.h"
 
 #include <gtest/gtest.h>
+
+#include <set>
 #include <zlib.h>
 
 #include <filesystem>
@@ -180,6 +182,28 @@ TEST(PadTest, CentresImagesInZeros) {
 TEST(SyntheticTest, IsDeterministic) {
   EXPECT_EQ(make_synthetic(50, 10, 3, 8, 3).images, make_synthetic(50, 10, 3, 8, 3).images);
   EXPECT_NE(make_synthetic(50, 10, 3, 8, 3).images, make_synthetic(50, 10, 3, 8, 4).images);
+}
+
+TEST(HoldOutTest, AValidationSplitIsStratifiedDisjointAndSeeded) {
+  const Dataset d = make_synthetic(1000, 10, 3, 8, 1);
+  auto [rest, held] = hold_out(d, 200, 7);
+  EXPECT_EQ(held.size(), 200);
+  EXPECT_EQ(rest.size(), 800);
+  std::vector<int> per_class(10, 0);
+  for (auto l : held.labels) ++per_class[l];
+  for (int c = 0; c < 10; ++c) EXPECT_EQ(per_class[c], 20) << c;
+  // Disjoint and complete: every image of d is in exactly one of them.
+  auto key = [](const Dataset& s, int64_t i) {
+    return std::string(s.images.begin() + i * s.image_bytes(), s.images.begin() + (i + 1) * s.image_bytes());
+  };
+  std::multiset<std::string> all, parts;
+  for (int64_t i = 0; i < d.size(); ++i) all.insert(key(d, i));
+  for (int64_t i = 0; i < rest.size(); ++i) parts.insert(key(rest, i));
+  for (int64_t i = 0; i < held.size(); ++i) parts.insert(key(held, i));
+  EXPECT_EQ(all, parts);
+  // The same seed holds out the same images; another seed others.
+  EXPECT_EQ(hold_out(d, 200, 7).second.images, held.images);
+  EXPECT_NE(hold_out(d, 200, 8).second.images, held.images);
 }
 
 }  // namespace

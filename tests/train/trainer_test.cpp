@@ -189,6 +189,34 @@ TEST_F(TrainerTest, TheBatchLoopDoesNotSyncWithTheHostPerBatch) {
   }
 }
 
+// With data.val_split, every epoch reports validation top-1 beside test top-1,
+// the result carries it (what a search decides on), and the training set
+// shrinks by the held-out images; without it, nothing changes.
+TEST_F(TrainerTest, AValidationSplitIsHeldOutAndReportedBesideTheTestAccuracy) {
+  TrainJob job = tiny_job();
+  job.train.epochs = 2;
+  job.data.val_split = 128;
+  auto r = run_training(job, cpu(), out("val"));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_TRUE(r->val_top1.has_value());
+  for (const auto& e : r->epochs) ASSERT_TRUE(e.val_top1.has_value() && e.val_loss.has_value());
+  EXPECT_EQ(*r->val_top1, *r->epochs.back().val_top1);
+  std::ifstream in(dir_ / "val" / "result.json");
+  auto j = nlohmann::json::parse(in);
+  EXPECT_DOUBLE_EQ(j["val_top1"].get<double>(), *r->val_top1);
+  // 640 - 128 images train: 16 batches of 32 an epoch (20 without the split).
+  int batches = 0;
+  TrainHooks hooks;
+  hooks.on_batch = [&](const BatchProgress& p) { batches = static_cast<int>(p.batches); };
+  ASSERT_TRUE(run_training(job, cpu(), out("val2"), hooks).ok());
+  EXPECT_EQ(batches, 16);
+  // A split as large as the training set is refused, naming the key.
+  job.data.val_split = 640;
+  auto refused = run_training(job, cpu(), out("bad"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("data.val_split"), std::string::npos) << refused.status().message();
+}
+
 TEST(LearningRateTest, SchedulesAndWarmup) {
   TrainOptions t;
   t.lr = 0.1;
