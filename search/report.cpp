@@ -77,7 +77,11 @@ Result<Report> build_report(storage::Store& store) {
   Seen seen;
   std::map<std::string, storage::TrialRecord> by_id;
   for (const auto& t : *records) by_id[t.id] = t;
-  for (const auto& row : r.trials) seen[row.id] = {by_id[row.id].state, row.top1};
+  // Decisions as the strategy made them: on validation top-1 where trials held a split out.
+  for (const auto& row : r.trials) {
+    seen[row.id] = {by_id[row.id].state, row.val_top1 ? row.val_top1 : row.top1};
+    r.validation |= row.val_top1.has_value();
+  }
   std::map<std::string, ReportPoint> point_of;
   for (const auto& row : r.trials) {
     const auto& t = by_id[row.id];
@@ -207,7 +211,8 @@ std::string pareto_csv(const Report& r) {
 
 std::string criticality_csv(const Report& r) {
   std::ostringstream os;
-  os << "stage,relus,top1,top1_kd,score,rank\n";
+  // With a validation split the study (a decision) is on validation accuracies.
+  os << (r.validation ? "stage,relus,val_top1,val_top1_kd,score,rank\n" : "stage,relus,top1,top1_kd,score,rank\n");
   for (const auto& row : r.criticality.rows)
     os << row.stage << "," << row.relus << "," << (row.top1 ? fmt("%.4f", *row.top1) : "") << ","
        << (row.top1_kd ? fmt("%.4f", *row.top1_kd) : "") << "," << (row.score ? fmt("%.6g", *row.score) : "") << ","
@@ -400,6 +405,10 @@ struct Tables {
 
 Tables tables(const Report& r) {
   Tables t;
+  if (r.validation) {
+    t.crit_h = {"stage", "ReLUs", "val top-1 without KD", "val top-1 with KD", "C_k", "rank"};
+    t.front_h.back() = "test top-1";  // chosen on validation top-1, quoted on test
+  }
   for (const auto& p : r.front)
     t.front.push_back({p.id.substr(0, 12), p.plan, fmt("%g", p.alpha), fmt("%g", p.rho), p.kd ? "yes" : "no",
                        with_commas(p.relus), with_commas(p.macs), fmt("%.2f", p.top1)});

@@ -40,6 +40,9 @@ struct PruningRow {
 };
 
 struct Report {
+  // Trials held a validation split out: decisions (the criticality study, the
+  // front) are on validation top-1, the figures quote test top-1.
+  bool validation = false;
   std::vector<storage::Experiment> experiments;
   std::vector<storage::TrialRow> trials;
   std::vector<ReportPoint> points;  // full-fidelity done trials
