@@ -97,32 +97,30 @@ class BrokenConfigTest : public ::testing::Test {
  protected:
   void SetUp() override { dir_ = deepreduce::testing::fresh_test_dir("broken"); }
   void TearDown() override { fs::remove_all(dir_); }
+  // Writes each config, runs `command FILE rest`, and expects exit 2 and
+  // "FILE:LINE: key..." in the output. Returns how many were tried.
+  template <size_t N>
+  int expect_each_named(const Broken (&configs)[N], const std::string& command, const std::string& rest) {
+    int i = 0;
+    for (const auto& b : configs) {
+      const std::string file = (dir_ / (command.substr(0, 1) + std::to_string(i++) + ".yaml")).string();
+      std::ofstream(file) << b.text;
+      auto r = run_deepreduce(command + " " + file + rest);
+      EXPECT_EQ(r.code, 2) << b.what << ": " << r.out;
+      EXPECT_NE(r.out.find(file + ":" + b.says), std::string::npos)
+          << b.what << ": expected \"" << file << ":" << b.says << "\" in\n" << r.out;
+    }
+    return i;
+  }
   fs::path dir_;
 };
 
 TEST_F(BrokenConfigTest, PlanNamesFileLineAndKeyOfEveryMistake) {
-  int i = 0;
-  for (const auto& b : kPlanned) {
-    const std::string file = (dir_ / ("c" + std::to_string(i++) + ".yaml")).string();
-    std::ofstream(file) << b.text;
-    auto r = run_deepreduce("plan " + file);
-    EXPECT_EQ(r.code, 2) << b.what << ": " << r.out;
-    EXPECT_NE(r.out.find(file + ":" + b.says), std::string::npos) << b.what << ": expected \"" << file << ":" << b.says
-                                                                   << "\" in\n" << r.out;
-  }
-  EXPECT_GE(i, 40);
+  EXPECT_GE(expect_each_named(kPlanned, "plan", ""), 40);
 }
 
 TEST_F(BrokenConfigTest, TrainTrialFilesNameFileLineAndKey) {
-  int i = 0;
-  for (const auto& b : kTrialFiles) {
-    const std::string file = (dir_ / ("t" + std::to_string(i++) + ".yaml")).string();
-    std::ofstream(file) << b.text;
-    auto r = run_deepreduce("train --trial " + file + " --out " + (dir_ / "out").string());
-    EXPECT_EQ(r.code, 2) << b.what << ": " << r.out;
-    EXPECT_NE(r.out.find(file + ":" + b.says), std::string::npos) << b.what << ": expected \"" << file << ":" << b.says
-                                                                   << "\" in\n" << r.out;
-  }
+  expect_each_named(kTrialFiles, "train --trial", " --out " + (dir_ / "out").string());
 }
 
 }  // namespace
