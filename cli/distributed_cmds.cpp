@@ -461,7 +461,8 @@ int plan_main(int argc, char** argv) {
     // What training it costs: its epochs over its training images (a subset, or the whole split).
     const int64_t epochs = spec.kind == "noop" ? 0 : spec.job.train.epochs;
     auto split = train::train_images_for(spec.job.data.dataset);
-    const int64_t images = spec.job.data.train_subset > 0 ? spec.job.data.train_subset : split.ok() ? *split : 0;
+    const int64_t images = (spec.job.data.train_subset > 0 ? spec.job.data.train_subset : split.ok() ? *split : 0) -
+                           spec.job.data.val_split;  // held out: evaluated, not trained on
     total_epochs += epochs;
     total_images += static_cast<double>(epochs) * static_cast<double>(images);
     t.add({id.substr(0, 12), role, m.arch, nn::plan_summary(m), alpha, rho, blocks,
