@@ -108,17 +108,23 @@ Result<std::unique_ptr<storage::Store>> prepare_store(const std::string& db, con
   return std::move(*store);
 }
 
+std::string state_counts(const std::vector<std::pair<storage::TrialState, int64_t>>& counts, int64_t& total) {
+  total = 0;
+  std::string line;
+  for (const auto& [state, n] : counts) {
+    total += n;
+    line += std::string("  ") + storage::state_name(state) + " " + std::to_string(n);
+  }
+  return line;
+}
+
 void print_summary(storage::Store& store, const std::string& db) {
   // A table a person reads: past 100 trials, the counts and where the rows are.
   constexpr size_t kMaxRows = 100;
   auto counts = store.count_by_state();
   if (!counts.ok()) return;
   int64_t total = 0;
-  std::string line;
-  for (const auto& [state, n] : *counts) {
-    total += n;
-    line += std::string("  ") + storage::state_name(state) + " " + std::to_string(n);
-  }
+  const std::string line = state_counts(*counts, total);
   if (static_cast<size_t>(total) > kMaxRows) {
     std::cout << total << " trials:" << line << "\none row per trial: deepreduce export --db " << db
               << " --format csv --out trials.csv\n";
@@ -362,19 +368,6 @@ int coordinator_main(int argc, char** argv) {
   return report_failures(**store, *list, vm["db"].as<std::string>(), "coordinator");
 }
 
-namespace {
-std::string fixed1(double x) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", x);
-  return buf;
-}
-std::string fixed0(double x) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.0f", x);
-  return buf;
-}
-}  // namespace
-
 int plan_main(int argc, char** argv) {
   po::options_description desc(
       "deepreduce plan: the trials an experiment CONFIG would start first (id, arch, ReLU plan,\n"
@@ -506,7 +499,7 @@ int plan_main(int argc, char** argv) {
               << t.render() << "\ntotal: " << with_commas(total_epochs) << " epochs, "
               << with_commas(static_cast<int64_t>(total_images)) << " training images";
     if (ips > 0)
-      std::cout << ", about " << fixed1(gpu_hours) << " GPU-hours at " << fixed0(ips)
+      std::cout << ", about " << fixed(gpu_hours, 1) << " GPU-hours at " << fixed(ips, 0)
                 << " images/s (KD students' teacher passes not counted)";
     else
       std::cout << " (give --images-per-second for GPU-hours)";

@@ -81,28 +81,29 @@ Status store_option_node(const YAML::Node& root, const std::string& path, const 
   return Status();
 }
 
-Status locate_job_error(const Status& s, const YAML::Node& map, const std::string& path, const std::string& prefix) {
+std::optional<Status> locate_job_error(const Status& s, const YAML::Node& map, const std::string& path,
+                                       const std::string& prefix) {
   const std::string& msg = s.message();
   const size_t colon = msg.find(": ");
-  if (colon == std::string::npos || !map.IsMap()) return s;
+  if (colon == std::string::npos || !map.IsMap()) return std::nullopt;
   const std::string key = msg.substr(0, colon);
   std::string option = option_for_key(key);
   if (option.empty() && key.rfind("--", 0) == 0) option = key.substr(2);
-  if (option.empty()) return s;
+  if (option.empty()) return std::nullopt;
   std::string underscored = option;
   std::replace(underscored.begin(), underscored.end(), '-', '_');
   for (const auto& kv : map)
     if (kv.first.IsScalar() && (kv.first.Scalar() == option || kv.first.Scalar() == underscored))
       return Status::invalid_argument(path + ":" + std::to_string(kv.first.Mark().line + 1) + ": " + prefix + option +
                                       ": " + msg.substr(colon + 2));
-  return s;
+  return std::nullopt;
 }
 
 Status locate_job_error_in_file(const Status& s, const std::string& path) {
   auto text = read_text_file(path);
   if (!text.ok()) return s;
   try {
-    return locate_job_error(s, YAML::Load(*text), path);
+    return locate_job_error(s, YAML::Load(*text), path).value_or(s);
   } catch (const YAML::Exception&) {
     return s;
   }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 #include <yaml-cpp/yaml.h>
@@ -29,10 +30,10 @@ Status store_option_node(const YAML::Node& node, const std::string& path,
 
 // Where in a YAML mapping of options the error of validating a job came from:
 // "train.lr: expected ..." becomes "FILE:LINE: lr: expected ..." when `map`
-// wrote the option (train_options.h's option_for_key), else `s` unchanged.
-Status locate_job_error(const Status& s, const YAML::Node& map, const std::string& path,
-                        const std::string& prefix = "");
-// The same for an option file read from `path`.
+// wrote the option (train_options.h's option_for_key); nullopt when it did not.
+std::optional<Status> locate_job_error(const Status& s, const YAML::Node& map, const std::string& path,
+                                       const std::string& prefix = "");
+// The same for an option file read from `path`; `s` itself when the file does not name the key.
 Status locate_job_error_in_file(const Status& s, const std::string& path);
 
 }  // namespace deepreduce::cli

@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/experiment_support.h"
 #include "common/files.h"
 #include "common/text.h"
 #include "cli/model_options.h"
@@ -26,12 +27,6 @@ Result<std::unique_ptr<storage::Store>> open_read_only(const std::string& db) {
   storage::StoreOptions o;
   o.read_only = true;
   return storage::open_store(db, o);
-}
-
-std::string fixed(double x, int digits) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, x);
-  return buf;
 }
 
 std::string age(int64_t ms) {
@@ -92,11 +87,7 @@ int status_main(int argc, char** argv) {
   for (const auto& e : *experiments)
     std::cout << "experiment " << e.name << "  strategy " << e.strategy << "  created " << age(e.created_ms) << "\n";
   int64_t total = 0;
-  std::string line;
-  for (auto [state, n] : *counts) {
-    total += n;
-    line += std::string("  ") + storage::state_name(state) + " " + std::to_string(n);
-  }
+  const std::string line = state_counts(*counts, total);
   std::cout << "\ntrials " << total << ":" << line << "\n";
 
   auto role_of = [](const storage::TrialRecord& t) { return t.spec.role.empty() ? std::string("-") : t.spec.role; };

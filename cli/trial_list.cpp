@@ -57,11 +57,9 @@ Result<TrialList> load_trial_list(const std::string& path) {
     auto job = job_from_options(vm);
     if (!job.ok()) {
       // At the trial's key, else at the defaults' (where the bad value came from).
-      Status located = locate_job_error(job.status(), entry, path);
-      if (located.message() == job.status().message())
-        located = locate_job_error(job.status(), defaults, path, "defaults.");
-      if (located.message() == job.status().message()) return job.status().with_context(at(entry));
-      return located;
+      if (auto located = locate_job_error(job.status(), entry, path)) return *located;
+      if (auto located = locate_job_error(job.status(), defaults, path, "defaults.")) return *located;
+      return job.status().with_context(at(entry));
     }
     storage::TrialSpec spec;
     spec.job = *job;

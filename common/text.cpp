@@ -28,6 +28,12 @@ std::string percent(double fraction) {
   return buf;
 }
 
+std::string fixed(double x, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, x);
+  return buf;
+}
+
 std::string TextTable::render() const {
   std::vector<size_t> width;
   for (const auto& row : rows_) {

@@ -13,6 +13,8 @@ std::string with_commas(int64_t n);
 std::string csv_field(const std::string& s);
 // 0.1234 -> "12.3%".
 std::string percent(double fraction);
+// x with `digits` decimals: fixed(2.345, 1) -> "2.3".
+std::string fixed(double x, int digits);
 
 // A left/right aligned text table; the first column is left-aligned, the
 // others right-aligned.

@@ -57,13 +57,7 @@ class Reader {
 
   template <typename T>
   Status scalar(const YAML::Node& n, const std::string& key, const char* expected, T& out) const {
-    if (!n.IsScalar()) return error(n, key, std::string("expected ") + expected + ", got " + shown(n));
-    try {
-      out = n.as<T>();
-    } catch (const YAML::Exception&) {
-      return error(n, key, std::string("expected ") + expected + ", got " + shown(n));
-    }
-    return Status();
+    return read_scalar(n, path_, key, expected, out);
   }
 
   // A list of T, or of lists of T (nested).

@@ -98,6 +98,7 @@ Status build(Store& old, const std::string& target, const MigrationOptions& o, M
   std::map<std::string, std::string>& ids = sum.ids;
   std::map<std::string, const TrialRecord*> chosen;  // new id -> old record
   std::vector<std::pair<std::string, TrialSpec>> order;  // new id, new spec, dependencies first
+  std::map<std::string, size_t> position;               // new id -> its index in order
   for (const auto& t : *ordered) {
     TrialSpec spec = t.spec;
     if (!spec.teacher.empty()) spec.teacher = ids.at(spec.teacher);
@@ -107,14 +108,14 @@ Status build(Store& old, const std::string& target, const MigrationOptions& o, M
     auto it = chosen.find(id);
     if (it == chosen.end()) {
       chosen[id] = &t;
+      position[id] = order.size();
       order.push_back({id, spec});
     } else {
       ++sum.merged;
       say(o, "trials " + it->second->id + " and " + t.id + " differ only in where their data lived: they become " + id);
       if (progress_rank(t.state) > progress_rank(it->second->state)) {
         it->second = &t;
-        for (auto& [oid, ospec] : order)
-          if (oid == id) ospec.job.data.data_dir = t.spec.job.data.data_dir;
+        order[position.at(id)].second.job.data.data_dir = t.spec.job.data.data_dir;
       }
     }
   }

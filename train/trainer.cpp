@@ -40,23 +40,19 @@ Result<std::shared_ptr<const Dataset>> cached_split(const std::string& name, con
   return ptr;
 }
 
-// The split as the model sees it: subset, then padded to the model's input.
-// With data.val_split, the training split loses its held-out images, which
-// `validation` (true) returns instead.
-Result<std::shared_ptr<const Dataset>> prepared_split(const TrainJob& job, Split split, bool validation = false) {
+// A split's class-balanced subset (data.train_subset / test_subset).
+Result<std::shared_ptr<const Dataset>> subset_of(const TrainJob& job, Split split) {
   auto full = cached_split(job.data.dataset, job.data.data_dir, split);
   if (!full.ok()) return full.status();
   std::shared_ptr<const Dataset> d = *full;
   const int64_t n = split == Split::kTrain ? job.data.train_subset : job.data.test_subset;
   if (n > 0 && n < d->size())
     d = std::make_shared<const Dataset>(balanced_subset(*d, n, job.train.seed + (split == Split::kTrain ? 11 : 13)));
-  if (split == Split::kTrain && job.data.val_split > 0) {
-    if (job.data.val_split >= d->size())
-      return Status::invalid_argument("data.val_split: " + std::to_string(job.data.val_split) + " images held out of " +
-                                      std::to_string(d->size()) + " training images leaves none to train on");
-    auto [rest, held] = hold_out(*d, job.data.val_split, job.train.seed + 17);
-    d = std::make_shared<const Dataset>(validation ? std::move(held) : std::move(rest));
-  }
+  return d;
+}
+
+// Images as the model sees them: checked against its input, padded to it.
+Result<std::shared_ptr<const Dataset>> fitted(const TrainJob& job, std::shared_ptr<const Dataset> d) {
   if (d->channels != job.model.in_channels)
     return Status::invalid_argument("model.in_channels is " + std::to_string(job.model.in_channels) + " but " +
                                     job.data.dataset + " images have " + std::to_string(d->channels) +
@@ -69,6 +65,37 @@ Result<std::shared_ptr<const Dataset>> prepared_split(const TrainJob& job, Split
     d = std::make_shared<const Dataset>(pad_images(*d, job.model.input_size));
   }
   return d;
+}
+
+// The test split as the model sees it.
+Result<std::shared_ptr<const Dataset>> prepared_test(const TrainJob& job) {
+  auto d = subset_of(job, Split::kTest);
+  if (!d.ok()) return d.status();
+  return fitted(job, *d);
+}
+
+// The training split as the model sees it and, with data.val_split, the
+// validation split held out of it (null without one).
+struct TrainingSplits {
+  std::shared_ptr<const Dataset> train, validation;
+};
+Result<TrainingSplits> prepared_training(const TrainJob& job) {
+  auto d = subset_of(job, Split::kTrain);
+  if (!d.ok()) return d.status();
+  std::shared_ptr<const Dataset> train = *d, validation;
+  if (job.data.val_split > 0) {
+    if (job.data.val_split >= train->size())
+      return Status::invalid_argument("data.val_split: " + std::to_string(job.data.val_split) + " images held out of " +
+                                      std::to_string(train->size()) + " training images leaves none to train on");
+    auto [rest, held] = hold_out(*train, job.data.val_split, job.train.seed + 17);
+    train = std::make_shared<const Dataset>(std::move(rest));
+    auto v = fitted(job, std::make_shared<const Dataset>(std::move(held)));
+    if (!v.ok()) return v.status();
+    validation = *v;
+  }
+  auto t = fitted(job, train);
+  if (!t.ok()) return t.status();
+  return TrainingSplits{*t, validation};
 }
 
 struct Eval {
@@ -183,7 +210,7 @@ nlohmann::ordered_json to_json(const TrainResult& r) {
 }
 
 Result<std::pair<torch::Tensor, torch::Tensor>> evaluation_set(const TrainJob& job) {
-  auto data = prepared_split(job, Split::kTest);
+  auto data = prepared_test(job);
   if (!data.ok()) return data.status();
   auto norm = normalization_for(job.data.dataset);
   if (!norm.ok()) return norm.status();
@@ -246,16 +273,12 @@ Result<TrainResult> run_training(const TrainJob& job, const RunOptions& run, con
   if (ec) return Status::io_error(out_dir + ": cannot create output folder: " + ec.message());
   const std::string ckpt_path = (std::filesystem::path(out_dir) / "checkpoint.pt").string();
 
-  auto train_data = prepared_split(job, Split::kTrain);
-  if (!train_data.ok()) return train_data.status();
-  auto test_data = prepared_split(job, Split::kTest);
+  auto splits = prepared_training(job);
+  if (!splits.ok()) return splits.status();
+  const auto& train_data = splits->train;
+  const auto& val_data = splits->validation;  // null without data.val_split
+  auto test_data = prepared_test(job);
   if (!test_data.ok()) return test_data.status();
-  std::optional<std::shared_ptr<const Dataset>> val_data;
-  if (job.data.val_split > 0) {
-    auto v = prepared_split(job, Split::kTrain, /*validation=*/true);
-    if (!v.ok()) return v.status();
-    val_data = *v;
-  }
   const Normalization norm = *normalization_for(job.data.dataset);
 
   // Initialisation draws from torch's one global generator: seeding and
@@ -367,7 +390,7 @@ Result<TrainResult> run_training(const TrainJob& job, const RunOptions& run, con
     lo.epoch = epoch;
     lo.norm = norm;
     lo.pin_memory = device.is_cuda();
-    BatchLoader loader(*train_data, lo);
+    BatchLoader loader(train_data, lo);
     // Loss and accuracy accumulate on the device; the host reads them (a sync)
     // only to report progress, at most every half second, and at the epoch's end.
     const auto on = torch::TensorOptions().device(device);
@@ -462,7 +485,7 @@ Result<TrainResult> run_training(const TrainJob& job, const RunOptions& run, con
     EpochRecord rec{epoch + 1, lr, train_loss, train_top1, ev.loss, ev.top1, ev.top5, std::nullopt, std::nullopt,
                     0, train_secs > 0 ? seen / train_secs : 0};
     if (val_data) {
-      Eval val = evaluate(net, *val_data, norm, place);
+      Eval val = evaluate(net, val_data, norm, place);
       rec.val_top1 = val.top1;
       rec.val_loss = val.loss;
     }
