@@ -340,6 +340,21 @@ void Coordinator::on_hello(const std::string& identity, const proto::Message& m)
       send(identity, proto::make(Type::kCancel, {{"trial", trial}}));
     }
   }
+  // A lease from before a restart that names this worker but is not in its
+  // list was never received (the ASSIGN died with the last coordinator): it
+  // goes back to pending now instead of waiting out the grace period.
+  std::vector<std::string> never_received;
+  for (const auto& [trial, deadline] : lease_deadline_) {
+    if (w.running.count(trial)) continue;
+    auto r = store_.get_trial(trial);
+    if (r.ok() && r->state == TrialState::kLeased && r->worker == w.name) never_received.push_back(trial);
+  }
+  for (const auto& trial : never_received) {
+    lease_deadline_.erase(trial);
+    const std::string why = "worker " + w.name + " rejoined without it: its assignment was lost with the last coordinator";
+    log("trial " + trial.substr(0, 12) + " back to pending: " + why);
+    release(trial, why, storage::ReleaseCause::kNotCharged);
+  }
   // Capacity is re-announced with every HELLO: a worker that rejoins idle is
   // dispatched to at once, without waiting for a READY.
   w.free_slots = std::max(0, w.capacity - static_cast<int>(w.running.size()));

@@ -299,6 +299,12 @@ TEST_F(ChaosTest, AResultFinishedWhileTheCoordinatorIsDownArrivesWithItsModel) {
   auto c = coordinator(cfg, "db", {"--heartbeat-ms", "300"});
   auto a = worker("a");
   ASSERT_TRUE(wait_until_leased("db"));
+  // The lease is stored before its ASSIGN leaves: the worker must hold the
+  // trial before the coordinator freezes (an ASSIGN lost with the coordinator
+  // is another case, CoordinatorTest.ALeaseWhoseAssignDiedWithTheLastCoordinator...).
+  for (int i = 0; i < 600 && a->log().find(" assigned (attempt") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_NE(a->log().find(" assigned (attempt"), std::string::npos) << a->log();
   // Frozen, the coordinator cannot answer: the result and the model are sent
   // into a socket nobody reads, then lost with the process.
   c->signal(SIGSTOP);

@@ -133,5 +133,68 @@ TEST(CoordinatorTest, AStudentWaitsForItsTeachersWeightsInsteadOfFailing) {
   std::filesystem::remove_all(dir);
 }
 
+// The coordinator can die after it stored a lease and before its ASSIGN left
+// the machine. The worker it named never had the trial, so when that worker
+// rejoins a restarted coordinator without it, the trial goes back to pending
+// at once instead of waiting out the restart grace period. Leases that name
+// other workers still wait for them.
+TEST(CoordinatorTest, ALeaseWhoseAssignDiedWithTheLastCoordinatorIsReleasedWhenItsWorkerRejoins) {
+  const auto dir = deepreduce::testing::fresh_test_dir("coordinator");
+  auto store = *storage::open_store((dir / "db").string());
+  std::vector<storage::TrialSpec> trials(2);
+  for (size_t i = 0; i < trials.size(); ++i) {
+    trials[i].kind = "noop";
+    trials[i].job.train.seed = i;
+  }
+  const std::string lost = storage::trial_id(trials[0]), elsewhere = storage::trial_id(trials[1]);
+  ASSERT_TRUE(store->add_trials("x", trials).ok());
+  ASSERT_TRUE(store->lease(lost, "w", storage::now_ms() + 60000, std::string(32, 'a')).ok());
+  ASSERT_TRUE(store->lease(elsewhere, "v", storage::now_ms() + 60000, std::string(32, 'b')).ok());
+  zmq::context_t ctx;
+  CoordinatorOptions o;
+  o.bind = "inproc://lost-assign-test";
+  o.exit_when_done = false;
+  o.restart_grace_ms = 60000;
+  std::vector<std::string> lines;
+  std::mutex mu;
+  o.log = [&](const std::string& line) {
+    std::lock_guard<std::mutex> lock(mu);
+    lines.push_back(line);
+  };
+  Coordinator c(ctx, *store, o);
+  std::thread serve([&] { EXPECT_TRUE(c.run().ok()); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  zmq::socket_t w(ctx, zmq::socket_type::dealer);
+  w.connect(o.bind);
+  proto::send_frames(w, proto::encode(proto::make(
+                            proto::Type::kHello, {{"worker", "w"}, {"host", "h"}, {"pid", 1}, {"devices", {"cpu"}},
+                                                  {"threads", 1}, {"slots", 2}, {"running", nlohmann::json::array()}})));
+  std::vector<std::string> assigned;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2000);
+  while (std::chrono::steady_clock::now() < until) {
+    zmq::pollitem_t items[] = {{static_cast<void*>(w), 0, ZMQ_POLLIN, 0}};
+    zmq::poll(items, 1, std::chrono::milliseconds(50));
+    while (auto frames = proto::recv_frames(w)) {
+      auto m = proto::decode(*frames);
+      if (!m.ok()) continue;
+      if (m->type == proto::Type::kAssign) assigned.push_back(m->header["trial"].get<std::string>());
+      if (m->type == proto::Type::kHeartbeat) proto::send_frames(w, proto::encode(proto::make(proto::Type::kHeartbeat)));
+    }
+  }
+  EXPECT_EQ(assigned, std::vector<std::string>{lost}) << "the lost lease waited out the grace period";
+  EXPECT_EQ(store->get_trial(elsewhere)->state, storage::TrialState::kLeased);
+  EXPECT_EQ(store->get_trial(elsewhere)->worker, "v");
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    bool said = false;
+    for (const auto& l : lines) said |= l.find("back to pending: worker w rejoined without it") != std::string::npos;
+    EXPECT_TRUE(said);
+  }
+  c.request_stop();
+  serve.join();
+  store.reset();
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace deepreduce::coordinator
