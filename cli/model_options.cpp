@@ -1,5 +1,7 @@
 #include "cli/model_options.h"
 
+#include <map>
+
 #include <sstream>
 
 #include "nn/prune.h"
@@ -62,6 +64,21 @@ void add_model_options(po::options_description& desc, bool arch_may_be_list) {
     ("prune-macs", po::value<double>(),
      "channel pruning's shape: the least uniform rate that brings MACs to this fraction, e.g. 0.5");
   // clang-format on
+}
+
+const std::vector<std::string>& model_option_names() {
+  static const std::vector<std::string> kNames = {"arch", "classes", "in-channels", "input",  "alpha",
+                                                  "rho",  "blocks",  "cull",        "thin",   "only",
+                                                  "relus", "no-relus", "thin-position", "prune-rate", "prune-macs"};
+  return kNames;
+}
+
+std::string model_option_for_key(const std::string& key_path) {
+  static const std::map<std::string, std::string> kOptions = {
+      {"model.arch", "arch"},   {"model.classes", "classes"}, {"model.in_channels", "in-channels"},
+      {"model.input_size", "input"}, {"model.alpha", "alpha"}, {"model.rho", "rho"}, {"model.blocks", "blocks"}};
+  auto it = kOptions.find(key_path);
+  return it == kOptions.end() ? "" : it->second;
 }
 
 Result<nn::ModelSpec> model_spec_from(const po::variables_map& vm, const std::string& arch) {

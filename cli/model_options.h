@@ -17,6 +17,12 @@ namespace po = boost::program_options;
 // --cull, --thin, --only, --relus, --no-relus.
 void add_model_options(po::options_description& desc, bool arch_may_be_list = false);
 
+// The names of the options above (refused beside `train --resume`).
+const std::vector<std::string>& model_option_names();
+// The option that sets a ModelSpec key path ("model.input_size" -> "input");
+// "" for keys no option sets directly.
+std::string model_option_for_key(const std::string& key_path);
+
 // Builds the spec for `arch` from the parsed options; the message of a failure
 // names the option and the valid choices.
 Result<nn::ModelSpec> model_spec_from(const po::variables_map& vm, const std::string& arch);

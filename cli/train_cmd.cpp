@@ -11,6 +11,7 @@
 #include "nn/relu_plan.h"
 #include "train/checkpoint.h"
 #include "train/dataset.h"
+#include "train/job_schema.h"
 #include "train/progress.h"
 #include "train/trainer.h"
 
@@ -67,7 +68,7 @@ int train_main(int argc, char** argv) {
   if (vm.count("resume")) {
     run.resume = vm["resume"].as<std::string>();
     for (const auto& o : job_option_names())
-      if (vm.count(o) && !vm[o].defaulted()) {
+      if (o != "epochs" && vm.count(o) && !vm[o].defaulted()) {
         std::cerr << "deepreduce train: --" << o << " with --resume: the job comes from the checkpoint "
                   << "(only --epochs, --out, --device, --threads, --memory-format, --stop-after may change)\n";
         return kExitUsage;
@@ -83,7 +84,12 @@ int train_main(int argc, char** argv) {
       return kExitFailure;
     }
     job = *j;
-    if (!vm["epochs"].defaulted()) job.train.epochs = vm["epochs"].as<int64_t>();
+    if (!vm["epochs"].defaulted())
+      if (Status s = train::set_key_from_text(*train::key_by_option("epochs"), job, vm["epochs"].as<std::string>());
+          !s.ok()) {
+        std::cerr << "deepreduce train: --epochs" << s.message().substr(s.message().find(':')) << "\n";
+        return kExitUsage;
+      }
   } else {
     auto j = job_from_options(vm);
     if (!j.ok()) {

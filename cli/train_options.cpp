@@ -5,95 +5,99 @@
 
 #include "cli/model_options.h"
 #include "train/dataset.h"
+#include "train/job_schema.h"
 
 namespace deepreduce::cli {
 namespace po = boost::program_options;
+
+namespace {
+
+// The option group a key's help is listed under.
+const char* group_of(const train::JobKey& key) {
+  const std::string path = key.path;
+  if (path.rfind("data.", 0) == 0) return "Data";
+  if (path.rfind("train.kd.", 0) == 0) return "Knowledge distillation";
+  return "Optimisation";
+}
+
+}  // namespace
 
 po::options_description job_options_description() {
   po::options_description all;
   po::options_description model("Network");
   add_model_options(model);
-  po::options_description data("Data");
-  static std::string datasets;
-  if (datasets.empty())
-    for (const auto& n : train::dataset_names()) datasets += (datasets.empty() ? "" : ", ") + n;
-  // clang-format off
-  data.add_options()
-    ("dataset", po::value<std::string>()->default_value("fashion-mnist"), datasets.c_str())
-    ("data-dir", po::value<std::string>(),
-     "folder of the dataset's files (fashion-mnist: Debian's /usr/share/datasets/fashion-mnist by default)")
-    ("train-subset", po::value<int64_t>()->default_value(0), "class-balanced training subset size (0: all)")
-    ("test-subset", po::value<int64_t>()->default_value(0), "class-balanced test subset size (0: all)")
-    ("val-split", po::value<int64_t>()->default_value(0),
-     "images held out of the training set (stratified, seeded) as a validation split; a search decides on "
-     "validation top-1 and reports test top-1 (0: none)")
-    ("no-augment", po::bool_switch(), "no random crop / flip");
-  po::options_description optim("Optimisation");
-  optim.add_options()
-    ("epochs", po::value<int64_t>()->default_value(10), "epochs")
-    ("batch", po::value<int64_t>()->default_value(128), "batch size")
-    ("lr", po::value<double>()->default_value(0.1), "peak learning rate (SGD)")
-    ("momentum", po::value<double>()->default_value(0.9), "SGD momentum")
-    ("nesterov", po::bool_switch(), "Nesterov momentum")
-    ("weight-decay", po::value<double>()->default_value(5e-4), "weight decay")
-    ("schedule", po::value<std::string>()->default_value("cosine"), "cosine, multistep or constant")
-    ("milestones", po::value<std::string>(), "multistep: epochs after which lr *= gamma, e.g. 100,150")
-    ("gamma", po::value<double>()->default_value(0.1), "multistep decay factor")
-    ("warmup", po::value<int64_t>()->default_value(0), "linear warm-up epochs")
-    ("seed", po::value<uint64_t>()->default_value(0), "seed of weights, data order and augmentation")
-    ("precision", po::value<std::string>()->default_value("fp32"),
-     "fp32; bf16 (autocast, CPU or CUDA); fp16 (autocast with a dynamic loss scale, CUDA only)");
-  po::options_description kd("Knowledge distillation");
-  kd.add_options()
-    ("teacher", po::value<std::string>(), "a model.pt from an earlier run: train with KD from it")
-    ("kd-t", po::value<double>()->default_value(4.0), "KD temperature T")
-    ("kd-lambda", po::value<double>()->default_value(0.9), "KD weight lambda of the soft-target term");
-  // clang-format on
-  all.add(model).add(data).add(optim).add(kd);
+  all.add(model);
+  // Data, optimisation and KD: one option per key of the job schema, with the
+  // schema's help and default. Values are read as text and parsed by the
+  // schema, so a wrong value names the option the same way on every surface.
+  for (const char* group : {"Data", "Optimisation", "Knowledge distillation"}) {
+    po::options_description g(group);
+    for (const auto& key : train::job_keys()) {
+      if (!*key.option || std::string(group_of(key)) != group) continue;
+      if (key.type == train::KeyType::kBool) {
+        g.add_options()(key.option, po::bool_switch(), key.help);
+        continue;
+      }
+      auto* value = po::value<std::string>();
+      const std::string shown = train::default_text(key);
+      if (!shown.empty()) value->default_value(shown);
+      g.add_options()(key.option, value, key.help);
+    }
+    all.add(g);
+  }
   return all;
 }
 
 constexpr const char* kDebianFashionMnist = "/usr/share/datasets/fashion-mnist";
 
 const std::vector<std::string>& job_option_names() {
-  static const std::vector<std::string> kNames = {
-    "arch", "classes", "in-channels", "input", "alpha", "rho", "blocks", "cull", "thin", "only", "relus",
-    "no-relus", "thin-position", "dataset", "data-dir", "train-subset", "test-subset", "val-split", "no-augment", "batch", "lr", "momentum",
-    "nesterov", "weight-decay", "schedule", "milestones", "gamma", "warmup", "seed", "precision", "teacher", "kd-t", "kd-lambda"};
+  static const std::vector<std::string> kNames = [] {
+    std::vector<std::string> names = model_option_names();
+    for (const auto& key : train::job_keys())
+      if (*key.option) names.push_back(key.option);
+    return names;
+  }();
   return kNames;
 }
 
 std::string option_for_key(const std::string& key_path) {
-  static const std::map<std::string, std::string> kOptions = {
-      {"model.arch", "arch"},          {"model.classes", "classes"},     {"model.in_channels", "in-channels"},
-      {"model.input_size", "input"},   {"model.alpha", "alpha"},         {"model.rho", "rho"},
-      {"model.blocks", "blocks"},      {"data.dataset", "dataset"},      {"data.data_dir", "data-dir"},
-      {"data.train_subset", "train-subset"}, {"data.test_subset", "test-subset"},
-      {"data.val_split", "val-split"}, {"data.augment", "no-augment"},
-      {"train.epochs", "epochs"},      {"train.batch", "batch"},         {"train.lr", "lr"},
-      {"train.momentum", "momentum"},  {"train.nesterov", "nesterov"},   {"train.weight_decay", "weight-decay"},
-      {"train.schedule", "schedule"},  {"train.milestones", "milestones"}, {"train.gamma", "gamma"},
-      {"train.warmup_epochs", "warmup"}, {"train.seed", "seed"},         {"train.precision", "precision"},
-      {"train.kd.teacher", "teacher"}, {"train.kd.temperature", "kd-t"}, {"train.kd.lambda", "kd-lambda"}};
-  auto it = kOptions.find(key_path);
-  return it == kOptions.end() ? "" : it->second;
+  if (const auto* key = train::key_by_path(key_path)) return key->option;
+  return model_option_for_key(key_path);
 }
+
+namespace {
+
+// "train.kd.lambda: ..." -> "--kd-lambda: ...": a command-line user is told
+// the option they typed.
+Status with_option_name(const Status& s) {
+  const std::string key = train::leading_key(s.message());
+  if (key.empty()) return s;
+  const std::string option = option_for_key(key);
+  if (option.empty()) return s;
+  return Status::invalid_argument("--" + option + s.message().substr(key.size()));
+}
+
+}  // namespace
 
 Result<train::TrainJob> job_from_options(const po::variables_map& vm) {
   train::TrainJob job;
+  for (const auto& key : train::job_keys()) {
+    if (!*key.option || !vm.count(key.option)) continue;
+    if (key.type == train::KeyType::kBool) {
+      const bool on = vm[key.option].as<bool>();
+      DR_RETURN_IF_ERROR(train::set_key(key, job, key.negated_switch ? !on : on));
+      continue;
+    }
+    if (Status s = train::set_key_from_text(key, job, vm[key.option].as<std::string>()); !s.ok())
+      return with_option_name(s);
+  }
   auto& d = job.data;
-  d.dataset = vm["dataset"].as<std::string>();
   auto classes = train::classes_for(d.dataset);
   if (!classes.ok()) return Status::invalid_argument("--dataset: " + classes.status().message());
-  d.data_dir = vm.count("data-dir") ? vm["data-dir"].as<std::string>() : "";
   if (d.data_dir.empty() && d.dataset == "fashion-mnist" && std::filesystem::exists(kDebianFashionMnist))
     d.data_dir = kDebianFashionMnist;
   if (d.data_dir.empty() && d.dataset != "synthetic")
     return Status::invalid_argument("--data-dir: where are the " + d.dataset + " files? (nothing is downloaded)");
-  d.train_subset = vm["train-subset"].as<int64_t>();
-  d.test_subset = vm["test-subset"].as<int64_t>();
-  d.val_split = vm["val-split"].as<int64_t>();
-  d.augment = !vm["no-augment"].as<bool>();
 
   auto spec = model_spec_from(vm, vm["arch"].as<std::string>());
   if (!spec.ok()) return spec.status();
@@ -103,30 +107,8 @@ Result<train::TrainJob> job_from_options(const po::variables_map& vm) {
   const bool grey = d.dataset == "mnist" || d.dataset == "fashion-mnist";
   if (vm["classes"].defaulted()) job.model.classes = *classes;
   if (vm["in-channels"].defaulted()) job.model.in_channels = grey ? 1 : 3;
-
-  auto& t = job.train;
-  t.epochs = vm["epochs"].as<int64_t>();
-  t.batch_size = vm["batch"].as<int64_t>();
-  t.lr = vm["lr"].as<double>();
-  t.momentum = vm["momentum"].as<double>();
-  t.nesterov = vm["nesterov"].as<bool>();
-  t.weight_decay = vm["weight-decay"].as<double>();
-  t.schedule = vm["schedule"].as<std::string>();
-  if (vm.count("milestones")) {
-    auto m = parse_int_list(vm["milestones"].as<std::string>(), "milestones");
-    if (!m.ok()) return m.status();
-    t.milestones = *m;
-  }
-  t.gamma = vm["gamma"].as<double>();
-  t.warmup_epochs = vm["warmup"].as<int64_t>();
-  t.seed = vm["seed"].as<uint64_t>();
-  t.precision = vm["precision"].as<std::string>();
-  if (vm.count("teacher")) t.kd.teacher = vm["teacher"].as<std::string>();
-  t.kd.temperature = vm["kd-t"].as<double>();
-  t.kd.lambda = vm["kd-lambda"].as<double>();
-  DR_RETURN_IF_ERROR(train::validate(job));
+  if (Status s = train::validate(job); !s.ok()) return with_option_name(s);
   return job;
 }
-
 
 }  // namespace deepreduce::cli

@@ -1,5 +1,7 @@
 #include "search/sweep.h"
 
+#include "train/job_schema.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -41,16 +43,54 @@ class Reader {
   }
 
   Status keys(const YAML::Node& map, const std::string& key, std::initializer_list<const char*> known) const {
+    return keys(map, key, std::vector<std::string>(known.begin(), known.end()));
+  }
+  Status keys(const YAML::Node& map, const std::string& key, const std::vector<std::string>& known) const {
     if (!map.IsMap()) return error(map, key, "expected a mapping, got " + shown(map));
     for (const auto& kv : map) {
       const std::string k = kv.first.as<std::string>();
       bool ok = false;
       std::string list;
-      for (const char* name : known) {
+      for (const auto& name : known) {
         ok |= k == name;
-        list += (list.empty() ? "" : ", ") + std::string(name);
+        list += (list.empty() ? "" : ", ") + name;
       }
       if (!ok) return error(kv.first, key.empty() ? k : key + "." + k, "unknown key (known: " + list + ")");
+    }
+    return Status();
+  }
+
+  // The schema's keys a sweep spells "SECTION.leaf": their leaves.
+  static std::vector<std::string> job_section(const std::string& section) {
+    std::vector<std::string> leaves;
+    for (const auto& k : train::job_keys()) {
+      const std::string sweep = k.sweep;
+      if (sweep.rfind(section + ".", 0) == 0) leaves.push_back(sweep.substr(section.size() + 1));
+    }
+    return leaves;
+  }
+
+  // Every key of the schema that `section` (a mapping) sets, into the job;
+  // a wrong value is named at its line with the sweep's spelling.
+  Status job_keys(const YAML::Node& map, const std::string& section, train::TrainJob& job) const {
+    for (const auto& leaf : job_section(section)) {
+      const YAML::Node n = map[leaf];
+      if (!n) continue;
+      const train::JobKey& key = *train::key_by_sweep(section + "." + leaf);
+      std::string text;
+      if (key.type == train::KeyType::kIntList) {
+        if (!n.IsSequence()) return error(n, key.sweep, std::string("expected ") + train::expected_text(key.type) + ", got " + shown(n));
+        for (const auto& item : n) {
+          if (!item.IsScalar()) return error(item, key.sweep, std::string("expected ") + train::expected_text(key.type) + ", got " + shown(item));
+          text += (text.empty() ? "" : ",") + item.Scalar();
+        }
+        if (text.empty()) text = "";
+      } else {
+        if (!n.IsScalar()) return error(n, key.sweep, std::string("expected ") + train::expected_text(key.type) + ", got " + shown(n));
+        text = n.Scalar();
+      }
+      if (Status s = train::set_key_from_text(key, job, text); !s.ok())
+        return error(n, key.sweep, s.message().substr(std::string(key.path).size() + 2));
     }
     return Status();
   }
@@ -227,24 +267,15 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
   // dataset
   auto& d = c.base.data;
   const YAML::Node ds = root["dataset"];
-  DR_RETURN_IF_ERROR(r.keys(ds, "dataset", {"name", "path", "train_subset", "test_subset", "val_split", "augment"}));
+  DR_RETURN_IF_ERROR(r.keys(ds, "dataset", Reader::job_section("dataset")));
   if (!ds["name"]) return r.error(ds, "dataset.name", "missing");
-  DR_RETURN_IF_ERROR(r.scalar(ds["name"], "dataset.name", "a dataset name", d.dataset));
+  DR_RETURN_IF_ERROR(r.job_keys(ds, "dataset", c.base));
   auto classes = train::classes_for(d.dataset);
   if (!classes.ok()) return r.error(ds["name"], "dataset.name", classes.status().message());
-  if (ds["path"]) DR_RETURN_IF_ERROR(r.scalar(ds["path"], "dataset.path", "a folder", d.data_dir));
   if (d.data_dir.empty() && d.dataset == "fashion-mnist" && std::filesystem::exists(kDebianFashionMnist))
     d.data_dir = kDebianFashionMnist;
   if (require_data && d.data_dir.empty() && d.dataset != "synthetic")
     return r.error(ds, "dataset.path", "missing: where are the " + d.dataset + " files? (nothing is downloaded)");
-  if (ds["train_subset"]) DR_RETURN_IF_ERROR(r.scalar(ds["train_subset"], "dataset.train_subset", "an integer", d.train_subset));
-  if (ds["test_subset"]) DR_RETURN_IF_ERROR(r.scalar(ds["test_subset"], "dataset.test_subset", "an integer", d.test_subset));
-  if (ds["augment"]) DR_RETURN_IF_ERROR(r.scalar(ds["augment"], "dataset.augment", "true or false", d.augment));
-  if (ds["val_split"]) DR_RETURN_IF_ERROR(r.scalar(ds["val_split"], "dataset.val_split", "a number of images", d.val_split));
-  for (const char* key : {"train_subset", "test_subset", "val_split"})
-    if (ds[key] && (std::string(key) == "train_subset" ? d.train_subset
-                    : std::string(key) == "test_subset" ? d.test_subset : d.val_split) < 0)
-      return r.error(ds[key], std::string("dataset.") + key, "expected a size >= 0 (0 keeps the whole split)");
 
   // model
   auto& m = c.base.model;
@@ -273,32 +304,12 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
   // train and kd
   auto& t = c.base.train;
   if (const YAML::Node tr = root["train"]) {
-    DR_RETURN_IF_ERROR(r.keys(tr, "train", {"epochs", "batch", "lr", "momentum", "nesterov", "weight_decay", "schedule",
-                                            "milestones", "gamma", "warmup_epochs", "seed", "precision"}));
-    if (tr["epochs"]) DR_RETURN_IF_ERROR(r.scalar(tr["epochs"], "train.epochs", "an integer", t.epochs));
-    if (tr["batch"]) DR_RETURN_IF_ERROR(r.scalar(tr["batch"], "train.batch", "an integer", t.batch_size));
-    if (tr["lr"]) DR_RETURN_IF_ERROR(r.scalar(tr["lr"], "train.lr", "a number", t.lr));
-    if (tr["momentum"]) DR_RETURN_IF_ERROR(r.scalar(tr["momentum"], "train.momentum", "a number", t.momentum));
-    if (tr["nesterov"]) DR_RETURN_IF_ERROR(r.scalar(tr["nesterov"], "train.nesterov", "true or false", t.nesterov));
-    if (tr["weight_decay"]) DR_RETURN_IF_ERROR(r.scalar(tr["weight_decay"], "train.weight_decay", "a number", t.weight_decay));
-    if (tr["schedule"]) DR_RETURN_IF_ERROR(r.scalar(tr["schedule"], "train.schedule", "cosine, multistep or constant", t.schedule));
-    if (tr["milestones"]) DR_RETURN_IF_ERROR(r.list(tr["milestones"], "train.milestones", "epochs", t.milestones));
-    if (tr["gamma"]) DR_RETURN_IF_ERROR(r.scalar(tr["gamma"], "train.gamma", "a number", t.gamma));
-    if (tr["warmup_epochs"]) DR_RETURN_IF_ERROR(r.scalar(tr["warmup_epochs"], "train.warmup_epochs", "an integer", t.warmup_epochs));
-    if (tr["seed"]) DR_RETURN_IF_ERROR(r.scalar(tr["seed"], "train.seed", "an integer", t.seed));
-    if (tr["precision"]) {
-      DR_RETURN_IF_ERROR(r.scalar(tr["precision"], "train.precision", "fp32, bf16 or fp16", t.precision));
-      const auto& names = train::precision_names();
-      if (std::find(names.begin(), names.end(), t.precision) == names.end())
-        return r.error(tr["precision"], "train.precision", "expected fp32, bf16 or fp16, got \"" + t.precision + "\"");
-    }
+    DR_RETURN_IF_ERROR(r.keys(tr, "train", Reader::job_section("train")));
+    DR_RETURN_IF_ERROR(r.job_keys(tr, "train", c.base));
   }
   if (const YAML::Node kd = root["kd"]) {
-    DR_RETURN_IF_ERROR(r.keys(kd, "kd", {"temperature", "lambda"}));
-    if (kd["temperature"]) DR_RETURN_IF_ERROR(r.scalar(kd["temperature"], "kd.temperature", "a number > 0", t.kd.temperature));
-    if (kd["lambda"]) DR_RETURN_IF_ERROR(r.scalar(kd["lambda"], "kd.lambda", "a number in [0, 1]", t.kd.lambda));
-    if (!(t.kd.temperature > 0)) return r.error(kd["temperature"], "kd.temperature", "expected a number > 0");
-    if (t.kd.lambda < 0 || t.kd.lambda > 1) return r.error(kd["lambda"], "kd.lambda", "expected a number in [0, 1]");
+    DR_RETURN_IF_ERROR(r.keys(kd, "kd", Reader::job_section("kd")));
+    DR_RETURN_IF_ERROR(r.job_keys(kd, "kd", c.base));
   }
   if (Status s = train::validate(c.base); !s.ok()) {
     // The message starts with the job's key path ("train.kd.lambda: ..."):
@@ -308,10 +319,13 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
     const size_t colon = msg.find(": ");
     std::string key = colon == std::string::npos ? "" : msg.substr(0, colon);
     std::string section, leaf;
-    if (key.rfind("train.kd.", 0) == 0) section = "kd", leaf = key.substr(9);
-    else if (key.rfind("train.", 0) == 0) section = "train", leaf = key.substr(6);
-    else if (key.rfind("data.", 0) == 0) section = "dataset", leaf = key.substr(5);
-    else if (key.rfind("model.", 0) == 0) section = "model", leaf = key.substr(6);
+    if (const train::JobKey* k = train::key_by_path(key); k && *k->sweep) {
+      const std::string sweep = k->sweep;
+      section = sweep.substr(0, sweep.find('.'));
+      leaf = sweep.substr(sweep.find('.') + 1);
+    } else if (key.rfind("model.", 0) == 0) {
+      section = "model", leaf = key.substr(6);
+    }
     const YAML::Node sec = section.empty() ? YAML::Node() : root[section];
     const YAML::Node where = sec && sec.IsMap() && sec[leaf] ? sec[leaf] : sec ? sec : root;
     if (section.empty()) return Status::invalid_argument(r.at(where) + ": " + msg);

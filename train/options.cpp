@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "nn/spec_json.h"
+#include "train/job_schema.h"
 #include "train/dataset.h"
 
 namespace deepreduce::train {
@@ -68,62 +69,51 @@ Status validate(const TrainJob& job) {
 nlohmann::json to_json(const TrainJob& job) {
   nlohmann::json j;
   j["model"] = nn::to_json(job.model);
-  j["data"] = {{"dataset", job.data.dataset},
-               {"data_dir", job.data.data_dir},
-               {"train_subset", job.data.train_subset},
-               {"test_subset", job.data.test_subset},
-               {"augment", job.data.augment}};
-  const auto& t = job.train;
-  j["train"] = {{"epochs", t.epochs},       {"horizon", t.horizon},
-                {"batch", t.batch_size},
-                {"lr", t.lr},               {"momentum", t.momentum},
-                {"nesterov", t.nesterov},   {"weight_decay", t.weight_decay},
-                {"schedule", t.schedule},   {"milestones", t.milestones},
-                {"gamma", t.gamma},         {"warmup_epochs", t.warmup_epochs},
-                {"seed", t.seed},
-                {"kd", {{"teacher", t.kd.teacher}, {"temperature", t.kd.temperature}, {"lambda", t.kd.lambda}}}};
-  // Only when not the default, so that every fp32 trial keeps the id it had
-  // before precision existed (and likewise without a validation split).
-  if (t.precision != "fp32") j["train"]["precision"] = t.precision;
-  if (job.data.val_split > 0) j["data"]["val_split"] = job.data.val_split;
+  static const TrainJob defaults;
+  for (const auto& key : job_keys()) {
+    nlohmann::json v = get_key(key, job);
+    // Only when not the default, so that every trial keeps the id it had
+    // before the key existed (fp32 before precision, no validation split).
+    if (key.omit_at_default && v == get_key(key, defaults)) continue;
+    std::string pointer = std::string("/") + key.path;
+    std::replace(pointer.begin(), pointer.end(), '.', '/');
+    j[nlohmann::json::json_pointer(pointer)] = std::move(v);
+  }
   return j;
 }
 
 namespace {
 
-template <typename T>
-Status get(const nlohmann::json& obj, const std::string& key, const std::string& path, T& out) {
-  if (!obj.contains(key)) return Status();
-  const auto& v = obj.at(key);
-  try {
-    if constexpr (std::is_same_v<T, bool>) {
-      if (!v.is_boolean()) throw std::invalid_argument("boolean");
-    } else if constexpr (std::is_integral_v<T>) {
-      if (!v.is_number_integer()) throw std::invalid_argument("integer");
-    } else if constexpr (std::is_floating_point_v<T>) {
-      if (!v.is_number()) throw std::invalid_argument("number");
-    } else if constexpr (std::is_same_v<T, std::string>) {
-      if (!v.is_string()) throw std::invalid_argument("string");
-    }
-    out = v.get<T>();
-  } catch (const std::exception& e) {
-    return Status::invalid_argument(path + "." + key + ": expected " +
-                                    (dynamic_cast<const std::invalid_argument*>(&e) ? e.what() : "a value of another type") +
-                                    ", got " + v.dump());
+// The keys of job_keys() directly under `prefix` ("data", "train", "train.kd").
+std::string known_keys(const std::string& prefix, const std::vector<std::string>& sections) {
+  std::string list;
+  for (const auto& k : job_keys()) {
+    const std::string path = k.path;
+    if (path.rfind(prefix + ".", 0) != 0) continue;
+    const std::string rest = path.substr(prefix.size() + 1);
+    if (rest.find('.') != std::string::npos) continue;
+    list += (list.empty() ? "" : ", ") + rest;
   }
-  return Status();
+  for (const auto& s : sections) list += (list.empty() ? "" : ", ") + s;
+  return list;
 }
 
-Status only_keys(const nlohmann::json& obj, const std::string& path, std::initializer_list<const char*> keys) {
-  if (!obj.is_object()) return Status::invalid_argument(path + ": expected an object");
+// Reads the object at `prefix` into the job, key by key; nested sections
+// (train.kd) recurse.
+Status read_section(const nlohmann::json& obj, const std::string& prefix, TrainJob& job) {
+  if (!obj.is_object()) return Status::invalid_argument(prefix + ": expected an object");
+  const std::vector<std::string> sections = prefix == "train" ? std::vector<std::string>{"kd"}
+                                                              : std::vector<std::string>{};
   for (auto it = obj.begin(); it != obj.end(); ++it) {
-    bool known = false;
-    std::string list;
-    for (const char* k : keys) {
-      known |= it.key() == k;
-      list += (list.empty() ? "" : ", ") + std::string(k);
+    const std::string path = prefix + "." + it.key();
+    if (std::find(sections.begin(), sections.end(), it.key()) != sections.end()) {
+      DR_RETURN_IF_ERROR(read_section(it.value(), path, job));
+      continue;
     }
-    if (!known) return Status::invalid_argument(path + "." + it.key() + ": unknown key (known: " + list + ")");
+    const JobKey* key = key_by_path(path);
+    if (!key)
+      return Status::invalid_argument(path + ": unknown key (known: " + known_keys(prefix, sections) + ")");
+    DR_RETURN_IF_ERROR(set_key(*key, job, it.value()));
   }
   return Status();
 }
@@ -132,55 +122,17 @@ Status only_keys(const nlohmann::json& obj, const std::string& path, std::initia
 
 Result<TrainJob> train_job_from_json(const nlohmann::json& j, bool check) {
   TrainJob job;
-  DR_RETURN_IF_ERROR(only_keys(j, "job", {"model", "data", "train"}));
+  if (!j.is_object()) return Status::invalid_argument("job: expected an object");
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (it.key() != "model" && it.key() != "data" && it.key() != "train")
+      return Status::invalid_argument("job." + it.key() + ": unknown key (known: model, data, train)");
   if (j.contains("model")) {
     auto m = nn::model_spec_from_json(j["model"], "model", check);
     if (!m.ok()) return m.status();
     job.model = *m;
   }
-  if (j.contains("data")) {
-    const auto& d = j["data"];
-    DR_RETURN_IF_ERROR(
-        only_keys(d, "data", {"dataset", "data_dir", "train_subset", "test_subset", "val_split", "augment"}));
-    DR_RETURN_IF_ERROR(get(d, "dataset", "data", job.data.dataset));
-    DR_RETURN_IF_ERROR(get(d, "data_dir", "data", job.data.data_dir));
-    DR_RETURN_IF_ERROR(get(d, "train_subset", "data", job.data.train_subset));
-    DR_RETURN_IF_ERROR(get(d, "test_subset", "data", job.data.test_subset));
-    DR_RETURN_IF_ERROR(get(d, "val_split", "data", job.data.val_split));
-    DR_RETURN_IF_ERROR(get(d, "augment", "data", job.data.augment));
-  }
-  if (j.contains("train")) {
-    const auto& t = j["train"];
-    auto& o = job.train;
-    DR_RETURN_IF_ERROR(only_keys(t, "train", {"epochs", "horizon", "batch", "lr", "momentum", "nesterov", "weight_decay",
-                                              "schedule", "milestones", "gamma", "warmup_epochs", "seed", "precision", "kd"}));
-    DR_RETURN_IF_ERROR(get(t, "epochs", "train", o.epochs));
-    DR_RETURN_IF_ERROR(get(t, "horizon", "train", o.horizon));
-    DR_RETURN_IF_ERROR(get(t, "batch", "train", o.batch_size));
-    DR_RETURN_IF_ERROR(get(t, "lr", "train", o.lr));
-    DR_RETURN_IF_ERROR(get(t, "momentum", "train", o.momentum));
-    DR_RETURN_IF_ERROR(get(t, "nesterov", "train", o.nesterov));
-    DR_RETURN_IF_ERROR(get(t, "weight_decay", "train", o.weight_decay));
-    DR_RETURN_IF_ERROR(get(t, "schedule", "train", o.schedule));
-    DR_RETURN_IF_ERROR(get(t, "gamma", "train", o.gamma));
-    DR_RETURN_IF_ERROR(get(t, "warmup_epochs", "train", o.warmup_epochs));
-    DR_RETURN_IF_ERROR(get(t, "seed", "train", o.seed));
-    DR_RETURN_IF_ERROR(get(t, "precision", "train", o.precision));
-    if (t.contains("milestones")) {
-      if (!t["milestones"].is_array()) return Status::invalid_argument("train.milestones: expected a list of epochs");
-      for (const auto& m : t["milestones"]) {
-        if (!m.is_number_integer()) return Status::invalid_argument("train.milestones: expected a list of epochs");
-        o.milestones.push_back(m.get<int64_t>());
-      }
-    }
-    if (t.contains("kd")) {
-      const auto& k = t["kd"];
-      DR_RETURN_IF_ERROR(only_keys(k, "train.kd", {"teacher", "temperature", "lambda"}));
-      DR_RETURN_IF_ERROR(get(k, "teacher", "train.kd", o.kd.teacher));
-      DR_RETURN_IF_ERROR(get(k, "temperature", "train.kd", o.kd.temperature));
-      DR_RETURN_IF_ERROR(get(k, "lambda", "train.kd", o.kd.lambda));
-    }
-  }
+  if (j.contains("data")) DR_RETURN_IF_ERROR(read_section(j["data"], "data", job));
+  if (j.contains("train")) DR_RETURN_IF_ERROR(read_section(j["train"], "train", job));
   if (check) DR_RETURN_IF_ERROR(validate(job));
   return job;
 }

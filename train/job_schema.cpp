@@ -1,0 +1,244 @@
+#include "train/job_schema.h"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <limits>
+
+namespace deepreduce::train {
+namespace {
+
+#define DR_FIELD(expr) [](TrainJob& j) -> void* { return &j.expr; }
+
+}  // namespace
+
+const std::vector<JobKey>& job_keys() {
+  // clang-format off
+  static const std::vector<JobKey> kKeys = {
+    {"data.dataset", "dataset.name", "dataset", KeyType::kString,
+     "dataset: synthetic, mnist, fashion-mnist, cifar10, cifar100", false, false, "fashion-mnist",
+     DR_FIELD(data.dataset)},
+    {"data.data_dir", "dataset.path", "data-dir", KeyType::kString,
+     "folder of the dataset's files (fashion-mnist: Debian's /usr/share/datasets/fashion-mnist by default); "
+     "not part of a trial's id", false, false, nullptr, DR_FIELD(data.data_dir)},
+    {"data.train_subset", "dataset.train_subset", "train-subset", KeyType::kInt,
+     "class-balanced training subset size (0: all)", false, false, nullptr, DR_FIELD(data.train_subset)},
+    {"data.test_subset", "dataset.test_subset", "test-subset", KeyType::kInt,
+     "class-balanced test subset size (0: all)", false, false, nullptr, DR_FIELD(data.test_subset)},
+    {"data.val_split", "dataset.val_split", "val-split", KeyType::kInt,
+     "images held out of the training set (stratified, seeded) as a validation split; a search decides on "
+     "validation top-1 and reports test top-1 (0: none)", true, false, nullptr, DR_FIELD(data.val_split)},
+    {"data.augment", "dataset.augment", "no-augment", KeyType::kBool,
+     "no random crop / flip", false, true, nullptr, DR_FIELD(data.augment)},
+    {"train.epochs", "train.epochs", "epochs", KeyType::kInt, "epochs", false, false, nullptr, DR_FIELD(train.epochs)},
+    {"train.horizon", "", "", KeyType::kInt,
+     "length of the learning-rate schedule (0: epochs); set by successive halving", false, false, nullptr,
+     DR_FIELD(train.horizon)},
+    {"train.batch", "train.batch", "batch", KeyType::kInt, "batch size", false, false, nullptr,
+     DR_FIELD(train.batch_size)},
+    {"train.lr", "train.lr", "lr", KeyType::kDouble, "peak learning rate (SGD)", false, false, nullptr,
+     DR_FIELD(train.lr)},
+    {"train.momentum", "train.momentum", "momentum", KeyType::kDouble, "SGD momentum", false, false, nullptr,
+     DR_FIELD(train.momentum)},
+    {"train.nesterov", "train.nesterov", "nesterov", KeyType::kBool, "Nesterov momentum", false, false, nullptr,
+     DR_FIELD(train.nesterov)},
+    {"train.weight_decay", "train.weight_decay", "weight-decay", KeyType::kDouble, "weight decay", false, false,
+     nullptr, DR_FIELD(train.weight_decay)},
+    {"train.schedule", "train.schedule", "schedule", KeyType::kString, "cosine, multistep or constant", false, false,
+     nullptr, DR_FIELD(train.schedule)},
+    {"train.milestones", "train.milestones", "milestones", KeyType::kIntList,
+     "multistep: epochs after which lr *= gamma, e.g. 100,150", false, false, nullptr, DR_FIELD(train.milestones)},
+    {"train.gamma", "train.gamma", "gamma", KeyType::kDouble, "multistep decay factor", false, false, nullptr,
+     DR_FIELD(train.gamma)},
+    {"train.warmup_epochs", "train.warmup_epochs", "warmup-epochs", KeyType::kInt, "linear warm-up epochs", false,
+     false, nullptr, DR_FIELD(train.warmup_epochs)},
+    {"train.seed", "train.seed", "seed", KeyType::kUint, "seed of weights, data order and augmentation", false, false,
+     nullptr, DR_FIELD(train.seed)},
+    {"train.precision", "train.precision", "precision", KeyType::kString,
+     "fp32; bf16 (autocast, CPU or CUDA); fp16 (autocast with a dynamic loss scale, CUDA only)", true, false,
+     nullptr, DR_FIELD(train.precision)},
+    {"train.kd.teacher", "", "teacher", KeyType::kString,
+     "a model.pt from an earlier run: train with KD from it (a sweep names teachers by role)", false, false, nullptr,
+     DR_FIELD(train.kd.teacher)},
+    {"train.kd.temperature", "kd.temperature", "kd-temperature", KeyType::kDouble, "KD temperature T", false, false,
+     nullptr, DR_FIELD(train.kd.temperature)},
+    {"train.kd.lambda", "kd.lambda", "kd-lambda", KeyType::kDouble, "KD weight lambda of the soft-target term",
+     false, false, nullptr, DR_FIELD(train.kd.lambda)},
+  };
+  // clang-format on
+  return kKeys;
+}
+
+#undef DR_FIELD
+
+const JobKey* key_by_path(const std::string& path) {
+  for (const auto& k : job_keys())
+    if (path == k.path) return &k;
+  return nullptr;
+}
+
+const JobKey* key_by_sweep(const std::string& sweep) {
+  for (const auto& k : job_keys())
+    if (*k.sweep && sweep == k.sweep) return &k;
+  return nullptr;
+}
+
+const JobKey* key_by_option(const std::string& option) {
+  for (const auto& k : job_keys())
+    if (*k.option && option == k.option) return &k;
+  return nullptr;
+}
+
+const char* expected_text(KeyType type) {
+  switch (type) {
+    case KeyType::kInt: return "an integer";
+    case KeyType::kUint: return "an integer >= 0";
+    case KeyType::kDouble: return "a number";
+    case KeyType::kBool: return "true or false";
+    case KeyType::kString: return "a string";
+    case KeyType::kIntList: return "a list of integers";
+  }
+  return "a value";
+}
+
+nlohmann::json get_key(const JobKey& key, const TrainJob& job) {
+  void* f = key.field(const_cast<TrainJob&>(job));
+  switch (key.type) {
+    case KeyType::kInt: return *static_cast<int64_t*>(f);
+    case KeyType::kUint: return *static_cast<uint64_t*>(f);
+    case KeyType::kDouble: return *static_cast<double*>(f);
+    case KeyType::kBool: return *static_cast<bool*>(f);
+    case KeyType::kString: return *static_cast<std::string*>(f);
+    case KeyType::kIntList: return *static_cast<std::vector<int64_t>*>(f);
+  }
+  return nullptr;
+}
+
+Status set_key(const JobKey& key, TrainJob& job, const nlohmann::json& v) {
+  void* f = key.field(job);
+  auto wrong = [&] {
+    std::string shown = v.dump();
+    if (shown.size() > 80) shown = shown.substr(0, 77) + "...";
+    return Status::invalid_argument(fmt::format("{}: expected {}, got {}", key.path, expected_text(key.type), shown));
+  };
+  switch (key.type) {
+    case KeyType::kInt:
+      if (!v.is_number_integer()) return wrong();
+      if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+        return wrong();
+      *static_cast<int64_t*>(f) = v.get<int64_t>();
+      return Status();
+    case KeyType::kUint:
+      if (!v.is_number_integer() || (!v.is_number_unsigned() && v.get<int64_t>() < 0)) return wrong();
+      *static_cast<uint64_t*>(f) = v.get<uint64_t>();
+      return Status();
+    case KeyType::kDouble:
+      if (!v.is_number()) return wrong();
+      *static_cast<double*>(f) = v.get<double>();
+      return Status();
+    case KeyType::kBool:
+      if (!v.is_boolean()) return wrong();
+      *static_cast<bool*>(f) = v.get<bool>();
+      return Status();
+    case KeyType::kString:
+      if (!v.is_string()) return wrong();
+      *static_cast<std::string*>(f) = v.get<std::string>();
+      return Status();
+    case KeyType::kIntList: {
+      if (!v.is_array()) return wrong();
+      std::vector<int64_t> out;
+      for (const auto& item : v) {
+        if (!item.is_number_integer()) return wrong();
+        out.push_back(item.get<int64_t>());
+      }
+      *static_cast<std::vector<int64_t>*>(f) = std::move(out);
+      return Status();
+    }
+  }
+  return wrong();
+}
+
+namespace {
+
+bool parse_int(const std::string& text, int64_t& out) {
+  if (text.empty()) return false;
+  errno = 0;
+  char* end = nullptr;
+  const long long v = std::strtoll(text.c_str(), &end, 10);
+  if (errno != 0 || *end != '\0') return false;
+  out = v;
+  return true;
+}
+
+}  // namespace
+
+Status set_key_from_text(const JobKey& key, TrainJob& job, const std::string& text) {
+  auto wrong = [&] {
+    return Status::invalid_argument(
+        fmt::format("{}: expected {}, got \"{}\"", key.path, expected_text(key.type), text.substr(0, 80)));
+  };
+  switch (key.type) {
+    case KeyType::kInt: {
+      int64_t v;
+      if (!parse_int(text, v)) return wrong();
+      return set_key(key, job, v);
+    }
+    case KeyType::kUint: {
+      if (text.empty() || text[0] == '-') return wrong();
+      errno = 0;
+      char* end = nullptr;
+      const unsigned long long v = std::strtoull(text.c_str(), &end, 10);
+      if (errno != 0 || *end != '\0') return wrong();
+      return set_key(key, job, static_cast<uint64_t>(v));
+    }
+    case KeyType::kDouble: {
+      errno = 0;
+      char* end = nullptr;
+      const double v = std::strtod(text.c_str(), &end);
+      if (text.empty() || errno != 0 || *end != '\0') return wrong();
+      return set_key(key, job, v);
+    }
+    case KeyType::kBool:
+      if (text == "true" || text == "yes" || text == "on") return set_key(key, job, true);
+      if (text == "false" || text == "no" || text == "off") return set_key(key, job, false);
+      return wrong();
+    case KeyType::kString:
+      return set_key(key, job, text);
+    case KeyType::kIntList: {
+      nlohmann::json list = nlohmann::json::array();
+      size_t begin = 0;
+      while (begin <= text.size() && !text.empty()) {
+        size_t end = text.find(',', begin);
+        if (end == std::string::npos) end = text.size();
+        int64_t v;
+        if (!parse_int(text.substr(begin, end - begin), v)) return wrong();
+        list.push_back(v);
+        begin = end + 1;
+      }
+      return set_key(key, job, list);
+    }
+  }
+  return wrong();
+}
+
+std::string default_text(const JobKey& key) {
+  if (key.option_default) return key.option_default;
+  const nlohmann::json v = get_key(key, TrainJob{});
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_array()) {
+    std::string out;
+    for (const auto& item : v) out += (out.empty() ? "" : ",") + item.dump();
+    return out;
+  }
+  return v.dump();
+}
+
+std::string leading_key(const std::string& message) {
+  const size_t colon = message.find(": ");
+  if (colon == std::string::npos) return "";
+  const std::string key = message.substr(0, colon);
+  return key_by_path(key) ? key : "";
+}
+
+}  // namespace deepreduce::train
