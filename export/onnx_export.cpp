@@ -138,69 +138,61 @@ Result<std::string> to_onnx(nn::Network& net, const OnnxOptions& options) {
   auto x = b.conv_bn("stem_conv", "stem_bn", "input", "stem.conv", arch.stem_stride, 1);
   if (!x.ok()) return x.status();
   std::string cur = b.relu("stem", *x);
-  int64_t cin = arch.stem_width;
-  int64_t size = (spec.input_size + arch.stem_stride - 1) / arch.stem_stride;
-  for (const auto& st : arch.stages) {
-    for (int64_t j = 0; j < st.blocks; ++j) {
-      const int64_t stride = j == 0 ? st.stride : 1;
-      const std::string block = st.name + ".b" + std::to_string(j);
-      const std::string module = st.name + "_b" + std::to_string(j);
-      const int64_t inner = nn::inner_width(spec, block, st.width);
-      if (arch.def->block == nn::BlockKind::kBasic) {
-        const int64_t cout = st.width;
-        auto c1 = b.conv_bn(module + ".conv1", module + ".bn1", cur, block + ".conv1", stride, 1);
-        if (!c1.ok()) return c1.status();
-        const std::string r1 = b.relu(block + ".relu1", *c1);
-        auto c2 = b.conv_bn(module + ".conv2", module + ".bn2", r1, block + ".conv2", 1, 1);
-        if (!c2.ok()) return c2.status();
-        std::string shortcut = cur;
-        if (stride != 1 || cin != cout) {
-          if (arch.def->shortcut == nn::Shortcut::kProjection) {
-            auto p = b.conv_bn(module + ".proj_conv", module + ".proj_bn", cur, block + ".proj", stride, 1);
-            if (!p.ok()) return p.status();
-            shortcut = *p;
-          } else {
-            // Option A: subsample (strided Slice), then zero-pad the new channels (Pad).
-            if (stride != 1) {
-              const std::string out = block + ".subsample";
-              b.node("Slice", out,
-                     {cur, b.initializer(out + ".starts", torch::tensor({int64_t{0}, int64_t{0}})),
-                      b.initializer(out + ".ends", torch::tensor({size, size})),
-                      b.initializer(out + ".axes", torch::tensor({int64_t{2}, int64_t{3}})),
-                      b.initializer(out + ".steps", torch::tensor({stride, stride}))},
-                     out);
-              shortcut = out;
-            }
-            if (cout != cin) {
-              const std::string out = block + ".zeropad";
-              const int64_t front = (cout - cin) / 2, back = cout - cin - front;
-              auto* n = b.node("Pad", out,
-                               {shortcut, b.initializer(out + ".pads", torch::tensor({int64_t{0}, front, int64_t{0},
-                                                                                      int64_t{0}, int64_t{0}, back,
-                                                                                      int64_t{0}, int64_t{0}}))},
-                               out);
-              auto* mode = n->add_attribute();
-              mode->set_name("mode");
-              mode->set_type(onnx::AttributeProto::STRING);
-              mode->set_s("constant");
-              shortcut = out;
-            }
+  for (const auto& blk : arch.blocks) {
+    const int64_t stride = blk.stride, cin = blk.in, size = blk.in_size;
+    const std::string& block = blk.name;
+    const std::string& module = blk.module;
+    if (arch.def->block == nn::BlockKind::kBasic) {
+      const int64_t cout = blk.out;
+      auto c1 = b.conv_bn(module + ".conv1", module + ".bn1", cur, block + ".conv1", stride, 1);
+      if (!c1.ok()) return c1.status();
+      const std::string r1 = b.relu(blk.site1, *c1);
+      auto c2 = b.conv_bn(module + ".conv2", module + ".bn2", r1, block + ".conv2", 1, 1);
+      if (!c2.ok()) return c2.status();
+      std::string shortcut = cur;
+      if (stride != 1 || cin != cout) {
+        if (blk.projection) {
+          auto p = b.conv_bn(module + ".proj_conv", module + ".proj_bn", cur, block + ".proj", stride, 1);
+          if (!p.ok()) return p.status();
+          shortcut = *p;
+        } else {
+          // Option A: subsample (strided Slice), then zero-pad the new channels (Pad).
+          if (stride != 1) {
+            const std::string out = block + ".subsample";
+            b.node("Slice", out,
+                   {cur, b.initializer(out + ".starts", torch::tensor({int64_t{0}, int64_t{0}})),
+                    b.initializer(out + ".ends", torch::tensor({size, size})),
+                    b.initializer(out + ".axes", torch::tensor({int64_t{2}, int64_t{3}})),
+                    b.initializer(out + ".steps", torch::tensor({stride, stride}))},
+                   out);
+            shortcut = out;
+          }
+          if (cout != cin) {
+            const std::string out = block + ".zeropad";
+            const int64_t front = (cout - cin) / 2, back = cout - cin - front;
+            auto* n = b.node("Pad", out,
+                             {shortcut, b.initializer(out + ".pads", torch::tensor({int64_t{0}, front, int64_t{0},
+                                                                                    int64_t{0}, int64_t{0}, back,
+                                                                                    int64_t{0}, int64_t{0}}))},
+                             out);
+            auto* mode = n->add_attribute();
+            mode->set_name("mode");
+            mode->set_type(onnx::AttributeProto::STRING);
+            mode->set_s("constant");
+            shortcut = out;
           }
         }
-        const std::string sum = block + ".add";
-        b.node("Add", sum, {*c2, shortcut}, sum);
-        cur = b.relu(block + ".relu2", sum);
-        cin = cout;
-      } else {
-        auto dw = b.conv_bn(module + ".dw_conv", module + ".dw_bn", cur, block + ".dw_conv", stride, cin);
-        if (!dw.ok()) return dw.status();
-        const std::string r1 = b.relu(block + ".dw", *dw);
-        auto pw = b.conv_bn(module + ".pw_conv", module + ".pw_bn", r1, block + ".pw_conv", 1, 1);
-        if (!pw.ok()) return pw.status();
-        cur = b.relu(block + ".pw", *pw);
-        cin = inner;
       }
-      size = (size + stride - 1) / stride;
+      const std::string sum = block + ".add";
+      b.node("Add", sum, {*c2, shortcut}, sum);
+      cur = b.relu(blk.site2, sum);
+    } else {
+      auto dw = b.conv_bn(module + ".dw_conv", module + ".dw_bn", cur, block + ".dw_conv", stride, cin);
+      if (!dw.ok()) return dw.status();
+      const std::string r1 = b.relu(blk.site1, *dw);
+      auto pw = b.conv_bn(module + ".pw_conv", module + ".pw_bn", r1, block + ".pw_conv", 1, 1);
+      if (!pw.ok()) return pw.status();
+      cur = b.relu(blk.site2, *pw);
     }
   }
   b.node("GlobalAveragePool", "pool", {cur}, "pool");

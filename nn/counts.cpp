@@ -3,13 +3,9 @@
 namespace deepreduce::nn {
 namespace {
 
-// Output size of a conv with kernel k, padding (k-1)/2 and stride s; also of a
-// stride-s subsampling x[..., ::s, ::s].
-int64_t out_size(int64_t in, int64_t stride) { return (in - 1) / stride + 1; }
-
-// Walks the network in forward order, accumulating counts. This mirrors the
-// architecture tables, not the LibTorch builder: the two are tested against
-// each other.
+// Walks the resolved blocks in forward order, accumulating counts. This
+// mirrors the architecture tables, not the LibTorch builder: the two are
+// tested against each other.
 Counts walk(const ModelSpec& spec) {
   const ResolvedArch arch = resolve_unchecked(spec);
   Counts c;
@@ -23,45 +19,32 @@ Counts walk(const ModelSpec& spec) {
   };
   auto bn = [&](int64_t ch) { c.params += 2 * ch; };
 
-  int64_t hw = out_size(spec.input_size, arch.stem_stride);
-  conv(spec.in_channels, arch.stem_width, 3, 1, hw);
+  conv(spec.in_channels, arch.stem_width, 3, 1, arch.stem_size);
   bn(arch.stem_width);
-  site("stem", "stem", arch.stem_width, hw);
+  site("stem", "stem", arch.stem_width, arch.stem_size);
 
-  int64_t cin = arch.stem_width;
-  auto [a, b] = block_site_suffixes(arch.def->block);
-  for (const auto& st : arch.stages) {
-    for (int64_t j = 0; j < st.blocks; ++j) {
-      const int64_t stride = j == 0 ? st.stride : 1;
-      const std::string block = st.name + ".b" + std::to_string(j);
-      const std::string prefix = block + ".";
-      const int64_t ho = out_size(hw, stride);
-      int64_t cout = st.width;
-      if (arch.def->block == BlockKind::kBasic) {
-        const int64_t inner = inner_width(spec, block, st.width);
-        conv(cin, inner, 3, 1, ho);
-        bn(inner);
-        site(prefix + a, st.name, inner, ho);
-        conv(inner, cout, 3, 1, ho);
-        bn(cout);
-        if ((stride != 1 || cin != cout) && arch.def->shortcut == Shortcut::kProjection) {
-          conv(cin, cout, 1, 1, ho);
-          bn(cout);
-        }
-        site(prefix + b, st.name, cout, ho);
-      } else {
-        cout = inner_width(spec, block, st.width);  // pruned pointwise outputs
-        conv(cin, cin, 3, cin, ho);  // depthwise
-        bn(cin);
-        site(prefix + a, st.name, cin, ho);
-        conv(cin, cout, 1, 1, ho);  // pointwise
-        bn(cout);
-        site(prefix + b, st.name, cout, ho);
+  for (const auto& b : arch.blocks) {
+    const int64_t ho = b.out_size;
+    if (arch.def->block == BlockKind::kBasic) {
+      conv(b.in, b.inner, 3, 1, ho);
+      bn(b.inner);
+      site(b.site1, b.stage, b.inner, ho);
+      conv(b.inner, b.out, 3, 1, ho);
+      bn(b.out);
+      if (b.projection) {
+        conv(b.in, b.out, 1, 1, ho);
+        bn(b.out);
       }
-      cin = cout;
-      hw = ho;
+    } else {
+      conv(b.in, b.in, 3, b.in, ho);  // depthwise
+      bn(b.in);
+      site(b.site1, b.stage, b.inner, ho);
+      conv(b.in, b.out, 1, 1, ho);  // pointwise
+      bn(b.out);
     }
+    site(b.site2, b.stage, b.out, ho);
   }
+  const int64_t cin = arch.out_channels;
   // Global average pooling, then the classifier.
   c.macs += cin * spec.classes;
   c.params += cin * spec.classes + spec.classes;

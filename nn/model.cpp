@@ -137,25 +137,16 @@ NetworkImpl::NetworkImpl(const ModelSpec& spec) : spec_(spec) {
                                          .bias(false)));
   stem_bn_ = register_module("stem_bn", torch::nn::BatchNorm2d(arch.stem_width));
   stem_relu_ = register_module("stem_relu", ReluGate("stem", spec.relu_off.count("stem") == 0));
-  int64_t cin = arch.stem_width;
-  for (const auto& st : arch.stages) {
-    for (int64_t j = 0; j < st.blocks; ++j) {
-      const int64_t stride = j == 0 ? st.stride : 1;
-      std::shared_ptr<BlockImpl> block;
-      const int64_t inner = inner_width(spec, st.name + ".b" + std::to_string(j), st.width);
-      int64_t cout = st.width;
-      if (arch.def->block == BlockKind::kBasic) {
-        block = std::make_shared<BasicBlock>(cin, inner, st.width, stride, arch.def->shortcut, st.name, j,
-                                             spec.relu_off);
-      } else {
-        cout = inner;  // a pruned pointwise conv narrows what the next block sees
-        block = std::make_shared<DepthwiseSeparableBlock>(cin, cout, stride, st.name, j, spec.relu_off);
-      }
-      blocks_.push_back(register_module(st.name + "_b" + std::to_string(j), block));
-      cin = cout;
-    }
+  for (const auto& b : arch.blocks) {
+    std::shared_ptr<BlockImpl> block;
+    if (arch.def->block == BlockKind::kBasic)
+      block = std::make_shared<BasicBlock>(b.in, b.inner, b.out, b.stride, arch.def->shortcut, b.stage, b.index,
+                                           spec.relu_off);
+    else
+      block = std::make_shared<DepthwiseSeparableBlock>(b.in, b.out, b.stride, b.stage, b.index, spec.relu_off);
+    blocks_.push_back(register_module(b.module, block));
   }
-  fc_ = register_module("fc", torch::nn::Linear(cin, spec.classes));
+  fc_ = register_module("fc", torch::nn::Linear(arch.out_channels, spec.classes));
 
   // torchvision's ResNet/MobileNet initialisation.
   for (auto& m : modules(/*include_self=*/false)) {

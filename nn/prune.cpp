@@ -10,13 +10,11 @@ Result<ModelSpec> prune_rate(const ModelSpec& spec, double rate) {
     return Status::invalid_argument("pruning rate: expected a number in [0, 1), got " + std::to_string(rate));
   ModelSpec out = spec;
   const ResolvedArch arch = resolve_unchecked(spec);
-  for (const auto& st : arch.stages)
-    for (int64_t j = 0; j < st.blocks; ++j) {
-      const std::string block = st.name + ".b" + std::to_string(j);
-      // Rates compose with an earlier pruning: they apply to the current width.
-      const int64_t kept = scale_width(inner_width(spec, block, st.width), 1.0 - rate);
-      if (kept < st.width) out.widths[block] = kept;
-    }
+  for (const auto& b : arch.blocks) {
+    // Rates compose with an earlier pruning: they apply to the current width.
+    const int64_t kept = scale_width(inner_width(spec, b.name, b.full), 1.0 - rate);
+    if (kept < b.full) out.widths[b.name] = kept;
+  }
   return out;
 }
 

@@ -58,24 +58,15 @@ Result<Network> prune_network(Network& source, const ModelSpec& target, PruneCri
   };
 
   Slices slices;
-  std::vector<std::string> blocks;
-  for (const auto& st : arch.stages)
-    for (int64_t j = 0; j < st.blocks; ++j) blocks.push_back(st.name + ".b" + std::to_string(j));
-  auto module_of = [](const std::string& block) {  // "s2.b1" -> "s2_b1"
-    std::string m = block;
-    m[m.find('.')] = '_';
-    return m;
-  };
-  for (size_t i = 0; i < blocks.size(); ++i) {
-    const std::string& block = blocks[i];
-    const int64_t full = resolve_unchecked(source->spec()).stages[std::stoi(block.substr(1)) - 1].width;
-    const int64_t src_width = inner_width(source->spec(), block, full);
-    const int64_t keep = inner_width(target, block, full);
+  for (size_t i = 0; i < arch.blocks.size(); ++i) {
+    const ResolvedBlock& block = arch.blocks[i];
+    const int64_t src_width = inner_width(source->spec(), block.name, block.full);
+    const int64_t keep = inner_width(target, block.name, block.full);
     if (keep == src_width) continue;
     if (keep > src_width)
-      return Status::invalid_argument("pruning: block " + block + " has " + std::to_string(src_width) +
+      return Status::invalid_argument("pruning: block " + block.name + " has " + std::to_string(src_width) +
                                       " channels in the source, cannot grow to " + std::to_string(keep));
-    const std::string m = module_of(block);
+    const std::string& m = block.module;
     const bool basic = arch.def->block == BlockKind::kBasic;
     const std::string conv = m + (basic ? ".conv1" : ".pw_conv"), bn = m + (basic ? ".bn1" : ".pw_bn");
     const torch::Tensor kept = kept_filters(tensor(conv + ".weight"), keep, criterion);
@@ -83,10 +74,10 @@ Result<Network> prune_network(Network& source, const ModelSpec& target, PruneCri
     for (const char* s : {".weight", ".bias", ".running_mean", ".running_var"}) slices[bn + s].push_back({0, kept});
     if (basic) {
       slices[m + ".conv2.weight"].push_back({1, kept});
-    } else if (i + 1 < blocks.size()) {
+    } else if (i + 1 < arch.blocks.size()) {
       // The next block sees only the kept channels: its depthwise filters and
       // BN go with them, and its pointwise conv loses those inputs.
-      const std::string n = module_of(blocks[i + 1]);
+      const std::string& n = arch.blocks[i + 1].module;
       slices[n + ".dw_conv.weight"].push_back({0, kept});
       for (const char* s : {".weight", ".bias", ".running_mean", ".running_var"})
         slices[n + ".dw_bn" + s].push_back({0, kept});

@@ -21,13 +21,6 @@ Status check_stage(const ArchDef& def, const std::string& stage) {
   return Status();
 }
 
-bool ends_with_site(const std::string& site, const std::string& suffix_name) {
-  const std::string suffix = "." + suffix_name;
-  return site.size() > suffix.size() && site.compare(site.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-bool is_second_site(const std::string& site, BlockKind kind) { return ends_with_site(site, block_site_suffixes(kind).second); }
-bool is_first_site(const std::string& site, BlockKind kind) { return ends_with_site(site, block_site_suffixes(kind).first); }
-
 }  // namespace
 
 Result<std::set<std::string>> active_sites(const ModelSpec& spec) {
@@ -70,9 +63,9 @@ Result<ThinPosition> parse_thin_position(const std::string& name) {
 }
 
 Result<ModelSpec> thin(ModelSpec spec, const std::vector<std::string>& stages, ThinPosition position) {
-  auto sites = relu_sites(spec);
-  if (!sites.ok()) return sites.status();
-  const ArchDef& def = *resolve_unchecked(spec).def;
+  DR_RETURN_IF_ERROR(validate(spec));
+  const ResolvedArch arch = resolve_unchecked(spec);
+  const ArchDef& def = *arch.def;
   for (const auto& stage : stages) {
     DR_RETURN_IF_ERROR(check_stage(def, stage).with_context("thin"));
     if (stage == "stem") {
@@ -82,10 +75,8 @@ Result<ModelSpec> thin(ModelSpec spec, const std::vector<std::string>& stages, T
           "thin: the stem has a single ReLU; it can be culled, not thinned (thin takes " +
           join(thinnable, ", ") + ")");
     }
-    for (const auto& s : *sites)
-      if (s.stage == stage && (position == ThinPosition::kSecond ? is_second_site(s.name, def.block)
-                                                                 : is_first_site(s.name, def.block)))
-        spec.relu_off.insert(s.name);
+    for (const auto& b : arch.blocks)
+      if (b.stage == stage) spec.relu_off.insert(position == ThinPosition::kSecond ? b.site2 : b.site1);
   }
   return spec;
 }
@@ -129,7 +120,7 @@ std::string plan_summary(const ModelSpec& spec) {
   const Counts& c = *counts;
   if (spec.relu_off.empty()) return "all";
   if (c.relus == 0) return "none";
-  const BlockKind kind = resolve_unchecked(spec).def->block;
+  const ResolvedArch arch = resolve_unchecked(spec);
   std::vector<std::string> culled, thinned, thinned_first, other;
   for (const auto& sc : c.stages) {
     if (sc.sites_active == sc.sites) continue;
@@ -139,10 +130,11 @@ std::string plan_summary(const ModelSpec& spec) {
     }
     // Thinned: exactly the second (or the first) site of every block is off.
     bool second_off = true, first_off = true;
-    for (const auto& s : c.sites) {
-      if (s.stage != sc.stage) continue;
-      if (s.active == is_second_site(s.name, kind)) second_off = false;
-      if (s.active == is_first_site(s.name, kind)) first_off = false;
+    for (const auto& b : arch.blocks) {
+      if (b.stage != sc.stage) continue;
+      const bool first = spec.relu_off.count(b.site1) == 0, second = spec.relu_off.count(b.site2) == 0;
+      if (!(first && !second)) second_off = false;
+      if (!(!first && second)) first_off = false;
     }
     if (second_off) {
       thinned.push_back(sc.stage);

@@ -135,9 +135,8 @@ Status validate(const ModelSpec& spec) {
     const ResolvedArch r = resolve_unchecked(spec);
     for (const auto& [block, width] : spec.widths) {
       int64_t full = 0;
-      for (const auto& st : r.stages)
-        for (int64_t j = 0; j < st.blocks; ++j)
-          if (block == st.name + ".b" + std::to_string(j)) full = st.width;
+      for (const auto& blk : r.blocks)
+        if (block == blk.name) full = blk.full;
       if (full == 0)
         return Status::invalid_argument("widths: \"" + block + "\" is not a block of this " + def.name +
                                         " (blocks are named like s1.b0, s2.b1)");
@@ -161,12 +160,47 @@ Status validate(const ModelSpec& spec) {
 
 ResolvedArch resolve_unchecked(const ModelSpec& spec) {
   const ArchDef* def = *find_arch(spec.arch);
-  ResolvedArch r{def, scale_width(def->stem_width, spec.alpha), stem_stride_for(spec.rho), {}};
+  // Output size of a conv with kernel k, padding (k-1)/2 and stride s; also
+  // of a stride-s subsampling x[..., ::s, ::s].
+  auto out_size = [](int64_t in, int64_t stride) { return (in - 1) / stride + 1; };
+  ResolvedArch r{def, scale_width(def->stem_width, spec.alpha), stem_stride_for(spec.rho), 0, {}, {}, 0};
+  r.stem_size = out_size(spec.input_size, r.stem_stride);
   for (size_t i = 0; i < def->stages.size(); ++i) {
     const auto& st = def->stages[i];
     r.stages.push_back({"s" + std::to_string(i + 1), scale_width(st.width, spec.alpha),
                         spec.blocks.empty() ? st.blocks : spec.blocks[i], st.stride});
   }
+  auto [a, b] = block_site_suffixes(def->block);
+  int64_t cin = r.stem_width, hw = r.stem_size;
+  for (const auto& st : r.stages)
+    for (int64_t j = 0; j < st.blocks; ++j) {
+      ResolvedBlock blk;
+      blk.name = st.name + ".b" + std::to_string(j);
+      blk.module = st.name + "_b" + std::to_string(j);
+      blk.stage = st.name;
+      blk.index = j;
+      blk.in = cin;
+      blk.full = st.width;
+      blk.stride = j == 0 ? st.stride : 1;
+      blk.in_size = hw;
+      blk.out_size = out_size(hw, blk.stride);
+      const int64_t pruned = inner_width(spec, blk.name, st.width);
+      if (def->block == BlockKind::kBasic) {
+        blk.inner = pruned;
+        blk.out = st.width;
+        blk.projection = (blk.stride != 1 || cin != blk.out) && def->shortcut == Shortcut::kProjection;
+      } else {
+        blk.inner = cin;    // depthwise: one filter per input channel
+        blk.out = pruned;   // a pruned pointwise conv narrows what the next block sees
+        blk.projection = false;
+      }
+      blk.site1 = blk.name + "." + a;
+      blk.site2 = blk.name + "." + b;
+      cin = blk.out;
+      hw = blk.out_size;
+      r.blocks.push_back(std::move(blk));
+    }
+  r.out_channels = cin;
   return r;
 }
 
@@ -176,20 +210,16 @@ std::pair<const char*, const char*> block_site_suffixes(BlockKind kind) {
 
 std::vector<std::string> site_names(const ResolvedArch& arch) {
   std::vector<std::string> names = {"stem"};
-  auto [a, b] = block_site_suffixes(arch.def->block);
-  for (const auto& st : arch.stages)
-    for (int64_t j = 0; j < st.blocks; ++j) {
-      const std::string prefix = st.name + ".b" + std::to_string(j) + ".";
-      names.push_back(prefix + a);
-      names.push_back(prefix + b);
-    }
+  for (const auto& blk : arch.blocks) {
+    names.push_back(blk.site1);
+    names.push_back(blk.site2);
+  }
   return names;
 }
 
 std::vector<std::string> block_names(const ResolvedArch& arch) {
   std::vector<std::string> names;
-  for (const auto& st : arch.stages)
-    for (int64_t j = 0; j < st.blocks; ++j) names.push_back(st.name + ".b" + std::to_string(j));
+  for (const auto& blk : arch.blocks) names.push_back(blk.name);
   return names;
 }
 

@@ -88,12 +88,35 @@ struct ResolvedStage {
   int64_t stride;
 };
 
-// The concrete shape of a valid spec's network (widths and strides, not sizes).
+// One block of a resolved network: everything the counts, the builder, the
+// pruning and the exporter need to know about it, computed once by resolve().
+struct ResolvedBlock {
+  std::string name;    // "s2.b1": the key of ModelSpec::widths and the prefix of its ReLU sites
+  std::string module;  // "s2_b1": the builder's module (and the weights' name prefix)
+  std::string stage;   // "s2"
+  int64_t index;       // 1 in "s2.b1"
+  int64_t in;          // input channels
+  int64_t inner;       // channels of the first ReLU: a basic block's conv1 outputs (pruned), a
+                       // depthwise-separable block's depthwise channels (= in)
+  int64_t out;         // output channels: the stage width, or a pruned pointwise conv's
+  int64_t full;        // the unpruned width of the conv ModelSpec::widths narrows (the stage width)
+  int64_t stride;      // of its first conv (and its shortcut)
+  int64_t in_size;     // spatial size in and out (square)
+  int64_t out_size;
+  bool projection;     // a 1x1 conv + BN shortcut (basic blocks whose shape changes, projection archs)
+  std::string site1;   // "s2.b1.relu1" or "s2.b1.dw": the first ReLU, `inner` channels at out_size
+  std::string site2;   // "s2.b1.relu2" or "s2.b1.pw": the second, `out` channels at out_size
+};
+
+// The concrete shape of a valid spec's network.
 struct ResolvedArch {
   const ArchDef* def;
   int64_t stem_width;
   int64_t stem_stride;
+  int64_t stem_size;     // spatial size after the stem
   std::vector<ResolvedStage> stages;
+  std::vector<ResolvedBlock> blocks;  // in forward order
+  int64_t out_channels;  // what the classifier sees
 };
 
 // Precondition for the *_unchecked form: validate(spec).ok().

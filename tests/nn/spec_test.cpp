@@ -110,5 +110,54 @@ TEST(SiteNamesTest, FollowTheBlockKind) {
   EXPECT_EQ(names.back(), "s5.b1.pw");
 }
 
+// resolve() computes each block once: channels, strides, sizes, shortcut and
+// ReLU sites; counts, the builder, pruning and the exporter iterate this list.
+TEST(ResolveTest, ListsEveryBlockWithItsChannelsSizesAndSites) {
+  ModelSpec r18;  // ResNet18, CIFAR-10, 32x32
+  r18.widths["s2.b1"] = 40;
+  auto arch = resolve(r18);
+  ASSERT_TRUE(arch.ok()) << arch.status().message();
+  ASSERT_EQ(arch->blocks.size(), 8u);
+  EXPECT_EQ(arch->stem_size, 32);
+  const ResolvedBlock& s2b0 = arch->blocks[2];
+  EXPECT_EQ(s2b0.name, "s2.b0");
+  EXPECT_EQ(s2b0.module, "s2_b0");
+  EXPECT_EQ(s2b0.in, 64);
+  EXPECT_EQ(s2b0.out, 128);
+  EXPECT_EQ(s2b0.stride, 2);
+  EXPECT_EQ(s2b0.in_size, 32);
+  EXPECT_EQ(s2b0.out_size, 16);
+  EXPECT_TRUE(s2b0.projection);
+  EXPECT_FALSE(arch->blocks[3].projection);
+  EXPECT_EQ(arch->blocks[3].inner, 40) << "the pruned block's inner width";
+  EXPECT_EQ(arch->blocks[3].full, 128);
+  EXPECT_EQ(arch->blocks[3].out, 128) << "a basic block keeps its output width";
+  EXPECT_EQ(arch->blocks[3].site1, "s2.b1.relu1");
+  EXPECT_EQ(arch->blocks[3].site2, "s2.b1.relu2");
+  EXPECT_EQ(arch->out_channels, 512);
+  EXPECT_EQ(arch->blocks.back().out_size, 4);
+
+  ModelSpec r56;
+  r56.arch = "resnet56";
+  auto a56 = resolve(r56);
+  ASSERT_TRUE(a56.ok());
+  EXPECT_EQ(a56->blocks.size(), 27u);
+  EXPECT_FALSE(a56->blocks[9].projection) << "option A: a zero-padded shortcut";
+  EXPECT_EQ(a56->blocks[9].in, 16);
+  EXPECT_EQ(a56->blocks[9].out, 32);
+
+  ModelSpec mb;
+  mb.arch = "mobilenetv1";
+  mb.widths["s2.b0"] = 100;
+  auto am = resolve(mb);
+  ASSERT_TRUE(am.ok());
+  EXPECT_EQ(am->blocks[1].out, 100) << "a pruned pointwise conv";
+  EXPECT_EQ(am->blocks[2].in, 100) << "narrows the next block";
+  EXPECT_EQ(am->blocks[2].inner, 100) << "whose depthwise channels follow its input";
+  EXPECT_EQ(am->blocks[2].site1, "s2.b1.dw");
+  EXPECT_EQ(am->out_channels, 1024);
+  EXPECT_EQ(block_names(*am).size(), 13u);
+}
+
 }  // namespace
 }  // namespace deepreduce::nn
