@@ -14,6 +14,7 @@ PACKAGES=(
   libboost-program-options-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev zlib1g-dev
+  libjpeg62-turbo-dev   # TinyImageNet's JPEGs
   libonnx-dev libprotobuf-dev libcpp-httplib-dev
   python3-onnx python3-opencv python3-torch   # tests only: ONNX's checker, OpenCV as an independent runtime, torch.load
   dataset-fashion-mnist

@@ -17,7 +17,7 @@
 namespace deepreduce::train {
 
 struct Dataset {
-  std::string name;  // "cifar10", "cifar100", "mnist", "fashion-mnist", "synthetic"
+  std::string name;  // "cifar10", "cifar100", "tiny-imagenet", "mnist", "fashion-mnist", "synthetic"
   int64_t channels = 0;
   int64_t height = 0;
   int64_t width = 0;
@@ -41,6 +41,9 @@ const std::vector<std::string>& dataset_names();
 Result<Normalization> normalization_for(const std::string& name);
 // The number of classes of a named dataset (synthetic: 10).
 Result<int64_t> classes_for(const std::string& name);
+// The input size a network for this dataset takes by default: 64 for
+// TinyImageNet, 32 for the others (28x28 MNIST-style images are padded to 32).
+int64_t input_size_for(const std::string& name);
 // The size of a dataset's standard training split (before any subset).
 Result<int64_t> train_images_for(const std::string& name);
 

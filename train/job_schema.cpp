@@ -17,7 +17,7 @@ const std::vector<JobKey>& job_keys() {
   // clang-format off
   static const std::vector<JobKey> kKeys = {
     {"data.dataset", "dataset.name", "dataset", KeyType::kString,
-     "dataset: synthetic, mnist, fashion-mnist, cifar10, cifar100", false, false, "fashion-mnist",
+     "dataset: synthetic, mnist, fashion-mnist, cifar10, cifar100, tiny-imagenet", false, false, "fashion-mnist",
      DR_FIELD(data.dataset)},
     {"data.data_dir", "dataset.path", "data-dir", KeyType::kString,
      "folder of the dataset's files (fashion-mnist: Debian's /usr/share/datasets/fashion-mnist by default); "

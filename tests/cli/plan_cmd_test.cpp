@@ -1,6 +1,8 @@
 // `deepreduce plan` on sweep configs and trial lists, as a user runs it.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -91,6 +93,31 @@ TEST_F(PlanCommandTest, AllListsTheWholeSpaceWithItsCost) {
   EXPECT_NE(bad.out.find("every stage once"), std::string::npos) << bad.out;
   auto stray = run_deepreduce("plan --images-per-second 10 " + cfg);
   EXPECT_EQ(stray.code, 2);
+}
+
+// The paper config's space holds every network of the paper's ResNet18 /
+// CIFAR-100 front (Jha et al. 2021), planned under the paper's culling order.
+TEST_F(PlanCommandTest, ThePaperConfigReachesEveryPublishedReluCount) {
+  auto r = run_deepreduce(std::string("plan --all --json --assume-order stem,s1,s4,s2,s3 ") + DEEPREDUCE_SOURCE_DIR +
+                          "/configs/resnet18_cifar100.yaml");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto plan = nlohmann::json::parse(r.out);
+  std::set<int64_t> counts;
+  for (const auto& t : plan["trials"]) counts.insert(t["relus"].get<int64_t>());
+  for (int64_t published : {229376, 196608, 114688, 57344, 49152, 28672, 24576, 14336, 12288, 7168})
+    EXPECT_TRUE(counts.count(published)) << published << " ReLUs is not in the space";
+}
+
+// Every config the project ships plans (on a host without any of their data).
+TEST_F(PlanCommandTest, EveryShippedConfigPlans) {
+  int planned = 0;
+  for (const auto& e : std::filesystem::directory_iterator(std::string(DEEPREDUCE_SOURCE_DIR) + "/configs")) {
+    if (e.path().extension() != ".yaml") continue;
+    auto r = run_deepreduce("plan " + e.path().string());
+    EXPECT_EQ(r.code, 0) << e.path() << "\n" << r.out;
+    ++planned;
+  }
+  EXPECT_GE(planned, 5);
 }
 
 }  // namespace

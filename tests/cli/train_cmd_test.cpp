@@ -94,7 +94,7 @@ TEST_F(TrainCommandTest, UsageErrors) {
   const std::vector<Case> cases = {
       {std::string("train ") + kTiny, "--out DIR is required", 2},
       {"train --dataset cifar10 --out " + path("c"), "--data-dir: where are the cifar10 files", 2},
-      {"train --dataset imagenet --out " + path("c"), "known: cifar10, cifar100, mnist, fashion-mnist, synthetic", 2},
+      {"train --dataset imagenet --out " + path("c"), "known: cifar10, cifar100, tiny-imagenet, mnist, fashion-mnist, synthetic", 2},
       {"train --dataset cifar10 --data-dir " + path("nothing") + " --out " + path("c"), "data_batch_1.bin", 1},
       {std::string("train ") + kTiny + " --device cuda:99 --out " + path("c"), "cuda:99", 1},
       {std::string("train ") + kTiny + " --schedule linear --out " + path("c"), "cosine, multistep or constant", 2},
