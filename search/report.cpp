@@ -27,6 +27,12 @@ std::string fmt(const char* f, double x) {
 
 std::string opt(const std::optional<double>& x, const char* f = "%.2f") { return x ? fmt(f, *x) : "-"; }
 
+// A point's test top-1: "71.53", or with seeds "71.53 ± 1.20 (n=2)".
+std::string top1_text(const ReportPoint& p) {
+  if (p.seeds <= 1) return fmt("%.2f", p.top1);
+  return fmt("%.2f", p.top1) + " \u00b1 " + fmt("%.2f", p.top1_std) + " (n=" + std::to_string(p.seeds) + ")";
+}
+
 std::string esc(const std::string& s) {
   std::string out;
   for (char c : s) {
@@ -108,6 +114,57 @@ Result<Report> build_report(storage::Store& store) {
     point_of[p.id] = p;
   }
 
+  // With train.seeds a network was trained once per seed: one point per
+  // network (the same spec but for the seed, its teacher and base the same
+  // networks), with the mean and the spread. The front is built on means.
+  std::map<std::string, std::string> network_memo;
+  std::function<std::string(const std::string&)> network_of = [&](const std::string& id) -> std::string {
+    if (id.empty()) return "";
+    if (auto it = network_memo.find(id); it != network_memo.end()) return it->second;
+    auto rec = by_id.find(id);
+    if (rec == by_id.end()) return id;
+    storage::TrialSpec spec = rec->second.spec;
+    spec.job.train.seed = 0;
+    spec.teacher = network_of(spec.teacher);
+    spec.base = network_of(spec.base);
+    return network_memo[id] = storage::trial_id(spec);
+  };
+  {
+    std::vector<std::string> order;
+    std::map<std::string, std::vector<ReportPoint>> groups;
+    for (const auto& p : r.points) {
+      const std::string key = network_of(p.id);
+      if (!groups.count(key)) order.push_back(key);
+      groups[key].push_back(p);
+    }
+    std::vector<ReportPoint> merged;
+    for (const auto& key : order) {
+      auto& g = groups[key];
+      std::sort(g.begin(), g.end(), [&](const ReportPoint& a, const ReportPoint& b) {
+        return by_id[a.id].spec.job.train.seed < by_id[b.id].spec.job.train.seed;
+      });
+      ReportPoint m = g.front();
+      m.seeds = static_cast<int>(g.size());
+      double sum = 0, val_sum = 0;
+      bool all_val = true;
+      for (const auto& p : g) {
+        m.seed_ids.push_back(p.id);
+        sum += p.top1;
+        if (p.val_top1) val_sum += *p.val_top1; else all_val = false;
+      }
+      m.top1 = sum / static_cast<double>(g.size());
+      m.val_top1 = all_val ? std::optional<double>(val_sum / static_cast<double>(g.size())) : std::nullopt;
+      if (g.size() > 1) {
+        double ss = 0;
+        for (const auto& p : g) ss += (p.top1 - m.top1) * (p.top1 - m.top1);
+        m.top1_std = std::sqrt(ss / static_cast<double>(g.size() - 1));
+      }
+      for (const auto& p : g) point_of[p.id] = m;
+      merged.push_back(m);
+    }
+    r.points = std::move(merged);
+  }
+
   std::vector<Point> ours;
   for (const auto& p : r.points)
     // The front is chosen on validation top-1 where the trials held a split
@@ -128,12 +185,31 @@ Result<Report> build_report(storage::Store& store) {
     if (!config.ok()) continue;  // a config from another version: its trials still count
     const std::string base_id = storage::trial_id(baseline_trial(*config));
     if (!r.baseline && point_of.count(base_id)) r.baseline = point_of[base_id];
-    if (r.criticality.rows.empty()) r.criticality = criticality_table(*config, seen);
+    if (r.criticality.rows.empty()) {
+      // As the strategy decided: with train.seeds, on the mean over seeds.
+      auto strategy = make_strategy(*config);
+      r.criticality = criticality_table(*config, strategy.ok() ? (*strategy)->decision_view(seen) : seen);
+    }
     if (!protocol_set) {
       r.protocol = config->pi;
       protocol_set = true;
     }
-    r.references.insert(r.references.end(), config->references.begin(), config->references.end());
+    // Published figures are drawn only beside an experiment on their task.
+    const std::string& dataset = config->base.data.dataset;
+    const std::string& arch = config->base.model.arch;
+    for (const auto& q : config->references) {
+      if ((!q.dataset.empty() && q.dataset != dataset) || (!q.arch.empty() && q.arch != arch)) {
+        const std::string what = (q.set.empty() ? q.series : q.set) + " (" + (q.arch.empty() ? "?" : q.arch) +
+                                 " on " + (q.dataset.empty() ? "?" : q.dataset) + ")";
+        if (std::find(r.references_left_out.begin(), r.references_left_out.end(), what) == r.references_left_out.end())
+          r.references_left_out.push_back(what);
+        continue;
+      }
+      const bool seen_before = std::any_of(r.references.begin(), r.references.end(), [&](const ReferencePoint& o) {
+        return o.series == q.series && o.label == q.label && o.relus == q.relus && o.top1 == q.top1;
+      });
+      if (!seen_before) r.references.push_back(q);
+    }
   }
   // What each network would cost under the protocol, and the front in those terms.
   for (auto& p : r.points) {
@@ -200,12 +276,13 @@ std::string front_text(const Report& r) {
 std::string pareto_csv(const Report& r) {
   std::ostringstream os;
   os << "id,plan,alpha,rho,kd,relus,macs,params,top1,relu_layers,protocol,online_seconds,online_bytes,offline_seconds,"
-        "offline_bytes\n";
+        "offline_bytes,seeds,top1_std\n";
   for (const auto& p : r.front)
     os << p.id << "," << csv_field(p.plan) << "," << p.alpha << "," << p.rho << "," << (p.kd ? "true" : "false") << ","
        << p.relus << "," << p.macs << "," << p.params << "," << fmt("%.4f", p.top1) << "," << p.relu_layers << ","
        << csv_field(r.protocol.name) << "," << fmt("%.6g", p.pi.online_seconds) << "," << fmt("%.6g", p.pi.online_bytes)
-       << "," << fmt("%.6g", p.pi.offline_seconds) << "," << fmt("%.6g", p.pi.offline_bytes) << "\n";
+       << "," << fmt("%.6g", p.pi.offline_seconds) << "," << fmt("%.6g", p.pi.offline_bytes) << "," << p.seeds << ","
+       << fmt("%.4f", p.top1_std) << "\n";
   return os.str();
 }
 
@@ -235,13 +312,15 @@ std::string scatter_svg(const Report& r, const std::vector<ReportPoint>& front,
   struct Dot {
     double relus, top1;
     std::string series, title;
+    double err = 0;  // a standard deviation over seeds, drawn as an error bar
   };
   std::vector<Dot> dots;
   for (const auto& p : r.points)
     dots.push_back({xof(p), p.top1, p.series,
                     p.id.substr(0, 12) + " " + p.plan + (p.kd ? " +KD" : "") + ": " + with_commas(p.relus) +
-                        " ReLUs, " + fmt("%.2f", p.top1) + "%, est. online " + fmt("%.3g", p.pi.online_seconds) +
-                        " s (" + r.protocol.name + ")"});
+                        " ReLUs, " + top1_text(p) + "%, est. online " + fmt("%.3g", p.pi.online_seconds) +
+                        " s (" + r.protocol.name + ")",
+                    p.top1_std});
   if (with_references)
     for (const auto& q : r.references)
     dots.push_back({static_cast<double>(q.relus), q.top1, "reference",
@@ -250,8 +329,8 @@ std::string scatter_svg(const Report& r, const std::vector<ReportPoint>& front,
   bool zero = false;
   for (const auto& d : dots) {
     if (d.relus <= 0) zero = true; else lo = std::min(lo, d.relus), hi = std::max(hi, d.relus);
-    ylo = std::min(ylo, d.top1);
-    yhi = std::max(yhi, d.top1);
+    ylo = std::min(ylo, d.top1 - d.err);
+    yhi = std::max(yhi, d.top1 + d.err);
   }
   if (hi == 0) lo = 1, hi = 10;
   const double dlo = std::floor(std::log10(lo)) - (zero ? 1 : 0), dhi = std::max(std::ceil(std::log10(hi)), dlo + 1);
@@ -320,6 +399,13 @@ std::string scatter_svg(const Report& r, const std::vector<ReportPoint>& front,
     m << (std::string(st.shape) == "circle" ? "</circle>" : std::string(st.shape) == "square" ? "</rect>" : "</polygon>");
     return m.str();
   };
+  // Error bars (one standard deviation over seeds) under the markers.
+  for (const auto& d : dots)
+    if (d.err > 0) {
+      const double x = X(d.relus), y0 = Y(d.top1 - d.err), y1 = Y(d.top1 + d.err);
+      s << "<path d='M" << x << "," << y0 << "V" << y1 << "M" << x - 3 << "," << y0 << "h6M" << x - 3 << "," << y1
+        << "h6' stroke='#666' stroke-width='1' fill='none'/>\n";
+    }
   for (const auto& st : styles)
     for (const auto& d : dots)
       if (d.series == st.series) s << marker(st, X(d.relus), Y(d.top1), d.title) << "\n";
@@ -411,7 +497,7 @@ Tables tables(const Report& r) {
   }
   for (const auto& p : r.front)
     t.front.push_back({p.id.substr(0, 12), p.plan, fmt("%g", p.alpha), fmt("%g", p.rho), p.kd ? "yes" : "no",
-                       with_commas(p.relus), with_commas(p.macs), fmt("%.2f", p.top1)});
+                       with_commas(p.relus), with_commas(p.macs), top1_text(p)});
   for (const auto& row : r.criticality.rows)
     t.crit.push_back({row.stage, with_commas(row.relus), opt(row.top1), opt(row.top1_kd), opt(row.score, "%.4f"),
                       row.rank ? std::to_string(row.rank) : "-"});
@@ -540,6 +626,11 @@ std::string report_html(const Report& r, int refresh_seconds) {
          << "; rank 1 is the least critical stage, culled first.</p>\n" << html_table(t.crit_h, t.crit);
   if (!t.prune.empty()) html << "<h2>Channel pruning against DeepReDuce</h2>\n" << html_table(t.prune_h, t.prune);
   if (!t.refs.empty()) html << "<h2>Published reference points</h2>\n" << html_table(t.ref_h, t.refs);
+  if (!r.references_left_out.empty()) {
+    std::string left;
+    for (const auto& l : r.references_left_out) left += (left.empty() ? "" : "; ") + l;
+    html << "<p>Reference sets of another task, not drawn: " << esc(left) << ".</p>\n";
+  }
   html << "</body></html>\n";
 
   return html.str();
@@ -562,6 +653,10 @@ Status write_report(const Report& r, const std::string& dir) {
   }
   if (!t.prune.empty()) md << "\n## Channel pruning against DeepReDuce\n\n" << md_table(t.prune_h, t.prune);
   if (!t.refs.empty()) md << "\n## Published reference points\n\n" << md_table(t.ref_h, t.refs);
+  if (!r.references_left_out.empty()) {
+    md << "\nReference sets of another task, not drawn:\n";
+    for (const auto& l : r.references_left_out) md << "- " << l << "\n";
+  }
   md << "\nFiles: report.html (plot and tables), pareto.csv, trials.csv, criticality.csv"
      << (t.prune.empty() ? "" : ", pruning.csv") << ".\n";
 

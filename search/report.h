@@ -28,6 +28,12 @@ struct ReportPoint {
   bool kd = false;
   int64_t relu_layers = 0;
   nn::PiCost pi;  // estimated under Report::protocol
+  // With train.seeds: the network was trained `seeds` times; top1 and val_top1
+  // are means, top1_std the sample standard deviation of test top-1, and id
+  // the trial of its first (smallest) seed.
+  int seeds = 1;
+  double top1_std = 0;
+  std::vector<std::string> seed_ids;
 };
 
 // One row of the seed's pruning comparison: a pruned network against the
@@ -54,7 +60,9 @@ struct Report {
   std::optional<ReportPoint> baseline;  // the all-ReLU network without KD
   CriticalityTable criticality;
   std::vector<PruningRow> pruning;
-  std::vector<ReferencePoint> references;
+  std::vector<ReferencePoint> references;  // those measured on this experiment's task (or with none given)
+  // Built-in sets of another task, left off the plot: "NAME (ARCH on DATASET)".
+  std::vector<std::string> references_left_out;
   double hypervolume = 0;  // of the front, in (log10 ReLUs, top-1), against (baseline ReLUs x 10, 0)
   int64_t trained_epochs = 0;  // epochs trained over all done trials (a continued rung counts its new epochs)
 };

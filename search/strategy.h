@@ -55,6 +55,9 @@ class Strategy {
   // prerequisites they would be decided on failed. A strategy never opens a
   // phase on failed evidence; it waits for `deepreduce retry`.
   virtual std::string blocked(const Seen& seen) const { return ""; }
+  // What decisions are made on: with train.seeds, each network (as its first
+  // seed's trial id) observed as the mean over its seeds; else `seen` itself.
+  virtual Seen decision_view(const Seen& seen) const { return seen; }
 };
 
 // The strategy of a validated config (its search.strategy, wrapped in

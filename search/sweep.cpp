@@ -194,10 +194,16 @@ Status parse_pi_cost(const YAML::Node& n, const Reader& r, SweepConfig& c) {
 }
 
 Status parse_report(const YAML::Node& n, const Reader& r, SweepConfig& c) {
-  if (!n) return Status();
+  // Without a list, every built-in set is offered: the report draws those
+  // measured on this experiment's task and names the others it left out.
+  auto all_sets = [&] {
+    for (const auto& set : reference_sets()) c.references.insert(c.references.end(), set.points.begin(), set.points.end());
+    return Status();
+  };
+  if (!n) return all_sets();
   DR_RETURN_IF_ERROR(r.keys(n, "report", {"references"}));
   const YAML::Node refs = n["references"];
-  if (!refs) return Status();
+  if (!refs) return all_sets();
   if (!refs.IsSequence()) return r.error(refs, "report.references", "expected a list of reference names or points");
   for (const auto& item : refs) {
     if (item.IsScalar()) {
@@ -206,7 +212,8 @@ Status parse_report(const YAML::Node& n, const Reader& r, SweepConfig& c) {
       c.references.insert(c.references.end(), set->begin(), set->end());
       continue;
     }
-    DR_RETURN_IF_ERROR(r.keys(item, "report.references", {"series", "label", "relus", "top1", "macs", "source"}));
+    DR_RETURN_IF_ERROR(r.keys(item, "report.references",
+                              {"series", "label", "relus", "top1", "macs", "source", "dataset", "arch"}));
     ReferencePoint p;
     p.series = "reference";
     for (const char* key : {"label", "relus", "top1"})
@@ -217,6 +224,8 @@ Status parse_report(const YAML::Node& n, const Reader& r, SweepConfig& c) {
     DR_RETURN_IF_ERROR(r.scalar(item["top1"], "report.references.top1", "a top-1 in percent", p.top1));
     if (item["macs"]) DR_RETURN_IF_ERROR(r.scalar(item["macs"], "report.references.macs", "a MAC count", p.macs));
     if (item["source"]) DR_RETURN_IF_ERROR(r.scalar(item["source"], "report.references.source", "a citation", p.source));
+    if (item["dataset"]) DR_RETURN_IF_ERROR(r.scalar(item["dataset"], "report.references.dataset", "a dataset name", p.dataset));
+    if (item["arch"]) DR_RETURN_IF_ERROR(r.scalar(item["arch"], "report.references.arch", "an architecture name", p.arch));
     if (p.relus < 1 || p.top1 < 0 || p.top1 > 100)
       return r.error(item, "report.references", "expected relus >= 1 and top1 in [0, 100]");
     c.references.push_back(p);
@@ -285,6 +294,7 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
   DR_RETURN_IF_ERROR(r.scalar(md["arch"], "model.arch", "an architecture name", m.arch));
   m.classes = *classes;
   m.in_channels = (d.dataset == "mnist" || d.dataset == "fashion-mnist") ? 1 : 3;
+  m.input_size = train::input_size_for(d.dataset);
   if (md["classes"]) DR_RETURN_IF_ERROR(r.scalar(md["classes"], "model.classes", "an integer", m.classes));
   if (md["in_channels"]) DR_RETURN_IF_ERROR(r.scalar(md["in_channels"], "model.in_channels", "an integer", m.in_channels));
   if (md["input"]) DR_RETURN_IF_ERROR(r.scalar(md["input"], "model.input", "an integer", m.input_size));
@@ -304,8 +314,26 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
   // train and kd
   auto& t = c.base.train;
   if (const YAML::Node tr = root["train"]) {
-    DR_RETURN_IF_ERROR(r.keys(tr, "train", Reader::job_section("train")));
+    auto known = Reader::job_section("train");
+    known.push_back("seeds");
+    DR_RETURN_IF_ERROR(r.keys(tr, "train", known));
     DR_RETURN_IF_ERROR(r.job_keys(tr, "train", c.base));
+    if (const YAML::Node seeds = tr["seeds"]) {
+      if (tr["seed"]) return r.error(tr["seed"], "train.seed", "give train.seed or train.seeds, not both");
+      std::vector<int64_t> listed;
+      DR_RETURN_IF_ERROR(r.list(seeds, "train.seeds", "seeds (integers >= 0)", listed));
+      for (int64_t s : listed) {
+        if (s < 0) return r.error(seeds, "train.seeds", "expected seeds >= 0, got " + std::to_string(s));
+        c.seeds.push_back(static_cast<uint64_t>(s));
+      }
+      if (c.seeds.empty()) return r.error(seeds, "train.seeds", "expected at least one seed");
+      if (c.seeds.size() > 32) return r.error(seeds, "train.seeds", "expected at most 32 seeds");
+      for (size_t i = 0; i < c.seeds.size(); ++i)
+        for (size_t j = 0; j < i; ++j)
+          if (c.seeds[i] == c.seeds[j])
+            return r.error(seeds, "train.seeds", "seed " + std::to_string(c.seeds[i]) + " is listed twice");
+      c.base.train.seed = c.seeds.front();
+    }
   }
   if (const YAML::Node kd = root["kd"]) {
     DR_RETURN_IF_ERROR(r.keys(kd, "kd", Reader::job_section("kd")));

@@ -82,6 +82,10 @@ struct ReferencePoint {
   int64_t macs = 0;  // 0: not given
   std::optional<double> baseline_top1;  // pruning: the unpruned network's accuracy
   std::string source;
+  // The task the figure was measured on; empty: not given (drawn on any report).
+  std::string dataset;
+  std::string arch;
+  std::string set;  // the built-in set it came from, if any
 };
 
 // Channel pruning of the baseline (issue 7), a comparison beside the search:
@@ -107,6 +111,10 @@ struct SweepConfig {
   std::string yaml_text;  // verbatim, stored with the experiment
   std::string name;
   train::TrainJob base;   // dataset, model, training and KD defaults
+  // train.seeds: every network is trained once per seed (the first is
+  // train.seed), decisions use the mean over seeds, and the report shows the
+  // mean and spread. Empty: one seed, train.seed.
+  std::vector<uint64_t> seeds;
   std::string strategy = "grid";
   GridSpace grid;  // grid's space; deepreduce's reshaping (alpha, rho, blocks) and KD flags
   // search.thin_position: which ReLU of a block thinning removes (nn::thin).

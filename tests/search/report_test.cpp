@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "nn/counts.h"
 #include "nn/relu_plan.h"
 #include "tests/test_dirs.h"
 
@@ -28,7 +29,9 @@ class ReportTest : public ::testing::Test {
     auto c = parse_sweep(
         "name: rep\ndataset: {name: synthetic}\nmodel: {arch: resnet18, alpha: 0.25}\ntrain: {epochs: 4}\n"
         "search: {strategy: deepreduce}\nchannel_pruning: {macs: [0.5]}\n"
-        "report: {references: [deepreduce-resnet56-cifar10]}\n",
+        // A built-in set of another task (left out) and a point given without a task (drawn).
+        "report: {references: [deepreduce-resnet56-cifar10, {series: 'paper: channel pruning', "
+        "label: 'ResNet-56 pruned (CIFAR-10)', relus: 311700, top1: 93.34, macs: 59100000}]}\n",
         "rep.yaml");
     ASSERT_TRUE(c.ok()) << c.status().message();
     config_ = *c;
@@ -85,7 +88,8 @@ TEST_F(ReportTest, TheFrontIsNonDominatedAndLeavesOutShortenedRungs) {
   ASSERT_TRUE(report->baseline);
   EXPECT_EQ(report->baseline->id, base);
   EXPECT_EQ(report->front.front().series, "with KD");
-  EXPECT_EQ(report->references.size(), 3u);
+  EXPECT_EQ(report->references.size(), 1u);
+  EXPECT_EQ(report->references_left_out, std::vector<std::string>{"deepreduce-resnet56-cifar10 (resnet56 on cifar10)"});
   EXPECT_EQ(report->trained_epochs, 4 * 5 + 1);
 }
 
@@ -120,11 +124,13 @@ TEST_F(ReportTest, WritesTheHtmlPlotTablesAndCsvs) {
   EXPECT_NE(html.find("ReLUs per image (log scale)"), std::string::npos);
   EXPECT_NE(html.find("channel pruning"), std::string::npos);
   EXPECT_NE(html.find("ResNet-56 pruned (CIFAR-10)"), std::string::npos);
+  EXPECT_NE(html.find("Reference sets of another task, not drawn: deepreduce-resnet56-cifar10 (resnet56 on cifar10)"),
+            std::string::npos);
   for (const auto& p : report->front) EXPECT_NE(html.find(p.id.substr(0, 12)), std::string::npos);
   const std::string csv = slurp(dir_ / "out" / "pareto.csv");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), static_cast<long>(report->front.size() + 1));
   // The latency view: estimates under the default protocol, in the CSV and as a second plot with its own front.
-  EXPECT_NE(csv.find(",relu_layers,protocol,online_seconds,online_bytes,offline_seconds,offline_bytes\n"),
+  EXPECT_NE(csv.find(",relu_layers,protocol,online_seconds,online_bytes,offline_seconds,offline_bytes,seeds,top1_std\n"),
             std::string::npos) << csv;
   EXPECT_NE(html.find("estimated online seconds per image under delphi"), std::string::npos);
   ASSERT_FALSE(report->latency_front.empty());
@@ -137,6 +143,89 @@ TEST_F(ReportTest, WritesTheHtmlPlotTablesAndCsvs) {
   EXPECT_NE(summary.find("the best DeepReDuce network scores -8.00 points"), std::string::npos) << summary;
   // The paper's points are a reference series: both figures against them.
   EXPECT_NE(summary.find("Against paper: channel pruning (ResNet-56 pruned (CIFAR-10)"), std::string::npos) << summary;
+}
+
+// Without report.references every built-in set is offered: those measured on
+// the experiment's task are drawn (the paper's ResNet18 criticality networks on
+// CIFAR-100 here), the others are named as left out.
+TEST(ReportReferencesTest, OnlyTheSetsOfTheExperimentsTaskAreDrawn) {
+  const auto dir = testing::fresh_test_dir("report_refs");
+  auto c = parse_sweep(
+      "name: r18c100\ndataset: {name: cifar100, path: /nowhere}\nmodel: {arch: resnet18}\ntrain: {epochs: 1}\n"
+      "search: {strategy: deepreduce}\n",
+      "r18c100.yaml", /*require_data=*/false);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  auto store = std::move(*storage::open_store((dir / "db").string()));
+  ASSERT_TRUE(store->put_experiment({c->name, c->yaml_text, "deepreduce", 0, storage::kSchemaVersion, ""}).ok());
+  auto report = build_report(*store);
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  ASSERT_EQ(report->references.size(), 10u);  // five stages, with and without KD
+  for (const auto& q : report->references) {
+    EXPECT_EQ(q.set, "deepreduce-criticality-resnet18-cifar100");
+    EXPECT_FALSE(q.source.empty());
+  }
+  EXPECT_EQ(report->references_left_out,
+            (std::vector<std::string>{"deepreduce-resnet56-cifar10 (resnet56 on cifar10)",
+                                      "deepreduce-resnet56-cifar100 (resnet56 on cifar100)",
+                                      "deepreduce-criticality-resnet34-cifar100 (resnet34 on cifar100)"}));
+  // The S2-only network: its ReLU count is the stage's exact count.
+  nn::ModelSpec only_s2;
+  only_s2.classes = 100;
+  auto counts = nn::count(*nn::only(only_s2, "s2"));
+  ASSERT_TRUE(counts.ok());
+  bool found = false;
+  for (const auto& q : report->references) found |= q.relus == counts->relus && q.top1 == 67.63;
+  EXPECT_TRUE(found);
+  store.reset();
+  std::filesystem::remove_all(dir);
+}
+
+// train.seeds: one point per network with the mean and spread of its seeds,
+// error bars on the plot, the front on means.
+TEST(ReportSeedsTest, ANetworkTrainedPerSeedIsOnePointWithMeanAndSpread) {
+  const auto dir = testing::fresh_test_dir("report_seeds");
+  auto c = parse_sweep(
+      "name: seeds\ndataset: {name: synthetic}\nmodel: {arch: resnet18, alpha: 0.25}\n"
+      "train: {epochs: 2, seeds: [3, 1]}\nsearch: {strategy: deepreduce}\n",
+      "seeds.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  auto store = std::move(*storage::open_store((dir / "db").string()));
+  ASSERT_TRUE(store->put_experiment({c->name, c->yaml_text, "deepreduce", 0, storage::kSchemaVersion, ""}).ok());
+  auto planned = (*make_strategy(*c))->propose({});
+  ASSERT_TRUE(planned.ok());
+  std::vector<storage::TrialSpec> specs;
+  for (const auto& p : *planned) specs.push_back(p.spec);
+  ASSERT_TRUE(store->add_trials(c->name, specs).ok());
+  ASSERT_TRUE(store->unblock_ready().ok());
+  // Both baselines: 90 (seed 3) and 86 (seed 1).
+  std::map<uint64_t, std::string> base;
+  for (const auto& p : *planned)
+    if (p.role == "baseline") base[p.spec.job.train.seed] = storage::trial_id(p.spec);
+  ASSERT_EQ(base.size(), 2u);
+  const std::string token(32, 'a');
+  for (const auto& [seed, id] : base) {
+    auto leased = store->lease(id, "w", storage::now_ms() + 60000, token);
+    ASSERT_TRUE(leased.ok()) << leased.status().message();
+    ASSERT_TRUE(store->complete(id, "w", leased->attempt, token, {{"top1", seed == 3 ? 90.0 : 86.0}}, std::nullopt).ok());
+  }
+  auto report = build_report(*store);
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  ASSERT_EQ(report->points.size(), 1u);
+  const ReportPoint& p = report->points[0];
+  EXPECT_EQ(p.seeds, 2);
+  EXPECT_DOUBLE_EQ(p.top1, 88.0);
+  EXPECT_NEAR(p.top1_std, 2.8284, 1e-3);
+  EXPECT_EQ(p.id, base[1]) << "the point is named by its smallest seed's trial";
+  EXPECT_EQ(p.seed_ids.size(), 2u);
+  ASSERT_TRUE(report->baseline);
+  EXPECT_DOUBLE_EQ(report->baseline->top1, 88.0);
+  ASSERT_TRUE(write_report(*report, (dir / "out").string()).ok());
+  const std::string html = slurp(dir / "out" / "report.html");
+  EXPECT_NE(html.find("88.00 \u00b1 2.83 (n=2)"), std::string::npos);
+  EXPECT_NE(html.find("h6M"), std::string::npos) << "an error bar";
+  EXPECT_NE(slurp(dir / "out" / "pareto.csv").find(",2,2.8284\n"), std::string::npos);
+  store.reset();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

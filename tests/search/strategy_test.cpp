@@ -124,6 +124,81 @@ TEST(StrategyTest, CullsThinsAndReshapesInTheSeedsCriticalityOrder) {
   EXPECT_EQ(*(*make_strategy(c))->space_size(), static_cast<int64_t>(trials->size()));
 }
 
+// train.seeds: every network once per seed, each copy distilled from its own
+// seed's teacher; decisions (the criticality ranking here) on the mean.
+TEST(StrategyTest, SeedsTrainEveryNetworkPerSeedAndDecideOnTheMean) {
+  const SweepConfig one = config(kDeepReduce);
+  const SweepConfig two = config(
+      "name: dr\ndataset: {name: synthetic}\nmodel: {arch: resnet18}\ntrain: {epochs: 4, seeds: [0, 7]}\n"
+      "search:\n  strategy: deepreduce\n  rho: [0.5]\n");
+  auto s1 = make_strategy(one), s2 = make_strategy(two);
+  ASSERT_TRUE(s1.ok() && s2.ok());
+  auto first = (*s1)->propose({}), both = (*s2)->propose({});
+  ASSERT_TRUE(first.ok() && both.ok()) << both.status().message();
+  ASSERT_EQ(both->size(), 2 * first->size());
+  // The first seed's trials are the one-seed experiment's, unchanged ids.
+  std::set<std::string> ids;
+  for (const auto& t : *both) ids.insert(storage::trial_id(t.spec));
+  for (const auto& t : *first) EXPECT_TRUE(ids.count(storage::trial_id(t.spec))) << t.role;
+  // Each copy's teacher is the baseline of its own seed.
+  std::map<uint64_t, std::string> baseline;
+  for (const auto& t : *both)
+    if (t.role == "baseline") baseline[t.spec.job.train.seed] = storage::trial_id(t.spec);
+  ASSERT_EQ(baseline.size(), 2u);
+  for (const auto& t : *both)
+    if (!t.spec.teacher.empty()) EXPECT_EQ(t.spec.teacher, baseline[t.spec.job.train.seed]);
+
+  // Seed 0 alone says the paper's order (stem, s1, s4, ...); seed 7 says s4 is
+  // far more critical than s2 and s3: the mean ranks s4 last, so the culling
+  // phase after stem and s1 culls s2, not s4.
+  Seen seen = seed_results(one);
+  for (const auto& t : *both) {
+    if (t.spec.job.train.seed != 7) continue;
+    const std::string id = storage::trial_id(t.spec);
+    if (t.role == "baseline") seen[id] = {TrialState::kDone, 75.0};
+    if (t.role != "criticality") continue;
+    const std::string plan = nn::plan_summary(t.spec.job.model);
+    double top1 = 20;
+    if (plan == "cull s1,s2,s3,s4") top1 = 46;           // stem only
+    if (plan == "cull stem,s2,s3,s4") top1 = 60;         // s1 only
+    if (plan == "cull stem,s1,s3,s4") top1 = 60;         // s2 only
+    if (plan == "cull stem,s1,s2,s4") top1 = 60;         // s3 only
+    if (plan == "cull stem,s1,s2,s3") top1 = 95;         // s4 only
+    seen[id] = {TrialState::kDone, top1};
+  }
+  auto table = criticality_table(two, (*s2)->decision_view(seen));
+  ASSERT_TRUE(table.complete);
+  std::map<std::string, int> rank;
+  for (const auto& r : table.rows) rank[r.stage] = r.rank;
+  EXPECT_EQ(rank["s4"], 5) << "the mean of 58.90 and 95 makes s4 the most critical stage";
+  auto trials = (*s2)->propose(seen);
+  ASSERT_TRUE(trials.ok()) << trials.status().message();
+  std::set<std::string> culled;
+  for (const auto& p : plans(*trials, "culling", false)) culled.insert(p);
+  EXPECT_TRUE(culled.count("cull stem,s1")) << "culling opened on the mean ranking";
+  EXPECT_FALSE(culled.count("cull stem,s1,s4"));
+  // Only the seed-0 results: seed 7's criticality networks are not done, so nothing is culled.
+  auto waiting = (*s2)->propose(seed_results(one));
+  ASSERT_TRUE(waiting.ok());
+  EXPECT_EQ(waiting->size(), both->size());
+  EXPECT_EQ(*(*s2)->space_size(), 2 * *(*s1)->space_size());
+}
+
+TEST(StrategyTest, SeedErrorsNameTheLineAndTheKey) {
+  auto twice = parse_sweep("name: x\ndataset: {name: synthetic}\nmodel: {arch: resnet18}\ntrain:\n  seeds: [1, 1]\n"
+                           "search: {strategy: grid}\n", "s.yaml");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.status().message(), "s.yaml:5: train.seeds: seed 1 is listed twice");
+  auto both = parse_sweep("name: x\ndataset: {name: synthetic}\nmodel: {arch: resnet18}\ntrain:\n  seed: 3\n"
+                          "  seeds: [1, 2]\nsearch: {strategy: grid}\n", "s.yaml");
+  ASSERT_FALSE(both.ok());
+  EXPECT_EQ(both.status().message(), "s.yaml:5: train.seed: give train.seed or train.seeds, not both");
+  auto negative = parse_sweep("name: x\ndataset: {name: synthetic}\nmodel: {arch: resnet18}\ntrain:\n  seeds: [-1]\n"
+                              "search: {strategy: grid}\n", "s.yaml");
+  ASSERT_FALSE(negative.ok());
+  EXPECT_EQ(negative.status().message(), "s.yaml:5: train.seeds: expected seeds >= 0, got -1");
+}
+
 TEST(StrategyTest, ReluBudgetAndPhasesRestrictTheCandidates) {
   SweepConfig c = config(std::string(kDeepReduce) + "  phases: [criticality, culling]\n  relu_budget: [100000, 400000]\n");
   auto trials = (*make_strategy(c))->propose(seed_results(c));
