@@ -132,15 +132,15 @@ void print_summary(storage::Store& store, const std::string& db) {
   }
   auto rows = storage::trial_rows(store);
   if (!rows.ok()) return;
-  TextTable t({"trial", "arch", "plan", "alpha", "rho", "KD", "ReLUs", "epochs", "state", "top-1"});
+  TextTable t({"trial", "arch", "plan", "alpha", "rho", "KD", "seed", "ReLUs", "epochs", "state", "top-1"});
   for (const auto& r : *rows) {
     char top1[16] = "-";
     if (r.top1) std::snprintf(top1, sizeof top1, "%.2f", *r.top1);
     char alpha[16], rho[16];
     std::snprintf(alpha, sizeof alpha, "%g", r.alpha);
     std::snprintf(rho, sizeof rho, "%g", r.rho);
-    t.add({r.id.substr(0, 12), r.arch, r.plan, alpha, rho, r.kd ? "yes" : "no", with_commas(r.relus),
-           std::to_string(r.epochs), r.state, top1});
+    t.add({r.id.substr(0, 12), r.arch, r.plan, alpha, rho, r.kd ? "yes" : "no", std::to_string(r.seed),
+           with_commas(r.relus), std::to_string(r.epochs), r.state, top1});
   }
   std::cout << t.render();
 }
@@ -428,7 +428,7 @@ int plan_main(int argc, char** argv) {
   nlohmann::json rows = nlohmann::json::array();
   // The private-inference estimate: the config's pi_cost, else delphi (nn/pi_cost.h).
   const nn::PiProtocol protocol = e->sweep ? e->sweep->pi : *nn::pi_preset("delphi");
-  TextTable t({"trial", "role", "arch", "plan", "alpha", "rho", "blocks", "KD", "ReLUs", "MACs", "epochs",
+  TextTable t({"trial", "role", "arch", "plan", "alpha", "rho", "blocks", "KD", "seed", "ReLUs", "MACs", "epochs",
                "online s (" + protocol.name + ")"});
   int64_t total_epochs = 0;
   double total_images = 0;
@@ -459,10 +459,11 @@ int plan_main(int argc, char** argv) {
     total_epochs += epochs;
     total_images += static_cast<double>(epochs) * static_cast<double>(images);
     t.add({id.substr(0, 12), role, m.arch, nn::plan_summary(m), alpha, rho, blocks,
-           spec.teacher.empty() ? "no" : "yes", with_commas(c.ok() ? c->relus : 0), with_commas(c.ok() ? c->macs : 0),
-           std::to_string(epochs), online});
+           spec.teacher.empty() ? "no" : "yes", std::to_string(spec.job.train.seed), with_commas(c.ok() ? c->relus : 0),
+           with_commas(c.ok() ? c->macs : 0), std::to_string(epochs), online});
     rows.push_back({{"id", id}, {"role", role}, {"arch", m.arch}, {"plan", nn::plan_summary(m)},
                     {"alpha", m.alpha}, {"rho", m.rho}, {"blocks", blocks}, {"kd", !spec.teacher.empty()},
+                    {"seed", spec.job.train.seed},
                     {"teacher", spec.teacher}, {"relus", c.ok() ? c->relus : 0}, {"macs", c.ok() ? c->macs : 0},
                     {"epochs", epochs}, {"pi", {{"protocol", protocol.name}, {"estimate", nn::to_json(pi)}}}});
   }

@@ -35,6 +35,7 @@ Result<std::vector<TrialRow>> trial_rows(Store& store) {
     if (resolved.ok())
       for (const auto& st : resolved->stages) r.blocks += (r.blocks.empty() ? "" : ",") + std::to_string(st.blocks);
     r.kd = !t.spec.teacher.empty();
+    r.seed = t.spec.job.train.seed;
     r.state = state_name(t.state);
     r.worker = t.worker;
     if (auto c = nn::count(m); c.ok()) {
@@ -60,13 +61,13 @@ Result<std::vector<TrialRow>> trial_rows(Store& store) {
 
 std::string rows_to_csv(const std::vector<TrialRow>& rows) {
   std::string out =
-      "id,experiment,arch,plan,alpha,rho,blocks,kd,state,relus,macs,params,top1,top5,epochs,seconds,val_top1\n";
+      "id,experiment,arch,plan,alpha,rho,blocks,kd,state,relus,macs,params,top1,top5,epochs,seconds,val_top1,seed\n";
   for (const auto& r : rows) {
     out += r.id + "," + csv_field(r.experiment) + "," + r.arch + "," + csv_field(r.plan) + "," + num(r.alpha) + "," +
            num(r.rho) + "," + csv_field(r.blocks) + "," + (r.kd ? "yes" : "no") + "," + r.state + "," +
            std::to_string(r.relus) + "," + std::to_string(r.macs) + "," + std::to_string(r.params) + "," +
            (r.top1 ? num(*r.top1) : "") + "," + (r.top5 ? num(*r.top5) : "") + "," + std::to_string(r.epochs) + "," +
-           num(r.seconds) + "," + (r.val_top1 ? num(*r.val_top1) : "") + "\n";
+           num(r.seconds) + "," + (r.val_top1 ? num(*r.val_top1) : "") + "," + std::to_string(r.seed) + "\n";
   }
   return out;
 }
@@ -77,7 +78,7 @@ nlohmann::json rows_to_json(const std::vector<TrialRow>& rows) {
     out.push_back({{"id", r.id},         {"experiment", r.experiment},
                    {"arch", r.arch},     {"plan", r.plan},
                    {"alpha", r.alpha},   {"rho", r.rho},
-                   {"blocks", r.blocks}, {"kd", r.kd},
+                   {"blocks", r.blocks}, {"kd", r.kd}, {"seed", r.seed},
                    {"state", r.state},   {"relus", r.relus},
                    {"macs", r.macs},     {"params", r.params},
                    {"top1", r.top1 ? nlohmann::json(*r.top1) : nlohmann::json()},

@@ -16,6 +16,7 @@ struct TrialRow {
   double alpha = 1, rho = 1;
   std::string blocks;  // "2,2,2,2"
   bool kd = false;
+  uint64_t seed = 0;   // train.seed: a network trained with train.seeds has one row per seed
   std::string state;
   int64_t relus = 0, macs = 0, params = 0;
   std::optional<double> top1, top5;
