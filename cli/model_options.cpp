@@ -60,16 +60,20 @@ void add_model_options(po::options_description& desc, bool arch_may_be_list) {
     ("no-relus", po::bool_switch(), "remove every ReLU")
     ("thin-position", po::value<std::string>()->default_value("second"),
      "which ReLU of a block --thin removes: second (after the residual add; the default) or first")
-    ("prune-rate", po::value<double>(), "channel pruning's shape: each block keeps 1-RATE of its inner channels")
+    ("prune-rate", po::value<double>(),
+     "channel pruning's shape: each block (and, coupled, each residual stage) keeps 1-RATE of its channels")
     ("prune-macs", po::value<double>(),
-     "channel pruning's shape: the least uniform rate that brings MACs to this fraction, e.g. 0.5");
+     "channel pruning's shape: the least uniform rate that brings MACs to this fraction, e.g. 0.5")
+    ("prune-scope", po::value<std::string>()->default_value("coupled"),
+     "coupled: block outputs too, the same channels across each residual stage and its shortcut (as FPGM and "
+     "LFPC prune ResNet-56); inner: only the inner channels of basic blocks");
   // clang-format on
 }
 
 const std::vector<std::string>& model_option_names() {
   static const std::vector<std::string> kNames = {"arch", "classes", "in-channels", "input",  "alpha",
                                                   "rho",  "blocks",  "cull",        "thin",   "only",
-                                                  "relus", "no-relus", "thin-position", "prune-rate", "prune-macs"};
+                                                  "relus", "no-relus", "thin-position", "prune-rate", "prune-macs", "prune-scope"};
   return kNames;
 }
 
@@ -119,9 +123,11 @@ Result<nn::ModelSpec> model_spec_from(const po::variables_map& vm, const std::st
   }
   if (vm.count("prune-rate") && vm.count("prune-macs"))
     return Status::invalid_argument("--prune-rate and --prune-macs both give the pruned shape: use one");
-  if (vm.count("prune-rate")) return nn::prune_rate(spec, vm["prune-rate"].as<double>());
+  auto scope = nn::parse_prune_scope(vm.count("prune-scope") ? vm["prune-scope"].as<std::string>() : "coupled");
+  if (!scope.ok()) return Status::invalid_argument("--prune-scope: expected coupled or inner");
+  if (vm.count("prune-rate")) return nn::prune_rate(spec, vm["prune-rate"].as<double>(), *scope);
   if (vm.count("prune-macs")) {
-    auto shape = nn::prune_to_macs(spec, vm["prune-macs"].as<double>());
+    auto shape = nn::prune_to_macs(spec, vm["prune-macs"].as<double>(), *scope);
     if (!shape.ok()) return shape.status();
     return shape->spec;
   }

@@ -27,8 +27,13 @@ namespace {
 // Which slices of which tensors a pruned block keeps: (tensor name, dim) -> indices.
 using Slices = std::map<std::string, std::vector<std::pair<int64_t, torch::Tensor>>>;
 
+torch::Tensor kept_by_score(const torch::Tensor& score, int64_t keep);
+
 torch::Tensor kept_filters(const torch::Tensor& weight, int64_t keep, PruneCriterion criterion) {
-  const torch::Tensor score = filter_importance(weight, criterion);
+  return kept_by_score(filter_importance(weight, criterion), keep);
+}
+
+torch::Tensor kept_by_score(const torch::Tensor& score, int64_t keep) {
   // The highest scores; ties to the lower index, so the choice is deterministic.
   std::vector<int64_t> order(score.size(0));
   for (int64_t i = 0; i < score.size(0); ++i) order[i] = i;
@@ -84,6 +89,49 @@ Result<Network> prune_network(Network& source, const ModelSpec& target, PruneCri
       slices[n + ".pw_conv.weight"].push_back({1, kept});
     } else {
       slices["fc.weight"].push_back({1, kept});
+    }
+  }
+
+  // Coupled stages: one choice of channels for every block output of the
+  // stage, its shortcut and (s1) the stem, ranked by the summed importance of
+  // every filter that writes them; every layer that reads them loses the rest.
+  if (arch.def->block == BlockKind::kBasic) {
+    const ResolvedArch src_arch = resolve_unchecked(source->spec());
+    const std::vector<std::string> kBn = {".weight", ".bias", ".running_mean", ".running_var"};
+    for (size_t k = 0; k < arch.stages.size(); ++k) {
+      const ResolvedStage& st = arch.stages[k];
+      const int64_t src_out = src_arch.stages[k].out, keep = st.out;
+      if (keep == src_out) continue;
+      if (keep > src_out)
+        return Status::invalid_argument("pruning: stage " + st.name + " has " + std::to_string(src_out) +
+                                        " channels in the source, cannot grow to " + std::to_string(keep));
+      const bool stem = k == 0 && arch.stem_width == st.out;  // the stem writes s1's channels
+      std::vector<std::pair<std::string, std::string>> writers;  // (conv, bn)
+      if (stem) writers.push_back({"stem_conv", "stem_bn"});
+      for (const auto& b : arch.blocks)
+        if (b.stage == st.name) {
+          writers.push_back({b.module + ".conv2", b.module + ".bn2"});
+          if (b.projection) writers.push_back({b.module + ".proj_conv", b.module + ".proj_bn"});
+        }
+      torch::Tensor score;
+      for (const auto& [conv, bn] : writers) {
+        const torch::Tensor w = tensor(conv + ".weight");
+        if (!w.defined()) return Status::internal("pruning: the source has no tensor " + conv + ".weight");
+        const torch::Tensor s = filter_importance(w, criterion);
+        score = score.defined() ? score + s : s;
+      }
+      const torch::Tensor kept = kept_by_score(score, keep);
+      for (const auto& [conv, bn] : writers) {
+        slices[conv + ".weight"].push_back({0, kept});
+        for (const auto& suffix : kBn) slices[bn + suffix].push_back({0, kept});
+      }
+      for (size_t i = 0; i < arch.blocks.size(); ++i) {
+        const bool reads = i == 0 ? stem : arch.blocks[i - 1].stage == st.name;
+        if (!reads) continue;
+        slices[arch.blocks[i].module + ".conv1.weight"].push_back({1, kept});
+        if (arch.blocks[i].projection) slices[arch.blocks[i].module + ".proj_conv.weight"].push_back({1, kept});
+      }
+      if (k + 1 == arch.stages.size()) slices["fc.weight"].push_back({1, kept});
     }
   }
 

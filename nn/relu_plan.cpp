@@ -113,7 +113,11 @@ std::string plan_summary(const ModelSpec& spec) {
     ModelSpec unpruned = spec;
     unpruned.widths.clear();
     const std::string plan = plan_summary(unpruned);
-    return (plan == "all" ? "" : plan + " ") + "pruned " + std::to_string(spec.widths.size()) + " blocks";
+    size_t blocks = 0;
+    for (const auto& [name, width] : spec.widths) blocks += name.find('.') != std::string::npos;
+    const size_t stages = spec.widths.size() - blocks;
+    return (plan == "all" ? "" : plan + " ") + "pruned " + std::to_string(blocks) + " blocks" +
+           (stages ? ", " + std::to_string(stages) + " stage" + (stages > 1 ? "s" : "") : "");
   }
   auto counts = count(spec);
   if (!counts.ok()) return "invalid";

@@ -137,13 +137,29 @@ Status validate(const ModelSpec& spec) {
       int64_t full = 0;
       for (const auto& blk : r.blocks)
         if (block == blk.name) full = blk.full;
+      for (const auto& st : r.stages)
+        if (block == st.name) {
+          if (def.block != BlockKind::kBasic)
+            return Status::invalid_argument("widths: " + block + ": " + def.name +
+                                            " has no residual stages to prune as a whole; its blocks' pointwise "
+                                            "outputs are pruned by block (s2.b0)");
+          full = st.width;
+        }
       if (full == 0)
-        return Status::invalid_argument("widths: \"" + block + "\" is not a block of this " + def.name +
-                                        " (blocks are named like s1.b0, s2.b1)");
+        return Status::invalid_argument("widths: \"" + block + "\" is not a block or stage of this " + def.name +
+                                        " (blocks are named like s1.b0, s2.b1; stages s1, s2)");
       if (width < 1 || width > full)
         return Status::invalid_argument("widths: " + block + ": expected 1.." + std::to_string(full) +
                                         " channels (its unpruned width), got " + std::to_string(width));
     }
+    // A zero-padding shortcut only widens: each stage keeps at least the channels of the one before.
+    if (def.shortcut == Shortcut::kZeroPad)
+      for (size_t i = 1; i < r.stages.size(); ++i)
+        if (r.stages[i].out < r.stages[i - 1].out)
+          return Status::invalid_argument("widths: " + r.stages[i].name + ": " + std::to_string(r.stages[i].out) +
+                                          " channels, fewer than " + r.stages[i - 1].name + "'s " +
+                                          std::to_string(r.stages[i - 1].out) + ": " + def.name +
+                                          "'s zero-padding shortcuts cannot narrow");
   }
   if (!spec.relu_off.empty()) {
     auto names = site_names(resolve_unchecked(spec));
@@ -167,9 +183,16 @@ ResolvedArch resolve_unchecked(const ModelSpec& spec) {
   r.stem_size = out_size(spec.input_size, r.stem_stride);
   for (size_t i = 0; i < def->stages.size(); ++i) {
     const auto& st = def->stages[i];
-    r.stages.push_back({"s" + std::to_string(i + 1), scale_width(st.width, spec.alpha),
-                        spec.blocks.empty() ? st.blocks : spec.blocks[i], st.stride});
+    ResolvedStage rs{"s" + std::to_string(i + 1), scale_width(st.width, spec.alpha),
+                     spec.blocks.empty() ? st.blocks : spec.blocks[i], st.stride};
+    // A stage's pruned outputs (residual networks only; validate() refuses the rest).
+    rs.out = def->block == BlockKind::kBasic ? inner_width(spec, rs.name, rs.width) : rs.width;
+    r.stages.push_back(rs);
   }
+  // The stem feeds s1's identity shortcut: its outputs are s1's channels.
+  if (def->block == BlockKind::kBasic && !r.stages.empty() && r.stages[0].stride == 1 &&
+      r.stem_width == r.stages[0].width)
+    r.stem_width = r.stages[0].out;
   auto [a, b] = block_site_suffixes(def->block);
   int64_t cin = r.stem_width, hw = r.stem_size;
   for (const auto& st : r.stages)
@@ -187,7 +210,7 @@ ResolvedArch resolve_unchecked(const ModelSpec& spec) {
       const int64_t pruned = inner_width(spec, blk.name, st.width);
       if (def->block == BlockKind::kBasic) {
         blk.inner = pruned;
-        blk.out = st.width;
+        blk.out = st.out;
         blk.projection = (blk.stride != 1 || cin != blk.out) && def->shortcut == Shortcut::kProjection;
       } else {
         blk.inner = cin;    // depthwise: one filter per input channel

@@ -67,10 +67,14 @@ struct ModelSpec {
   // all-ReLU baseline, so a default spec is the baseline whatever its depth;
   // `active_sites` gives the plan as the set of active sites.
   std::set<std::string> relu_off;
-  // Channel pruning: the inner width of a block, by block name ("s2.b1"): a
-  // basic block's conv1 outputs (= conv2 inputs, the relu1 site), a
+  // Channel pruning, by block or stage name. A block ("s2.b1"): its inner
+  // width, a basic block's conv1 outputs (= conv2 inputs, the relu1 site), a
   // depthwise-separable block's pointwise outputs (= the next block's
-  // depthwise channels). Absent blocks keep the architecture's width.
+  // depthwise channels). A stage of a residual network ("s2"): the output
+  // channels of every block of the stage and of its shortcut, coupled as the
+  // residual adds require (the relu2 sites); pruning s1 prunes the stem too
+  // when s1's first shortcut is an identity. Absent keys keep the
+  // architecture's width.
   std::map<std::string, int64_t> widths;
 
   bool operator==(const ModelSpec& o) const;
@@ -83,9 +87,10 @@ Status validate(const ModelSpec& spec);
 // A stage of a spec after alpha, rho and the block override are applied.
 struct ResolvedStage {
   std::string name;  // "s1", "s2", ...
-  int64_t width;
+  int64_t width;     // after alpha, before pruning
   int64_t blocks;
   int64_t stride;
+  int64_t out = 0;   // its blocks' output channels: width, or the stage's pruned width
 };
 
 // One block of a resolved network: everything the counts, the builder, the

@@ -64,6 +64,7 @@ std::string pruning_method(const nlohmann::json& prune, bool kd) {
     m += " to " + fmt("%.0f", 100.0 * prune["macs_target"].get<double>()) + "% MACs";
   else if (prune.contains("rate"))
     m += " rate " + fmt("%.2f", prune["rate"].get<double>());
+  if (prune.value("scope", "") == "inner") m += ", inner channels only";
   return m + (kd ? " + KD" : "");
 }
 

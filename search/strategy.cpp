@@ -354,17 +354,18 @@ class WithPruning : public Strategy {
           s.job.train.warmup_epochs = 0;
           nlohmann::json j = how;
           j["criterion"] = criterion;
+          if (p.scope == nn::PruneScope::kInner) j["scope"] = "inner";
           s.prune = j;
           out.push_back({s, "pruning"});
         }
     };
     for (double f : p.macs_targets) {
-      auto shape = nn::prune_to_macs(baseline.job.model, f);
+      auto shape = nn::prune_to_macs(baseline.job.model, f, p.scope);
       if (!shape.ok()) return shape.status().with_context("channel_pruning.macs");
       add(shape->spec, {{"macs_target", f}, {"rate", shape->rate}});
     }
     for (double rate : p.rates) {
-      auto spec = nn::prune_rate(baseline.job.model, rate);
+      auto spec = nn::prune_rate(baseline.job.model, rate, p.scope);
       if (!spec.ok()) return spec.status().with_context("channel_pruning.rates");
       add(*spec, {{"rate", rate}});
     }

@@ -140,7 +140,14 @@ Status parse_pruning(const YAML::Node& n, const Reader& r, SweepConfig& c) {
   if (!n) return Status();
   auto& p = c.pruning;
   p.enabled = true;
-  DR_RETURN_IF_ERROR(r.keys(n, "channel_pruning", {"criteria", "macs", "rates", "epochs", "lr", "kd"}));
+  DR_RETURN_IF_ERROR(r.keys(n, "channel_pruning", {"criteria", "scope", "macs", "rates", "epochs", "lr", "kd"}));
+  if (n["scope"]) {
+    std::string scope;
+    DR_RETURN_IF_ERROR(r.scalar(n["scope"], "channel_pruning.scope", "coupled or inner", scope));
+    auto parsed = nn::parse_prune_scope(scope);
+    if (!parsed.ok()) return r.error(n["scope"], "channel_pruning.scope", "expected coupled or inner, got \"" + scope + "\"");
+    p.scope = *parsed;
+  }
   if (n["criteria"]) {
     DR_RETURN_IF_ERROR(r.list(n["criteria"], "channel_pruning.criteria", "criteria (l1, fpgm)", p.criteria));
     for (size_t i = 0; i < p.criteria.size(); ++i)
@@ -151,7 +158,7 @@ Status parse_pruning(const YAML::Node& n, const Reader& r, SweepConfig& c) {
   for (size_t i = 0; i < p.macs_targets.size(); ++i)
     if (!(p.macs_targets[i] > 0 && p.macs_targets[i] < 1))
       return r.error(n["macs"][i], "channel_pruning.macs", "expected a fraction of the baseline's MACs in (0, 1)");
-    else if (auto shape = nn::prune_to_macs(c.base.model, p.macs_targets[i]); !shape.ok())
+    else if (auto shape = nn::prune_to_macs(c.base.model, p.macs_targets[i], p.scope); !shape.ok())
       return r.error(n["macs"][i], "channel_pruning.macs", shape.status().message());
   if (n["rates"]) DR_RETURN_IF_ERROR(r.list(n["rates"], "channel_pruning.rates", "pruning rates in (0, 1)", p.rates));
   for (size_t i = 0; i < p.rates.size(); ++i)

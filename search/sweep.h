@@ -24,6 +24,7 @@
 
 #include "common/status.h"
 #include "nn/pi_cost.h"
+#include "nn/prune.h"
 #include "nn/relu_plan.h"
 #include "storage/trial.h"
 #include "train/options.h"
@@ -99,6 +100,9 @@ struct ReferencePoint {
 struct PruningSpace {
   bool enabled = false;
   std::vector<std::string> criteria = {"l1"};
+  // coupled: block outputs too, the same channels across each residual stage
+  // (FPGM and LFPC on ResNet-56); inner: only the inner channels of blocks.
+  nn::PruneScope scope = nn::PruneScope::kCoupled;
   std::vector<double> macs_targets;
   std::vector<double> rates;
   int64_t epochs = 0;  // 0: the sweep's train.epochs

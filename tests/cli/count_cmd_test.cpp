@@ -35,16 +35,23 @@ TEST(CountCommandTest, PlanAndReshapeOptionsChangeTheCounts) {
 }
 
 TEST(CountCommandTest, PrunedShapesAreCountedExactly) {
-  // resnet56 pruned by half: every block's inner ReLU site halves, block outputs stay.
-  CmdRun r = run("count --arch resnet56 --prune-rate 0.5 --json");
+  // resnet56 pruned by half, inner channels only: every block's inner ReLU site halves, block outputs stay.
+  CmdRun r = run("count --arch resnet56 --prune-rate 0.5 --prune-scope inner --json");
   ASSERT_EQ(r.code, 0) << r.out;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["stages"]["s1"], 9 * (8 + 16) * 32 * 32);
   EXPECT_EQ(j["stages"]["s3"], 9 * (32 + 64) * 8 * 8);
+  // Coupled (the default): block outputs, shortcuts and the stem halve too.
+  CmdRun c = run("count --arch resnet56 --prune-rate 0.5 --json");
+  ASSERT_EQ(c.code, 0) << c.out;
+  auto cj = nlohmann::json::parse(c.out);
+  EXPECT_EQ(cj["stages"]["s1"], 9 * (8 + 8) * 32 * 32);
+  EXPECT_EQ(cj["stages"]["stem"], 8 * 32 * 32);
+  EXPECT_EQ(run("count --arch resnet56 --prune-rate 0.5 --prune-scope outer").code, 2);
   CmdRun full = run("count --arch resnet56 --json"), half = run("count --arch resnet56 --prune-macs 0.5 --json");
   ASSERT_EQ(half.code, 0) << half.out;
   EXPECT_LE(nlohmann::json::parse(half.out)["macs"].get<double>(), 0.5 * nlohmann::json::parse(full.out)["macs"].get<double>());
-  CmdRun bad = run("count --arch resnet18 --prune-macs 0.001");
+  CmdRun bad = run("count --arch resnet18 --prune-macs 0.001 --prune-scope inner");
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.out.find("out of reach"), std::string::npos) << bad.out;
 }

@@ -44,7 +44,7 @@ TEST(PruneTest, PrunedSpecsCountExactlyWhatTheBuiltNetworkComputes) {
 
 TEST(PruneTest, ABasicBlockLosesInnerChannelsOnly) {
   ModelSpec s = small("resnet18");
-  ModelSpec p = *prune_rate(s, 0.5);
+  ModelSpec p = *prune_rate(s, 0.5, PruneScope::kInner);
   const auto full = *count(s), pruned = *count(p);
   // resnet18 at alpha 0.25: widths 16, 32, 64, 128; each block's relu1 site halves, relu2 keeps its width.
   for (size_t i = 0; i < full.sites.size(); ++i) {
@@ -54,6 +54,46 @@ TEST(PruneTest, ABasicBlockLosesInnerChannelsOnly) {
   }
   EXPECT_EQ(p.widths.at("s4.b0"), 64);
   EXPECT_LT(pruned.macs, full.macs);
+}
+
+// Coupled: every block's output channels in a stage, its shortcut and the
+// stem go too, so the ReLUs after the residual adds are pruned as well.
+TEST(PruneTest, CoupledPruningAlsoNarrowsEveryStageAndTheStem) {
+  ModelSpec s = small("resnet18");
+  ModelSpec p = *prune_rate(s, 0.5);
+  const auto full = *count(s), pruned = *count(p);
+  for (size_t i = 0; i < full.sites.size(); ++i)
+    EXPECT_EQ(pruned.sites[i].channels, full.sites[i].channels / 2) << full.sites[i].name;
+  EXPECT_EQ(p.widths.at("s4"), 64);
+  EXPECT_EQ(resolve(p)->stem_width, 8);
+  EXPECT_LT(pruned.relus, count(*prune_rate(s, 0.5, PruneScope::kInner))->relus);
+  // ResNet-56 (zero-padding shortcuts): stages may not narrow from one to the next.
+  ModelSpec r56 = small("resnet56");
+  r56.widths["s2"] = 2;  // s1 keeps 4 (alpha 0.25)
+  EXPECT_NE(validate(r56).message().find("zero-padding shortcuts cannot narrow"), std::string::npos)
+      << validate(r56).message();
+  ModelSpec mb = small("mobilenetv1");
+  mb.widths["s2"] = 8;
+  EXPECT_NE(validate(mb).message().find("no residual stages"), std::string::npos);
+  EXPECT_EQ(plan_summary(p), "pruned 4 blocks, 4 stages");
+}
+
+// The paper's comparison point: ResNet-56 on CIFAR-10 pruned to about 59M
+// MACs. Coupled pruning removes ReLUs after the adds; inner-only cannot.
+TEST(PruneTest, CoupledPruningOfResNet56LosesReluAfterTheAdds) {
+  ModelSpec r56;
+  r56.arch = "resnet56";
+  const auto base = *count(r56);
+  const double fraction = 59.1e6 / static_cast<double>(base.macs);
+  auto coupled = prune_to_macs(r56, fraction), inner = prune_to_macs(r56, fraction, PruneScope::kInner);
+  ASSERT_TRUE(coupled.ok() && inner.ok());
+  const auto c = *count(coupled->spec), i = *count(inner->spec);
+  EXPECT_LE(c.macs, 59.1e6);
+  EXPECT_EQ(i.relus, 391360) << "inner-only keeps every ReLU after the adds";
+  EXPECT_LT(c.relus, i.relus);
+  std::printf("ResNet-56 at <= 59.1M MACs: coupled %lld ReLUs at %lld MACs (rate %.3f); inner-only %lld at %lld\n",
+              static_cast<long long>(c.relus), static_cast<long long>(c.macs), coupled->rate,
+              static_cast<long long>(i.relus), static_cast<long long>(i.macs));
 }
 
 TEST(PruneTest, MacsTargetsAreMetWithTheSmallestRate) {
@@ -68,9 +108,15 @@ TEST(PruneTest, MacsTargetsAreMetWithTheSmallestRate) {
       auto less = prune_rate(s, std::max(0.0, shape->rate - 0.02));
       EXPECT_GT(static_cast<double>(count(*less)->macs), f * full * 0.999) << arch;
     }
-  auto unreachable = prune_to_macs(small("resnet18"), 0.01);
+  // Inner-only pruning keeps the stem, the shortcuts and the block outputs: 1% is out of its reach.
+  auto unreachable = prune_to_macs(small("resnet18"), 0.01, PruneScope::kInner);
   ASSERT_FALSE(unreachable.ok());
   EXPECT_NE(unreachable.status().message().find("out of reach"), std::string::npos);
+  EXPECT_NE(unreachable.status().message().find("(the stem, shortcuts and block outputs are not pruned)"),
+            std::string::npos);
+  auto far = prune_to_macs(small("resnet18"), 0.0001);
+  ASSERT_FALSE(far.ok());
+  EXPECT_NE(far.status().message().find("out of reach"), std::string::npos);
 }
 
 TEST(PruneTest, WidthsAreValidatedAndRoundTripThroughJson) {
@@ -103,11 +149,11 @@ TEST(PruneTest, L1AndFpgmRankFiltersAsTheirPapersSay) {
 // Zero the filters a pruning would remove (and their BN): the network computes
 // the same function with or without them, so the pruned network's outputs must
 // equal the source's exactly.
-void expect_same_function(const std::string& arch, PruneCriterion criterion) {
+void expect_same_function(const std::string& arch, PruneCriterion criterion, PruneScope scope = PruneScope::kInner) {
   torch::manual_seed(1);
   const ModelSpec s = small(arch);
   Network src = *build_model(s);
-  const ModelSpec target = *prune_rate(s, 0.5);
+  const ModelSpec target = *prune_rate(s, 0.5, scope);
   {
     torch::NoGradGuard no_grad;
     for (auto& m : src->named_modules()) {
@@ -128,6 +174,26 @@ void expect_same_function(const std::string& arch, PruneCriterion criterion) {
       }
       (void)buffers;
     }
+    if (scope == PruneScope::kCoupled && arch != "mobilenetv1") {
+      // The second half of every stage's channels: every filter that writes
+      // them (conv2 of each block, the projection, the stem for s1) weak, its
+      // BN zero. Those channels are then zero throughout the residual stream.
+      auto params = src->named_parameters(true);
+      for (auto& p : params) {
+        const std::string& k = p.key();
+        const bool writer = k.find(".conv2.weight") != std::string::npos ||
+                            k.find(".proj_conv.weight") != std::string::npos || k == "stem_conv.weight";
+        if (!writer) continue;
+        const std::string bn = k.substr(0, k.rfind("conv")) + "bn" + k.substr(k.rfind("conv") + 4, k.size());
+        const std::string bn_prefix = bn.substr(0, bn.size() - std::string(".weight").size());
+        torch::Tensor w = p.value();
+        for (int64_t i = w.size(0) / 2; i < w.size(0); ++i) {
+          w[i].mul_(1e-3);
+          params[bn_prefix + ".weight"][i].zero_();
+          params[bn_prefix + ".bias"][i].zero_();
+        }
+      }
+    }
   }
   src->eval();
   auto pruned = prune_network(src, target, criterion);
@@ -144,6 +210,17 @@ TEST(PruneTest, RemovingFiltersThatComputeNothingKeepsTheFunction) {
   expect_same_function("resnet18", PruneCriterion::kL1);
   expect_same_function("resnet56", PruneCriterion::kL1);
   expect_same_function("mobilenetv1", PruneCriterion::kL1);
+  // Coupled: the stage channels go with the inner ones (a projection network:
+  // ResNet-56's zero-padded shortcuts place channels by position, so its
+  // coupled transfer is a starting point for fine-tuning, not the same function).
+  expect_same_function("resnet18", PruneCriterion::kL1, PruneScope::kCoupled);
+  expect_same_function("mobilenetv1", PruneCriterion::kL1, PruneScope::kCoupled);
+  torch::manual_seed(3);
+  const ModelSpec r56 = small("resnet56");
+  Network src = *build_model(r56);
+  auto pruned = prune_network(src, *prune_rate(r56, 0.5), PruneCriterion::kL1);
+  ASSERT_TRUE(pruned.ok()) << pruned.status().message();
+  EXPECT_EQ(count((*pruned)->spec())->params, count(*prune_rate(r56, 0.5))->params);
 }
 
 TEST(PruneTest, FpgmDropsDuplicateFiltersAndKeepsTheFunction) {

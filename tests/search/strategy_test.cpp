@@ -350,9 +350,11 @@ TEST(StrategyTest, SweepErrorsNameTheLineAndTheKey) {
             "x.yaml:8: search.successive_halving.min_epochs: expected 1 .. train.epochs - 1 (3), got 4");
   EXPECT_EQ(bad(std::string(kDeepReduce) + "  order: [stem, s1]\n"),
             "x.yaml:8: search.order: expected every stage once (stem, s1, s2, s3, s4), least critical first");
-  EXPECT_NE(bad(std::string(kDeepReduce) + "channel_pruning: {macs: [0.5, 0.001]}\n")
+  EXPECT_NE(bad(std::string(kDeepReduce) + "channel_pruning: {scope: inner, macs: [0.5, 0.001]}\n")
                 .find("x.yaml:8: channel_pruning.macs: MACs target 0.001000 is out of reach"),
             std::string::npos);
+  EXPECT_EQ(bad(std::string(kDeepReduce) + "channel_pruning: {scope: outer, macs: [0.5]}\n"),
+            "x.yaml:8: channel_pruning.scope: expected coupled or inner, got \"outer\"");
   EXPECT_EQ(bad(std::string(kDeepReduce) + "channel_pruning: {criteria: [l1, random], macs: [0.5]}\n"),
             "x.yaml:8: channel_pruning.criteria: expected l1 or fpgm, got \"random\"");
   EXPECT_NE(bad(std::string(kDeepReduce) + "report: {references: [nope]}\n")
