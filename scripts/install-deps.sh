@@ -18,6 +18,7 @@ PACKAGES=(
   libonnx-dev libprotobuf-dev libcpp-httplib-dev
   python3-onnx python3-opencv python3-torch   # tests only: ONNX's checker, OpenCV as an independent runtime, torch.load
   dataset-fashion-mnist
+  librsvg2-bin   # reports: each figure also as a PDF (rsvg-convert)
   slurm-wlm munge   # the Slurm test starts a single-node cluster (as root)
 )
 

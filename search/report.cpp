@@ -1,5 +1,8 @@
 #include "search/report.h"
 
+#include "search/figures.h"
+#include "search/report_text.h"
+
 #include <algorithm>
 #include <functional>
 #include <cmath>
@@ -18,44 +21,17 @@ namespace deepreduce::search {
 namespace {
 
 using storage::TrialState;
+using text::esc;
+using text::fmt;
+using text::si;
+using text::top1_text;
 
-std::string fmt(const char* f, double x) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, x);
-  return buf;
-}
 
 std::string opt(const std::optional<double>& x, const char* f = "%.2f") { return x ? fmt(f, *x) : "-"; }
 
-// A point's test top-1: "71.53", or with seeds "71.53 ± 1.20 (n=2)".
-std::string top1_text(const ReportPoint& p) {
-  if (p.seeds <= 1) return fmt("%.2f", p.top1);
-  return fmt("%.2f", p.top1) + " \u00b1 " + fmt("%.2f", p.top1_std) + " (n=" + std::to_string(p.seeds) + ")";
-}
-
-std::string esc(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 
-// "12.3K", "1.2M": ReLU and MAC counts as the literature quotes them.
-std::string si(int64_t n) {
-  const double x = static_cast<double>(n);
-  if (x >= 1e9) return fmt("%.3gG", x / 1e9);
-  if (x >= 1e6) return fmt("%.3gM", x / 1e6);
-  if (x >= 1e3) return fmt("%.3gK", x / 1e3);
-  return std::to_string(n);
-}
+
 
 std::string pruning_method(const nlohmann::json& prune, bool kd) {
   std::string c = prune.value("criterion", "?");
@@ -184,6 +160,11 @@ Result<Report> build_report(storage::Store& store) {
     if (!looks_like_sweep(e.config_yaml)) continue;
     auto config = parse_sweep(e.config_yaml, e.name + " (stored config)", /*require_data=*/false);
     if (!config.ok()) continue;  // a config from another version: its trials still count
+    if (r.task.empty()) {
+      const auto& b = config->base;
+      r.task = b.model.arch + " on " + b.data.dataset + ", " + std::to_string(b.train.epochs) + " epochs";
+      if (config->seeds.size() > 1) r.task += ", " + std::to_string(config->seeds.size()) + " seeds";
+    }
     const std::string base_id = storage::trial_id(baseline_trial(*config));
     if (!r.baseline && point_of.count(base_id)) r.baseline = point_of[base_id];
     if (r.criticality.rows.empty()) {
@@ -300,151 +281,6 @@ std::string criticality_csv(const Report& r) {
   return os.str();
 }
 
-namespace {
-
-// Networks as points (x on a log axis, top-1 on y), a front as a staircase,
-// series in the legend. x: ReLUs, or estimated online seconds.
-std::string scatter_svg(const Report& r, const std::vector<ReportPoint>& front,
-                        const std::function<double(const ReportPoint&)>& xof, bool with_references,
-                        const std::string& xlabel, const std::function<std::string(double)>& tick) {
-  // ReLUs on a log axis against top-1. A network without ReLUs sits left of
-  // the first decade, at a tick labelled 0.
-  const double W = 820, H = 480, left = 70, right = 200, top = 20, bottom = 50;
-  struct Dot {
-    double relus, top1;
-    std::string series, title;
-    double err = 0;  // a standard deviation over seeds, drawn as an error bar
-  };
-  std::vector<Dot> dots;
-  for (const auto& p : r.points)
-    dots.push_back({xof(p), p.top1, p.series,
-                    p.id.substr(0, 12) + " " + p.plan + (p.kd ? " +KD" : "") + ": " + with_commas(p.relus) +
-                        " ReLUs, " + top1_text(p) + "%, est. online " + fmt("%.3g", p.pi.online_seconds) +
-                        " s (" + r.protocol.name + ")",
-                    p.top1_std});
-  if (with_references)
-    for (const auto& q : r.references)
-    dots.push_back({static_cast<double>(q.relus), q.top1, "reference",
-                    q.label + ": " + with_commas(q.relus) + " ReLUs, " + fmt("%.2f", q.top1) + "% (" + q.source + ")"});
-  double lo = 1e300, hi = 0, ylo = 100, yhi = 0;
-  bool zero = false;
-  for (const auto& d : dots) {
-    if (d.relus <= 0) zero = true; else lo = std::min(lo, d.relus), hi = std::max(hi, d.relus);
-    ylo = std::min(ylo, d.top1 - d.err);
-    yhi = std::max(yhi, d.top1 + d.err);
-  }
-  if (hi == 0) lo = 1, hi = 10;
-  const double dlo = std::floor(std::log10(lo)) - (zero ? 1 : 0), dhi = std::max(std::ceil(std::log10(hi)), dlo + 1);
-  if (dots.empty()) ylo = 0, yhi = 100;
-  ylo = std::max(0.0, std::floor((ylo - 2) / 5) * 5);
-  yhi = std::min(100.0, std::ceil((yhi + 2) / 5) * 5);
-  if (yhi <= ylo) yhi = ylo + 5;
-  const double pw = W - left - right, ph = H - top - bottom;
-  auto X = [&](double relus) {
-    const double l = relus <= 0 ? dlo : std::log10(relus);
-    return left + (l - dlo) / (dhi - dlo) * pw;
-  };
-  auto Y = [&](double acc) { return top + (1 - (acc - ylo) / (yhi - ylo)) * ph; };
-  std::ostringstream s;
-  s << "<svg xmlns='http://www.w3.org/2000/svg' width='" << W << "' height='" << H << "' viewBox='0 0 " << W << " "
-    << H << "' font-family='sans-serif' font-size='12'>\n";
-  s << "<rect x='" << left << "' y='" << top << "' width='" << pw << "' height='" << ph
-    << "' fill='white' stroke='#444'/>\n";
-  for (int d = static_cast<int>(dlo); d <= static_cast<int>(dhi); ++d) {
-    const bool is_zero = zero && d == static_cast<int>(dlo);
-    const double x = X(std::pow(10.0, d));
-    s << "<line x1='" << x << "' y1='" << top << "' x2='" << x << "' y2='" << top + ph << "' stroke='#ddd'/>";
-    s << "<text x='" << x << "' y='" << top + ph + 16 << "' text-anchor='middle'>"
-      << (is_zero ? "0" : tick(std::pow(10.0, d))) << "</text>\n";
-  }
-  const double ystep = (yhi - ylo) > 40 ? 10 : (yhi - ylo) > 15 ? 5 : 1;
-  for (double y = ylo; y <= yhi + 1e-9; y += ystep) {
-    s << "<line x1='" << left << "' y1='" << Y(y) << "' x2='" << left + pw << "' y2='" << Y(y) << "' stroke='#eee'/>";
-    s << "<text x='" << left - 6 << "' y='" << Y(y) + 4 << "' text-anchor='end'>" << fmt("%g", y) << "</text>\n";
-  }
-  s << "<text x='" << left + pw / 2 << "' y='" << H - 10 << "' text-anchor='middle'>" << esc(xlabel) << "</text>\n";
-  s << "<text transform='translate(16," << top + ph / 2 << ") rotate(-90)' text-anchor='middle'>top-1 accuracy (%)</text>\n";
-  // The front as a staircase: each network is the best until the next one.
-  if (!front.empty()) {
-    s << "<polyline fill='none' stroke='#2a9d4b' stroke-width='2' points='";
-    for (size_t i = 0; i < front.size(); ++i) {
-      const auto& p = front[i];
-      if (i > 0) s << X(xof(p)) << "," << Y(front[i - 1].top1) << " ";
-      s << X(xof(p)) << "," << Y(p.top1) << " ";
-    }
-    s << "'/>\n";
-  }
-  struct Style {
-    const char* series;
-    const char* color;
-    const char* shape;
-  };
-  const std::vector<Style> styles = {{"without KD", "#1f77b4", "circle"},
-                                     {"with KD", "#ff7f0e", "square"},
-                                     {"channel pruning", "#d62728", "triangle"},
-                                     {"reference", "#555555", "diamond"}};
-  auto marker = [&](const Style& st, double x, double y, const std::string& title) {
-    std::ostringstream m;
-    if (std::string(st.shape) == "circle")
-      m << "<circle cx='" << x << "' cy='" << y << "' r='4.5' fill='" << st.color << "' fill-opacity='0.8'>";
-    else if (std::string(st.shape) == "square")
-      m << "<rect x='" << x - 4 << "' y='" << y - 4 << "' width='8' height='8' fill='" << st.color
-        << "' fill-opacity='0.8'>";
-    else if (std::string(st.shape) == "triangle")
-      m << "<polygon points='" << x << "," << y - 5.5 << " " << x - 5 << "," << y + 4 << " " << x + 5 << "," << y + 4
-        << "' fill='" << st.color << "' fill-opacity='0.85'>";
-    else
-      m << "<polygon points='" << x << "," << y - 6 << " " << x + 5 << "," << y << " " << x << "," << y + 6 << " "
-        << x - 5 << "," << y << "' fill='none' stroke='" << st.color << "' stroke-width='1.5'>";
-    m << "<title>" << esc(title) << "</title>";
-    m << (std::string(st.shape) == "circle" ? "</circle>" : std::string(st.shape) == "square" ? "</rect>" : "</polygon>");
-    return m.str();
-  };
-  // Error bars (one standard deviation over seeds) under the markers.
-  for (const auto& d : dots)
-    if (d.err > 0) {
-      const double x = X(d.relus), y0 = Y(d.top1 - d.err), y1 = Y(d.top1 + d.err);
-      s << "<path d='M" << x << "," << y0 << "V" << y1 << "M" << x - 3 << "," << y0 << "h6M" << x - 3 << "," << y1
-        << "h6' stroke='#666' stroke-width='1' fill='none'/>\n";
-    }
-  for (const auto& st : styles)
-    for (const auto& d : dots)
-      if (d.series == st.series) s << marker(st, X(d.relus), Y(d.top1), d.title) << "\n";
-  for (const auto& p : front)  // ring the networks on the front
-    s << "<circle cx='" << X(xof(p)) << "' cy='" << Y(p.top1)
-      << "' r='8' fill='none' stroke='#2a9d4b' stroke-width='1.5'/>\n";
-  // Legend.
-  double ly = top + 10;
-  const double lx = left + pw + 20;
-  for (const auto& st : styles) {
-    bool present = false;
-    for (const auto& d : dots) present |= d.series == st.series;
-    if (!present) continue;
-    s << marker(st, lx, ly, st.series) << "<text x='" << lx + 12 << "' y='" << ly + 4 << "'>" << st.series
-      << "</text>\n";
-    ly += 20;
-  }
-  s << "<line x1='" << lx - 6 << "' y1='" << ly << "' x2='" << lx + 6 << "' y2='" << ly
-    << "' stroke='#2a9d4b' stroke-width='2'/><text x='" << lx + 12 << "' y='" << ly + 4
-    << "'>Pareto front</text>\n";
-  s << "</svg>\n";
-  return s.str();
-}
-
-}  // namespace
-
-std::string plot_svg(const Report& r) {
-  return scatter_svg(
-      r, r.front, [](const ReportPoint& p) { return static_cast<double>(p.relus); }, true,
-      "ReLUs per image (log scale)", [](double v) { return si(static_cast<int64_t>(std::llround(v))); });
-}
-
-std::string latency_svg(const Report& r) {
-  return scatter_svg(
-      r, r.latency_front, [](const ReportPoint& p) { return p.pi.online_seconds; }, false,
-      "estimated online seconds per image under " + r.protocol.name + " (log scale)",
-      [](double v) { return fmt("%g", v); });
-}
 
 namespace {
 
@@ -623,9 +459,11 @@ std::string report_html(const Report& r, int refresh_seconds) {
     html << html_table({"trial", "plan", "ReLUs", "MACs", "online s", "online MB", "offline s", "top-1"}, rows);
   }
   if (!t.crit.empty())
-    html << "<h2>ReLU criticality</h2>\n<p>Networks with ReLUs in one stage only; metric " << esc(r.criticality.metric)
-         << "; rank 1 is the least critical stage, culled first.</p>\n" << html_table(t.crit_h, t.crit);
-  if (!t.prune.empty()) html << "<h2>Channel pruning against DeepReDuce</h2>\n" << html_table(t.prune_h, t.prune);
+    html << "<h2>ReLU criticality</h2>\n" << criticality_svg(r) << "<p>Networks with ReLUs in one stage only; metric "
+         << esc(r.criticality.metric) << "; rank 1 is the least critical stage, culled first.</p>\n"
+         << html_table(t.crit_h, t.crit);
+  if (!t.prune.empty())
+    html << "<h2>Channel pruning against DeepReDuce</h2>\n" << macs_svg(r) << html_table(t.prune_h, t.prune);
   if (!t.refs.empty()) html << "<h2>Published reference points</h2>\n" << html_table(t.ref_h, t.refs);
   if (!r.references_left_out.empty()) {
     std::string left;
@@ -658,8 +496,14 @@ Status write_report(const Report& r, const std::string& dir) {
     md << "\nReference sets of another task, not drawn:\n";
     for (const auto& l : r.references_left_out) md << "- " << l << "\n";
   }
-  md << "\nFiles: report.html (plot and tables), pareto.csv, trials.csv, criticality.csv"
-     << (t.prune.empty() ? "" : ", pruning.csv") << ".\n";
+  std::string note;
+  auto figures = write_figures(r, dir, &note);
+  if (!figures.ok()) return figures.status();
+  md << "\nFiles: report.html (plots and tables), pareto.csv, trials.csv, criticality.csv"
+     << (t.prune.empty() ? "" : ", pruning.csv");
+  for (const auto& f : *figures) md << ", " << std::filesystem::path(f).filename().string();
+  md << ".\n";
+  if (!note.empty()) md << "(" << note << ")\n";
 
   const std::string html = report_html(r);
 

@@ -46,6 +46,8 @@ struct PruningRow {
 };
 
 struct Report {
+  // What the figures' titles say: "resnet18 on cifar100, 200 epochs, 2 seeds".
+  std::string task;
   // Trials held a validation split out: decisions (the criticality study, the
   // front) are on validation top-1, the figures quote test top-1.
   bool validation = false;

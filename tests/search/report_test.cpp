@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -20,6 +21,12 @@ std::string slurp(const std::filesystem::path& p) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+std::string text_of_saving(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2g", x);
+  return buf;
 }
 
 class ReportTest : public ::testing::Test {
@@ -117,8 +124,32 @@ TEST_F(ReportTest, WritesTheHtmlPlotTablesAndCsvs) {
   EXPECT_FALSE(report->criticality.complete);
 
   ASSERT_TRUE(write_report(*report, (dir_ / "out").string()).ok());
-  for (const char* f : {"report.html", "summary.md", "pareto.csv", "trials.csv", "criticality.csv", "pruning.csv"})
+  for (const char* f : {"report.html", "summary.md", "pareto.csv", "trials.csv", "criticality.csv", "pruning.csv",
+                        "figure-relus.svg", "figure-latency.svg", "figure-criticality.svg", "figure-macs.svg"})
     EXPECT_TRUE(std::filesystem::exists(dir_ / "out" / f)) << f;
+  // Paper figures: titled with the task, the baseline marked, the fronts with and without KD, front
+  // points labelled, the iso-accuracy and iso-ReLU arrows against pruning; a bar chart of criticality.
+  const std::string relus = slurp(dir_ / "out" / "figure-relus.svg");
+  EXPECT_EQ(relus.rfind("<svg xmlns='http://www.w3.org/2000/svg'", 0), 0u);
+  EXPECT_NE(relus.find(">rep: ReLUs against accuracy</text>"), std::string::npos);
+  EXPECT_NE(relus.find(">resnet18 on synthetic, 4 epochs</text>"), std::string::npos);
+  EXPECT_NE(relus.find(">baseline</text>"), std::string::npos);
+  EXPECT_NE(relus.find("front without KD"), std::string::npos);
+  // Pruning's 88% here beats the front at its ReLUs: no saving and no gain to draw (see the next test).
+  EXPECT_EQ(relus.find("x fewer ReLUs at"), std::string::npos);
+  EXPECT_EQ(relus.find("pts at"), std::string::npos);
+  const std::string crit = slurp(dir_ / "out" / "figure-criticality.svg");
+  EXPECT_NE(crit.find("ReLU criticality (ReLUs in one stage only)"), std::string::npos);
+  EXPECT_NE(crit.find("<title>stem without KD: 60.00%</title>"), std::string::npos);
+  EXPECT_NE(slurp(dir_ / "out" / "figure-macs.svg").find("MACs per image (log scale)"), std::string::npos);
+  // Where Debian's rsvg-convert is installed (scripts/install-deps.sh), each figure is also a PDF: a real
+  // renderer read every SVG.
+  if (std::system("command -v rsvg-convert >/dev/null 2>&1") == 0) {
+    for (const char* f : {"figure-relus.pdf", "figure-latency.pdf", "figure-criticality.pdf", "figure-macs.pdf"})
+      EXPECT_EQ(slurp(dir_ / "out" / f).rfind("%PDF", 0), 0u) << f;
+  } else {
+    std::printf("rsvg-convert not installed: PDFs not checked\n");
+  }
   const std::string html = slurp(dir_ / "out" / "report.html");
   EXPECT_NE(html.find("<svg"), std::string::npos);
   EXPECT_NE(html.find("ReLUs per image (log scale)"), std::string::npos);
@@ -143,6 +174,27 @@ TEST_F(ReportTest, WritesTheHtmlPlotTablesAndCsvs) {
   EXPECT_NE(summary.find("the best DeepReDuce network scores -8.00 points"), std::string::npos) << summary;
   // The paper's points are a reference series: both figures against them.
   EXPECT_NE(summary.find("Against paper: channel pruning (ResNet-56 pruned (CIFAR-10)"), std::string::npos) << summary;
+}
+
+// Where the front beats the best pruned network, the ReLU figure draws both
+// figures of merit against it: the ReLU saving at its accuracy and the
+// accuracy gain at its ReLU count.
+TEST_F(ReportTest, TheReluFigureDrawsTheSavingAndTheGainAgainstPruning) {
+  const std::string base = done(baseline_trial(config_), 90);
+  storage::TrialSpec pruned = baseline_trial(config_);
+  pruned.job.model = (*make_strategy(config_))->propose({})->back().spec.job.model;
+  pruned.base = base;
+  pruned.prune = {{"criterion", "l1"}, {"macs_target", 0.5}};
+  done(pruned, 70);
+  done(culled({"stem", "s1"}), 85);
+  auto report = build_report(*store_);
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  const std::string svg = plot_svg(*report);
+  const double saving = static_cast<double>(nn::count(pruned.job.model)->relus) /
+                        static_cast<double>(nn::count(culled({"stem", "s1"}).job.model)->relus);
+  EXPECT_NE(svg.find(text_of_saving(saving) + "x fewer ReLUs at 70.0%"), std::string::npos) << svg;
+  EXPECT_NE(svg.find("+15.00 pts at"), std::string::npos);
+  EXPECT_NE(svg.find("arrows: the front against channel pruning"), std::string::npos);
 }
 
 // Without report.references every built-in set is offered: those measured on
