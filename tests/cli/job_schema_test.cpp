@@ -33,6 +33,18 @@ std::string text_value(const JobKey& key) {
   return it == kValues.end() ? "" : it->second;
 }
 
+// `deepreduce train ARGS` as far as the job: parsed options, then the job.
+Result<TrainJob> job_from_args(std::vector<std::string> args) {
+  args.insert(args.begin(), "deepreduce");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  const po::options_description desc = cli::job_options_description();
+  po::variables_map vm;
+  po::store(po::command_line_parser(static_cast<int>(argv.size()), argv.data()).options(desc).run(), vm);
+  po::notify(vm);
+  return cli::job_from_options(vm);
+}
+
 TEST(JobSchemaTest, EveryKeyHasATestValueThatIsNotItsDefault) {
   for (const auto& key : job_keys()) {
     ASSERT_FALSE(text_value(key).empty()) << key.path << " has no value in this test";
@@ -113,13 +125,9 @@ TEST(JobSchemaTest, TheCommandLineAndATrialFileGiveTheSameJob) {
     }
     args.push_back(std::string("--") + key.option + "=" + text_value(key));
   }
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
+  args.erase(args.begin());
+  auto job = job_from_args(args);
   const po::options_description desc = cli::job_options_description();
-  po::variables_map vm;
-  po::store(po::command_line_parser(static_cast<int>(argv.size()), argv.data()).options(desc).run(), vm);
-  po::notify(vm);
-  auto job = cli::job_from_options(vm);
   ASSERT_TRUE(job.ok()) << job.status().message();
   job->train.horizon = expected.train.horizon;  // no option sets it: successive halving does
   job->model = expected.model;
@@ -176,29 +184,12 @@ TEST(JobSchemaTest, ASweepGivesTheSameJob) {
 
 // The same wrong value is named in each surface's own spelling, at its line.
 TEST(JobSchemaTest, AWrongValueIsNamedInEachSurfacesSpelling) {
-  const po::options_description desc = cli::job_options_description();
-  {
-    std::vector<std::string> args = {"deepreduce", "--kd-lambda=high"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    po::variables_map vm;
-    po::store(po::command_line_parser(static_cast<int>(argv.size()), argv.data()).options(desc).run(), vm);
-    po::notify(vm);
-    auto job = cli::job_from_options(vm);
-    ASSERT_FALSE(job.ok());
-    EXPECT_EQ(job.status().message(), "--kd-lambda: expected a number, got \"high\"");
-  }
-  {
-    std::vector<std::string> args = {"deepreduce", "--kd-lambda=1.5"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    po::variables_map vm;
-    po::store(po::command_line_parser(static_cast<int>(argv.size()), argv.data()).options(desc).run(), vm);
-    po::notify(vm);
-    auto job = cli::job_from_options(vm);
-    ASSERT_FALSE(job.ok());
-    EXPECT_EQ(job.status().message(), "--kd-lambda: expected a number in [0, 1]");
-  }
+  auto bad = job_from_args({"--kd-lambda=high"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "--kd-lambda: expected a number, got \"high\"");
+  auto out_of_range = job_from_args({"--kd-lambda=1.5"});
+  ASSERT_FALSE(out_of_range.ok());
+  EXPECT_EQ(out_of_range.status().message(), "--kd-lambda: expected a number in [0, 1]");
   auto sweep = search::parse_sweep(
       "name: s\ndataset:\n  name: synthetic\nmodel:\n  arch: resnet18\nkd:\n  lambda: high\nsearch:\n  strategy: grid\n",
       "s.yaml");

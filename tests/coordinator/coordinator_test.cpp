@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -13,6 +14,73 @@
 namespace deepreduce::coordinator {
 namespace {
 namespace proto = deepreduce::protocol;
+
+// A coordinator served in this process on an inproc address, its log kept,
+// and a raw DEALER speaking for one worker.
+class Served {
+ public:
+  Served(storage::Store& store, const std::string& address, CoordinatorOptions o = {}) {
+    o.bind = address;
+    o.exit_when_done = false;
+    o.log = [this](const std::string& line) {
+      std::lock_guard<std::mutex> lock(mu_);
+      lines_.push_back(line);
+    };
+    coordinator_ = std::make_unique<Coordinator>(ctx_, store, o);
+    serve_ = std::thread([this] { EXPECT_TRUE(coordinator_->run().ok()); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    worker_.set(zmq::sockopt::routing_id, "w");
+    worker_.connect(address);
+  }
+  ~Served() {
+    coordinator_->request_stop();
+    serve_.join();
+  }
+  zmq::socket_t& worker() { return worker_; }
+  void send(proto::Type type, nlohmann::json header = nlohmann::json::object()) {
+    proto::send_frames(worker_, proto::encode(proto::make(type, std::move(header))));
+  }
+  void hello(const std::string& name, int slots) {
+    send(proto::Type::kHello, {{"worker", name}, {"host", "h"}, {"pid", 1}, {"devices", {"cpu"}}, {"threads", 1},
+                               {"slots", slots}, {"running", nlohmann::json::array()}});
+  }
+  // Every message for `ms`, heartbeats answered; `each` sees the others.
+  void receive(int ms, const std::function<void(const proto::Message&)>& each) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (std::chrono::steady_clock::now() < until) {
+      zmq::pollitem_t items[] = {{static_cast<void*>(worker_), 0, ZMQ_POLLIN, 0}};
+      zmq::poll(items, 1, std::chrono::milliseconds(50));
+      while (auto frames = proto::recv_frames(worker_)) {
+        auto m = proto::decode(*frames);
+        ASSERT_TRUE(m.ok()) << m.status().message();
+        if (m->type == proto::Type::kHeartbeat) send(proto::Type::kHeartbeat);
+        else each(*m);
+      }
+    }
+  }
+  // The trials ASSIGNed within `ms`.
+  std::vector<std::string> assigned_within(int ms) {
+    std::vector<std::string> out;
+    receive(ms, [&](const proto::Message& m) {
+      if (m.type == proto::Type::kAssign) out.push_back(m.header["trial"].get<std::string>());
+    });
+    return out;
+  }
+  bool said(const std::string& text) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& l : lines_)
+      if (l.find(text) != std::string::npos) return true;
+    return false;
+  }
+
+ private:
+  zmq::context_t ctx_;
+  zmq::socket_t worker_{ctx_, zmq::socket_type::dealer};
+  std::unique_ptr<Coordinator> coordinator_;
+  std::thread serve_;
+  std::mutex mu_;
+  std::vector<std::string> lines_;
+};
 
 // READY carries an absolute count of free slots, so two READYs can cross an
 // ASSIGN in flight. A worker that announced one slot must still never be
@@ -27,42 +95,22 @@ TEST(CoordinatorTest, AWorkerNeverHoldsMoreTrialsThanTheSlotsItAnnounced) {
     trials[i].job.train.seed = i;
   }
   ASSERT_TRUE(store->add_trials("x", trials).ok());
-  zmq::context_t ctx;
-  CoordinatorOptions o;
-  o.bind = "inproc://dispatch-test";
-  o.exit_when_done = false;
-  Coordinator c(ctx, *store, o);
-  std::thread serve([&] { EXPECT_TRUE(c.run().ok()); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-
-  zmq::socket_t w(ctx, zmq::socket_type::dealer);
-  w.set(zmq::sockopt::routing_id, "w");
-  w.connect(o.bind);
-  proto::send_frames(w, proto::encode(proto::make(
-                            proto::Type::kHello, {{"worker", "w"}, {"host", "h"}, {"pid", 1}, {"devices", {"cpu"}},
-                                                  {"threads", 1}, {"slots", 1}, {"running", nlohmann::json::array()}})));
-  proto::send_frames(w, proto::encode(proto::make(proto::Type::kReady, {{"slots", 1}})));
   int assigned = 0;
   bool second_ready = false;
-  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
-  while (std::chrono::steady_clock::now() < until) {
-    zmq::pollitem_t items[] = {{static_cast<void*>(w), 0, ZMQ_POLLIN, 0}};
-    zmq::poll(items, 1, std::chrono::milliseconds(50));
-    while (auto frames = proto::recv_frames(w)) {
-      auto m = proto::decode(*frames);
-      ASSERT_TRUE(m.ok()) << m.status().message();
-      if (m->type == proto::Type::kAssign) ++assigned;
+  {
+    Served served(*store, "inproc://dispatch-test");
+    served.hello("w", 1);
+    served.send(proto::Type::kReady, {{"slots", 1}});
+    served.receive(1500, [&](const proto::Message& m) {
+      if (m.type == proto::Type::kAssign) ++assigned;
       if (assigned == 1 && !second_ready) {
         // The READY the worker sent before this ASSIGN reached it.
-        proto::send_frames(w, proto::encode(proto::make(proto::Type::kReady, {{"slots", 1}})));
+        served.send(proto::Type::kReady, {{"slots", 1}});
         second_ready = true;
       }
-      if (m->type == proto::Type::kHeartbeat) proto::send_frames(w, proto::encode(proto::make(proto::Type::kHeartbeat)));
-    }
+    });
   }
   EXPECT_EQ(assigned, 1);
-  c.request_stop();
-  serve.join();
   store.reset();
   std::filesystem::remove_all(dir);
 }
@@ -85,50 +133,15 @@ TEST(CoordinatorTest, AStudentWaitsForItsTeachersWeightsInsteadOfFailing) {
   ASSERT_TRUE(store->complete(tid, "old", 1, token, {{"top1", 50.0}}, std::nullopt).ok());
   ASSERT_TRUE(store->unblock_ready().ok());
   ASSERT_EQ(store->get_trial(sid)->state, storage::TrialState::kPending);
-  zmq::context_t ctx;
-  CoordinatorOptions o;
-  o.bind = "inproc://waiting-test";
-  o.exit_when_done = false;
-  std::vector<std::string> lines;
-  std::mutex mu;
-  o.log = [&](const std::string& line) {
-    std::lock_guard<std::mutex> lock(mu);
-    lines.push_back(line);
-  };
-  Coordinator c(ctx, *store, o);
-  std::thread serve([&] { EXPECT_TRUE(c.run().ok()); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  zmq::socket_t w(ctx, zmq::socket_type::dealer);
-  w.connect(o.bind);
-  proto::send_frames(w, proto::encode(proto::make(
-                            proto::Type::kHello, {{"worker", "w"}, {"host", "h"}, {"pid", 1}, {"devices", {"cpu"}},
-                                                  {"threads", 1}, {"slots", 1}, {"running", nlohmann::json::array()}})));
-  auto assigned_within = [&](int ms) {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-    while (std::chrono::steady_clock::now() < until) {
-      zmq::pollitem_t items[] = {{static_cast<void*>(w), 0, ZMQ_POLLIN, 0}};
-      zmq::poll(items, 1, std::chrono::milliseconds(50));
-      while (auto frames = proto::recv_frames(w)) {
-        auto m = proto::decode(*frames);
-        if (!m.ok()) continue;
-        if (m->type == proto::Type::kAssign) return m->header["trial"].get<std::string>();
-        if (m->type == proto::Type::kHeartbeat) proto::send_frames(w, proto::encode(proto::make(proto::Type::kHeartbeat)));
-      }
-    }
-    return std::string();
-  };
-  EXPECT_EQ(assigned_within(1200), "") << "a student was handed out without its teacher's weights";
   {
-    std::lock_guard<std::mutex> lock(mu);
-    bool said = false;
-    for (const auto& l : lines) said |= l.find("waits: the model of") != std::string::npos;
-    EXPECT_TRUE(said);
+    Served served(*store, "inproc://waiting-test");
+    served.hello("w", 1);
+    EXPECT_TRUE(served.assigned_within(1200).empty()) << "a student was handed out without its teacher's weights";
+    EXPECT_TRUE(served.said("waits: the model of"));
+    ASSERT_TRUE(store->put_artifact(tid, "model", "weights").ok());
+    EXPECT_EQ(served.assigned_within(2000), std::vector<std::string>{sid});
   }
-  ASSERT_TRUE(store->put_artifact(tid, "model", "weights").ok());
-  EXPECT_EQ(assigned_within(2000), sid);
   EXPECT_EQ(store->get_trial(sid)->attempt, 1);
-  c.request_stop();
-  serve.join();
   store.reset();
   std::filesystem::remove_all(dir);
 }
@@ -150,48 +163,16 @@ TEST(CoordinatorTest, ALeaseWhoseAssignDiedWithTheLastCoordinatorIsReleasedWhenI
   ASSERT_TRUE(store->add_trials("x", trials).ok());
   ASSERT_TRUE(store->lease(lost, "w", storage::now_ms() + 60000, std::string(32, 'a')).ok());
   ASSERT_TRUE(store->lease(elsewhere, "v", storage::now_ms() + 60000, std::string(32, 'b')).ok());
-  zmq::context_t ctx;
   CoordinatorOptions o;
-  o.bind = "inproc://lost-assign-test";
-  o.exit_when_done = false;
   o.restart_grace_ms = 60000;
-  std::vector<std::string> lines;
-  std::mutex mu;
-  o.log = [&](const std::string& line) {
-    std::lock_guard<std::mutex> lock(mu);
-    lines.push_back(line);
-  };
-  Coordinator c(ctx, *store, o);
-  std::thread serve([&] { EXPECT_TRUE(c.run().ok()); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  zmq::socket_t w(ctx, zmq::socket_type::dealer);
-  w.connect(o.bind);
-  proto::send_frames(w, proto::encode(proto::make(
-                            proto::Type::kHello, {{"worker", "w"}, {"host", "h"}, {"pid", 1}, {"devices", {"cpu"}},
-                                                  {"threads", 1}, {"slots", 2}, {"running", nlohmann::json::array()}})));
-  std::vector<std::string> assigned;
-  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2000);
-  while (std::chrono::steady_clock::now() < until) {
-    zmq::pollitem_t items[] = {{static_cast<void*>(w), 0, ZMQ_POLLIN, 0}};
-    zmq::poll(items, 1, std::chrono::milliseconds(50));
-    while (auto frames = proto::recv_frames(w)) {
-      auto m = proto::decode(*frames);
-      if (!m.ok()) continue;
-      if (m->type == proto::Type::kAssign) assigned.push_back(m->header["trial"].get<std::string>());
-      if (m->type == proto::Type::kHeartbeat) proto::send_frames(w, proto::encode(proto::make(proto::Type::kHeartbeat)));
-    }
+  {
+    Served served(*store, "inproc://lost-assign-test", o);
+    served.hello("w", 2);
+    EXPECT_EQ(served.assigned_within(2000), std::vector<std::string>{lost}) << "the lost lease waited out the grace period";
+    EXPECT_TRUE(served.said("back to pending: worker w rejoined without it"));
   }
-  EXPECT_EQ(assigned, std::vector<std::string>{lost}) << "the lost lease waited out the grace period";
   EXPECT_EQ(store->get_trial(elsewhere)->state, storage::TrialState::kLeased);
   EXPECT_EQ(store->get_trial(elsewhere)->worker, "v");
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    bool said = false;
-    for (const auto& l : lines) said |= l.find("back to pending: worker w rejoined without it") != std::string::npos;
-    EXPECT_TRUE(said);
-  }
-  c.request_stop();
-  serve.join();
   store.reset();
   std::filesystem::remove_all(dir);
 }
