@@ -275,15 +275,16 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
       }
       const double qx = f.X(q->first), qy = f.Y(q->second);
       bool drawn = false;
+      std::vector<std::string> notes;
       if (fewest && fewest->relus > 0 && fewest->relus < q->first) {
         drawn = true;
         const double fx = f.X(static_cast<double>(fewest->relus));
         s << "<line x1='" << qx << "' y1='" << qy << "' x2='" << fx + 6 << "' y2='" << qy
           << "' stroke='#6a3d9a' stroke-width='1.5' stroke-dasharray='4,3'/>"
           << "<path d='M" << fx + 6 << "," << qy << "l8,-4v8z' fill='#6a3d9a'/>\n";
-        s << "<text x='" << (qx + fx) / 2 << "' y='" << qy + 15 << "' text-anchor='middle' font-size='11' fill='#6a3d9a'>"
-          << fmt("%.2g", q->first / static_cast<double>(fewest->relus)) << "x fewer ReLUs at "
-          << fmt("%.1f", q->second) << "%</text>\n";
+        notes.push_back("ReLU saving at " + fmt("%.2f", q->second) + "%: " +
+                        fmt("%.2g", q->first / static_cast<double>(fewest->relus)) + "x fewer (" +
+                        si(fewest->relus) + " against " + si(static_cast<int64_t>(q->first)) + ")");
       }
       if (best && best->top1 > q->second) {
         drawn = true;
@@ -291,13 +292,20 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
         s << "<line x1='" << qx << "' y1='" << qy << "' x2='" << qx << "' y2='" << by + 6
           << "' stroke='#6a3d9a' stroke-width='1.5' stroke-dasharray='4,3'/>"
           << "<path d='M" << qx << "," << by + 6 << "l-4,8h8z' fill='#6a3d9a'/>\n";
-        s << "<text x='" << qx + 6 << "' y='" << (qy + by) / 2 << "' font-size='11' fill='#6a3d9a'>"
-          << fmt("%+.2f", best->top1 - q->second) << " pts at " << si(static_cast<int64_t>(q->first))
-          << " ReLUs</text>\n";
+        notes.push_back("accuracy gain at " + si(static_cast<int64_t>(q->first)) + " ReLUs: " +
+                        fmt("%+.2f", best->top1 - q->second) + " points (" + fmt("%.2f", best->top1) + "% against " +
+                        fmt("%.2f", q->second) + "%)");
       }
-      if (drawn)
-        s << "<text x='" << f.left + 6 << "' y='" << f.top + f.ph() - 8 << "' font-size='10' fill='#6a3d9a'>"
-          << "arrows: the front against " << esc(against) << "</text>\n";
+      if (drawn) {
+        // What the arrows measure, in the lower left corner (beside the points they would crowd).
+        notes.insert(notes.begin(), "arrows: the front against " + against);
+        double ny = f.top + f.ph() - 8 - 14.0 * static_cast<double>(notes.size() - 1);
+        for (const auto& n : notes) {
+          s << "<text x='" << f.left + 6 << "' y='" << ny << "' font-size='11' fill='#6a3d9a'>" << esc(n)
+            << "</text>\n";
+          ny += 14;
+        }
+      }
     }
   }
   // Legend.

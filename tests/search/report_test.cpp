@@ -136,8 +136,8 @@ TEST_F(ReportTest, WritesTheHtmlPlotTablesAndCsvs) {
   EXPECT_NE(relus.find(">baseline</text>"), std::string::npos);
   EXPECT_NE(relus.find("front without KD"), std::string::npos);
   // Pruning's 88% here beats the front at its ReLUs: no saving and no gain to draw (see the next test).
-  EXPECT_EQ(relus.find("x fewer ReLUs at"), std::string::npos);
-  EXPECT_EQ(relus.find("pts at"), std::string::npos);
+  EXPECT_EQ(relus.find("ReLU saving at"), std::string::npos);
+  EXPECT_EQ(relus.find("accuracy gain at"), std::string::npos);
   const std::string crit = slurp(dir_ / "out" / "figure-criticality.svg");
   EXPECT_NE(crit.find("ReLU criticality (ReLUs in one stage only)"), std::string::npos);
   EXPECT_NE(crit.find("<title>stem without KD: 60.00%</title>"), std::string::npos);
@@ -192,8 +192,8 @@ TEST_F(ReportTest, TheReluFigureDrawsTheSavingAndTheGainAgainstPruning) {
   const std::string svg = plot_svg(*report);
   const double saving = static_cast<double>(nn::count(pruned.job.model)->relus) /
                         static_cast<double>(nn::count(culled({"stem", "s1"}).job.model)->relus);
-  EXPECT_NE(svg.find(text_of_saving(saving) + "x fewer ReLUs at 70.0%"), std::string::npos) << svg;
-  EXPECT_NE(svg.find("+15.00 pts at"), std::string::npos);
+  EXPECT_NE(svg.find("ReLU saving at 70.00%: " + text_of_saving(saving) + "x fewer"), std::string::npos) << svg;
+  EXPECT_NE(svg.find(" ReLUs: +15.00 points (85.00% against 70.00%)"), std::string::npos);
   EXPECT_NE(svg.find("arrows: the front against channel pruning"), std::string::npos);
 }
 
