@@ -251,7 +251,7 @@ std::string front_text(const Report& r) {
   TextTable t({"trial", "plan", "alpha", "rho", "KD", "ReLUs", "MACs", "top-1"});
   for (const auto& p : r.front)
     t.add({p.id.substr(0, 12), p.plan, fmt("%g", p.alpha), fmt("%g", p.rho), p.kd ? "yes" : "no",
-           with_commas(p.relus), with_commas(p.macs), fmt("%.2f", p.top1)});
+           with_commas(p.relus), with_commas(p.macs), top1_text(p)});
   return t.render();
 }
 
