@@ -48,7 +48,7 @@ void add_model_options(po::options_description& desc, bool arch_may_be_list) {
     ("arch", po::value<std::string>()->default_value("resnet18"), arch_help.c_str())
     ("classes", po::value<int64_t>()->default_value(10), "number of classes")
     ("in-channels", po::value<int64_t>()->default_value(3), "input channels (3 for CIFAR, 1 for MNIST)")
-    ("input", po::value<int64_t>()->default_value(32), "input size in pixels (square)")
+    ("input-size", po::value<int64_t>()->default_value(32), "input size in pixels (square)")
     ("alpha", po::value<double>()->default_value(1.0), "width multiplier in (0, 4]")
     ("rho", po::value<double>()->default_value(1.0),
      "resolution multiplier, a power of 1/2 (0.5 = stem stride 2)")
@@ -71,7 +71,7 @@ void add_model_options(po::options_description& desc, bool arch_may_be_list) {
 }
 
 const std::vector<std::string>& model_option_names() {
-  static const std::vector<std::string> kNames = {"arch", "classes", "in-channels", "input",  "alpha",
+  static const std::vector<std::string> kNames = {"arch", "classes", "in-channels", "input-size", "alpha",
                                                   "rho",  "blocks",  "cull",        "thin",   "only",
                                                   "relus", "no-relus", "thin-position", "prune-rate", "prune-macs", "prune-scope"};
   return kNames;
@@ -80,7 +80,7 @@ const std::vector<std::string>& model_option_names() {
 std::string model_option_for_key(const std::string& key_path) {
   static const std::map<std::string, std::string> kOptions = {
       {"model.arch", "arch"},   {"model.classes", "classes"}, {"model.in_channels", "in-channels"},
-      {"model.input_size", "input"}, {"model.alpha", "alpha"}, {"model.rho", "rho"}, {"model.blocks", "blocks"}};
+      {"model.input_size", "input-size"}, {"model.alpha", "alpha"}, {"model.rho", "rho"}, {"model.blocks", "blocks"}};
   auto it = kOptions.find(key_path);
   return it == kOptions.end() ? "" : it->second;
 }
@@ -90,7 +90,7 @@ Result<nn::ModelSpec> model_spec_from(const po::variables_map& vm, const std::st
   spec.arch = arch;
   spec.classes = vm["classes"].as<int64_t>();
   spec.in_channels = vm["in-channels"].as<int64_t>();
-  spec.input_size = vm["input"].as<int64_t>();
+  spec.input_size = vm["input-size"].as<int64_t>();
   spec.alpha = vm["alpha"].as<double>();
   spec.rho = vm["rho"].as<double>();
   if (vm.count("blocks")) {

@@ -13,7 +13,7 @@ namespace deepreduce::cli {
 
 namespace po = boost::program_options;
 
-// Adds --arch, --classes, --in-channels, --input, --alpha, --rho, --blocks,
+// Adds --arch, --classes, --in-channels, --input-size, --alpha, --rho, --blocks,
 // --cull, --thin, --only, --relus, --no-relus.
 void add_model_options(po::options_description& desc, bool arch_may_be_list = false);
 

@@ -107,7 +107,7 @@ Result<train::TrainJob> job_from_options(const po::variables_map& vm) {
   const bool grey = d.dataset == "mnist" || d.dataset == "fashion-mnist";
   if (vm["classes"].defaulted()) job.model.classes = *classes;
   if (vm["in-channels"].defaulted()) job.model.in_channels = grey ? 1 : 3;
-  if (vm["input"].defaulted()) job.model.input_size = train::input_size_for(d.dataset);
+  if (vm["input-size"].defaulted()) job.model.input_size = train::input_size_for(d.dataset);
   if (Status s = train::validate(job); !s.ok()) return with_option_name(s);
   return job;
 }

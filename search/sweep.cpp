@@ -296,7 +296,9 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
   // model
   auto& m = c.base.model;
   const YAML::Node md = root["model"];
-  DR_RETURN_IF_ERROR(r.keys(md, "model", {"arch", "classes", "in_channels", "input", "alpha", "rho", "blocks"}));
+  if (md.IsMap() && md["input"])  // the key's name is the trial's: model.input_size
+    return r.error(md["input"], "model.input", "it is called input_size (the input's side in pixels)");
+  DR_RETURN_IF_ERROR(r.keys(md, "model", {"arch", "classes", "in_channels", "input_size", "alpha", "rho", "blocks"}));
   if (!md["arch"]) return r.error(md, "model.arch", "missing");
   DR_RETURN_IF_ERROR(r.scalar(md["arch"], "model.arch", "an architecture name", m.arch));
   m.classes = *classes;
@@ -304,7 +306,7 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
   m.input_size = train::input_size_for(d.dataset);
   if (md["classes"]) DR_RETURN_IF_ERROR(r.scalar(md["classes"], "model.classes", "an integer", m.classes));
   if (md["in_channels"]) DR_RETURN_IF_ERROR(r.scalar(md["in_channels"], "model.in_channels", "an integer", m.in_channels));
-  if (md["input"]) DR_RETURN_IF_ERROR(r.scalar(md["input"], "model.input", "an integer", m.input_size));
+  if (md["input_size"]) DR_RETURN_IF_ERROR(r.scalar(md["input_size"], "model.input_size", "an integer", m.input_size));
   if (md["alpha"]) DR_RETURN_IF_ERROR(r.scalar(md["alpha"], "model.alpha", "a number in (0, 4]", m.alpha));
   if (md["rho"]) DR_RETURN_IF_ERROR(r.scalar(md["rho"], "model.rho", "a power of 1/2", m.rho));
   if (md["blocks"]) DR_RETURN_IF_ERROR(r.list(md["blocks"], "model.blocks", "integers", m.blocks));
@@ -313,9 +315,8 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
     const std::string& msg = s.message();
     const size_t colon = msg.find(": ");
     const std::string key = colon == std::string::npos ? "" : msg.substr(0, colon);
-    const std::string yaml_key = key == "input_size" ? "input" : key;
-    if (!key.empty() && md[yaml_key]) return r.error(md[yaml_key], "model." + yaml_key, msg.substr(colon + 2));
-    return r.error(md, key.empty() ? "model" : "model." + yaml_key, colon == std::string::npos ? msg : msg.substr(colon + 2));
+    if (!key.empty() && md[key]) return r.error(md[key], "model." + key, msg.substr(colon + 2));
+    return r.error(md, key.empty() ? "model" : "model." + key, colon == std::string::npos ? msg : msg.substr(colon + 2));
   }
 
   // train and kd

@@ -197,6 +197,15 @@ TEST(StrategyTest, SeedErrorsNameTheLineAndTheKey) {
                               "search: {strategy: grid}\n", "s.yaml");
   ASSERT_FALSE(negative.ok());
   EXPECT_EQ(negative.status().message(), "s.yaml:5: train.seeds: expected seeds >= 0, got -1");
+  // The model's input side has the trial's key name, input_size, on every surface.
+  auto renamed = parse_sweep("name: x\ndataset: {name: synthetic}\nmodel:\n  arch: resnet18\n  input: 64\n"
+                             "search: {strategy: grid}\n", "s.yaml");
+  ASSERT_FALSE(renamed.ok());
+  EXPECT_EQ(renamed.status().message(), "s.yaml:5: model.input: it is called input_size (the input's side in pixels)");
+  auto sized = parse_sweep("name: x\ndataset: {name: synthetic}\nmodel:\n  arch: resnet18\n  input_size: 64\n"
+                           "search: {strategy: grid}\n", "s.yaml");
+  ASSERT_TRUE(sized.ok()) << sized.status().message();
+  EXPECT_EQ(sized->base.model.input_size, 64);
 }
 
 TEST(StrategyTest, ReluBudgetAndPhasesRestrictTheCandidates) {
