@@ -1,7 +1,6 @@
 #include "cli/model_options.h"
 
 #include <map>
-
 #include <sstream>
 
 #include "nn/prune.h"
@@ -123,8 +122,8 @@ Result<nn::ModelSpec> model_spec_from(const po::variables_map& vm, const std::st
   }
   if (vm.count("prune-rate") && vm.count("prune-macs"))
     return Status::invalid_argument("--prune-rate and --prune-macs both give the pruned shape: use one");
-  auto scope = nn::parse_prune_scope(vm.count("prune-scope") ? vm["prune-scope"].as<std::string>() : "coupled");
-  if (!scope.ok()) return Status::invalid_argument("--prune-scope: expected coupled or inner");
+  auto scope = nn::parse_prune_scope(vm["prune-scope"].as<std::string>());
+  if (!scope.ok()) return scope.status().with_context("--prune-scope");
   if (vm.count("prune-rate")) return nn::prune_rate(spec, vm["prune-rate"].as<double>(), *scope);
   if (vm.count("prune-macs")) {
     auto shape = nn::prune_to_macs(spec, vm["prune-macs"].as<double>(), *scope);

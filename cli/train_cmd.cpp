@@ -87,7 +87,7 @@ int train_main(int argc, char** argv) {
     if (!vm["epochs"].defaulted())
       if (Status s = train::set_key_from_text(*train::key_by_option("epochs"), job, vm["epochs"].as<std::string>());
           !s.ok()) {
-        std::cerr << "deepreduce train: --epochs" << s.message().substr(s.message().find(':')) << "\n";
+        std::cerr << "deepreduce train: " << with_option_name(s).message() << "\n";
         return kExitUsage;
       }
   } else {

@@ -65,10 +65,6 @@ std::string option_for_key(const std::string& key_path) {
   return model_option_for_key(key_path);
 }
 
-namespace {
-
-// "train.kd.lambda: ..." -> "--kd-lambda: ...": a command-line user is told
-// the option they typed.
 Status with_option_name(const Status& s) {
   const std::string key = train::leading_key(s.message());
   if (key.empty()) return s;
@@ -76,8 +72,6 @@ Status with_option_name(const Status& s) {
   if (option.empty()) return s;
   return Status::invalid_argument("--" + option + s.message().substr(key.size()));
 }
-
-}  // namespace
 
 Result<train::TrainJob> job_from_options(const po::variables_map& vm) {
   train::TrainJob job;

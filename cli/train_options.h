@@ -21,5 +21,8 @@ const std::vector<std::string>& job_option_names();
 // one place the two vocabularies meet: errors from validating a job name the
 // key the user wrote.
 std::string option_for_key(const std::string& key_path);
+// "train.kd.lambda: ..." -> "--kd-lambda: ...": a command-line user is told
+// the option they typed (other messages are returned as they are).
+Status with_option_name(const Status& s);
 
 }  // namespace deepreduce::cli

@@ -70,7 +70,7 @@ Status Coordinator::recover() {
   auto leased = store_.list_trials(TrialState::kLeased);
   if (!leased.ok()) return leased.status();
   const int64_t grace = storage::now_ms() + options_.restart_grace_ms;
-  for (const auto& t : *leased) lease_deadline_[t.id] = grace;
+  for (const auto& t : *leased) lease_deadline_[t.id] = {grace, t.worker};
   if (!leased->empty())
     log("recovered " + std::to_string(leased->size()) + " leased trial(s); waiting up to " +
         std::to_string(options_.restart_grace_ms / 1000) + " s for their workers");
@@ -344,11 +344,8 @@ void Coordinator::on_hello(const std::string& identity, const proto::Message& m)
   // list was never received (the ASSIGN died with the last coordinator): it
   // goes back to pending now instead of waiting out the grace period.
   std::vector<std::string> never_received;
-  for (const auto& [trial, deadline] : lease_deadline_) {
-    if (w.running.count(trial)) continue;
-    auto r = store_.get_trial(trial);
-    if (r.ok() && r->state == TrialState::kLeased && r->worker == w.name) never_received.push_back(trial);
-  }
+  for (const auto& [trial, lease] : lease_deadline_)
+    if (lease.worker == w.name && !w.running.count(trial)) never_received.push_back(trial);
   for (const auto& trial : never_received) {
     lease_deadline_.erase(trial);
     const std::string why = "worker " + w.name + " rejoined without it: its assignment was lost with the last coordinator";
@@ -648,16 +645,17 @@ void Coordinator::tick(int64_t now) {
                 storage::ReleaseCause::kWorkerLost);
   // Leases whose worker never came back after a coordinator restart: not the trial's fault.
   std::vector<std::string> expired;
-  for (const auto& [trial, deadline] : lease_deadline_) {
+  for (const auto& [trial, lease] : lease_deadline_) {
     bool held = false;
     for (const auto& [id, w] : workers_) held |= w.running.count(trial) > 0;
-    if (!held && deadline < now) expired.push_back(trial);
+    if (!held && lease.deadline < now) expired.push_back(trial);
   }
   for (const auto& trial : expired) {
+    const std::string worker = lease_deadline_[trial].worker;
     lease_deadline_.erase(trial);
     auto r = store_.get_trial(trial);
     if (r.ok() && r->state == TrialState::kLeased)
-      release(trial, "lease expired after a coordinator restart: worker " + r->worker + " did not come back",
+      release(trial, "lease expired after a coordinator restart: worker " + worker + " did not come back",
               storage::ReleaseCause::kNotCharged);
   }
 }

@@ -156,7 +156,13 @@ class Coordinator {
   std::optional<zmq::socket_t> router_;
   std::atomic<bool> stop_{false};
   std::map<std::string, WorkerSession> workers_;  // by routing id
-  std::map<std::string, int64_t> lease_deadline_;  // trial -> unix ms (leases no session holds: after a restart)
+  // Leases from before a restart that no session holds yet: their worker may
+  // come back for them until the deadline (unix ms).
+  struct RecoveredLease {
+    int64_t deadline;
+    std::string worker;
+  };
+  std::map<std::string, RecoveredLease> lease_deadline_;  // by trial
   std::set<std::string> quarantined_names_;
   std::set<std::string> waiting_logged_;  // trials said to wait for their inputs
   double epoch_seconds_ = 0;  // measured epochs so far, for the ETA

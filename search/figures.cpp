@@ -8,16 +8,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
 #include <functional>
-#include <map>
 #include <optional>
 #include <sstream>
 
 #include "common/files.h"
 #include "common/text.h"
-#include "search/pareto.h"
 #include "search/report_text.h"
 
 extern char** environ;
@@ -154,18 +151,16 @@ std::string staircase(const Frame& f, std::vector<std::pair<double, double>> pts
   return s.str();
 }
 
-// The front of the points of one series, on ReLUs and (decision) accuracy.
-std::vector<ReportPoint> series_front(const Report& r, const std::string& series) {
-  std::vector<Point> pts;
-  std::map<std::string, ReportPoint> by_id;
-  for (const auto& p : r.points)
-    if (p.series == series) {
-      pts.push_back({p.relus, p.val_top1.value_or(p.top1), p.id});
-      by_id[p.id] = p;
-    }
-  std::vector<ReportPoint> out;
-  for (const auto& f : pareto_front(pts)) out.push_back(by_id[f.id]);
-  return out;
+// The baseline's marker: a five-pointed star of outer radius `outer` at (x, y).
+std::string star(double x, double y, double outer) {
+  std::ostringstream s;
+  s << "<polygon points='";
+  for (int i = 0; i < 10; ++i) {
+    const double a = -M_PI / 2 + i * M_PI / 5, rad = i % 2 ? outer * 0.45 : outer;
+    s << x + rad * std::cos(a) << "," << y + rad * std::sin(a) << " ";
+  }
+  s << "' fill='#ffd700' stroke='#222' stroke-width='1'";
+  return s.str();
 }
 
 Title figure_title(const Report& r, const std::string& what) {
@@ -222,7 +217,10 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
   if (o.relu_figure)
     for (const char* series : {"without KD", "with KD"}) {
       std::vector<std::pair<double, double>> pts;
-      for (const auto& p : series_front(r, series)) pts.push_back({o.x(p), p.top1});
+      const auto front = front_of(
+          r.points, [&](const ReportPoint& p) { return p.series == series; },
+          [](const ReportPoint& p) { return p.relus; });
+      for (const auto& p : front) pts.push_back({o.x(p), p.top1});
       if (pts.size() > 1) s << staircase(f, pts, style_of(series).color, true);
     }
   s << staircase(f, overall, "#2a9d4b", false);
@@ -245,12 +243,7 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
   }
   if (o.relu_figure && r.baseline) {  // the all-ReLU network, a star
     const double bx = f.X(o.x(*r.baseline)), by = f.Y(r.baseline->top1);
-    s << "<polygon points='";
-    for (int i = 0; i < 10; ++i) {
-      const double a = -M_PI / 2 + i * M_PI / 5, rad = i % 2 ? 4.0 : 9.0;
-      s << bx + rad * std::cos(a) << "," << by + rad * std::sin(a) << " ";
-    }
-    s << "' fill='#ffd700' stroke='#222' stroke-width='1'><title>baseline: " << with_commas(r.baseline->relus)
+    s << star(bx, by, 9) << "><title>baseline: " << with_commas(r.baseline->relus)
       << " ReLUs, " << esc(text::top1_text(*r.baseline)) << "%</title></polygon>\n";
     s << "<text x='" << bx - 10 << "' y='" << by - 12 << "' text-anchor='end' font-size='11'>baseline</text>\n";
   }
@@ -259,13 +252,15 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
   if (o.relu_figure && !o.front.empty()) {
     std::optional<std::pair<double, double>> q;  // (ReLUs, top-1)
     std::string against;
+    auto consider = [&](int64_t relus, double top1, const std::string& what) {
+      if (q && top1 <= q->second) return;
+      q = std::pair<double, double>{static_cast<double>(relus), top1};
+      against = what;
+    };
     for (const auto& p : r.points)
-      if (p.series == "channel pruning" && (!q || p.top1 > q->second))
-        q = std::pair<double, double>{static_cast<double>(p.relus), p.top1}, against = "channel pruning";
+      if (p.series == "channel pruning") consider(p.relus, p.top1, "channel pruning");
     if (!q)
-      for (const auto& ref : r.references)
-        if (!q || ref.top1 > q->second)
-          q = std::pair<double, double>{static_cast<double>(ref.relus), ref.top1}, against = ref.label;
+      for (const auto& ref : r.references) consider(ref.relus, ref.top1, ref.label);
     if (q && q->first > 0) {
       const ReportPoint* fewest = nullptr;  // fewest ReLUs at q's accuracy or better
       const ReportPoint* best = nullptr;    // best accuracy at q's ReLUs or fewer
@@ -330,11 +325,7 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
     legend_line(style_of("without KD").color, true, "front without KD");
     legend_line(style_of("with KD").color, true, "front with KD");
     if (r.baseline) {
-      s << "<polygon points='" << lx << "," << ly - 6 << " " << lx + 2 << "," << ly - 2 << " " << lx + 6 << ","
-        << ly - 1 << " " << lx + 3 << "," << ly + 2 << " " << lx + 4 << "," << ly + 6 << " " << lx << "," << ly + 4
-        << " " << lx - 4 << "," << ly + 6 << " " << lx - 3 << "," << ly + 2 << " " << lx - 6 << "," << ly - 1 << " "
-        << lx - 2 << "," << ly - 2 << "' fill='#ffd700' stroke='#222'/><text x='" << lx + 12 << "' y='" << ly + 4
-        << "'>baseline (all ReLUs)</text>\n";
+      s << star(lx, ly, 6) << "/><text x='" << lx + 12 << "' y='" << ly + 4 << "'>baseline (all ReLUs)</text>\n";
       ly += 20;
     }
     bool seeds = false;
@@ -350,7 +341,10 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
   return s.str();
 }
 
-// Runs `argv` without a shell; its exit status, or -1 when it cannot start.
+constexpr int kCannotStart = -1;
+
+// Runs `argv` (found on PATH) without a shell: its exit status, kCannotStart
+// when it cannot be started (not installed), or -2 when a signal ended it.
 int run_program(const std::vector<std::string>& argv) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -361,22 +355,11 @@ int run_program(const std::vector<std::string>& argv) {
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
   const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) return -1;
+  if (rc != 0) return kCannotStart;
   int status = 0;
   while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-std::string find_in_path(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path ? path : "/usr/bin:/bin");
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    const std::filesystem::path candidate = std::filesystem::path(dir.empty() ? "." : dir) / program;
-    if (access(candidate.c_str(), X_OK) == 0) return candidate.string();
-  }
-  return "";
+    if (errno != EINTR) return -2;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
 }
 
 }  // namespace
@@ -411,14 +394,9 @@ std::string macs_svg(const Report& r) {
   o.tick = [](double v) { return si(static_cast<int64_t>(std::llround(v))); };
   o.references_by_macs = true;
   // DeepReDuce's best accuracy for its MACs, the curve pruning is judged against.
-  std::vector<Point> pts;
-  std::map<std::string, ReportPoint> by_id;
-  for (const auto& p : r.points)
-    if (p.series != "channel pruning") {
-      pts.push_back({p.macs, p.val_top1.value_or(p.top1), p.id});
-      by_id[p.id] = p;
-    }
-  for (const auto& f : pareto_front(pts)) o.front.push_back(by_id[f.id]);
+  o.front = front_of(
+      r.points, [](const ReportPoint& p) { return p.series != "channel pruning"; },
+      [](const ReportPoint& p) { return p.macs; });
   o.front_label = "DeepReDuce front in MACs";
   return scatter(r, o);
 }
@@ -489,18 +467,22 @@ Result<std::vector<std::string>> write_figures(const Report& r, const std::strin
                                                               {"figure-latency", latency_svg(r)},
                                                               {"figure-criticality", criticality_svg(r)},
                                                               {"figure-macs", macs_svg(r)}};
-  const std::string rsvg = find_in_path("rsvg-convert");
-  if (rsvg.empty() && note) *note = "no PDFs: rsvg-convert is not installed (Debian: apt-get install librsvg2-bin)";
+  bool pdfs = true;  // until rsvg-convert turns out not to be installed
   std::vector<std::string> written;
   for (const auto& [name, svg] : figures) {
     if (svg.empty()) continue;
     const std::string file = (d / (name + ".svg")).string();
     DR_RETURN_IF_ERROR(write_file_atomic(file, svg));
     written.push_back(file);
-    if (rsvg.empty()) continue;
+    if (!pdfs) continue;
     const std::string pdf = (d / (name + ".pdf")).string();
-    if (run_program({rsvg, "-f", "pdf", "-o", pdf, file}) != 0)
-      return Status::io_error(pdf + ": rsvg-convert could not render " + file);
+    const int rc = run_program({"rsvg-convert", "-f", "pdf", "-o", pdf, file});
+    if (rc == kCannotStart) {
+      pdfs = false;
+      if (note) *note = "no PDFs: rsvg-convert is not installed (Debian: apt-get install librsvg2-bin)";
+      continue;
+    }
+    if (rc != 0) return Status::io_error(pdf + ": rsvg-convert could not render " + file);
     written.push_back(pdf);
   }
   return written;

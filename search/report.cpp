@@ -23,15 +23,9 @@ namespace {
 using storage::TrialState;
 using text::esc;
 using text::fmt;
-using text::si;
 using text::top1_text;
 
-
 std::string opt(const std::optional<double>& x, const char* f = "%.2f") { return x ? fmt(f, *x) : "-"; }
-
-
-
-
 
 std::string pruning_method(const nlohmann::json& prune, bool kd) {
   std::string c = prune.value("criterion", "?");
@@ -142,12 +136,9 @@ Result<Report> build_report(storage::Store& store) {
     r.points = std::move(merged);
   }
 
-  std::vector<Point> ours;
-  for (const auto& p : r.points)
-    // The front is chosen on validation top-1 where the trials held a split
-    // out (selection never sees the test set), and quotes test top-1.
-    if (p.series != "channel pruning") ours.push_back({p.relus, p.val_top1.value_or(p.top1), p.id});
-  for (const auto& f : pareto_front(ours)) r.front.push_back(point_of[f.id]);
+  r.front = front_of(
+      r.points, [](const ReportPoint& p) { return p.series != "channel pruning"; },
+      [](const ReportPoint& p) { return p.relus; });
 
   // The baseline as its experiment marked it when it was planned.
   for (const auto& [id, t] : by_id)
@@ -228,7 +219,10 @@ Result<Report> build_report(storage::Store& store) {
   if (!r.front.empty()) {
     int64_t ref = 1;
     for (const auto& p : r.points) ref = std::max(ref, p.relus);
-    r.hypervolume = hypervolume(ours, ref * 10, 0.0);
+    // Dominated networks add no volume: the front's is the whole set's.
+    std::vector<Point> front;
+    for (const auto& p : r.front) front.push_back({p.relus, p.val_top1.value_or(p.top1), p.id});
+    r.hypervolume = hypervolume(front, ref * 10, 0.0);
   }
   return r;
 }
@@ -245,6 +239,21 @@ nlohmann::json front_json(const Report& r) {
   for (const auto& p : r.latency_front) latency.push_back(point(p));
   return {{"front", front}, {"latency_front", latency}, {"protocol", r.protocol.name},
           {"hypervolume", r.hypervolume}, {"baseline", r.baseline ? point(*r.baseline) : nlohmann::json(nullptr)}};
+}
+
+std::vector<ReportPoint> front_of(const std::vector<ReportPoint>& points,
+                                  const std::function<bool(const ReportPoint&)>& keep,
+                                  const std::function<int64_t(const ReportPoint&)>& x) {
+  std::vector<Point> pts;
+  std::map<std::string, const ReportPoint*> by_id;
+  for (const auto& p : points)
+    if (keep(p)) {
+      pts.push_back({x(p), p.val_top1.value_or(p.top1), p.id});
+      by_id[p.id] = &p;
+    }
+  std::vector<ReportPoint> out;
+  for (const auto& f : pareto_front(pts)) out.push_back(*by_id[f.id]);
+  return out;
 }
 
 std::string front_text(const Report& r) {

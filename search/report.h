@@ -7,6 +7,7 @@
 // rungs of successive halving are search evidence, not networks to deploy.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -70,6 +71,13 @@ struct Report {
 };
 
 Result<Report> build_report(storage::Store& store);
+
+// The Pareto front of the points `keep` accepts, in (x, top-1), x ascending.
+// The front is chosen on validation top-1 where the trials held a split out
+// (selection never sees the test set); the points quote test top-1.
+std::vector<ReportPoint> front_of(const std::vector<ReportPoint>& points,
+                                  const std::function<bool(const ReportPoint&)>& keep,
+                                  const std::function<int64_t(const ReportPoint&)>& x);
 
 // Writes report.html (self-contained, inline SVG), summary.md, pareto.csv,
 // trials.csv, criticality.csv and, with pruning, pruning.csv into `dir`.

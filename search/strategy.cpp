@@ -354,7 +354,7 @@ class WithPruning : public Strategy {
           s.job.train.warmup_epochs = 0;
           nlohmann::json j = how;
           j["criterion"] = criterion;
-          if (p.scope == nn::PruneScope::kInner) j["scope"] = "inner";
+          if (p.scope == nn::PruneScope::kInner) j["scope"] = nn::prune_scope_name(p.scope);
           s.prune = j;
           out.push_back({s, "pruning"});
         }
@@ -474,12 +474,8 @@ class SeededStrategy : public Strategy {
         }
         means[first] = o;
       }
-      const bool same = means.size() == view.means.size() &&
-                        std::equal(means.begin(), means.end(), view.means.begin(), [](const auto& a, const auto& b) {
-                          return a.first == b.first && a.second.state == b.second.state && a.second.top1 == b.second.top1;
-                        });
       view.planned = std::move(*planned);
-      if (same) return view;
+      if (means == view.means) return view;
       view.means = std::move(means);
     }
     return Status::internal("train.seeds: the strategy's plan did not settle");

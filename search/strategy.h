@@ -27,6 +27,7 @@ namespace deepreduce::search {
 struct Observation {
   storage::TrialState state = storage::TrialState::kPending;
   std::optional<double> top1;  // done trials
+  bool operator==(const Observation& o) const { return state == o.state && top1 == o.top1; }
 };
 using Seen = std::map<std::string, Observation>;  // by trial id
 

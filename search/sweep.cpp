@@ -77,16 +77,18 @@ class Reader {
       const YAML::Node n = map[leaf];
       if (!n) continue;
       const train::JobKey& key = *train::key_by_sweep(section + "." + leaf);
-      std::string text;
+      auto wrong = [&](const YAML::Node& at) {
+        return error(at, key.sweep, std::string("expected ") + train::expected_text(key.type) + ", got " + shown(at));
+      };
+      std::string text;  // as the command line would give it: a list is "3,5"
       if (key.type == train::KeyType::kIntList) {
-        if (!n.IsSequence()) return error(n, key.sweep, std::string("expected ") + train::expected_text(key.type) + ", got " + shown(n));
+        if (!n.IsSequence()) return wrong(n);
         for (const auto& item : n) {
-          if (!item.IsScalar()) return error(item, key.sweep, std::string("expected ") + train::expected_text(key.type) + ", got " + shown(item));
+          if (!item.IsScalar()) return wrong(item);
           text += (text.empty() ? "" : ",") + item.Scalar();
         }
-        if (text.empty()) text = "";
       } else {
-        if (!n.IsScalar()) return error(n, key.sweep, std::string("expected ") + train::expected_text(key.type) + ", got " + shown(n));
+        if (!n.IsScalar()) return wrong(n);
         text = n.Scalar();
       }
       if (Status s = train::set_key_from_text(key, job, text); !s.ok())

@@ -88,7 +88,7 @@ struct Entry {
 };
 
 Result<fs::path> find_root(const std::string& dir) {
-  for (const fs::path p : {fs::path(dir), fs::path(dir) / "tiny-imagenet-200"}) {
+  for (const fs::path& p : {fs::path(dir), fs::path(dir) / "tiny-imagenet-200"}) {
     std::error_code ec;
     if (fs::is_regular_file(p / "wnids.txt", ec)) return p;
   }
@@ -246,10 +246,9 @@ Result<Dataset> load_tiny_imagenet(const std::string& dir, Split split) {
     if (e.size > static_cast<uint64_t>(kMaxJpegBytes))
       return Status::invalid_argument(e.path.string() + ": " + std::to_string(e.size) +
                                       " bytes is too large for a 64x64 JPEG");
-    std::ifstream in(e.path, std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (!in && !in.eof()) return Status::io_error(e.path.string() + ": cannot read");
-    if (std::string why = decode(bytes, d.images.data() + i * d.image_bytes()); !why.empty())
+    auto bytes = read_text_file(e.path.string());
+    if (!bytes.ok()) return bytes.status();
+    if (std::string why = decode(*bytes, d.images.data() + i * d.image_bytes()); !why.empty())
       return Status::invalid_argument(e.path.string() + ": " + why);
     d.labels.push_back(e.label);
   }

@@ -146,7 +146,9 @@ TEST(StrategyTest, SeedsTrainEveryNetworkPerSeedAndDecideOnTheMean) {
     if (t.role == "baseline") baseline[t.spec.job.train.seed] = storage::trial_id(t.spec);
   ASSERT_EQ(baseline.size(), 2u);
   for (const auto& t : *both)
-    if (!t.spec.teacher.empty()) EXPECT_EQ(t.spec.teacher, baseline[t.spec.job.train.seed]);
+    if (!t.spec.teacher.empty()) {
+      EXPECT_EQ(t.spec.teacher, baseline[t.spec.job.train.seed]);
+    }
 
   // Seed 0 alone says the paper's order (stem, s1, s4, ...); seed 7 says s4 is
   // far more critical than s2 and s3: the mean ranks s4 last, so the culling
@@ -185,25 +187,25 @@ TEST(StrategyTest, SeedsTrainEveryNetworkPerSeedAndDecideOnTheMean) {
 }
 
 TEST(StrategyTest, SeedErrorsNameTheLineAndTheKey) {
-  auto twice = parse_sweep("name: x\ndataset: {name: synthetic}\nmodel: {arch: resnet18}\ntrain:\n  seeds: [1, 1]\n"
-                           "search: {strategy: grid}\n", "s.yaml");
-  ASSERT_FALSE(twice.ok());
-  EXPECT_EQ(twice.status().message(), "s.yaml:5: train.seeds: seed 1 is listed twice");
-  auto both = parse_sweep("name: x\ndataset: {name: synthetic}\nmodel: {arch: resnet18}\ntrain:\n  seed: 3\n"
-                          "  seeds: [1, 2]\nsearch: {strategy: grid}\n", "s.yaml");
-  ASSERT_FALSE(both.ok());
-  EXPECT_EQ(both.status().message(), "s.yaml:5: train.seed: give train.seed or train.seeds, not both");
-  auto negative = parse_sweep("name: x\ndataset: {name: synthetic}\nmodel: {arch: resnet18}\ntrain:\n  seeds: [-1]\n"
-                              "search: {strategy: grid}\n", "s.yaml");
-  ASSERT_FALSE(negative.ok());
-  EXPECT_EQ(negative.status().message(), "s.yaml:5: train.seeds: expected seeds >= 0, got -1");
-  // The model's input side has the trial's key name, input_size, on every surface.
-  auto renamed = parse_sweep("name: x\ndataset: {name: synthetic}\nmodel:\n  arch: resnet18\n  input: 64\n"
-                             "search: {strategy: grid}\n", "s.yaml");
-  ASSERT_FALSE(renamed.ok());
-  EXPECT_EQ(renamed.status().message(), "s.yaml:5: model.input: it is called input_size (the input's side in pixels)");
-  auto sized = parse_sweep("name: x\ndataset: {name: synthetic}\nmodel:\n  arch: resnet18\n  input_size: 64\n"
-                           "search: {strategy: grid}\n", "s.yaml");
+  // (the model and train sections of a sweep, the error); line 3 is the first of them.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"model: {arch: resnet18}\ntrain:\n  seeds: [1, 1]\n", "s.yaml:5: train.seeds: seed 1 is listed twice"},
+      {"model: {arch: resnet18}\ntrain:\n  seed: 3\n  seeds: [1, 2]\n",
+       "s.yaml:5: train.seed: give train.seed or train.seeds, not both"},
+      {"model: {arch: resnet18}\ntrain:\n  seeds: [-1]\n", "s.yaml:5: train.seeds: expected seeds >= 0, got -1"},
+      // The model's input side has the trial's key name, input_size, on every surface.
+      {"model:\n  arch: resnet18\n  input: 64\n",
+       "s.yaml:5: model.input: it is called input_size (the input's side in pixels)"},
+  };
+  auto sweep = [](const std::string& sections) {
+    return parse_sweep("name: x\ndataset: {name: synthetic}\n" + sections + "search: {strategy: grid}\n", "s.yaml");
+  };
+  for (const auto& [sections, error] : cases) {
+    auto parsed = sweep(sections);
+    ASSERT_FALSE(parsed.ok()) << sections;
+    EXPECT_EQ(parsed.status().message(), error);
+  }
+  auto sized = sweep("model:\n  arch: resnet18\n  input_size: 64\n");
   ASSERT_TRUE(sized.ok()) << sized.status().message();
   EXPECT_EQ(sized->base.model.input_size, 64);
 }
