@@ -27,41 +27,71 @@ using text::fmt;
 using text::si;
 
 struct Style {
-  const char* series;
-  const char* color;
-  const char* shape;
+  std::string series, color, shape;
 };
 
+// This project's own series, filled markers.
 const std::vector<Style>& styles() {
   static const std::vector<Style> kStyles = {{"without KD", "#1f77b4", "circle"},
                                              {"with KD", "#ff7f0e", "square"},
-                                             {"channel pruning", "#d62728", "triangle"},
-                                             {"reference", "#555555", "diamond"}};
+                                             {"channel pruning", "#d62728", "triangle"}};
   return kStyles;
 }
 
 const Style& style_of(const std::string& series) {
   for (const auto& s : styles())
     if (series == s.series) return s;
-  return styles().back();
+  return styles().front();
+}
+
+// Published series, open markers: one colour and shape each, in the order
+// the report lists them (the palette repeats past its end).
+std::vector<Style> reference_styles(const std::vector<ReferencePoint>& refs) {
+  static const std::pair<const char*, const char*> kPalette[] = {
+      {"#555555", "diamond"}, {"#8c564b", "down"},   {"#e377c2", "cross"},          {"#17becf", "open-square"},
+      {"#9467bd", "open-circle"}, {"#bcbd22", "plus"}, {"#2f4f4f", "open-triangle"}};
+  std::vector<Style> out;
+  for (const auto& q : refs) {
+    if (std::any_of(out.begin(), out.end(), [&](const Style& s) { return s.series == q.series; })) continue;
+    const auto& [color, shape] = kPalette[out.size() % std::size(kPalette)];
+    out.push_back({q.series, color, shape});
+  }
+  return out;
 }
 
 std::string marker(const Style& st, double x, double y, const std::string& title) {
   std::ostringstream m;
-  const std::string shape = st.shape;
-  if (shape == "circle")
-    m << "<circle cx='" << x << "' cy='" << y << "' r='4.5' fill='" << st.color << "' fill-opacity='0.8'>";
-  else if (shape == "square")
-    m << "<rect x='" << x - 4 << "' y='" << y - 4 << "' width='8' height='8' fill='" << st.color
-      << "' fill-opacity='0.8'>";
-  else if (shape == "triangle")
+  const std::string& shape = st.shape;
+  const std::string open = "fill='none' stroke='" + st.color + "' stroke-width='1.5'";
+  const char* close = "</polygon>";
+  if (shape == "circle" || shape == "open-circle") {
+    m << "<circle cx='" << x << "' cy='" << y << "' r='4.5' "
+      << (shape == "circle" ? "fill='" + st.color + "' fill-opacity='0.8'" : open) << ">";
+    close = "</circle>";
+  } else if (shape == "square" || shape == "open-square") {
+    m << "<rect x='" << x - 4 << "' y='" << y - 4 << "' width='8' height='8' "
+      << (shape == "square" ? "fill='" + st.color + "' fill-opacity='0.8'" : open) << ">";
+    close = "</rect>";
+  } else if (shape == "triangle" || shape == "open-triangle") {
     m << "<polygon points='" << x << "," << y - 5.5 << " " << x - 5 << "," << y + 4 << " " << x + 5 << "," << y + 4
-      << "' fill='" << st.color << "' fill-opacity='0.85'>";
-  else
+      << "' " << (shape == "triangle" ? "fill='" + st.color + "' fill-opacity='0.85'" : open) << ">";
+  } else if (shape == "down") {
+    m << "<polygon points='" << x << "," << y + 5.5 << " " << x - 5 << "," << y - 4 << " " << x + 5 << "," << y - 4
+      << "' " << open << ">";
+  } else if (shape == "cross" || shape == "plus") {
+    const double d = 4.5;
+    if (shape == "cross")
+      m << "<path d='M" << x - d << "," << y - d << "L" << x + d << "," << y + d << "M" << x - d << "," << y + d << "L"
+        << x + d << "," << y - d << "' ";
+    else
+      m << "<path d='M" << x - d << "," << y << "H" << x + d << "M" << x << "," << y - d << "V" << y + d << "' ";
+    m << "stroke='" << st.color << "' stroke-width='2' fill='none'>";
+    close = "</path>";
+  } else {  // diamond
     m << "<polygon points='" << x << "," << y - 6 << " " << x + 5 << "," << y << " " << x << "," << y + 6 << " "
-      << x - 5 << "," << y << "' fill='none' stroke='" << st.color << "' stroke-width='1.5'>";
-  m << "<title>" << esc(title) << "</title>";
-  m << (shape == "circle" ? "</circle>" : shape == "square" ? "</rect>" : "</polygon>");
+      << x - 5 << "," << y << "' " << open << ">";
+  }
+  m << "<title>" << esc(title) << "</title>" << close;
   return m.str();
 }
 
@@ -137,7 +167,7 @@ class Frame {
 };
 
 // The staircase of a front: each network is the best until the next one.
-std::string staircase(const Frame& f, std::vector<std::pair<double, double>> pts, const char* color, bool dashed) {
+std::string staircase(const Frame& f, std::vector<std::pair<double, double>> pts, const std::string& color, bool dashed) {
   if (pts.empty()) return "";
   std::sort(pts.begin(), pts.end());
   std::ostringstream s;
@@ -184,6 +214,8 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
     double x, top1;
     std::string series, title;
     double err = 0;  // one standard deviation over seeds
+    bool reference = false;  // a published point (its series named by its source)
+    bool curve = false;      // a published front's point
   };
   std::vector<Dot> dots;
   for (const auto& p : r.points)
@@ -196,9 +228,20 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
     for (const auto& q : r.references) {
       const double x = o.references_by_macs ? static_cast<double>(q.macs) : static_cast<double>(q.relus);
       if (o.references_by_macs && q.macs <= 0) continue;
-      dots.push_back({x, q.top1, "reference",
+      dots.push_back({x, q.top1, q.series,
                       q.label + ": " + with_commas(q.relus) + " ReLUs, " + fmt("%.2f", q.top1) + "% (" + q.source +
-                          ")"});
+                          ")",
+                      0, true, q.curve});
+    }
+  const std::vector<Style> ref_styles = reference_styles(r.references);
+  // Each style with the dots it marks: ours first, then the published series.
+  std::vector<std::pair<Style, std::vector<const Dot*>>> groups;
+  for (bool reference : {false, true})
+    for (const auto& st : reference ? ref_styles : styles()) {
+      std::vector<const Dot*> members;
+      for (const auto& d : dots)
+        if (d.reference == reference && d.series == st.series) members.push_back(&d);
+      if (!members.empty()) groups.push_back({st, members});
     }
   std::vector<double> xs;
   double ylo = 100, yhi = 0;
@@ -230,9 +273,20 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
       s << "<path d='M" << x << "," << y0 << "V" << y1 << "M" << x - 3 << "," << y0 << "h6M" << x - 3 << "," << y1
         << "h6' stroke='#666' stroke-width='1' fill='none'/>\n";
     }
-  for (const auto& st : styles())
-    for (const auto& d : dots)
-      if (d.series == st.series) s << marker(st, f.X(d.x), f.Y(d.top1), d.title) << "\n";
+  // A published front is joined by a thin line through its points, as the
+  // papers draw it; scattered points (the criticality study's) are not.
+  for (const auto& [st, members] : groups) {
+    std::vector<std::pair<double, double>> pts;
+    for (const Dot* d : members)
+      if (d->curve) pts.push_back({d->x, d->top1});
+    if (pts.size() < 2) continue;
+    std::sort(pts.begin(), pts.end());
+    s << "<polyline fill='none' stroke='" << st.color << "' stroke-width='1' stroke-opacity='0.7' points='";
+    for (const auto& [x, y] : pts) s << f.X(x) << "," << f.Y(y) << " ";
+    s << "'/>\n";
+  }
+  for (const auto& [st, members] : groups)
+    for (const Dot* d : members) s << marker(st, f.X(d->x), f.Y(d->top1), d->title) << "\n";
   for (size_t i = 0; i < o.front.size(); ++i) {  // ring the networks on the front, and label them
     const auto& p = o.front[i];
     s << "<circle cx='" << f.X(o.x(p)) << "' cy='" << f.Y(p.top1)
@@ -306,15 +360,12 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
   // Legend.
   double ly = f.top + 10;
   const double lx = f.left + f.pw() + 20;
-  for (const auto& st : styles()) {
-    bool present = false;
-    for (const auto& d : dots) present |= d.series == st.series;
-    if (!present) continue;
-    s << marker(st, lx, ly, st.series) << "<text x='" << lx + 12 << "' y='" << ly + 4 << "'>" << st.series
-      << "</text>\n";
+  for (const auto& [st, members] : groups) {
+    s << marker(st, lx, ly, st.series) << "<text x='" << lx + 12 << "' y='" << ly + 4 << "' font-size='11'>"
+      << esc(st.series) << "</text>\n";
     ly += 20;
   }
-  auto legend_line = [&](const char* color, bool dashed, const std::string& label) {
+  auto legend_line = [&](const std::string& color, bool dashed, const std::string& label) {
     s << "<line x1='" << lx - 6 << "' y1='" << ly << "' x2='" << lx + 6 << "' y2='" << ly << "' stroke='" << color
       << "' stroke-width='2'" << (dashed ? " stroke-dasharray='4,2'" : "") << "/><text x='" << lx + 12 << "' y='"
       << ly + 4 << "'>" << esc(label) << "</text>\n";
@@ -423,7 +474,7 @@ std::string criticality_svg(const Report& r) {
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& row = rows[i];
     const double cx = left + slot * (static_cast<double>(i) + 0.5);
-    auto draw = [&](const std::optional<double>& v, double x, const char* color, const char* what) {
+    auto draw = [&](const std::optional<double>& v, double x, const std::string& color, const char* what) {
       if (!v) return;
       s << "<rect x='" << x << "' y='" << Y(*v) << "' width='" << bar << "' height='" << top + ph - Y(*v)
         << "' fill='" << color << "'><title>" << row.stage << " " << what << ": " << fmt("%.2f", *v)
@@ -440,7 +491,7 @@ std::string criticality_svg(const Report& r) {
         << row.rank << "</text>";
     s << "\n";
   }
-  auto none_line = [&](const std::optional<double>& v, const char* color, const std::string& label, double ly) {
+  auto none_line = [&](const std::optional<double>& v, const std::string& color, const std::string& label, double ly) {
     if (!v) return;
     s << "<line x1='" << left << "' y1='" << Y(*v) << "' x2='" << left + pw << "' y2='" << Y(*v) << "' stroke='"
       << color << "' stroke-dasharray='5,4'/>";

@@ -153,7 +153,7 @@ Result<Report> build_report(storage::Store& store) {
     if (!config.ok()) continue;  // a config from another version: its trials still count
     if (r.task.empty()) {
       const auto& b = config->base;
-      r.task = b.model.arch + " on " + b.data.dataset + ", " + std::to_string(b.train.epochs) + " epochs";
+      r.task = b.model.arch + " on " + b.data.dataset + ", " + std::to_string(b.train.epochs) + (b.train.epochs == 1 ? " epoch" : " epochs");
       if (config->seeds.size() > 1) r.task += ", " + std::to_string(config->seeds.size()) + " seeds";
     }
     const std::string base_id = storage::trial_id(baseline_trial(*config));
@@ -172,8 +172,9 @@ Result<Report> build_report(storage::Store& store) {
     const std::string& arch = config->base.model.arch;
     for (const auto& q : config->references) {
       if ((!q.dataset.empty() && q.dataset != dataset) || (!q.arch.empty() && q.arch != arch)) {
-        const std::string what = (q.set.empty() ? q.series : q.set) + " (" + (q.arch.empty() ? "?" : q.arch) +
-                                 " on " + (q.dataset.empty() ? "?" : q.dataset) + ")";
+        const std::string what = (q.set.empty() ? q.series : q.set) + " (" +
+                                 (q.arch.empty() ? "any architecture" : q.arch) + " on " +
+                                 (q.dataset.empty() ? "any dataset" : q.dataset) + ")";
         if (std::find(r.references_left_out.begin(), r.references_left_out.end(), what) == r.references_left_out.end())
           r.references_left_out.push_back(what);
         continue;
@@ -411,25 +412,50 @@ Tables tables(const Report& r) {
     }
   }
   // The same two figures against each reference series (meaningful when the
-  // references are for the same task and data as this experiment).
+  // references are for the same task and data as this experiment). A series
+  // of one point gets its line; a published front gets the line of its point
+  // with the largest ReLU saving and, if another, of its point with the
+  // largest accuracy gain, and says how many of its points the front matches.
   std::map<std::string, std::vector<Point>> series;
   for (const auto& q : r.references) series[q.series].push_back({q.relus, q.top1, q.label});
-  if (!r.front.empty())
+  if (!r.front.empty()) {
+    std::vector<Point> front;
+    for (const auto& p : r.front) front.push_back({p.relus, p.top1, p.id});
     for (const auto& [name, curve] : series) {
-      std::vector<Point> front;
-      for (const auto& p : r.front) front.push_back({p.relus, p.top1, p.id});
-      for (const auto& q : curve) {
-        auto saving = relu_saving_at_accuracy(front, curve, q.accuracy);
-        auto gain = accuracy_gain_at_relus(front, curve, q.relus);
-        if (saving || gain)
-          t.headline.push_back("Against " + name + " (" + q.id + ", " + with_commas(q.relus) + " ReLUs, " +
-                               fmt("%.2f", q.accuracy) + "%): " +
-                               (!saving ? std::string("its accuracy not reached")
-                                : std::isinf(*saving) ? std::string("its accuracy reached with no ReLU at all")
-                                                      : fmt("%.2f", *saving) + "x fewer ReLUs at its accuracy") +
-                               (gain ? ", " + fmt("%+.2f", *gain) + " points at its ReLU count" : "") + ".");
+      struct Against {
+        const Point* q;
+        std::optional<double> saving, gain;
+      };
+      std::vector<Against> rows;
+      for (const auto& q : curve)
+        rows.push_back({&q, relu_saving_at_accuracy(front, curve, q.accuracy), accuracy_gain_at_relus(front, curve, q.relus)});
+      auto line = [&](const Against& a) {
+        return "(" + a.q->id + ", " + with_commas(a.q->relus) + " ReLUs, " + fmt("%.2f", a.q->accuracy) + "%): " +
+               (!a.saving ? std::string("its accuracy not reached")
+                : std::isinf(*a.saving) ? std::string("its accuracy reached with no ReLU at all")
+                : *a.saving >= 1        ? fmt("%.2f", *a.saving) + "x fewer ReLUs at its accuracy"
+                                        : fmt("%.2f", 1 / *a.saving) + "x more ReLUs at its accuracy") +
+               (a.gain ? ", " + fmt("%+.2f", *a.gain) + " points at its ReLU count" : "") + ".";
+      };
+      if (rows.size() == 1) {
+        if (rows[0].saving || rows[0].gain) t.headline.push_back("Against " + name + " " + line(rows[0]));
+        continue;
       }
+      const Against* most_saving = nullptr;
+      const Against* most_gain = nullptr;
+      size_t reached = 0;
+      for (const auto& a : rows) {
+        reached += a.saving.has_value();
+        if (a.saving && (!most_saving || *a.saving > *most_saving->saving)) most_saving = &a;
+        if (a.gain && (!most_gain || *a.gain > *most_gain->gain)) most_gain = &a;
+      }
+      const std::string of = "Against " + name + " (" + std::to_string(reached) + " of its " +
+                             std::to_string(rows.size()) + " points' accuracies reached), ";
+      if (most_saving) t.headline.push_back(of + "the largest ReLU saving " + line(*most_saving));
+      if (most_gain && most_gain != most_saving) t.headline.push_back(of + "the largest accuracy gain " + line(*most_gain));
+      if (!most_saving && !most_gain) t.headline.push_back(of + "no comparison: each of its points has fewer ReLUs than any network on the front and more accuracy than all of them.");
     }
+  }
   return t;
 }
 

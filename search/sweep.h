@@ -87,6 +87,7 @@ struct ReferencePoint {
   std::string dataset;
   std::string arch;
   std::string set;  // the built-in set it came from, if any
+  bool curve = false;  // one point of a published front: the plot joins its series' points
 };
 
 // Channel pruning of the baseline (issue 7), a comparison beside the search:

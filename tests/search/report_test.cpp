@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "nn/counts.h"
@@ -211,15 +212,27 @@ TEST(ReportReferencesTest, OnlyTheSetsOfTheExperimentsTaskAreDrawn) {
   ASSERT_TRUE(store->put_experiment({c->name, c->yaml_text, "deepreduce", 0, storage::kSchemaVersion, ""}).ok());
   auto report = build_report(*store);
   ASSERT_TRUE(report.ok()) << report.status().message();
-  ASSERT_EQ(report->references.size(), 10u);  // five stages, with and without KD
+  // The criticality study (five stages, with and without KD), the paper's front, and the other methods'
+  // CIFAR-100 fronts, which hold for any architecture.
+  std::map<std::string, int> drawn;
   for (const auto& q : report->references) {
-    EXPECT_EQ(q.set, "deepreduce-criticality-resnet18-cifar100");
+    ++drawn[q.set];
     EXPECT_FALSE(q.source.empty());
   }
+  EXPECT_EQ(drawn, (std::map<std::string, int>{{"deepreduce-criticality-resnet18-cifar100", 10},
+                                               {"deepreduce-resnet18-cifar100", 7},
+                                               {"snl-cifar100", 14},
+                                               {"sphynx-cifar100", 7},
+                                               {"cryptonas-cifar100", 5}}));
   EXPECT_EQ(report->references_left_out,
             (std::vector<std::string>{"deepreduce-resnet56-cifar10 (resnet56 on cifar10)",
                                       "deepreduce-resnet56-cifar100 (resnet56 on cifar100)",
-                                      "deepreduce-criticality-resnet34-cifar100 (resnet34 on cifar100)"}));
+                                      "deepreduce-criticality-resnet34-cifar100 (resnet34 on cifar100)",
+                                      "deepreduce-resnet18-tiny-imagenet (resnet18 on tiny-imagenet)",
+                                      "snl-cifar10 (any architecture on cifar10)",
+                                      "snl-tiny-imagenet (any architecture on tiny-imagenet)",
+                                      "sphynx-tiny-imagenet (any architecture on tiny-imagenet)",
+                                      "cryptonas-cifar10 (any architecture on cifar10)"}));
   // The S2-only network: its ReLU count is the stage's exact count.
   nn::ModelSpec only_s2;
   only_s2.classes = 100;
@@ -228,6 +241,66 @@ TEST(ReportReferencesTest, OnlyTheSetsOfTheExperimentsTaskAreDrawn) {
   bool found = false;
   for (const auto& q : report->references) found |= q.relus == counts->relus && q.top1 == 67.63;
   EXPECT_TRUE(found);
+  store.reset();
+  std::filesystem::remove_all(dir);
+}
+
+// On the paper's task the published fronts are drawn, each in its own open
+// marker joined by a line and named in the legend, and the summary sets the
+// front against each: its largest ReLU saving and accuracy gain.
+TEST(ReportReferencesTest, PublishedFrontsAreDrawnApartAndComparedWithTheFront) {
+  const auto dir = testing::fresh_test_dir("report_fronts");
+  auto c = parse_sweep(
+      "name: r18c100\ndataset: {name: cifar100, path: /nowhere}\nmodel: {arch: resnet18}\ntrain: {epochs: 1}\n"
+      "search: {strategy: deepreduce}\n",
+      "r18c100.yaml", /*require_data=*/false);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  auto store = std::move(*storage::open_store((dir / "db").string()));
+  ASSERT_TRUE(store->put_experiment({c->name, c->yaml_text, "deepreduce", 0, storage::kSchemaVersion, ""}).ok());
+  const std::string token(32, 'a');
+  auto done = [&](const nn::ModelSpec& model, double top1) {
+    storage::TrialSpec spec = baseline_trial(*c);
+    spec.job.model = model;
+    auto added = store->add_trials(c->name, {spec});
+    ASSERT_TRUE(added.ok()) << added.status().message();
+    ASSERT_TRUE(store->unblock_ready().ok());
+    auto leased = store->lease((*added)[0].id, "w", storage::now_ms() + 60000, token);
+    ASSERT_TRUE(leased.ok()) << leased.status().message();
+    ASSERT_TRUE(store->complete((*added)[0].id, "w", leased->attempt, token, {{"top1", top1}}, std::nullopt).ok());
+  };
+  const nn::ModelSpec base = baseline_trial(*c).job.model;
+  done(base, 78);                                    // 557,056 ReLUs
+  done(*nn::cull(base, {"stem", "s1"}), 76.5);       // 229,376
+  done(*nn::cull(base, {"stem", "s1", "s4"}), 75);   // 196,608
+  auto report = build_report(*store);
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  ASSERT_EQ(report->front.size(), 3u);
+  ASSERT_TRUE(write_report(*report, (dir / "out").string()).ok());
+  const std::string svg = slurp(dir / "out" / "figure-relus.svg");
+  for (const char* series : {"paper: DeepReDuce", "SNL (Cho et al. 2022)", "Sphynx (Cho et al. 2022)",
+                             "CryptoNAS (Ghodsi et al. 2020)", "paper: one stage&#39;s ReLUs + KD"})
+    EXPECT_NE(svg.find(std::string("font-size='11'>") + series + "</text>"), std::string::npos) << series;
+  // Four published fronts joined by lines; the criticality study's scattered points are not.
+  size_t lines = 0;
+  for (size_t at = svg.find("stroke-opacity='0.7'"); at != std::string::npos; at = svg.find("stroke-opacity='0.7'", at + 1))
+    ++lines;
+  EXPECT_EQ(lines, 4u);
+  // Each point's tooltip names its source.
+  EXPECT_NE(svg.find("SNL (CIFAR-100): 49,400 ReLUs, 73.75% (Cho et al., Selective Network Linearization"),
+            std::string::npos);
+  const std::string summary = slurp(dir / "out" / "summary.md");
+  // DeepReDuce's 229.38K network at 76.22%: this front's 229,376-ReLU network reaches 76.5%.
+  EXPECT_NE(summary.find("Against paper: DeepReDuce (7 of its 7 points' accuracies reached), the largest ReLU "
+                         "saving (DeepReDuce ResNet18 (CIFAR-100), 229,380 ReLUs, 76.22%): 1.00x fewer ReLUs at its "
+                         "accuracy, +0.28 points at its ReLU count."),
+            std::string::npos)
+      << summary;
+  // SNL reaches 77.7% at 248.4K: beyond this front's 76.5% below 557,056 ReLUs.
+  EXPECT_NE(summary.find("Against SNL (Cho et al. 2022) (14 of its 14 points' accuracies reached), the largest "
+                         "ReLU saving"),
+            std::string::npos)
+      << summary;
+  EXPECT_NE(summary.find("snl-cifar10 (any architecture on cifar10)"), std::string::npos);
   store.reset();
   std::filesystem::remove_all(dir);
 }
