@@ -88,11 +88,11 @@ std::vector<ReferenceSet> build_sets() {
        criticality_points("ResNet34", {65536, 393216, 262144, 196608, 49152}, {45.42, 60.77, 69.47, 70.04, 57.44},
                           {45.13, 62.88, 70.93, 72.61, 64.23})},
       // DeepReDuce's own fronts: ResNet18 networks (culled, thinned, reshaped,
-      // with KD). Every CIFAR-100 count is a network of
-      // configs/resnet18_cifar100.yaml's space; the TinyImageNet counts are
-      // four times the CIFAR ones (64x64 inputs), and all but 12.9K are
-      // networks of configs/resnet18_tinyimagenet.yaml's space (200.0K and
-      // 400.0K are 196,608 and 393,216 rounded).
+      // with KD). Every CIFAR-100 count is, to the source's rounding, a network
+      // of configs/resnet18_cifar100.yaml's space; every TinyImageNet count
+      // but 12.9K is one of configs/resnet18_tinyimagenet.yaml's (64x64
+      // inputs, four times the ReLUs; 200.0K and 400.0K are within 2% of
+      // 196,608 and 393,216). tests/search/references_test.cpp holds this.
       {"deepreduce-resnet18-cifar100", "cifar100", "resnet18",
        front_points("paper: DeepReDuce", "DeepReDuce ResNet18 (CIFAR-100)",
                     {{12.3, 64.97}, {28.7, 68.68}, {49.2, 69.50}, {57.34, 72.68}, {114.0, 74.72}, {197.0, 75.51},

@@ -33,14 +33,18 @@ std::string text_of_saving(double x) {
 class ReportTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = testing::fresh_test_dir("report");
-    auto c = parse_sweep(
-        "name: rep\ndataset: {name: synthetic}\nmodel: {arch: resnet18, alpha: 0.25}\ntrain: {epochs: 4}\n"
-        "search: {strategy: deepreduce}\nchannel_pruning: {macs: [0.5]}\n"
-        // A built-in set of another task (left out) and a point given without a task (drawn).
-        "report: {references: [deepreduce-resnet56-cifar10, {series: 'paper: channel pruning', "
-        "label: 'ResNet-56 pruned (CIFAR-10)', relus: 311700, top1: 93.34, macs: 59100000}]}\n",
-        "rep.yaml");
+    open_experiment("report",
+                    "name: rep\ndataset: {name: synthetic}\nmodel: {arch: resnet18, alpha: 0.25}\ntrain: {epochs: 4}\n"
+                    "search: {strategy: deepreduce}\nchannel_pruning: {macs: [0.5]}\n"
+                    // A built-in set of another task (left out) and a point given without a task (drawn).
+                    "report: {references: [deepreduce-resnet56-cifar10, {series: 'paper: channel pruning', "
+                    "label: 'ResNet-56 pruned (CIFAR-10)', relus: 311700, top1: 93.34, macs: 59100000}]}\n",
+                    /*require_data=*/true);
+  }
+  // A store in a fresh folder holding one experiment of this config.
+  void open_experiment(const std::string& prefix, const std::string& yaml, bool require_data) {
+    dir_ = testing::fresh_test_dir(prefix);
+    auto c = parse_sweep(yaml, prefix + ".yaml", require_data);
     ASSERT_TRUE(c.ok()) << c.status().message();
     config_ = *c;
     store_ = std::move(*storage::open_store((dir_ / "db").string()));
@@ -198,19 +202,22 @@ TEST_F(ReportTest, TheReluFigureDrawsTheSavingAndTheGainAgainstPruning) {
   EXPECT_NE(svg.find("arrows: the front against channel pruning"), std::string::npos);
 }
 
+// An experiment on the paper's task (ResNet18 on CIFAR-100), without report.references.
+class ReportReferencesTest : public ReportTest {
+ protected:
+  void SetUp() override {
+    open_experiment("report_refs",
+                    "name: r18c100\ndataset: {name: cifar100, path: /nowhere}\nmodel: {arch: resnet18}\n"
+                    "train: {epochs: 1}\nsearch: {strategy: deepreduce}\n",
+                    /*require_data=*/false);
+  }
+};
+
 // Without report.references every built-in set is offered: those measured on
-// the experiment's task are drawn (the paper's ResNet18 criticality networks on
-// CIFAR-100 here), the others are named as left out.
-TEST(ReportReferencesTest, OnlyTheSetsOfTheExperimentsTaskAreDrawn) {
-  const auto dir = testing::fresh_test_dir("report_refs");
-  auto c = parse_sweep(
-      "name: r18c100\ndataset: {name: cifar100, path: /nowhere}\nmodel: {arch: resnet18}\ntrain: {epochs: 1}\n"
-      "search: {strategy: deepreduce}\n",
-      "r18c100.yaml", /*require_data=*/false);
-  ASSERT_TRUE(c.ok()) << c.status().message();
-  auto store = std::move(*storage::open_store((dir / "db").string()));
-  ASSERT_TRUE(store->put_experiment({c->name, c->yaml_text, "deepreduce", 0, storage::kSchemaVersion, ""}).ok());
-  auto report = build_report(*store);
+// the experiment's task are drawn (the paper's ResNet18 networks on CIFAR-100
+// and other methods' CIFAR-100 fronts here), the others are named as left out.
+TEST_F(ReportReferencesTest, OnlyTheSetsOfTheExperimentsTaskAreDrawn) {
+  auto report = build_report(*store_);
   ASSERT_TRUE(report.ok()) << report.status().message();
   // The criticality study (five stages, with and without KD), the paper's front, and the other methods'
   // CIFAR-100 fronts, which hold for any architecture.
@@ -241,42 +248,20 @@ TEST(ReportReferencesTest, OnlyTheSetsOfTheExperimentsTaskAreDrawn) {
   bool found = false;
   for (const auto& q : report->references) found |= q.relus == counts->relus && q.top1 == 67.63;
   EXPECT_TRUE(found);
-  store.reset();
-  std::filesystem::remove_all(dir);
 }
 
 // On the paper's task the published fronts are drawn, each in its own open
 // marker joined by a line and named in the legend, and the summary sets the
 // front against each: its largest ReLU saving and accuracy gain.
-TEST(ReportReferencesTest, PublishedFrontsAreDrawnApartAndComparedWithTheFront) {
-  const auto dir = testing::fresh_test_dir("report_fronts");
-  auto c = parse_sweep(
-      "name: r18c100\ndataset: {name: cifar100, path: /nowhere}\nmodel: {arch: resnet18}\ntrain: {epochs: 1}\n"
-      "search: {strategy: deepreduce}\n",
-      "r18c100.yaml", /*require_data=*/false);
-  ASSERT_TRUE(c.ok()) << c.status().message();
-  auto store = std::move(*storage::open_store((dir / "db").string()));
-  ASSERT_TRUE(store->put_experiment({c->name, c->yaml_text, "deepreduce", 0, storage::kSchemaVersion, ""}).ok());
-  const std::string token(32, 'a');
-  auto done = [&](const nn::ModelSpec& model, double top1) {
-    storage::TrialSpec spec = baseline_trial(*c);
-    spec.job.model = model;
-    auto added = store->add_trials(c->name, {spec});
-    ASSERT_TRUE(added.ok()) << added.status().message();
-    ASSERT_TRUE(store->unblock_ready().ok());
-    auto leased = store->lease((*added)[0].id, "w", storage::now_ms() + 60000, token);
-    ASSERT_TRUE(leased.ok()) << leased.status().message();
-    ASSERT_TRUE(store->complete((*added)[0].id, "w", leased->attempt, token, {{"top1", top1}}, std::nullopt).ok());
-  };
-  const nn::ModelSpec base = baseline_trial(*c).job.model;
-  done(base, 78);                                    // 557,056 ReLUs
-  done(*nn::cull(base, {"stem", "s1"}), 76.5);       // 229,376
-  done(*nn::cull(base, {"stem", "s1", "s4"}), 75);   // 196,608
-  auto report = build_report(*store);
+TEST_F(ReportReferencesTest, PublishedFrontsAreDrawnApartAndComparedWithTheFront) {
+  done(baseline_trial(config_), 78);            // 557,056 ReLUs
+  done(culled({"stem", "s1"}), 76.5);           // 229,376
+  done(culled({"stem", "s1", "s4"}), 75);       // 196,608
+  auto report = build_report(*store_);
   ASSERT_TRUE(report.ok()) << report.status().message();
   ASSERT_EQ(report->front.size(), 3u);
-  ASSERT_TRUE(write_report(*report, (dir / "out").string()).ok());
-  const std::string svg = slurp(dir / "out" / "figure-relus.svg");
+  ASSERT_TRUE(write_report(*report, (dir_ / "out").string()).ok());
+  const std::string svg = slurp(dir_ / "out" / "figure-relus.svg");
   for (const char* series : {"paper: DeepReDuce", "SNL (Cho et al. 2022)", "Sphynx (Cho et al. 2022)",
                              "CryptoNAS (Ghodsi et al. 2020)", "paper: one stage&#39;s ReLUs + KD"})
     EXPECT_NE(svg.find(std::string("font-size='11'>") + series + "</text>"), std::string::npos) << series;
@@ -288,7 +273,7 @@ TEST(ReportReferencesTest, PublishedFrontsAreDrawnApartAndComparedWithTheFront) 
   // Each point's tooltip names its source.
   EXPECT_NE(svg.find("SNL (CIFAR-100): 49,400 ReLUs, 73.75% (Cho et al., Selective Network Linearization"),
             std::string::npos);
-  const std::string summary = slurp(dir / "out" / "summary.md");
+  const std::string summary = slurp(dir_ / "out" / "summary.md");
   // DeepReDuce's 229.38K network at 76.22%: this front's 229,376-ReLU network reaches 76.5%.
   EXPECT_NE(summary.find("Against paper: DeepReDuce (7 of its 7 points' accuracies reached), the largest ReLU "
                          "saving (DeepReDuce ResNet18 (CIFAR-100), 229,380 ReLUs, 76.22%): 1.00x fewer ReLUs at its "
@@ -301,8 +286,6 @@ TEST(ReportReferencesTest, PublishedFrontsAreDrawnApartAndComparedWithTheFront) 
             std::string::npos)
       << summary;
   EXPECT_NE(summary.find("snl-cifar10 (any architecture on cifar10)"), std::string::npos);
-  store.reset();
-  std::filesystem::remove_all(dir);
 }
 
 // train.seeds: one point per network with the mean and spread of its seeds,
