@@ -646,9 +646,10 @@ void Coordinator::tick(int64_t now) {
   // Leases whose worker never came back after a coordinator restart: not the trial's fault.
   std::vector<std::string> expired;
   for (const auto& [trial, lease] : lease_deadline_) {
-    bool held = false;
-    for (const auto& [id, w] : workers_) held |= w.running.count(trial) > 0;
-    if (!held && lease.deadline < now) expired.push_back(trial);
+    if (lease.deadline >= now) continue;  // the common case: no scan of the workers
+    const bool held = std::any_of(workers_.begin(), workers_.end(),
+                                  [&, &trial = trial](const auto& w) { return w.second.running.count(trial) > 0; });
+    if (!held) expired.push_back(trial);
   }
   for (const auto& trial : expired) {
     const std::string worker = lease_deadline_[trial].worker;
