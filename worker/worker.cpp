@@ -32,6 +32,11 @@ namespace {
 
 int64_t now_ms() { return storage::now_ms(); }
 
+// How long handshakes may keep failing, before any coordinator ever answered,
+// until the worker calls itself misconfigured and stops (--give-up-after, if
+// shorter, bounds it too).
+constexpr int64_t kMisconfiguredMs = 20000;
+
 std::string read_bytes(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -322,10 +327,19 @@ struct Worker::Impl {
     send_hello();
   }
 
-  // A refused handshake since the last call: why, or "".
-  std::string handshake_refused() {
-    if (!monitor) return "";
-    std::string why;
+  // A failed handshake since the last call. libzmq tells a refusal by the
+  // coordinator's ZAP handler (AUTH: this worker's key is not allowed) from
+  // everything else, which it reports as a connection that broke off: a
+  // plaintext worker at a CURVE coordinator or the reverse, a wrong
+  // --server-key, something other than a coordinator at the address, or a
+  // reset on the way (a restarting host, an unkind network).
+  struct Refusal {
+    std::string why;  // "" when none
+    bool by_coordinator = false;
+  };
+  Refusal handshake_refused() {
+    Refusal r;
+    if (!monitor) return r;
     while (true) {
       zmq::message_t event, address;
       zmq::recv_result_t got;
@@ -338,15 +352,23 @@ struct Worker::Impl {
       if (event.more()) (void)monitor->recv(address, zmq::recv_flags::none);
       if (event.size() < 6) continue;
       uint16_t id;
+      uint32_t value;
       std::memcpy(&id, event.data(), sizeof id);
-      if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
-        why = "the coordinator at " + options.connect +
-              " refused this worker's CURVE key (is its public key in the coordinator's --allow file?)";
-      else
-        why = "the handshake with " + options.connect +
-              " failed (a CURVE coordinator without --curve-* here, or the reverse, or a wrong --server-key?)";
+      std::memcpy(&value, static_cast<const char*>(event.data()) + sizeof id, sizeof value);
+      if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+        r = {"the coordinator at " + options.connect +
+                 " refused this worker's CURVE key (is its public key in the coordinator's --allow file?)",
+             true};
+      } else if (!r.by_coordinator) {
+        const std::string detail = id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
+                                       ? std::string(std::strerror(static_cast<int>(value)))
+                                       : "protocol error " + std::to_string(value);
+        r.why = "the handshake with " + options.connect + " broke off (" + detail +
+                "): a CURVE coordinator without --curve-* here or the reverse, a wrong --server-key, no "
+                "coordinator at that address, or a reset on the way";
+      }
     }
-    return why;
+    return r;
   }
 
   void close_socket() {
@@ -610,7 +632,11 @@ struct Worker::Impl {
     int backoff = proto::kReconnectMinMs;
     bool shutdown = false;
     int64_t last_contact = now_ms();  // the last message from a coordinator (or the start)
+    // Failed handshakes since the last message from a coordinator, and whether one ever answered.
     int refusals = 0;
+    int64_t first_refusal = 0, refusal_said_at = 0;
+    std::string refusal_said;
+    bool contacted = false;
     Status failure;
     auto give_up_deadline = [&] {
       return options.give_up_after_ms > 0 ? last_contact + options.give_up_after_ms : int64_t{0};
@@ -636,6 +662,8 @@ struct Worker::Impl {
           auto m = proto::decode(*frames);
           last_heard = last_contact = now_ms();
           refusals = 0;
+          refusal_said.clear();
+          contacted = true;
           if (!m.ok()) {
             log("ignored a message: " + m.status().message());
             continue;
@@ -689,11 +717,21 @@ struct Worker::Impl {
           log("waiting for the coordinator to come back (" + options.connect + ")");
           break;
         }
-        if (std::string why = handshake_refused(); !why.empty()) {
-          log(why);
-          // A key problem does not fix itself: after a few refusals, say so and stop.
-          if (++refusals >= 3) {
-            failure = Status::failed_precondition("worker " + options.name + ": " + why);
+        if (const Refusal refusal = handshake_refused(); !refusal.why.empty()) {
+          if (refusals++ == 0) first_refusal = now;
+          if (refusal.why != refusal_said || now - refusal_said_at >= 10000) {  // said once per 10 s
+            log(refusal.why + (contacted ? "; retrying (this address answered before)" : ""));
+            refusal_said = refusal.why;
+            refusal_said_at = now;
+          }
+          // A worker that has never been let in is misconfigured, and that does not fix itself: after a
+          // few refusals by the coordinator, or handshakes failing for a while, say why and stop. Once
+          // the address has answered, a failing handshake is a restart or the network: keep trying
+          // (--give-up-after still applies).
+          const int64_t window = options.give_up_after_ms > 0 ? std::min(options.give_up_after_ms, kMisconfiguredMs)
+                                                              : kMisconfiguredMs;
+          if (!contacted && refusals >= 3 && (refusal.by_coordinator || now - first_refusal >= window)) {
+            failure = Status::failed_precondition("worker " + options.name + ": " + refusal.why);
             break;
           }
         }
@@ -709,7 +747,8 @@ struct Worker::Impl {
       if (options.give_up_after_ms > 0 && now_ms() - last_contact > options.give_up_after_ms) {
         failure = Status::unavailable("worker " + options.name + ": no coordinator at " + options.connect + " for " +
                                       std::to_string((now_ms() - last_contact) / 1000) +
-                                      " s (--give-up-after): is it running, and is this its address?");
+                                      " s (--give-up-after): " +
+                                      (refusal_said.empty() ? "is it running, and is this its address?" : refusal_said));
         break;
       }
       close_socket();

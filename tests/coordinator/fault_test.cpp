@@ -1,7 +1,12 @@
 // Fault tests with real processes on loopback: workers and coordinators are
 // SIGKILLed, stopped and fed garbage while they serve a real (tiny) experiment.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -17,6 +22,92 @@ namespace {
 namespace fs = std::filesystem;
 using testing::FaultTest;
 using testing::Process;
+
+// An unkind network at a coordinator's address: every TCP connection is
+// accepted and reset at once, so every ZeroMQ handshake breaks off.
+class ResettingListener {
+ public:
+  explicit ResettingListener(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    const int one = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ok_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(fd_, 64) == 0;
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, 50) <= 0) continue;
+        const int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0) continue;
+        const linger reset{1, 0};  // close with RST, not FIN
+        ::setsockopt(c, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+        ::close(c);
+        ++resets_;
+      }
+    });
+  }
+  ~ResettingListener() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  bool ok() const { return ok_; }
+  int resets() const { return resets_; }
+
+ private:
+  int fd_ = -1;
+  bool ok_ = false;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> resets_{0};
+  std::thread thread_;
+};
+
+// A worker that has trained for a coordinator keeps trying through handshakes
+// that break off while the coordinator is gone (a restarting host, an unkind
+// network), and finishes when it is back; nothing is lost or trained twice.
+TEST_F(FaultTest, AWorkerOutlivesResetHandshakesWhileItsCoordinatorIsGone) {
+  const std::string cfg = config(2, 6);
+  auto c = coordinator(cfg, "db", {"--heartbeat-ms", "300"});
+  auto a = worker("a");
+  ASSERT_TRUE(wait_until_leased("db")) << c->log();
+  c->signal(SIGKILL);
+  ASSERT_TRUE(c->wait(5));
+  {
+    ResettingListener network(port_);
+    ASSERT_TRUE(network.ok()) << "port " << port_;
+    for (int i = 0; i < 200 && network.resets() < 10; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_GE(network.resets(), 10);
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    EXPECT_TRUE(a->running()) << a->log();
+  }
+  auto c2 = coordinator(cfg, "db");
+  ASSERT_TRUE(c2->wait(120)) << c2->log();
+  EXPECT_EQ(c2->exit_code(), 0) << c2->log();
+  expect_all_done_once("db", 2);
+  ASSERT_TRUE(a->wait(30)) << a->log();
+  EXPECT_EQ(a->exit_code(), 0) << a->log();
+  EXPECT_NE(a->log().find("broke off (Connection reset by peer)"), std::string::npos) << a->log();
+  EXPECT_NE(a->log().find("retrying (this address answered before)"), std::string::npos) << a->log();
+}
+
+// A worker that never gets through a handshake is misconfigured (or pointed at
+// something else): it says why and stops, within --give-up-after.
+TEST_F(FaultTest, AWorkerThatNeverGetsThroughAHandshakeSaysWhyAndStops) {
+  ResettingListener network(port_);
+  ASSERT_TRUE(network.ok()) << "port " << port_;
+  auto a = worker("a", {"--give-up-after", "3"});
+  ASSERT_TRUE(a->wait(30)) << a->log();
+  EXPECT_NE(a->exit_code(), 0);
+  const std::string log = a->log();
+  const size_t said = log.find("deepreduce worker: worker a: ");
+  ASSERT_NE(said, std::string::npos) << log;
+  EXPECT_NE(log.find("the handshake with " + endpoint() + " broke off (Connection reset by peer)", said),
+            std::string::npos)
+      << log;
+}
 
 TEST_F(FaultTest, WorkersKilledMidTrialRepeatedlyEveryTrialEndsDoneExactlyOnce) {
   auto c = coordinator(config(5, 6, /*kd=*/true), "db", {"--max-attempts", "20", "--heartbeat-ms", "300"});
@@ -156,7 +247,9 @@ TEST_F(FaultTest, CurveLetsInOnlyWorkersWithAnAllowedKey) {
                                     path("keys/" + who + ".secret"), "--server-key", path("keys/server.public")};
   };
   auto c = coordinator(config(1, 2), "db", server);
-  auto bad = worker("bad", curve_args("bad"));
+  auto bad_args = curve_args("bad");
+  bad_args.insert(bad_args.end(), {"--give-up-after", "3"});
+  auto bad = worker("bad", bad_args);
   auto plain = worker("plain");
   std::this_thread::sleep_for(std::chrono::seconds(4));
   {
@@ -172,6 +265,14 @@ TEST_F(FaultTest, CurveLetsInOnlyWorkersWithAnAllowedKey) {
   EXPECT_EQ(c->exit_code(), 0);
   expect_all_done_once("db", 1);
   EXPECT_NE(c->log().find("refused a connection"), std::string::npos) << c->log();
+  // The refused worker stops and says why; the plaintext one says what may be wrong.
+  ASSERT_TRUE(bad->wait(30)) << bad->log();
+  EXPECT_NE(bad->exit_code(), 0);
+  const std::string said = bad->log().substr(std::min(bad->log().size(), bad->log().find("deepreduce worker: worker bad: ")));
+  EXPECT_NE(said.find("refused this worker's CURVE key (is its public key in the coordinator's --allow file?)"),
+            std::string::npos)
+      << bad->log();
+  EXPECT_NE(plain->log().find("broke off"), std::string::npos) << plain->log();
 }
 
 TEST_F(FaultTest, AReLeasedTrialResumesFromTheCheckpointItsLastWorkerSent) {
