@@ -2,7 +2,7 @@
 # Installs dependencies, builds deepreduce and runs the quickstart: the whole
 # DeepReDuce pipeline (criticality, culling, thinning, reshaping, each network
 # without and with KD) and the channel-pruning comparison, on Debian's
-# Fashion-MNIST, through the embedded coordinator and a local worker. About 7
+# Fashion-MNIST, through the embedded coordinator and a local worker. About 10
 # minutes on 2 CPU cores after the build. Run it again and it resumes: nothing finished
 # is trained twice. It ends with the Pareto front, the report's path, and the front
 # exported as ONNX and scored again in OpenCV (runs/quickstart-front/).
