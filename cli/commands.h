@@ -32,6 +32,8 @@ int export_model_main(int argc, char** argv);
 
 // Where `run` and `report` put a store's report by default: runs/x.db -> runs/x-report.
 std::string report_dir_for(const std::string& db);
+// The built-in reference sets as a table with their sources (report --list-references).
+std::string reference_sets_text();
 // Builds and writes the report of `store` into `dir`, prints the front and the
 // report's path to `os`; returns the path of report.html.
 Result<std::string> write_store_report(storage::Store& store, const std::string& dir, std::ostream& os);

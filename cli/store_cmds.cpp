@@ -1,10 +1,14 @@
 // deepreduce status / export / report: read an experiment store, even while a
 // coordinator is writing it (the store is opened read-only).
+#include <algorithm>
+#include <climits>
 #include <map>
 #include <set>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+
+#include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "cli/experiment_support.h"
@@ -14,6 +18,7 @@
 #include "cli/parse.h"
 #include "cli/trial_list.h"
 #include "nn/relu_plan.h"
+#include "search/references.h"
 #include "search/report.h"
 #include "search/strategy.h"
 #include "storage/export.h"
@@ -310,16 +315,27 @@ int report_main(int argc, char** argv) {
       "deepreduce report: the Pareto front of ReLUs against top-1, the criticality table and, with\n"
       "channel pruning, the paper's comparison; as report.html (one self-contained file with an\n"
       "inline SVG plot), summary.md, pareto.csv, trials.csv and criticality.csv. Safe beside a\n"
-      "running coordinator.\n\n"
-      "Usage: deepreduce report --db DIR [--out DIR]\n\nOptions");
+      "running coordinator. Published points (a sweep's report.references) are drawn beside an\n"
+      "experiment on their task; --list-references lists the built-in sets.\n\n"
+      "Usage: deepreduce report --db DIR [--out DIR]\n"
+      "       deepreduce report --list-references\n\nOptions");
   // clang-format off
   desc.add_options()
     ("db", po::value<std::string>(), "the store folder (required)")
     ("out", po::value<std::string>(), "the report folder (default: DB-report beside the store)")
+    ("list-references", po::bool_switch(), "list the built-in reference sets: name, task, points, source")
     ("help,h", "show this help");
   // clang-format on
   po::variables_map vm;
   if (auto done = parse_command(argc, argv, desc, vm, "report")) return *done;
+  if (vm["list-references"].as<bool>()) {
+    if (vm.count("db") || vm.count("out")) {
+      std::cerr << "deepreduce report: --list-references takes no --db or --out\n";
+      return kExitUsage;
+    }
+    std::cout << reference_sets_text();
+    return kExitOk;
+  }
   if (!vm.count("db")) {
     std::cerr << "deepreduce report: --db DIR is required\n";
     return kExitUsage;
@@ -337,6 +353,29 @@ int report_main(int argc, char** argv) {
     return kExitFailure;
   }
   return kExitOk;
+}
+
+std::string reference_sets_text() {
+  TextTable t({"set", "dataset", "architecture", "points", "ReLUs", "top-1"});
+  std::vector<std::string> sources;
+  for (const auto& set : search::reference_sets()) {
+    int64_t lo = INT64_MAX, hi = 0;
+    double acc_lo = 100, acc_hi = 0;
+    for (const auto& p : set.points) {
+      lo = std::min(lo, p.relus), hi = std::max(hi, p.relus);
+      acc_lo = std::min(acc_lo, p.top1), acc_hi = std::max(acc_hi, p.top1);
+    }
+    t.add({set.name, set.dataset, set.arch.empty() ? "any" : set.arch, std::to_string(set.points.size()),
+           with_commas(lo) + " - " + with_commas(hi), fmt::format("{:.2f} - {:.2f}", acc_lo, acc_hi)});
+    std::set<std::string> seen;
+    for (const auto& p : set.points)
+      if (seen.insert(p.source).second) sources.push_back(set.name + ": " + p.source);
+  }
+  std::string out = t.render() + "\nSources:\n";
+  for (const auto& s : sources) out += "  " + s + "\n";
+  out += "\nA sweep names them under report.references (without it, every set is offered); the report draws\n"
+         "those measured on the experiment's dataset and architecture (\"any\": every architecture).\n";
+  return out;
 }
 
 std::string report_dir_for(const std::string& db) {

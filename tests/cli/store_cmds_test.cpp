@@ -136,4 +136,17 @@ TEST(StoreCommandsErrorsTest, MissingStoreAndBadFormat) {
   EXPECT_NE(r.out.find("expected csv or json"), std::string::npos);
 }
 
+// The built-in reference sets, with their tasks and sources, without a store.
+TEST(ReportCommandTest, ListsTheReferenceSetsWithTheirSources) {
+  auto r = run_deepreduce("report --list-references");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("snl-cifar100"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("deepreduce-resnet18-tiny-imagenet"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("cryptonas-cifar10: Ghodsi et al., CryptoNAS"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" any "), std::string::npos) << "other methods' sets hold for any architecture";
+  r = run_deepreduce("report --list-references --db /tmp/x");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("--list-references takes no --db"), std::string::npos) << r.out;
+}
+
 }  // namespace
