@@ -17,6 +17,9 @@
 
 namespace deepreduce::cli {
 
+// The largest request body the live page reads (it has only GET routes).
+constexpr size_t kMaxRequestBody = 4096;
+
 struct LivePage::Impl {
   storage::Store& store;
   LivePageOptions options;
@@ -65,6 +68,9 @@ struct LivePage::Impl {
   }
 
   void routes() {
+    // Every route is a GET: no request needs a body, and one must not make the coordinator buffer it
+    // (a Content-Length of gigabytes would, by default).
+    server.set_payload_max_length(kMaxRequestBody);
     server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       if (authorized(req)) return httplib::Server::HandlerResponse::Unhandled;
       res.status = 401;

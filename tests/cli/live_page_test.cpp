@@ -81,6 +81,13 @@ TEST_F(LivePageTest, ACoordinatorServesTheReportAndJsonWhileItRuns) {
   EXPECT_GE(f["front"].size(), 1u) << front->body;
   EXPECT_EQ(f["protocol"], "delphi");
   EXPECT_NE(coord.log().find("epoch 3/3"), std::string::npos) << "run logs each epoch";
+  // A request body is refused, not buffered: the page has GET routes only, and a client that
+  // announces gigabytes must not make the coordinator hold them.
+  auto big = c.Post("/api/status", std::string(64 * 1024, 'x'), "text/plain");
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->status, 413);
+  EXPECT_EQ(c.Get("/api/status")->status, 200);
+  EXPECT_TRUE(coord.running());
 }
 
 TEST_F(LivePageTest, OffLoopbackEveryRequestNeedsTheToken) {
