@@ -2,35 +2,28 @@
 
 #include "cli/commands.h"
 
-#include <httplib.h>
-
 #include <chrono>
 #include <fstream>
 #include <mutex>
 #include <optional>
-#include <thread>
 
+#include "cli/http_get_server.h"
 #include "protocol/protocol.h"
 #include "search/report.h"
 #include "storage/export.h"
-#include "storage/export.h"
 
 namespace deepreduce::cli {
-
-// The largest request body the live page reads (it has only GET routes).
-constexpr size_t kMaxRequestBody = 4096;
 
 struct LivePage::Impl {
   storage::Store& store;
   LivePageOptions options;
   std::string host, token;
-  int port = 0;
-  httplib::Server server;
-  std::thread thread;
   // build_report reads the whole store: at most one build per few seconds.
   std::mutex mu;
   std::optional<search::Report> report;
   std::chrono::steady_clock::time_point built;
+  // Last, so that it goes first: its threads use everything above.
+  std::unique_ptr<HttpGetServer> server;
 
   Impl(storage::Store& s, LivePageOptions o) : store(s), options(std::move(o)) {}
 
@@ -46,58 +39,43 @@ struct LivePage::Impl {
     return *report;
   }
 
-  bool authorized(const httplib::Request& req) const {
+  bool authorized(const HttpRequest& req) const {
     if (token.empty()) return true;
     std::string given;
-    const std::string auth = req.get_header_value("Authorization");
-    if (auth.rfind("Bearer ", 0) == 0) given = auth.substr(7);
-    if (given.empty() && req.has_param("token")) given = req.get_param_value("token");
+    if (auto auth = req.headers.find("authorization"); auth != req.headers.end() && auth->second.rfind("Bearer ", 0) == 0)
+      given = auth->second.substr(7);
+    if (auto q = req.query.find("token"); given.empty() && q != req.query.end()) given = q->second;
     if (given.size() != token.size()) return false;
     unsigned char diff = 0;  // constant time: no early exit on the first wrong byte
     for (size_t i = 0; i < token.size(); ++i) diff |= static_cast<unsigned char>(given[i] ^ token[i]);
     return diff == 0;
   }
 
-  void json(httplib::Response& res, const Result<nlohmann::json>& j) {
-    if (!j.ok()) {
-      res.status = 500;
-      res.set_content(nlohmann::json{{"error", j.status().message()}}.dump(), "application/json");
-      return;
-    }
-    res.set_content(j->dump(), "application/json");
+  static HttpResponse json(const Result<nlohmann::json>& j) {
+    if (!j.ok()) return {500, "application/json", nlohmann::json{{"error", j.status().message()}}.dump(), {}};
+    return {200, "application/json", j->dump(), {}};
   }
 
-  void routes() {
-    // Every route is a GET: no request needs a body, and one must not make the coordinator buffer it
-    // (a Content-Length of gigabytes would, by default).
-    server.set_payload_max_length(kMaxRequestBody);
-    server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-      if (authorized(req)) return httplib::Server::HandlerResponse::Unhandled;
-      res.status = 401;
-      res.set_header("WWW-Authenticate", "Bearer");
-      res.set_content("this live page needs its token: Authorization: Bearer TOKEN, or ?token=TOKEN\n", "text/plain");
-      return httplib::Server::HandlerResponse::Handled;
-    });
-    server.Get("/", [this](const httplib::Request&, httplib::Response& res) {
+  HttpResponse serve(const HttpRequest& req) {
+    if (!authorized(req))
+      return {401, "text/plain; charset=utf-8",
+              "this live page needs its token: Authorization: Bearer TOKEN, or ?token=TOKEN\n",
+              {{"WWW-Authenticate", "Bearer"}}};
+    if (req.path == "/") {
       auto r = current_report();
-      if (!r.ok()) {
-        res.status = 500;
-        res.set_content("report: " + r.status().message() + "\n", "text/plain");
-        return;
-      }
-      res.set_content(search::report_html(*r, 10), "text/html; charset=utf-8");
-    });
-    server.Get("/api/status", [this](const httplib::Request&, httplib::Response& res) {
-      json(res, storage::status_json(store, options.db));
-    });
-    server.Get("/api/trials", [this](const httplib::Request&, httplib::Response& res) {
+      if (!r.ok()) return {500, "text/plain; charset=utf-8", "report: " + r.status().message() + "\n", {}};
+      return {200, "text/html; charset=utf-8", search::report_html(*r, 10), {}};
+    }
+    if (req.path == "/api/status") return json(storage::status_json(store, options.db));
+    if (req.path == "/api/trials") {
       auto rows = storage::trial_rows(store);
-      json(res, rows.ok() ? Result<nlohmann::json>(storage::rows_to_json(*rows)) : Result<nlohmann::json>(rows.status()));
-    });
-    server.Get("/api/front", [this](const httplib::Request&, httplib::Response& res) {
+      return json(rows.ok() ? Result<nlohmann::json>(storage::rows_to_json(*rows)) : Result<nlohmann::json>(rows.status()));
+    }
+    if (req.path == "/api/front") {
       auto r = current_report();
-      json(res, r.ok() ? Result<nlohmann::json>(search::front_json(*r)) : Result<nlohmann::json>(r.status()));
-    });
+      return json(r.ok() ? Result<nlohmann::json>(search::front_json(*r)) : Result<nlohmann::json>(r.status()));
+    }
+    return {404, "text/plain; charset=utf-8", "no such page: / /api/status /api/trials /api/front\n", {}};
   }
 };
 
@@ -122,16 +100,12 @@ Result<std::unique_ptr<LivePage>> LivePage::start(storage::Store& store, const L
   } else if (!loopback) {
     p.token = protocol::random_token();
   }
-  p.routes();
   const int wanted = std::stoi(port_text);
-  if (wanted == 0) {
-    p.port = p.server.bind_to_any_port(p.host);
-  } else {
-    p.port = p.server.bind_to_port(p.host, wanted) ? wanted : -1;
-  }
-  if (p.port <= 0) return Status::unavailable("--http " + options.address + ": cannot listen there (in use?)");
-  p.thread = std::thread([&p] { p.server.listen_after_bind(); });
-  const std::string url = "http://" + p.host + ":" + std::to_string(p.port) + "/";
+  auto server = HttpGetServer::start(p.host, wanted, [&p](const HttpRequest& req) { return p.serve(req); });
+  if (!server.ok()) return Status::unavailable("--http " + options.address + ": " + server.status().message());
+  p.server = std::move(*server);
+  const int port = p.server->port();
+  const std::string url = "http://" + p.host + ":" + std::to_string(port) + "/";
   if (log)
     log("live page: " + url + (p.token.empty() ? "" : "?token=" + p.token) +
         (p.token.empty() ? " (loopback: no token)" : "  (or Authorization: Bearer " + p.token + ")") +
@@ -139,13 +113,9 @@ Result<std::unique_ptr<LivePage>> LivePage::start(storage::Store& store, const L
   return page;
 }
 
-LivePage::~LivePage() {
-  if (!impl_) return;
-  impl_->server.stop();
-  if (impl_->thread.joinable()) impl_->thread.join();
-}
+LivePage::~LivePage() = default;  // Impl's server stops and joins its threads first
 
-int LivePage::port() const { return impl_->port; }
+int LivePage::port() const { return impl_->server->port(); }
 const std::string& LivePage::token() const { return impl_->token; }
 
 }  // namespace deepreduce::cli

@@ -1,5 +1,5 @@
 // The live page: an experiment's report as it stands, served over HTTP by a
-// running coordinator or `run` (cpp-httplib), with JSON beside it:
+// running coordinator or `run` (cli/http_get_server: GET only, bounded), with JSON beside it:
 //   /             report.html, reloading itself every 10 s
 //   /api/status   what `status --json` prints
 //   /api/trials   one row per trial (what `export --format json` prints)
