@@ -15,7 +15,7 @@ namespace po = boost::program_options;
 Status store_option_file(const std::string& path, const po::options_description& desc, po::variables_map& vm,
                          const std::vector<std::string>& refused) {
   if (!std::filesystem::exists(path)) return Status::not_found(path + ": no such file");
-  auto text = read_text_file(path);
+  auto text = read_text_file(path, search::kMaxConfigBytes);
   if (!text.ok()) return text.status();
   YAML::Node root;
   try {
@@ -100,7 +100,7 @@ std::optional<Status> locate_job_error(const Status& s, const YAML::Node& map, c
 }
 
 Status locate_job_error_in_file(const Status& s, const std::string& path) {
-  auto text = read_text_file(path);
+  auto text = read_text_file(path, search::kMaxConfigBytes);
   if (!text.ok()) return s;
   try {
     return locate_job_error(s, YAML::Load(*text), path).value_or(s);

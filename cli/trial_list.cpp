@@ -20,7 +20,7 @@ namespace deepreduce::cli {
 namespace po = boost::program_options;
 
 Result<TrialList> load_trial_list(const std::string& path) {
-  auto text = read_text_file(path);
+  auto text = read_text_file(path, search::kMaxConfigBytes);
   if (!text.ok()) return text.status();
   TrialList list;
   list.yaml_text = *text;
@@ -88,7 +88,7 @@ Result<TrialList> load_trial_list(const std::string& path) {
 }
 
 Result<Experiment> load_experiment(const std::string& path) {
-  auto text = read_text_file(path);
+  auto text = read_text_file(path, search::kMaxConfigBytes);
   if (!text.ok()) return text.status();
   Experiment e;
   if (search::looks_like_sweep(*text)) {

@@ -258,7 +258,7 @@ bool looks_like_sweep(const std::string& text) {
 }
 
 Result<SweepConfig> load_sweep(const std::string& path) {
-  auto text = read_text_file(path);
+  auto text = read_text_file(path, kMaxConfigBytes);
   if (!text.ok()) return text.status();
   return parse_sweep(*text, path);
 }

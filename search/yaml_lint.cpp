@@ -22,7 +22,14 @@ struct Source {
   }
 };
 
-Status lint(const YAML::Node& n, const std::string& path, const std::string& key, const Source& src) {
+Status lint(const YAML::Node& n, const std::string& path, const std::string& key, const Source& src,
+            int64_t& budget) {
+  // Aliases share nodes: nine lists of nine aliases of each other, ten deep, are a few lines that
+  // walk as billions of values. Every reader walks at most kMaxYamlValues.
+  if (--budget < 0)
+    return Status::invalid_argument(path + ":" + line_of(n) + ": " + (key.empty() ? "(top)" : key) +
+                                    ": more than " + std::to_string(kMaxYamlValues) +
+                                    " values (aliases that expand without end?)");
   const std::string here = path + ":" + line_of(n) + ": " + (key.empty() ? "(top)" : key) + ": ";
   if (n.IsScalar()) {
     if (!src.fits(n))
@@ -32,7 +39,7 @@ Status lint(const YAML::Node& n, const std::string& path, const std::string& key
   }
   if (n.IsSequence()) {
     for (size_t i = 0; i < n.size(); ++i)
-      DR_RETURN_IF_ERROR(lint(n[i], path, key + "[" + std::to_string(i) + "]", src));
+      DR_RETURN_IF_ERROR(lint(n[i], path, key + "[" + std::to_string(i) + "]", src, budget));
     return Status();
   }
   if (!n.IsMap()) return Status();
@@ -50,7 +57,7 @@ Status lint(const YAML::Node& n, const std::string& path, const std::string& key
       return Status::invalid_argument(path + ":" + line_of(kv.first) + ": " + full + ": given twice (first on line " +
                                       std::to_string(it->second) + "); YAML would keep only one");
     first_line[k] = kv.first.Mark().line + 1;
-    DR_RETURN_IF_ERROR(lint(kv.second, path, full, src));
+    DR_RETURN_IF_ERROR(lint(kv.second, path, full, src, budget));
   }
   return Status();
 }
@@ -69,7 +76,8 @@ Status lint_yaml(const YAML::Node& root, const std::string& path, const std::str
     }
   }
   src.lines.push_back(line);
-  return lint(root, path, "", src);
+  int64_t budget = kMaxYamlValues;
+  return lint(root, path, "", src, budget);
 }
 
 }  // namespace deepreduce::search

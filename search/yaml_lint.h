@@ -4,16 +4,25 @@
 //   - a key given twice in one mapping (YAML keeps one of them, unseen);
 //   - a key that is not a plain scalar (`? [a, b]`);
 //   - a value over several lines: a quote left open swallows the lines after
-//     it into one string (`name: "quick` ... the rest of the file).
+//     it into one string (`name: "quick` ... the rest of the file);
+//   - more than kMaxYamlValues values, counted as a reader walks them (aliases
+//     of aliases expand a few lines into billions).
 #pragma once
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdint>
 #include <string>
 
 #include "common/status.h"
 
 namespace deepreduce::search {
+
+// The most values (scalars, lists, mappings) a config may hold, aliases
+// expanded; the largest shipped config has a few hundred.
+constexpr int64_t kMaxYamlValues = 1000000;
+// The largest config file read.
+constexpr size_t kMaxConfigBytes = 8u << 20;
 
 // `text` is the file's text: a scalar that does not fit on the line it starts
 // on spans lines (YAML folds the line breaks of a quoted one into spaces, so

@@ -123,4 +123,30 @@ TEST_F(BrokenConfigTest, TrainTrialFilesNameFileLineAndKey) {
   expect_each_named(kTrialFiles, "train --trial", " --out " + (dir_ / "out").string());
 }
 
+// Hostile files: a few lines of aliases of aliases that a walk would expand
+// into billions of values, and a file too large to be a config.
+TEST_F(BrokenConfigTest, AliasBombsAndHugeFilesAreRefusedUnexpanded) {
+  std::string bomb = "name: s\ndataset: {name: synthetic}\nmodel: {arch: resnet18, alpha: 0.25}\nsearch: {strategy: grid}\n"
+                     "x0: &x0 [a, a, a, a, a, a, a, a, a, a]\n";
+  for (int i = 1; i < 10; ++i) {
+    const std::string prev = "*x" + std::to_string(i - 1);
+    bomb += "x" + std::to_string(i) + ": &x" + std::to_string(i) + " [";
+    for (int k = 0; k < 10; ++k) bomb += (k ? ", " : "") + prev;
+    bomb += "]\n";
+  }
+  const std::string file = (dir_ / "bomb.yaml").string();
+  std::ofstream(file) << bomb;
+  for (const std::string& command : {"plan " + file, "train --trial " + file + " --out " + (dir_ / "out").string()}) {
+    auto r = run_deepreduce(command);
+    EXPECT_EQ(r.code, 2) << command << r.out;
+    EXPECT_NE(r.out.find("more than 1000000 values (aliases that expand without end?)"), std::string::npos)
+        << command << r.out;
+  }
+  const std::string huge = (dir_ / "huge.yaml").string();
+  std::ofstream(huge) << "name: s\n# " << std::string(9u << 20, 'x') << "\n";
+  auto r = run_deepreduce("plan " + huge);
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find(huge + ": larger than 8388608 bytes, the most read"), std::string::npos) << r.out;
+}
+
 }  // namespace
