@@ -21,6 +21,9 @@ namespace deepreduce::train {
 namespace fs = std::filesystem;
 namespace {
 
+// wnids.txt and val_annotations.txt are a few hundred KB: a file of more is not TinyImageNet's.
+constexpr size_t kMaxListBytes = 64u << 20;
+
 constexpr int64_t kSize = 64;      // every TinyImageNet image is 64x64
 constexpr int64_t kClasses = 200;
 constexpr int64_t kMaxJpegBytes = 4 << 20;  // a 64x64 JPEG is a few KiB; anything near this is not one
@@ -98,7 +101,7 @@ Result<fs::path> find_root(const std::string& dir) {
 
 Result<std::map<std::string, int64_t>> read_wnids(const fs::path& root) {
   const fs::path file = root / "wnids.txt";
-  auto text = read_text_file(file.string());
+  auto text = read_text_file(file.string(), kMaxListBytes);
   if (!text.ok()) return text.status();
   std::map<std::string, int64_t> label_of;
   std::istringstream in(*text);
@@ -143,7 +146,7 @@ Result<std::vector<Entry>> list_split(const fs::path& root, const std::map<std::
     }
   } else {
     const fs::path file = root / "val" / "val_annotations.txt";
-    auto text = read_text_file(file.string());
+    auto text = read_text_file(file.string(), kMaxListBytes);
     if (!text.ok()) return text.status();
     std::istringstream in(*text);
     std::string line;
