@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "nn/prune_weights.h"
@@ -36,6 +37,9 @@ int64_t now_ms() { return storage::now_ms(); }
 // until the worker calls itself misconfigured and stops (--give-up-after, if
 // shorter, bounds it too).
 constexpr int64_t kMisconfiguredMs = 20000;
+
+// The most of an address file read: an address is tcp://HOST:PORT.
+constexpr size_t kMaxAddressBytes = 1024;
 
 std::string read_bytes(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -323,7 +327,11 @@ struct Worker::Impl {
       monitor->set(zmq::sockopt::linger, 0);
       monitor->connect(monitor_endpoint);
     }
-    socket->connect(options.connect);
+    try {
+      socket->connect(options.connect);
+    } catch (const zmq::error_t& e) {  // an address libzmq will not take: said, and tried again after the backoff
+      log("cannot connect to " + options.connect + ": " + e.what());
+    }
     send_hello();
   }
 
@@ -384,13 +392,25 @@ struct Worker::Impl {
   Status resolve_address(int64_t deadline_ms) {
     if (options.connect_file.empty()) return Status();
     bool said = false;
+    std::string refused;  // the last unusable address the file held, said once
     while (!stop.load()) {
-      std::ifstream in(options.connect_file);
+      // The file is another process's output: read a bounded first word and check it is an address.
+      char buf[kMaxAddressBytes + 1] = {};
+      std::ifstream(options.connect_file).read(buf, kMaxAddressBytes);
+      std::istringstream words{std::string(buf)};
       std::string address;
-      if (in >> address && !address.empty()) {
-        if (address != options.connect) log("coordinator address from " + options.connect_file + ": " + address);
-        options.connect = address;
-        return Status();
+      if (words >> address) {
+        if (Status ok = proto::check_endpoint(address, false); ok.ok()) {
+          if (address != options.connect) log("coordinator address from " + options.connect_file + ": " + address);
+          options.connect = address;
+          return Status();
+        } else if (address != refused) {
+          std::string why = ok.message();
+          if (why.size() > 160) why = why.substr(0, 160) + "...";
+          log(options.connect_file + " holds no usable address (" + why + "); waiting for one");
+          refused = address;
+          said = true;
+        }
       }
       if (!said) log("waiting for the coordinator's address in " + options.connect_file);
       said = true;

@@ -93,6 +93,24 @@ TEST_F(FaultTest, AWorkerOutlivesResetHandshakesWhileItsCoordinatorIsGone) {
   EXPECT_NE(a->log().find("retrying (this address answered before)"), std::string::npos) << a->log();
 }
 
+// The address file is another process's output: while it holds no address
+// (garbage, a stale or torn write) a worker waits, and connects once the
+// coordinator writes its address there.
+TEST_F(FaultTest, AWorkerWaitsOutAnAddressFileThatHoldsNoAddress) {
+  std::ofstream(path("address")) << "garbage://" << std::string(5000, 'x') << "\n";
+  auto a = worker("a", {"--connect-file", path("address")});  // (it overrides the fixture's --connect)
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ASSERT_TRUE(a->running()) << a->log();
+  auto c = coordinator(config(1, 2), "db", {"--address-file", path("address")});
+  ASSERT_TRUE(c->wait(90)) << c->log();
+  EXPECT_EQ(c->exit_code(), 0) << c->log();
+  expect_all_done_once("db", 1);
+  ASSERT_TRUE(a->wait(30)) << a->log();
+  EXPECT_EQ(a->exit_code(), 0) << a->log();
+  EXPECT_NE(a->log().find("holds no usable address (\"garbage://xxx"), std::string::npos) << a->log();
+  EXPECT_EQ(a->log().find(std::string(200, 'x')), std::string::npos) << "a garbage address is shortened in the log";
+}
+
 // A worker that never gets through a handshake is misconfigured (or pointed at
 // something else): it says why and stops, within --give-up-after.
 TEST_F(FaultTest, AWorkerThatNeverGetsThroughAHandshakeSaysWhyAndStops) {
