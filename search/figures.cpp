@@ -257,6 +257,7 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
   // Fronts: the overall one solid; with the ReLU figure also one per KD setting, dashed in its colour.
   std::vector<std::pair<double, double>> overall;
   for (const auto& p : o.front) overall.push_back({o.x(p), p.top1});
+  std::vector<std::string> kd_fronts;  // the per-KD fronts drawn, for the legend
   if (o.relu_figure)
     for (const char* series : {"without KD", "with KD"}) {
       std::vector<std::pair<double, double>> pts;
@@ -264,7 +265,9 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
           r.points, [&](const ReportPoint& p) { return p.series == series; },
           [](const ReportPoint& p) { return p.relus; });
       for (const auto& p : front) pts.push_back({o.x(p), p.top1});
-      if (pts.size() > 1) s << staircase(f, pts, style_of(series).color, true);
+      if (pts.size() < 2) continue;
+      s << staircase(f, pts, style_of(series).color, true);
+      kd_fronts.push_back(series);
     }
   s << staircase(f, overall, "#2a9d4b", false);
   for (const auto& d : dots)
@@ -373,8 +376,7 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
   };
   if (!o.front.empty()) legend_line("#2a9d4b", false, o.front_label);
   if (o.relu_figure) {
-    legend_line(style_of("without KD").color, true, "front without KD");
-    legend_line(style_of("with KD").color, true, "front with KD");
+    for (const auto& series : kd_fronts) legend_line(style_of(series).color, true, "front " + series);
     if (r.baseline) {
       s << star(lx, ly, 6) << "/><text x='" << lx + 12 << "' y='" << ly + 4 << "'>baseline (all ReLUs)</text>\n";
       ly += 20;

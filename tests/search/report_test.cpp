@@ -265,6 +265,9 @@ TEST_F(ReportReferencesTest, PublishedFrontsAreDrawnApartAndComparedWithTheFront
   for (const char* series : {"paper: DeepReDuce", "SNL (Cho et al. 2022)", "Sphynx (Cho et al. 2022)",
                              "CryptoNAS (Ghodsi et al. 2020)", "paper: one stage&#39;s ReLUs + KD"})
     EXPECT_NE(svg.find(std::string("font-size='11'>") + series + "</text>"), std::string::npos) << series;
+  // The legend names only the fronts drawn: no network was trained with KD here.
+  EXPECT_NE(svg.find(">front without KD</text>"), std::string::npos);
+  EXPECT_EQ(svg.find(">front with KD</text>"), std::string::npos);
   // Four published fronts joined by lines; the criticality study's scattered points are not.
   size_t lines = 0;
   for (size_t at = svg.find("stroke-opacity='0.7'"); at != std::string::npos; at = svg.find("stroke-opacity='0.7'", at + 1))
