@@ -472,7 +472,7 @@ std::string report_html(const Report& r, int refresh_seconds) {
   html << "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
        << (refresh_seconds > 0 ? "<meta http-equiv='refresh' content='" + std::to_string(refresh_seconds) + "'>" : "")
        << "<title>" << esc(title) << "</title>\n<style>"
-       << "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+       << "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
        << "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
        << "td:first-child,th:first-child{text-align:left}th{background:#f4f4f4}"
        << "</style></head><body>\n<h1>" << esc(title) << "</h1>\n<ul>";
