@@ -181,7 +181,7 @@ void add_experiment_options(po::options_description& desc) {
     ("max-attempts", po::value<int>()->default_value(3), "failures of a trial itself before it fails")
     ("max-lost", po::value<int>()->default_value(10), "workers lost while training one trial before it fails")
     ("http", po::value<std::string>(), "serve the live report and JSON (/api/status, /api/trials, /api/front) at "
-                                       "HOST:PORT (:PORT is loopback; off loopback a token is required)")
+                                       "HOST:PORT ([::1]:PORT for IPv6; :PORT is loopback; off loopback a token is required)")
     ("http-token-file", po::value<std::string>(), "the live page's token (else one is made and printed)")
   ;
   // clang-format on

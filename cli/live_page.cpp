@@ -88,6 +88,7 @@ Result<std::unique_ptr<LivePage>> LivePage::start(storage::Store& store, const L
   if (colon == std::string::npos)
     return Status::invalid_argument("--http " + options.address + ": expected HOST:PORT or :PORT, e.g. 127.0.0.1:8080");
   p.host = colon == 0 ? "127.0.0.1" : options.address.substr(0, colon);
+  if (p.host.size() > 2 && p.host.front() == '[' && p.host.back() == ']') p.host = p.host.substr(1, p.host.size() - 2);
   const std::string port_text = options.address.substr(colon + 1);
   if (port_text.empty() || port_text.size() > 5 || port_text.find_first_not_of("0123456789") != std::string::npos ||
       std::stoi(port_text) > 65535)
@@ -105,7 +106,8 @@ Result<std::unique_ptr<LivePage>> LivePage::start(storage::Store& store, const L
   if (!server.ok()) return Status::unavailable("--http " + options.address + ": " + server.status().message());
   p.server = std::move(*server);
   const int port = p.server->port();
-  const std::string url = "http://" + p.host + ":" + std::to_string(port) + "/";
+  const std::string url = "http://" + (p.host.find(':') != std::string::npos ? "[" + p.host + "]" : p.host) + ":" +
+                          std::to_string(port) + "/";
   if (log)
     log("live page: " + url + (p.token.empty() ? "" : "?token=" + p.token) +
         (p.token.empty() ? " (loopback: no token)" : "  (or Authorization: Bearer " + p.token + ")") +

@@ -105,4 +105,20 @@ TEST_F(LivePageTest, OffLoopbackEveryRequestNeedsTheToken) {
   EXPECT_EQ(c.Get("/?token=0123456789abcdef0123456789abcdef")->status, 200);
 }
 
+// An IPv6 address in brackets, as in a URL; the page says where it is in the same form.
+TEST_F(LivePageTest, ServesOnAnIpv6LoopbackInBrackets) {
+  Process coord({"coordinator", (dir_ / "exp.yaml").string(), "--db", (dir_ / "db").string(), "--bind",
+                 "tcp://127.0.0.1:" + std::to_string(port_), "--http", "[::1]:" + std::to_string(port_ + 1),
+                 "--keep-serving"},
+                (dir_ / "coordinator.log").string());
+  httplib::Client c("::1", port_ + 1);
+  auto r = get(c, "/api/status");
+  if (!r && coord.log().find("cannot listen") != std::string::npos) GTEST_SKIP() << "no IPv6 loopback here";
+  ASSERT_TRUE(r) << coord.log();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(coord.log().find("live page: http://[::1]:" + std::to_string(port_ + 1) + "/ (loopback: no token)"),
+            std::string::npos)
+      << coord.log();
+}
+
 }  // namespace
