@@ -124,6 +124,15 @@ class FaultTest : public ::testing::Test {
     }
   }
 
+  // The coordinator finishes its experiment (every trial done once) and the worker exits cleanly after it.
+  void expect_both_finish(Process& coordinator, Process& worker, const std::string& db, size_t trials) {
+    ASSERT_TRUE(coordinator.wait(120)) << coordinator.log();
+    EXPECT_EQ(coordinator.exit_code(), 0) << coordinator.log();
+    expect_all_done_once(db, trials);
+    ASSERT_TRUE(worker.wait(30)) << worker.log();
+    EXPECT_EQ(worker.exit_code(), 0) << worker.log();
+  }
+
   fs::path dir_;
   int port_ = 0;
 };

@@ -84,11 +84,7 @@ TEST_F(FaultTest, AWorkerOutlivesResetHandshakesWhileItsCoordinatorIsGone) {
     EXPECT_TRUE(a->running()) << a->log();
   }
   auto c2 = coordinator(cfg, "db");
-  ASSERT_TRUE(c2->wait(120)) << c2->log();
-  EXPECT_EQ(c2->exit_code(), 0) << c2->log();
-  expect_all_done_once("db", 2);
-  ASSERT_TRUE(a->wait(30)) << a->log();
-  EXPECT_EQ(a->exit_code(), 0) << a->log();
+  expect_both_finish(*c2, *a, "db", 2);
   EXPECT_NE(a->log().find("broke off (Connection reset by peer)"), std::string::npos) << a->log();
   EXPECT_NE(a->log().find("retrying (this address answered before)"), std::string::npos) << a->log();
 }
@@ -102,11 +98,7 @@ TEST_F(FaultTest, AWorkerWaitsOutAnAddressFileThatHoldsNoAddress) {
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   ASSERT_TRUE(a->running()) << a->log();
   auto c = coordinator(config(1, 2), "db", {"--address-file", path("address")});
-  ASSERT_TRUE(c->wait(90)) << c->log();
-  EXPECT_EQ(c->exit_code(), 0) << c->log();
-  expect_all_done_once("db", 1);
-  ASSERT_TRUE(a->wait(30)) << a->log();
-  EXPECT_EQ(a->exit_code(), 0) << a->log();
+  expect_both_finish(*c, *a, "db", 1);
   EXPECT_NE(a->log().find("holds no usable address (\"garbage://xxx"), std::string::npos) << a->log();
   EXPECT_EQ(a->log().find(std::string(200, 'x')), std::string::npos) << "a garbage address is shortened in the log";
 }
