@@ -8,8 +8,6 @@
 #include <fstream>
 #include <iostream>
 
-#include <fmt/format.h>
-
 #include "cli/commands.h"
 #include "cli/experiment_support.h"
 #include "common/files.h"
@@ -366,7 +364,7 @@ std::string reference_sets_text() {
       acc_lo = std::min(acc_lo, p.top1), acc_hi = std::max(acc_hi, p.top1);
     }
     t.add({set.name, set.dataset, set.arch.empty() ? "any" : set.arch, std::to_string(set.points.size()),
-           with_commas(lo) + " - " + with_commas(hi), fmt::format("{:.2f} - {:.2f}", acc_lo, acc_hi)});
+           with_commas(lo) + " - " + with_commas(hi), fixed(acc_lo, 2) + " - " + fixed(acc_hi, 2)});
     std::set<std::string> seen;
     for (const auto& p : set.points)
       if (seen.insert(p.source).second) sources.push_back(set.name + ": " + p.source);

@@ -59,9 +59,10 @@ std::vector<ReferencePoint> front_points(const std::string& series, const std::s
                                          const std::vector<std::pair<double, double>>& k_relus_top1,
                                          const std::string& source) {
   std::vector<ReferencePoint> out;
-  for (const auto& [k, top1] : k_relus_top1)
+  for (const auto& [k, top1] : k_relus_top1) {
     out.push_back(ref(series, label, static_cast<int64_t>(std::llround(k * 1000)), top1, 0, std::nullopt, source));
-  for (auto& p : out) p.curve = true;
+    out.back().curve = true;
+  }
   return out;
 }
 

@@ -102,6 +102,17 @@ class Reader {
     return read_scalar(n, path_, key, expected, out);
   }
 
+  // A name read through `parse` (text -> Result<T>): "expected EXPECTED, got "TEXT"" when it does not parse.
+  template <typename T, typename Parse>
+  Status choice(const YAML::Node& n, const std::string& key, const char* expected, Parse parse, T& out) const {
+    std::string text;
+    DR_RETURN_IF_ERROR(scalar(n, key, expected, text));
+    auto parsed = parse(text);
+    if (!parsed.ok()) return error(n, key, std::string("expected ") + expected + ", got \"" + text + "\"");
+    out = *parsed;
+    return Status();
+  }
+
   // A list of T, or of lists of T (nested).
   template <typename T>
   Status list(const YAML::Node& n, const std::string& key, const char* expected, std::vector<T>& out) const {
@@ -143,13 +154,8 @@ Status parse_pruning(const YAML::Node& n, const Reader& r, SweepConfig& c) {
   auto& p = c.pruning;
   p.enabled = true;
   DR_RETURN_IF_ERROR(r.keys(n, "channel_pruning", {"criteria", "scope", "macs", "rates", "epochs", "lr", "kd"}));
-  if (n["scope"]) {
-    std::string scope;
-    DR_RETURN_IF_ERROR(r.scalar(n["scope"], "channel_pruning.scope", "coupled or inner", scope));
-    auto parsed = nn::parse_prune_scope(scope);
-    if (!parsed.ok()) return r.error(n["scope"], "channel_pruning.scope", "expected coupled or inner, got \"" + scope + "\"");
-    p.scope = *parsed;
-  }
+  if (n["scope"])
+    DR_RETURN_IF_ERROR(r.choice(n["scope"], "channel_pruning.scope", "coupled or inner", nn::parse_prune_scope, p.scope));
   if (n["criteria"]) {
     DR_RETURN_IF_ERROR(r.list(n["criteria"], "channel_pruning.criteria", "criteria (l1, fpgm)", p.criteria));
     for (size_t i = 0; i < p.criteria.size(); ++i)
@@ -384,13 +390,9 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
                                               : std::vector<const char*>{"cull", "thin"})
     if (sr[key])
       return r.error(sr[key], std::string("search.") + key, "not an option of strategy " + c.strategy);
-  if (sr["thin_position"]) {
-    std::string position;
-    DR_RETURN_IF_ERROR(r.scalar(sr["thin_position"], "search.thin_position", "first or second", position));
-    auto p = nn::parse_thin_position(position);
-    if (!p.ok()) return r.error(sr["thin_position"], "search.thin_position", "expected first or second, got \"" + position + "\"");
-    c.thin_position = *p;
-  }
+  if (sr["thin_position"])
+    DR_RETURN_IF_ERROR(
+        r.choice(sr["thin_position"], "search.thin_position", "first or second", nn::parse_thin_position, c.thin_position));
   auto& g = c.grid;
   if (c.strategy == "deepreduce") {
     g.kd = {false, true};  // the paper trains every candidate without and with KD

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "protocol/transport.h"
+#include "tests/storage/noop_trials.h"
 #include "tests/test_dirs.h"
 
 namespace deepreduce::coordinator {
@@ -89,11 +90,7 @@ class Served {
 TEST(CoordinatorTest, AWorkerNeverHoldsMoreTrialsThanTheSlotsItAnnounced) {
   const auto dir = deepreduce::testing::fresh_test_dir("coordinator");
   auto store = *storage::open_store((dir / "db").string());
-  std::vector<storage::TrialSpec> trials(3);
-  for (size_t i = 0; i < trials.size(); ++i) {
-    trials[i].kind = "noop";
-    trials[i].job.train.seed = i;
-  }
+  std::vector<storage::TrialSpec> trials = deepreduce::testing::noop_trials(3);
   ASSERT_TRUE(store->add_trials("x", trials).ok());
   int assigned = 0;
   bool second_ready = false;
@@ -154,11 +151,7 @@ TEST(CoordinatorTest, AStudentWaitsForItsTeachersWeightsInsteadOfFailing) {
 TEST(CoordinatorTest, ALeaseWhoseAssignDiedWithTheLastCoordinatorIsReleasedWhenItsWorkerRejoins) {
   const auto dir = deepreduce::testing::fresh_test_dir("coordinator");
   auto store = *storage::open_store((dir / "db").string());
-  std::vector<storage::TrialSpec> trials(2);
-  for (size_t i = 0; i < trials.size(); ++i) {
-    trials[i].kind = "noop";
-    trials[i].job.train.seed = i;
-  }
+  std::vector<storage::TrialSpec> trials = deepreduce::testing::noop_trials(2);
   const std::string lost = storage::trial_id(trials[0]), elsewhere = storage::trial_id(trials[1]);
   ASSERT_TRUE(store->add_trials("x", trials).ok());
   ASSERT_TRUE(store->lease(lost, "w", storage::now_ms() + 60000, std::string(32, 'a')).ok());

@@ -206,6 +206,15 @@ void expect_same_function(const std::string& arch, PruneCriterion criterion, Pru
   EXPECT_LT(count(target)->params, count(s)->params);
 }
 
+// A network pruned at `rate` (weights ranked by `criterion`) has exactly the
+// parameters of the pruned spec.
+void expect_params_of_the_pruned_spec(const ModelSpec& s, double rate, PruneCriterion criterion) {
+  Network src = *build_model(s);
+  auto pruned = prune_network(src, *prune_rate(s, rate), criterion);
+  ASSERT_TRUE(pruned.ok()) << pruned.status().message();
+  EXPECT_EQ(count((*pruned)->spec())->params, count(*prune_rate(s, rate))->params);
+}
+
 TEST(PruneTest, RemovingFiltersThatComputeNothingKeepsTheFunction) {
   expect_same_function("resnet18", PruneCriterion::kL1);
   expect_same_function("resnet56", PruneCriterion::kL1);
@@ -216,11 +225,7 @@ TEST(PruneTest, RemovingFiltersThatComputeNothingKeepsTheFunction) {
   expect_same_function("resnet18", PruneCriterion::kL1, PruneScope::kCoupled);
   expect_same_function("mobilenetv1", PruneCriterion::kL1, PruneScope::kCoupled);
   torch::manual_seed(3);
-  const ModelSpec r56 = small("resnet56");
-  Network src = *build_model(r56);
-  auto pruned = prune_network(src, *prune_rate(r56, 0.5), PruneCriterion::kL1);
-  ASSERT_TRUE(pruned.ok()) << pruned.status().message();
-  EXPECT_EQ(count((*pruned)->spec())->params, count(*prune_rate(r56, 0.5))->params);
+  expect_params_of_the_pruned_spec(small("resnet56"), 0.5, PruneCriterion::kL1);
 }
 
 TEST(PruneTest, FpgmDropsDuplicateFiltersAndKeepsTheFunction) {
@@ -230,10 +235,8 @@ TEST(PruneTest, FpgmDropsDuplicateFiltersAndKeepsTheFunction) {
   expect_same_function("mobilenetv1", PruneCriterion::kFpgm);
   torch::manual_seed(2);
   const ModelSpec s = small("resnet18");
+  expect_params_of_the_pruned_spec(s, 0.25, PruneCriterion::kFpgm);
   Network src = *build_model(s);
-  auto pruned = prune_network(src, *prune_rate(s, 0.25), PruneCriterion::kFpgm);
-  ASSERT_TRUE(pruned.ok()) << pruned.status().message();
-  EXPECT_EQ(count((*pruned)->spec())->params, count(*prune_rate(s, 0.25))->params);
   ModelSpec other = s;
   other.alpha = 0.5;
   EXPECT_FALSE(prune_network(src, *prune_rate(other, 0.25), PruneCriterion::kL1).ok());

@@ -11,6 +11,7 @@
 #include "nn/counts.h"
 #include "nn/relu_plan.h"
 #include "storage/store.h"
+#include "tests/storage/noop_trials.h"
 #include "tests/test_dirs.h"
 
 namespace deepreduce::search {
@@ -381,11 +382,7 @@ TEST(StrategyTest, SweepErrorsNameTheLineAndTheKey) {
 TEST(ObserverTest, ReadingTheEventLogEqualsRescanningTheStore) {
   const auto dir = deepreduce::testing::fresh_test_dir("observer");
   auto store = *storage::open_store((dir / "db").string());
-  std::vector<storage::TrialSpec> trials(30);
-  for (size_t i = 0; i < trials.size(); ++i) {
-    trials[i].kind = "noop";
-    trials[i].job.train.seed = i;
-  }
+  std::vector<storage::TrialSpec> trials = deepreduce::testing::noop_trials(30);
   ASSERT_TRUE(store->add_trials("x", std::vector<storage::TrialSpec>(trials.begin(), trials.begin() + 10)).ok());
   Observer observer;
   auto same_as_rescan = [&] {
