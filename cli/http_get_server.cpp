@@ -191,12 +191,12 @@ struct HttpGetServer::Impl {
     int status = 0;
     const std::string head = read_head(fd, status);
     if (head.empty()) {
-      if (status) respond(fd, {status, "text/plain; charset=utf-8", std::string(reason(status)) + "\n", {}}, false);
+      if (status) respond(fd, HttpResponse::text(status, reason(status)), false);
       return;
     }
     ParsedHead parsed = parse_head(head);
     if (parsed.status) {
-      HttpResponse r{parsed.status, "text/plain; charset=utf-8", parsed.why + "\n", {}};
+      HttpResponse r = HttpResponse::text(parsed.status, parsed.why);
       if (parsed.status == 405) r.headers.push_back({"Allow", "GET, HEAD"});
       respond(fd, r, false);
       return;
@@ -205,7 +205,7 @@ struct HttpGetServer::Impl {
     try {
       r = handler(parsed.request);
     } catch (const std::exception& e) {
-      r = {500, "text/plain; charset=utf-8", std::string("error: ") + e.what() + "\n", {}};
+      r = HttpResponse::text(500, std::string("error: ") + e.what());
     }
     respond(fd, r, parsed.request.method == "HEAD");
   }
@@ -236,7 +236,7 @@ struct HttpGetServer::Impl {
       if (static_cast<int>(connections.size()) >= kMaxConnections) {
         const timeval brief{0, 200000};
         ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &brief, sizeof brief);
-        respond(fd, {503, "text/plain; charset=utf-8", "busy: too many connections\n", {}}, false);
+        respond(fd, HttpResponse::text(503, "busy: too many connections"), false);
         ::close(fd);
         continue;
       }

@@ -31,6 +31,14 @@ struct HttpResponse {
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+
+  // A plain-text answer: `line` and a newline.
+  static HttpResponse text(int status, const std::string& line) {
+    HttpResponse r;
+    r.status = status;
+    r.body = line + "\n";
+    return r;
+  }
 };
 
 class HttpGetServer {

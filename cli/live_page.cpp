@@ -57,13 +57,14 @@ struct LivePage::Impl {
   }
 
   HttpResponse serve(const HttpRequest& req) {
-    if (!authorized(req))
-      return {401, "text/plain; charset=utf-8",
-              "this live page needs its token: Authorization: Bearer TOKEN, or ?token=TOKEN\n",
-              {{"WWW-Authenticate", "Bearer"}}};
+    if (!authorized(req)) {
+      HttpResponse r = HttpResponse::text(401, "this live page needs its token: Authorization: Bearer TOKEN, or ?token=TOKEN");
+      r.headers.push_back({"WWW-Authenticate", "Bearer"});
+      return r;
+    }
     if (req.path == "/") {
       auto r = current_report();
-      if (!r.ok()) return {500, "text/plain; charset=utf-8", "report: " + r.status().message() + "\n", {}};
+      if (!r.ok()) return HttpResponse::text(500, "report: " + r.status().message());
       return {200, "text/html; charset=utf-8", search::report_html(*r, 10), {}};
     }
     if (req.path == "/api/status") return json(storage::status_json(store, options.db));
@@ -75,7 +76,7 @@ struct LivePage::Impl {
       auto r = current_report();
       return json(r.ok() ? Result<nlohmann::json>(search::front_json(*r)) : Result<nlohmann::json>(r.status()));
     }
-    return {404, "text/plain; charset=utf-8", "no such page: / /api/status /api/trials /api/front\n", {}};
+    return HttpResponse::text(404, "no such page: / /api/status /api/trials /api/front");
   }
 };
 

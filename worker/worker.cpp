@@ -400,19 +400,21 @@ struct Worker::Impl {
       std::istringstream words{std::string(buf)};
       std::string address;
       if (words >> address) {
-        if (Status ok = proto::check_endpoint(address, false); ok.ok()) {
+        Status ok = proto::check_endpoint(address, false);
+        if (ok.ok()) {
           if (address != options.connect) log("coordinator address from " + options.connect_file + ": " + address);
           options.connect = address;
           return Status();
-        } else if (address != refused) {
+        }
+        if (address != refused) {
           std::string why = ok.message();
           if (why.size() > 160) why = why.substr(0, 160) + "...";
           log(options.connect_file + " holds no usable address (" + why + "); waiting for one");
           refused = address;
-          said = true;
         }
+      } else if (!said) {
+        log("waiting for the coordinator's address in " + options.connect_file);
       }
-      if (!said) log("waiting for the coordinator's address in " + options.connect_file);
       said = true;
       if (deadline_ms > 0 && now_ms() > deadline_ms)
         return Status::unavailable("worker " + options.name + ": no coordinator address appeared in " +
