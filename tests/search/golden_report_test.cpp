@@ -1,0 +1,135 @@
+// Refactoring guard: a small sweep, driven to the end through its strategy
+// with results computed from each trial (no training), must plan the same
+// trial ids and write byte-identical pareto.csv, criticality.csv, summary.md
+// and trials.csv as the files checked in under tests/search/golden/.
+//
+// A change that means to alter planning or reports regenerates them:
+//   DEEPREDUCE_UPDATE_GOLDEN=1 build/tests/search_tests --gtest_filter='GoldenReport*'
+// and the diff of tests/search/golden/ shows what changed.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "nn/counts.h"
+#include "search/report.h"
+#include "search/strategy.h"
+#include "search/sweep.h"
+#include "tests/test_dirs.h"
+
+namespace deepreduce::search {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A number in [0, 1) from a trial id: the same id, the same number.
+double jitter(const std::string& id, size_t at) {
+  return static_cast<double>(std::stoul(id.substr(at, 4), nullptr, 16)) / 65536.0;
+}
+
+// What a trial "scores": more ReLUs and KD help, seeds move it a little.
+nlohmann::json result_of(const storage::TrialRecord& t) {
+  const auto counts = nn::count(t.spec.job.model);
+  const double relus = counts.ok() ? static_cast<double>(counts->relus) : 0;
+  double top1 = 30 + 8 * std::log10(relus + 10) + (t.spec.teacher.empty() ? 0 : 1.5) -
+                0.4 * static_cast<double>(t.spec.job.train.seed) + jitter(t.id, 0);
+  if (t.spec.job.train.epochs < t.spec.job.train.horizon) top1 -= 3;  // a shortened rung
+  const double val = top1 - 0.5 + jitter(t.id, 4);
+  return {{"top1", top1}, {"top5", std::min(100.0, top1 + 20)}, {"val_top1", val}};
+}
+
+struct Golden {
+  std::string name, yaml;
+};
+
+// Drives the config's strategy until it wants nothing more, completing each trial as it becomes ready.
+void run_to_the_end(storage::Store& store, const SweepConfig& config) {
+  auto strategy = make_strategy(config);
+  ASSERT_TRUE(strategy.ok()) << strategy.status().message();
+  for (int round = 0; round < 100; ++round) {
+    auto created = expand(store, config.name, **strategy);
+    ASSERT_TRUE(created.ok()) << created.status().message();
+    ASSERT_TRUE(store.unblock_ready().ok());
+    auto pending = store.list_trials(storage::TrialState::kPending);
+    ASSERT_TRUE(pending.ok());
+    if (*created == 0 && pending->empty()) return;
+    for (const auto& t : *pending) {
+      const std::string token = "0123456789abcdef0123456789abcdef";
+      auto leased = store.lease(t.id, "w", storage::now_ms() + 60000, token);
+      ASSERT_TRUE(leased.ok()) << leased.status().message();
+      ASSERT_TRUE(store.complete(t.id, "w", leased->attempt, token, result_of(*leased), std::nullopt).ok());
+    }
+  }
+  FAIL() << "the strategy kept proposing trials";
+}
+
+class GoldenReportTest : public ::testing::TestWithParam<Golden> {};
+
+TEST_P(GoldenReportTest, PlansTheSameTrialsAndWritesTheSameReport) {
+  const Golden& g = GetParam();
+  const fs::path dir = testing::fresh_test_dir("golden_" + g.name);
+  auto config = parse_sweep(g.yaml, g.name + ".yaml", /*require_data=*/true);
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  {
+    auto store = storage::open_store((dir / "db").string());
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    ASSERT_TRUE((*store)->put_experiment({config->name, config->yaml_text, config->strategy, 0,
+                                          storage::kSchemaVersion, ""})
+                    .ok());
+    run_to_the_end(**store, *config);
+    auto report = build_report(**store);
+    ASSERT_TRUE(report.ok()) << report.status().message();
+    ASSERT_TRUE(write_report(*report, (dir / "report").string()).ok());
+    // The ids, roles and phases of every planned trial.
+    auto trials = (*store)->list_trials();
+    ASSERT_TRUE(trials.ok());
+    std::ofstream ids(dir / "report" / "trials.txt");
+    for (const auto& t : *trials) ids << t.id << " " << t.spec.role << " " << t.spec.phase << "\n";
+  }
+  const fs::path golden = fs::path(DEEPREDUCE_SOURCE_DIR) / "tests" / "search" / "golden" / g.name;
+  const bool update = std::getenv("DEEPREDUCE_UPDATE_GOLDEN") != nullptr;
+  for (const char* f : {"trials.txt", "pareto.csv", "criticality.csv", "summary.md", "trials.csv"}) {
+    const std::string got = slurp(dir / "report" / f);
+    if (update) {
+      fs::create_directories(golden);
+      std::ofstream(golden / f, std::ios::binary) << got;
+      continue;
+    }
+    ASSERT_TRUE(fs::exists(golden / f)) << (golden / f) << " is missing (DEEPREDUCE_UPDATE_GOLDEN=1 writes it)";
+    EXPECT_EQ(got, slurp(golden / f)) << g.name << "/" << f << " differs from " << (golden / f);
+  }
+  fs::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Sweeps, GoldenReportTest,
+    ::testing::Values(
+        // The quickstart's shape: the whole pipeline, two seeds, a validation split, pruning.
+        Golden{"deepreduce",
+               "name: golden\n"
+               "dataset: {name: synthetic, val_split: 200}\n"
+               "model: {arch: resnet18, alpha: 0.25, blocks: [1, 1, 1, 1]}\n"
+               "train: {epochs: 3, seeds: [0, 1]}\n"
+               "search: {strategy: deepreduce, rho: [0.5], kd: [false, true]}\n"
+               "channel_pruning: {criteria: [l1, fpgm], macs: [0.5, 0.3], epochs: 2, kd: [false]}\n"},
+        // A grid under successive halving, on MobileNetV1.
+        Golden{"halving",
+               "name: halving\n"
+               "dataset: {name: synthetic}\n"
+               "model: {arch: mobilenetv1, alpha: 0.25}\n"
+               "train: {epochs: 9}\n"
+               "search: {strategy: grid, cull: [[], [stem], [stem, s1], [s5]], thin: [[], [s2]], kd: [false, true],\n"
+               "         successive_halving: {min_epochs: 1, eta: 3, bands: 2}}\n"}),
+    [](const ::testing::TestParamInfo<Golden>& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace deepreduce::search
