@@ -1,6 +1,6 @@
 """The deepreduce architectures written in plain PyTorch, for cross-checks in bench/ only.
 
-Same layer order, widths, strides and shortcuts as nn/spec.cpp + nn/model.cpp; the
+Same layer order, widths, strides and shortcuts as spec/model_spec.cpp + nn/model.cpp; the
 benchmark prints both parameter counts so a mismatch shows.
 """
 import torch

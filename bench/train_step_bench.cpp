@@ -11,9 +11,9 @@
 #include <string>
 
 #include "common/process.h"
-#include "nn/counts.h"
+#include "spec/counts.h"
 #include "nn/model.h"
-#include "nn/relu_plan.h"
+#include "spec/relu_plan.h"
 #include "train/amp.h"
 #include "train/loader.h"
 

@@ -9,9 +9,9 @@
 #include "common/text.h"
 #include "cli/model_options.h"
 #include "cli/parse.h"
-#include "nn/counts.h"
-#include "nn/pi_cost.h"
-#include "nn/relu_plan.h"
+#include "spec/counts.h"
+#include "spec/pi_cost.h"
+#include "spec/relu_plan.h"
 
 namespace deepreduce::cli {
 namespace {

@@ -21,14 +21,14 @@
 #include "cli/model_options.h"
 #include "cli/parse.h"
 #include "cli/trial_list.h"
-#include "nn/counts.h"
-#include "nn/pi_cost.h"
-#include "nn/relu_plan.h"
+#include "spec/counts.h"
+#include "spec/pi_cost.h"
+#include "spec/relu_plan.h"
 #include "coordinator/coordinator.h"
 #include "protocol/transport.h"
 #include "storage/export.h"
 #include "storage/store.h"
-#include "train/dataset.h"
+#include "spec/datasets.h"
 #include "cli/experiment_support.h"
 
 namespace deepreduce::cli {
@@ -422,7 +422,7 @@ int plan_main(int argc, char** argv) {
     roles.clear();
     for (const auto& p : *space) {
       listed.push_back(p.spec);
-      roles.push_back(p.role);
+      roles.push_back(storage::role_name(p.role));
     }
   }
   nlohmann::json rows = nlohmann::json::array();
@@ -442,7 +442,7 @@ int plan_main(int argc, char** argv) {
       for (const auto& st : resolved->stages) blocks += (blocks.empty() ? "" : ",") + std::to_string(st.blocks);
     const std::string id = storage::trial_id(spec);
     std::string role = roles[i];
-    if (!spec.prune.is_null()) role += " " + spec.prune.value("criterion", "?");
+    if (spec.prune) role += std::string(" ") + nn::criterion_name(spec.prune->criterion);
     if (spec.job.train.horizon > spec.job.train.epochs)
       role += " " + std::to_string(spec.job.train.epochs) + "/" + std::to_string(spec.job.train.horizon) + " ep";
     char alpha[16], rho[16];
@@ -453,8 +453,10 @@ int plan_main(int argc, char** argv) {
     std::snprintf(online, sizeof online, "%.3g", pi.online_seconds);
     // What training it costs: its epochs over its training images (a subset, or the whole split).
     const int64_t epochs = spec.kind == "noop" ? 0 : spec.job.train.epochs;
-    auto split = train::train_images_for(spec.job.data.dataset);
-    const int64_t images = (spec.job.data.train_subset > 0 ? spec.job.data.train_subset : split.ok() ? *split : 0) -
+    auto dataset = train::find_dataset(spec.job.data.dataset);
+    const int64_t images = (spec.job.data.train_subset > 0 ? spec.job.data.train_subset
+                            : dataset.ok()                 ? (*dataset)->train_images
+                                                           : 0) -
                            spec.job.data.val_split;  // held out: evaluated, not trained on
     total_epochs += epochs;
     total_images += static_cast<double>(epochs) * static_cast<double>(images);

@@ -13,8 +13,8 @@
 #include "common/files.h"
 #include "common/text.h"
 #include "export/onnx_export.h"
-#include "nn/counts.h"
-#include "nn/spec_json.h"
+#include "spec/counts.h"
+#include "spec/model_json.h"
 #include "search/report.h"
 #include "storage/export.h"
 #include "storage/store.h"
@@ -55,8 +55,8 @@ nlohmann::json sidecar(nn::Network& net, const Source& src, const std::string& f
   }
   nlohmann::json normalization = nullptr;
   if (!src.dataset.empty())
-    if (auto n = train::normalization_for(src.dataset); n.ok())
-      normalization = {{"mean", n->mean}, {"std", n->std},
+    if (auto d = train::find_dataset(src.dataset); d.ok())
+      normalization = {{"mean", (*d)->normalization.mean}, {"std", (*d)->normalization.std},
                        {"note", "inputs are pixels / 255, minus mean, divided by std, per channel"}};
   return {{"file", file},
           {"format", format},
@@ -120,7 +120,7 @@ Result<nn::Network> stored_model(storage::Store& store, const std::string& id, S
   src.trial = id;
   src.job = trial->spec.job;
   src.dataset = trial->spec.job.data.dataset;
-  if (auto r = store.get_result(id); r.ok() && r->has_value()) src.top1 = storage::summarize_result(**r).top1;
+  if (auto r = store.get_result(id); r.ok() && r->has_value()) src.top1 = train::trial_result_from_json(**r).top1;
   return net;
 }
 

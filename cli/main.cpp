@@ -79,6 +79,11 @@ int main(int argc, char** argv) {
   for (const auto& c : kCommands) {
     if (cmd != c.name) continue;
     if (!c.main) {
+#ifdef DEEPREDUCE_WITHOUT_TORCH
+      std::cerr << "deepreduce " << cmd << ": this build has no LibTorch (configured with "
+                << "-DDEEPREDUCE_WITH_TORCH=OFF); " << cmd << " trains or loads networks and needs a build with it\n";
+      return deepreduce::cli::kExitFailure;
+#endif
       const std::string torch = torch_binary();
       std::vector<char*> args(argv, argv + argc);
       args[0] = const_cast<char*>(torch.c_str());

@@ -3,8 +3,8 @@
 #include <map>
 #include <sstream>
 
-#include "nn/prune.h"
-#include "nn/relu_plan.h"
+#include "spec/prune.h"
+#include "spec/relu_plan.h"
 
 namespace deepreduce::cli {
 

@@ -15,7 +15,7 @@
 #include "cli/model_options.h"
 #include "cli/parse.h"
 #include "cli/trial_list.h"
-#include "nn/relu_plan.h"
+#include "spec/relu_plan.h"
 #include "search/references.h"
 #include "search/report.h"
 #include "search/strategy.h"
@@ -93,7 +93,9 @@ int status_main(int argc, char** argv) {
   const std::string line = state_counts(*counts, total);
   std::cout << "\ntrials " << total << ":" << line << "\n";
 
-  auto role_of = [](const storage::TrialRecord& t) { return t.spec.role.empty() ? std::string("-") : t.spec.role; };
+  auto role_of = [](const storage::TrialRecord& t) {
+    return t.spec.role == storage::Role::kNone ? std::string("-") : std::string(storage::role_name(t.spec.role));
+  };
   TextTable running({"running", "role", "plan", "worker", "attempt", "epoch", "top-1", "last progress"});
   TextTable failed({"failed", "role", "arch", "leases", "failed/lost", "reason"});
   int n_running = 0, n_failed = 0;

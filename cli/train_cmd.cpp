@@ -8,10 +8,10 @@
 #include "cli/option_file.h"
 #include "cli/parse.h"
 #include "cli/train_options.h"
-#include "nn/relu_plan.h"
+#include "spec/relu_plan.h"
 #include "train/checkpoint.h"
 #include "train/dataset.h"
-#include "train/job_schema.h"
+#include "spec/job_schema.h"
 #include "train/progress.h"
 #include "train/trainer.h"
 
@@ -119,7 +119,7 @@ int train_main(int argc, char** argv) {
               << " --out " << out << "\n";
     return kExitOk;
   }
-  std::cout << "top-1 " << result->top1 << "%  top-5 " << result->top5 << "%  loss " << result->loss << "  ReLUs "
+  std::cout << "top-1 " << result->top1.value_or(0) << "%  top-5 " << result->top5.value_or(0) << "%  loss " << result->loss << "  ReLUs "
             << with_commas(result->relus) << "  MACs " << with_commas(result->macs) << "  params "
             << with_commas(result->params) << "\n"
             << "wrote " << (std::filesystem::path(out) / "result.json").string() << ", model.pt, checkpoint.pt\n";

@@ -4,8 +4,8 @@
 #include <map>
 
 #include "cli/model_options.h"
-#include "train/dataset.h"
-#include "train/job_schema.h"
+#include "spec/datasets.h"
+#include "spec/job_schema.h"
 
 namespace deepreduce::cli {
 namespace po = boost::program_options;
@@ -48,8 +48,6 @@ po::options_description job_options_description() {
   return all;
 }
 
-constexpr const char* kDebianFashionMnist = "/usr/share/datasets/fashion-mnist";
-
 const std::vector<std::string>& job_option_names() {
   static const std::vector<std::string> kNames = [] {
     std::vector<std::string> names = model_option_names();
@@ -86,22 +84,21 @@ Result<train::TrainJob> job_from_options(const po::variables_map& vm) {
       return with_option_name(s);
   }
   auto& d = job.data;
-  auto classes = train::classes_for(d.dataset);
-  if (!classes.ok()) return Status::invalid_argument("--dataset: " + classes.status().message());
-  if (d.data_dir.empty() && d.dataset == "fashion-mnist" && std::filesystem::exists(kDebianFashionMnist))
-    d.data_dir = kDebianFashionMnist;
-  if (d.data_dir.empty() && d.dataset != "synthetic")
+  auto dataset = train::find_dataset(d.dataset);
+  if (!dataset.ok()) return Status::invalid_argument("--dataset: " + dataset.status().message());
+  if (d.data_dir.empty()) d.data_dir = train::default_data_dir(**dataset);
+  if (d.data_dir.empty() && (*dataset)->needs_files)
     return Status::invalid_argument("--data-dir: where are the " + d.dataset + " files? (nothing is downloaded)");
 
   auto spec = model_spec_from(vm, vm["arch"].as<std::string>());
   if (!spec.ok()) return spec.status();
   job.model = *spec;
-  // The dataset decides what the model takes unless the user said otherwise:
-  // MNIST-style 28x28 grey images are padded to 32.
-  const bool grey = d.dataset == "mnist" || d.dataset == "fashion-mnist";
-  if (vm["classes"].defaulted()) job.model.classes = *classes;
-  if (vm["in-channels"].defaulted()) job.model.in_channels = grey ? 1 : 3;
-  if (vm["input-size"].defaulted()) job.model.input_size = train::input_size_for(d.dataset);
+  // The dataset decides what the model takes unless the user said otherwise.
+  nn::ModelSpec implied = job.model;
+  train::apply_dataset_defaults(**dataset, implied);
+  if (vm["classes"].defaulted()) job.model.classes = implied.classes;
+  if (vm["in-channels"].defaulted()) job.model.in_channels = implied.in_channels;
+  if (vm["input-size"].defaulted()) job.model.input_size = implied.input_size;
   if (Status s = train::validate(job); !s.ok()) return with_option_name(s);
   return job;
 }

@@ -5,7 +5,7 @@
 #include <boost/program_options.hpp>
 
 #include "common/status.h"
-#include "train/options.h"
+#include "spec/job.h"
 
 namespace deepreduce::cli {
 

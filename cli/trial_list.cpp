@@ -81,6 +81,7 @@ Result<TrialList> load_trial_list(const std::string& path) {
       if (id_of.count(name)) return Status::invalid_argument(at(entry["name"]) + ": name: \"" + name + "\" is used twice");
       id_of[name] = storage::trial_id(spec);
     }
+    spec.name = name;  // kept with the trial (status, exports), not part of its id
     list.names.push_back(name);
     list.trials.push_back(spec);
   }
@@ -106,7 +107,7 @@ Result<Experiment> load_experiment(const std::string& path) {
     e.search = std::move(*strategy);
     for (auto& p : *planned) {
       e.trials.push_back(p.spec);
-      e.roles.push_back(p.role);
+      e.roles.push_back(storage::role_name(p.role));
     }
     return e;
   }

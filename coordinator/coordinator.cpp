@@ -5,7 +5,7 @@
 #include <chrono>
 #include <future>
 
-#include "nn/relu_plan.h"
+#include "spec/relu_plan.h"
 #include "protocol/transport.h"
 
 namespace deepreduce::coordinator {
@@ -667,7 +667,7 @@ bool Coordinator::inputs_available(const std::string& trial) {
   const auto& spec = r->spec;
   std::vector<std::pair<std::string, std::string>> needed;
   if (!spec.teacher.empty()) needed.push_back({spec.teacher, "model"});
-  if (!spec.base.empty()) needed.push_back({spec.base, spec.prune.is_null() ? "checkpoint" : "model"});
+  if (!spec.base.empty()) needed.push_back({spec.base, spec.prune ? "model" : "checkpoint"});
   for (const auto& [dep, kind] : needed) {
     auto has = store_.has_artifact(dep, kind);
     if (has.ok() && *has) continue;

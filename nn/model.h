@@ -15,7 +15,7 @@
 #include <string>
 
 #include "common/status.h"
-#include "nn/spec.h"
+#include "spec/model_spec.h"
 
 namespace deepreduce::nn {
 

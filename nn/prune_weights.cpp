@@ -5,12 +5,6 @@
 
 namespace deepreduce::nn {
 
-Result<PruneCriterion> parse_criterion(const std::string& name) {
-  if (name == "l1") return PruneCriterion::kL1;
-  if (name == "fpgm") return PruneCriterion::kFpgm;
-  return Status::invalid_argument("pruning criterion: expected l1 or fpgm, got \"" + name + "\"");
-}
-
 torch::Tensor filter_importance(const torch::Tensor& weight, PruneCriterion criterion) {
   torch::NoGradGuard no_grad;
   const torch::Tensor w = weight.detach().to(torch::kCPU, torch::kDouble).flatten(1);

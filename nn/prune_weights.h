@@ -1,5 +1,5 @@
 // Channel pruning, the weights: rank a trained network's filters and move the
-// survivors into the pruned network (shapes from nn/prune.h).
+// survivors into the pruned network (shapes from spec/prune.h).
 #pragma once
 
 #include <torch/torch.h>
@@ -8,15 +8,9 @@
 
 #include "common/status.h"
 #include "nn/model.h"
+#include "spec/prune.h"
 
 namespace deepreduce::nn {
-
-enum class PruneCriterion {
-  kL1,    // L1 norm of each filter (Li et al., ICLR 2017): small norms go
-  kFpgm,  // distance to the geometric median (He et al., CVPR 2019): filters
-          // the others can replace (the smallest sum of distances) go
-};
-Result<PruneCriterion> parse_criterion(const std::string& name);  // l1 | fpgm
 
 // Importance of each output filter of a conv weight [out, in, kh, kw]: higher
 // is kept first.

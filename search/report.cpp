@@ -13,8 +13,8 @@
 #include <sstream>
 
 #include "common/text.h"
-#include "nn/counts.h"
-#include "nn/relu_plan.h"
+#include "spec/counts.h"
+#include "spec/relu_plan.h"
 #include "common/files.h"
 
 namespace deepreduce::search {
@@ -27,14 +27,13 @@ using text::top1_text;
 
 std::string opt(const std::optional<double>& x, const char* f = "%.2f") { return x ? fmt(f, *x) : "-"; }
 
-std::string pruning_method(const nlohmann::json& prune, bool kd) {
-  std::string c = prune.value("criterion", "?");
-  std::string m = c == "l1" ? "L1" : c == "fpgm" ? "FPGM" : c;
-  if (prune.contains("macs_target"))
-    m += " to " + fmt("%.0f", 100.0 * prune["macs_target"].get<double>()) + "% MACs";
-  else if (prune.contains("rate"))
-    m += " rate " + fmt("%.2f", prune["rate"].get<double>());
-  if (prune.value("scope", "") == "inner") m += ", inner channels only";
+std::string pruning_method(const storage::PruneSpec& prune, bool kd) {
+  std::string m = prune.criterion == nn::PruneCriterion::kL1 ? "L1" : "FPGM";
+  if (prune.macs_target)
+    m += " to " + fmt("%.0f", 100.0 * *prune.macs_target) + "% MACs";
+  else if (prune.rate)
+    m += " rate " + fmt("%.2f", *prune.rate);
+  if (prune.scope == nn::PruneScope::kInner) m += ", inner channels only";
   return m + (kd ? " + KD" : "");
 }
 
@@ -65,7 +64,7 @@ Result<Report> build_report(storage::Store& store) {
     if (t.state != TrialState::kDone || !row.top1) continue;
     // Epochs this trial trained itself: a continued rung resumed its base's.
     int64_t own = t.spec.job.train.epochs;
-    if (!t.spec.base.empty() && t.spec.prune.is_null() && by_id.count(t.spec.base))
+    if (!t.spec.base.empty() && !t.spec.prune && by_id.count(t.spec.base))
       own -= by_id[t.spec.base].spec.job.train.epochs;
     r.trained_epochs += own;
     if (!full_fidelity(t.spec) || t.spec.kind != "train") continue;
@@ -80,7 +79,7 @@ Result<Report> build_report(storage::Store& store) {
     p.alpha = row.alpha;
     p.rho = row.rho;
     p.kd = row.kd;
-    p.series = !t.spec.prune.is_null() ? "channel pruning" : p.kd ? "with KD" : "without KD";
+    p.series = t.spec.prune ? "channel pruning" : p.kd ? "with KD" : "without KD";
     r.points.push_back(p);
     point_of[p.id] = p;
   }
@@ -142,7 +141,7 @@ Result<Report> build_report(storage::Store& store) {
 
   // The baseline as its experiment marked it when it was planned.
   for (const auto& [id, t] : by_id)
-    if (!r.baseline && t.spec.role == "baseline" && point_of.count(id)) r.baseline = point_of[id];
+    if (!r.baseline && t.spec.role == storage::Role::kBaseline && point_of.count(id)) r.baseline = point_of[id];
   // What the stored configs add: the criticality study, references, pruning.
   // They are read without their data: the report needs no dataset on its host.
   std::set<std::string> pruning_seen;
@@ -204,7 +203,7 @@ Result<Report> build_report(storage::Store& store) {
     pruning_seen.insert(p.id);
     const auto& t = by_id[p.id];
     PruningRow row;
-    row.method = pruning_method(t.spec.prune, p.kd);
+    row.method = pruning_method(*t.spec.prune, p.kd);
     if (point_of.count(t.spec.base)) row.baseline_top1 = point_of[t.spec.base].top1;
     row.pruned = p;
     // The DeepReDuce network nearest in MACs (the paper compares at similar FLOPs).

@@ -4,13 +4,14 @@
 #include <cmath>
 #include <set>
 
-#include "nn/counts.h"
-#include "nn/prune.h"
-#include "nn/relu_plan.h"
+#include "spec/counts.h"
+#include "spec/prune.h"
+#include "spec/relu_plan.h"
 
 namespace deepreduce::search {
 namespace {
 
+using storage::Role;
 using storage::TrialSpec;
 using storage::TrialState;
 
@@ -23,9 +24,9 @@ class Plan {
  public:
   // The spec carries its role and phase into the store (phase: the role,
   // unless given: a rung's is the role of the candidate it shortens).
-  std::string add(TrialSpec spec, const std::string& role, const std::string& phase = "") {
+  std::string add(TrialSpec spec, Role role, Role phase = Role::kNone) {
     spec.role = role;
-    spec.phase = phase.empty() ? role : phase;
+    spec.phase = phase == Role::kNone ? role : phase;
     std::string id = storage::trial_id(spec);
     if (ids_.insert(id).second) trials_.push_back({std::move(spec), role});
     return id;
@@ -129,9 +130,9 @@ class DeepReduceStrategy : public Strategy {
   // Returns the baseline's id (every candidate's KD teacher).
   std::string first_phases(Plan& plan) const {
     const TrialSpec baseline = baseline_trial(c_);
-    const std::string id = plan.add(baseline, "baseline");
+    const std::string id = plan.add(baseline, Role::kBaseline);
     if (c_.deepreduce.has("criticality"))
-      for (const auto& t : criticality_trials(baseline, c_.grid.kd)) plan.add(t.spec, "criticality");
+      for (const auto& t : criticality_trials(baseline, c_.grid.kd)) plan.add(t.spec, Role::kCriticality);
     return id;
   }
 
@@ -141,7 +142,7 @@ class DeepReduceStrategy : public Strategy {
     const auto& dr = c_.deepreduce;
     struct Reduction {
       std::vector<std::string> cull, thin;
-      std::string role;
+      Role role;
     };
     std::vector<Reduction> reductions;
     const size_t n = order.size();
@@ -153,12 +154,12 @@ class DeepReduceStrategy : public Strategy {
     }
     for (size_t d : depths) {
       const std::vector<std::string> culled(order.begin(), order.begin() + d);
-      if (dr.has("culling")) reductions.push_back({culled, {}, "culling"});
+      if (dr.has("culling")) reductions.push_back({culled, {}, Role::kCulling});
       if (dr.has("thinning")) {
         std::vector<std::string> thinned;  // the survivors, but the stem (one ReLU: culled or kept)
         for (size_t k = d; k < n; ++k)
           if (order[k] != "stem") thinned.push_back(order[k]);
-        if (!thinned.empty()) reductions.push_back({culled, thinned, "thinning"});
+        if (!thinned.empty()) reductions.push_back({culled, thinned, Role::kThinning});
       }
     }
     // Reshaping: every other width, resolution and depth applied to the same reductions.
@@ -187,7 +188,7 @@ class DeepReduceStrategy : public Strategy {
       m.blocks = shape.blocks;
       std::vector<Reduction> reduced = reductions;
       // A reshaped network keeps every ReLU too: reshaping alone is a point of its own.
-      if (shape.reshaped) reduced.insert(reduced.begin(), Reduction{{}, {}, "reshaping"});
+      if (shape.reshaped) reduced.insert(reduced.begin(), Reduction{{}, {}, Role::kReshaping});
       for (const auto& red : reduced) {
         auto planned = nn::cull(m, red.cull);
         if (planned.ok()) planned = nn::thin(*planned, red.thin, c_.thin_position);
@@ -198,7 +199,7 @@ class DeepReduceStrategy : public Strategy {
         for (bool kd : c_.grid.kd) {
           TrialSpec s = with_model(baseline, *planned);
           if (kd) s.teacher = teacher;  // the all-ReLU baseline teaches every candidate
-          plan.add(s, shape.reshaped ? "reshaping" : red.role);
+          plan.add(s, shape.reshaped ? Role::kReshaping : red.role);
         }
       }
     }
@@ -210,8 +211,8 @@ class DeepReduceStrategy : public Strategy {
 
 // --- successive halving around any strategy's candidates
 
-bool halved_role(const std::string& role) {
-  return role == "candidate" || role == "culling" || role == "thinning" || role == "reshaping";
+bool halved_role(Role role) {
+  return role == Role::kCandidate || role == Role::kCulling || role == Role::kThinning || role == Role::kReshaping;
 }
 
 class HalvingStrategy : public Strategy {
@@ -263,7 +264,7 @@ class HalvingStrategy : public Strategy {
         s.job.train.epochs = budgets_[r];
         s.job.train.horizon = c_.base.train.epochs;
         s.base = r > 0 ? ids[i][r - 1] : "";
-        ids[i][r] = plan.add(s, r + 1 == rungs ? candidates[i].role : "rung", candidates[i].role);
+        ids[i][r] = plan.add(s, r + 1 == rungs ? candidates[i].role : Role::kRung, candidates[i].role);
       }
       if (r + 1 == rungs) break;
       std::vector<size_t> promoted;
@@ -318,7 +319,7 @@ class WithPruning : public Strategy {
     if (!proposed.ok()) return proposed.status();
     Plan plan;
     const TrialSpec baseline = baseline_trial(c_);
-    const std::string base_id = plan.add(baseline, "baseline");
+    const std::string base_id = plan.add(baseline, Role::kBaseline);
     plan.add_all(*proposed);
     auto pruned = pruning_trials(base_id);
     if (!pruned.ok()) return pruned.status();
@@ -330,7 +331,7 @@ class WithPruning : public Strategy {
     auto inner = inner_->whole_space(order);
     if (!inner.ok()) return inner.status();
     Plan plan;
-    const std::string base_id = plan.add(baseline_trial(c_), "baseline");
+    const std::string base_id = plan.add(baseline_trial(c_), Role::kBaseline);
     plan.add_all(*inner);
     auto pruned = pruning_trials(base_id);
     if (!pruned.ok()) return pruned.status();
@@ -343,8 +344,8 @@ class WithPruning : public Strategy {
     const auto& p = c_.pruning;
     const TrialSpec baseline = baseline_trial(c_);
     std::vector<PlannedTrial> out;
-    auto add = [&](const nn::ModelSpec& model, nlohmann::json how) {
-      for (const auto& criterion : p.criteria)
+    auto add = [&](const nn::ModelSpec& model, storage::PruneSpec how) {
+      for (const auto criterion : p.criteria)
         for (bool kd : p.kd) {
           TrialSpec s = with_model(baseline, model);
           s.base = base_id;
@@ -352,22 +353,26 @@ class WithPruning : public Strategy {
           s.job.train.epochs = p.epochs > 0 ? p.epochs : c_.base.train.epochs;
           s.job.train.lr = p.lr;
           s.job.train.warmup_epochs = 0;
-          nlohmann::json j = how;
-          j["criterion"] = criterion;
-          if (p.scope == nn::PruneScope::kInner) j["scope"] = nn::prune_scope_name(p.scope);
-          s.prune = j;
-          out.push_back({s, "pruning"});
+          s.prune = how;
+          s.prune->criterion = criterion;
+          s.prune->scope = p.scope;
+          out.push_back({s, Role::kPruning});
         }
     };
     for (double f : p.macs_targets) {
       auto shape = nn::prune_to_macs(baseline.job.model, f, p.scope);
       if (!shape.ok()) return shape.status().with_context("channel_pruning.macs");
-      add(shape->spec, {{"macs_target", f}, {"rate", shape->rate}});
+      storage::PruneSpec how;
+      how.macs_target = f;
+      how.rate = shape->rate;
+      add(shape->spec, how);
     }
     for (double rate : p.rates) {
       auto spec = nn::prune_rate(baseline.job.model, rate, p.scope);
       if (!spec.ok()) return spec.status().with_context("channel_pruning.rates");
-      add(*spec, {{"rate", rate}});
+      storage::PruneSpec how;
+      how.rate = rate;
+      add(*spec, how);
     }
     return out;
   }
@@ -497,7 +502,7 @@ Result<Observation> observation_of(storage::Store& store, const storage::TrialRe
     auto result = store.get_result(t.id);
     if (!result.ok()) return result.status();
     // Decisions on validation top-1 when the trial held a split out (data.val_split).
-    if (*result) o.top1 = storage::summarize_result(**result).decision_top1();
+    if (*result) o.top1 = train::trial_result_from_json(**result).decision_top1();
   }
   return o;
 }
@@ -579,8 +584,8 @@ Result<int64_t> expand(storage::Store& store, const std::string& experiment, con
   for (const auto& p : *planned)
     if (!seen.count(storage::trial_id(p.spec))) {
       fresh.push_back(p.spec);
-      if (fresh.back().role.empty()) fresh.back().role = p.role;
-      if (fresh.back().phase.empty()) fresh.back().phase = p.role;
+      if (fresh.back().role == Role::kNone) fresh.back().role = p.role;
+      if (fresh.back().phase == Role::kNone) fresh.back().phase = p.role;
     }
   if (fresh.empty()) return int64_t{0};
   auto added = store.add_trials(experiment, fresh);
@@ -688,7 +693,7 @@ Status assign_roles(storage::Store& store) {
     for (const auto& t : *planned) {
       const std::string id = storage::trial_id(t.spec);
       if (!seen->count(id)) continue;
-      DR_RETURN_IF_ERROR(store.set_role(id, t.role, t.spec.phase.empty() ? t.role : t.spec.phase));
+      DR_RETURN_IF_ERROR(store.set_role(id, t.role, t.spec.phase == Role::kNone ? t.role : t.spec.phase));
     }
   }
   return Status();

@@ -1,6 +1,6 @@
 #include "search/sweep.h"
 
-#include "train/job_schema.h"
+#include "spec/job_schema.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -12,17 +12,16 @@
 #include <sstream>
 
 #include "common/files.h"
-#include "nn/prune.h"
-#include "nn/relu_plan.h"
+#include "spec/prune.h"
+#include "spec/relu_plan.h"
 #include "search/criticality.h"
 #include "search/references.h"
 #include "search/yaml_lint.h"
-#include "train/dataset.h"
+#include "spec/datasets.h"
 
 namespace deepreduce::search {
 namespace {
 
-constexpr const char* kDebianFashionMnist = "/usr/share/datasets/fashion-mnist";
 
 // Typed reads of YAML nodes whose errors carry file:line and the key path.
 class Reader {
@@ -157,10 +156,14 @@ Status parse_pruning(const YAML::Node& n, const Reader& r, SweepConfig& c) {
   if (n["scope"])
     DR_RETURN_IF_ERROR(r.choice(n["scope"], "channel_pruning.scope", "coupled or inner", nn::parse_prune_scope, p.scope));
   if (n["criteria"]) {
-    DR_RETURN_IF_ERROR(r.list(n["criteria"], "channel_pruning.criteria", "criteria (l1, fpgm)", p.criteria));
-    for (size_t i = 0; i < p.criteria.size(); ++i)
-      if (p.criteria[i] != "l1" && p.criteria[i] != "fpgm")
-        return r.error(n["criteria"][i], "channel_pruning.criteria", "expected l1 or fpgm, got \"" + p.criteria[i] + "\"");
+    std::vector<std::string> names;
+    DR_RETURN_IF_ERROR(r.list(n["criteria"], "channel_pruning.criteria", "criteria (l1, fpgm)", names));
+    p.criteria.clear();
+    for (size_t i = 0; i < names.size(); ++i) {
+      auto c = nn::parse_criterion(names[i]);
+      if (!c.ok()) return r.error(n["criteria"][i], "channel_pruning.criteria", "expected l1 or fpgm, got \"" + names[i] + "\"");
+      p.criteria.push_back(*c);
+    }
   }
   if (n["macs"]) DR_RETURN_IF_ERROR(r.list(n["macs"], "channel_pruning.macs", "fractions of the baseline's MACs in (0, 1)", p.macs_targets));
   for (size_t i = 0; i < p.macs_targets.size(); ++i)
@@ -294,11 +297,10 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
   DR_RETURN_IF_ERROR(r.keys(ds, "dataset", Reader::job_section("dataset")));
   if (!ds["name"]) return r.error(ds, "dataset.name", "missing");
   DR_RETURN_IF_ERROR(r.job_keys(ds, "dataset", c.base));
-  auto classes = train::classes_for(d.dataset);
-  if (!classes.ok()) return r.error(ds["name"], "dataset.name", classes.status().message());
-  if (d.data_dir.empty() && d.dataset == "fashion-mnist" && std::filesystem::exists(kDebianFashionMnist))
-    d.data_dir = kDebianFashionMnist;
-  if (require_data && d.data_dir.empty() && d.dataset != "synthetic")
+  auto dataset = train::find_dataset(d.dataset);
+  if (!dataset.ok()) return r.error(ds["name"], "dataset.name", dataset.status().message());
+  if (d.data_dir.empty()) d.data_dir = train::default_data_dir(**dataset);
+  if (require_data && d.data_dir.empty() && (*dataset)->needs_files)
     return r.error(ds, "dataset.path", "missing: where are the " + d.dataset + " files? (nothing is downloaded)");
 
   // model
@@ -309,9 +311,7 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
   DR_RETURN_IF_ERROR(r.keys(md, "model", {"arch", "classes", "in_channels", "input_size", "alpha", "rho", "blocks"}));
   if (!md["arch"]) return r.error(md, "model.arch", "missing");
   DR_RETURN_IF_ERROR(r.scalar(md["arch"], "model.arch", "an architecture name", m.arch));
-  m.classes = *classes;
-  m.in_channels = (d.dataset == "mnist" || d.dataset == "fashion-mnist") ? 1 : 3;
-  m.input_size = train::input_size_for(d.dataset);
+  train::apply_dataset_defaults(**dataset, m);
   if (md["classes"]) DR_RETURN_IF_ERROR(r.scalar(md["classes"], "model.classes", "an integer", m.classes));
   if (md["in_channels"]) DR_RETURN_IF_ERROR(r.scalar(md["in_channels"], "model.in_channels", "an integer", m.in_channels));
   if (md["input_size"]) DR_RETURN_IF_ERROR(r.scalar(md["input_size"], "model.input_size", "an integer", m.input_size));
@@ -494,7 +494,7 @@ Result<std::vector<PlannedTrial>> grid_trials(const SweepConfig& c) {
       g.blocks.empty() ? std::vector<std::vector<int64_t>>{c.base.model.blocks} : g.blocks;
   std::vector<PlannedTrial> out;
   std::set<std::string> seen;
-  auto add = [&](storage::TrialSpec spec, const char* role) {
+  auto add = [&](storage::TrialSpec spec, storage::Role role) {
     const std::string id = storage::trial_id(spec);
     if (seen.insert(id).second) out.push_back({std::move(spec), role});
     return id;
@@ -511,7 +511,7 @@ Result<std::vector<PlannedTrial>> grid_trials(const SweepConfig& c) {
         base.job.train.kd.teacher.clear();
         const bool any_kd = std::find(g.kd.begin(), g.kd.end(), true) != g.kd.end();
         std::string teacher;
-        if (any_kd) teacher = add(base, "baseline");  // the KD teacher: the all-ReLU network of this shape
+        if (any_kd) teacher = add(base, storage::Role::kBaseline);  // the KD teacher: the all-ReLU network of this shape
         for (const auto& culled : g.cull)
           for (const auto& thinned : g.thin) {
             auto planned = nn::cull(base.job.model, culled);
@@ -522,7 +522,7 @@ Result<std::vector<PlannedTrial>> grid_trials(const SweepConfig& c) {
               storage::TrialSpec s = base;
               s.job.model = *planned;
               if (kd) s.teacher = teacher;
-              add(s, s.job.model.relu_off.empty() && !kd ? "baseline" : "candidate");
+              add(s, s.job.model.relu_off.empty() && !kd ? storage::Role::kBaseline : storage::Role::kCandidate);
             }
           }
       }

@@ -23,11 +23,11 @@
 #include <vector>
 
 #include "common/status.h"
-#include "nn/pi_cost.h"
-#include "nn/prune.h"
-#include "nn/relu_plan.h"
+#include "spec/pi_cost.h"
+#include "spec/prune.h"
+#include "spec/relu_plan.h"
 #include "storage/trial.h"
-#include "train/options.h"
+#include "spec/job.h"
 
 namespace deepreduce::search {
 
@@ -100,7 +100,7 @@ struct ReferencePoint {
 //     kd: [false, true]
 struct PruningSpace {
   bool enabled = false;
-  std::vector<std::string> criteria = {"l1"};
+  std::vector<nn::PruneCriterion> criteria = {nn::PruneCriterion::kL1};
   // coupled: block outputs too, the same channels across each residual stage
   // (FPGM and LFPC on ResNet-56); inner: only the inner channels of blocks.
   nn::PruneScope scope = nn::PruneScope::kCoupled;
@@ -146,7 +146,7 @@ bool looks_like_sweep(const std::string& text);
 
 struct PlannedTrial {
   storage::TrialSpec spec;
-  std::string role;  // "baseline", "candidate", ... (see search/strategy.h)
+  storage::Role role = storage::Role::kNone;
 };
 
 // The grid: every combination of the space, identical networks (same spec)

@@ -3,8 +3,8 @@
 #include <sstream>
 
 #include "common/text.h"
-#include "nn/counts.h"
-#include "nn/relu_plan.h"
+#include "spec/counts.h"
+#include "spec/relu_plan.h"
 
 namespace deepreduce::storage {
 namespace {
@@ -47,12 +47,12 @@ Result<std::vector<TrialRow>> trial_rows(Store& store) {
     auto result = store.get_result(t.id);
     if (!result.ok()) return result.status();
     if (*result) {
-      const ResultSummary sum = summarize_result(**result);
-      r.top1 = sum.top1;
-      r.top5 = sum.top5;
-      r.val_top1 = sum.val_top1;
-      if (sum.epochs) r.epochs = *sum.epochs;
-      r.seconds = sum.seconds;
+      const train::TrialResult res = train::trial_result_from_json(**result);
+      r.top1 = res.top1;
+      r.top5 = res.top5;
+      r.val_top1 = res.val_top1;
+      if (!res.epochs.empty()) r.epochs = static_cast<int64_t>(res.epochs.size());
+      r.seconds = res.seconds();
     }
     rows.push_back(r);
   }
@@ -122,7 +122,9 @@ Result<nlohmann::json> status_json(Store& store, const std::string& where) {
   }
   for (const auto& e : *experiments)
     exps.push_back({{"name", e.name}, {"strategy", e.strategy}, {"created_ms", e.created_ms}});
-  auto role = [](const TrialRecord& t) { return t.spec.role.empty() ? nlohmann::json(nullptr) : nlohmann::json(t.spec.role); };
+  auto role = [](const TrialRecord& t) {
+    return t.spec.role == Role::kNone ? nlohmann::json(nullptr) : nlohmann::json(role_name(t.spec.role));
+  };
   for (const auto& t : *leased)
     running.push_back({{"trial", t.id}, {"role", role(t)}, {"worker", t.worker}, {"attempt", t.attempt},
                        {"plan", nn::plan_summary(t.spec.job.model)}, {"epochs", t.spec.job.train.epochs},

@@ -384,8 +384,9 @@ class RocksStore final : public Store {
         TrialRecord r = *existing;
         if (r.state != TrialState::kDone && r.state != TrialState::kCancelled)
           r.spec.job.data.data_dir = spec.job.data.data_dir;
-        if (r.spec.role.empty()) r.spec.role = spec.role;
-        if (r.spec.phase.empty()) r.spec.phase = spec.phase;
+        if (r.spec.role == Role::kNone) r.spec.role = spec.role;
+        if (r.spec.phase == Role::kNone) r.spec.phase = spec.phase;
+        if (r.spec.name.empty()) r.spec.name = spec.name;
         if (to_json(r.spec) != to_json(existing->spec)) {
           r.updated_ms = now;
           put_trial(batch, r, r.state);
@@ -427,7 +428,7 @@ class RocksStore final : public Store {
     return out;
   }
 
-  Status set_role(const std::string& id, const std::string& role, const std::string& phase) override {
+  Status set_role(const std::string& id, Role role, Role phase) override {
     DR_RETURN_IF_ERROR(writable());
     auto lock = locked();
     auto r = get_trial_locked(id);
@@ -910,7 +911,7 @@ class RocksStore final : public Store {
     moves_.push_back({r.id, old_state, r.state});
     if (old_state && *old_state != r.state) batch.Delete(cf_["trial_index"], std::string(state_name(*old_state)) + "/" + r.id);
     // The index entry's value is the trial's role: counts per role need no record.
-    batch.Put(cf_["trial_index"], std::string(state_name(r.state)) + "/" + r.id, r.spec.role);
+    batch.Put(cf_["trial_index"], std::string(state_name(r.state)) + "/" + r.id, role_name(r.spec.role));
   }
 
   // Adds the event to the batch with the next sequence number. The number is

@@ -122,7 +122,7 @@ class Store {
                                                     const std::vector<TrialSpec>& trials) = 0;
   virtual Result<TrialRecord> get_trial(const std::string& id) = 0;
   // Sets the role and phase a trial's experiment gives it (not part of its id).
-  virtual Status set_role(const std::string& id, const std::string& role, const std::string& phase) = 0;
+  virtual Status set_role(const std::string& id, Role role, Role phase) = 0;
   // All trials, or those in one state, in id order.
   virtual Result<std::vector<TrialRecord>> list_trials(std::optional<TrialState> state = std::nullopt) = 0;
   virtual Result<std::vector<std::pair<TrialState, int64_t>>> count_by_state() = 0;

@@ -6,7 +6,7 @@
 #include <mutex>
 #include <sstream>
 
-#include "nn/spec_json.h"
+#include "spec/model_json.h"
 
 namespace deepreduce::train {
 namespace {

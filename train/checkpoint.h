@@ -16,7 +16,7 @@
 #include "common/files.h"
 #include "common/status.h"
 #include "nn/model.h"
-#include "train/options.h"
+#include "spec/job.h"
 
 namespace deepreduce::train {
 

@@ -7,47 +7,11 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 
 namespace deepreduce::train {
 namespace fs = std::filesystem;
-
-const std::vector<std::string>& dataset_names() {
-  static const std::vector<std::string> kNames = {"cifar10", "cifar100", "tiny-imagenet", "mnist",
-                                                  "fashion-mnist", "synthetic"};
-  return kNames;
-}
-
-Result<Normalization> normalization_for(const std::string& name) {
-  if (name == "cifar10") return Normalization{{0.4914f, 0.4822f, 0.4465f}, {0.2470f, 0.2435f, 0.2616f}};
-  if (name == "cifar100") return Normalization{{0.5071f, 0.4865f, 0.4409f}, {0.2673f, 0.2564f, 0.2762f}};
-  // ImageNet's constants, as TinyImageNet training usually takes them.
-  if (name == "tiny-imagenet") return Normalization{{0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}};
-  if (name == "mnist") return Normalization{{0.1307f}, {0.3081f}};
-  if (name == "fashion-mnist") return Normalization{{0.2860f}, {0.3530f}};
-  if (name == "synthetic") return Normalization{{0.5f, 0.5f, 0.5f}, {0.25f, 0.25f, 0.25f}};
-  return Status::not_found("unknown dataset \"" + name + "\"");
-}
-
-int64_t input_size_for(const std::string& name) { return name == "tiny-imagenet" ? 64 : 32; }
-
-Result<int64_t> train_images_for(const std::string& name) {
-  if (name == "cifar10" || name == "cifar100") return int64_t{50000};
-  if (name == "mnist" || name == "fashion-mnist") return int64_t{60000};
-  if (name == "tiny-imagenet") return int64_t{100000};
-  if (name == "synthetic") return int64_t{2000};
-  return Status::invalid_argument("unknown dataset \"" + name + "\"");
-}
-
-Result<int64_t> classes_for(const std::string& name) {
-  if (name == "cifar100") return int64_t{100};
-  if (name == "tiny-imagenet") return int64_t{200};
-  for (const auto& n : dataset_names())
-    if (n == name) return int64_t{10};
-  std::string known;
-  for (const auto& n : dataset_names()) known += (known.empty() ? "" : ", ") + n;
-  return Status::not_found("unknown dataset \"" + name + "\"; known: " + known);
-}
 
 namespace {
 
@@ -233,18 +197,41 @@ Dataset make_synthetic(int64_t size, int64_t classes, int64_t channels, int64_t 
   return d;
 }
 
+namespace {
+
+using Loader = Result<Dataset> (*)(const std::string& dir, Split split);
+
+Result<Dataset> load_synthetic(const std::string&, Split split) {
+  const auto& row = **find_dataset("synthetic");
+  return make_synthetic(split == Split::kTrain ? row.train_images : row.test_images, row.classes, row.channels,
+                        row.image_size, split == Split::kTrain ? 1 : 2);
+}
+Result<Dataset> load_mnist(const std::string& dir, Split split) { return load_idx(dir, split, "mnist"); }
+Result<Dataset> load_fashion_mnist(const std::string& dir, Split split) {
+  return load_idx(dir, split, "fashion-mnist");
+}
+
+// The loader of each row of spec/datasets.h's catalogue.
+const std::map<std::string, Loader>& loaders() {
+  static const std::map<std::string, Loader> kLoaders = {
+      {"cifar10", load_cifar10}, {"cifar100", load_cifar100},         {"tiny-imagenet", load_tiny_imagenet},
+      {"mnist", load_mnist},     {"fashion-mnist", load_fashion_mnist}, {"synthetic", load_synthetic},
+  };
+  return kLoaders;
+}
+
+}  // namespace
+
+bool has_loader(const std::string& name) { return loaders().count(name) > 0; }
+
 Result<Dataset> load_dataset(const std::string& name, const std::string& dir, Split split) {
-  if (name == "synthetic")
-    return make_synthetic(split == Split::kTrain ? 2000 : 500, 10, 3, 32,
-                          split == Split::kTrain ? 1 : 2);
-  if (name != "synthetic" && dir.empty())
+  auto def = find_dataset(name);
+  if (!def.ok()) return def.status();
+  if ((*def)->needs_files && dir.empty())
     return Status::invalid_argument("dataset " + name + ": no data directory given");
-  if (name == "cifar10") return load_cifar10(dir, split);
-  if (name == "cifar100") return load_cifar100(dir, split);
-  if (name == "tiny-imagenet") return load_tiny_imagenet(dir, split);
-  if (name == "mnist" || name == "fashion-mnist") return load_idx(dir, split, name);
-  auto c = classes_for(name);
-  return c.status();
+  auto it = loaders().find(name);
+  if (it == loaders().end()) return Status::internal("dataset " + name + ": no loader is registered");
+  return it->second(dir, split);
 }
 
 namespace {

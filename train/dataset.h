@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "spec/datasets.h"
 
 namespace deepreduce::train {
 
@@ -29,24 +30,6 @@ struct Dataset {
   int64_t image_bytes() const { return channels * height * width; }
 };
 
-// Per-channel normalisation constants of a dataset (on the [0, 1] scale).
-struct Normalization {
-  std::vector<float> mean;
-  std::vector<float> std;
-};
-
-// The dataset names deepreduce reads, in a stable order.
-const std::vector<std::string>& dataset_names();
-// The usual normalisation of a named dataset; NotFound for an unknown name.
-Result<Normalization> normalization_for(const std::string& name);
-// The number of classes of a named dataset (synthetic: 10).
-Result<int64_t> classes_for(const std::string& name);
-// The input size a network for this dataset takes by default: 64 for
-// TinyImageNet, 32 for the others (28x28 MNIST-style images are padded to 32).
-int64_t input_size_for(const std::string& name);
-// The size of a dataset's standard training split (before any subset).
-Result<int64_t> train_images_for(const std::string& name);
-
 enum class Split { kTrain, kTest };
 
 // CIFAR-10 binary: dir holds data_batch_1..5.bin and test_batch.bin (or dir/cifar-10-batches-bin does).
@@ -59,9 +42,12 @@ Result<Dataset> load_idx(const std::string& dir, Split split, const std::string&
 // pattern plus per-image noise. Same arguments, same bytes.
 Dataset make_synthetic(int64_t size, int64_t classes, int64_t channels, int64_t hw, uint64_t seed);
 
-// Loads a named dataset's split: name in dataset_names(). For "synthetic", dir is
-// ignored and the split is 2000 (train) or 500 (test) 3x32x32 images of 10 classes.
+// Loads a named dataset's split through the loader of its catalogue row
+// (spec/datasets.h). For "synthetic", dir is ignored and the split is the
+// row's number of 3x32x32 images of 10 classes.
 Result<Dataset> load_dataset(const std::string& name, const std::string& dir, Split split);
+// Whether a loader reads the catalogue row `name` (a test holds every row to it).
+bool has_loader(const std::string& name);
 
 // A class-balanced subset of n images (n / classes per class, the remainder to the
 // first classes), chosen with `seed`; n <= 0 or n >= size keeps everything. The

@@ -7,9 +7,9 @@
 #include <mutex>
 #include <thread>
 
-#include "nn/counts.h"
+#include "spec/counts.h"
 #include "nn/model.h"
-#include "nn/spec_json.h"
+#include "spec/model_json.h"
 #include "train/amp.h"
 #include "train/checkpoint.h"
 #include "train/dataset.h"
@@ -156,69 +156,17 @@ Eval evaluate(nn::Network& net, const std::shared_ptr<const Dataset>& data, cons
 
 }  // namespace
 
-nlohmann::ordered_json to_json(const EpochRecord& e) {
-  auto j = nlohmann::ordered_json{{"epoch", e.epoch},
-                                {"train_loss", e.train_loss},
-                                {"top1", e.top1},
-                                {"seconds", e.seconds},
-                                {"top5", e.top5},
-                                {"loss", e.loss},
-                                {"train_top1", e.train_top1},
-                                {"lr", e.lr},
-                                {"images_per_second", e.images_per_second}};
-  if (e.val_top1) j["val_top1"] = *e.val_top1;
-  if (e.val_loss) j["val_loss"] = *e.val_loss;
-  return j;
-}
-
-Result<EpochRecord> epoch_record_from_json(const nlohmann::json& j) {
-  try {
-    EpochRecord e;
-    e.epoch = j.at("epoch").get<int64_t>();
-    e.lr = j.at("lr").get<double>();
-    e.train_loss = j.at("train_loss").get<double>();
-    e.train_top1 = j.at("train_top1").get<double>();
-    e.loss = j.at("loss").get<double>();
-    e.top1 = j.at("top1").get<double>();
-    e.top5 = j.at("top5").get<double>();
-    e.seconds = j.at("seconds").get<double>();
-    e.images_per_second = j.at("images_per_second").get<double>();
-    if (j.contains("val_top1") && j["val_top1"].is_number()) e.val_top1 = j["val_top1"].get<double>();
-    if (j.contains("val_loss") && j["val_loss"].is_number()) e.val_loss = j["val_loss"].get<double>();
-    return e;
-  } catch (const std::exception& ex) {
-    return Status::corruption(std::string("epoch record: ") + ex.what());
-  }
-}
-
-nlohmann::ordered_json to_json(const TrainResult& r) {
-  nlohmann::ordered_json epochs = nlohmann::ordered_json::array();
-  for (const auto& e : r.epochs) epochs.push_back(to_json(e));
-  auto j = nlohmann::ordered_json{{"top1", r.top1},
-          {"top5", r.top5},
-          {"loss", r.loss},
-          {"relus", r.relus},
-          {"macs", r.macs},
-          {"params", r.params},
-          {"epochs", epochs},
-          {"images_per_second", r.images_per_second},
-          {"completed", r.completed},
-          {"device", r.device}};
-  // The search decides on this when present (storage::summarize_result).
-  if (r.val_top1) j["val_top1"] = *r.val_top1;
-  return j;
-}
-
 Result<std::pair<torch::Tensor, torch::Tensor>> evaluation_set(const TrainJob& job) {
   auto data = prepared_test(job);
   if (!data.ok()) return data.status();
-  auto norm = normalization_for(job.data.dataset);
-  if (!norm.ok()) return norm.status();
+  auto dataset = find_dataset(job.data.dataset);
+  if (!dataset.ok()) return dataset.status();
+  const Normalization& norm = (*dataset)->normalization;
   LoaderOptions lo;
   lo.batch_size = 512;
   lo.shuffle = false;
   lo.augment = false;
-  lo.norm = *norm;
+  lo.norm = norm;
   BatchLoader loader(*data, lo);
   std::vector<torch::Tensor> images, labels;
   while (auto batch = loader.next()) {
@@ -247,7 +195,7 @@ Result<std::string> check_device(const std::string& device) {
   }
 }
 
-Result<TrainResult> run_training(const TrainJob& job, const RunOptions& run, const std::string& out_dir,
+Result<TrialResult> run_training(const TrainJob& job, const RunOptions& run, const std::string& out_dir,
                                  const TrainHooks& hooks) {
   DR_RETURN_IF_ERROR(validate(job));
   auto device_name = check_device(run.device);
@@ -279,7 +227,8 @@ Result<TrainResult> run_training(const TrainJob& job, const RunOptions& run, con
   const auto& val_data = splits->validation;  // null without data.val_split
   auto test_data = prepared_test(job);
   if (!test_data.ok()) return test_data.status();
-  const Normalization norm = *normalization_for(job.data.dataset);
+  const DatasetDef& dataset = **find_dataset(job.data.dataset);  // validate(job) checked it
+  const Normalization& norm = dataset.normalization;
 
   // Initialisation draws from torch's one global generator: seeding and
   // drawing must not interleave with another trial's in this process (a worker
@@ -334,7 +283,7 @@ Result<TrainResult> run_training(const TrainJob& job, const RunOptions& run, con
   // fp32's range and does not.
   std::optional<GradScaler> scaler;
   if (place.autocast == torch::kHalf) scaler.emplace();
-  TrainResult result;
+  TrialResult result;
   result.device = *device_name;
   int64_t start_epoch = 0;
   if (!run.resume.empty()) {
@@ -385,7 +334,7 @@ Result<TrainResult> run_training(const TrainJob& job, const RunOptions& run, con
     LoaderOptions lo;
     lo.batch_size = t.batch_size;
     lo.augment = job.data.augment;
-    lo.flip = job.data.dataset != "mnist";  // digits are not mirror-symmetric; clothes are
+    lo.flip = dataset.flip;
     lo.seed = t.seed;
     lo.epoch = epoch;
     lo.norm = norm;

@@ -16,40 +16,10 @@
 #include <vector>
 
 #include "common/status.h"
-#include "train/options.h"
+#include "spec/job.h"
+#include "spec/result.h"
 
 namespace deepreduce::train {
-
-struct EpochRecord {
-  int64_t epoch = 0;  // 1-based
-  double lr = 0;
-  double train_loss = 0;
-  double train_top1 = 0;  // percent, on augmented batches
-  double loss = 0;        // test loss
-  double top1 = 0;        // test top-1, percent
-  double top5 = 0;
-  std::optional<double> val_top1, val_loss;  // on the validation split, when the job holds one out
-  double seconds = 0;     // wall time of the epoch (training and evaluation)
-  double images_per_second = 0;  // training images per second
-};
-
-struct TrainResult {
-  double top1 = 0, top5 = 0, loss = 0;  // of the last epoch, on the test split
-  std::optional<double> val_top1;        // of the last epoch, on the validation split (data.val_split)
-  int64_t relus = 0, macs = 0, params = 0;
-  std::vector<EpochRecord> epochs;
-  double images_per_second = 0;  // over all training batches of this process
-  bool completed = false;        // false when stopped early (stop_after or a stop request)
-  // Host reads of the training loop's device-side sums (progress reports and
-  // epoch ends): a handful per epoch, never one per batch.
-  int64_t host_syncs = 0;
-  std::string device;
-};
-
-// result.json's form, keys in the documented order.
-nlohmann::ordered_json to_json(const TrainResult& r);
-nlohmann::ordered_json to_json(const EpochRecord& e);
-Result<EpochRecord> epoch_record_from_json(const nlohmann::json& j);
 
 struct BatchProgress {
   int64_t epoch, epochs, batch, batches;
@@ -65,7 +35,7 @@ struct TrainHooks {
 // Trains `job` into `out_dir` (created if missing). Failures are values:
 // a missing dataset, a bad teacher, a NaN loss ("epoch 3, batch 17: loss is
 // nan ..."), a checkpoint from another job.
-Result<TrainResult> run_training(const TrainJob& job, const RunOptions& run,
+Result<TrialResult> run_training(const TrainJob& job, const RunOptions& run,
                                  const std::string& out_dir, const TrainHooks& hooks = {});
 
 // Parses "cpu", "cuda", "cuda:N"; Unavailable when CUDA is asked for but absent.

@@ -20,7 +20,8 @@
 #include "nn/prune_weights.h"
 #include "protocol/protocol.h"
 #include "protocol/transport.h"
-#include "storage/trial.h"
+#include "common/clock.h"
+#include "spec/trial.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 
@@ -30,8 +31,6 @@ namespace proto = deepreduce::protocol;
 using proto::Type;
 
 namespace {
-
-int64_t now_ms() { return storage::now_ms(); }
 
 // How long handshakes may keep failing, before any coordinator ever answered,
 // until the worker calls itself misconfigured and stops (--give-up-after, if
@@ -174,7 +173,7 @@ struct Worker::Impl {
     run.device = devices[r->device];
     run.threads = options.threads > 0 ? options.threads
                                       : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / options.slots);
-    if (!spec->prune.is_null() && !r->resume_from_checkpoint) {
+    if (spec->prune && !r->resume_from_checkpoint) {
       // Channel pruning: the trained base network loses its least important
       // filters, and fine-tuning starts from what is left.
       if (spec->base.empty()) return fail(Status::invalid_argument("a pruning trial needs a base trial"));
@@ -183,18 +182,16 @@ struct Worker::Impl {
       if (!bytes) return fail(Status::unavailable("the weights of base trial " + spec->base + " are not available"));
       const fs::path base = dir / "base.pt", init = dir / "pruned.pt";
       if (Status s = train::write_file_atomic(base.string(), *bytes); !s.ok()) return fail(s);
-      auto criterion = nn::parse_criterion(spec->prune.value("criterion", ""));
-      if (!criterion.ok()) return fail(criterion.status());
       auto source = train::load_model(base.string());
       if (!source.ok()) return fail(source.status());
-      auto pruned = nn::prune_network(*source, job.model, *criterion);
+      auto pruned = nn::prune_network(*source, job.model, spec->prune->criterion);
       if (!pruned.ok()) return fail(pruned.status());
       if (Status s = train::save_model(init.string(), *pruned); !s.ok()) return fail(s);
       run.init = init.string();
     }
     // Where training starts: this trial's own checkpoint (a re-leased trial),
     // else the checkpoint of its base (a longer budget continues a shorter one).
-    if (!spec->base.empty() && spec->prune.is_null() && !r->resume_from_checkpoint) {
+    if (!spec->base.empty() && !spec->prune && !r->resume_from_checkpoint) {
       auto bytes = fetch(spec->base, "checkpoint", r->stop);
       if (r->stop.load()) return;
       if (!bytes) return fail(Status::unavailable("the checkpoint of base trial " + spec->base + " is not available"));

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/needs_torch.h"
 #include "tests/cli/run_binary.h"
 #include "tests/test_dirs.h"
 
@@ -120,6 +121,7 @@ TEST_F(BrokenConfigTest, PlanNamesFileLineAndKeyOfEveryMistake) {
 }
 
 TEST_F(BrokenConfigTest, TrainTrialFilesNameFileLineAndKey) {
+  DEEPREDUCE_NEEDS_TORCH();
   expect_each_named(kTrialFiles, "train --trial", " --out " + (dir_ / "out").string());
 }
 
@@ -137,6 +139,7 @@ TEST_F(BrokenConfigTest, AliasBombsAndHugeFilesAreRefusedUnexpanded) {
   const std::string file = (dir_ / "bomb.yaml").string();
   std::ofstream(file) << bomb;
   for (const std::string& command : {"plan " + file, "train --trial " + file + " --out " + (dir_ / "out").string()}) {
+    if (!DEEPREDUCE_HAS_TORCH && command.rfind("train", 0) == 0) continue;
     auto r = run_deepreduce(command);
     EXPECT_EQ(r.code, 2) << command << r.out;
     EXPECT_NE(r.out.find("more than 1000000 values (aliases that expand without end?)"), std::string::npos)

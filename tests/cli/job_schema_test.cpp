@@ -1,8 +1,8 @@
-// The job schema (train/job_schema.h) is the one declaration of the data,
+// The job schema (spec/job_schema.h) is the one declaration of the data,
 // optimisation and KD keys: the JSON form, the command line, trial files and
 // sweeps all read it. These tests set every key to a value that is not its
 // default on each surface and require the same job from all of them.
-#include "train/job_schema.h"
+#include "spec/job_schema.h"
 
 #include <gtest/gtest.h>
 

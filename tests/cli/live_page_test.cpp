@@ -11,6 +11,7 @@
 #include <regex>
 #include <thread>
 
+#include "tests/needs_torch.h"
 #include "tests/coordinator/processes.h"
 #include "tests/test_dirs.h"
 
@@ -46,6 +47,7 @@ class LivePageTest : public ::testing::Test {
 };
 
 TEST_F(LivePageTest, ACoordinatorServesTheReportAndJsonWhileItRuns) {
+  DEEPREDUCE_NEEDS_TORCH();
   Process coord({"coordinator", (dir_ / "exp.yaml").string(), "--db", (dir_ / "db").string(), "--bind",
                  "tcp://127.0.0.1:" + std::to_string(port_), "--http", "127.0.0.1:" + std::to_string(port_ + 1),
                  "--keep-serving"},

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "nn/relu_plan.h"
+#include "spec/relu_plan.h"
 #include "storage/store.h"
 #include "tests/cli/run_binary.h"
 #include "tests/test_dirs.h"

@@ -18,6 +18,7 @@
 #include "protocol/protocol.h"
 #include "protocol/transport.h"
 #include "storage/store.h"
+#include "tests/needs_torch.h"
 #include "tests/coordinator/fault_fixture.h"
 
 namespace deepreduce {
@@ -50,6 +51,7 @@ class ChaosTest : public FaultTest {
 };
 
 TEST_F(ChaosTest, CoordinatorKilledTenTimesWhileWorkersTrainAndDeliver) {
+  DEEPREDUCE_NEEDS_TORCH();
   const std::string cfg = config(16, 10, /*kd=*/true);
   reference(cfg);
   const auto t0 = Clock::now();
@@ -79,6 +81,7 @@ TEST_F(ChaosTest, CoordinatorKilledTenTimesWhileWorkersTrainAndDeliver) {
 }
 
 TEST_F(ChaosTest, WorkersKilledThirtyTimes) {
+  DEEPREDUCE_NEEDS_TORCH();
   const std::string cfg = config(16, 8, /*kd=*/true);
   reference(cfg);
   const auto t0 = Clock::now();
@@ -105,6 +108,7 @@ TEST_F(ChaosTest, WorkersKilledThirtyTimes) {
 }
 
 TEST_F(ChaosTest, RunKilledTwentyTimesIncludingWhileItCreatesItsStore) {
+  DEEPREDUCE_NEEDS_TORCH();
   const std::string cfg = config(8, 6, /*kd=*/true);
   reference(cfg);
   const auto t0 = Clock::now();
@@ -136,6 +140,7 @@ TEST_F(ChaosTest, RunKilledTwentyTimesIncludingWhileItCreatesItsStore) {
 // 10,000 messages an unkind network and a hostile client would send, while
 // two real workers run a real experiment.
 TEST_F(ChaosTest, TenThousandHostileMessagesForgeNothingAndStopNothing) {
+  DEEPREDUCE_NEEDS_TORCH();
   // Long enough that all 10,000 messages arrive while trials still train
   // (the coordinator got faster: 4 epochs finished inside the campaign once).
   const std::string cfg = config(4, 16, /*kd=*/true);
@@ -265,6 +270,7 @@ TEST_F(ChaosTest, TenThousandHostileMessagesForgeNothingAndStopNothing) {
 // Issue item 3: workers idle at the kill rejoin and get work at once, however
 // often the coordinator dies while they wait.
 TEST_F(ChaosTest, IdleWorkersThatRejoinARestartedCoordinatorGetWork) {
+  DEEPREDUCE_NEEDS_TORCH();
   auto a = worker("a");
   auto b = worker("b");
   size_t trials = 0;
@@ -295,6 +301,7 @@ TEST_F(ChaosTest, IdleWorkersThatRejoinARestartedCoordinatorGetWork) {
 // Issue item 4: a trial that finishes while the coordinator is down is stored
 // with its model when the worker reconnects, and its KD student trains.
 TEST_F(ChaosTest, AResultFinishedWhileTheCoordinatorIsDownArrivesWithItsModel) {
+  DEEPREDUCE_NEEDS_TORCH();
   const std::string cfg = config(1, 3, /*kd=*/true);
   auto c = coordinator(cfg, "db", {"--heartbeat-ms", "300"});
   auto a = worker("a");
@@ -334,6 +341,7 @@ TEST_F(ChaosTest, AResultFinishedWhileTheCoordinatorIsDownArrivesWithItsModel) {
 
 // Issue item 5: a worker whose surroundings fail is quarantined; no trial is charged.
 TEST_F(ChaosTest, AWorkerWithoutItsDataIsQuarantinedAndNoTrialIsCharged) {
+  DEEPREDUCE_NEEDS_TORCH();
   fs::create_directories(path("empty-data"));
   std::ofstream(dir_ / "fm.yaml") << "name: fm\n"
                                      "defaults: {dataset: fashion-mnist, arch: resnet18, alpha: 0.125, blocks: [1, 1, 1, 1],"
@@ -363,6 +371,7 @@ TEST_F(ChaosTest, AWorkerWithoutItsDataIsQuarantinedAndNoTrialIsCharged) {
 }
 
 TEST_F(ChaosTest, AWorkerAskedForADeviceItLacksSaysSoAndExits) {
+  DEEPREDUCE_NEEDS_TORCH();
   auto w = worker("gpu", {"--device", "cuda:0"});
   ASSERT_TRUE(w->wait(30)) << w->log();
   EXPECT_NE(w->exit_code(), 0);

@@ -15,6 +15,7 @@
 
 #include "protocol/transport.h"
 #include "storage/store.h"
+#include "tests/needs_torch.h"
 #include "tests/coordinator/fault_fixture.h"
 
 namespace deepreduce {
@@ -69,6 +70,7 @@ class ResettingListener {
 // that break off while the coordinator is gone (a restarting host, an unkind
 // network), and finishes when it is back; nothing is lost or trained twice.
 TEST_F(FaultTest, AWorkerOutlivesResetHandshakesWhileItsCoordinatorIsGone) {
+  DEEPREDUCE_NEEDS_TORCH();
   const std::string cfg = config(2, 6);
   auto c = coordinator(cfg, "db", {"--heartbeat-ms", "300"});
   auto a = worker("a");
@@ -93,6 +95,7 @@ TEST_F(FaultTest, AWorkerOutlivesResetHandshakesWhileItsCoordinatorIsGone) {
 // (garbage, a stale or torn write) a worker waits, and connects once the
 // coordinator writes its address there.
 TEST_F(FaultTest, AWorkerWaitsOutAnAddressFileThatHoldsNoAddress) {
+  DEEPREDUCE_NEEDS_TORCH();
   std::ofstream(path("address")) << "garbage://" << std::string(5000, 'x') << "\n";
   auto a = worker("a", {"--connect-file", path("address")});  // (it overrides the fixture's --connect)
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
@@ -106,6 +109,7 @@ TEST_F(FaultTest, AWorkerWaitsOutAnAddressFileThatHoldsNoAddress) {
 // A worker that never gets through a handshake is misconfigured (or pointed at
 // something else): it says why and stops, within --give-up-after.
 TEST_F(FaultTest, AWorkerThatNeverGetsThroughAHandshakeSaysWhyAndStops) {
+  DEEPREDUCE_NEEDS_TORCH();
   ResettingListener network(port_);
   ASSERT_TRUE(network.ok()) << "port " << port_;
   auto a = worker("a", {"--give-up-after", "3"});
@@ -120,6 +124,7 @@ TEST_F(FaultTest, AWorkerThatNeverGetsThroughAHandshakeSaysWhyAndStops) {
 }
 
 TEST_F(FaultTest, WorkersKilledMidTrialRepeatedlyEveryTrialEndsDoneExactlyOnce) {
+  DEEPREDUCE_NEEDS_TORCH();
   auto c = coordinator(config(5, 6, /*kd=*/true), "db", {"--max-attempts", "20", "--heartbeat-ms", "300"});
   std::vector<std::unique_ptr<Process>> workers;
   workers.push_back(worker("a"));
@@ -146,6 +151,7 @@ TEST_F(FaultTest, WorkersKilledMidTrialRepeatedlyEveryTrialEndsDoneExactlyOnce) 
 }
 
 TEST_F(FaultTest, ACoordinatorKilledMidSweepRestartsWithoutRetrainingAndEndsAsAnUninterruptedRun) {
+  DEEPREDUCE_NEEDS_TORCH();
   const std::string cfg = config(4, 5);
   // The reference: the same experiment, never interrupted.
   Process reference({"run", cfg, "--db", path("reference"), "--threads", "1"}, path("reference.log"));
@@ -193,6 +199,7 @@ TEST_F(FaultTest, ACoordinatorKilledMidSweepRestartsWithoutRetrainingAndEndsAsAn
 }
 
 TEST_F(FaultTest, GarbageAtTheSocketDoesNotStopTheCoordinatorServingRealWorkers) {
+  DEEPREDUCE_NEEDS_TORCH();
   auto c = coordinator(config(3, 3), "db");
   auto w = worker("a");
   zmq::context_t ctx;
@@ -230,6 +237,7 @@ TEST_F(FaultTest, GarbageAtTheSocketDoesNotStopTheCoordinatorServingRealWorkers)
 }
 
 TEST_F(FaultTest, AStoppedWorkerLosesItsLeaseAndItsLateResultCountsAtMostOnce) {
+  DEEPREDUCE_NEEDS_TORCH();
   auto c = coordinator(config(2, 6), "db", {"--heartbeat-ms", "300"});
   auto a = worker("a");
   // Wait until a holds a lease, then freeze it past 3 heartbeats.
@@ -245,6 +253,7 @@ TEST_F(FaultTest, AStoppedWorkerLosesItsLeaseAndItsLateResultCountsAtMostOnce) {
 }
 
 TEST_F(FaultTest, CurveLetsInOnlyWorkersWithAnAllowedKey) {
+  DEEPREDUCE_NEEDS_TORCH();
   for (const char* who : {"server", "good", "bad"}) {
     Process k({"keygen", "--out", path(std::string("keys/") + who)}, path("keygen.log"));
     ASSERT_TRUE(k.wait(20));
@@ -286,6 +295,7 @@ TEST_F(FaultTest, CurveLetsInOnlyWorkersWithAnAllowedKey) {
 }
 
 TEST_F(FaultTest, AReLeasedTrialResumesFromTheCheckpointItsLastWorkerSent) {
+  DEEPREDUCE_NEEDS_TORCH();
   auto c = coordinator(config(1, 10), "db", {"--heartbeat-ms", "500"});
   auto a = worker("a");
   // Wait for the first checkpoint to reach the store, then kill the worker.
@@ -310,6 +320,7 @@ TEST_F(FaultTest, AReLeasedTrialResumesFromTheCheckpointItsLastWorkerSent) {
 }
 
 TEST_F(FaultTest, SigintStopsTheCoordinatorCleanlyAndARestartFinishes) {
+  DEEPREDUCE_NEEDS_TORCH();
   const std::string cfg = config(3, 8);
   auto c = coordinator(cfg, "db", {"--heartbeat-ms", "300"});
   auto a = worker("a");
@@ -330,6 +341,7 @@ TEST_F(FaultTest, SigintStopsTheCoordinatorCleanlyAndARestartFinishes) {
 }
 
 TEST_F(FaultTest, RunAgainOnTheSameStoreTrainsNothingTwice) {
+  DEEPREDUCE_NEEDS_TORCH();
   const std::string cfg = config(2, 2, /*kd=*/true);
   Process first({"run", cfg, "--db", path("db")}, path("first.log"));
   ASSERT_TRUE(first.wait(120));

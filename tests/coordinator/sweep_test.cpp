@@ -9,8 +9,9 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "nn/counts.h"
+#include "spec/counts.h"
 #include "storage/store.h"
+#include "tests/needs_torch.h"
 #include "tests/coordinator/processes.h"
 #include "tests/test_dirs.h"
 
@@ -50,6 +51,7 @@ class SweepRunTest : public ::testing::Test {
 };
 
 TEST_F(SweepRunTest, ADeepReduceSweepRunsToAReportWithHalvingAndPruning) {
+  DEEPREDUCE_NEEDS_TORCH();
   Process run({"run", config(), "--db", path("db"), "--workers", "2", "--threads", "1"}, path("run.log"));
   ASSERT_TRUE(run.wait(400)) << run.log();
   ASSERT_EQ(run.exit_code(), 0) << run.log();
@@ -73,7 +75,7 @@ TEST_F(SweepRunTest, ADeepReduceSweepRunsToAReportWithHalvingAndPruning) {
     const auto result = **s->get_result(t.id);
     EXPECT_EQ(result["relus"], nn::count(t.spec.job.model)->relus);
     if (t.spec.job.train.horizon > t.spec.job.train.epochs) ++rungs;
-    if (!t.spec.prune.is_null()) {
+    if (t.spec.prune) {
       ++pruned;
       EXPECT_LT(result["macs"].get<int64_t>(), 0.5 * (**s->get_result(t.spec.base))["macs"].get<double>() + 1);
     } else if (!t.spec.base.empty()) {
@@ -100,6 +102,7 @@ TEST_F(SweepRunTest, ADeepReduceSweepRunsToAReportWithHalvingAndPruning) {
 }
 
 TEST_F(SweepRunTest, KillingRunMidSweepAndRunningAgainTrainsNothingTwice) {
+  DEEPREDUCE_NEEDS_TORCH();
   const std::string cfg = config();
   uint64_t seq_at_kill = 0;
   std::map<std::string, bool> done_at_kill;
@@ -138,6 +141,7 @@ TEST_F(SweepRunTest, KillingRunMidSweepAndRunningAgainTrainsNothingTwice) {
 // moved elsewhere is the same trials (nothing trains again), and a host
 // without the data at all still gets the whole report.
 TEST_F(SweepRunTest, ADatasetMovedElsewhereTrainsNothingAgainAndTheReportNeedsNoData) {
+  DEEPREDUCE_NEEDS_TORCH();
   const fs::path debian = "/usr/share/datasets/fashion-mnist";
   if (!fs::exists(debian / "train-images-idx3-ubyte.gz"))
     GTEST_SKIP() << "Debian's dataset-fashion-mnist is not installed (scripts/install-deps.sh installs it)";
@@ -183,7 +187,7 @@ TEST_F(SweepRunTest, ADatasetMovedElsewhereTrainsNothingAgainAndTheReportNeedsNo
   for (const auto& e : *s->events(seq, 1000000)) EXPECT_NE(e.type, "leased") << "trial " << e.trial << " trained again";
   for (const auto& t : *s->list_trials()) {
     EXPECT_EQ(t.state, TrialState::kDone) << t.id;
-    EXPECT_FALSE(t.spec.role.empty()) << t.id << ": its role was not stored";
+    EXPECT_NE(t.spec.role, storage::Role::kNone) << t.id << ": its role was not stored";
   }
   s.reset();
 

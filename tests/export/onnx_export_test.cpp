@@ -11,9 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include "export/onnx_export.h"
-#include "nn/counts.h"
-#include "nn/prune.h"
-#include "nn/relu_plan.h"
+#include "spec/counts.h"
+#include "spec/prune.h"
+#include "spec/relu_plan.h"
 #include "tests/test_dirs.h"
 
 namespace deepreduce::exporting {

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "nn/relu_plan.h"
+#include "spec/relu_plan.h"
 
 namespace deepreduce::nn {
 namespace {

@@ -13,7 +13,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "nn/counts.h"
+#include "spec/counts.h"
 #include "search/report.h"
 #include "search/strategy.h"
 #include "search/sweep.h"
@@ -93,7 +93,7 @@ TEST_P(GoldenReportTest, PlansTheSameTrialsAndWritesTheSameReport) {
     auto trials = (*store)->list_trials();
     ASSERT_TRUE(trials.ok());
     std::ofstream ids(dir / "report" / "trials.txt");
-    for (const auto& t : *trials) ids << t.id << " " << t.spec.role << " " << t.spec.phase << "\n";
+    for (const auto& t : *trials) ids << t.id << " " << storage::role_name(t.spec.role) << " " << storage::role_name(t.spec.phase) << "\n";
   }
   const fs::path golden = fs::path(DEEPREDUCE_SOURCE_DIR) / "tests" / "search" / "golden" / g.name;
   const bool update = std::getenv("DEEPREDUCE_UPDATE_GOLDEN") != nullptr;

@@ -9,7 +9,7 @@
 #include <set>
 #include <sstream>
 
-#include "nn/counts.h"
+#include "spec/counts.h"
 #include "search/strategy.h"
 
 namespace deepreduce::search {

@@ -10,8 +10,8 @@
 #include <map>
 #include <sstream>
 
-#include "nn/counts.h"
-#include "nn/relu_plan.h"
+#include "spec/counts.h"
+#include "spec/relu_plan.h"
 #include "tests/test_dirs.h"
 
 namespace deepreduce::search {
@@ -113,7 +113,7 @@ TEST_F(ReportTest, WritesTheHtmlPlotTablesAndCsvs) {
   pruned.job.model = (*make_strategy(config_))->propose({})->back().spec.job.model;
   ASSERT_FALSE(pruned.job.model.widths.empty());
   pruned.base = base;
-  pruned.prune = {{"criterion", "fpgm"}, {"macs_target", 0.5}};
+  pruned.prune = *storage::prune_spec_from_json({{"criterion", "fpgm"}, {"macs_target", 0.5}});
   done(pruned, 88);
   done(criticality_trials(baseline_trial(config_), {false})[0].spec, 60);
   done(culled({"stem", "s1"}), 80);
@@ -189,7 +189,7 @@ TEST_F(ReportTest, TheReluFigureDrawsTheSavingAndTheGainAgainstPruning) {
   storage::TrialSpec pruned = baseline_trial(config_);
   pruned.job.model = (*make_strategy(config_))->propose({})->back().spec.job.model;
   pruned.base = base;
-  pruned.prune = {{"criterion", "l1"}, {"macs_target", 0.5}};
+  pruned.prune = *storage::prune_spec_from_json({{"criterion", "l1"}, {"macs_target", 0.5}});
   done(pruned, 70);
   done(culled({"stem", "s1"}), 85);
   auto report = build_report(*store_);
@@ -311,7 +311,7 @@ TEST(ReportSeedsTest, ANetworkTrainedPerSeedIsOnePointWithMeanAndSpread) {
   // Both baselines: 90 (seed 3) and 86 (seed 1).
   std::map<uint64_t, std::string> base;
   for (const auto& p : *planned)
-    if (p.role == "baseline") base[p.spec.job.train.seed] = storage::trial_id(p.spec);
+    if (p.role == storage::Role::kBaseline) base[p.spec.job.train.seed] = storage::trial_id(p.spec);
   ASSERT_EQ(base.size(), 2u);
   const std::string token(32, 'a');
   for (const auto& [seed, id] : base) {

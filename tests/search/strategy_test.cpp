@@ -8,8 +8,8 @@
 #include <random>
 #include <set>
 
-#include "nn/counts.h"
-#include "nn/relu_plan.h"
+#include "spec/counts.h"
+#include "spec/relu_plan.h"
 #include "storage/store.h"
 #include "tests/storage/noop_trials.h"
 #include "tests/test_dirs.h"
@@ -43,9 +43,10 @@ Seen seed_results(const SweepConfig& c) {
 }
 
 std::vector<std::string> plans(const std::vector<PlannedTrial>& trials, const std::string& role, bool kd) {
+  // role: its name
   std::vector<std::string> out;
   for (const auto& t : trials)
-    if (t.role == role && t.spec.teacher.empty() != kd) out.push_back(nn::plan_summary(t.spec.job.model));
+    if (storage::role_name(t.role) == role && t.spec.teacher.empty() != kd) out.push_back(nn::plan_summary(t.spec.job.model));
   return out;
 }
 
@@ -56,7 +57,7 @@ TEST(StrategyTest, DeepReduceStartsWithTheBaselineAndTheCriticalityStudy) {
   auto first = (*s)->propose({});
   ASSERT_TRUE(first.ok());
   ASSERT_EQ(first->size(), 1u + 6 * 2);  // baseline; stem, s1..s4, none; without and with KD
-  EXPECT_EQ((*first)[0].role, "baseline");
+  EXPECT_EQ((*first)[0].role, storage::Role::kBaseline);
   const std::vector<std::string> only = {"cull s1,s2,s3,s4", "cull stem,s2,s3,s4", "cull stem,s1,s3,s4",
                                          "cull stem,s1,s2,s4", "cull stem,s1,s2,s3", "none"};
   EXPECT_EQ(plans(*first, "criticality", false), only);
@@ -110,7 +111,7 @@ TEST(StrategyTest, CullsThinsAndReshapesInTheSeedsCriticalityOrder) {
                                       "cull stem,s1,s4 thin s2,s3", "cull stem,s1,s2,s4 thin s3"}));
   std::vector<const PlannedTrial*> reshaped;
   for (const auto& t : *trials)
-    if (t.role == "reshaping") reshaped.push_back(&t);
+    if (t.role == storage::Role::kReshaping) reshaped.push_back(&t);
   ASSERT_EQ(reshaped.size(), 18u);  // all ReLUs and 8 reductions at rho 0.5, without and with KD
   for (const auto* t : reshaped) EXPECT_EQ(t->spec.job.model.rho, 0.5);
   // A thinned network has half the ReLUs of the stages it thins.
@@ -118,7 +119,7 @@ TEST(StrategyTest, CullsThinsAndReshapesInTheSeedsCriticalityOrder) {
   const int64_t expect = counts.stages[1].relus / 2 + counts.stages[2].relus / 2 + counts.stages[3].relus / 2 +
                          counts.stages[4].relus / 2;  // stem culled, s1..s4 thinned
   for (const auto& t : *trials) {
-    if (t.role == "thinning" && nn::plan_summary(t.spec.job.model) == "cull stem thin s1,s2,s3,s4") {
+    if (t.role == storage::Role::kThinning && nn::plan_summary(t.spec.job.model) == "cull stem thin s1,s2,s3,s4") {
       EXPECT_EQ(nn::count(t.spec.job.model)->relus, expect);
     }
   }
@@ -140,11 +141,11 @@ TEST(StrategyTest, SeedsTrainEveryNetworkPerSeedAndDecideOnTheMean) {
   // The first seed's trials are the one-seed experiment's, unchanged ids.
   std::set<std::string> ids;
   for (const auto& t : *both) ids.insert(storage::trial_id(t.spec));
-  for (const auto& t : *first) EXPECT_TRUE(ids.count(storage::trial_id(t.spec))) << t.role;
+  for (const auto& t : *first) EXPECT_TRUE(ids.count(storage::trial_id(t.spec))) << storage::role_name(t.role);
   // Each copy's teacher is the baseline of its own seed.
   std::map<uint64_t, std::string> baseline;
   for (const auto& t : *both)
-    if (t.role == "baseline") baseline[t.spec.job.train.seed] = storage::trial_id(t.spec);
+    if (t.role == storage::Role::kBaseline) baseline[t.spec.job.train.seed] = storage::trial_id(t.spec);
   ASSERT_EQ(baseline.size(), 2u);
   for (const auto& t : *both)
     if (!t.spec.teacher.empty()) {
@@ -158,8 +159,8 @@ TEST(StrategyTest, SeedsTrainEveryNetworkPerSeedAndDecideOnTheMean) {
   for (const auto& t : *both) {
     if (t.spec.job.train.seed != 7) continue;
     const std::string id = storage::trial_id(t.spec);
-    if (t.role == "baseline") seen[id] = {TrialState::kDone, 75.0};
-    if (t.role != "criticality") continue;
+    if (t.role == storage::Role::kBaseline) seen[id] = {TrialState::kDone, 75.0};
+    if (t.role != storage::Role::kCriticality) continue;
     const std::string plan = nn::plan_summary(t.spec.job.model);
     double top1 = 20;
     if (plan == "cull s1,s2,s3,s4") top1 = 46;           // stem only
@@ -216,9 +217,9 @@ TEST(StrategyTest, ReluBudgetAndPhasesRestrictTheCandidates) {
   auto trials = (*make_strategy(c))->propose(seed_results(c));
   ASSERT_TRUE(trials.ok());
   for (const auto& t : *trials) {
-    EXPECT_NE(t.role, "thinning");
-    EXPECT_NE(t.role, "reshaping");
-    if (t.role == "culling") {
+    EXPECT_NE(t.role, storage::Role::kThinning);
+    EXPECT_NE(t.role, storage::Role::kReshaping);
+    if (t.role == storage::Role::kCulling) {
       const int64_t relus = nn::count(t.spec.job.model)->relus;
       EXPECT_GE(relus, 100000);
       EXPECT_LE(relus, 400000);
@@ -247,11 +248,11 @@ TEST(StrategyTest, SuccessiveHalvingPromotesTheBestContinuingFromTheirCheckpoint
                                              {"cull stem,s1,s2", 40}};
   for (const auto& t : rung0) {
     const std::string id = storage::trial_id(t.spec);
-    if (t.role == "baseline") {
+    if (t.role == storage::Role::kBaseline) {
       EXPECT_EQ(t.spec.job.train.epochs, 4);
       continue;
     }
-    EXPECT_EQ(t.role, "rung");
+    EXPECT_EQ(t.role, storage::Role::kRung);
     EXPECT_EQ(t.spec.job.train.epochs, 1);
     EXPECT_EQ(t.spec.job.train.horizon, 4);
     EXPECT_TRUE(t.spec.base.empty());
@@ -275,7 +276,7 @@ TEST(StrategyTest, SuccessiveHalvingPromotesTheBestContinuingFromTheirCheckpoint
   auto rung2 = *s->propose(seen);
   int full = 0;
   for (const auto& t : rung2)
-    if (t.role == "candidate") {
+    if (t.role == storage::Role::kCandidate) {
       ++full;
       EXPECT_EQ(t.spec.job.train.epochs, 4);
       EXPECT_TRUE(full_fidelity(t.spec));
@@ -295,7 +296,7 @@ TEST(StrategyTest, BandsPromoteWithinEachReluRange) {
   auto s = *make_strategy(c);
   Seen seen;
   for (const auto& t : *s->propose({}))
-    if (t.role == "rung") seen[storage::trial_id(t.spec)] = {TrialState::kDone, 10.0};
+    if (t.role == storage::Role::kRung) seen[storage::trial_id(t.spec)] = {TrialState::kDone, 10.0};
   int promoted = 0;
   for (const auto& t : *s->propose(seen)) promoted += t.spec.job.train.epochs == 2;
   EXPECT_EQ(promoted, 3);  // three candidates in three bands: each band keeps its best
@@ -309,11 +310,11 @@ TEST(StrategyTest, PruningTrialsPruneTheTrainedBaselineToTheirTargets) {
   const int64_t full = nn::count(baseline_trial(c).job.model)->macs;
   int pruning = 0;
   for (const auto& t : trials) {
-    if (t.role != "pruning") continue;
+    if (t.role != storage::Role::kPruning) continue;
     ++pruning;
     EXPECT_EQ(t.spec.base, base);
     EXPECT_EQ(t.spec.job.train.epochs, 2);
-    const double target = t.spec.prune["macs_target"].get<double>();
+    const double target = *t.spec.prune->macs_target;
     EXPECT_LE(nn::count(t.spec.job.model)->macs, static_cast<int64_t>(target * static_cast<double>(full)));
     EXPECT_GT(nn::count(t.spec.job.model)->macs, static_cast<int64_t>((target - 0.05) * static_cast<double>(full)));
     EXPECT_EQ(nn::count(t.spec.job.model)->relus < nn::count(baseline_trial(c).job.model)->relus, true);

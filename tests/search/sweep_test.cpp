@@ -4,7 +4,7 @@
 
 #include <set>
 
-#include "nn/counts.h"
+#include "spec/counts.h"
 
 namespace deepreduce::search {
 namespace {

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <thread>
 
-#include "nn/relu_plan.h"
+#include "spec/relu_plan.h"
 #include "tests/storage/raw_db.h"
 #include "tests/test_dirs.h"
 
@@ -361,13 +361,6 @@ TEST_F(StoreTest, ConcurrentLeasesGrantEachTrialOnce) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(granted.load(), 40);
   EXPECT_EQ(store_->list_trials(TrialState::kLeased)->size(), 40u);
-}
-
-TEST(ResultSummaryTest, DecisionsUseValidationTop1WhenAResultHasIt) {
-  EXPECT_EQ(summarize_result({{"top1", 70.0}}).decision_top1(), 70.0);
-  EXPECT_EQ(summarize_result({{"top1", 70.0}, {"val_top1", 65.5}}).decision_top1(), 65.5);
-  EXPECT_FALSE(summarize_result({{"noop", true}}).decision_top1().has_value());
-  EXPECT_FALSE(summarize_result(nlohmann::json("garbage")).top1.has_value());  // never throws
 }
 
 class BadStoreTest : public StoreTest {};

@@ -85,7 +85,7 @@ TEST_F(PrecisionTest, Bf16TrainsDeterministicallyAndDiffersFromFp32) {
   auto b = run_training(job, testing::cpu_run(), out("bf16b"));
   ASSERT_TRUE(b.ok());
   EXPECT_GT(a->top1, 50.0);  // it learns (chance is 10%)
-  EXPECT_NEAR(a->top1, fp32->top1, 15.0);
+  EXPECT_NEAR(*a->top1, *fp32->top1, 15.0);
   EXPECT_NE(a->epochs[0].train_loss, fp32->epochs[0].train_loss) << "autocast did not engage";
   for (size_t e = 0; e < a->epochs.size(); ++e) EXPECT_EQ(a->epochs[e].train_loss, b->epochs[e].train_loss);
   EXPECT_EQ(a->host_syncs, job.train.epochs);  // autocast adds no host reads
@@ -147,7 +147,7 @@ TEST_F(PrecisionTest, ChannelsLastTrainsToContiguousWeightsThatReproduceTheAccur
   torch::NoGradGuard no_grad;
   const double top1 = 100.0 * (*net)->forward(eval->first).argmax(1).eq(eval->second).sum().item<int64_t>() /
                       eval->second.size(0);
-  EXPECT_NEAR(top1, r->top1, 1.0);  // NHWC and NCHW kernels may round one image differently
+  EXPECT_NEAR(top1, *r->top1, 1.0);  // NHWC and NCHW kernels may round one image differently
   run.memory_format = "nchw";
   auto bad = run_training(job, run, out("bad"));
   ASSERT_FALSE(bad.ok());

@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "nn/model.h"
-#include "nn/relu_plan.h"
+#include "spec/relu_plan.h"
 #include "tests/test_dirs.h"
 #include "tests/train/tiny_job.h"
 #include "train/checkpoint.h"

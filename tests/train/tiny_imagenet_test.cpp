@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "nn/counts.h"
+#include "spec/counts.h"
 #include "tests/test_dirs.h"
 #include "tests/train/tiny_job.h"
 #include "train/trainer.h"

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "train/checkpoint.h"
-#include "train/options.h"
+#include "spec/job.h"
 
 namespace deepreduce::train::testing {
 

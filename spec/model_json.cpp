@@ -1,4 +1,4 @@
-#include "nn/spec_json.h"
+#include "spec/model_json.h"
 
 namespace deepreduce::nn {
 

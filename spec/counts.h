@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "nn/spec.h"
+#include "spec/model_spec.h"
 
 namespace deepreduce::nn {
 

@@ -1,11 +1,11 @@
-#include "train/options.h"
+#include "spec/job.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "nn/spec_json.h"
-#include "train/job_schema.h"
-#include "train/dataset.h"
+#include "spec/model_json.h"
+#include "spec/job_schema.h"
+#include "spec/datasets.h"
 
 namespace deepreduce::train {
 
@@ -29,11 +29,11 @@ const std::vector<std::string>& precision_names() {
 
 Status validate(const TrainJob& job) {
   if (Status s = nn::validate(job.model); !s.ok()) return Status::invalid_argument("model." + s.message());
-  auto classes = classes_for(job.data.dataset);
-  if (!classes.ok()) return Status::invalid_argument("data.dataset: " + classes.status().message());
-  if (job.model.classes != *classes)
+  auto dataset = find_dataset(job.data.dataset);
+  if (!dataset.ok()) return Status::invalid_argument("data.dataset: " + dataset.status().message());
+  if (job.model.classes != (*dataset)->classes)
     return Status::invalid_argument("model.classes: " + job.data.dataset + " has " +
-                                    std::to_string(*classes) + " classes, the model " +
+                                    std::to_string((*dataset)->classes) + " classes, the model " +
                                     std::to_string(job.model.classes));
   if (job.data.train_subset < 0)
     return Status::invalid_argument("data.train_subset: expected a size >= 0 (0 keeps the whole split)");

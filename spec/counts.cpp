@@ -1,4 +1,4 @@
-#include "nn/counts.h"
+#include "spec/counts.h"
 
 namespace deepreduce::nn {
 namespace {

@@ -1,4 +1,4 @@
-#include "nn/spec.h"
+#include "spec/model_spec.h"
 
 #include <cmath>
 #include <utility>

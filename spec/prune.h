@@ -15,11 +15,20 @@
 #include <string>
 
 #include "common/status.h"
-#include "nn/spec.h"
+#include "spec/model_spec.h"
 
 namespace deepreduce::nn {
 
 enum class PruneScope { kInner, kCoupled };
+
+// Which filters survive, decided on trained weights (nn/prune_weights.h).
+enum class PruneCriterion {
+  kL1,    // L1 norm of each filter (Li et al., ICLR 2017): small norms go
+  kFpgm,  // distance to the geometric median (He et al., CVPR 2019): filters
+          // the others can replace (the smallest sum of distances) go
+};
+Result<PruneCriterion> parse_criterion(const std::string& name);  // l1 | fpgm
+const char* criterion_name(PruneCriterion criterion);
 Result<PruneScope> parse_prune_scope(const std::string& name);  // "inner" | "coupled"
 const char* prune_scope_name(PruneScope scope);
 

@@ -1,6 +1,6 @@
-#include "nn/prune.h"
+#include "spec/prune.h"
 
-#include "nn/counts.h"
+#include "spec/counts.h"
 
 namespace deepreduce::nn {
 
@@ -11,6 +11,14 @@ Result<PruneScope> parse_prune_scope(const std::string& name) {
 }
 
 const char* prune_scope_name(PruneScope scope) { return scope == PruneScope::kCoupled ? "coupled" : "inner"; }
+
+Result<PruneCriterion> parse_criterion(const std::string& name) {
+  if (name == "l1") return PruneCriterion::kL1;
+  if (name == "fpgm") return PruneCriterion::kFpgm;
+  return Status::invalid_argument("pruning criterion: expected l1 or fpgm, got \"" + name + "\"");
+}
+
+const char* criterion_name(PruneCriterion criterion) { return criterion == PruneCriterion::kL1 ? "l1" : "fpgm"; }
 
 Result<ModelSpec> prune_rate(const ModelSpec& spec, double rate, PruneScope scope) {
   DR_RETURN_IF_ERROR(validate(spec));

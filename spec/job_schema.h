@@ -10,7 +10,7 @@
 // sweeps all iterate this table, and validate() names the canonical path,
 // which each surface translates back to the spelling its user wrote.
 //
-// The network (`model`) has its own schema in nn/spec_json.
+// The network (`model`) has its own schema in spec/model_json.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "train/options.h"
+#include "spec/job.h"
 
 namespace deepreduce::train {
 

@@ -1,8 +1,8 @@
-#include "nn/relu_plan.h"
+#include "spec/relu_plan.h"
 
 #include <gtest/gtest.h>
 
-#include "nn/counts.h"
+#include "spec/counts.h"
 
 namespace deepreduce::nn {
 namespace {

@@ -1,4 +1,4 @@
-#include "nn/pi_cost.h"
+#include "spec/pi_cost.h"
 
 #include <map>
 

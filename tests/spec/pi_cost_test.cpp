@@ -1,11 +1,11 @@
 // The private-inference cost model: linear in ReLUs, MACs and ReLU layers,
 // presets with their sources, calibration that names bad keys.
-#include "nn/pi_cost.h"
+#include "spec/pi_cost.h"
 
 #include <gtest/gtest.h>
 
-#include "nn/counts.h"
-#include "nn/relu_plan.h"
+#include "spec/counts.h"
+#include "spec/relu_plan.h"
 
 namespace deepreduce::nn {
 namespace {

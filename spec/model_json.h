@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
-#include "nn/spec.h"
+#include "spec/model_spec.h"
 
 namespace deepreduce::nn {
 

@@ -1,8 +1,8 @@
-#include "nn/relu_plan.h"
+#include "spec/relu_plan.h"
 
 #include <algorithm>
 
-#include "nn/counts.h"
+#include "spec/counts.h"
 
 namespace deepreduce::nn {
 namespace {

@@ -1,4 +1,4 @@
-#include "train/job_schema.h"
+#include "spec/job_schema.h"
 
 #include <fmt/format.h>
 

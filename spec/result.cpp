@@ -1,0 +1,116 @@
+#include "spec/result.h"
+
+namespace deepreduce::train {
+
+double TrialResult::seconds() const {
+  double s = 0;
+  for (const auto& e : epochs) s += e.seconds;
+  return s;
+}
+
+nlohmann::ordered_json to_json(const EpochRecord& e) {
+  auto j = nlohmann::ordered_json{{"epoch", e.epoch},
+                                  {"train_loss", e.train_loss},
+                                  {"top1", e.top1},
+                                  {"seconds", e.seconds},
+                                  {"top5", e.top5},
+                                  {"loss", e.loss},
+                                  {"train_top1", e.train_top1},
+                                  {"lr", e.lr},
+                                  {"images_per_second", e.images_per_second}};
+  if (e.val_top1) j["val_top1"] = *e.val_top1;
+  if (e.val_loss) j["val_loss"] = *e.val_loss;
+  return j;
+}
+
+Result<EpochRecord> epoch_record_from_json(const nlohmann::json& j) {
+  try {
+    EpochRecord e;
+    e.epoch = j.at("epoch").get<int64_t>();
+    e.lr = j.at("lr").get<double>();
+    e.train_loss = j.at("train_loss").get<double>();
+    e.train_top1 = j.at("train_top1").get<double>();
+    e.loss = j.at("loss").get<double>();
+    e.top1 = j.at("top1").get<double>();
+    e.top5 = j.at("top5").get<double>();
+    e.seconds = j.at("seconds").get<double>();
+    e.images_per_second = j.at("images_per_second").get<double>();
+    if (j.contains("val_top1") && j["val_top1"].is_number()) e.val_top1 = j["val_top1"].get<double>();
+    if (j.contains("val_loss") && j["val_loss"].is_number()) e.val_loss = j["val_loss"].get<double>();
+    return e;
+  } catch (const std::exception& ex) {
+    return Status::corruption(std::string("epoch record: ") + ex.what());
+  }
+}
+
+nlohmann::ordered_json to_json(const TrialResult& r) {
+  nlohmann::ordered_json epochs = nlohmann::ordered_json::array();
+  for (const auto& e : r.epochs) epochs.push_back(to_json(e));
+  nlohmann::ordered_json j;
+  if (r.top1) j["top1"] = *r.top1;
+  if (r.top5) j["top5"] = *r.top5;
+  if (r.noop) {
+    j["noop"] = true;
+    return j;
+  }
+  j["loss"] = r.loss;
+  j["relus"] = r.relus;
+  j["macs"] = r.macs;
+  j["params"] = r.params;
+  j["epochs"] = epochs;
+  j["images_per_second"] = r.images_per_second;
+  j["completed"] = r.completed;
+  j["device"] = r.device;
+  // The search decides on this when present (TrialResult::decision_top1).
+  if (r.val_top1) j["val_top1"] = *r.val_top1;
+  return j;
+}
+
+namespace {
+
+template <typename T>
+void number(const nlohmann::json& j, const char* key, T& out) {
+  if (j.contains(key) && j[key].is_number()) out = j[key].get<T>();
+}
+void number(const nlohmann::json& j, const char* key, std::optional<double>& out) {
+  if (j.contains(key) && j[key].is_number()) out = j[key].get<double>();
+}
+
+}  // namespace
+
+TrialResult trial_result_from_json(const nlohmann::json& j) {
+  TrialResult r;
+  if (!j.is_object()) return r;
+  number(j, "top1", r.top1);
+  number(j, "top5", r.top5);
+  number(j, "val_top1", r.val_top1);
+  number(j, "loss", r.loss);
+  number(j, "relus", r.relus);
+  number(j, "macs", r.macs);
+  number(j, "params", r.params);
+  number(j, "images_per_second", r.images_per_second);
+  if (j.contains("completed") && j["completed"].is_boolean()) r.completed = j["completed"].get<bool>();
+  if (j.contains("noop") && j["noop"].is_boolean()) r.noop = j["noop"].get<bool>();
+  if (j.contains("device") && j["device"].is_string()) r.device = j["device"].get<std::string>();
+  if (j.contains("epochs") && j["epochs"].is_array())
+    for (const auto& e : j["epochs"]) {
+      EpochRecord rec;
+      if (e.is_object()) {
+        number(e, "epoch", rec.epoch);
+        number(e, "lr", rec.lr);
+        number(e, "train_loss", rec.train_loss);
+        number(e, "train_top1", rec.train_top1);
+        number(e, "loss", rec.loss);
+        number(e, "top1", rec.top1);
+        number(e, "top5", rec.top5);
+        number(e, "seconds", rec.seconds);
+        number(e, "images_per_second", rec.images_per_second);
+        number(e, "val_top1", rec.val_top1);
+        number(e, "val_loss", rec.val_loss);
+      }
+      r.epochs.push_back(rec);
+    }
+  return r;
+}
+
+}  // namespace deepreduce::train

@@ -1,0 +1,61 @@
+// What a trained trial reports: per-epoch records and the final result, typed.
+// result.json (written by `deepreduce train`) and the store's result records
+// are its JSON form; this is the one place that reads and writes them.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace deepreduce::train {
+
+struct EpochRecord {
+  int64_t epoch = 0;  // 1-based
+  double lr = 0;
+  double train_loss = 0;
+  double train_top1 = 0;  // percent, on augmented batches
+  double loss = 0;        // test loss
+  double top1 = 0;        // test top-1, percent
+  double top5 = 0;
+  std::optional<double> val_top1, val_loss;  // on the validation split, when the job holds one out
+  double seconds = 0;     // wall time of the epoch (training and evaluation)
+  double images_per_second = 0;  // training images per second
+};
+
+struct TrialResult {
+  // Of the last epoch, on the test split. Absent only in results that trained
+  // nothing (a no-op trial's).
+  std::optional<double> top1, top5;
+  double loss = 0;
+  std::optional<double> val_top1;  // of the last epoch, on the validation split (data.val_split)
+  int64_t relus = 0, macs = 0, params = 0;
+  std::vector<EpochRecord> epochs;
+  double images_per_second = 0;  // over all training batches of this process
+  bool completed = false;        // false when stopped early (stop_after or a stop request)
+  // Host reads of the training loop's device-side sums (progress reports and
+  // epoch ends): a handful per epoch, never one per batch. Not stored.
+  int64_t host_syncs = 0;
+  std::string device;
+  bool noop = false;  // a no-op trial's result (benchmarks of the coordinator)
+
+  // What a search decides on (criticality ranking, promotion, the front):
+  // validation top-1 when there is a validation split, else test top-1.
+  std::optional<double> decision_top1() const { return val_top1 ? val_top1 : top1; }
+  // The wall time of its epochs.
+  double seconds() const;
+};
+
+// result.json's form, keys in the documented order.
+nlohmann::ordered_json to_json(const TrialResult& r);
+nlohmann::ordered_json to_json(const EpochRecord& e);
+// Strict: every field of an epoch record (checkpoints written by this build).
+Result<EpochRecord> epoch_record_from_json(const nlohmann::json& j);
+// Lenient: a stored result of any build, or a no-op's. Absent or malformed
+// fields stay unset or 0; never an exception.
+TrialResult trial_result_from_json(const nlohmann::json& j);
+
+}  // namespace deepreduce::train
