@@ -63,31 +63,56 @@ class GraphBuilder {
     a->set_i(v);
   }
 
-  // conv (no bias) followed by BN, folded: W' = W * g / sqrt(var + eps), b' = beta - mean * g / sqrt(var + eps).
-  Result<std::string> conv_bn(const std::string& conv, const std::string& bn, const std::string& input,
-                              const std::string& output, int64_t stride, int64_t groups) {
-    auto w = tensor(conv + ".weight");
+  // A conv (no bias of its own), with the BN after it folded in when there is one:
+  // W' = W * g / sqrt(var + eps), b' = beta - mean * g / sqrt(var + eps).
+  Result<std::string> conv(const nn::ResolvedLayer& l, const nn::ResolvedLayer* bn, const std::string& input,
+                           const std::string& output) {
+    auto w = tensor(l.path + ".weight");
+    if (!w.ok()) return w.status();
+    torch::Tensor weight = *w, bias;
+    if (bn) {
+      auto folded = fold(bn->path);
+      if (!folded.ok()) return folded.status();
+      weight = ((*w).to(torch::kDouble) * folded->first.view({-1, 1, 1, 1})).to(torch::kFloat);
+      bias = folded->second.to(torch::kFloat);
+    }
+    std::vector<std::string> inputs = {input, initializer(output + ".weight", weight)};
+    if (bias.defined()) inputs.push_back(initializer(output + ".bias", bias));
+    auto* n = node("Conv", output, inputs, output);
+    ints(n, "kernel_shape", {l.kernel, l.kernel});
+    ints(n, "strides", {l.stride, l.stride});
+    const int64_t pad = l.kernel / 2;
+    ints(n, "pads", {pad, pad, pad, pad});
+    ints(n, "dilations", {1, 1});
+    int_attr(n, "group", l.groups);
+    return output;
+  }
+
+  // A BN that follows no conv (pre-activation blocks): y = x * scale + shift,
+  // per channel, as Mul and Add with [C, 1, 1] constants.
+  Result<std::string> affine(const nn::ResolvedLayer& l, const std::string& input, const std::string& output) {
+    auto folded = fold(l.path);
+    if (!folded.ok()) return folded.status();
+    const int64_t c = folded->first.size(0);
+    const std::string scaled = output + ".scale";
+    node("Mul", scaled, {input, initializer(scaled + ".value", folded->first.to(torch::kFloat).view({c, 1, 1}))},
+         scaled);
+    node("Add", output, {scaled, initializer(output + ".shift", folded->second.to(torch::kFloat).view({c, 1, 1}))},
+         output);
+    return output;
+  }
+
+  // A BN's per-channel scale g / sqrt(var + eps) and shift beta - mean * scale, in double.
+  Result<std::pair<torch::Tensor, torch::Tensor>> fold(const std::string& bn) {
     auto gamma = tensor(bn + ".weight");
     auto beta = tensor(bn + ".bias");
     auto mean = tensor(bn + ".running_mean");
     auto var = tensor(bn + ".running_var");
-    for (const auto* r : {&w, &gamma, &beta, &mean, &var})
+    for (const auto* r : {&gamma, &beta, &mean, &var})
       if (!r->ok()) return r->status();
     const double eps = eps_.count(bn) ? eps_[bn] : 1e-5;
     const torch::Tensor scale = (*gamma).to(torch::kDouble) / ((*var).to(torch::kDouble) + eps).sqrt();
-    const torch::Tensor folded_w = ((*w).to(torch::kDouble) * scale.view({-1, 1, 1, 1})).to(torch::kFloat);
-    const torch::Tensor folded_b = ((*beta).to(torch::kDouble) - (*mean).to(torch::kDouble) * scale).to(torch::kFloat);
-    const int64_t k = (*w).size(2);
-    const std::string wname = initializer(output + ".weight", folded_w);
-    const std::string bname = initializer(output + ".bias", folded_b);
-    auto* n = node("Conv", output, {input, wname, bname}, output);
-    ints(n, "kernel_shape", {k, k});
-    ints(n, "strides", {stride, stride});
-    const int64_t pad = k / 2;
-    ints(n, "pads", {pad, pad, pad, pad});
-    ints(n, "dilations", {1, 1});
-    int_attr(n, "group", groups);
-    return output;
+    return std::make_pair(scale, (*beta).to(torch::kDouble) - (*mean).to(torch::kDouble) * scale);
   }
 
   // The site's ReLU when it is active; else the input flows on (no node at all).
@@ -108,6 +133,95 @@ void tensor_type(onnx::ValueInfoProto* v, const std::string& name, const std::ve
   auto* t = v->mutable_type()->mutable_tensor_type();
   t->set_elem_type(onnx::TensorProto::FLOAT);
   for (int64_t d : dims) t->mutable_shape()->add_dim()->set_dim_value(d);
+}
+
+// The ONNX name of a layer's output: "s2.b1.conv1", "stem.conv".
+std::string onnx_name(const nn::ResolvedBlock& blk, const nn::ResolvedLayer& l) {
+  if (!blk.module.empty()) return blk.name + "." + l.name;
+  std::string n = l.name;
+  if (auto u = n.find('_'); u != std::string::npos) n[u] = '.';
+  return n;
+}
+
+// A block's layers as nodes, in the order they run: a conv and the BN reading
+// only it become one Conv; a ReLU site that is off is no node at all.
+Result<std::string> emit(GraphBuilder& b, const nn::ResolvedBlock& blk, const std::string& input) {
+  if (blk.output < 0) return input;
+  const size_t n = blk.layers.size();
+  std::vector<int> uses(n, 0);
+  for (const auto& l : blk.layers)
+    for (int in : l.inputs)
+      if (in >= 0) ++uses[in];
+  ++uses[blk.output];
+  std::vector<std::string> value(n);
+  std::vector<bool> folded(n, false);
+  auto in = [&](const nn::ResolvedLayer& l, size_t i) { return l.inputs[i] < 0 ? input : value[l.inputs[i]]; };
+  for (int k : blk.order) {
+    const nn::ResolvedLayer& l = blk.layers[k];
+    const std::string name = onnx_name(blk, l);
+    switch (l.kind) {
+      case nn::LayerKind::kConv: {
+        // The BN that reads only this conv's output, folded into it.
+        const nn::ResolvedLayer* bn = nullptr;
+        for (size_t j = 0; j < n; ++j)
+          if (blk.layers[j].kind == nn::LayerKind::kBatchNorm && blk.layers[j].inputs[0] == k && uses[k] == 1) {
+            bn = &blk.layers[j];
+            folded[j] = true;
+          }
+        auto out = b.conv(l, bn, in(l, 0), name);
+        if (!out.ok()) return out.status();
+        value[k] = *out;
+        break;
+      }
+      case nn::LayerKind::kBatchNorm: {
+        if (folded[k]) {
+          value[k] = value[l.inputs[0]];
+          break;
+        }
+        auto out = b.affine(l, in(l, 0), name);
+        if (!out.ok()) return out.status();
+        value[k] = *out;
+        break;
+      }
+      case nn::LayerKind::kRelu:
+        value[k] = b.relu(l.site, in(l, 0));
+        break;
+      case nn::LayerKind::kAdd:
+        b.node("Add", name, {in(l, 0), in(l, 1)}, name);
+        value[k] = name;
+        break;
+      case nn::LayerKind::kZeroPad: {
+        // Option A: subsample (strided Slice), then zero-pad the new channels (Pad).
+        std::string cur = in(l, 0);
+        if (l.stride != 1) {
+          const std::string out = name + ".subsample";
+          b.node("Slice", out,
+                 {cur, b.initializer(out + ".starts", torch::tensor({int64_t{0}, int64_t{0}})),
+                  b.initializer(out + ".ends", torch::tensor({l.in_size, l.in_size})),
+                  b.initializer(out + ".axes", torch::tensor({int64_t{2}, int64_t{3}})),
+                  b.initializer(out + ".steps", torch::tensor({l.stride, l.stride}))},
+                 out);
+          cur = out;
+        }
+        if (l.out_channels != l.in_channels) {
+          const int64_t front = (l.out_channels - l.in_channels) / 2, back = l.out_channels - l.in_channels - front;
+          auto* pad = b.node("Pad", name,
+                             {cur, b.initializer(name + ".pads", torch::tensor({int64_t{0}, front, int64_t{0},
+                                                                                int64_t{0}, int64_t{0}, back,
+                                                                                int64_t{0}, int64_t{0}}))},
+                             name);
+          auto* mode = pad->add_attribute();
+          mode->set_name("mode");
+          mode->set_type(onnx::AttributeProto::STRING);
+          mode->set_s("constant");
+          cur = name;
+        }
+        value[k] = cur;
+        break;
+      }
+    }
+  }
+  return value[blk.output];
 }
 
 }  // namespace
@@ -135,65 +249,11 @@ Result<std::string> to_onnx(nn::Network& net, const OnnxOptions& options) {
   tensor_type(g->add_output(), "logits", {options.batch, spec.classes});
 
   GraphBuilder b(net, g);
-  auto x = b.conv_bn("stem_conv", "stem_bn", "input", "stem.conv", arch.stem_stride, 1);
-  if (!x.ok()) return x.status();
-  std::string cur = b.relu("stem", *x);
-  for (const auto& blk : arch.blocks) {
-    const int64_t stride = blk.stride, cin = blk.in, size = blk.in_size;
-    const std::string& block = blk.name;
-    const std::string& module = blk.module;
-    if (arch.def->block == nn::BlockKind::kBasic) {
-      const int64_t cout = blk.out;
-      auto c1 = b.conv_bn(module + ".conv1", module + ".bn1", cur, block + ".conv1", stride, 1);
-      if (!c1.ok()) return c1.status();
-      const std::string r1 = b.relu(blk.site1, *c1);
-      auto c2 = b.conv_bn(module + ".conv2", module + ".bn2", r1, block + ".conv2", 1, 1);
-      if (!c2.ok()) return c2.status();
-      std::string shortcut = cur;
-      if (stride != 1 || cin != cout) {
-        if (blk.projection) {
-          auto p = b.conv_bn(module + ".proj_conv", module + ".proj_bn", cur, block + ".proj", stride, 1);
-          if (!p.ok()) return p.status();
-          shortcut = *p;
-        } else {
-          // Option A: subsample (strided Slice), then zero-pad the new channels (Pad).
-          if (stride != 1) {
-            const std::string out = block + ".subsample";
-            b.node("Slice", out,
-                   {cur, b.initializer(out + ".starts", torch::tensor({int64_t{0}, int64_t{0}})),
-                    b.initializer(out + ".ends", torch::tensor({size, size})),
-                    b.initializer(out + ".axes", torch::tensor({int64_t{2}, int64_t{3}})),
-                    b.initializer(out + ".steps", torch::tensor({stride, stride}))},
-                   out);
-            shortcut = out;
-          }
-          if (cout != cin) {
-            const std::string out = block + ".zeropad";
-            const int64_t front = (cout - cin) / 2, back = cout - cin - front;
-            auto* n = b.node("Pad", out,
-                             {shortcut, b.initializer(out + ".pads", torch::tensor({int64_t{0}, front, int64_t{0},
-                                                                                    int64_t{0}, int64_t{0}, back,
-                                                                                    int64_t{0}, int64_t{0}}))},
-                             out);
-            auto* mode = n->add_attribute();
-            mode->set_name("mode");
-            mode->set_type(onnx::AttributeProto::STRING);
-            mode->set_s("constant");
-            shortcut = out;
-          }
-        }
-      }
-      const std::string sum = block + ".add";
-      b.node("Add", sum, {*c2, shortcut}, sum);
-      cur = b.relu(blk.site2, sum);
-    } else {
-      auto dw = b.conv_bn(module + ".dw_conv", module + ".dw_bn", cur, block + ".dw_conv", stride, cin);
-      if (!dw.ok()) return dw.status();
-      const std::string r1 = b.relu(blk.site1, *dw);
-      auto pw = b.conv_bn(module + ".pw_conv", module + ".pw_bn", r1, block + ".pw_conv", 1, 1);
-      if (!pw.ok()) return pw.status();
-      cur = b.relu(blk.site2, *pw);
-    }
+  std::string cur = "input";
+  for (const nn::ResolvedBlock* blk : nn::all_blocks(arch)) {
+    auto out = emit(b, *blk, cur);
+    if (!out.ok()) return out.status();
+    cur = *out;
   }
   b.node("GlobalAveragePool", "pool", {cur}, "pool");
   auto* flat = b.node("Flatten", "flatten", {"pool"}, "flatten");

@@ -3,12 +3,16 @@
 //
 // What the graph is (and what those runtimes need it to be):
 //  - opset 13, IR version 7, static NCHW shapes (batch fixed at export);
-//  - BatchNorm folded into the convolution before it (no BatchNormalization node);
+//  - BatchNorm folded into the convolution before it (no BatchNormalization
+//    node); a BN that follows no convolution (pre-activation blocks) is a
+//    per-channel Mul and Add;
 //  - a culled or thinned ReLU is absent: its input flows on, no Identity node,
 //    so the graph evaluates exactly the spec's ReLUs;
 //  - GlobalAveragePool, Flatten and Gemm for the head;
 //  - ResNet-56's option-A shortcut as plain ops: a strided Slice, then Pad with zeros.
-// Nodes and tensors are named after the ReLU sites and blocks ("s2.b1.relu1").
+// The graph is written from the resolved layers (spec/model_spec.h), the lists
+// the builder and the counts walk. Nodes and tensors are named after the ReLU
+// sites and layers ("s2.b1.relu1", "s2.b1.conv1").
 #pragma once
 
 #include <cstdint>

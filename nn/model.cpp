@@ -29,93 +29,6 @@ torch::Tensor traced(torch::nn::Linear& fc, const torch::Tensor& x) {
   return y;
 }
 
-torch::nn::Conv2d conv3x3(int64_t cin, int64_t cout, int64_t stride, int64_t groups = 1) {
-  return torch::nn::Conv2d(
-      torch::nn::Conv2dOptions(cin, cout, 3).stride(stride).padding(1).groups(groups).bias(false));
-}
-
-torch::nn::Conv2d conv1x1(int64_t cin, int64_t cout, int64_t stride = 1) {
-  return torch::nn::Conv2d(torch::nn::Conv2dOptions(cin, cout, 1).stride(stride).bias(false));
-}
-
-std::string site_name(const std::string& stage, int64_t block, const char* suffix) {
-  return stage + ".b" + std::to_string(block) + "." + suffix;
-}
-
-// ResNet basic block (He et al. 2016): conv3x3-BN-relu1-conv3x3-BN, + shortcut, relu2.
-class BasicBlock : public BlockImpl {
- public:
-  BasicBlock(int64_t cin, int64_t inner, int64_t cout, int64_t stride, Shortcut shortcut,
-             const std::string& stage, int64_t index, const std::set<std::string>& off)
-      : stride_(stride), cin_(cin), cout_(cout), shortcut_(shortcut) {
-    conv1_ = register_module("conv1", conv3x3(cin, inner, stride));
-    bn1_ = register_module("bn1", torch::nn::BatchNorm2d(inner));
-    const auto n1 = site_name(stage, index, "relu1");
-    relu1_ = register_module("relu1", ReluGate(n1, off.count(n1) == 0));
-    conv2_ = register_module("conv2", conv3x3(inner, cout, 1));
-    bn2_ = register_module("bn2", torch::nn::BatchNorm2d(cout));
-    const auto n2 = site_name(stage, index, "relu2");
-    relu2_ = register_module("relu2", ReluGate(n2, off.count(n2) == 0));
-    if ((stride != 1 || cin != cout) && shortcut == Shortcut::kProjection) {
-      proj_conv_ = register_module("proj_conv", conv1x1(cin, cout, stride));
-      proj_bn_ = register_module("proj_bn", torch::nn::BatchNorm2d(cout));
-    }
-  }
-
-  torch::Tensor forward(torch::Tensor x) override {
-    torch::Tensor out = relu1_(bn1_(traced(conv1_, x)));
-    out = bn2_(traced(conv2_, out));
-    return relu2_(out + shortcut(x));
-  }
-
- private:
-  torch::Tensor shortcut(const torch::Tensor& x) {
-    if (stride_ == 1 && cin_ == cout_) return x;
-    if (shortcut_ == Shortcut::kProjection) return proj_bn_(traced(proj_conv_, x));
-    // Option A (He et al. 2016, CIFAR): subsample, then zero-pad the new channels.
-    torch::Tensor y = x;
-    if (stride_ != 1)
-      y = y.slice(2, 0, y.size(2), stride_).slice(3, 0, y.size(3), stride_);
-    if (cout_ != cin_) {
-      const int64_t front = (cout_ - cin_) / 2, back = cout_ - cin_ - front;
-      y = F::pad(y, F::PadFuncOptions({0, 0, 0, 0, front, back}));
-    }
-    return y;
-  }
-
-  int64_t stride_, cin_, cout_;
-  Shortcut shortcut_;
-  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, proj_conv_{nullptr};
-  torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr}, proj_bn_{nullptr};
-  ReluGate relu1_{nullptr}, relu2_{nullptr};
-};
-
-// MobileNetV1 block (Howard et al. 2017): dw3x3-BN-ReLU(dw), pw1x1-BN-ReLU(pw).
-class DepthwiseSeparableBlock : public BlockImpl {
- public:
-  DepthwiseSeparableBlock(int64_t cin, int64_t cout, int64_t stride, const std::string& stage,
-                          int64_t index, const std::set<std::string>& off) {
-    dw_conv_ = register_module("dw_conv", conv3x3(cin, cin, stride, cin));
-    dw_bn_ = register_module("dw_bn", torch::nn::BatchNorm2d(cin));
-    const auto n1 = site_name(stage, index, "dw");
-    dw_relu_ = register_module("dw_relu", ReluGate(n1, off.count(n1) == 0));
-    pw_conv_ = register_module("pw_conv", conv1x1(cin, cout));
-    pw_bn_ = register_module("pw_bn", torch::nn::BatchNorm2d(cout));
-    const auto n2 = site_name(stage, index, "pw");
-    pw_relu_ = register_module("pw_relu", ReluGate(n2, off.count(n2) == 0));
-  }
-
-  torch::Tensor forward(torch::Tensor x) override {
-    x = dw_relu_(dw_bn_(traced(dw_conv_, x)));
-    return pw_relu_(pw_bn_(traced(pw_conv_, x)));
-  }
-
- private:
-  torch::nn::Conv2d dw_conv_{nullptr}, pw_conv_{nullptr};
-  torch::nn::BatchNorm2d dw_bn_{nullptr}, pw_bn_{nullptr};
-  ReluGate dw_relu_{nullptr}, pw_relu_{nullptr};
-};
-
 }  // namespace
 
 torch::Tensor ReluGateImpl::forward(torch::Tensor x) {
@@ -128,24 +41,67 @@ torch::Tensor ReluGateImpl::forward(torch::Tensor x) {
   return torch::relu(x);
 }
 
+LayerGraph::LayerGraph(torch::nn::Module& owner, const ResolvedBlock& block, const ModelSpec& spec)
+    : block_(std::make_shared<const ResolvedBlock>(block)) {
+  for (const ResolvedLayer& l : block_->layers) {
+    Step step{&l};
+    switch (l.kind) {
+      case LayerKind::kConv:
+        step.conv = owner.register_module(l.name, torch::nn::Conv2d(torch::nn::Conv2dOptions(l.in_channels, l.out_channels, l.kernel)
+                                                                      .stride(l.stride)
+                                                                      .padding(l.kernel / 2)
+                                                                      .groups(l.groups)
+                                                                      .bias(false)));
+        break;
+      case LayerKind::kBatchNorm:
+        step.bn = owner.register_module(l.name, torch::nn::BatchNorm2d(l.out_channels));
+        break;
+      case LayerKind::kRelu:
+        step.relu = owner.register_module(l.name, ReluGate(l.site, spec.relu_off.count(l.site) == 0));
+        break;
+      case LayerKind::kAdd:
+      case LayerKind::kZeroPad:
+        break;
+    }
+    steps_.push_back(step);
+  }
+}
+
+torch::Tensor LayerGraph::forward(const torch::Tensor& x) {
+  if (!block_ || block_->output < 0) return x;
+  std::vector<torch::Tensor> values(steps_.size());
+  auto in = [&](const ResolvedLayer& l, size_t i) -> const torch::Tensor& {
+    return l.inputs[i] < 0 ? x : values[l.inputs[i]];
+  };
+  for (int k : block_->order) {
+    Step& s = steps_[k];
+    const ResolvedLayer& l = *s.layer;
+    switch (l.kind) {
+      case LayerKind::kConv: values[k] = traced(s.conv, in(l, 0)); break;
+      case LayerKind::kBatchNorm: values[k] = s.bn(in(l, 0)); break;
+      case LayerKind::kRelu: values[k] = s.relu(in(l, 0)); break;
+      case LayerKind::kAdd: values[k] = in(l, 0) + in(l, 1); break;
+      case LayerKind::kZeroPad: {
+        // Option A (He et al. 2016, CIFAR): subsample, then zero-pad the new channels.
+        torch::Tensor y = in(l, 0);
+        if (l.stride != 1) y = y.slice(2, 0, y.size(2), l.stride).slice(3, 0, y.size(3), l.stride);
+        if (l.out_channels != l.in_channels) {
+          const int64_t front = (l.out_channels - l.in_channels) / 2, back = l.out_channels - l.in_channels - front;
+          y = F::pad(y, F::PadFuncOptions({0, 0, 0, 0, front, back}));
+        }
+        values[k] = y;
+        break;
+      }
+    }
+  }
+  return values[block_->output];
+}
+
 NetworkImpl::NetworkImpl(const ModelSpec& spec) : spec_(spec) {
   const ResolvedArch arch = resolve_unchecked(spec);
-  stem_conv_ = register_module(
-      "stem_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(spec.in_channels, arch.stem_width, 3)
-                                         .stride(arch.stem_stride)
-                                         .padding(1)
-                                         .bias(false)));
-  stem_bn_ = register_module("stem_bn", torch::nn::BatchNorm2d(arch.stem_width));
-  stem_relu_ = register_module("stem_relu", ReluGate("stem", spec.relu_off.count("stem") == 0));
-  for (const auto& b : arch.blocks) {
-    std::shared_ptr<BlockImpl> block;
-    if (arch.def->block == BlockKind::kBasic)
-      block = std::make_shared<BasicBlock>(b.in, b.inner, b.out, b.stride, arch.def->shortcut, b.stage, b.index,
-                                           spec.relu_off);
-    else
-      block = std::make_shared<DepthwiseSeparableBlock>(b.in, b.out, b.stride, b.stage, b.index, spec.relu_off);
-    blocks_.push_back(register_module(b.module, block));
-  }
+  stem_ = LayerGraph(*this, arch.stem, spec);
+  for (const auto& b : arch.blocks) blocks_.push_back(register_module(b.module, Block(b, spec)));
+  head_ = LayerGraph(*this, arch.head, spec);
   fc_ = register_module("fc", torch::nn::Linear(arch.out_channels, spec.classes));
 
   // torchvision's ResNet/MobileNet initialisation.
@@ -160,8 +116,9 @@ NetworkImpl::NetworkImpl(const ModelSpec& spec) : spec_(spec) {
 }
 
 torch::Tensor NetworkImpl::forward(torch::Tensor x) {
-  x = stem_relu_(stem_bn_(traced(stem_conv_, x)));
+  x = stem_.forward(x);
   for (auto& b : blocks_) x = b->forward(x);
+  x = head_.forward(x);
   x = F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions(1)).flatten(1);
   return traced(fc_, x);
 }

@@ -1,8 +1,9 @@
 // The LibTorch builder: one Network module for every registered architecture,
-// built from a ModelSpec. A ReLU site that is off is an identity; nothing else
-// about the network changes.
+// built from a ModelSpec through its resolved layers (spec/model_spec.h), the
+// same lists the counts and the exporter walk. A ReLU site that is off is an
+// identity; nothing else about the network changes.
 //
-// Parameter names are stable and follow the site names ("stem.conv.weight",
+// Parameter names are stable and follow the layers' names ("stem_conv.weight",
 // "s2_b1.conv1.weight", ...), so weights can move between specs that share
 // structure (KD teachers, pruning).
 #pragma once
@@ -13,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "spec/model_spec.h"
@@ -33,12 +35,37 @@ class ReluGateImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ReluGate);
 
-// A block of a stage. Subclasses: the ResNet basic block, the MobileNetV1
-// depthwise-separable block.
+// The modules of a resolved block (spec/model_spec.h), made in its layers'
+// order and run in their dependency order. The stem and the head are such
+// graphs registered on the network itself; every other block is a BlockImpl.
+class LayerGraph {
+ public:
+  // Makes the block's modules and registers them on `owner` under the layers' names.
+  LayerGraph(torch::nn::Module& owner, const ResolvedBlock& block, const ModelSpec& spec);
+  LayerGraph() = default;
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  struct Step {
+    const ResolvedLayer* layer;
+    torch::nn::Conv2d conv{nullptr};
+    torch::nn::BatchNorm2d bn{nullptr};
+    ReluGate relu{nullptr};
+  };
+  std::shared_ptr<const ResolvedBlock> block_;
+  std::vector<Step> steps_;  // by layer index
+};
+
+// A block of a stage: its kind's layers (spec/blocks.h), nothing else.
 class BlockImpl : public torch::nn::Module {
  public:
-  virtual torch::Tensor forward(torch::Tensor x) = 0;
+  BlockImpl(const ResolvedBlock& block, const ModelSpec& spec) : graph_(*this, block, spec) {}
+  torch::Tensor forward(torch::Tensor x) { return graph_.forward(x); }
+
+ private:
+  LayerGraph graph_;
 };
+TORCH_MODULE(Block);
 
 class NetworkImpl : public torch::nn::Module {
  public:
@@ -49,10 +76,9 @@ class NetworkImpl : public torch::nn::Module {
 
  private:
   ModelSpec spec_;
-  torch::nn::Conv2d stem_conv_{nullptr};
-  torch::nn::BatchNorm2d stem_bn_{nullptr};
-  ReluGate stem_relu_{nullptr};
-  std::vector<std::shared_ptr<BlockImpl>> blocks_;
+  LayerGraph stem_;
+  std::vector<Block> blocks_;
+  LayerGraph head_;
   torch::nn::Linear fc_{nullptr};
 };
 TORCH_MODULE(Network);

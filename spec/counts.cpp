@@ -3,47 +3,33 @@
 namespace deepreduce::nn {
 namespace {
 
-// Walks the resolved blocks in forward order, accumulating counts. This
-// mirrors the architecture tables, not the LibTorch builder: the two are
-// tested against each other.
+// Walks the resolved layers in forward order, accumulating counts. This reads
+// the block descriptions, not the LibTorch builder: the two are tested against
+// each other (tests/nn/measured_counts_test.cpp).
 Counts walk(const ModelSpec& spec) {
   const ResolvedArch arch = resolve_unchecked(spec);
   Counts c;
-  auto site = [&](const std::string& name, const std::string& stage, int64_t ch, int64_t hw) {
-    ReluSite s{name, stage, ch, hw, hw, spec.relu_off.count(name) == 0};
-    c.sites.push_back(s);
-  };
-  auto conv = [&](int64_t cin, int64_t cout, int64_t k, int64_t groups, int64_t hw_out) {
-    c.macs += cout * hw_out * hw_out * (cin / groups) * k * k;
-    c.params += cout * (cin / groups) * k * k;
-  };
-  auto bn = [&](int64_t ch) { c.params += 2 * ch; };
-
-  conv(spec.in_channels, arch.stem_width, 3, 1, arch.stem_size);
-  bn(arch.stem_width);
-  site("stem", "stem", arch.stem_width, arch.stem_size);
-
-  for (const auto& b : arch.blocks) {
-    const int64_t ho = b.out_size;
-    if (arch.def->block == BlockKind::kBasic) {
-      conv(b.in, b.inner, 3, 1, ho);
-      bn(b.inner);
-      site(b.site1, b.stage, b.inner, ho);
-      conv(b.inner, b.out, 3, 1, ho);
-      bn(b.out);
-      if (b.projection) {
-        conv(b.in, b.out, 1, 1, ho);
-        bn(b.out);
+  for (const ResolvedBlock* b : all_blocks(arch))
+    for (int k : b->order) {
+      const ResolvedLayer& l = b->layers[k];
+      switch (l.kind) {
+        case LayerKind::kConv: {
+          const int64_t per_output = (l.in_channels / l.groups) * l.kernel * l.kernel;
+          c.macs += l.out_channels * l.out_size * l.out_size * per_output;
+          c.params += l.out_channels * per_output;
+          break;
+        }
+        case LayerKind::kBatchNorm:
+          c.params += 2 * l.out_channels;
+          break;
+        case LayerKind::kRelu:
+          c.sites.push_back({l.site, b->stage, l.in_channels, l.in_size, l.in_size, spec.relu_off.count(l.site) == 0});
+          break;
+        case LayerKind::kAdd:
+        case LayerKind::kZeroPad:
+          break;
       }
-    } else {
-      conv(b.in, b.in, 3, b.in, ho);  // depthwise
-      bn(b.in);
-      site(b.site1, b.stage, b.inner, ho);
-      conv(b.in, b.out, 1, 1, ho);  // pointwise
-      bn(b.out);
     }
-    site(b.site2, b.stage, b.out, ho);
-  }
   const int64_t cin = arch.out_channels;
   // Global average pooling, then the classifier.
   c.macs += cin * spec.classes;

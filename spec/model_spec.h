@@ -13,19 +13,14 @@
 #include <vector>
 
 #include "common/status.h"
+#include "spec/blocks.h"
 
 namespace deepreduce::nn {
 
-// How the blocks of an architecture are made.
-enum class BlockKind {
-  kBasic,               // ResNet basic block: conv3x3-BN-ReLU(relu1)-conv3x3-BN, + shortcut, ReLU(relu2)
-  kDepthwiseSeparable,  // MobileNetV1: dw3x3-BN-ReLU(dw), pw1x1-BN-ReLU(pw)
-};
-
-// The shortcut of a basic block whose shape changes.
+// The shortcut of a residual block whose shape changes.
 enum class Shortcut {
   kNone,        // no residual path (MobileNetV1)
-  kProjection,  // 1x1 conv (stride s) + BN (ResNet18/34, torchvision's "option B")
+  kProjection,  // a 1x1 conv (stride s), with BN in a post-activation block (ResNet18/34: torchvision's "option B")
   kZeroPad,     // stride-s subsampling and zero-padded channels, no parameters (CIFAR ResNet "option A")
 };
 
@@ -40,10 +35,15 @@ struct StageDef {
 struct ArchDef {
   std::string name;
   std::string summary;
-  BlockKind block;
+  const BlockKindDef* block;  // spec/blocks.h
   Shortcut shortcut;
   int64_t stem_width;
   std::vector<StageDef> stages;
+  // The stem: a 3x3 conv, then (usually) BN and the "stem" ReLU site. A
+  // pre-activation network's stem is the conv alone: its first block begins with BN-ReLU.
+  bool stem_bn_relu = true;
+  // Pre-activation networks end with BN and a ReLU site ("head") before the pool.
+  bool head_bn_relu = false;
 };
 
 // The registry: every architecture deepreduce knows, in a stable order.
@@ -51,6 +51,8 @@ const std::vector<ArchDef>& arch_registry();
 // The names of the registered architectures, in registry order.
 std::vector<std::string> arch_names();
 // The architecture called `name`, or NotFound listing the known names.
+// Besides the registry's, any Wide ResNet "wrnD-K" (D = 6n + 4 >= 10, K >= 1)
+// is found: three pre-activation stages of (D-4)/6 blocks, widths 16K, 32K, 64K.
 Result<const ArchDef*> find_arch(const std::string& name);
 
 // A network as a value. The default is the all-ReLU baseline of ResNet18 for
@@ -93,24 +95,50 @@ struct ResolvedStage {
   int64_t out = 0;   // its blocks' output channels: width, or the stage's pruned width
 };
 
-// One block of a resolved network: everything the counts, the builder, the
-// pruning and the exporter need to know about it, computed once by resolve().
+// A channel group: channels that every layer touching them must keep or lose
+// together (a conv's outputs and what reads them; the outputs of every block
+// a residual add joins). Channel pruning narrows groups by their key.
+struct ChannelGroup {
+  std::string key;     // the ModelSpec::widths key that narrows it ("s2", "s2.b1"); "" when none does
+  int64_t full = 0;    // its width after alpha, unpruned
+  int64_t width = 0;   // after pruning
+};
+
+// One layer of a resolved network, with concrete shapes.
+struct ResolvedLayer {
+  LayerKind kind = LayerKind::kConv;
+  std::string name;  // the module's name in its block ("conv1"); the stem's and head's are top-level ("stem_conv")
+  std::string path;  // the prefix of its weights: "s2_b1.conv1", "stem_conv"
+  std::string site;  // kRelu: the site's name ("s2.b1.relu1", "stem")
+  // The values it reads: -1 is its block's input, k the output of layers[k].
+  std::vector<int> inputs;
+  int64_t in_channels = 0, out_channels = 0;
+  int64_t kernel = 0, stride = 1, groups = 1;  // kConv; kZeroPad: stride
+  bool depthwise = false;                      // kConv: one filter per channel (groups = channels)
+  int64_t in_size = 0, out_size = 0;           // spatial, square
+  int group_in = -1, group_out = -1;           // ResolvedArch::groups; -1: the image
+};
+
+// A resolved block (and the stem and the head, blocks of their own): its
+// layers in the order they are made, the order they run in, and what it
+// outputs. Everything the counts, the builder, the pruning and the exporter
+// need, computed once by resolve().
 struct ResolvedBlock {
-  std::string name;    // "s2.b1": the key of ModelSpec::widths and the prefix of its ReLU sites
-  std::string module;  // "s2_b1": the builder's module (and the weights' name prefix)
-  std::string stage;   // "s2"
-  int64_t index;       // 1 in "s2.b1"
-  int64_t in;          // input channels
-  int64_t inner;       // channels of the first ReLU: a basic block's conv1 outputs (pruned), a
-                       // depthwise-separable block's depthwise channels (= in)
-  int64_t out;         // output channels: the stage width, or a pruned pointwise conv's
-  int64_t full;        // the unpruned width of the conv ModelSpec::widths narrows (the stage width)
-  int64_t stride;      // of its first conv (and its shortcut)
-  int64_t in_size;     // spatial size in and out (square)
-  int64_t out_size;
-  bool projection;     // a 1x1 conv + BN shortcut (basic blocks whose shape changes, projection archs)
-  std::string site1;   // "s2.b1.relu1" or "s2.b1.dw": the first ReLU, `inner` channels at out_size
-  std::string site2;   // "s2.b1.relu2" or "s2.b1.pw": the second, `out` channels at out_size
+  std::string name;    // "s2.b1": the key of ModelSpec::widths and the prefix of its ReLU sites; "stem", "head"
+  std::string module;  // "s2_b1": the builder's module (and the weights' name prefix); "" for the stem and head
+  std::string stage;   // "s2"; the stem's is "stem", the head's the last stage
+  int64_t index = 0;   // 1 in "s2.b1"
+  int64_t in = 0;      // input channels
+  int64_t inner = 0;   // the block's inner width (kInner), or its input's for kinds without one
+  int64_t out = 0;     // output channels
+  int64_t full = 0;    // the unpruned width of what ModelSpec::widths narrows by block name (the stage width)
+  int64_t stride = 1;
+  int64_t in_size = 0, out_size = 0;
+  bool projection = false;  // has a shortcut conv
+  std::vector<ResolvedLayer> layers;  // in the order their modules are made
+  std::vector<int> order;             // the order they run in (dependencies first)
+  int output = -1;                    // the layer whose value the block outputs (-1: its input)
+  std::vector<std::string> sites;     // its ReLU sites in forward order
 };
 
 // The concrete shape of a valid spec's network.
@@ -120,8 +148,12 @@ struct ResolvedArch {
   int64_t stem_stride;
   int64_t stem_size;     // spatial size after the stem
   std::vector<ResolvedStage> stages;
+  ResolvedBlock stem;                 // reads the image
   std::vector<ResolvedBlock> blocks;  // in forward order
+  ResolvedBlock head;                 // the layers before the pool (none, or BN and the "head" ReLU site)
+  std::vector<ChannelGroup> groups;
   int64_t out_channels;  // what the classifier sees
+  int classifier_group;  // the group the classifier reads
 };
 
 // Precondition for the *_unchecked form: validate(spec).ok().
@@ -136,14 +168,17 @@ int64_t inner_width(const ModelSpec& spec, const std::string& block, int64_t ful
 // max(1, int(width * alpha)), the width rule of every architecture.
 int64_t scale_width(int64_t width, double alpha);
 
-// Stage names of an architecture in order: "stem", "s1", ..., "sN".
+// The ReLU stages of an architecture in order: "stem" (where the stem has a
+// ReLU), "s1", ..., "sN". Counts per stage, culling, thinning and the
+// criticality study name these.
 std::vector<std::string> stage_names(const ArchDef& def);
 
-// The names of a network's ReLU sites in forward order: "stem", then per block
-// "sK.bJ.relu1", "sK.bJ.relu2" (basic blocks) or "sK.bJ.dw", "sK.bJ.pw"
-// (depthwise-separable blocks), K from 1, J from 0.
+// The names of a network's ReLU sites in forward order: "stem" (where the stem
+// has one), then each block's ("sK.bJ.relu1", "sK.bJ.relu2" in basic and
+// pre-activation blocks, "sK.bJ.dw", "sK.bJ.pw" in depthwise-separable ones;
+// K from 1, J from 0), then "head" where the network has one.
 std::vector<std::string> site_names(const ResolvedArch& arch);
-// The site's two names within a block: {"relu1", "relu2"} or {"dw", "pw"}.
-std::pair<const char*, const char*> block_site_suffixes(BlockKind kind);
+// Every block (and the stem and head) in forward order.
+std::vector<const ResolvedBlock*> all_blocks(const ResolvedArch& arch);
 
 }  // namespace deepreduce::nn

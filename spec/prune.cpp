@@ -1,5 +1,7 @@
 #include "spec/prune.h"
 
+#include <algorithm>
+
 #include "spec/counts.h"
 
 namespace deepreduce::nn {
@@ -25,17 +27,17 @@ Result<ModelSpec> prune_rate(const ModelSpec& spec, double rate, PruneScope scop
   if (!(rate >= 0 && rate < 1))
     return Status::invalid_argument("pruning rate: expected a number in [0, 1), got " + std::to_string(rate));
   ModelSpec out = spec;
+  // Every channel group that has a key: blocks' (inner) always, residual
+  // stages' (coupled) with that scope. Rates compose with an earlier pruning:
+  // they apply to the current width.
   const ResolvedArch arch = resolve_unchecked(spec);
-  for (const auto& b : arch.blocks) {
-    // Rates compose with an earlier pruning: they apply to the current width.
-    const int64_t kept = scale_width(inner_width(spec, b.name, b.full), 1.0 - rate);
-    if (kept < b.full) out.widths[b.name] = kept;
+  for (const auto& g : arch.groups) {
+    if (g.key.empty()) continue;
+    const bool stage = std::any_of(arch.stages.begin(), arch.stages.end(), [&](const auto& st) { return st.name == g.key; });
+    if (stage && scope != PruneScope::kCoupled) continue;
+    const int64_t kept = scale_width(g.width, 1.0 - rate);
+    if (kept < g.full) out.widths[g.key] = kept;
   }
-  if (scope == PruneScope::kCoupled && arch.def->block == BlockKind::kBasic)
-    for (const auto& st : arch.stages) {
-      const int64_t kept = scale_width(st.out, 1.0 - rate);
-      if (kept < st.width) out.widths[st.name] = kept;
-    }
   return out;
 }
 

@@ -21,6 +21,13 @@ Status check_stage(const ArchDef& def, const std::string& stage) {
   return Status();
 }
 
+// The first two sites of the spec's network, to show how sites are named.
+std::vector<std::string> example_sites(const ModelSpec& spec) {
+  std::vector<std::string> names = site_names(resolve_unchecked(spec));
+  if (names.size() > 2) names.resize(2);
+  return names;
+}
+
 }  // namespace
 
 Result<std::set<std::string>> active_sites(const ModelSpec& spec) {
@@ -76,7 +83,8 @@ Result<ModelSpec> thin(ModelSpec spec, const std::vector<std::string>& stages, T
           join(thinnable, ", ") + ")");
     }
     for (const auto& b : arch.blocks)
-      if (b.stage == stage) spec.relu_off.insert(position == ThinPosition::kSecond ? b.site2 : b.site1);
+      if (b.stage == stage && !b.sites.empty())
+        spec.relu_off.insert(position == ThinPosition::kSecond ? b.sites.back() : b.sites.front());
   }
   return spec;
 }
@@ -100,11 +108,8 @@ Result<ModelSpec> keep_sites(ModelSpec spec, const std::vector<std::string>& kee
     if (wanted.erase(s.name) == 0) spec.relu_off.insert(s.name);
   }
   if (!wanted.empty())
-    return Status::invalid_argument("relu sites: \"" + *wanted.begin() +
-                                    "\" is not a ReLU site of this " + spec.arch +
-                                    " (sites are named like stem, s1.b0." +
-                                    block_site_suffixes(resolve_unchecked(spec).def->block).first +
-                                    ")");
+    return Status::invalid_argument("relu sites: \"" + *wanted.begin() + "\" is not a ReLU site of this " +
+                                    spec.arch + " (sites are named like " + join(example_sites(spec), ", ") + ")");
   return spec;
 }
 
@@ -136,7 +141,8 @@ std::string plan_summary(const ModelSpec& spec) {
     bool second_off = true, first_off = true;
     for (const auto& b : arch.blocks) {
       if (b.stage != sc.stage) continue;
-      const bool first = spec.relu_off.count(b.site1) == 0, second = spec.relu_off.count(b.site2) == 0;
+      if (b.sites.size() < 2) continue;
+      const bool first = spec.relu_off.count(b.sites.front()) == 0, second = spec.relu_off.count(b.sites.back()) == 0;
       if (!(first && !second)) second_off = false;
       if (!(!first && second)) first_off = false;
     }

@@ -56,6 +56,12 @@ std::map<std::string, nn::ModelSpec> cases() {
   c["mobilenetv1-thin-s4"] = *nn::thin(mb, {"s4"});
   c["mobilenetv1-none"] = *nn::no_relus(mb);
   c["mobilenetv1-pruned-0.3"] = *nn::prune_rate(mb, 0.3);
+  // Pre-activation blocks: BNs that follow no conv, a stem without BN or ReLU, a head site.
+  auto wrn = base("wrn22-8", 0.125);
+  wrn.blocks = {2, 1, 1};
+  c["wrn22-8-all"] = wrn;
+  c["wrn22-8-thin-s1-cull-s3"] = *nn::cull(*nn::thin(wrn, {"s1"}), {"s3"});
+  c["wrn22-8-pruned-0.3"] = *nn::prune_rate(wrn, 0.3);
   return c;
 }
 

@@ -18,9 +18,10 @@ ModelSpec small(const std::string& arch) {
   ModelSpec s;
   s.arch = arch;
   s.alpha = 0.25;
-  s.blocks = arch == "mobilenetv1" ? std::vector<int64_t>{1, 1, 1, 2, 1} : arch == "resnet56"
-                                                                             ? std::vector<int64_t>{2, 2, 2}
-                                                                             : std::vector<int64_t>{1, 1, 1, 1};
+  // One block per stage (two where a stage's second block is what a test needs).
+  s.blocks.assign((*find_arch(arch))->stages.size(), 1);
+  if (arch == "mobilenetv1") s.blocks[3] = 2;
+  if (arch == "resnet56") s.blocks = {2, 2, 2};
   return s;
 }
 
@@ -66,44 +67,39 @@ void expect_same_function(const std::string& arch, PruneCriterion criterion, Pru
   Network src = *build_model(s);
   const ModelSpec target = *prune_rate(s, 0.5, scope);
   {
+    // The channel groups the pruning narrows: in each, every filter that
+    // writes its second half made weak (L1) or a copy of the first (FPGM's
+    // near-median duplicates), and the BN after it zero; a writer without a
+    // BN after it (pre-activation blocks) zero. Those channels are then zero
+    // wherever they flow, and BNs at initialisation keep zeros zero.
     torch::NoGradGuard no_grad;
-    for (auto& m : src->named_modules()) {
-      const bool basic = arch != "mobilenetv1";
-      const std::string conv = basic ? ".conv1" : ".pw_conv", bn = basic ? ".bn1" : ".pw_bn";
-      const std::string& k = m.key();  // blocks are s2_b1, ...
-      if (k.size() < 4 || k[0] != 's' || !std::isdigit(k[1]) || k[2] != '_' || k.find('.') != std::string::npos) continue;
-      auto params = src->named_parameters(true);
-      auto buffers = src->named_buffers(true);
-      torch::Tensor w = params[m.key() + conv + ".weight"];
-      const int64_t n = w.size(0);
-      // Weak filters: the second half, scaled down (L1) or made into copies of the
-      // first filter (FPGM's near-median duplicates), with a BN that outputs 0.
-      for (int64_t i = n / 2; i < n; ++i) {
-        if (criterion == PruneCriterion::kL1) w[i].mul_(1e-3); else w[i].copy_(w[0]);
-        params[m.key() + bn + ".weight"][i].zero_();
-        params[m.key() + bn + ".bias"][i].zero_();
-      }
-      (void)buffers;
-    }
-    if (scope == PruneScope::kCoupled && arch != "mobilenetv1") {
-      // The second half of every stage's channels: every filter that writes
-      // them (conv2 of each block, the projection, the stem for s1) weak, its
-      // BN zero. Those channels are then zero throughout the residual stream.
-      auto params = src->named_parameters(true);
-      for (auto& p : params) {
-        const std::string& k = p.key();
-        const bool writer = k.find(".conv2.weight") != std::string::npos ||
-                            k.find(".proj_conv.weight") != std::string::npos || k == "stem_conv.weight";
-        if (!writer) continue;
-        const std::string bn = k.substr(0, k.rfind("conv")) + "bn" + k.substr(k.rfind("conv") + 4, k.size());
-        const std::string bn_prefix = bn.substr(0, bn.size() - std::string(".weight").size());
-        torch::Tensor w = p.value();
-        for (int64_t i = w.size(0) / 2; i < w.size(0); ++i) {
-          w[i].mul_(1e-3);
-          params[bn_prefix + ".weight"][i].zero_();
-          params[bn_prefix + ".bias"][i].zero_();
+    const ResolvedArch r = resolve_unchecked(s), t = resolve_unchecked(target);
+    auto params = src->named_parameters(true);
+    for (size_t g = 0; g < r.groups.size(); ++g) {
+      if (t.groups[g].width == r.groups[g].width) continue;
+      for (const ResolvedBlock* b : all_blocks(r))
+        for (size_t k = 0; k < b->layers.size(); ++k) {
+          const ResolvedLayer& l = b->layers[k];
+          if (l.kind != LayerKind::kConv || l.depthwise || l.group_out != static_cast<int>(g)) continue;
+          const ResolvedLayer* bn = nullptr;
+          for (const auto& m : b->layers)
+            if (m.kind == LayerKind::kBatchNorm && m.inputs[0] == static_cast<int>(k)) bn = &m;
+          torch::Tensor w = params[l.path + ".weight"];
+          const int64_t n = w.size(0);
+          for (int64_t i = n / 2; i < n; ++i) {
+            if (!bn) {
+              w[i].zero_();
+            } else if (criterion == PruneCriterion::kL1 || scope == PruneScope::kCoupled) {
+              w[i].mul_(1e-3);
+            } else {
+              w[i].copy_(w[0]);
+            }
+            if (bn) {
+              params[bn->path + ".weight"][i].zero_();
+              params[bn->path + ".bias"][i].zero_();
+            }
+          }
         }
-      }
     }
   }
   src->eval();
@@ -130,11 +126,13 @@ TEST(PruneTest, RemovingFiltersThatComputeNothingKeepsTheFunction) {
   expect_same_function("resnet18", PruneCriterion::kL1);
   expect_same_function("resnet56", PruneCriterion::kL1);
   expect_same_function("mobilenetv1", PruneCriterion::kL1);
+  expect_same_function("wrn22-8", PruneCriterion::kL1);
   // Coupled: the stage channels go with the inner ones (a projection network:
   // ResNet-56's zero-padded shortcuts place channels by position, so its
   // coupled transfer is a starting point for fine-tuning, not the same function).
   expect_same_function("resnet18", PruneCriterion::kL1, PruneScope::kCoupled);
   expect_same_function("mobilenetv1", PruneCriterion::kL1, PruneScope::kCoupled);
+  expect_same_function("wrn22-8", PruneCriterion::kL1, PruneScope::kCoupled);
   torch::manual_seed(3);
   expect_params_of_the_pruned_spec(small("resnet56"), 0.5, PruneCriterion::kL1);
 }

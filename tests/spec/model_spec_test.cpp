@@ -1,14 +1,17 @@
 #include "spec/model_spec.h"
 
+#include "spec/counts.h"
+
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 namespace deepreduce::nn {
 namespace {
 
-TEST(ArchRegistryTest, KnowsTheFourArchitectures) {
-  EXPECT_EQ(arch_names(), (std::vector<std::string>{"resnet18", "resnet34", "resnet56", "mobilenetv1"}));
+TEST(ArchRegistryTest, KnowsTheArchitectures) {
+  EXPECT_EQ(arch_names(), (std::vector<std::string>{"resnet18", "resnet34", "resnet56", "mobilenetv1", "wrn22-8"}));
   auto unknown = find_arch("resnet50");
   ASSERT_FALSE(unknown.ok());
   EXPECT_NE(unknown.status().message().find("resnet18, resnet34, resnet56, mobilenetv1"),
@@ -110,6 +113,46 @@ TEST(SiteNamesTest, FollowTheBlockKind) {
   EXPECT_EQ(names.back(), "s5.b1.pw");
 }
 
+// A Wide ResNet is described by its block kind and its rows alone: a stem
+// conv with no ReLU, pre-activation blocks, and a "head" site before the pool.
+TEST(WideResNetTest, PreActivationBlocksAStemWithoutReluAndAHeadSite) {
+  ModelSpec w;
+  w.arch = "wrn22-8";
+  w.classes = 100;
+  auto arch = resolve(w);
+  ASSERT_TRUE(arch.ok()) << arch.status().message();
+  EXPECT_EQ(stage_names(*arch->def), (std::vector<std::string>{"s1", "s2", "s3"}));
+  const auto names = site_names(*arch);
+  EXPECT_EQ(names.size(), 2u * 9u + 1u);
+  EXPECT_EQ(names.front(), "s1.b0.relu1");
+  EXPECT_EQ(names.back(), "head");
+  ASSERT_EQ(arch->blocks.size(), 9u);
+  EXPECT_EQ(arch->stem.out, 16);
+  EXPECT_TRUE(arch->blocks[0].projection) << "16 -> 128 channels: a 1x1 conv shortcut";
+  EXPECT_FALSE(arch->blocks[1].projection);
+  EXPECT_TRUE(arch->blocks[3].projection) << "stride 2";
+  EXPECT_EQ(arch->blocks[3].in_size, 32);
+  EXPECT_EQ(arch->blocks[3].out_size, 16);
+  EXPECT_EQ(arch->out_channels, 512);
+  // s2.b0's first ReLU runs on its input, before the strided conv: 128 x 32 x 32.
+  const auto sites = *relu_sites(w);
+  const auto s2b0 = std::find_if(sites.begin(), sites.end(), [](const ReluSite& r) { return r.name == "s2.b0.relu1"; });
+  ASSERT_NE(s2b0, sites.end());
+  EXPECT_EQ(s2b0->relus(), 128 * 32 * 32);
+  EXPECT_EQ(s2b0->stage, "s2");
+  EXPECT_EQ(sites.back().stage, "s3") << "the head site belongs to the last stage";
+
+  // Other depths and widths by name; a depth that is not 6n + 4 is refused with the known names.
+  EXPECT_TRUE(find_arch("wrn28-10").ok());
+  EXPECT_EQ((*find_arch("wrn28-10"))->stages[2].blocks, 4);
+  EXPECT_EQ(*find_arch("wrn28-10"), *find_arch("wrn28-10")) << "made once";
+  for (const char* bad : {"wrn23-8", "wrn22-0", "wrn22", "wrn-8", "wrn22-8x"}) {
+    auto r = find_arch(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find("wrnD-K"), std::string::npos) << r.status().message();
+  }
+}
+
 // resolve() computes each block once: channels, strides, sizes, shortcut and
 // ReLU sites; counts, the builder, pruning and the exporter iterate this list.
 TEST(ResolveTest, ListsEveryBlockWithItsChannelsSizesAndSites) {
@@ -132,8 +175,7 @@ TEST(ResolveTest, ListsEveryBlockWithItsChannelsSizesAndSites) {
   EXPECT_EQ(arch->blocks[3].inner, 40) << "the pruned block's inner width";
   EXPECT_EQ(arch->blocks[3].full, 128);
   EXPECT_EQ(arch->blocks[3].out, 128) << "a basic block keeps its output width";
-  EXPECT_EQ(arch->blocks[3].site1, "s2.b1.relu1");
-  EXPECT_EQ(arch->blocks[3].site2, "s2.b1.relu2");
+  EXPECT_EQ(arch->blocks[3].sites, (std::vector<std::string>{"s2.b1.relu1", "s2.b1.relu2"}));
   EXPECT_EQ(arch->out_channels, 512);
   EXPECT_EQ(arch->blocks.back().out_size, 4);
 
@@ -154,7 +196,7 @@ TEST(ResolveTest, ListsEveryBlockWithItsChannelsSizesAndSites) {
   EXPECT_EQ(am->blocks[1].out, 100) << "a pruned pointwise conv";
   EXPECT_EQ(am->blocks[2].in, 100) << "narrows the next block";
   EXPECT_EQ(am->blocks[2].inner, 100) << "whose depthwise channels follow its input";
-  EXPECT_EQ(am->blocks[2].site1, "s2.b1.dw");
+  EXPECT_EQ(am->blocks[2].sites.front(), "s2.b1.dw");
   EXPECT_EQ(am->out_channels, 1024);
   EXPECT_EQ(block_names(*am).size(), 13u);
 }
