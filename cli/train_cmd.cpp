@@ -14,6 +14,7 @@
 #include "spec/job_schema.h"
 #include "train/progress.h"
 #include "train/trainer.h"
+#include "train/trial_runner.h"
 
 namespace deepreduce::cli {
 
@@ -25,6 +26,11 @@ int train_main(int argc, char** argv) {
     ("out", po::value<std::string>(), "output folder: model.pt, checkpoint.pt, result.json (required)")
     ("trial", po::value<std::string>(), "a YAML file of these options (the command line wins)")
     ("resume", po::value<std::string>(), "continue from a checkpoint.pt (its job; --epochs may extend it)")
+    ("prune-from", po::value<std::string>(),
+     "a trained model.pt to prune into this network's shape (give it with --prune-rate or --prune-macs), "
+     "then fine-tune: a channel-pruning trial")
+    ("prune-criterion", po::value<std::string>()->default_value("l1"),
+     "which filters --prune-from keeps: l1 (largest L1 norm) or fpgm (farthest from the geometric median)")
     ("stop-after", po::value<int64_t>()->default_value(0), "stop after this epoch, keeping the checkpoint")
     ("device", po::value<std::string>()->default_value("cpu"), "cpu, cuda or cuda:N")
     ("threads", po::value<int>()->default_value(0), "CPU threads (0: every core)")
@@ -38,7 +44,8 @@ int train_main(int argc, char** argv) {
       "epoch) and DIR/result.json.\n\n"
       "Usage: deepreduce train --arch resnet18 --alpha 0.25 --dataset fashion-mnist --epochs 5 --out runs/r18\n"
       "       deepreduce train --trial trial.yaml --out DIR\n"
-      "       deepreduce train --resume DIR/checkpoint.pt --out DIR\n");
+      "       deepreduce train --resume DIR/checkpoint.pt --out DIR\n"
+      "       deepreduce train --arch resnet18 ... --prune-macs 0.5 --prune-from runs/r18/model.pt --out DIR\n");
   desc.add(job_desc).add(runo);
 
   po::variables_map vm;
@@ -105,10 +112,36 @@ int train_main(int argc, char** argv) {
               << ", ReLU plan: " << nn::plan_summary(job.model) << ") on " << job.data.dataset << " for "
               << job.train.epochs << " epochs" << (job.train.kd.teacher.empty() ? "" : ", KD from " + job.train.kd.teacher)
               << "\n";
+  // The trial: its inputs are files (the teacher's model.pt, a model.pt to prune).
+  train::TrialRun trial;
+  trial.id = out;
+  trial.spec.job = job;
+  trial.spec.teacher = job.train.kd.teacher;
+  trial.spec.job.train.kd.teacher.clear();
+  if (vm.count("prune-from") && run.resume.empty()) {
+    auto criterion = nn::parse_criterion(vm["prune-criterion"].as<std::string>());
+    if (!criterion.ok()) {
+      std::cerr << "deepreduce train: --prune-criterion: " << criterion.status().message() << "\n";
+      return kExitUsage;
+    }
+    if (job.model.widths.empty()) {
+      std::cerr << "deepreduce train: --prune-from needs the pruned shape: --prune-rate R or --prune-macs F\n";
+      return kExitUsage;
+    }
+    trial.spec.base = vm["prune-from"].as<std::string>();
+    trial.spec.prune = storage::PruneSpec{};
+    trial.spec.prune->criterion = *criterion;
+  }
+  trial.dir = out;
+  trial.run = run;
+  trial.log = [&](const std::string& line) {
+    if (run.progress) std::cerr << line << "\n";
+  };
   train::ProgressPrinter printer;
   train::TrainHooks hooks;
   if (run.progress) hooks = printer.hooks(job.train.epochs);
-  auto result = train::run_training(job, run, out, hooks);
+  train::FileArtifacts files;
+  auto result = train::run_trial(trial, files, hooks);
   if (!result.ok()) {
     std::cerr << "deepreduce train: " << result.status().message() << "\n";
     return result.status().code() == Status::Code::kInvalidArgument ? kExitUsage : kExitFailure;

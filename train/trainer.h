@@ -7,6 +7,8 @@
 // never stopped.
 #pragma once
 
+#include <torch/torch.h>
+
 #include <atomic>
 #include <functional>
 #include <memory>

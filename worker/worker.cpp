@@ -17,13 +17,13 @@
 #include <sstream>
 #include <thread>
 
-#include "nn/prune_weights.h"
 #include "protocol/protocol.h"
 #include "protocol/transport.h"
 #include "common/clock.h"
 #include "spec/trial.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
+#include "train/trial_runner.h"
 
 namespace deepreduce::worker {
 namespace fs = std::filesystem;
@@ -154,64 +154,33 @@ struct Worker::Impl {
     auto spec = storage::trial_spec_from_json(spec_json);
     if (!spec.ok()) return fail(spec.status());
     const fs::path dir = fs::path(options.scratch) / trial;
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    train::TrainJob job = spec->job;
+    train::TrialRun t;
+    t.id = trial;
+    t.spec = *spec;
+    t.dir = dir.string();
+    t.resume_own_checkpoint = r->resume_from_checkpoint;
+    t.log = [this, trial](const std::string& line) { log("trial " + trial.substr(0, 12) + ": " + line); };
+    train::TrainJob& job = t.spec.job;
     if (!options.data_root.empty() && job.data.dataset != "synthetic") {
       const fs::path per_dataset = fs::path(options.data_root) / job.data.dataset;
       job.data.data_dir = fs::exists(per_dataset) ? per_dataset.string() : options.data_root;
     }
-    if (!spec->teacher.empty()) {
-      auto bytes = fetch(spec->teacher, "model", r->stop);
-      if (r->stop.load()) return;
-      if (!bytes) return fail(Status::unavailable("the teacher's weights (trial " + spec->teacher + ") are not available"));
-      const fs::path teacher = dir / "teacher.pt";
-      if (Status s = train::write_file_atomic(teacher.string(), *bytes); !s.ok()) return fail(s);
-      job.train.kd.teacher = teacher.string();
-    }
-    train::RunOptions run;
-    run.device = devices[r->device];
-    run.threads = options.threads > 0 ? options.threads
-                                      : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / options.slots);
-    if (spec->prune && !r->resume_from_checkpoint) {
-      // Channel pruning: the trained base network loses its least important
-      // filters, and fine-tuning starts from what is left.
-      if (spec->base.empty()) return fail(Status::invalid_argument("a pruning trial needs a base trial"));
-      auto bytes = fetch(spec->base, "model", r->stop);
-      if (r->stop.load()) return;
-      if (!bytes) return fail(Status::unavailable("the weights of base trial " + spec->base + " are not available"));
-      const fs::path base = dir / "base.pt", init = dir / "pruned.pt";
-      if (Status s = train::write_file_atomic(base.string(), *bytes); !s.ok()) return fail(s);
-      auto source = train::load_model(base.string());
-      if (!source.ok()) return fail(source.status());
-      auto pruned = nn::prune_network(*source, job.model, spec->prune->criterion);
-      if (!pruned.ok()) return fail(pruned.status());
-      if (Status s = train::save_model(init.string(), *pruned); !s.ok()) return fail(s);
-      run.init = init.string();
-    }
-    // Where training starts: this trial's own checkpoint (a re-leased trial),
-    // else the checkpoint of its base (a longer budget continues a shorter one).
-    if (!spec->base.empty() && !spec->prune && !r->resume_from_checkpoint) {
-      auto bytes = fetch(spec->base, "checkpoint", r->stop);
-      if (r->stop.load()) return;
-      if (!bytes) return fail(Status::unavailable("the checkpoint of base trial " + spec->base + " is not available"));
-      const fs::path ckpt = dir / "base-checkpoint.pt";
-      if (Status s = train::write_file_atomic(ckpt.string(), *bytes); !s.ok()) return fail(s);
-      run.resume = ckpt.string();
-    }
-    if (r->resume_from_checkpoint) {
-      auto bytes = fetch(trial, "checkpoint", r->stop);
-      if (r->stop.load()) return;
-      if (bytes) {
-        const fs::path ckpt = dir / "checkpoint.pt";
-        if (train::write_file_atomic(ckpt.string(), *bytes).ok()) {
-          run.resume = ckpt.string();
-          auto meta = train::read_checkpoint_meta(run.resume);
-          log("trial " + trial.substr(0, 12) + ": resuming from the checkpoint of epoch " +
-              (meta.ok() ? std::to_string(meta->epoch) : std::string("?")));
-        }
+    t.run.device = devices[r->device];
+    t.run.threads = options.threads > 0
+                        ? options.threads
+                        : std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / options.slots);
+    // Teachers' weights and checkpoints come from the coordinator.
+    struct FromCoordinator : train::ArtifactSource {
+      Impl& impl;
+      Running& r;
+      FromCoordinator(Impl& i, Running& run) : impl(i), r(run) {}
+      Result<std::string> fetch(const std::string& id, const std::string& kind) override {
+        auto bytes = impl.fetch(id, kind, r.stop);
+        if (r.stop.load() || impl.stop.load()) return Status::unavailable("the worker is stopping");
+        if (!bytes) return Status::not_found("the " + kind + " of trial " + id + " is not available from the coordinator");
+        return *bytes;
       }
-    }
+    } artifacts(*this, *r);
     train::TrainHooks hooks;
     hooks.stop = &r->stop;
     hooks.on_epoch = [&](const train::EpochRecord& e) {
@@ -226,7 +195,7 @@ struct Worker::Impl {
         upload(trial, attempt, lease, "checkpoint", bytes);
       }
     };
-    auto result = train::run_training(job, run, dir.string(), hooks);
+    auto result = train::run_trial(t, artifacts, hooks);
     if (r->stop.load()) return;  // cancelled or stopping: nothing to report
     if (!result.ok()) return fail(result.status());
     if (!result->completed) return;

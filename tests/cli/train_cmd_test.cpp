@@ -56,6 +56,35 @@ TEST_F(TrainCommandTest, TrialFileTakesTheSameOptionsAndTheCommandLineWins) {
   EXPECT_EQ(j["relus"], 2 * 16 * 16 * 16 + 2 * 32 * 8 * 8 + 2 * 64 * 4 * 4);
 }
 
+// A channel-pruning trial from the command line, through the same trial
+// runner the workers use: a trained model.pt cut to the pruned shape, then
+// fine-tuned; a trial file names it the same way.
+TEST_F(TrainCommandTest, PrunesATrainedModelAndFineTunesIt) {
+  auto base = run_deepreduce(std::string("train ") + kTiny + " --epochs 1 -q --out " + path("base"));
+  ASSERT_EQ(base.code, 0) << base.out;
+  auto r = run_deepreduce(std::string("train ") + kTiny + " --epochs 1 --prune-rate 0.5 --prune-criterion fpgm " +
+                          "--prune-from " + path("base/model.pt") + " -q --out " + path("pruned"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(fs::exists(path("pruned/pruned.pt"))) << "the base's surviving weights, where fine-tuning starts";
+  auto j = nlohmann::json::parse(std::ifstream(path("pruned/result.json")));
+  auto full = nlohmann::json::parse(std::ifstream(path("base/result.json")));
+  EXPECT_LT(j["params"].get<int64_t>(), full["params"].get<int64_t>());
+  write("prune.yaml", "prune_from: " + path("base/model.pt") + "\nprune_rate: 0.5\n");
+  auto file = run_deepreduce(std::string("train ") + kTiny + " --epochs 1 --trial " + path("prune.yaml") + " -q --out " +
+                             path("pruned2"));
+  ASSERT_EQ(file.code, 0) << file.out;
+  EXPECT_TRUE(fs::exists(path("pruned2/pruned.pt")));
+  // Without a pruned shape there is nothing to prune into; a missing base is named.
+  auto shape = run_deepreduce(std::string("train ") + kTiny + " --prune-from " + path("base/model.pt") + " --out " +
+                              path("x"));
+  EXPECT_EQ(shape.code, 2);
+  EXPECT_NE(shape.out.find("--prune-from needs the pruned shape"), std::string::npos) << shape.out;
+  auto missing = run_deepreduce(std::string("train ") + kTiny + " --prune-rate 0.5 --prune-from " + path("nope.pt") +
+                                " --out " + path("y"));
+  EXPECT_NE(missing.code, 0);
+  EXPECT_NE(missing.out.find(path("nope.pt") + ": no such file"), std::string::npos) << missing.out;
+}
+
 TEST_F(TrainCommandTest, TrialFileErrorsNameTheFileLineAndKey) {
   write("bad1.yaml", "dataset: synthetic\nepochs: 2\nlearning_rate: 0.1\n");
   auto r = run_deepreduce("train --trial " + path("bad1.yaml") + " --out " + path("x"));
