@@ -73,7 +73,9 @@ Result<std::unique_ptr<storage::Store>> prepare_store(const std::string& db, con
   o.durability = storage::Durability::kGroupCommit;  // the coordinator syncs once per loop iteration
   auto store = storage::open_store(db, o);
   if (!store.ok()) return store.status();
-  DR_RETURN_IF_ERROR((*store)->put_experiment({list.name, list.yaml_text, list.strategy, 0, storage::kSchemaVersion, list.definition}));
+  DR_RETURN_IF_ERROR((*store)->put_experiment({list.name, list.yaml_text, list.strategy, 0, storage::kSchemaVersion,
+                                               list.definition,
+                                               list.sweep ? search::to_json(*list.sweep) : nlohmann::json(nullptr)}));
   if (list.search) {
     // A sweep: the strategy proposes from what the store already holds (on a
     // resumed store, the phases its results opened).

@@ -223,12 +223,13 @@ int retry_main(int argc, char** argv) {
 
 int migrate_main(int argc, char** argv) {
   po::options_description desc(
-      "deepreduce migrate: bring a store written by an earlier deepreduce (schema 2) to this one\n"
-      "(schema " + std::to_string(storage::kSchemaVersion) + "). Schema 3 no longer hashes where a trial's data lives into its id, so\n"
-      "every id changes; every trial keeps its state, result, final weights and checkpoint, and\n"
-      "gets the role its experiment gave it. The old store stays beside it as STORE.v2 until you\n"
-      "remove it; STORE.v2-ids.tsv maps old ids to new. Crash-safe: run it again after a kill.\n"
-      "Stop the coordinator first (migrate refuses a store in use).\n\n"
+      "deepreduce migrate: bring a store written by an earlier deepreduce (schema 2 or 3) to this one\n"
+      "(schema " + std::to_string(storage::kSchemaVersion) + "). Every trial keeps its state, result, final weights and checkpoint,\n"
+      "and gets the role its experiment gave it; each experiment's config is parsed once and kept\n"
+      "as JSON with the decisions its strategy made, so reports never parse YAML again. From\n"
+      "schema 2 every id changes (schema 3 stopped hashing where a trial's data lives): STORE.v2-ids.tsv\n"
+      "maps old ids to new. The old store stays beside it as STORE.vN until you remove it.\n"
+      "Crash-safe: run it again after a kill. Stop the coordinator first (migrate refuses a store in use).\n\n"
       "Usage: deepreduce migrate --db STORE\n\nOptions");
   // clang-format off
   desc.add_options()
@@ -246,12 +247,18 @@ int migrate_main(int argc, char** argv) {
   o.log = [](const std::string& line) { std::cerr << "migrate: " << line << "\n"; };
   o.assign_roles = [](storage::Store& s) { return search::assign_roles(s); };
   o.definition = experiment_definition;
+  o.config = [](const storage::Experiment& e) -> Result<nlohmann::json> {
+    if (!search::looks_like_sweep(e.config_yaml)) return nlohmann::json(nullptr);  // a trial list
+    auto config = search::parse_sweep(e.config_yaml, e.name + " (stored config)", /*require_data=*/false);
+    if (!config.ok()) return config.status();
+    return search::to_json(*config);
+  };
   auto sum = storage::migrate_store(db, o);
   if (!sum.ok()) {
     std::cerr << "deepreduce migrate: " << sum.status().message() << "\n";
     return kExitFailure;
   }
-  if (!sum->ids.empty()) {
+  if (sum->from_version == 2 && !sum->ids.empty()) {
     std::string tsv = "old_id\tnew_id\n";
     for (const auto& [from, to] : sum->ids) tsv += from + "\t" + to + "\n";
     if (Status s = write_file_atomic(sum->backup + "-ids.tsv", tsv); !s.ok())
@@ -261,9 +268,8 @@ int migrate_main(int argc, char** argv) {
             << sum->trials << " trial(s)";
   if (sum->merged) std::cout << " (" << sum->merged << " merged: they differed only in their data path)";
   std::cout << ", " << sum->results << " result(s), " << sum->artifacts << " artifact(s)\n";
-  if (!sum->ids.empty())
-    std::cout << "the old store is " << sum->backup << " (remove it when satisfied); ids: " << sum->backup
-              << "-ids.tsv\n";
+  std::cout << "the old store is " << sum->backup << " (remove it when satisfied)"
+            << (sum->from_version == 2 && !sum->ids.empty() ? "; ids: " + sum->backup + "-ids.tsv" : "") << "\n";
   return kExitOk;
 }
 

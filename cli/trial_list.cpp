@@ -11,6 +11,7 @@
 
 #include "cli/option_file.h"
 #include "cli/train_options.h"
+#include "search/registry.h"
 #include "common/digest.h"
 #include "common/files.h"
 #include "search/sweep.h"
@@ -101,7 +102,11 @@ Result<Experiment> load_experiment(const std::string& path) {
     if (!planned.ok()) return planned.status().with_context(path);
     e.name = sweep->name;
     e.yaml_text = sweep->yaml_text;
-    e.strategy = sweep->strategy + (sweep->halving.enabled ? "+successive_halving" : "");
+    // The search's methods ("deepreduce", "deepreduce+linearize"), and halving where it shortens them.
+    for (const auto& m : sweep->methods)
+      if ((*search::find_strategy(m.strategy))->section == "search")
+        e.strategy += (e.strategy.empty() ? "" : "+") + m.strategy;
+    if (sweep->halving.enabled) e.strategy += "+successive_halving";
     e.definition = experiment_definition(e.yaml_text);
     e.sweep = *sweep;
     e.search = std::move(*strategy);

@@ -16,6 +16,13 @@ std::string percent(double fraction);
 // x with `digits` decimals: fixed(2.345, 1) -> "2.3".
 std::string fixed(double x, int digits);
 
+// The Levenshtein distance between two words (insertions, deletions,
+// substitutions; an adjacent swap counts 1).
+size_t edit_distance(const std::string& a, const std::string& b);
+// The candidate nearest `word` when it is near enough to be what was meant
+// (at most a third of its letters off, and at most 3), else "".
+std::string nearest(const std::string& word, const std::vector<std::string>& candidates);
+
 // A left/right aligned text table; the first column is left-aligned, the
 // others right-aligned.
 class TextTable {

@@ -143,13 +143,14 @@ Result<Report> build_report(storage::Store& store) {
   for (const auto& [id, t] : by_id)
     if (!r.baseline && t.spec.role == storage::Role::kBaseline && point_of.count(id)) r.baseline = point_of[id];
   // What the stored configs add: the criticality study, references, pruning.
-  // They are read without their data: the report needs no dataset on its host.
+  // They are the parsed configs the store keeps (never the YAML), and the
+  // decisions the strategies stored: the report needs no dataset on its host.
   std::set<std::string> pruning_seen;
   bool protocol_set = false;
   for (const auto& e : r.experiments) {
-    if (!looks_like_sweep(e.config_yaml)) continue;
-    auto config = parse_sweep(e.config_yaml, e.name + " (stored config)", /*require_data=*/false);
-    if (!config.ok()) continue;  // a config from another version: its trials still count
+    if (e.config.is_null()) continue;  // a trial list
+    auto config = sweep_config_from_json(e.config);
+    if (!config.ok()) return config.status().with_context("experiment " + e.name);
     if (r.task.empty()) {
       const auto& b = config->base;
       r.task = b.model.arch + " on " + b.data.dataset + ", " + std::to_string(b.train.epochs) + (b.train.epochs == 1 ? " epoch" : " epochs");
@@ -158,9 +159,18 @@ Result<Report> build_report(storage::Store& store) {
     const std::string base_id = storage::trial_id(baseline_trial(*config));
     if (!r.baseline && point_of.count(base_id)) r.baseline = point_of[base_id];
     if (r.criticality.rows.empty()) {
-      // As the strategy decided: with train.seeds, on the mean over seeds.
-      auto strategy = make_strategy(*config);
-      r.criticality = criticality_table(*config, strategy.ok() ? (*strategy)->decision_view(seen) : seen);
+      // The ranking as the strategy decided it (a stored decision); before it
+      // decided, the accuracies seen so far, as it sees them (with
+      // train.seeds, the mean over seeds).
+      auto decisions = store.list_decisions(e.name);
+      if (!decisions.ok()) return decisions.status();
+      for (const auto& d : *decisions)
+        if (d.key == "criticality") r.criticality = criticality_table_from_json(d.value);
+      if (r.criticality.rows.empty()) {
+        auto strategy = make_strategy(*config);
+        if (!strategy.ok()) return strategy.status().with_context("experiment " + e.name);
+        r.criticality = criticality_table(*config, (*strategy)->decision_view(seen));
+      }
     }
     if (!protocol_set) {
       r.protocol = config->pi;

@@ -1,24 +1,34 @@
 // Search strategies: which trials an experiment wants, given the results it has
 // seen. The split follows optuna's ask/tell: the coordinator tells a strategy
 // what finished (by handing it every stored trial) and asks it for the trials
-// it wants now.
+// it wants now, and for the decisions it made on the way (a criticality
+// ranking, a promotion), which the store keeps so that reports read them
+// instead of making them again.
 //
-// Contract: propose() is a pure function of the config and of `seen`. A
-// restarted coordinator rebuilds a strategy by calling it on the stored trials
-// and gets the same trial ids; trials it proposed before and proposes again
-// are the same values, so adding them to the store is idempotent.
+// Contract: propose() and decisions() are pure functions of the config and
+// of `seen`. A restarted coordinator rebuilds a strategy by calling it on the
+// stored trials and gets the same trial ids; trials it proposed before and
+// proposes again are the same values, so adding them to the store is
+// idempotent.
+//
+// Strategies are found by name in the registry (search/registry.h): each is
+// one file with its config reader and its factory; make_strategy() composes
+// every method a config names, with successive halving, seeds and channel
+// pruning around them.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
 #include "search/criticality.h"
 #include "search/sweep.h"
+#include "spec/result.h"
 #include "storage/store.h"
 
 namespace deepreduce::search {
@@ -26,20 +36,32 @@ namespace deepreduce::search {
 // A trial as a strategy sees it.
 struct Observation {
   storage::TrialState state = storage::TrialState::kPending;
-  std::optional<double> top1;  // done trials
-  bool operator==(const Observation& o) const { return state == o.state && top1 == o.top1; }
+  std::optional<double> top1;  // done trials: what decisions use (validation top-1 with a split, else test)
+  train::TrialResult result;   // done trials: the whole result, typed
+  // Done trials: their stored artifacts, kind ("model", "mask", ...) -> BLAKE2b-256.
+  std::map<std::string, std::string> artifacts;
+  bool operator==(const Observation& o) const {
+    return state == o.state && top1 == o.top1 && artifacts == o.artifacts;
+  }
 };
 using Seen = std::map<std::string, Observation>;  // by trial id
 
-// Everything the store holds, as observations (results included).
+// Everything the store holds, as observations (results and artifacts included).
 Result<Seen> observe(storage::Store& store);
+
+// A decision a strategy made from what it saw, kept in the store: the report
+// and `migrate` read it rather than decide again.
+struct Decision {
+  std::string key;            // "criticality", "phase:culling", ...: one value per key
+  nlohmann::json value;       // what was decided
+  std::string why;            // in words
+  bool operator==(const Decision& o) const { return key == o.key && value == o.value && why == o.why; }
+};
 
 class Strategy {
  public:
   virtual ~Strategy() = default;
-  // Every trial wanted so far, dependencies before dependents. Roles:
-  // baseline, criticality, culling, thinning, reshaping, candidate (grid),
-  // rung (a shortened budget of successive halving), pruning.
+  // Every trial wanted so far, dependencies before dependents.
   virtual Result<std::vector<PlannedTrial>> propose(const Seen& seen) const = 0;
   // Every trial of the whole space at full budget (no successive-halving
   // rungs), later phases planned as if the stages ranked least critical first
@@ -59,15 +81,18 @@ class Strategy {
   // What decisions are made on: with train.seeds, each network (as its first
   // seed's trial id) observed as the mean over its seeds; else `seen` itself.
   virtual Seen decision_view(const Seen& seen) const { return seen; }
+  // The decisions made so far, from what it saw (kept in the store by expand()).
+  virtual std::vector<Decision> decisions(const Seen& seen) const { return {}; }
 };
 
-// The strategy of a validated config (its search.strategy, wrapped in
-// successive halving when configured, plus its channel-pruning trials).
+// The strategy of a validated config: every method it names (search/registry.h),
+// successive halving around their candidates where configured, channel
+// pruning beside them, every network once per seed.
 Result<std::unique_ptr<Strategy>> make_strategy(const SweepConfig& config);
 
-// Replays each stored sweep config's strategy on the store's trials and
-// stores the role and phase of every trial it would plan (for `migrate`: a
-// store of schema 2 kept no roles).
+// Replays each stored experiment's strategy (from its stored config) on the
+// store's trials and stores the role and phase of every trial it would plan,
+// and its decisions (for `migrate`: older stores kept neither).
 Status assign_roles(storage::Store& store);
 
 // What a strategy sees of a store, kept up to date from the store's gap-free
@@ -87,17 +112,44 @@ class Observer {
   bool loaded_ = false;
 };
 
-// The strategy's turn on a store: proposes from what the store holds and adds
-// what is new to `experiment`. Returns the number of trials created. With an
-// observer, what the store holds is read incrementally (see Observer).
+// The strategy's turn on a store: proposes from what the store holds, adds
+// what is new to `experiment`, and stores the decisions that are new or
+// changed. Returns the number of trials created. With an observer, what the
+// store holds is read incrementally (see Observer).
 Result<int64_t> expand(storage::Store& store, const std::string& experiment, const Strategy& strategy);
 Result<int64_t> expand(storage::Store& store, const std::string& experiment, const Strategy& strategy,
                        Observer& observer);
 
-// --- the DeepReDuce pipeline's pieces, for reports and tests
+// --- for strategies
+
+// An ordered, duplicate-free list of planned trials. A trial planned twice
+// keeps its first role.
+class Plan {
+ public:
+  // The spec carries its role and phase into the store (phase: the role,
+  // unless given: a rung's is the role of the candidate it shortens).
+  std::string add(storage::TrialSpec spec, storage::Role role, storage::Role phase = storage::Role::kNone);
+  void add_all(const std::vector<PlannedTrial>& trials);
+  std::vector<PlannedTrial> take() { return std::move(trials_); }
+  size_t size() const { return trials_.size(); }
+
+ private:
+  std::set<std::string> ids_;
+  std::vector<PlannedTrial> trials_;
+};
+
+// The same trial with another network.
+storage::TrialSpec with_model(const storage::TrialSpec& base, nn::ModelSpec model);
+// The ReLU stages of the config's network ("stem", "s1", ...).
+std::vector<std::string> stages_of(const SweepConfig& c);
+// Whether a finished trial ended (done, failed or cancelled).
+bool finished(storage::TrialState s);
 
 // The all-ReLU baseline of a config (the KD teacher of every candidate).
 storage::TrialSpec baseline_trial(const SweepConfig& config);
+
+// --- the DeepReDuce pipeline's pieces, for reports and tests (search/deepreduce.cpp)
+
 // The criticality networks of `baseline`: ReLUs only in one stage, and none at
 // all ("none"), without or with KD from `teacher_id`.
 struct CriticalityTrial {
@@ -124,6 +176,9 @@ struct CriticalityTable {
   bool complete = false;  // every stage ranked
 };
 CriticalityTable criticality_table(const SweepConfig& config, const Seen& seen);
+// The table as the "criticality" decision stores it, and back.
+nlohmann::json to_json(const CriticalityTable& t);
+CriticalityTable criticality_table_from_json(const nlohmann::json& j);
 
 // A trial id → whether it completes its schedule (not a shortened rung).
 bool full_fidelity(const storage::TrialSpec& spec);

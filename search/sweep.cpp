@@ -16,6 +16,8 @@
 #include "spec/relu_plan.h"
 #include "search/criticality.h"
 #include "search/references.h"
+#include "search/config_reader.h"
+#include "search/registry.h"
 #include "search/yaml_lint.h"
 #include "spec/datasets.h"
 
@@ -23,171 +25,8 @@ namespace deepreduce::search {
 namespace {
 
 
-// Typed reads of YAML nodes whose errors carry file:line and the key path.
-class Reader {
- public:
-  explicit Reader(std::string path) : path_(std::move(path)) {}
-
-  std::string at(const YAML::Node& n) const { return path_ + ":" + std::to_string(n.Mark().line + 1); }
-
-  Status error(const YAML::Node& n, const std::string& key, const std::string& what) const {
-    return Status::invalid_argument(at(n) + ": " + key + ": " + what);
-  }
-
-  static std::string shown(const YAML::Node& n) {
-    if (n.IsScalar()) return "\"" + n.Scalar() + "\"";
-    if (n.IsSequence()) return "a list";
-    if (n.IsMap()) return "a mapping";
-    return "nothing";
-  }
-
-  Status keys(const YAML::Node& map, const std::string& key, std::initializer_list<const char*> known) const {
-    return keys(map, key, std::vector<std::string>(known.begin(), known.end()));
-  }
-  Status keys(const YAML::Node& map, const std::string& key, const std::vector<std::string>& known) const {
-    if (!map.IsMap()) return error(map, key, "expected a mapping, got " + shown(map));
-    for (const auto& kv : map) {
-      const std::string k = kv.first.as<std::string>();
-      bool ok = false;
-      std::string list;
-      for (const auto& name : known) {
-        ok |= k == name;
-        list += (list.empty() ? "" : ", ") + name;
-      }
-      if (!ok) return error(kv.first, key.empty() ? k : key + "." + k, "unknown key (known: " + list + ")");
-    }
-    return Status();
-  }
-
-  // The schema's keys a sweep spells "SECTION.leaf": their leaves.
-  static std::vector<std::string> job_section(const std::string& section) {
-    std::vector<std::string> leaves;
-    for (const auto& k : train::job_keys()) {
-      const std::string sweep = k.sweep;
-      if (sweep.rfind(section + ".", 0) == 0) leaves.push_back(sweep.substr(section.size() + 1));
-    }
-    return leaves;
-  }
-
-  // Every key of the schema that `section` (a mapping) sets, into the job;
-  // a wrong value is named at its line with the sweep's spelling.
-  Status job_keys(const YAML::Node& map, const std::string& section, train::TrainJob& job) const {
-    for (const auto& leaf : job_section(section)) {
-      const YAML::Node n = map[leaf];
-      if (!n) continue;
-      const train::JobKey& key = *train::key_by_sweep(section + "." + leaf);
-      auto wrong = [&](const YAML::Node& at) {
-        return error(at, key.sweep, std::string("expected ") + train::expected_text(key.type) + ", got " + shown(at));
-      };
-      std::string text;  // as the command line would give it: a list is "3,5"
-      if (key.type == train::KeyType::kIntList) {
-        if (!n.IsSequence()) return wrong(n);
-        for (const auto& item : n) {
-          if (!item.IsScalar()) return wrong(item);
-          text += (text.empty() ? "" : ",") + item.Scalar();
-        }
-      } else {
-        if (!n.IsScalar()) return wrong(n);
-        text = n.Scalar();
-      }
-      if (Status s = train::set_key_from_text(key, job, text); !s.ok())
-        return error(n, key.sweep, s.message().substr(std::string(key.path).size() + 2));
-    }
-    return Status();
-  }
-
-  template <typename T>
-  Status scalar(const YAML::Node& n, const std::string& key, const char* expected, T& out) const {
-    return read_scalar(n, path_, key, expected, out);
-  }
-
-  // A name read through `parse` (text -> Result<T>): "expected EXPECTED, got "TEXT"" when it does not parse.
-  template <typename T, typename Parse>
-  Status choice(const YAML::Node& n, const std::string& key, const char* expected, Parse parse, T& out) const {
-    std::string text;
-    DR_RETURN_IF_ERROR(scalar(n, key, expected, text));
-    auto parsed = parse(text);
-    if (!parsed.ok()) return error(n, key, std::string("expected ") + expected + ", got \"" + text + "\"");
-    out = *parsed;
-    return Status();
-  }
-
-  // A list of T, or of lists of T (nested).
-  template <typename T>
-  Status list(const YAML::Node& n, const std::string& key, const char* expected, std::vector<T>& out) const {
-    if (!n.IsSequence()) return error(n, key, std::string("expected a list of ") + expected + ", got " + shown(n));
-    out.clear();
-    for (const auto& item : n) {
-      T v;
-      if (!item.IsScalar()) return error(item, key, std::string("expected a list of ") + expected + ", got " + shown(item));
-      try {
-        v = item.as<T>();
-      } catch (const YAML::Exception&) {
-        return error(item, key, std::string("expected a list of ") + expected + ", got " + shown(item));
-      }
-      out.push_back(v);
-    }
-    return Status();
-  }
-
-  template <typename T>
-  Status list_of_lists(const YAML::Node& n, const std::string& key, const char* expected,
-                       std::vector<std::vector<T>>& out) const {
-    if (!n.IsSequence() || n.size() == 0)
-      return error(n, key, std::string("expected a non-empty list of lists of ") + expected + ", got " + shown(n));
-    out.clear();
-    for (const auto& item : n) {
-      std::vector<T> inner;
-      DR_RETURN_IF_ERROR(list(item, key, expected, inner));
-      out.push_back(inner);
-    }
-    return Status();
-  }
-
- private:
-  std::string path_;
-};
-
-Status parse_pruning(const YAML::Node& n, const Reader& r, SweepConfig& c) {
-  if (!n) return Status();
-  auto& p = c.pruning;
-  p.enabled = true;
-  DR_RETURN_IF_ERROR(r.keys(n, "channel_pruning", {"criteria", "scope", "macs", "rates", "epochs", "lr", "kd"}));
-  if (n["scope"])
-    DR_RETURN_IF_ERROR(r.choice(n["scope"], "channel_pruning.scope", "coupled or inner", nn::parse_prune_scope, p.scope));
-  if (n["criteria"]) {
-    std::vector<std::string> names;
-    DR_RETURN_IF_ERROR(r.list(n["criteria"], "channel_pruning.criteria", "criteria (l1, fpgm)", names));
-    p.criteria.clear();
-    for (size_t i = 0; i < names.size(); ++i) {
-      auto c = nn::parse_criterion(names[i]);
-      if (!c.ok()) return r.error(n["criteria"][i], "channel_pruning.criteria", "expected l1 or fpgm, got \"" + names[i] + "\"");
-      p.criteria.push_back(*c);
-    }
-  }
-  if (n["macs"]) DR_RETURN_IF_ERROR(r.list(n["macs"], "channel_pruning.macs", "fractions of the baseline's MACs in (0, 1)", p.macs_targets));
-  for (size_t i = 0; i < p.macs_targets.size(); ++i)
-    if (!(p.macs_targets[i] > 0 && p.macs_targets[i] < 1))
-      return r.error(n["macs"][i], "channel_pruning.macs", "expected a fraction of the baseline's MACs in (0, 1)");
-    else if (auto shape = nn::prune_to_macs(c.base.model, p.macs_targets[i], p.scope); !shape.ok())
-      return r.error(n["macs"][i], "channel_pruning.macs", shape.status().message());
-  if (n["rates"]) DR_RETURN_IF_ERROR(r.list(n["rates"], "channel_pruning.rates", "pruning rates in (0, 1)", p.rates));
-  for (size_t i = 0; i < p.rates.size(); ++i)
-    if (!(p.rates[i] > 0 && p.rates[i] < 1))
-      return r.error(n["rates"][i], "channel_pruning.rates", "expected a pruning rate in (0, 1)");
-  if (p.macs_targets.empty() && p.rates.empty())
-    return r.error(n, "channel_pruning", "give macs (targets) or rates");
-  if (n["epochs"]) DR_RETURN_IF_ERROR(r.scalar(n["epochs"], "channel_pruning.epochs", "an integer", p.epochs));
-  if (p.epochs < 0) return r.error(n["epochs"], "channel_pruning.epochs", "expected >= 1 (0: train.epochs)");
-  if (n["lr"]) DR_RETURN_IF_ERROR(r.scalar(n["lr"], "channel_pruning.lr", "a number > 0", p.lr));
-  if (!(p.lr > 0)) return r.error(n["lr"], "channel_pruning.lr", "expected a number > 0");
-  if (n["kd"]) DR_RETURN_IF_ERROR(r.list(n["kd"], "channel_pruning.kd", "true/false", p.kd));
-  if (c.base.model.arch == "mobilenetv1" || c.base.model.arch.rfind("resnet", 0) == 0) return Status();
-  return r.error(n, "channel_pruning", "not supported for " + c.base.model.arch);
-}
-
 // pi_cost: {protocol: cheetah, relu_online_us: 0.8, mac_online_ns: 20, ...}
-Status parse_pi_cost(const YAML::Node& n, const Reader& r, SweepConfig& c) {
+Status parse_pi_cost(const YAML::Node& n, const ConfigReader& r, SweepConfig& c) {
   if (!n) return Status();
   DR_RETURN_IF_ERROR(r.keys(n, "pi_cost", {"protocol", "relu_online_us", "relu_online_bytes", "relu_offline_us",
                                           "relu_offline_bytes", "mac_online_ns", "mac_online_bytes", "mac_offline_ns",
@@ -211,7 +50,7 @@ Status parse_pi_cost(const YAML::Node& n, const Reader& r, SweepConfig& c) {
   return Status();
 }
 
-Status parse_report(const YAML::Node& n, const Reader& r, SweepConfig& c) {
+Status parse_report(const YAML::Node& n, const ConfigReader& r, SweepConfig& c) {
   // Without a list, every built-in set is offered: the report draws those
   // measured on this experiment's task and names the others it left out.
   auto all_sets = [&] {
@@ -251,6 +90,88 @@ Status parse_report(const YAML::Node& n, const Reader& r, SweepConfig& c) {
   return Status();
 }
 
+// The top-level keys: the config's own and the sections of registered strategies.
+std::vector<std::string> top_level_keys() {
+  std::vector<std::string> keys = {"name", "dataset", "model", "train", "kd", "search", "report", "pi_cost"};
+  for (const auto& d : strategy_registry())
+    if (d.section != "search") keys.push_back(d.section);
+  return keys;
+}
+
+// search: successive_halving, shared by the strategies that allow it.
+Status parse_halving(const YAML::Node& sh, const ConfigReader& r, SweepConfig& c) {
+  auto& h = c.halving;
+  if (h.enabled) return r.error(sh, "search.successive_halving", "given twice: one entry of search may have it");
+  h.enabled = true;
+  DR_RETURN_IF_ERROR(r.keys(sh, "search.successive_halving", {"min_epochs", "eta", "bands"}));
+  if (sh["min_epochs"]) DR_RETURN_IF_ERROR(r.scalar(sh["min_epochs"], "search.successive_halving.min_epochs", "an integer", h.min_epochs));
+  if (sh["eta"]) DR_RETURN_IF_ERROR(r.scalar(sh["eta"], "search.successive_halving.eta", "an integer", h.eta));
+  if (sh["bands"]) DR_RETURN_IF_ERROR(r.scalar(sh["bands"], "search.successive_halving.bands", "an integer", h.bands));
+  const int64_t epochs = c.base.train.epochs;
+  if (h.min_epochs < 1 || h.min_epochs >= epochs)
+    return r.error(sh, "search.successive_halving.min_epochs",
+                   "expected 1 .. train.epochs - 1 (" + std::to_string(epochs - 1) + "), got " + std::to_string(h.min_epochs));
+  if (h.eta < 2) return r.error(sh, "search.successive_halving.eta", "expected an integer >= 2");
+  if (h.bands < 1) return r.error(sh, "search.successive_halving.bands", "expected an integer >= 1");
+  return Status();
+}
+
+// Every method the config names, each read by its registered strategy.
+Status parse_methods(const YAML::Node& root, const ConfigReader& r, SweepConfig& c) {
+  const YAML::Node sr = root["search"];
+  std::vector<YAML::Node> entries;
+  if (sr.IsSequence()) {
+    for (const auto& e : sr) entries.push_back(e);
+    if (entries.empty()) return r.error(sr, "search", "expected a strategy, or a list of them");
+  } else {
+    entries.push_back(sr);
+  }
+  std::string names;
+  for (const auto& n : search_strategy_names()) names += (names.empty() ? "" : " or ") + n;
+  for (const YAML::Node& entry : entries) {
+    if (!entry.IsMap()) return r.error(entry, "search", "expected a mapping with strategy: " + names);
+    if (!entry["strategy"]) return r.error(entry, "search.strategy", "missing (" + names + ")");
+    std::string name;
+    DR_RETURN_IF_ERROR(r.scalar(entry["strategy"], "search.strategy", "a strategy name", name));
+    auto def = find_strategy(name);
+    if (!def.ok() || (*def)->section != "search") {
+      const std::string near = nearest(name, search_strategy_names());
+      return r.error(entry["strategy"], "search.strategy",
+                     "expected " + names + ", got \"" + name + "\"" + (near.empty() ? "" : "; did you mean " + near + "?"));
+    }
+    if (has_method(c, name)) return r.error(entry["strategy"], "search.strategy", name + " is named twice");
+    if ((name == "grid" && has_method(c, "deepreduce")) || (name == "deepreduce" && has_method(c, "grid")))
+      return r.error(entry["strategy"], "search.strategy",
+                     "grid and deepreduce cannot share an experiment (both read search.alpha, rho, blocks and kd)");
+    // Its keys; a key of another strategy is a mistake, not an option to ignore.
+    std::vector<std::string> known = (*def)->keys;
+    known.insert(known.begin(), "strategy");
+    if ((*def)->halving) known.push_back("successive_halving");
+    for (const auto& kv : entry) {
+      const std::string k = kv.first.as<std::string>();
+      if (std::find(known.begin(), known.end(), k) != known.end()) continue;
+      for (const auto& other : strategy_registry())
+        if (other.section == "search" && std::find(other.keys.begin(), other.keys.end(), k) != other.keys.end())
+          return r.error(kv.first, "search." + k, "not an option of strategy " + name);
+      return r.error(kv.first, "search." + k, ConfigReader::unknown_key(k, known));
+    }
+    auto options = (*def)->read(r, entry, c);
+    if (!options.ok()) return options.status();
+    if (entry["successive_halving"]) DR_RETURN_IF_ERROR(parse_halving(entry["successive_halving"], r, c));
+    c.methods.push_back({name, *options});
+  }
+  c.strategy = c.methods.front().strategy;
+  for (const auto& def : strategy_registry()) {
+    if (def.section == "search" || !root[def.section]) continue;
+    const YAML::Node n = root[def.section];
+    DR_RETURN_IF_ERROR(r.keys(n, def.section, def.keys));
+    auto options = def.read(r, n, c);
+    if (!options.ok()) return options.status();
+    c.methods.push_back({def.name, *options});
+  }
+  return Status();
+}
+
 }  // namespace
 
 bool DeepReduceSpace::has(const std::string& phase) const {
@@ -276,7 +197,7 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
   SweepConfig c;
   c.path = path;
   c.yaml_text = text;
-  Reader r(path);
+  ConfigReader r(path);
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -286,7 +207,7 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
   if (!root.IsMap()) return Status::invalid_argument(path + ":1: expected a mapping (name, dataset, model, train, kd, search)");
   DR_RETURN_IF_ERROR(lint_yaml(root, path, text));
   DR_RETURN_IF_ERROR(
-      r.keys(root, "", {"name", "dataset", "model", "train", "kd", "search", "channel_pruning", "report", "pi_cost"}));
+      r.keys(root, "", top_level_keys()));
   for (const char* required : {"name", "dataset", "model", "search"})
     if (!root[required]) return r.error(root, required, "missing (a sweep needs name, dataset, model, search)");
   DR_RETURN_IF_ERROR(r.scalar(root["name"], "name", "a name", c.name));
@@ -294,7 +215,7 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
   // dataset
   auto& d = c.base.data;
   const YAML::Node ds = root["dataset"];
-  DR_RETURN_IF_ERROR(r.keys(ds, "dataset", Reader::job_section("dataset")));
+  DR_RETURN_IF_ERROR(r.keys(ds, "dataset", ConfigReader::job_section("dataset")));
   if (!ds["name"]) return r.error(ds, "dataset.name", "missing");
   DR_RETURN_IF_ERROR(r.job_keys(ds, "dataset", c.base));
   auto dataset = train::find_dataset(d.dataset);
@@ -330,7 +251,7 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
   // train and kd
   auto& t = c.base.train;
   if (const YAML::Node tr = root["train"]) {
-    auto known = Reader::job_section("train");
+    auto known = ConfigReader::job_section("train");
     known.push_back("seeds");
     DR_RETURN_IF_ERROR(r.keys(tr, "train", known));
     DR_RETURN_IF_ERROR(r.job_keys(tr, "train", c.base));
@@ -352,7 +273,7 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
     }
   }
   if (const YAML::Node kd = root["kd"]) {
-    DR_RETURN_IF_ERROR(r.keys(kd, "kd", Reader::job_section("kd")));
+    DR_RETURN_IF_ERROR(r.keys(kd, "kd", ConfigReader::job_section("kd")));
     DR_RETURN_IF_ERROR(r.job_keys(kd, "kd", c.base));
   }
   if (Status s = train::validate(c.base); !s.ok()) {
@@ -376,78 +297,20 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
     return r.error(where, section + "." + leaf, msg.substr(colon + 2));
   }
 
-  // search
-  const YAML::Node sr = root["search"];
-  DR_RETURN_IF_ERROR(r.keys(sr, "search", {"strategy", "cull", "thin", "alpha", "rho", "blocks", "kd", "phases",
-                                           "metric", "rank_with_kd", "order", "relu_budget", "successive_halving",
-                                           "thin_position"}));
-  if (!sr["strategy"]) return r.error(sr, "search.strategy", "missing (grid or deepreduce)");
-  DR_RETURN_IF_ERROR(r.scalar(sr["strategy"], "search.strategy", "a strategy name", c.strategy));
-  if (c.strategy != "grid" && c.strategy != "deepreduce")
-    return r.error(sr["strategy"], "search.strategy", "expected grid or deepreduce, got \"" + c.strategy + "\"");
-  // Keys of the other strategy are mistakes, not options to ignore.
-  for (const char* key : c.strategy == "grid" ? std::vector<const char*>{"phases", "metric", "rank_with_kd", "order", "relu_budget"}
-                                              : std::vector<const char*>{"cull", "thin"})
-    if (sr[key])
-      return r.error(sr[key], std::string("search.") + key, "not an option of strategy " + c.strategy);
+  // search: one entry or a list of them, each read by its strategy (search/registry.h);
+  // then the strategies with sections of their own (channel_pruning)
+  DR_RETURN_IF_ERROR(parse_methods(root, r, c));
+  DR_RETURN_IF_ERROR(parse_report(root["report"], r, c));
+  DR_RETURN_IF_ERROR(parse_pi_cost(root["pi_cost"], r, c));
+  return c;
+}
+
+Status read_reshaping(const ConfigReader& r, const YAML::Node& sr, SweepConfig& c) {
+  auto& g = c.grid;
+  const nn::ModelSpec& m = c.base.model;
   if (sr["thin_position"])
     DR_RETURN_IF_ERROR(
         r.choice(sr["thin_position"], "search.thin_position", "first or second", nn::parse_thin_position, c.thin_position));
-  auto& g = c.grid;
-  if (c.strategy == "deepreduce") {
-    g.kd = {false, true};  // the paper trains every candidate without and with KD
-    auto& dr = c.deepreduce;
-    if (sr["phases"]) {
-      DR_RETURN_IF_ERROR(r.list(sr["phases"], "search.phases", "phase names", dr.phases));
-      for (size_t i = 0; i < dr.phases.size(); ++i)
-        if (dr.phases[i] != "criticality" && dr.phases[i] != "culling" && dr.phases[i] != "thinning" &&
-            dr.phases[i] != "reshaping")
-          return r.error(sr["phases"][i], "search.phases",
-                         "expected criticality, culling, thinning or reshaping, got \"" + dr.phases[i] + "\"");
-    }
-    if (sr["metric"]) {
-      DR_RETURN_IF_ERROR(r.scalar(sr["metric"], "search.metric", "a metric name", dr.metric));
-      if (auto m = parse_metric(dr.metric); !m.ok()) return r.error(sr["metric"], "search.metric", m.status().message());
-    }
-    if (sr["rank_with_kd"]) DR_RETURN_IF_ERROR(r.scalar(sr["rank_with_kd"], "search.rank_with_kd", "true or false", dr.rank_with_kd));
-    const auto stages = nn::stage_names(*nn::resolve_unchecked(m).def);
-    if (sr["order"]) {
-      DR_RETURN_IF_ERROR(r.list(sr["order"], "search.order", "stage names", dr.order));
-      std::vector<std::string> sorted = dr.order, want = stages;
-      std::sort(sorted.begin(), sorted.end());
-      std::sort(want.begin(), want.end());
-      if (sorted != want) {
-        std::string list;
-        for (const auto& st : stages) list += (list.empty() ? "" : ", ") + st;
-        return r.error(sr["order"], "search.order", "expected every stage once (" + list + "), least critical first");
-      }
-    }
-    if (!dr.has("criticality") && dr.order.empty() && (dr.has("culling") || dr.has("thinning") || dr.has("reshaping")))
-      return r.error(sr, "search.order", "missing: without the criticality phase, say which stages to cull first");
-    if (sr["relu_budget"]) {
-      std::vector<int64_t> budget;
-      DR_RETURN_IF_ERROR(r.list(sr["relu_budget"], "search.relu_budget", "two ReLU counts [min, max]", budget));
-      if (budget.size() != 2 || budget[0] < 0 || budget[1] < budget[0])
-        return r.error(sr["relu_budget"], "search.relu_budget", "expected [min, max] with 0 <= min <= max");
-      dr.relu_min = budget[0];
-      dr.relu_max = budget[1];
-    }
-  }
-  if (const YAML::Node sh = sr["successive_halving"]) {
-    auto& h = c.halving;
-    h.enabled = true;
-    DR_RETURN_IF_ERROR(r.keys(sh, "search.successive_halving", {"min_epochs", "eta", "bands"}));
-    if (sh["min_epochs"]) DR_RETURN_IF_ERROR(r.scalar(sh["min_epochs"], "search.successive_halving.min_epochs", "an integer", h.min_epochs));
-    if (sh["eta"]) DR_RETURN_IF_ERROR(r.scalar(sh["eta"], "search.successive_halving.eta", "an integer", h.eta));
-    if (sh["bands"]) DR_RETURN_IF_ERROR(r.scalar(sh["bands"], "search.successive_halving.bands", "an integer", h.bands));
-    if (h.min_epochs < 1 || h.min_epochs >= t.epochs)
-      return r.error(sh, "search.successive_halving.min_epochs",
-                     "expected 1 .. train.epochs - 1 (" + std::to_string(t.epochs - 1) + "), got " + std::to_string(h.min_epochs));
-    if (h.eta < 2) return r.error(sh, "search.successive_halving.eta", "expected an integer >= 2");
-    if (h.bands < 1) return r.error(sh, "search.successive_halving.bands", "expected an integer >= 1");
-  }
-  if (sr["cull"]) DR_RETURN_IF_ERROR(r.list_of_lists(sr["cull"], "search.cull", "stage names", g.cull));
-  if (sr["thin"]) DR_RETURN_IF_ERROR(r.list_of_lists(sr["thin"], "search.thin", "stage names", g.thin));
   if (sr["alpha"]) DR_RETURN_IF_ERROR(r.list(sr["alpha"], "search.alpha", "numbers in (0, 4]", g.alpha));
   if (sr["rho"]) DR_RETURN_IF_ERROR(r.list(sr["rho"], "search.rho", "powers of 1/2", g.rho));
   if (sr["blocks"]) DR_RETURN_IF_ERROR(r.list_of_lists(sr["blocks"], "search.blocks", "integers", g.blocks));
@@ -468,65 +331,125 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
     s.blocks = g.blocks[i];
     if (Status st = nn::validate(s); !st.ok()) return r.error(sr["blocks"][i], "search.blocks", st.message());
   }
-  if (c.strategy == "deepreduce" && c.deepreduce.has("criticality") &&
-      std::find(g.kd.begin(), g.kd.end(), c.deepreduce.rank_with_kd) == g.kd.end())
-    return r.error(sr["kd"] ? sr["kd"] : sr, "search.kd",
-                   std::string("stages are ranked by the accuracies ") + (c.deepreduce.rank_with_kd ? "with" : "without") +
-                       " KD (rank_with_kd), so kd must include " + (c.deepreduce.rank_with_kd ? "true" : "false"));
-  for (const char* key : {"cull", "thin"}) {
-    const auto& sets = std::string(key) == "cull" ? g.cull : g.thin;
-    for (size_t i = 0; i < sets.size(); ++i) {
-      auto planned = std::string(key) == "cull" ? nn::cull(m, sets[i]) : nn::thin(m, sets[i], c.thin_position);
-      if (!planned.ok()) return r.error(sr[key][i], std::string("search.") + key, planned.status().message());
-    }
-  }
-  DR_RETURN_IF_ERROR(parse_pruning(root["channel_pruning"], r, c));
-  DR_RETURN_IF_ERROR(parse_report(root["report"], r, c));
-  DR_RETURN_IF_ERROR(parse_pi_cost(root["pi_cost"], r, c));
-  return c;
+  return Status();
 }
 
-Result<std::vector<PlannedTrial>> grid_trials(const SweepConfig& c) {
-  const auto& g = c.grid;
-  const std::vector<double> alphas = g.alpha.empty() ? std::vector<double>{c.base.model.alpha} : g.alpha;
-  const std::vector<double> rhos = g.rho.empty() ? std::vector<double>{c.base.model.rho} : g.rho;
-  const std::vector<std::vector<int64_t>> depths =
-      g.blocks.empty() ? std::vector<std::vector<int64_t>>{c.base.model.blocks} : g.blocks;
-  std::vector<PlannedTrial> out;
-  std::set<std::string> seen;
-  auto add = [&](storage::TrialSpec spec, storage::Role role) {
-    const std::string id = storage::trial_id(spec);
-    if (seen.insert(id).second) out.push_back({std::move(spec), role});
-    return id;
-  };
-  for (double alpha : alphas)
-    for (double rho : rhos)
-      for (const auto& blocks : depths) {
-        storage::TrialSpec base;
-        base.job = c.base;
-        base.job.model.alpha = alpha;
-        base.job.model.rho = rho;
-        base.job.model.blocks = blocks;
-        base.job.model.relu_off.clear();
-        base.job.train.kd.teacher.clear();
-        const bool any_kd = std::find(g.kd.begin(), g.kd.end(), true) != g.kd.end();
-        std::string teacher;
-        if (any_kd) teacher = add(base, storage::Role::kBaseline);  // the KD teacher: the all-ReLU network of this shape
-        for (const auto& culled : g.cull)
-          for (const auto& thinned : g.thin) {
-            auto planned = nn::cull(base.job.model, culled);
-            if (!planned.ok()) return planned.status();
-            planned = nn::thin(*planned, thinned, c.thin_position);
-            if (!planned.ok()) return planned.status();
-            for (bool kd : g.kd) {
-              storage::TrialSpec s = base;
-              s.job.model = *planned;
-              if (kd) s.teacher = teacher;
-              add(s, s.job.model.relu_off.empty() && !kd ? storage::Role::kBaseline : storage::Role::kCandidate);
-            }
-          }
-      }
-  return out;
+bool has_method(const SweepConfig& c, const std::string& strategy) { return find_method(c, strategy) != nullptr; }
+
+const Method* find_method(const SweepConfig& c, const std::string& strategy) {
+  for (const auto& m : c.methods)
+    if (m.strategy == strategy) return &m;
+  return nullptr;
+}
+
+namespace {
+
+nlohmann::json reference_json(const ReferencePoint& p) {
+  return {{"series", p.series},   {"label", p.label},   {"relus", p.relus},
+          {"top1", p.top1},       {"macs", p.macs},     {"baseline_top1", p.baseline_top1 ? nlohmann::json(*p.baseline_top1) : nlohmann::json(nullptr)},
+          {"source", p.source},   {"dataset", p.dataset}, {"arch", p.arch},
+          {"set", p.set},         {"curve", p.curve}};
+}
+
+ReferencePoint reference_from_json(const nlohmann::json& j) {
+  ReferencePoint p;
+  p.series = j.at("series").get<std::string>();
+  p.label = j.at("label").get<std::string>();
+  p.relus = j.at("relus").get<int64_t>();
+  p.top1 = j.at("top1").get<double>();
+  p.macs = j.at("macs").get<int64_t>();
+  if (j.at("baseline_top1").is_number()) p.baseline_top1 = j["baseline_top1"].get<double>();
+  p.source = j.at("source").get<std::string>();
+  p.dataset = j.at("dataset").get<std::string>();
+  p.arch = j.at("arch").get<std::string>();
+  p.set = j.at("set").get<std::string>();
+  p.curve = j.at("curve").get<bool>();
+  return p;
+}
+
+nlohmann::json protocol_json(const nn::PiProtocol& p) {
+  return {{"name", p.name},
+          {"source", p.source},
+          {"relu_online_seconds", p.relu_online_seconds},
+          {"relu_online_bytes", p.relu_online_bytes},
+          {"relu_offline_seconds", p.relu_offline_seconds},
+          {"relu_offline_bytes", p.relu_offline_bytes},
+          {"mac_online_seconds", p.mac_online_seconds},
+          {"mac_online_bytes", p.mac_online_bytes},
+          {"mac_offline_seconds", p.mac_offline_seconds},
+          {"mac_offline_bytes", p.mac_offline_bytes},
+          {"layer_online_seconds", p.layer_online_seconds}};
+}
+
+nn::PiProtocol protocol_from_json(const nlohmann::json& j) {
+  nn::PiProtocol p;
+  p.name = j.at("name").get<std::string>();
+  p.source = j.at("source").get<std::string>();
+  p.relu_online_seconds = j.at("relu_online_seconds").get<double>();
+  p.relu_online_bytes = j.at("relu_online_bytes").get<double>();
+  p.relu_offline_seconds = j.at("relu_offline_seconds").get<double>();
+  p.relu_offline_bytes = j.at("relu_offline_bytes").get<double>();
+  p.mac_online_seconds = j.at("mac_online_seconds").get<double>();
+  p.mac_online_bytes = j.at("mac_online_bytes").get<double>();
+  p.mac_offline_seconds = j.at("mac_offline_seconds").get<double>();
+  p.mac_offline_bytes = j.at("mac_offline_bytes").get<double>();
+  p.layer_online_seconds = j.at("layer_online_seconds").get<double>();
+  return p;
+}
+
+}  // namespace
+
+nlohmann::json to_json(const SweepConfig& c) {
+  nlohmann::json methods = nlohmann::json::array();
+  for (const auto& m : c.methods) methods.push_back({{"strategy", m.strategy}, {"options", m.options}});
+  nlohmann::json refs = nlohmann::json::array();
+  for (const auto& p : c.references) refs.push_back(reference_json(p));
+  const auto& h = c.halving;
+  return {{"config_version", kConfigVersion},
+          {"name", c.name},
+          {"job", train::to_json(c.base)},
+          {"seeds", c.seeds},
+          {"methods", methods},
+          {"successive_halving", h.enabled ? nlohmann::json{{"min_epochs", h.min_epochs}, {"eta", h.eta}, {"bands", h.bands}}
+                                           : nlohmann::json(nullptr)},
+          {"references", refs},
+          {"pi_cost", protocol_json(c.pi)}};
+}
+
+Result<SweepConfig> sweep_config_from_json(const nlohmann::json& j) {
+  SweepConfig c;
+  try {
+    const int version = j.at("config_version").get<int>();
+    if (version != kConfigVersion)
+      return Status::failed_precondition("stored config version " + std::to_string(version) + ", this deepreduce reads " +
+                                         std::to_string(kConfigVersion));
+    c.name = j.at("name").get<std::string>();
+    auto job = train::train_job_from_json(j.at("job"), /*check=*/false);
+    if (!job.ok()) return job.status().with_context("stored config");
+    c.base = *job;
+    c.seeds = j.at("seeds").get<std::vector<uint64_t>>();
+    if (j.at("successive_halving").is_object()) {
+      const auto& h = j["successive_halving"];
+      c.halving.enabled = true;
+      c.halving.min_epochs = h.at("min_epochs").get<int64_t>();
+      c.halving.eta = h.at("eta").get<int64_t>();
+      c.halving.bands = h.at("bands").get<int64_t>();
+    }
+    for (const auto& r : j.at("references")) c.references.push_back(reference_from_json(r));
+    c.pi = protocol_from_json(j.at("pi_cost"));
+    for (const auto& m : j.at("methods")) {
+      Method method{m.at("strategy").get<std::string>(), m.at("options")};
+      auto def = find_strategy(method.strategy);
+      if (!def.ok()) return def.status().with_context("stored config");
+      DR_RETURN_IF_ERROR((*def)->load(method.options, c));
+      c.methods.push_back(method);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return Status::corruption(std::string("stored config: ") + e.what());
+  }
+  if (c.methods.empty()) return Status::corruption("stored config: no method");
+  c.strategy = c.methods.front().strategy;
+  return c;
 }
 
 }  // namespace deepreduce::search

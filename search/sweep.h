@@ -18,6 +18,7 @@
 //     kd: [false, true]                   # KD from the all-ReLU baseline of the same shape
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -111,6 +112,13 @@ struct PruningSpace {
   std::vector<bool> kd = {false};
 };
 
+// One method of an experiment: a registered strategy (search/registry.h) and
+// its options as canonical JSON (what its reader made of its keys).
+struct Method {
+  std::string strategy;
+  nlohmann::json options = nlohmann::json::object();
+};
+
 struct SweepConfig {
   std::string path;       // where it was read from
   std::string yaml_text;  // verbatim, stored with the experiment
@@ -120,7 +128,13 @@ struct SweepConfig {
   // train.seed), decisions use the mean over seeds, and the report shows the
   // mean and spread. Empty: one seed, train.seed.
   std::vector<uint64_t> seeds;
+  // The methods the experiment runs: the entries of `search` (one or a list)
+  // and the strategies with sections of their own (channel_pruning), in the
+  // order the config gives them. `strategy` is the first search entry's.
+  std::vector<Method> methods;
   std::string strategy = "grid";
+  // Typed views of the built-in strategies' options (filled by their readers
+  // and loaders; a new strategy keeps its own in its options).
   GridSpace grid;  // grid's space; deepreduce's reshaping (alpha, rho, blocks) and KD flags
   // search.thin_position: which ReLU of a block thinning removes (nn::thin).
   nn::ThinPosition thin_position = nn::ThinPosition::kSecond;
@@ -147,7 +161,22 @@ bool looks_like_sweep(const std::string& text);
 struct PlannedTrial {
   storage::TrialSpec spec;
   storage::Role role = storage::Role::kNone;
+  // The strategy planned this trial for each of train.seeds itself (its
+  // spec depends on what that seed's earlier trials produced): the seeds
+  // wrapper passes it through instead of copying it per seed.
+  bool all_seeds = false;
 };
+
+// Whether a config names the method `strategy` (a registry name), and its entry.
+bool has_method(const SweepConfig& c, const std::string& strategy);
+const Method* find_method(const SweepConfig& c, const std::string& strategy);
+
+// The canonical, versioned JSON form of a parsed config: what the store keeps
+// with an experiment, so that reports and `migrate` never parse YAML. Its
+// methods' options are read back by their strategies' loaders.
+constexpr int kConfigVersion = 1;
+nlohmann::json to_json(const SweepConfig& c);
+Result<SweepConfig> sweep_config_from_json(const nlohmann::json& j);
 
 // The grid: every combination of the space, identical networks (same spec)
 // once; a KD candidate depends on the all-ReLU baseline of its shape, which is

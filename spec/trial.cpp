@@ -114,6 +114,7 @@ nlohmann::json to_json(const TrialSpec& s) {
   if (s.role != Role::kNone) j["role"] = role_name(s.role);
   if (s.phase != Role::kNone) j["phase"] = role_name(s.phase);
   if (!s.name.empty()) j["name"] = s.name;
+  if (!s.strategy.empty()) j["strategy"] = s.strategy;
   return j;
 }
 
@@ -123,15 +124,16 @@ Result<TrialSpec> trial_spec_from_json(const nlohmann::json& j, bool check) {
   for (auto it = j.begin(); it != j.end(); ++it) {
     const auto& k = it.key();
     if (k != "kind" && k != "job" && k != "teacher" && k != "base" && k != "prune" && k != "role" && k != "phase" &&
-        k != "name")
-      return Status::invalid_argument("trial spec: " + k +
-                                      ": unknown key (known: kind, job, teacher, base, prune, role, phase, name)");
+        k != "name" && k != "strategy")
+      return Status::invalid_argument(
+          "trial spec: " + k + ": unknown key (known: kind, job, teacher, base, prune, role, phase, name, strategy)");
   }
   try {
     if (j.contains("kind")) s.kind = j.at("kind").get<std::string>();
     if (j.contains("teacher")) s.teacher = j.at("teacher").get<std::string>();
     if (j.contains("base")) s.base = j.at("base").get<std::string>();
     if (j.contains("name")) s.name = j.at("name").get<std::string>();
+    if (j.contains("strategy")) s.strategy = j.at("strategy").get<std::string>();
     for (const char* key : {"role", "phase"}) {
       if (!j.contains(key)) continue;
       auto role = parse_role(j.at(key).get<std::string>());

@@ -78,17 +78,20 @@ struct TrialSpec {
   // shortens).
   Role role = Role::kNone;
   Role phase = Role::kNone;
-  std::string name;  // given in a trial list (not hashed); "" otherwise
+  std::string name;      // given in a trial list (not hashed); "" otherwise
+  // The strategy that planned it (search/registry.h; not hashed): which
+  // method's front its network belongs to. "" in a trial list.
+  std::string strategy;
 
   // Trials that must be done before this one may run (teacher, base).
   std::vector<std::string> dependencies() const;
 };
 
-// The stored form: the canonical fields plus data_dir, role, phase and name.
+// The stored form: the canonical fields plus data_dir, role, phase, name and strategy.
 nlohmann::json to_json(const TrialSpec& spec);
 Result<TrialSpec> trial_spec_from_json(const nlohmann::json& j, bool check = true);
 // The canonical text, which the id hashes: sorted keys, without the data
-// folder, the teacher's file, the role, the phase or the name.
+// folder, the teacher's file, the role, the phase, the name or the strategy.
 std::string canonical_json(const TrialSpec& spec);
 // BLAKE2b-128 of the canonical text, as 32 lowercase hex digits.
 std::string trial_id(const TrialSpec& spec);

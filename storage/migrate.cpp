@@ -69,7 +69,7 @@ int progress_rank(TrialState s) {
   return 0;
 }
 
-// Builds the version-3 store in `target` from the open old store.
+// Builds the current version's store in `target` from the open old store.
 Status build(Store& old, const std::string& target, const MigrationOptions& o, MigrationSummary& sum) {
   StoreOptions so;
   so.durability = Durability::kGroupCommit;  // one sync at the end; the rename makes it visible
@@ -82,6 +82,11 @@ Status build(Store& old, const std::string& target, const MigrationOptions& o, M
   for (auto e : *experiments) {
     e.schema_version = kSchemaVersion;
     if (o.definition) e.definition = o.definition(e.config_yaml);
+    if (o.config) {
+      auto config = o.config(e);
+      if (!config.ok()) return config.status().with_context("experiment " + e.name);
+      e.config = *config;
+    }
     DR_RETURN_IF_ERROR(neu.put_experiment(e));
   }
   auto workers = old.list_workers();
@@ -169,17 +174,20 @@ Status build(Store& old, const std::string& target, const MigrationOptions& o, M
 Result<MigrationSummary> migrate_store(const std::string& path_arg, const MigrationOptions& o) {
   fs::path path = fs::path(path_arg).lexically_normal();
   if (path.filename().empty()) path = path.parent_path();
-  const fs::path building = path.string() + ".migrating", backup = path.string() + ".v2";
+  const fs::path building = path.string() + ".migrating";
+  auto backup_of = [&](int64_t version) { return fs::path(path.string() + ".v" + std::to_string(version)); };
   MigrationSummary sum;
-  sum.backup = backup.string();
   std::error_code ec;
   // A crash between the two renames: the new store is complete, finish.
-  if (!fs::exists(path, ec) && fs::exists(building, ec) && fs::exists(backup, ec)) {
-    say(o, "finishing an interrupted migration: " + building.string() + " -> " + path.string());
-    DR_RETURN_IF_ERROR(rename_dir(building, path));
-    sum.from_version = 2;
-    return sum;
-  }
+  if (!fs::exists(path, ec) && fs::exists(building, ec))
+    for (int64_t v = 2; v < kSchemaVersion; ++v)
+      if (fs::exists(backup_of(v), ec)) {
+        say(o, "finishing an interrupted migration: " + building.string() + " -> " + path.string());
+        DR_RETURN_IF_ERROR(rename_dir(building, path));
+        sum.from_version = v;
+        sum.backup = backup_of(v).string();
+        return sum;
+      }
   if (!fs::exists(path, ec)) return Status::not_found(path.string() + ": no store here");
   auto version = store_schema_version(path.string());
   if (!version.ok()) return version.status();
@@ -187,9 +195,11 @@ Result<MigrationSummary> migrate_store(const std::string& path_arg, const Migrat
   if (*version == kSchemaVersion)
     return Status::failed_precondition(path.string() + ": already at schema version " + std::to_string(kSchemaVersion) +
                                        ": nothing to migrate");
-  if (*version != 2)
+  if (*version < 2 || *version > kSchemaVersion)
     return Status::failed_precondition(path.string() + ": schema version " + std::to_string(*version) +
-                                       "; migrate reads version 2 only");
+                                       "; migrate reads versions 2 to " + std::to_string(kSchemaVersion - 1));
+  const fs::path backup = backup_of(*version);
+  sum.backup = backup.string();
   if (fs::exists(backup, ec))
     return Status::failed_precondition(backup.string() + " exists (an earlier migration's backup?): move it away first");
   if (fs::exists(building, ec)) {
@@ -199,7 +209,7 @@ Result<MigrationSummary> migrate_store(const std::string& path_arg, const Migrat
   }
   {
     StoreOptions so;
-    so.accept_schema = 2;
+    so.accept_schema = *version;
     so.create_if_missing = false;
     auto old = open_store(path.string(), so);  // writable: holds the lock against a running coordinator
     if (!old.ok()) return old.status();

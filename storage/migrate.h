@@ -1,6 +1,9 @@
 // Bringing a store of an earlier schema to this one. Version 2 hashed where a
 // trial's data lived into its id; version 3 does not, so every id changes and
-// every reference to one (a KD teacher, a base trial) with it.
+// every reference to one (a KD teacher, a base trial) with it. Version 3 kept
+// each experiment's config as YAML only; version 4 keeps it parsed (JSON) with
+// the strategies' decisions, so reports never parse YAML: migrating a version-3
+// store keeps every id and parses each config once.
 #pragma once
 
 #include <functional>
@@ -30,13 +33,16 @@ struct MigrationOptions {
   // An experiment's definition digest from its config text (Experiment::definition):
   // schema 2 kept none, and without one a rerun is compared by text.
   std::function<std::string(const std::string&)> definition;
+  // An experiment's parsed config (canonical JSON, null for a trial list) from
+  // its stored YAML: the one place a migration reads YAML.
+  std::function<Result<nlohmann::json>(const Experiment&)> config;
   std::function<void(const std::string&)> log;
 };
 
 // Migrates the store in `path` in place, crash-safe at every step:
 //   1. the new store is built complete in PATH.migrating (a leftover one from
 //      an interrupted run is removed first);
-//   2. PATH is renamed to PATH.v2 (the backup, kept for the user to remove);
+//   2. PATH is renamed to PATH.vN (N its schema: the backup, kept for the user to remove);
 //   3. PATH.migrating is renamed to PATH.
 // Run again after a crash, it finishes or restarts whichever step was cut
 // short. The old store is opened for writing (its lock) so no coordinator can

@@ -9,6 +9,7 @@
 //                (stores written before artifact files: "<id>/<kind>/<chunk:08>" -> bytes, still read)
 //   events       8-byte big-endian seq -> Event JSON
 //   workers      name -> WorkerRecord JSON
+//   decisions    "<experiment>\0<key>" -> DecisionRecord JSON
 //
 // A mutex serialises read-modify-write calls; each builds one WriteBatch that
 // holds every record the call changes plus its event, written with sync=true
@@ -40,9 +41,10 @@
 namespace deepreduce::storage {
 namespace {
 
-constexpr const char* kFamilies[] = {"experiments", "trials", "trial_index", "results", "artifacts", "events", "workers"};
+constexpr const char* kFamilies[] = {"experiments", "trials", "trial_index", "results", "artifacts", "events", "workers",
+                                     "decisions"};
 // Families a store of this schema may lack (written by an earlier build): added on a writable open.
-bool optional_family(const std::string& f) { return f == "workers"; }
+bool optional_family(const std::string& f) { return f == "workers" || f == "decisions"; }
 constexpr const char* kArtifactDir = "artifacts";
 constexpr size_t kChunkBytes = 1 << 20;
 constexpr const char* kSchemaKey = "schema_version";
@@ -82,8 +84,9 @@ nlohmann::json event_json(const Event& e) {
 }
 
 nlohmann::json experiment_json(const Experiment& e) {
-  return {{"name", e.name}, {"config_yaml", e.config_yaml}, {"strategy", e.strategy}, {"created_ms", e.created_ms},
-          {"schema_version", e.schema_version}, {"definition", e.definition}};
+  return {{"name", e.name},         {"config_yaml", e.config_yaml},       {"strategy", e.strategy},
+          {"created_ms", e.created_ms}, {"schema_version", e.schema_version}, {"definition", e.definition},
+          {"config", e.config}};
 }
 
 class RocksStore final : public Store {
@@ -149,8 +152,12 @@ class RocksStore final : public Store {
       return Status::failed_precondition(
           path_ + ": store schema version " + version + ", this deepreduce reads version " +
           std::to_string(kSchemaVersion) +
-          (v == 2 ? ": run `deepreduce migrate --db " + path_ +
-                        "` to bring it to version 3 (it keeps every trial, result and artifact; trial ids change)"
+          (v == 2 ? ": run `deepreduce migrate --db " + path_ + "` to bring it to version " +
+                        std::to_string(kSchemaVersion) + " (it keeps every trial, result and artifact; trial ids change)"
+           : v == 3 ? ": run `deepreduce migrate --db " + path_ + "` to bring it to version " +
+                          std::to_string(kSchemaVersion) +
+                          " (it keeps every trial, id, result and artifact, and stores each experiment's parsed config "
+                          "and decisions)"
            : v < kSchemaVersion ? " (an older deepreduce wrote it: use that version on it, or start a new store)"
                                 : " (a newer deepreduce wrote it?)"));
     }
@@ -327,10 +334,11 @@ class RocksStore final : public Store {
         return Status::failed_precondition("experiment \"" + e.name +
                                            "\" exists with another config (it defines other trials, not only "
                                            "another data path); use a new name or a new store");
-      if (old.config_yaml == e.config_yaml && old.definition == e.definition) return Status();
+      if (old.config_yaml == e.config_yaml && old.definition == e.definition && old.config == e.config) return Status();
       Experiment updated = old;
       updated.config_yaml = e.config_yaml;
       if (!e.definition.empty()) updated.definition = e.definition;
+      if (!e.config.is_null()) updated.config = e.config;
       rocksdb::WriteBatch batch;
       batch.Put(cf_["experiments"], e.name, experiment_json(updated).dump());
       add_event(batch, {0, 0, "experiment_updated", "", "", {{"name", e.name}}});
@@ -387,6 +395,7 @@ class RocksStore final : public Store {
         if (r.spec.role == Role::kNone) r.spec.role = spec.role;
         if (r.spec.phase == Role::kNone) r.spec.phase = spec.phase;
         if (r.spec.name.empty()) r.spec.name = spec.name;
+        if (r.spec.strategy.empty()) r.spec.strategy = spec.strategy;
         if (to_json(r.spec) != to_json(existing->spec)) {
           r.updated_ms = now;
           put_trial(batch, r, r.state);
@@ -773,6 +782,64 @@ class RocksStore final : public Store {
     return true;
   }
 
+  Result<std::map<std::string, std::string>> artifact_digests(const std::string& id) override {
+    std::map<std::string, std::string> out;
+    if (!is_lower_hex(id, 32)) return out;
+    const std::string prefix = id + "/";
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["artifacts"]));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      const std::string key = it->key().ToString();
+      if (!it->key().ends_with("/meta")) continue;
+      const std::string kind = key.substr(prefix.size(), key.size() - prefix.size() - 5);
+      auto meta = nlohmann::json::parse(it->value().ToString(), nullptr, false);
+      if (!meta.is_object() || !meta.contains("blake2b") || !meta["blake2b"].is_string())
+        return Status::corruption("artifact " + kind + " of trial " + id + ": unreadable metadata");
+      out[kind] = meta["blake2b"].get<std::string>();
+    }
+    DR_RETURN_IF_ERROR(from_rocks(it->status(), "artifacts of trial " + id));
+    return out;
+  }
+
+  // --- decisions
+  Status put_decisions(const std::string& experiment, const std::vector<DecisionRecord>& decisions) override {
+    DR_RETURN_IF_ERROR(writable());
+    auto lock = locked();
+    rocksdb::WriteBatch batch;
+    bool any = false;
+    for (const auto& d : decisions) {
+      const std::string key = experiment + std::string(1, '\0') + d.key;
+      std::string old;
+      auto s = db_->Get(rocksdb::ReadOptions(), cf_["decisions"], key, &old);
+      if (!s.ok() && !s.IsNotFound()) return from_rocks(s, "decision " + d.key);
+      if (s.ok()) {
+        auto j = nlohmann::json::parse(old, nullptr, false);
+        if (j.is_object() && j.value("value", nlohmann::json()) == d.value && j.value("why", std::string()) == d.why)
+          continue;
+      }
+      const nlohmann::json record = {{"key", d.key}, {"value", d.value}, {"why", d.why}, {"time_ms", now_ms()}};
+      batch.Put(cf_["decisions"], key, record.dump());
+      add_event(batch, {0, 0, "decided", "", "", {{"experiment", experiment}, {"key", d.key}, {"why", d.why}}});
+      any = true;
+    }
+    return any ? commit(batch) : Status();
+  }
+
+  Result<std::vector<DecisionRecord>> list_decisions(const std::string& experiment) override {
+    std::vector<DecisionRecord> out;
+    if (!cf_.count("decisions")) return out;  // an older store, read-only
+    const std::string prefix = experiment + std::string(1, '\0');
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["decisions"]));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      auto j = nlohmann::json::parse(it->value().ToString(), nullptr, false);
+      if (!j.is_object() || !j.contains("key") || !j["key"].is_string())
+        return Status::corruption(path_ + ": a decision of experiment " + experiment + " is not a record");
+      out.push_back({j["key"].get<std::string>(), j.value("value", nlohmann::json()), j.value("why", std::string()),
+                     j.value("time_ms", int64_t{0})});
+    }
+    DR_RETURN_IF_ERROR(from_rocks(it->status(), path_ + ": decisions"));
+    return out;
+  }
+
   Status remove_artifact(const std::string& id, const std::string& kind) override {
     DR_RETURN_IF_ERROR(writable());
     if (!artifact_name_ok(id, kind)) return Status();
@@ -881,7 +948,7 @@ class RocksStore final : public Store {
   }
 
   static bool artifact_name_ok(const std::string& id, const std::string& kind) {
-    return (kind == "model" || kind == "checkpoint") && is_lower_hex(id, 32);
+    return artifact_kind_ok(kind) && is_lower_hex(id, 32);
   }
 
   // Writes the bytes to their file and puts the record that names them in the
@@ -1014,9 +1081,10 @@ class RocksStore final : public Store {
   Result<Experiment> parse_experiment(const std::string& name, const std::string& value) {
     try {
       auto j = nlohmann::json::parse(value);
-      return Experiment{j.at("name").get<std::string>(), j.at("config_yaml").get<std::string>(),
-                        j.at("strategy").get<std::string>(), j.at("created_ms").get<int64_t>(),
-                        j.at("schema_version").get<int64_t>(), j.value("definition", std::string())};
+      return Experiment{j.at("name").get<std::string>(),       j.at("config_yaml").get<std::string>(),
+                        j.at("strategy").get<std::string>(),   j.at("created_ms").get<int64_t>(),
+                        j.at("schema_version").get<int64_t>(), j.value("definition", std::string()),
+                        j.value("config", nlohmann::json())};
     } catch (const nlohmann::json::exception& e) {
       return Status::corruption(path_ + ": experiment " + name + ": " + e.what());
     }

@@ -41,8 +41,16 @@ namespace deepreduce::storage {
 
 // 2: trial specs carry train.horizon and model.widths (their ids changed).
 // 3: a trial's id no longer hashes where its data lives; specs carry their
-//    role and phase. `deepreduce migrate` turns a version-2 store into one.
-constexpr int64_t kSchemaVersion = 3;
+//    role and phase.
+// 4: experiments keep their parsed config as canonical JSON, and the
+//    strategies' decisions are records (reports read both, never YAML).
+// `deepreduce migrate` brings a version-2 or 3 store to this one.
+constexpr int64_t kSchemaVersion = 4;
+
+// The kinds of artifact a trial may have.
+inline bool artifact_kind_ok(const std::string& kind) {
+  return kind == "model" || kind == "checkpoint" || kind == "mask";
+}
 
 struct Experiment {
   std::string name;
@@ -54,6 +62,18 @@ struct Experiment {
   // caller computes): the same experiment run again with its dataset
   // elsewhere is the same experiment. "" compares the texts.
   std::string definition;
+  // The parsed config as canonical JSON (search::to_json(SweepConfig)); null
+  // for a trial list. Reports and `migrate` read this, never the YAML.
+  nlohmann::json config = nullptr;
+};
+
+// A decision a strategy made (a criticality ranking, the phases it opened),
+// one value per key and experiment; replaced when the strategy decides again.
+struct DecisionRecord {
+  std::string key;
+  nlohmann::json value;
+  std::string why;
+  int64_t time_ms = 0;  // when it was stored (set by the store)
 };
 
 struct Event {
@@ -112,6 +132,12 @@ class Store {
   virtual Result<std::optional<Experiment>> get_experiment(const std::string& name) = 0;
   virtual Result<std::vector<Experiment>> list_experiments() = 0;
 
+  // --- decisions
+  // Stores each decision that is new or changed (with a `decided` event);
+  // unchanged ones write nothing. All in one batch.
+  virtual Status put_decisions(const std::string& experiment, const std::vector<DecisionRecord>& decisions) = 0;
+  virtual Result<std::vector<DecisionRecord>> list_decisions(const std::string& experiment) = 0;
+
   // --- trials
   // Adds trials idempotently: an existing id keeps its state and result; of an
   // unfinished one only where its data is read from (job.data.data_dir) is
@@ -162,13 +188,16 @@ class Store {
 
   // --- results and artifacts
   virtual Result<std::optional<nlohmann::json>> get_result(const std::string& id) = 0;
-  // kind: "model" (final weights) or "checkpoint" (latest); replaces the old one.
+  // kind: "model" (final weights), "checkpoint" (latest) or "mask" (a learned
+  // ReLU mask, spec/relu_mask.h); replaces the old one.
   // Results and artifacts are stored by the coordinator, which checks the
   // trial id's form before (it names a file).
   virtual Status put_artifact(const std::string& id, const std::string& kind, const std::string& bytes) = 0;
   virtual Result<std::optional<std::string>> get_artifact(const std::string& id, const std::string& kind) = 0;
   // Whether an artifact is stored (its record only: cheap, not verified).
   virtual Result<bool> has_artifact(const std::string& id, const std::string& kind) = 0;
+  // A trial's stored artifacts, kind -> BLAKE2b-256 (records only: cheap, not verified).
+  virtual Result<std::map<std::string, std::string>> artifact_digests(const std::string& id) = 0;
   // Removes an artifact (its record, then its file); absent is not an error.
   virtual Status remove_artifact(const std::string& id, const std::string& kind) = 0;
 

@@ -15,8 +15,10 @@
 
 #include "spec/counts.h"
 #include "search/report.h"
+#include "storage/migrate.h"
 #include "search/strategy.h"
 #include "search/sweep.h"
+#include "tests/storage/raw_db.h"
 #include "tests/test_dirs.h"
 
 namespace deepreduce::search {
@@ -83,7 +85,7 @@ TEST_P(GoldenReportTest, PlansTheSameTrialsAndWritesTheSameReport) {
     auto store = storage::open_store((dir / "db").string());
     ASSERT_TRUE(store.ok()) << store.status().message();
     ASSERT_TRUE((*store)->put_experiment({config->name, config->yaml_text, config->strategy, 0,
-                                          storage::kSchemaVersion, ""})
+                                          storage::kSchemaVersion, "", to_json(*config)})
                     .ok());
     run_to_the_end(**store, *config);
     auto report = build_report(**store);
@@ -95,6 +97,72 @@ TEST_P(GoldenReportTest, PlansTheSameTrialsAndWritesTheSameReport) {
     std::ofstream ids(dir / "report" / "trials.txt");
     for (const auto& t : *trials) ids << t.id << " " << storage::role_name(t.spec.role) << " " << storage::role_name(t.spec.phase) << "\n";
   }
+  // A store of the previous schema (3: configs as YAML only, no decisions),
+  // migrated, plans the same trials and reports the same.
+  fs::copy(dir / "db", dir / "v3", fs::copy_options::recursive);
+  storage::testing::with_raw_db(dir / "v3", [](rocksdb::DB* db, const auto& h) {
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), h[0], "schema_version", "3").ok());
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), h[1]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      auto e = nlohmann::json::parse(it->value().ToString());
+      e.erase("config");
+      e["schema_version"] = 3;
+      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), h[1], it->key(), e.dump()).ok());
+    }
+    ASSERT_EQ(h.size(), 9u);
+    std::unique_ptr<rocksdb::Iterator> d(db->NewIterator(rocksdb::ReadOptions(), h[8]));
+    for (d->SeekToFirst(); d->Valid(); d->Next()) ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), h[8], d->key()).ok());
+  });
+  EXPECT_NE(storage::open_store((dir / "v3").string()).status().message().find("deepreduce migrate"), std::string::npos);
+  storage::MigrationOptions mo;
+  mo.assign_roles = [](storage::Store& st) { return assign_roles(st); };
+  mo.config = [](const storage::Experiment& e) -> Result<nlohmann::json> {
+    auto c = parse_sweep(e.config_yaml, e.name, /*require_data=*/false);
+    if (!c.ok()) return c.status();
+    return to_json(*c);
+  };
+  auto migrated = storage::migrate_store((dir / "v3").string(), mo);
+  ASSERT_TRUE(migrated.ok()) << migrated.status().message();
+  EXPECT_EQ(migrated->from_version, 3);
+  EXPECT_TRUE(fs::exists(dir / "v3.v3")) << "the old store is kept as the backup";
+  {
+    auto store = storage::open_store((dir / "v3").string());
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    auto trials = (*store)->list_trials();
+    ASSERT_TRUE(trials.ok());
+    std::ostringstream ids;
+    for (const auto& t : *trials)
+      ids << t.id << " " << storage::role_name(t.spec.role) << " " << storage::role_name(t.spec.phase) << "\n";
+    EXPECT_EQ(ids.str(), slurp(dir / "report" / "trials.txt")) << "ids, roles and phases survive the migration";
+    auto report = build_report(**store);
+    ASSERT_TRUE(report.ok()) << report.status().message();
+    ASSERT_TRUE(write_report(*report, (dir / "migrated").string()).ok());
+  }
+  for (const char* f : {"pareto.csv", "criticality.csv", "summary.md", "trials.csv"})
+    EXPECT_EQ(slurp(dir / "report" / f), slurp(dir / "migrated" / f)) << f << " changed by the migration";
+
+  // The report reads the stored config and decisions, never the YAML: with
+  // every experiment's YAML deleted behind the store's back it is the same.
+  storage::testing::with_raw_db(dir / "db", [](rocksdb::DB* db, const auto& h) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), h[1]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      auto e = nlohmann::json::parse(it->value().ToString());
+      e["config_yaml"] = "";
+      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), h[1], it->key(), e.dump()).ok());
+    }
+  });
+  {
+    storage::StoreOptions ro;
+    ro.read_only = true;
+    auto store = storage::open_store((dir / "db").string(), ro);
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    auto report = build_report(**store);
+    ASSERT_TRUE(report.ok()) << report.status().message();
+    ASSERT_TRUE(write_report(*report, (dir / "without-yaml").string()).ok());
+  }
+  for (const char* f : {"pareto.csv", "criticality.csv", "summary.md", "trials.csv", "report.html"})
+    EXPECT_EQ(slurp(dir / "report" / f), slurp(dir / "without-yaml" / f)) << f << " changed without the stored YAML";
+
   const fs::path golden = fs::path(DEEPREDUCE_SOURCE_DIR) / "tests" / "search" / "golden" / g.name;
   const bool update = std::getenv("DEEPREDUCE_UPDATE_GOLDEN") != nullptr;
   for (const char* f : {"trials.txt", "pareto.csv", "criticality.csv", "summary.md", "trials.csv"}) {

@@ -48,7 +48,7 @@ class ReportTest : public ::testing::Test {
     ASSERT_TRUE(c.ok()) << c.status().message();
     config_ = *c;
     store_ = std::move(*storage::open_store((dir_ / "db").string()));
-    ASSERT_TRUE(store_->put_experiment({config_.name, config_.yaml_text, "deepreduce", 0, storage::kSchemaVersion, ""}).ok());
+    ASSERT_TRUE(store_->put_experiment({config_.name, config_.yaml_text, "deepreduce", 0, storage::kSchemaVersion, "", to_json(config_)}).ok());
   }
   void TearDown() override {
     store_.reset();
@@ -301,7 +301,7 @@ TEST(ReportSeedsTest, ANetworkTrainedPerSeedIsOnePointWithMeanAndSpread) {
       "seeds.yaml");
   ASSERT_TRUE(c.ok()) << c.status().message();
   auto store = std::move(*storage::open_store((dir / "db").string()));
-  ASSERT_TRUE(store->put_experiment({c->name, c->yaml_text, "deepreduce", 0, storage::kSchemaVersion, ""}).ok());
+  ASSERT_TRUE(store->put_experiment({c->name, c->yaml_text, "deepreduce", 0, storage::kSchemaVersion, "", to_json(*c)}).ok());
   auto planned = (*make_strategy(*c))->propose({});
   ASSERT_TRUE(planned.ok());
   std::vector<storage::TrialSpec> specs;

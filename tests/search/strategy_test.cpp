@@ -328,7 +328,7 @@ TEST(StrategyTest, ARestartedStrategyReplaysTheStoreToTheSameTrials) {
   std::set<std::string> ids;
   {
     auto store = *storage::open_store((dir / "db").string());
-    ASSERT_TRUE(store->put_experiment({c.name, c.yaml_text, c.strategy, 0, storage::kSchemaVersion, ""}).ok());
+    ASSERT_TRUE(store->put_experiment({c.name, c.yaml_text, c.strategy, 0, storage::kSchemaVersion, "", to_json(c)}).ok());
     auto s = *make_strategy(c);
     EXPECT_EQ(*expand(*store, c.name, *s), 13);
     EXPECT_EQ(*expand(*store, c.name, *s), 0);  // idempotent

@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <set>
 
+#include "search/strategy.h"
 #include "spec/counts.h"
 
 namespace deepreduce::search {
@@ -93,6 +96,72 @@ TEST(SweepTest, ErrorsNameFileLineAndKeyPath) {
     ASSERT_FALSE(r.ok()) << c.to;
     EXPECT_NE(r.status().message().find(c.says), std::string::npos) << r.status().message();
   }
+}
+
+}  // namespace
+}  // namespace deepreduce::search
+
+namespace deepreduce::search {
+namespace {
+
+// The stored form of a config: every shipped config (and the test sweep) read
+// back from its JSON defines the same experiment: the same JSON, the same trials.
+TEST(ConfigJsonTest, EveryShippedConfigRoundTripsThroughItsStoredJson) {
+  std::vector<std::string> texts = {kSweep};
+  for (const auto& entry : std::filesystem::directory_iterator(DEEPREDUCE_SOURCE_DIR "/configs")) {
+    std::ifstream in(entry.path());
+    texts.push_back(std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()));
+  }
+  for (const auto& text : texts) {
+    auto c = parse_sweep(text, "c.yaml", /*require_data=*/false);
+    ASSERT_TRUE(c.ok()) << c.status().message();
+    const nlohmann::json j = to_json(*c);
+    EXPECT_EQ(j["config_version"], kConfigVersion);
+    auto back = sweep_config_from_json(nlohmann::json::parse(j.dump()));
+    ASSERT_TRUE(back.ok()) << c->name << ": " << back.status().message();
+    EXPECT_EQ(to_json(*back), j) << c->name;
+    auto a = make_strategy(*c), b = make_strategy(*back);
+    ASSERT_TRUE(a.ok() && b.ok());
+    auto pa = (*a)->whole_space({}), pb = (*b)->whole_space({});
+    ASSERT_TRUE(pa.ok() && pb.ok());
+    ASSERT_EQ(pa->size(), pb->size()) << c->name;
+    for (size_t i = 0; i < pa->size(); ++i) EXPECT_EQ(storage::trial_id((*pa)[i].spec), storage::trial_id((*pb)[i].spec));
+  }
+  EXPECT_FALSE(sweep_config_from_json({{"config_version", kConfigVersion + 1}}).ok());
+}
+
+// Strategies come from the registry: a name it lacks is refused with the
+// nearest one, a search may list several methods, each once.
+TEST(StrategyRegistryTest, SearchEntriesNameRegisteredStrategies) {
+  const std::string head =
+      "name: r\ndataset: {name: synthetic}\nmodel: {arch: resnet18, alpha: 0.125, blocks: [1, 1, 1, 1]}\n";
+  auto typo = parse_sweep(head + "search: {strategy: deepreduse}\n", "r.yaml");
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.status().message().find("r.yaml:4: search.strategy: expected grid or deepreduce, got \"deepreduse\"; "
+                                         "did you mean deepreduce?"),
+            std::string::npos)
+      << typo.status().message();
+  auto twice = parse_sweep(head + "search:\n  - {strategy: grid}\n  - {strategy: grid}\n", "r.yaml");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_NE(twice.status().message().find("r.yaml:6: search.strategy: grid is named twice"), std::string::npos)
+      << twice.status().message();
+  auto other = parse_sweep(head + "search: {strategy: grid, phases: [culling]}\n", "r.yaml");
+  EXPECT_NE(other.status().message().find("search.phases: not an option of strategy grid"), std::string::npos)
+      << other.status().message();
+  auto near = parse_sweep(head + "search: {strategy: grid, cul: [[stem]]}\n", "r.yaml");
+  EXPECT_NE(near.status().message().find("search.cul: unknown key; did you mean cull?"), std::string::npos)
+      << near.status().message();
+  auto listed = parse_sweep(head + "search:\n  - {strategy: grid, cull: [[], [stem]]}\nchannel_pruning: {rates: [0.5]}\n",
+                            "r.yaml");
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  ASSERT_EQ(listed->methods.size(), 2u);
+  EXPECT_EQ(listed->methods[0].strategy, "grid");
+  EXPECT_EQ(listed->methods[1].strategy, "channel_pruning");
+  auto planned = (*make_strategy(*listed))->propose({});
+  ASSERT_TRUE(planned.ok());
+  for (const auto& t : *planned)
+    EXPECT_EQ(t.spec.strategy, t.role == storage::Role::kPruning ? "channel_pruning" : "grid")
+        << "each trial carries the strategy that planned it";
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// A schema-2 store, written record by record as the previous build laid it out
-// (ids that hash the data folder, artifacts in chunks), migrated to schema 3:
+// A schema-2 store, written record by record as an earlier build laid it out
+// (ids that hash the data folder, artifacts in chunks), migrated to this schema:
 // every trial, result and artifact survives under its new id, references
 // follow, and a migration SIGKILLed at random moments always ends complete.
 #include "storage/migrate.h"
@@ -186,7 +186,7 @@ TEST_F(MigrateTest, KeepsEveryTrialResultAndArtifactUnderTheNewIds) {
   EXPECT_EQ(*store_schema_version(sum->backup), 2);
   auto again = migrate_store(db_.string());
   ASSERT_FALSE(again.ok());
-  EXPECT_NE(again.status().message().find("already at schema version 3"), std::string::npos);
+  EXPECT_NE(again.status().message().find("already at schema version " + std::to_string(kSchemaVersion)), std::string::npos);
 }
 
 TEST_F(MigrateTest, AStoreInUseIsNotMigrated) {
@@ -223,7 +223,7 @@ TEST_F(MigrateTest, SigkilledAtRandomMomentsItAlwaysEndsComplete) {
   // says it is complete), and the store holds everything.
   auto last = migrate_store(db_.string());
   if (!last.ok()) {
-    EXPECT_NE(last.status().message().find("already at schema version 3"), std::string::npos)
+    EXPECT_NE(last.status().message().find("already at schema version " + std::to_string(kSchemaVersion)), std::string::npos)
         << last.status().message();
   }
   EXPECT_FALSE(fs::exists(db_.string() + ".migrating"));

@@ -1,0 +1,36 @@
+#include "search/registry.h"
+
+#include <fmt/format.h>
+
+namespace deepreduce::search {
+
+const std::vector<StrategyDef>& strategy_registry() {
+  // One line per strategy: its file defines the rest.
+  static const std::vector<StrategyDef> kRegistry = {
+      grid_strategy_def(),
+      deepreduce_strategy_def(),
+      channel_pruning_strategy_def(),
+  };
+  return kRegistry;
+}
+
+std::vector<std::string> search_strategy_names() {
+  std::vector<std::string> names;
+  for (const auto& d : strategy_registry())
+    if (d.section == "search") names.push_back(d.name);
+  return names;
+}
+
+Result<const StrategyDef*> find_strategy(const std::string& name) {
+  for (const auto& d : strategy_registry())
+    if (d.name == name) return &d;
+  std::vector<std::string> names;
+  for (const auto& d : strategy_registry()) names.push_back(d.name);
+  std::string known;
+  for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+  const std::string near = nearest(name, names);
+  return Status::not_found(fmt::format("unknown strategy \"{}\"{}; known: {}", name,
+                                       near.empty() ? "" : "; did you mean " + near + "?", known));
+}
+
+}  // namespace deepreduce::search
