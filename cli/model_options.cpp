@@ -3,6 +3,7 @@
 #include <map>
 #include <sstream>
 
+#include "common/files.h"
 #include "spec/prune.h"
 #include "spec/relu_plan.h"
 
@@ -65,14 +66,20 @@ void add_model_options(po::options_description& desc, bool arch_may_be_list) {
      "channel pruning's shape: the least uniform rate that brings MACs to this fraction, e.g. 0.5")
     ("prune-scope", po::value<std::string>()->default_value("coupled"),
      "coupled: block outputs too, the same channels across each residual stage and its shortcut (as FPGM and "
-     "LFPC prune ResNet-56); inner: only the inner channels of basic blocks");
+     "LFPC prune ResNet-56); inner: only the inner channels of basic blocks")
+    ("mask-learnable", po::value<std::string>(),
+     "learned linearization's mask phase: a learnable mask per unit of every ReLU site: pixel or channel "
+     "(train it with --linearize-budget)")
+    ("mask", po::value<std::string>(),
+     "a learned mask (the mask.bin of a mask phase): its sites keep ReLUs on their kept units only");
   // clang-format on
 }
 
 const std::vector<std::string>& model_option_names() {
   static const std::vector<std::string> kNames = {"arch", "classes", "in-channels", "input-size", "alpha",
                                                   "rho",  "blocks",  "cull",        "thin",   "only",
-                                                  "relus", "no-relus", "thin-position", "prune-rate", "prune-macs", "prune-scope"};
+                                                  "relus", "no-relus", "thin-position", "prune-rate", "prune-macs", "prune-scope",
+                                                  "mask-learnable", "mask"};
   return kNames;
 }
 
@@ -124,12 +131,31 @@ Result<nn::ModelSpec> model_spec_from(const po::variables_map& vm, const std::st
     return Status::invalid_argument("--prune-rate and --prune-macs both give the pruned shape: use one");
   auto scope = nn::parse_prune_scope(vm["prune-scope"].as<std::string>());
   if (!scope.ok()) return scope.status().with_context("--prune-scope");
-  if (vm.count("prune-rate")) return nn::prune_rate(spec, vm["prune-rate"].as<double>(), *scope);
-  if (vm.count("prune-macs")) {
+  if (vm.count("prune-rate")) {
+    auto pruned = nn::prune_rate(spec, vm["prune-rate"].as<double>(), *scope);
+    if (!pruned.ok()) return pruned.status();
+    spec = *pruned;
+  } else if (vm.count("prune-macs")) {
     auto shape = nn::prune_to_macs(spec, vm["prune-macs"].as<double>(), *scope);
     if (!shape.ok()) return shape.status();
-    return shape->spec;
+    spec = shape->spec;
   }
+  if (vm.count("mask-learnable") && vm.count("mask"))
+    return Status::invalid_argument("--mask-learnable and --mask: a network's mask is learned or given, not both");
+  if (vm.count("mask-learnable")) {
+    auto g = nn::parse_granularity(vm["mask-learnable"].as<std::string>());
+    if (!g.ok()) return g.status().with_context("--mask-learnable");
+    spec.masks = nn::ReluMasks{*g, true, {}, ""};
+  } else if (vm.count("mask")) {
+    const std::string file = vm["mask"].as<std::string>();
+    auto bytes = read_text_file(file, size_t{256} << 20);
+    if (!bytes.ok()) return bytes.status().with_context("--mask");
+    auto values = nn::decode_mask(*bytes);
+    if (!values.ok()) return values.status().with_context("--mask " + file);
+    DR_RETURN_IF_ERROR(nn::check_mask_values(spec, *values).with_context("--mask " + file));
+    spec.masks = nn::fixed_masks(*values);
+  }
+  DR_RETURN_IF_ERROR(nn::validate(spec));
   return spec;
 }
 

@@ -26,6 +26,9 @@ int train_main(int argc, char** argv) {
     ("out", po::value<std::string>(), "output folder: model.pt, checkpoint.pt, result.json (required)")
     ("trial", po::value<std::string>(), "a YAML file of these options (the command line wins)")
     ("resume", po::value<std::string>(), "continue from a checkpoint.pt (its job; --epochs may extend it)")
+    ("init", po::value<std::string>(),
+     "a model.pt to start from (its weights, and a mask phase's α; the network must have this shape): a mask "
+     "phase from a trained network, or a fine-tuning under --mask from its mask phase")
     ("prune-from", po::value<std::string>(),
      "a trained model.pt to prune into this network's shape (give it with --prune-rate or --prune-macs), "
      "then fine-tune: a channel-pruning trial")
@@ -132,6 +135,14 @@ int train_main(int argc, char** argv) {
     trial.spec.prune = storage::PruneSpec{};
     trial.spec.prune->criterion = *criterion;
   }
+  if (vm.count("mask") && run.resume.empty()) run.mask = vm["mask"].as<std::string>();
+  if (vm.count("init") && run.resume.empty()) {
+    if (vm.count("prune-from")) {
+      std::cerr << "deepreduce train: --init and --prune-from both give the starting weights: use one\n";
+      return kExitUsage;
+    }
+    run.init = vm["init"].as<std::string>();
+  }
   trial.dir = out;
   trial.run = run;
   trial.log = [&](const std::string& line) {
@@ -152,6 +163,11 @@ int train_main(int argc, char** argv) {
               << " --out " << out << "\n";
     return kExitOk;
   }
+  if (result->mask)
+    std::cout << "mask phase: " << with_commas(result->relus) << " ReLUs kept of the budget "
+              << with_commas(job.train.linearize.budget) << " after " << result->epochs.size()
+              << " epoch(s); the mask is " << (std::filesystem::path(out) / "mask.bin").string()
+              << " (train under it with --mask)\n";
   std::cout << "top-1 " << result->top1.value_or(0) << "%  top-5 " << result->top5.value_or(0) << "%  loss " << result->loss << "  ReLUs "
             << with_commas(result->relus) << "  MACs " << with_commas(result->macs) << "  params "
             << with_commas(result->params) << "\n"

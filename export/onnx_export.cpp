@@ -116,13 +116,66 @@ class GraphBuilder {
   }
 
   // The site's ReLU when it is active; else the input flows on (no node at all).
-  std::string relu(const std::string& site, const std::string& input) {
+  // The site's ReLU when it is active; else the input flows on (no node at
+  // all). A masked site evaluates ReLU on its kept units only: one Slice per
+  // run of consecutive kept or linear units (channels along axis 1; pixels
+  // along the flattened activation, reshaped there and back), Relu on the
+  // kept runs, Concat in order. Gather and uneven Split would be shorter;
+  // OpenCV 4.6's importer refuses both.
+  Result<std::string> relu(const nn::ResolvedLayer& l, const std::string& input) {
+    const std::string& site = l.site;
     if (net_->spec().relu_off.count(site)) return input;
-    node("Relu", site, {input}, site);
+    auto mask = tensors_.find(l.path + ".mask");
+    if (mask == tensors_.end()) {
+      node("Relu", site, {input}, site);
+      return site;
+    }
+    const nn::MaskGranularity g = net_->spec().masks->granularity;
+    const torch::Tensor keep = mask->second.to(torch::kFloat).flatten().gt(0.5).contiguous();
+    const int64_t units = keep.numel();
+    const bool* k = keep.data_ptr<bool>();
+    int64_t kept = 0;
+    for (int64_t i = 0; i < units; ++i) kept += k[i];
+    if (kept == 0) return input;
+    if (kept == units) {
+      node("Relu", site, {input}, site);
+      return site;
+    }
+    const int64_t c = l.in_channels, hw = l.in_size;
+    std::string x = input;
+    if (g == nn::MaskGranularity::kPixel) {
+      x = site + ".flat";
+      node("Reshape", x, {input, initializer(x + ".shape", torch::tensor({batch_, units}))}, x);
+    }
+    std::vector<std::string> parts;
+    for (int64_t begin = 0, run = 0; begin < units; ++run) {
+      int64_t end = begin;
+      while (end < units && k[end] == k[begin]) ++end;
+      const std::string part = site + ".part" + std::to_string(run);
+      node("Slice", part,
+           {x, initializer(part + ".starts", torch::tensor({begin})), initializer(part + ".ends", torch::tensor({end})),
+            initializer(part + ".axes", torch::tensor({int64_t{1}}))},
+           part);
+      if (k[begin]) {
+        const std::string r = site + (parts.empty() && end == units ? "" : ".relu" + std::to_string(run));
+        node("Relu", r, {part}, r);
+        parts.push_back(r);
+      } else {
+        parts.push_back(part);
+      }
+      begin = end;
+    }
+    const std::string joined = g == nn::MaskGranularity::kPixel ? site + ".joined" : site;
+    auto* concat = node("Concat", joined, parts, joined);
+    int_attr(concat, "axis", 1);
+    if (g == nn::MaskGranularity::kPixel)
+      node("Reshape", site, {joined, initializer(site + ".shape", torch::tensor({batch_, c, hw, hw}))}, site);
     return site;
   }
+  void set_batch(int64_t batch) { batch_ = batch; }
 
   nn::Network& net_;
+  int64_t batch_ = 1;
   onnx::GraphProto* g_;
   std::map<std::string, torch::Tensor> tensors_;
   std::map<std::string, double> eps_;
@@ -184,7 +237,11 @@ Result<std::string> emit(GraphBuilder& b, const nn::ResolvedBlock& blk, const st
         break;
       }
       case nn::LayerKind::kRelu:
-        value[k] = b.relu(l.site, in(l, 0));
+      {
+        auto out = b.relu(l, in(l, 0));
+        if (!out.ok()) return out.status();
+        value[k] = *out;
+      }
         break;
       case nn::LayerKind::kAdd:
         b.node("Add", name, {in(l, 0), in(l, 1)}, name);
@@ -249,6 +306,7 @@ Result<std::string> to_onnx(nn::Network& net, const OnnxOptions& options) {
   tensor_type(g->add_output(), "logits", {options.batch, spec.classes});
 
   GraphBuilder b(net, g);
+  b.set_batch(options.batch);
   std::string cur = "input";
   for (const nn::ResolvedBlock* blk : nn::all_blocks(arch)) {
     auto out = emit(b, *blk, cur);

@@ -31,13 +31,34 @@ torch::Tensor traced(torch::nn::Linear& fc, const torch::Tensor& x) {
 
 }  // namespace
 
+ReluGateImpl::ReluGateImpl(std::string name, bool active, const ReluMasks* masks, std::vector<int64_t> shape)
+    : name_(std::move(name)), active_(active), shape_(std::move(shape)) {
+  if (!masks || !active_) return;
+  granularity_ = masks->granularity;
+  const std::vector<int64_t> mshape = granularity_ == MaskGranularity::kPixel
+                                          ? std::vector<int64_t>{1, shape_[0], shape_[1], shape_[2]}
+                                          : std::vector<int64_t>{1, shape_[0], 1, 1};
+  if (masks->learnable) {
+    alpha_ = register_parameter("alpha", torch::ones(mshape));
+  } else if (masks->kept.count(name_)) {
+    // Its values come with the weights (model.pt) or from the mask artifact (nn/masks.h).
+    mask_ = register_buffer("mask", torch::ones(mshape));
+  }
+}
+
 torch::Tensor ReluGateImpl::forward(torch::Tensor x) {
   if (!active_) return x;
   if (tl_tracer) {
     const int64_t per_image = x.numel() / x.size(0);
-    tl_tracer->counts.relus += per_image;
-    tl_tracer->counts.site_relus[name_] += per_image;
+    // A fixed mask evaluates ReLUs on its kept units only.
+    const int64_t relus =
+        mask_.defined() ? mask_.sum().item<int64_t>() * (granularity_ == MaskGranularity::kPixel ? 1 : x.size(2) * x.size(3))
+                        : per_image;
+    tl_tracer->counts.relus += relus;
+    if (relus > 0) tl_tracer->counts.site_relus[name_] += relus;
   }
+  if (alpha_.defined()) return x + alpha_ * (torch::relu(x) - x);
+  if (mask_.defined()) return x + mask_.to(x.scalar_type()) * (torch::relu(x) - x);
   return torch::relu(x);
 }
 
@@ -57,7 +78,9 @@ LayerGraph::LayerGraph(torch::nn::Module& owner, const ResolvedBlock& block, con
         step.bn = owner.register_module(l.name, torch::nn::BatchNorm2d(l.out_channels));
         break;
       case LayerKind::kRelu:
-        step.relu = owner.register_module(l.name, ReluGate(l.site, spec.relu_off.count(l.site) == 0));
+        step.relu = owner.register_module(
+            l.name, ReluGate(l.site, spec.relu_off.count(l.site) == 0, spec.masks ? &*spec.masks : nullptr,
+                             std::vector<int64_t>{l.in_channels, l.in_size, l.in_size}));
         break;
       case LayerKind::kAdd:
       case LayerKind::kZeroPad:

@@ -21,17 +21,30 @@
 
 namespace deepreduce::nn {
 
-// One ReLU site: ReLU when active, identity when not.
+// One ReLU site: ReLU when active, identity when not; with a mask
+// (spec/relu_mask.h), partial: y = m * relu(x) + (1 - m) * x, m per pixel
+// ({1, C, H, W}) or per channel ({1, C, 1, 1}). A learnable mask is the
+// parameter "alpha" (SNL's α, initially 1); a fixed one the buffer "mask" (0 or 1).
 class ReluGateImpl : public torch::nn::Module {
  public:
-  ReluGateImpl(std::string name, bool active) : name_(std::move(name)), active_(active) {}
+  // `shape`: the site's activation {C, H, W}; `masks` the spec's (null: none).
+  ReluGateImpl(std::string name, bool active, const ReluMasks* masks = nullptr, std::vector<int64_t> shape = {});
   torch::Tensor forward(torch::Tensor x);
   const std::string& name() const { return name_; }
   bool active() const { return active_; }
+  // The learnable α, or the fixed mask; undefined when the site has none.
+  const torch::Tensor& alpha() const { return alpha_; }
+  const torch::Tensor& mask() const { return mask_; }
+  torch::Tensor& mutable_mask() { return mask_; }
+  const std::vector<int64_t>& shape() const { return shape_; }  // {C, H, W}
+  MaskGranularity granularity() const { return granularity_; }
 
  private:
   std::string name_;
   bool active_;
+  std::vector<int64_t> shape_;
+  MaskGranularity granularity_ = MaskGranularity::kPixel;
+  torch::Tensor alpha_, mask_;
 };
 TORCH_MODULE(ReluGate);
 

@@ -24,6 +24,9 @@ Counts walk(const ModelSpec& spec) {
           break;
         case LayerKind::kRelu:
           c.sites.push_back({l.site, b->stage, l.in_channels, l.in_size, l.in_size, spec.relu_off.count(l.site) == 0});
+          if (spec.masks && !spec.masks->learnable)
+            if (auto it = spec.masks->kept.find(l.site); it != spec.masks->kept.end())
+              c.sites.back().kept = it->second * relus_per_unit(spec.masks->granularity, l.in_size, l.in_size);
           break;
         case LayerKind::kAdd:
         case LayerKind::kZeroPad:
@@ -39,7 +42,7 @@ Counts walk(const ModelSpec& spec) {
   for (const auto& s : c.sites) {
     for (auto& sc : c.stages) {
       if (sc.stage != s.stage) continue;
-      sc.relus_all += s.relus();
+      sc.relus_all += s.full();
       sc.sites += 1;
       if (s.active) {
         sc.relus += s.relus();
@@ -65,7 +68,7 @@ Result<Counts> count(const ModelSpec& spec) {
 
 int64_t relu_layers(const Counts& c) {
   int64_t n = 0;
-  for (const auto& s : c.sites) n += s.active;
+  for (const auto& s : c.sites) n += s.active && s.relus() > 0;
   return n;
 }
 

@@ -26,7 +26,12 @@ struct ReluSite {
   int64_t height;
   int64_t width;
   bool active;        // false: this ReLU is an identity in the spec's plan
-  int64_t relus() const { return channels * height * width; }
+  // A site under a fixed mask: the ReLUs it keeps (masked units x ReLUs per
+  // unit); -1 when it keeps all.
+  int64_t kept = -1;
+  // The ReLUs the site evaluates when active, and its whole activation.
+  int64_t relus() const { return kept >= 0 ? kept : full(); }
+  int64_t full() const { return channels * height * width; }
 };
 
 struct StageCount {
@@ -51,8 +56,8 @@ Result<std::vector<ReluSite>> relu_sites(const ModelSpec& spec);
 // The exact counts of the spec's network, or why the spec is invalid.
 Result<Counts> count(const ModelSpec& spec);
 
-// Active ReLU sites: the ReLU layers a private-inference protocol evaluates
-// (each one a round of communication).
+// Active ReLU sites that keep at least one ReLU: the ReLU layers a
+// private-inference protocol evaluates (each one a round of communication).
 int64_t relu_layers(const Counts& c);
 
 }  // namespace deepreduce::nn

@@ -60,6 +60,28 @@ Status validate(const TrainJob& job) {
     return Status::invalid_argument("train.warmup_epochs: expected 0 .. epochs-1");
   if (std::find(precision_names().begin(), precision_names().end(), t.precision) == precision_names().end())
     return Status::invalid_argument("train.precision: expected fp32, bf16 or fp16, got \"" + t.precision + "\"");
+  if (t.optimizer != "sgd" && t.optimizer != "adam")
+    return Status::invalid_argument("train.optimizer: expected sgd or adam, got \"" + t.optimizer + "\"");
+  if (t.kd.form != "hinton" && t.kd.form != "sum")
+    return Status::invalid_argument("train.kd.form: expected hinton or sum, got \"" + t.kd.form + "\"");
+  const auto& lin = t.linearize;
+  if (lin.budget < 0) return Status::invalid_argument("train.linearize.budget: expected a ReLU count >= 0");
+  if (lin.budget > 0) {
+    if (!job.model.masks || !job.model.masks->learnable)
+      return Status::invalid_argument(
+          "train.linearize.budget: a mask phase trains learnable masks: the model needs masks: {learnable: true}");
+    if (!(lin.lambda >= 0) || !std::isfinite(lin.lambda))
+      return Status::invalid_argument("train.linearize.lambda: expected a number >= 0");
+    if (!(lin.growth >= 1) || !std::isfinite(lin.growth))
+      return Status::invalid_argument("train.linearize.growth: expected a number >= 1");
+    if (lin.patience < 1) return Status::invalid_argument("train.linearize.patience: expected an epoch >= 1");
+    if (!(lin.threshold > 0 && lin.threshold < 1))
+      return Status::invalid_argument("train.linearize.threshold: expected a number in (0, 1)");
+    if (!(lin.alpha_lr >= 0) || !std::isfinite(lin.alpha_lr))
+      return Status::invalid_argument("train.linearize.alpha_lr: expected a number >= 0 (0: the job's lr)");
+  } else if (job.model.masks && job.model.masks->learnable) {
+    return Status::invalid_argument("model.masks: learnable masks are trained by a mask phase (train.linearize.budget)");
+  }
   // Checked with or without a teacher: a wrong value is a mistake either way.
   if (!(t.kd.temperature > 0)) return Status::invalid_argument("train.kd.temperature: expected a number > 0");
   if (t.kd.lambda < 0 || t.kd.lambda > 1) return Status::invalid_argument("train.kd.lambda: expected a number in [0, 1]");
@@ -102,7 +124,7 @@ std::string known_keys(const std::string& prefix, const std::vector<std::string>
 // (train.kd) recurse.
 Status read_section(const nlohmann::json& obj, const std::string& prefix, TrainJob& job) {
   if (!obj.is_object()) return Status::invalid_argument(prefix + ": expected an object");
-  const std::vector<std::string> sections = prefix == "train" ? std::vector<std::string>{"kd"}
+  const std::vector<std::string> sections = prefix == "train" ? std::vector<std::string>{"kd", "linearize"}
                                                               : std::vector<std::string>{};
   for (auto it = obj.begin(); it != obj.end(); ++it) {
     const std::string path = prefix + "." + it.key();

@@ -30,6 +30,24 @@ struct KdOptions {
   std::string teacher;       // a model.pt written by `deepreduce train`
   double temperature = 4.0;  // T
   double lambda = 0.9;       // weight of the soft-target term
+  // hinton: (1 - lambda) * CE + lambda * T^2 * KL (DeepReDuce's);
+  // sum: CE + T^2 * KL (SNL's, for the mask phase and its fine-tuning).
+  std::string form = "hinton";
+};
+
+// The mask phase of learned linearization (SNL, Cho et al., ICML 2022): the
+// network's learnable masks α (model.masks) trained with an L1 penalty that
+// grows until at most `budget` ReLUs keep α above `threshold`; then α is
+// binarised and cut to the budget exactly (the largest α stay).
+struct LinearizeOptions {
+  int64_t budget = 0;       // > 0: this job is a mask phase
+  double lambda = 1e-5;     // the L1 weight it starts at
+  double growth = 1.1;      // λ *= growth after an epoch that did not lower the count below its lowest
+  int64_t patience = 5;     // ... from this epoch (1-based) on
+  double threshold = 0.01;  // α above this keeps its ReLU
+  // α's own learning rate (a second parameter group, scaled by the schedule
+  // like the weights'); 0: the job's lr, as SNL trains them.
+  double alpha_lr = 0;
 };
 
 struct TrainOptions {
@@ -53,7 +71,9 @@ struct TrainOptions {
   // or fp16 (CUDA, with a dynamic loss scale). Part of what a trial is: its
   // canonical JSON names it unless it is fp32, so fp32 ids are unchanged.
   std::string precision = "fp32";
+  std::string optimizer = "sgd";  // sgd (momentum, nesterov, weight decay) | adam (lr, weight decay)
   KdOptions kd;
+  LinearizeOptions linearize;
 };
 
 struct TrainJob {
@@ -75,6 +95,9 @@ struct RunOptions {
   // CUDA (tensor cores want NHWC) and contiguous on CPU (bit-identical to
   // earlier builds); "channels-last" or "contiguous" force one.
   std::string memory_format = "auto";
+  // A mask file (deepreduce-mask, spec/relu_mask.h) holding the values of the
+  // job's fixed mask (model.masks); needless when `init` holds them.
+  std::string mask;
   int64_t stop_after = 0;      // stop after this epoch (a checkpoint is kept); 0 = run to the end
   bool progress = false;       // draw progress on stderr
 };

@@ -65,6 +65,25 @@ const std::vector<JobKey>& job_keys() {
      nullptr, DR_FIELD(train.kd.temperature)},
     {"train.kd.lambda", "kd.lambda", "kd-lambda", KeyType::kDouble, "KD weight lambda of the soft-target term",
      false, false, nullptr, DR_FIELD(train.kd.lambda)},
+    {"train.kd.form", "kd.form", "kd-form", KeyType::kString,
+     "hinton: (1-lambda) CE + lambda T^2 KL; sum: CE + T^2 KL (SNL's)", true, false, nullptr, DR_FIELD(train.kd.form)},
+    {"train.optimizer", "train.optimizer", "optimizer", KeyType::kString,
+     "sgd (momentum, nesterov, weight decay) or adam", true, false, nullptr, DR_FIELD(train.optimizer)},
+    {"train.linearize.budget", "", "linearize-budget", KeyType::kInt,
+     "the mask phase of learned linearization: train the network's learnable ReLU masks (--mask-learnable) "
+     "under a growing L1 penalty until at most this many ReLUs stay (0: not a mask phase)", true, false, nullptr,
+     DR_FIELD(train.linearize.budget)},
+    {"train.linearize.lambda", "", "linearize-lambda", KeyType::kDouble, "the mask phase's initial L1 weight", true,
+     false, nullptr, DR_FIELD(train.linearize.lambda)},
+    {"train.linearize.growth", "", "linearize-growth", KeyType::kDouble,
+     "the factor the L1 weight grows by after an epoch that did not lower the ReLU count", true, false, nullptr,
+     DR_FIELD(train.linearize.growth)},
+    {"train.linearize.patience", "", "linearize-patience", KeyType::kInt,
+     "the epoch from which the L1 weight may grow", true, false, nullptr, DR_FIELD(train.linearize.patience)},
+    {"train.linearize.threshold", "", "linearize-threshold", KeyType::kDouble,
+     "a mask value above this keeps its ReLU", true, false, nullptr, DR_FIELD(train.linearize.threshold)},
+    {"train.linearize.alpha_lr", "", "linearize-alpha-lr", KeyType::kDouble,
+     "the mask values' own learning rate (0: the job's lr)", true, false, nullptr, DR_FIELD(train.linearize.alpha_lr)},
   };
   // clang-format on
   return kKeys;

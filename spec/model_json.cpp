@@ -14,6 +14,15 @@ nlohmann::json to_json(const ModelSpec& s) {
   j["relu_off"] = std::vector<std::string>(s.relu_off.begin(), s.relu_off.end());
   j["widths"] = nlohmann::json::object();
   for (const auto& [block, width] : s.widths) j["widths"][block] = width;
+  // Only masked networks have the key: every other spec keeps its JSON (and its trials their ids).
+  if (s.masks) {
+    nlohmann::json kept = nlohmann::json::object();
+    for (const auto& [site, n] : s.masks->kept) kept[site] = n;
+    j["masks"] = {{"granularity", granularity_name(s.masks->granularity)},
+                  {"learnable", s.masks->learnable},
+                  {"kept", kept},
+                  {"digest", s.masks->digest}};
+  }
   return j;
 }
 
@@ -65,9 +74,35 @@ Result<ModelSpec> model_spec_from_json(const nlohmann::json& j, const std::strin
           return Status::invalid_argument(key + "." + w.key() + ": expected an integer, got " + w.value().dump());
         s.widths[w.key()] = w.value().get<int64_t>();
       }
+    } else if (it.key() == "masks") {
+      if (!v.is_object()) return Status::invalid_argument(key + ": expected {granularity, learnable, kept, digest}");
+      ReluMasks m;
+      for (auto f = v.begin(); f != v.end(); ++f) {
+        const std::string fkey = key + "." + f.key();
+        const auto& fv = f.value();
+        if (f.key() == "granularity" && fv.is_string()) {
+          auto g = parse_granularity(fv.get<std::string>());
+          if (!g.ok()) return g.status().with_context(fkey);
+          m.granularity = *g;
+        } else if (f.key() == "learnable" && fv.is_boolean()) {
+          m.learnable = fv.get<bool>();
+        } else if (f.key() == "digest" && fv.is_string()) {
+          m.digest = fv.get<std::string>();
+        } else if (f.key() == "kept" && fv.is_object()) {
+          for (auto k = fv.begin(); k != fv.end(); ++k) {
+            if (!k.value().is_number_integer())
+              return Status::invalid_argument(fkey + "." + k.key() + ": expected an integer, got " + k.value().dump());
+            m.kept[k.key()] = k.value().get<int64_t>();
+          }
+        } else {
+          return Status::invalid_argument(fkey + ": unknown key or wrong type (known: granularity, learnable, kept, digest)");
+        }
+      }
+      s.masks = m;
     } else {
-      return Status::invalid_argument(
-          key + ": unknown key (known: arch, classes, in_channels, input_size, alpha, rho, blocks, relu_off, widths)");
+      return Status::invalid_argument(key +
+                                      ": unknown key (known: arch, classes, in_channels, input_size, alpha, rho, "
+                                      "blocks, relu_off, widths, masks)");
     }
   }
   if (check) DR_RETURN_IF_ERROR(validate(s).with_context(where));

@@ -107,7 +107,7 @@ int64_t scale_width(int64_t width, double alpha) {
 bool ModelSpec::operator==(const ModelSpec& o) const {
   return arch == o.arch && classes == o.classes && in_channels == o.in_channels &&
          input_size == o.input_size && alpha == o.alpha && rho == o.rho && blocks == o.blocks &&
-         relu_off == o.relu_off && widths == o.widths;
+         relu_off == o.relu_off && widths == o.widths && masks == o.masks;
 }
 
 namespace {
@@ -391,6 +391,37 @@ class Resolver {
 
 }  // namespace
 
+namespace {
+
+// Masks name active sites and keep at most their units; a fixed mask names its values' digest.
+Status validate_masks(const ModelSpec& spec) {
+  const ReluMasks& m = *spec.masks;
+  if (m.learnable) {
+    if (!m.kept.empty() || !m.digest.empty())
+      return Status::invalid_argument("masks: a learnable mask has no kept counts or digest (those are a fixed mask's)");
+    return Status();
+  }
+  if (m.digest.size() != 64 || m.digest.find_first_not_of("0123456789abcdef") != std::string::npos)
+    return Status::invalid_argument("masks.digest: expected the 64 hex digits of the mask's BLAKE2b");
+  const ResolvedArch r = resolve_unchecked(spec);
+  for (const auto& [site, kept] : m.kept) {
+    const ResolvedLayer* layer = nullptr;
+    for (const ResolvedBlock* b : all_blocks(r))
+      for (const auto& l : b->layers)
+        if (l.kind == LayerKind::kRelu && l.site == site) layer = &l;
+    if (!layer) return Status::invalid_argument("masks.kept: \"" + site + "\" is not a ReLU site of this " + spec.arch);
+    if (spec.relu_off.count(site))
+      return Status::invalid_argument("masks.kept: " + site + " is off in the ReLU plan; a mask applies to active sites");
+    const int64_t units = mask_units(m.granularity, layer->in_channels, layer->in_size, layer->in_size);
+    if (kept < 0 || kept > units)
+      return Status::invalid_argument(fmt::format("masks.kept: {}: expected 0..{} {}s, got {}", site, units,
+                                                  granularity_name(m.granularity), kept));
+  }
+  return Status();
+}
+
+}  // namespace
+
 Status validate(const ModelSpec& spec) {
   auto arch = find_arch(spec.arch);
   if (!arch.ok()) return Status::invalid_argument("arch: " + arch.status().message());
@@ -458,6 +489,7 @@ Status validate(const ModelSpec& spec) {
               l.out_channels, prev, l.in_channels, def.name));
         }
   }
+  if (spec.masks) DR_RETURN_IF_ERROR(validate_masks(spec));
   if (!spec.relu_off.empty()) {
     auto names = site_names(resolve_unchecked(spec));
     std::set<std::string> known(names.begin(), names.end());
@@ -471,6 +503,25 @@ Status validate(const ModelSpec& spec) {
 }
 
 ResolvedArch resolve_unchecked(const ModelSpec& spec) { return Resolver(spec).run(); }
+
+Status check_mask_values(const ModelSpec& spec, const MaskValues& values) {
+  DR_RETURN_IF_ERROR(validate(spec));
+  std::map<std::string, const ResolvedLayer*> sites;
+  const ResolvedArch r = resolve_unchecked(spec);
+  for (const ResolvedBlock* b : all_blocks(r))
+    for (const auto& l : b->layers)
+      if (l.kind == LayerKind::kRelu) sites[l.site] = &l;
+  for (const auto& s : values.sites) {
+    auto it = sites.find(s.site);
+    if (it == sites.end()) return Status::invalid_argument("mask: \"" + s.site + "\" is not a ReLU site of this " + spec.arch);
+    const ResolvedLayer& l = *it->second;
+    if (s.channels != l.in_channels || s.height != l.in_size || s.width != l.in_size)
+      return Status::invalid_argument(fmt::format("mask: site {} is {}x{}x{} in the mask, {}x{}x{} in this network",
+                                                  s.site, s.channels, s.height, s.width, l.in_channels, l.in_size,
+                                                  l.in_size));
+  }
+  return Status();
+}
 
 std::vector<const ResolvedBlock*> all_blocks(const ResolvedArch& arch) {
   std::vector<const ResolvedBlock*> all = {&arch.stem};

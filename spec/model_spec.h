@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -14,6 +15,7 @@
 
 #include "common/status.h"
 #include "spec/blocks.h"
+#include "spec/relu_mask.h"
 
 namespace deepreduce::nn {
 
@@ -78,6 +80,10 @@ struct ModelSpec {
   // when s1's first shortcut is an identity. Absent keys keep the
   // architecture's width.
   std::map<std::string, int64_t> widths;
+  // Partial ReLU sites (learned linearization, spec/relu_mask.h): a keep mask
+  // per site, learnable (the mask phase) or fixed. None: every active site is
+  // a whole ReLU.
+  std::optional<ReluMasks> masks;
 
   bool operator==(const ModelSpec& o) const;
   bool operator!=(const ModelSpec& o) const { return !(*this == o); }
@@ -155,6 +161,10 @@ struct ResolvedArch {
   int64_t out_channels;  // what the classifier sees
   int classifier_group;  // the group the classifier reads
 };
+
+// Whether mask values fit a spec's network: each of their sites is one of
+// its ReLU sites, with that site's activation shape.
+Status check_mask_values(const ModelSpec& spec, const MaskValues& values);
 
 // Precondition for the *_unchecked form: validate(spec).ok().
 Result<ResolvedArch> resolve(const ModelSpec& spec);

@@ -20,6 +20,8 @@ nlohmann::ordered_json to_json(const EpochRecord& e) {
                                   {"images_per_second", e.images_per_second}};
   if (e.val_top1) j["val_top1"] = *e.val_top1;
   if (e.val_loss) j["val_loss"] = *e.val_loss;
+  if (e.relus) j["relus"] = *e.relus;
+  if (e.l1_weight) j["l1_weight"] = *e.l1_weight;
   return j;
 }
 
@@ -37,6 +39,8 @@ Result<EpochRecord> epoch_record_from_json(const nlohmann::json& j) {
     e.images_per_second = j.at("images_per_second").get<double>();
     if (j.contains("val_top1") && j["val_top1"].is_number()) e.val_top1 = j["val_top1"].get<double>();
     if (j.contains("val_loss") && j["val_loss"].is_number()) e.val_loss = j["val_loss"].get<double>();
+    if (j.contains("relus") && j["relus"].is_number_integer()) e.relus = j["relus"].get<int64_t>();
+    if (j.contains("l1_weight") && j["l1_weight"].is_number()) e.l1_weight = j["l1_weight"].get<double>();
     return e;
   } catch (const std::exception& ex) {
     return Status::corruption(std::string("epoch record: ") + ex.what());
@@ -63,6 +67,11 @@ nlohmann::ordered_json to_json(const TrialResult& r) {
   j["device"] = r.device;
   // The search decides on this when present (TrialResult::decision_top1).
   if (r.val_top1) j["val_top1"] = *r.val_top1;
+  if (r.mask) {
+    nlohmann::ordered_json kept = nlohmann::ordered_json::object();
+    for (const auto& [site, n] : r.mask->kept) kept[site] = n;
+    j["mask"] = {{"granularity", nn::granularity_name(r.mask->granularity)}, {"kept", kept}, {"digest", r.mask->digest}};
+  }
   return j;
 }
 
@@ -92,6 +101,22 @@ TrialResult trial_result_from_json(const nlohmann::json& j) {
   if (j.contains("completed") && j["completed"].is_boolean()) r.completed = j["completed"].get<bool>();
   if (j.contains("noop") && j["noop"].is_boolean()) r.noop = j["noop"].get<bool>();
   if (j.contains("device") && j["device"].is_string()) r.device = j["device"].get<std::string>();
+  if (j.contains("mask") && j["mask"].is_object()) {
+    const auto& m = j["mask"];
+    nn::ReluMasks masks;
+    bool ok = m.contains("digest") && m["digest"].is_string() && m.contains("kept") && m["kept"].is_object();
+    if (ok && m.contains("granularity") && m["granularity"].is_string()) {
+      auto g = nn::parse_granularity(m["granularity"].get<std::string>());
+      ok = g.ok();
+      if (ok) masks.granularity = *g;
+    }
+    if (ok) {
+      masks.digest = m["digest"].get<std::string>();
+      for (auto k = m["kept"].begin(); k != m["kept"].end(); ++k)
+        if (k.value().is_number_integer()) masks.kept[k.key()] = k.value().get<int64_t>();
+      r.mask = masks;
+    }
+  }
   if (j.contains("epochs") && j["epochs"].is_array())
     for (const auto& e : j["epochs"]) {
       EpochRecord rec;
@@ -107,6 +132,8 @@ TrialResult trial_result_from_json(const nlohmann::json& j) {
         number(e, "images_per_second", rec.images_per_second);
         number(e, "val_top1", rec.val_top1);
         number(e, "val_loss", rec.val_loss);
+        if (e.contains("relus") && e["relus"].is_number_integer()) rec.relus = e["relus"].get<int64_t>();
+        number(e, "l1_weight", rec.l1_weight);
       }
       r.epochs.push_back(rec);
     }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "spec/relu_mask.h"
 
 namespace deepreduce::train {
 
@@ -22,6 +23,10 @@ struct EpochRecord {
   double top1 = 0;        // test top-1, percent
   double top5 = 0;
   std::optional<double> val_top1, val_loss;  // on the validation split, when the job holds one out
+  // A mask phase: the ReLUs whose α is above the threshold after the epoch,
+  // and the L1 weight the epoch trained with.
+  std::optional<int64_t> relus;
+  std::optional<double> l1_weight;
   double seconds = 0;     // wall time of the epoch (training and evaluation)
   double images_per_second = 0;  // training images per second
 };
@@ -41,6 +46,9 @@ struct TrialResult {
   int64_t host_syncs = 0;
   std::string device;
   bool noop = false;  // a no-op trial's result (benchmarks of the coordinator)
+  // A mask phase: the binarised mask it ends with, cut to its budget (the
+  // trial's "mask" artifact holds the values). `relus` is what it keeps.
+  std::optional<nn::ReluMasks> mask;
 
   // What a search decides on (criticality ranking, promotion, the front):
   // validation top-1 when there is a validation split, else test top-1.

@@ -70,6 +70,7 @@ Status save_checkpoint(const std::string& path, const Checkpoint& meta, nn::Netw
     archive.write("job", c10::IValue(meta.job.dump()));
     archive.write("epoch", c10::IValue(meta.epoch));
     archive.write("history", c10::IValue(meta.history.dump()));
+    if (!meta.state.is_null()) archive.write("state", c10::IValue(meta.state.dump()));
     archive.write("torch_rng", torch::globalContext().defaultGenerator(torch::kCPU).get_state());
     torch::serialize::OutputArchive model, optim;
     net->save(model);
@@ -96,8 +97,10 @@ Result<Checkpoint> read_checkpoint_meta(const std::string& path) {
     archive.read("job", job);
     archive.read("epoch", epoch);
     archive.read("history", history);
-    return Checkpoint{nlohmann::json::parse(job.toStringRef()), epoch.toInt(),
-                      nlohmann::json::parse(history.toStringRef())};
+    Checkpoint c{nlohmann::json::parse(job.toStringRef()), epoch.toInt(), nlohmann::json::parse(history.toStringRef())};
+    c10::IValue state;
+    if (archive.try_read("state", state)) c.state = nlohmann::json::parse(state.toStringRef());
+    return c;
   } catch (const std::exception& e) {
     return Status::corruption(path + ": cannot read checkpoint: " + e.what());
   }

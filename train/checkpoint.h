@@ -28,6 +28,9 @@ struct Checkpoint {
   nlohmann::json job;      // to_json(TrainJob)
   int64_t epoch = 0;       // epochs completed
   nlohmann::json history;  // per-epoch records so far
+  // What else the loop carries across epochs (a mask phase's L1 weight and
+  // lowest count); null when nothing.
+  nlohmann::json state = nullptr;
 };
 
 Status save_checkpoint(const std::string& path, const Checkpoint& meta, nn::Network& net,

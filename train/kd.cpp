@@ -13,4 +13,10 @@ torch::Tensor kd_loss(const torch::Tensor& student_logits, const torch::Tensor& 
   return (1.0 - lambda) * hard + lambda * temperature * temperature * kl;
 }
 
+torch::Tensor kd_sum_loss(const torch::Tensor& student_logits, const torch::Tensor& teacher_logits,
+                          const torch::Tensor& targets, double temperature) {
+  // (1 - 1/2) CE + 1/2 T^2 KL, twice: CE + T^2 KL.
+  return 2.0 * kd_loss(student_logits, teacher_logits, targets, temperature, 0.5);
+}
+
 }  // namespace deepreduce::train

@@ -11,4 +11,8 @@ namespace deepreduce::train {
 torch::Tensor kd_loss(const torch::Tensor& student_logits, const torch::Tensor& teacher_logits,
                       const torch::Tensor& targets, double temperature, double lambda);
 
+// SNL's form (train.kd.form: sum): CE(student, y) + T^2 * KL(softmax(t/T) || softmax(s/T)).
+torch::Tensor kd_sum_loss(const torch::Tensor& student_logits, const torch::Tensor& teacher_logits,
+                          const torch::Tensor& targets, double temperature);
+
 }  // namespace deepreduce::train

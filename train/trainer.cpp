@@ -2,11 +2,13 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <filesystem>
 #include <map>
 #include <mutex>
 #include <thread>
 
+#include "nn/masks.h"
 #include "spec/counts.h"
 #include "nn/model.h"
 #include "spec/model_json.h"
@@ -245,15 +247,36 @@ Result<TrialResult> run_training(const TrainJob& job, const RunOptions& run, con
     auto init = load_model(run.init, device);
     if (!init.ok()) return init.status().with_context("initial weights");
     nn::ModelSpec theirs = (*init)->spec(), mine = job.model;
-    theirs.relu_off.clear();
-    mine.relu_off.clear();
+    for (auto* s : {&theirs, &mine}) {
+      s->relu_off.clear();
+      s->masks.reset();
+    }
     if (theirs != mine)
       return Status::invalid_argument(run.init + ": its network has another shape than the job's model");
+    // Weights by name; a mask the source has and this network has too (α of
+    // an earlier mask phase, a fixed mask) comes along, others keep their start.
     torch::NoGradGuard no_grad;
     auto src_params = (*init)->named_parameters(true);
     auto src_buffers = (*init)->named_buffers(true);
-    for (auto& p : net->named_parameters(true)) p.value().copy_(src_params[p.key()]);
-    for (auto& b : net->named_buffers(true)) b.value().copy_(src_buffers[b.key()]);
+    auto take = [](torch::Tensor& dst, const torch::Tensor* src) {
+      if (src && src->sizes() == dst.sizes()) dst.copy_(*src);
+    };
+    for (auto& p : net->named_parameters(true)) take(p.value(), src_params.find(p.key()));
+    for (auto& b : net->named_buffers(true)) take(b.value(), src_buffers.find(b.key()));
+  }
+  if (job.model.masks && !job.model.masks->learnable && run.resume.empty()) {
+    // A fixed mask's values: the mask file the job names, else the initial
+    // weights' (a network fine-tuned under it before); checked against the spec.
+    if (!run.mask.empty()) {
+      auto bytes = read_text_file(run.mask, size_t{256} << 20);
+      if (!bytes.ok()) return bytes.status().with_context("mask");
+      auto values = nn::decode_mask(*bytes);
+      if (!values.ok()) return values.status().with_context(run.mask);
+      DR_RETURN_IF_ERROR(nn::apply_mask(net, *values).with_context(run.mask));
+    } else if (auto held = nn::mask_values(net); nn::mask_digest(held) != job.model.masks->digest) {
+      return Status::invalid_argument("model.masks: the job names mask " + job.model.masks->digest.substr(0, 12) +
+                                      " but no mask file (--mask) or initial weights that hold it");
+    }
   }
   if (place.format != torch::MemoryFormat::Contiguous) set_memory_format(*net, place.format);
   net->train();
@@ -275,10 +298,33 @@ Result<TrialResult> run_training(const TrainJob& job, const RunOptions& run, con
   }
 
   const auto& t = job.train;
-  torch::optim::SGD optimizer(net->parameters(), torch::optim::SGDOptions(t.lr)
-                                                     .momentum(t.momentum)
-                                                     .nesterov(t.nesterov)
-                                                     .weight_decay(t.weight_decay));
+  // One parameter group, or two in a mask phase whose α has a learning rate of its own.
+  std::vector<torch::Tensor> weights, alphas;
+  for (auto& p : net->named_parameters(true))
+    (t.linearize.alpha_lr > 0 && p.key().size() > 6 && p.key().substr(p.key().size() - 6) == ".alpha" ? alphas : weights)
+        .push_back(p.value());
+  std::vector<torch::optim::OptimizerParamGroup> groups = {torch::optim::OptimizerParamGroup(weights)};
+  std::vector<double> base_lr = {t.lr};
+  if (!alphas.empty()) {
+    groups.push_back(torch::optim::OptimizerParamGroup(alphas));
+    base_lr.push_back(t.linearize.alpha_lr);
+  }
+  std::unique_ptr<torch::optim::Optimizer> optimizer_holder;
+  if (t.optimizer == "adam") {
+    optimizer_holder =
+        std::make_unique<torch::optim::Adam>(groups, torch::optim::AdamOptions(t.lr).weight_decay(t.weight_decay));
+  } else {
+    optimizer_holder = std::make_unique<torch::optim::SGD>(
+        groups, torch::optim::SGDOptions(t.lr).momentum(t.momentum).nesterov(t.nesterov).weight_decay(t.weight_decay));
+  }
+  torch::optim::Optimizer& optimizer = *optimizer_holder;
+  // The mask phase of learned linearization (SNL): an L1 penalty on α whose
+  // weight grows while the count of ReLUs above the threshold stops falling.
+  const auto& lin = t.linearize;
+  const bool mask_phase = lin.budget > 0;
+  double l1_weight = lin.lambda;
+  int64_t lowest = std::numeric_limits<int64_t>::max();
+  bool budget_met = false;
   // fp16 needs a loss scale (its range underflows small gradients); bf16 has
   // fp32's range and does not.
   std::optional<GradScaler> scaler;
@@ -316,6 +362,11 @@ Result<TrialResult> run_training(const TrainJob& job, const RunOptions& run, con
       if (!rec.ok()) return rec.status().with_context(run.resume);
       result.epochs.push_back(*rec);
     }
+    if (mask_phase && meta->state.is_object()) {
+      l1_weight = meta->state.value("l1_weight", l1_weight);
+      lowest = meta->state.value("lowest", lowest);
+      budget_met = meta->state.value("budget_met", false);
+    }
   }
 
   auto counts = nn::count(job.model);
@@ -326,11 +377,11 @@ Result<TrialResult> run_training(const TrainJob& job, const RunOptions& run, con
   int64_t images_trained = 0;
   double seconds_training = 0;
   bool stopped = false;
-  for (int64_t epoch = start_epoch; epoch < t.epochs && !stopped; ++epoch) {
+  for (int64_t epoch = start_epoch; epoch < t.epochs && !stopped && !budget_met; ++epoch) {
     const auto epoch_start = Clock::now();
     const double lr = learning_rate(t, epoch);
-    for (auto& group : optimizer.param_groups())
-      static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
+    for (size_t g = 0; g < optimizer.param_groups().size(); ++g)
+      optimizer.param_groups()[g].options().set_lr(g == 0 ? lr : lr * (base_lr[g] / t.lr));
     LoaderOptions lo;
     lo.batch_size = t.batch_size;
     lo.augment = job.data.augment;
@@ -385,8 +436,11 @@ Result<TrialResult> run_training(const TrainJob& job, const RunOptions& run, con
         }
       }
       logits = logits.to(torch::kFloat);
-      torch::Tensor loss = teacher ? kd_loss(logits, teacher_logits.to(torch::kFloat), y, t.kd.temperature, t.kd.lambda)
-                                   : torch::nn::functional::cross_entropy(logits, y);
+      torch::Tensor loss =
+          !teacher ? torch::nn::functional::cross_entropy(logits, y)
+          : t.kd.form == "sum" ? kd_sum_loss(logits, teacher_logits.to(torch::kFloat), y, t.kd.temperature)
+                               : kd_loss(logits, teacher_logits.to(torch::kFloat), y, t.kd.temperature, t.kd.lambda);
+      if (mask_phase) loss = loss + l1_weight * nn::alpha_l1(net);
       if (scaler) {
         scaler->scale(loss).backward();
         if (scaler->unscale_and_update(net->parameters())) optimizer.step();
@@ -438,13 +492,25 @@ Result<TrialResult> run_training(const TrainJob& job, const RunOptions& run, con
       rec.val_top1 = val.top1;
       rec.val_loss = val.loss;
     }
+    nlohmann::json state = nullptr;
+    if (mask_phase) {
+      // SNL's rule: count after each epoch; from `patience` on, a count that
+      // did not fall below its lowest raises the L1 weight.
+      const int64_t alive = nn::alive_relus(net, lin.threshold);
+      rec.relus = alive;
+      rec.l1_weight = l1_weight;
+      if (epoch + 1 >= lin.patience && alive >= lowest) l1_weight *= lin.growth;
+      lowest = std::min(lowest, alive);
+      budget_met = alive <= lin.budget;
+      state = {{"l1_weight", l1_weight}, {"lowest", lowest}, {"budget_met", budget_met}};
+    }
     rec.seconds = seconds_since(epoch_start);
     result.epochs.push_back(rec);
     nlohmann::json history = nlohmann::json::array();
     for (const auto& e : result.epochs) history.push_back(nlohmann::json::parse(to_json(e).dump()));
-    DR_RETURN_IF_ERROR(save_checkpoint(ckpt_path, {to_json(job), epoch + 1, history}, net, optimizer));
+    DR_RETURN_IF_ERROR(save_checkpoint(ckpt_path, {to_json(job), epoch + 1, history, state}, net, optimizer));
     if (hooks.on_epoch) hooks.on_epoch(rec);
-    if (run.stop_after > 0 && epoch + 1 >= run.stop_after && epoch + 1 < t.epochs) stopped = true;
+    if (run.stop_after > 0 && epoch + 1 >= run.stop_after && epoch + 1 < t.epochs && !budget_met) stopped = true;
   }
 
   if (!result.epochs.empty()) {
@@ -455,7 +521,18 @@ Result<TrialResult> run_training(const TrainJob& job, const RunOptions& run, con
     result.val_top1 = last.val_top1;
   }
   result.images_per_second = seconds_training > 0 ? images_trained / seconds_training : 0;
-  result.completed = !stopped && static_cast<int64_t>(result.epochs.size()) == t.epochs;
+  // A mask phase ends when its count meets the budget, or at its epoch cap.
+  result.completed = !stopped && (static_cast<int64_t>(result.epochs.size()) == t.epochs || budget_met);
+  if (result.completed && mask_phase) {
+    // Binarised, and cut to the budget where the count still exceeds it: the
+    // "mask" artifact a fine-tuning trains under.
+    const nn::MaskValues values = nn::binarize(net, lin.threshold, lin.budget);
+    result.mask = nn::fixed_masks(values);
+    nn::ModelSpec masked = job.model;
+    masked.masks = result.mask;
+    result.relus = nn::count(masked)->relus;
+    DR_RETURN_IF_ERROR(write_file_atomic((std::filesystem::path(out_dir) / "mask.bin").string(), nn::encode_mask(values)));
+  }
   if (result.completed) {
     // model.pt holds plain contiguous weights whatever layout trained them.
     if (place.format != torch::MemoryFormat::Contiguous) set_memory_format(*net, torch::MemoryFormat::Contiguous);

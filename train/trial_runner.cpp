@@ -80,6 +80,18 @@ Result<TrialResult> run_trial(const TrialRun& t, ArtifactSource& source, const T
     const std::string init = (dir / "pruned.pt").string();
     DR_RETURN_IF_ERROR(save_model(init, *pruned));
     run.init = init;
+  } else if (!spec.base.empty() && job.model.masks) {
+    // Learned linearization: a mask phase starts from its base's weights (the
+    // trained baseline, or the previous budget's mask phase with its α); a
+    // fine-tuning from its mask phase's weights, under the mask it learned.
+    auto base = fetch_into(source, spec.base, "model", dir, "base.pt", "the weights of base " + spec.base);
+    if (!base.ok()) return base.status();
+    run.init = *base;
+    if (!job.model.masks->learnable && run.mask.empty()) {
+      auto mask = fetch_into(source, spec.base, "mask", dir, "mask.bin", "the mask of base " + spec.base);
+      if (!mask.ok()) return mask.status();
+      run.mask = *mask;
+    }
   } else if (!spec.base.empty()) {
     // A longer budget continues the shorter one's schedule from its checkpoint.
     auto ckpt = fetch_into(source, spec.base, "checkpoint", dir, "base-checkpoint.pt",

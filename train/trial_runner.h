@@ -1,7 +1,9 @@
 // The recipe of every trial kind, in one place: a trial from scratch, a KD
 // student (its teacher's weights), a pruned network (its base's weights, cut
 // by the criterion, then fine-tuned), a longer budget continuing a shorter one
-// (its base's checkpoint), and a re-leased trial resuming its own checkpoint.
+// (its base's checkpoint), learned linearization (a mask phase from its base's
+// weights; a fine-tuning under the mask its base learned), and a re-leased
+// trial resuming its own checkpoint.
 // The worker runs trials through it with artifacts fetched from the
 // coordinator; `deepreduce train` with artifacts from local files.
 #pragma once

@@ -10,7 +10,10 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include <random>
+
 #include "export/onnx_export.h"
+#include "nn/masks.h"
 #include "spec/counts.h"
 #include "spec/prune.h"
 #include "spec/relu_plan.h"
@@ -25,6 +28,39 @@ nn::ModelSpec base(const std::string& arch, double alpha) {
   s.arch = arch;
   s.alpha = alpha;
   return s;
+}
+
+// A random fixed mask over every active site of `spec`: each unit kept with
+// probability `keep` (sites all kept, none kept and runs of every length occur).
+nn::MaskValues random_mask(const nn::ModelSpec& spec, nn::MaskGranularity g, double keep, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::bernoulli_distribution coin(keep);
+  nn::MaskValues m;
+  m.granularity = g;
+  int site = 0;
+  for (const auto& s : *nn::relu_sites(spec)) {
+    if (!s.active) continue;
+    nn::SiteMask sm{s.name, s.channels, s.height, s.width, {}};
+    const int64_t units = nn::mask_units(g, s.channels, s.height, s.width);
+    for (int64_t i = 0; i < units; ++i)
+      sm.keep.push_back(site == 1 ? 1 : site == 2 ? 0 : coin(rng));  // one site whole, one linear
+    m.sites.push_back(sm);
+    ++site;
+  }
+  return m;
+}
+
+// Masked cases: their specs, and the values the built networks hold.
+std::map<std::string, nn::MaskValues>& masks_of_cases() {
+  static std::map<std::string, nn::MaskValues> m;
+  return m;
+}
+
+nn::ModelSpec masked(const std::string& name, nn::ModelSpec spec, nn::MaskGranularity g, double keep, uint64_t seed) {
+  const nn::MaskValues values = random_mask(spec, g, keep, seed);
+  spec.masks = nn::fixed_masks(values);
+  masks_of_cases()[name] = values;
+  return spec;
 }
 
 std::map<std::string, nn::ModelSpec> cases() {
@@ -62,6 +98,17 @@ std::map<std::string, nn::ModelSpec> cases() {
   c["wrn22-8-all"] = wrn;
   c["wrn22-8-thin-s1-cull-s3"] = *nn::cull(*nn::thin(wrn, {"s1"}), {"s3"});
   c["wrn22-8-pruned-0.3"] = *nn::prune_rate(wrn, 0.3);
+  // Learned linearization: partial sites, per channel and per pixel.
+  auto small = r18;
+  small.blocks = {1, 1, 1, 1};
+  small.alpha = 0.125;
+  c["resnet18-mask-channel"] = masked("resnet18-mask-channel", small, nn::MaskGranularity::kChannel, 0.4, 1);
+  c["resnet18-mask-pixel"] = masked("resnet18-mask-pixel", *nn::cull(small, {"stem"}), nn::MaskGranularity::kPixel, 0.02, 2);
+  c["mobilenetv1-mask-channel"] =
+      masked("mobilenetv1-mask-channel", base("mobilenetv1", 0.125), nn::MaskGranularity::kChannel, 0.3, 3);
+  auto wrn_small = wrn;
+  wrn_small.blocks = {1, 1, 1};
+  c["wrn22-8-mask-pixel"] = masked("wrn22-8-mask-pixel", wrn_small, nn::MaskGranularity::kPixel, 0.01, 4);
   return c;
 }
 
@@ -79,6 +126,7 @@ TEST(OnnxExportTest, AnIndependentRuntimeAgreesAndTheGraphEvaluatesExactlyTheSpe
   for (const auto& [name, spec] : all) {
     auto net = nn::build_model(spec);
     ASSERT_TRUE(net.ok()) << name << ": " << net.status().message();
+    if (spec.masks) ASSERT_TRUE(nn::apply_mask(*net, masks_of_cases().at(name)).ok()) << name;
     // Trained-looking BatchNorm statistics, so that folding them is tested.
     {
       torch::NoGradGuard no_grad;

@@ -1,0 +1,127 @@
+#include "nn/masks.h"
+
+#include <algorithm>
+#include <map>
+#include <numeric>
+
+namespace deepreduce::nn {
+namespace {
+
+std::vector<ReluGate> gates(Network& net) {
+  std::vector<ReluGate> out;
+  for (const auto& m : net->modules(/*include_self=*/false))
+    if (auto g = std::dynamic_pointer_cast<ReluGateImpl>(m)) out.push_back(ReluGate(g));
+  return out;
+}
+
+int64_t per_unit(const ReluGateImpl& g) {
+  return relus_per_unit(g.granularity(), g.shape()[1], g.shape()[2]);
+}
+
+}  // namespace
+
+std::vector<ReluGate> learnable_gates(Network& net) {
+  std::vector<ReluGate> out;
+  for (auto& g : gates(net))
+    if (g->alpha().defined()) out.push_back(g);
+  return out;
+}
+
+torch::Tensor alpha_l1(Network& net) {
+  torch::Tensor sum;
+  for (auto& g : learnable_gates(net)) {
+    torch::Tensor s = g->alpha().abs().sum();
+    sum = sum.defined() ? sum + s : s;
+  }
+  return sum.defined() ? sum : torch::zeros({});
+}
+
+int64_t alive_relus(Network& net, double threshold) {
+  torch::NoGradGuard no_grad;
+  int64_t n = 0;
+  for (auto& g : learnable_gates(net)) n += g->alpha().gt(threshold).sum().item<int64_t>() * per_unit(*g);
+  return n;
+}
+
+MaskValues binarize(Network& net, double threshold, int64_t budget) {
+  torch::NoGradGuard no_grad;
+  MaskValues m;
+  struct Unit {
+    float alpha;
+    size_t site;
+    int64_t index;
+  };
+  std::vector<Unit> alive;
+  std::vector<int64_t> costs;
+  for (auto& g : learnable_gates(net)) {
+    m.granularity = g->granularity();
+    SiteMask s;
+    s.site = g->name();
+    s.channels = g->shape()[0];
+    s.height = g->shape()[1];
+    s.width = g->shape()[2];
+    const torch::Tensor a = g->alpha().detach().to(torch::kCPU, torch::kFloat).contiguous().flatten();
+    const float* v = a.data_ptr<float>();
+    s.keep.assign(static_cast<size_t>(a.numel()), 0);
+    for (int64_t i = 0; i < a.numel(); ++i)
+      if (v[i] > threshold) alive.push_back({v[i], m.sites.size(), i});
+    costs.push_back(per_unit(*g));
+    m.sites.push_back(std::move(s));
+  }
+  // Largest α first; ties in forward order, so the cut is deterministic.
+  std::stable_sort(alive.begin(), alive.end(), [](const Unit& a, const Unit& b) { return a.alpha > b.alpha; });
+  int64_t used = 0;
+  for (const Unit& u : alive) {
+    if (used + costs[u.site] > budget) continue;
+    used += costs[u.site];
+    m.sites[u.site].keep[static_cast<size_t>(u.index)] = 1;
+  }
+  return m;
+}
+
+Status apply_mask(Network& net, const MaskValues& values) {
+  const ModelSpec& spec = net->spec();
+  if (!spec.masks || spec.masks->learnable)
+    return Status::invalid_argument("mask: the network's spec has no fixed mask to hold these values");
+  if (values.granularity != spec.masks->granularity)
+    return Status::invalid_argument(std::string("mask: values per ") + granularity_name(values.granularity) +
+                                    ", the spec's per " + granularity_name(spec.masks->granularity));
+  if (mask_digest(values) != spec.masks->digest)
+    return Status::corruption("mask: its values' digest is not the one the spec names (" + spec.masks->digest.substr(0, 12) + ")");
+  std::map<std::string, const SiteMask*> by_site;
+  for (const auto& s : values.sites) by_site[s.site] = &s;
+  torch::NoGradGuard no_grad;
+  for (auto& g : gates(net)) {
+    if (!g->mask().defined()) continue;
+    auto it = by_site.find(g->name());
+    if (it == by_site.end()) return Status::invalid_argument("mask: no values for site " + g->name());
+    const SiteMask& s = *it->second;
+    if (s.channels != g->shape()[0] || s.height != g->shape()[1] || s.width != g->shape()[2])
+      return Status::invalid_argument("mask: site " + g->name() + " has another shape in the values");
+    std::vector<float> f(s.keep.begin(), s.keep.end());
+    torch::Tensor t = torch::tensor(f).view(g->mask().sizes());
+    g->mutable_mask().copy_(t.to(g->mask().device()));
+  }
+  return Status();
+}
+
+MaskValues mask_values(Network& net) {
+  torch::NoGradGuard no_grad;
+  MaskValues m;
+  for (auto& g : gates(net)) {
+    if (!g->mask().defined()) continue;
+    m.granularity = g->granularity();
+    SiteMask s;
+    s.site = g->name();
+    s.channels = g->shape()[0];
+    s.height = g->shape()[1];
+    s.width = g->shape()[2];
+    const torch::Tensor t = g->mask().detach().to(torch::kCPU, torch::kFloat).contiguous().flatten();
+    const float* v = t.data_ptr<float>();
+    for (int64_t i = 0; i < t.numel(); ++i) s.keep.push_back(v[i] > 0.5f ? 1 : 0);
+    m.sites.push_back(std::move(s));
+  }
+  return m;
+}
+
+}  // namespace deepreduce::nn

@@ -1,0 +1,36 @@
+// Learned linearization on a built network: its ReLU gates' masks
+// (nn/model.h) read, written, penalised, counted and binarised.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "common/status.h"
+#include "nn/model.h"
+#include "spec/relu_mask.h"
+
+namespace deepreduce::nn {
+
+// The network's gates with a learnable α, in forward order.
+std::vector<ReluGate> learnable_gates(Network& net);
+// Σ |α| over every learnable gate (SNL's L1 term); 0 without any.
+torch::Tensor alpha_l1(Network& net);
+// The ReLUs whose α is above `threshold`: the count the mask phase drives
+// down (units x ReLUs per unit).
+int64_t alive_relus(Network& net, double threshold);
+// α binarised (above `threshold` keeps the ReLU) and, where that keeps more
+// than `budget` ReLUs, cut to the budget: the units of largest α stay (ties
+// by forward order), a channel only where its whole cost still fits. Every
+// active site is listed.
+MaskValues binarize(Network& net, double threshold, int64_t budget);
+
+// Writes fixed mask values into a network built from a spec whose masks they
+// are: every masked site's buffer, checked against the spec (sites, shapes,
+// kept counts, digest).
+Status apply_mask(Network& net, const MaskValues& values);
+// The fixed mask values a network holds (its masked sites' buffers).
+MaskValues mask_values(Network& net);
+
+}  // namespace deepreduce::nn

@@ -1,0 +1,144 @@
+// Masked networks as built: a partial site computes m * relu(x) + (1 - m) * x,
+// counts exactly what its mask keeps (measured against the spec's analytic
+// counts on every architecture), and a mask phase's α binarises to its budget.
+#include "nn/masks.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "spec/counts.h"
+#include "spec/relu_plan.h"
+
+namespace deepreduce::nn {
+namespace {
+
+MaskValues random_mask(const ModelSpec& spec, MaskGranularity g, double keep, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::bernoulli_distribution coin(keep);
+  MaskValues m;
+  m.granularity = g;
+  for (const auto& s : *relu_sites(spec)) {
+    if (!s.active) continue;
+    SiteMask sm{s.name, s.channels, s.height, s.width, {}};
+    for (int64_t i = 0; i < mask_units(g, s.channels, s.height, s.width); ++i) sm.keep.push_back(coin(rng));
+    m.sites.push_back(sm);
+  }
+  return m;
+}
+
+TEST(MaskedNetworkTest, CountsMeasuredOnTheBuiltNetworkEqualTheSpecsOnEveryArchitecture) {
+  torch::manual_seed(0);
+  for (const auto& arch : arch_names())
+    for (MaskGranularity g : {MaskGranularity::kPixel, MaskGranularity::kChannel}) {
+      ModelSpec s;
+      s.arch = arch;
+      s.alpha = 0.125;
+      s.blocks.assign((*find_arch(arch))->stages.size(), 1);
+      s = *cull(s, {stage_names(**find_arch(arch)).back()});  // masks beside a plan
+      const MaskValues m = random_mask(s, g, 0.3, 11);
+      s.masks = fixed_masks(m);
+      auto net = build_model(s);
+      ASSERT_TRUE(net.ok()) << net.status().message();
+      ASSERT_TRUE(apply_mask(*net, m).ok());
+      const MeasuredCounts measured = measure_counts(*net);
+      const Counts analytic = *count(s);
+      EXPECT_EQ(measured.relus, analytic.relus) << arch << " " << granularity_name(g);
+      EXPECT_EQ(measured.macs, analytic.macs) << arch;
+      std::map<std::string, int64_t> sites;
+      for (const auto& site : analytic.sites)
+        if (site.active && site.relus() > 0) sites[site.name] = site.relus();
+      EXPECT_EQ(measured.site_relus, sites) << arch;
+      EXPECT_EQ(mask_values(*net).sites.size(), m.sites.size());
+      EXPECT_EQ(mask_digest(mask_values(*net)), s.masks->digest) << "the network holds the very mask";
+    }
+}
+
+TEST(MaskedNetworkTest, APartialSiteComputesTheFormula) {
+  torch::manual_seed(3);
+  for (MaskGranularity g : {MaskGranularity::kPixel, MaskGranularity::kChannel}) {
+    ReluMasks fixed{g, false, {{"s", 1}}, std::string(64, '0')};
+    ReluGate gate("s", true, &fixed, std::vector<int64_t>{4, 3, 3});
+    const torch::Tensor m = (torch::rand(gate->mask().sizes()) > 0.5).to(torch::kFloat);
+    {
+      torch::NoGradGuard no_grad;
+      gate->mutable_mask().copy_(m);
+    }
+    const torch::Tensor x = torch::randn({2, 4, 3, 3});
+    EXPECT_TRUE(torch::allclose(gate->forward(x), m * torch::relu(x) + (1 - m) * x));
+    ReluMasks learnable{g, true, {}, ""};
+    ReluGate soft("s", true, &learnable, std::vector<int64_t>{4, 3, 3});
+    {
+      torch::NoGradGuard no_grad;
+      soft->named_parameters()["alpha"].uniform_(0, 1);
+    }
+    const torch::Tensor a = soft->alpha();
+    EXPECT_TRUE(torch::allclose(soft->forward(x), a * torch::relu(x) + (1 - a) * x));
+  }
+  // Whole networks: a mask keeping everything is the unmasked network, one keeping nothing the culled one.
+  ModelSpec s;
+  s.alpha = 0.125;
+  s.blocks = {1, 1, 1, 1};
+  for (double keep : {1.0, 0.0}) {
+    const MaskValues m = random_mask(s, MaskGranularity::kChannel, keep, 1);
+    ModelSpec masked = s;
+    masked.masks = fixed_masks(m);
+    torch::manual_seed(5);
+    auto a = build_model(masked);
+    torch::manual_seed(5);
+    auto b = build_model(keep == 1.0 ? s : *no_relus(s));
+    ASSERT_TRUE(apply_mask(*a, m).ok());
+    (*a)->eval();
+    (*b)->eval();
+    const torch::Tensor x = torch::randn({2, 3, 32, 32});
+    torch::NoGradGuard no_grad;
+    EXPECT_TRUE(torch::equal((*a)->forward(x), (*b)->forward(x))) << "keep " << keep;
+  }
+}
+
+TEST(MaskedNetworkTest, BinarisingMeetsTheBudgetWithTheLargestAlpha) {
+  torch::manual_seed(9);
+  for (MaskGranularity g : {MaskGranularity::kPixel, MaskGranularity::kChannel}) {
+    ModelSpec s;
+    s.alpha = 0.125;
+    s.blocks = {1, 1, 1, 1};
+    s.masks = ReluMasks{g, true, {}, ""};
+    auto net = build_model(s);
+    ASSERT_TRUE(net.ok());
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& p : (*net)->named_parameters())
+        if (p.key().find("alpha") != std::string::npos) p.value().uniform_(0, 1);
+    }
+    const int64_t alive = alive_relus(*net, 0.01);
+    for (int64_t budget : {alive + 10, alive / 2, int64_t{1000}, int64_t{0}}) {
+      const MaskValues m = binarize(*net, 0.01, budget);
+      ModelSpec fixed = s;
+      fixed.masks = fixed_masks(m);
+      const int64_t relus = count(fixed)->relus;
+      if (g == MaskGranularity::kPixel) {
+        EXPECT_EQ(relus, std::min(budget, alive)) << "pixel masks meet the budget exactly";
+      } else {
+        EXPECT_LE(relus, budget);
+        EXPECT_GE(relus, std::min(budget, alive) - 16 * 32 * 32) << "no channel that still fits was left out";
+      }
+    }
+    // The kept units are those of largest α: the smallest kept α is at least the largest dropped one.
+    const MaskValues m = binarize(*net, 0.01, alive / 3);
+    float min_kept = 2, max_dropped = -1;
+    size_t site = 0;
+    for (auto& gate : learnable_gates(*net)) {
+      const torch::Tensor a = gate->alpha().flatten();
+      for (int64_t i = 0; i < a.numel(); ++i) {
+        const float v = a[i].item<float>();
+        if (m.sites[site].keep[static_cast<size_t>(i)]) min_kept = std::min(min_kept, v);
+        else if (g == MaskGranularity::kPixel && v > 0.01f) max_dropped = std::max(max_dropped, v);
+      }
+      ++site;
+    }
+    if (g == MaskGranularity::kPixel) EXPECT_GE(min_kept, max_dropped);
+  }
+}
+
+}  // namespace
+}  // namespace deepreduce::nn

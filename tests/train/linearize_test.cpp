@@ -1,0 +1,139 @@
+// Learned linearization, trained for real on tiny data: a mask phase drives
+// the ReLU count to its budget and leaves a mask that meets it; killed
+// mid-way it resumes bit-exactly (α, the L1 weight and its history
+// included); a fine-tuning trains under the mask it learned.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "common/files.h"
+#include "nn/masks.h"
+#include "spec/counts.h"
+#include "tests/test_dirs.h"
+#include "tests/train/tiny_job.h"
+#include "train/trainer.h"
+
+namespace deepreduce::train {
+namespace {
+namespace fs = std::filesystem;
+
+class LinearizeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = deepreduce::testing::fresh_test_dir("linearize");
+    TrainJob base = testing::tiny_job();
+    base.train.epochs = 2;
+    auto r = run_training(base, testing::cpu_run(), out("base"));
+    ASSERT_TRUE(r.ok()) << r.status().message();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string out(const std::string& name) { return (dir_ / name).string(); }
+
+  // SNL's mask phase on the trained tiny network, distilled from it.
+  TrainJob mask_phase(int64_t budget) {
+    TrainJob job = testing::tiny_job();
+    job.model.masks = nn::ReluMasks{nn::MaskGranularity::kPixel, true, {}, ""};
+    job.train.epochs = 30;
+    job.train.optimizer = "adam";
+    job.train.lr = 1e-3;
+    job.train.weight_decay = 0;
+    job.train.schedule = "constant";
+    job.train.kd.teacher = out("base") + "/model.pt";
+    job.train.kd.form = "sum";
+    job.train.linearize.budget = budget;
+    job.train.linearize.lambda = 1e-3;
+    job.train.linearize.patience = 2;
+    job.train.linearize.alpha_lr = 0.01;
+    return job;
+  }
+  RunOptions from_base() {
+    RunOptions r = testing::cpu_run();
+    r.init = out("base") + "/model.pt";
+    return r;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(LinearizeTest, AMaskPhaseMeetsItsBudgetAndLeavesTheMask) {
+  const int64_t budget = 4000;
+  auto r = run_training(mask_phase(budget), from_base(), out("mask"));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_TRUE(r->completed);
+  ASSERT_TRUE(r->mask.has_value());
+  EXPECT_LE(r->relus, budget);
+  EXPECT_GT(r->relus, 0);
+  EXPECT_LT(r->epochs.size(), 30u) << "it stops once the count meets the budget";
+  ASSERT_TRUE(r->epochs.back().relus.has_value());
+  EXPECT_LE(*r->epochs.back().relus, budget);
+  // The L1 weight grew where the count stopped falling (from the patience epoch on).
+  EXPECT_GE(*r->epochs.back().l1_weight, *r->epochs.front().l1_weight);
+  auto bytes = read_text_file(out("mask") + "/mask.bin");
+  ASSERT_TRUE(bytes.ok());
+  auto values = nn::decode_mask(*bytes);
+  ASSERT_TRUE(values.ok()) << values.status().message();
+  EXPECT_EQ(nn::mask_digest(*values), r->mask->digest);
+  nn::ModelSpec fixed = mask_phase(budget).model;
+  fixed.masks = r->mask;
+  EXPECT_EQ(nn::count(fixed)->relus, r->relus);
+
+  // A budget the count never reaches in the epochs it has: cut to it exactly at the end.
+  TrainJob short_job = mask_phase(1234);
+  short_job.train.epochs = 1;
+  auto cut = run_training(short_job, from_base(), out("cut"));
+  ASSERT_TRUE(cut.ok()) << cut.status().message();
+  EXPECT_GT(*cut->epochs.back().relus, 1234);
+  EXPECT_EQ(cut->relus, 1234) << "binarised, then cut to the budget: the largest α stay";
+
+  // Fine-tuning under the learned mask, from the mask phase's weights.
+  TrainJob ft = testing::tiny_job();
+  ft.model.masks = r->mask;
+  ft.train.epochs = 1;
+  ft.train.lr = 0.01;
+  RunOptions run = testing::cpu_run();
+  run.init = out("mask") + "/model.pt";
+  run.mask = out("mask") + "/mask.bin";
+  auto tuned = run_training(ft, run, out("ft"));
+  ASSERT_TRUE(tuned.ok()) << tuned.status().message();
+  EXPECT_EQ(tuned->relus, r->relus);
+  auto net = load_model(out("ft") + "/model.pt");
+  ASSERT_TRUE(net.ok()) << net.status().message();
+  EXPECT_EQ(nn::mask_digest(nn::mask_values(*net)), r->mask->digest) << "model.pt carries its mask";
+  EXPECT_EQ(nn::measure_counts(*net).relus, r->relus);
+  // A mask file other than the one the spec names is refused.
+  run.mask = out("cut") + "/mask.bin";
+  auto wrong = run_training(ft, run, out("wrong"));
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.status().message().find("digest"), std::string::npos) << wrong.status().message();
+}
+
+TEST_F(LinearizeTest, AMaskPhaseKilledMidwayResumesBitExactly) {
+  const TrainJob job = mask_phase(4000);
+  auto straight = run_training(job, from_base(), out("straight"));
+  ASSERT_TRUE(straight.ok()) << straight.status().message();
+  ASSERT_GE(straight->epochs.size(), 3u) << "the test needs a phase of a few epochs";
+  RunOptions first = from_base();
+  first.stop_after = 2;
+  auto partial = run_training(job, first, out("stopped"));
+  ASSERT_TRUE(partial.ok()) << partial.status().message();
+  ASSERT_FALSE(partial->completed);
+  RunOptions second = testing::cpu_run();
+  second.resume = out("stopped") + "/checkpoint.pt";
+  auto resumed = run_training(job, second, out("stopped"));
+  ASSERT_TRUE(resumed.ok()) << resumed.status().message();
+  ASSERT_TRUE(resumed->completed);
+  ASSERT_EQ(resumed->epochs.size(), straight->epochs.size());
+  for (size_t e = 0; e < straight->epochs.size(); ++e) {
+    EXPECT_EQ(resumed->epochs[e].train_loss, straight->epochs[e].train_loss) << "epoch " << e;
+    EXPECT_EQ(resumed->epochs[e].relus, straight->epochs[e].relus) << "epoch " << e;
+    EXPECT_EQ(resumed->epochs[e].l1_weight, straight->epochs[e].l1_weight) << "epoch " << e;
+  }
+  EXPECT_EQ(resumed->mask->digest, straight->mask->digest);
+  auto a = testing::weights(out("straight") + "/model.pt"), b = testing::weights(out("stopped") + "/model.pt");
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, t] : a) EXPECT_TRUE(torch::equal(t, b[name])) << name;
+}
+
+}  // namespace
+}  // namespace deepreduce::train
