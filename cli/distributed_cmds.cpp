@@ -462,9 +462,12 @@ int plan_main(int argc, char** argv) {
                            spec.job.data.val_split;  // held out: evaluated, not trained on
     total_epochs += epochs;
     total_images += static_cast<double>(epochs) * static_cast<double>(images);
+    // A mask phase keeps at most its budget's ReLUs, and stops once it gets there: its epochs are a cap.
+    const int64_t budget = spec.job.train.linearize.budget;
     t.add({id.substr(0, 12), role, m.arch, nn::plan_summary(m), alpha, rho, blocks,
-           spec.teacher.empty() ? "no" : "yes", std::to_string(spec.job.train.seed), with_commas(c.ok() ? c->relus : 0),
-           with_commas(c.ok() ? c->macs : 0), std::to_string(epochs), online});
+           spec.teacher.empty() ? "no" : "yes", std::to_string(spec.job.train.seed),
+           budget > 0 ? "<= " + with_commas(budget) : with_commas(c.ok() ? c->relus : 0),
+           with_commas(c.ok() ? c->macs : 0), (budget > 0 ? "<= " : "") + std::to_string(epochs), online});
     rows.push_back({{"id", id}, {"role", role}, {"arch", m.arch}, {"plan", nn::plan_summary(m)},
                     {"alpha", m.alpha}, {"rho", m.rho}, {"blocks", blocks}, {"kd", !spec.teacher.empty()},
                     {"seed", spec.job.train.seed},
@@ -509,6 +512,10 @@ int plan_main(int argc, char** argv) {
     else
       std::cout << " (give --images-per-second for GPU-hours)";
     std::cout << "\n";
+    if (std::any_of(listed.begin(), listed.end(),
+                    [](const storage::TrialSpec& s) { return s.job.train.linearize.budget > 0; }))
+      std::cout << "(mask phases are priced at their epoch cap, mask_epochs: they stop once they meet their budget; "
+                   "fine-tunings are listed with the counts their masks will keep, their ids known once the masks are)\n";
     return kExitOk;
   }
   if (e->search) {

@@ -451,8 +451,8 @@ void Coordinator::on_upload(WorkerSession& w, const proto::Message& m) {
   std::string bytes = std::move(u.bytes);
   w.uploads.erase({trial, kind});
   if (static_cast<int64_t>(bytes.size()) != size) return refuse(w, m, "upload shorter than its size");
-  if (kind == "model") {
-    w.models[trial] = std::move(bytes);  // checked against RESULT's digest
+  if (kind == "model" || kind == "mask") {
+    (kind == "model" ? w.models : w.masks)[trial] = std::move(bytes);  // checked against RESULT's digests
     return;
   }
   if (Status s = store_.put_artifact(trial, "checkpoint", bytes); !s.ok())
@@ -471,6 +471,11 @@ void Coordinator::on_result(const std::string& identity, WorkerSession& w, const
   if (model != w.models.end()) {
     weights = std::move(model->second);
     w.models.erase(model);
+  }
+  std::optional<std::string> mask;
+  if (auto it = w.masks.find(trial); it != w.masks.end()) {
+    mask = std::move(it->second);
+    w.masks.erase(it);
   }
   if (!holds(w, trial, attempt, lease)) {
     // The same result delivered again (its RECEIPT was lost) is acknowledged;
@@ -497,10 +502,22 @@ void Coordinator::on_result(const std::string& identity, WorkerSession& w, const
         ": asking for both again");
     return receipt("resend", weights ? "model digest mismatch" : "model not received");
   }
+  // A mask phase's result names its mask: it is stored with it, or not at all.
+  std::map<std::string, std::string> more;
+  if (m.header.contains("mask")) {
+    const auto& want_mask = m.header["mask"];
+    if (!mask || static_cast<int64_t>(mask->size()) != want_mask["size"].get<int64_t>() ||
+        proto::digest(*mask) != want_mask["blake2b"]) {
+      log("result of " + trial.substr(0, 12) + " from " + w.name +
+          (mask ? " came with a mask that does not match its digest" : " came without its mask") + ": asking again");
+      return receipt("resend", mask ? "mask digest mismatch" : "mask not received");
+    }
+    more["mask"] = std::move(*mask);
+  }
   nlohmann::json result = m.header["result"];
   result["worker"] = w.name;
   result["attempt"] = attempt;
-  Status s = store_.complete(trial, w.name, attempt, lease, result, weights);
+  Status s = store_.complete(trial, w.name, attempt, lease, result, weights, more);
   if (!s.ok()) {
     // The store could not take it (a full disk?): the worker keeps both and
     // offers them again; the lease stays.
@@ -667,7 +684,10 @@ bool Coordinator::inputs_available(const std::string& trial) {
   const auto& spec = r->spec;
   std::vector<std::pair<std::string, std::string>> needed;
   if (!spec.teacher.empty()) needed.push_back({spec.teacher, "model"});
-  if (!spec.base.empty()) needed.push_back({spec.base, spec.prune ? "model" : "checkpoint"});
+  // Its base's weights (pruning, learned linearization), or its checkpoint (a longer budget continuing it);
+  // a fine-tuning under a learned mask needs the base's mask too.
+  if (!spec.base.empty()) needed.push_back({spec.base, spec.prune || spec.job.model.masks ? "model" : "checkpoint"});
+  if (!spec.base.empty() && spec.job.model.masks && !spec.job.model.masks->learnable) needed.push_back({spec.base, "mask"});
   for (const auto& [dep, kind] : needed) {
     auto has = store_.has_artifact(dep, kind);
     if (has.ok() && *has) continue;

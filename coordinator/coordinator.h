@@ -104,6 +104,7 @@ class Coordinator {
     std::map<std::string, Lease> running;  // trial id -> the lease it holds
     std::map<std::pair<std::string, std::string>, Upload> uploads;  // (trial, kind) -> bytes so far
     std::map<std::string, std::string> models;  // trial -> a complete model upload awaiting its RESULT
+    std::map<std::string, std::string> masks;   // trial -> a complete mask upload awaiting its RESULT
     std::string last_error;  // the streak of identical failures, for quarantine
     int error_streak = 0;
     std::string quarantined;  // why, when it gets no more work

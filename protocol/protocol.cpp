@@ -35,7 +35,7 @@ constexpr int64_t kReason = static_cast<int64_t>(kMaxReasonBytes);
 Field trial_f() { return {"trial", Kind::kHex32}; }
 Field attempt_f() { return {"attempt", Kind::kInt, 1, kMaxAttempt}; }
 Field lease_f() { return {"lease", Kind::kHex32}; }
-Field kind_f() { return {"kind", Kind::kEnum, 0, 0, {"model", "checkpoint"}}; }
+Field kind_f() { return {"kind", Kind::kEnum, 0, 0, {"model", "checkpoint", "mask"}}; }
 std::vector<Field> chunk_fs() {
   return {{"chunk", Kind::kInt, 0, kMaxChunks - 1}, {"chunks", Kind::kInt, 1, kMaxChunks},
           {"size", Kind::kInt, 0, kMaxArtifactBytes}};
@@ -58,7 +58,9 @@ const std::vector<Spec>& specs() {
       {Type::kProgress, "PROGRESS", true, {trial_f(), attempt_f(), lease_f(), {"epoch", Kind::kObject}}, false},
       {Type::kUpload, "UPLOAD", true, fields({trial_f(), attempt_f(), lease_f(), kind_f()}, chunk_fs()), true},
       {Type::kResult, "RESULT", true,
-       {trial_f(), attempt_f(), lease_f(), {"result", Kind::kObject}, {"model", Kind::kObject}}, false},
+       {trial_f(), attempt_f(), lease_f(), {"result", Kind::kObject}, {"model", Kind::kObject},
+        {"mask", Kind::kObject, 0, 0, {}, /*optional=*/true}},
+       false},
       {Type::kFailed, "FAILED", true,
        {trial_f(), attempt_f(), lease_f(), {"reason", Kind::kString, 0, kReason}, {"retryable", Kind::kBool},
         {"environment", Kind::kBool}},
@@ -184,10 +186,13 @@ std::string check_type(const Spec& spec, const nlohmann::json& h, size_t payload
       auto top1 = r.find("top1");
       if (top1 == r.end() || !top1->is_number() || !(top1->get<double>() >= 0.0 && top1->get<double>() <= 100.0))
         return "field \"result\" must carry top1, a number in [0, 100]";
-      if (std::string why = check_object({{"size", Kind::kInt, 0, kMaxArtifactBytes}, {"blake2b", Kind::kHex64}},
-                                         h["model"], false);
-          !why.empty())
-        return "field \"model\": " + why;
+      for (const char* artifact : {"model", "mask"}) {
+        if (!h.contains(artifact)) continue;
+        if (std::string why = check_object({{"size", Kind::kInt, 0, kMaxArtifactBytes}, {"blake2b", Kind::kHex64}},
+                                           h[artifact], false);
+            !why.empty())
+          return std::string("field \"") + artifact + "\": " + why;
+      }
       return "";
     }
     case Type::kUpload:

@@ -27,8 +27,9 @@
 //   READY      {slots}                     free slots, asks for work
 //   HEARTBEAT  {}
 //   PROGRESS   {trial, attempt, lease, epoch{...}}
-//   UPLOAD     {trial, attempt, lease, kind, chunk, chunks, size} + bytes   (checkpoint or final model)
-//   RESULT     {trial, attempt, lease, result{top1, ...}, model{size, blake2b}}  after the model's UPLOADs
+//   UPLOAD     {trial, attempt, lease, kind, chunk, chunks, size} + bytes   (checkpoint, final model or mask)
+//   RESULT     {trial, attempt, lease, result{top1, ...}, model{size, blake2b}, mask?{size, blake2b}}
+//              after the model's (and a mask phase's mask's) UPLOADs
 //   FAILED     {trial, attempt, lease, reason, retryable, environment}
 //              environment: the worker's surroundings failed (data, device, an artifact), not the trial
 //   FETCH      {trial, kind}                 an artifact (a teacher's model, a checkpoint)
@@ -56,7 +57,9 @@ namespace deepreduce::protocol {
 
 // 3: lease tokens, results that name their model's digest, RECEIPT, FAILED.environment.
 // 4: trial specs carry their role and phase (store schema 3).
-constexpr int kVersion = 4;
+// 5: learned linearization: specs may carry ReLU masks; "mask" artifacts
+//    travel like models (UPLOAD, FETCH, ARTIFACT) and RESULT names its mask.
+constexpr int kVersion = 5;
 constexpr int kHeartbeatIntervalMs = 1000;  // both directions
 constexpr int kHeartbeatLiveness = 3;       // silent for this many intervals: lost
 constexpr int kReconnectMinMs = 1000;       // worker backoff 1 s, 2 s, ... 32 s

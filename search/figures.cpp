@@ -30,18 +30,34 @@ struct Style {
   std::string series, color, shape;
 };
 
-// This project's own series, filled markers.
+// This project's own series, filled markers: DeepReDuce's networks without
+// and with KD, then each other method's.
 const std::vector<Style>& styles() {
   static const std::vector<Style> kStyles = {{"without KD", "#1f77b4", "circle"},
                                              {"with KD", "#ff7f0e", "square"},
+                                             {"learned linearization", "#9467bd", "filled-diamond"},
+                                             {"SENet-style linearization", "#8c564b", "filled-diamond"},
                                              {"channel pruning", "#d62728", "triangle"}};
   return kStyles;
 }
 
-const Style& style_of(const std::string& series) {
+// A series' style; a method without one of its own gets a grey disc.
+Style style_of(const std::string& series) {
   for (const auto& s : styles())
     if (series == s.series) return s;
-  return styles().front();
+  return {series, "#7f7f7f", "circle"};
+}
+
+// Our series present among the points, in styles()' order, then any others.
+std::vector<Style> our_styles(const Report& r) {
+  std::vector<Style> out;
+  for (const auto& s : styles())
+    if (std::any_of(r.points.begin(), r.points.end(), [&](const ReportPoint& p) { return p.series == s.series; }))
+      out.push_back(s);
+  for (const auto& p : r.points)
+    if (std::none_of(out.begin(), out.end(), [&](const Style& s) { return s.series == p.series; }))
+      out.push_back(style_of(p.series));
+  return out;
 }
 
 // Published series, open markers: one colour and shape each, in the order
@@ -87,9 +103,10 @@ std::string marker(const Style& st, double x, double y, const std::string& title
       m << "<path d='M" << x - d << "," << y << "H" << x + d << "M" << x << "," << y - d << "V" << y + d << "' ";
     m << "stroke='" << st.color << "' stroke-width='2' fill='none'>";
     close = "</path>";
-  } else {  // diamond
+  } else {  // diamond, open or filled
     m << "<polygon points='" << x << "," << y - 6 << " " << x + 5 << "," << y << " " << x << "," << y + 6 << " "
-      << x - 5 << "," << y << "' " << open << ">";
+      << x - 5 << "," << y << "' "
+      << (shape == "filled-diamond" ? "fill='" + st.color + "' fill-opacity='0.85'" : open) << ">";
   }
   m << "<title>" << esc(title) << "</title>" << close;
   return m.str();
@@ -236,8 +253,9 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
   const std::vector<Style> ref_styles = reference_styles(r.references);
   // Each style with the dots it marks: ours first, then the published series.
   std::vector<std::pair<Style, std::vector<const Dot*>>> groups;
+  const std::vector<Style> own_styles = our_styles(r);
   for (bool reference : {false, true})
-    for (const auto& st : reference ? ref_styles : styles()) {
+    for (const auto& st : reference ? ref_styles : own_styles) {
       std::vector<const Dot*> members;
       for (const auto& d : dots)
         if (d.reference == reference && d.series == st.series) members.push_back(&d);
@@ -270,6 +288,19 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
       kd_fronts.push_back(series);
     }
   s << staircase(f, overall, "#2a9d4b", false);
+  // The other methods' fronts, each in its colour, beside DeepReDuce's.
+  std::vector<std::string> method_fronts;
+  if (o.relu_figure)
+    for (const auto& mf : r.fronts) {
+      if (mf.method == "DeepReDuce" || mf.points.size() < 2) continue;
+      bool same = mf.points.size() == o.front.size();
+      for (size_t i = 0; same && i < mf.points.size(); ++i) same = mf.points[i].id == o.front[i].id;
+      if (same) continue;  // the report's front, drawn above
+      std::vector<std::pair<double, double>> pts;
+      for (const auto& p : mf.points) pts.push_back({o.x(p), p.top1});
+      s << staircase(f, pts, style_of(mf.method).color, false);
+      method_fronts.push_back(mf.method);
+    }
   for (const auto& d : dots)
     if (d.err > 0) {
       const double x = f.X(d.x), y0 = f.Y(d.top1 - d.err), y1 = f.Y(d.top1 + d.err);
@@ -377,6 +408,7 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
   if (!o.front.empty()) legend_line("#2a9d4b", false, o.front_label);
   if (o.relu_figure) {
     for (const auto& series : kd_fronts) legend_line(style_of(series).color, true, "front " + series);
+    for (const auto& method : method_fronts) legend_line(style_of(method).color, false, "front of " + method);
     if (r.baseline) {
       s << star(lx, ly, 6) << "/><text x='" << lx + 12 << "' y='" << ly + 4 << "'>baseline (all ReLUs)</text>\n";
       ly += 20;

@@ -10,6 +10,7 @@ const std::vector<StrategyDef>& strategy_registry() {
       grid_strategy_def(),
       deepreduce_strategy_def(),
       channel_pruning_strategy_def(),
+      linearize_strategy_def(),
   };
   return kRegistry;
 }

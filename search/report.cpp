@@ -1,6 +1,7 @@
 #include "search/report.h"
 
 #include "search/figures.h"
+#include "search/registry.h"
 #include "search/report_text.h"
 
 #include <algorithm>
@@ -26,6 +27,14 @@ using text::fmt;
 using text::top1_text;
 
 std::string opt(const std::optional<double>& x, const char* f = "%.2f") { return x ? fmt(f, *x) : "-"; }
+
+// The method a trial's network belongs to: the registered strategy that
+// planned it (search/registry.h); trials of earlier stores name none.
+std::string method_of(const storage::TrialSpec& spec) {
+  if (!spec.strategy.empty())
+    if (auto def = find_strategy(spec.strategy); def.ok()) return (*def)->method;
+  return spec.prune ? "channel pruning" : "DeepReDuce";
+}
 
 std::string pruning_method(const storage::PruneSpec& prune, bool kd) {
   std::string m = prune.criterion == nn::PruneCriterion::kL1 ? "L1" : "FPGM";
@@ -67,7 +76,7 @@ Result<Report> build_report(storage::Store& store) {
     if (!t.spec.base.empty() && !t.spec.prune && by_id.count(t.spec.base))
       own -= by_id[t.spec.base].spec.job.train.epochs;
     r.trained_epochs += own;
-    if (!full_fidelity(t.spec) || t.spec.kind != "train") continue;
+    if (!full_fidelity(t.spec) || t.spec.kind != "train" || !storage::role_is_network(t.spec.role)) continue;
     ReportPoint p;
     p.id = row.id;
     p.plan = row.plan;
@@ -79,7 +88,8 @@ Result<Report> build_report(storage::Store& store) {
     p.alpha = row.alpha;
     p.rho = row.rho;
     p.kd = row.kd;
-    p.series = t.spec.prune ? "channel pruning" : p.kd ? "with KD" : "without KD";
+    p.method = method_of(t.spec);
+    p.series = p.method != "DeepReDuce" ? p.method : p.kd ? "with KD" : "without KD";
     r.points.push_back(p);
     point_of[p.id] = p;
   }
@@ -97,6 +107,11 @@ Result<Report> build_report(storage::Store& store) {
     spec.job.train.seed = 0;
     spec.teacher = network_of(spec.teacher);
     spec.base = network_of(spec.base);
+    // Each seed learns its own mask: the same network whatever its units (its base says which budget).
+    if (spec.job.model.masks && !spec.job.model.masks->learnable) {
+      spec.job.model.masks->kept.clear();
+      spec.job.model.masks->digest.clear();
+    }
     return network_memo[id] = storage::trial_id(spec);
   };
   {
@@ -135,9 +150,26 @@ Result<Report> build_report(storage::Store& store) {
     r.points = std::move(merged);
   }
 
-  r.front = front_of(
-      r.points, [](const ReportPoint& p) { return p.series != "channel pruning"; },
-      [](const ReportPoint& p) { return p.relus; });
+  // Each method's front; the report's headline front is DeepReDuce's (or,
+  // without it, the first other search method's).
+  for (const char* method : {"DeepReDuce", "", "channel pruning"}) {
+    std::vector<std::string> methods;
+    if (*method) {
+      methods.push_back(method);
+    } else {
+      for (const auto& p : r.points)
+        if (p.method != "DeepReDuce" && p.method != "channel pruning" &&
+            std::find(methods.begin(), methods.end(), p.method) == methods.end())
+          methods.push_back(p.method);
+    }
+    for (const auto& m : methods) {
+      auto f = front_of(r.points, [&](const ReportPoint& p) { return p.method == m; },
+                        [](const ReportPoint& p) { return p.relus; });
+      if (!f.empty()) r.fronts.push_back({m, f});
+    }
+  }
+  for (const auto& f : r.fronts)
+    if (r.front.empty() && f.method != "channel pruning") r.front = f.points;
 
   // The baseline as its experiment marked it when it was planned.
   for (const auto& [id, t] : by_id)
@@ -202,14 +234,16 @@ Result<Report> build_report(storage::Store& store) {
     point_of[p.id] = p;
   }
   for (auto& f : r.front) f = point_of[f.id];
+  for (auto& mf : r.fronts)
+    for (auto& f : mf.points) f = point_of[f.id];
   if (r.baseline) r.baseline = point_of[r.baseline->id];
   std::vector<Point> by_latency;
   for (const auto& p : r.points)
-    if (p.series != "channel pruning")
+    if (p.method != "channel pruning")
       by_latency.push_back({static_cast<int64_t>(std::llround(p.pi.online_seconds * 1e9)), p.top1, p.id});
   for (const auto& f : pareto_front(by_latency)) r.latency_front.push_back(point_of[f.id]);
   for (const auto& p : r.points) {
-    if (p.series != "channel pruning" || pruning_seen.count(p.id)) continue;
+    if (p.method != "channel pruning" || pruning_seen.count(p.id)) continue;
     pruning_seen.insert(p.id);
     const auto& t = by_id[p.id];
     PruningRow row;
@@ -239,7 +273,8 @@ Result<Report> build_report(storage::Store& store) {
 
 nlohmann::json front_json(const Report& r) {
   auto point = [&](const ReportPoint& p) {
-    return nlohmann::json{{"id", p.id},         {"plan", p.plan},   {"series", p.series}, {"relus", p.relus},
+    return nlohmann::json{{"id", p.id},         {"plan", p.plan},   {"series", p.series}, {"method", p.method},
+                          {"relus", p.relus},
                           {"macs", p.macs},     {"params", p.params}, {"top1", p.top1},   {"alpha", p.alpha},
                           {"rho", p.rho},       {"kd", p.kd},       {"relu_layers", p.relu_layers},
                           {"pi", nn::to_json(p.pi)}};
@@ -247,7 +282,12 @@ nlohmann::json front_json(const Report& r) {
   nlohmann::json front = nlohmann::json::array(), latency = nlohmann::json::array();
   for (const auto& p : r.front) front.push_back(point(p));
   for (const auto& p : r.latency_front) latency.push_back(point(p));
-  return {{"front", front}, {"latency_front", latency}, {"protocol", r.protocol.name},
+  nlohmann::json fronts = nlohmann::json::object();
+  for (const auto& f : r.fronts) {
+    fronts[f.method] = nlohmann::json::array();
+    for (const auto& p : f.points) fronts[f.method].push_back(point(p));
+  }
+  return {{"front", front}, {"fronts", fronts}, {"latency_front", latency}, {"protocol", r.protocol.name},
           {"hypervolume", r.hypervolume}, {"baseline", r.baseline ? point(*r.baseline) : nlohmann::json(nullptr)}};
 }
 
@@ -276,14 +316,16 @@ std::string front_text(const Report& r) {
 
 std::string pareto_csv(const Report& r) {
   std::ostringstream os;
+  // Every method's front, each point naming its method.
   os << "id,plan,alpha,rho,kd,relus,macs,params,top1,relu_layers,protocol,online_seconds,online_bytes,offline_seconds,"
-        "offline_bytes,seeds,top1_std\n";
-  for (const auto& p : r.front)
+        "offline_bytes,seeds,top1_std,method\n";
+  for (const auto& f : r.fronts)
+    for (const auto& p : f.points)
     os << p.id << "," << csv_field(p.plan) << "," << p.alpha << "," << p.rho << "," << (p.kd ? "true" : "false") << ","
        << p.relus << "," << p.macs << "," << p.params << "," << fmt("%.4f", p.top1) << "," << p.relu_layers << ","
        << csv_field(r.protocol.name) << "," << fmt("%.6g", p.pi.online_seconds) << "," << fmt("%.6g", p.pi.online_bytes)
        << "," << fmt("%.6g", p.pi.offline_seconds) << "," << fmt("%.6g", p.pi.offline_bytes) << "," << p.seeds << ","
-       << fmt("%.4f", p.top1_std) << "\n";
+       << fmt("%.4f", p.top1_std) << "," << csv_field(f.method) << "\n";
   return os.str();
 }
 
@@ -335,6 +377,9 @@ std::string md_table(const std::vector<std::string>& header, const std::vector<s
 struct Tables {
   std::vector<std::string> front_h = {"trial", "plan", "alpha", "rho", "KD", "ReLUs", "MACs", "top-1"};
   std::vector<std::vector<std::string>> front;
+  // The fronts of the other search methods (learned linearization, ...).
+  std::vector<std::string> method_front_h = {"trial", "plan", "ReLUs", "ReLU layers", "MACs", "top-1"};
+  std::vector<std::pair<std::string, std::vector<std::vector<std::string>>>> method_fronts;
   std::vector<std::string> crit_h = {"stage", "ReLUs", "top-1 without KD", "top-1 with KD", "C_k", "rank"};
   std::vector<std::vector<std::string>> crit;
   std::vector<std::string> prune_h = {"method", "baseline top-1", "pruned top-1", "change", "MACs", "ReLUs",
@@ -354,6 +399,18 @@ Tables tables(const Report& r) {
   for (const auto& p : r.front)
     t.front.push_back({p.id.substr(0, 12), p.plan, fmt("%g", p.alpha), fmt("%g", p.rho), p.kd ? "yes" : "no",
                        with_commas(p.relus), with_commas(p.macs), top1_text(p)});
+  for (const auto& f : r.fronts) {
+    if (f.method == "DeepReDuce" || f.method == "channel pruning" || f.points.data() == r.front.data()) continue;
+    bool headline = f.points.size() == r.front.size();
+    for (size_t i = 0; headline && i < f.points.size(); ++i) headline = f.points[i].id == r.front[i].id;
+    if (headline) continue;  // it is the report's front, tabled above
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& p : f.points)
+      rows.push_back({p.id.substr(0, 12), p.plan, with_commas(p.relus), std::to_string(p.relu_layers),
+                      with_commas(p.macs), top1_text(p)});
+    t.method_fronts.push_back({f.method, rows});
+  }
+  if (r.validation) t.method_front_h.back() = "test top-1";
   for (const auto& row : r.criticality.rows)
     t.crit.push_back({row.stage, with_commas(row.relus), opt(row.top1), opt(row.top1_kd), opt(row.score, "%.4f"),
                       row.rank ? std::to_string(row.rank) : "-"});
@@ -418,6 +475,47 @@ Tables tables(const Report& r) {
         t.headline.push_back("With at most the ReLUs of " + row.method + " (" + with_commas(row.pruned.relus) +
                              "), the best DeepReDuce network scores " + fmt("%+.2f", *gain) +
                              " points against channel pruning's best there.");
+    }
+  }
+  // Each search method against each other method (DeepReDuce against
+  // pruning has its lines above): its iso-ReLU accuracy gain at the other's
+  // front ReLU counts, and its ReLU saving at the other's front accuracies.
+  for (const auto& a : r.fronts) {
+    if (a.method == "channel pruning") continue;
+    for (const auto& b : r.fronts) {
+      if (&a == &b || (a.method == "DeepReDuce" && b.method == "channel pruning")) continue;
+      std::vector<Point> ours, theirs;
+      for (const auto& p : a.points) ours.push_back({p.relus, p.top1, p.id});
+      for (const auto& p : b.points) theirs.push_back({p.relus, p.top1, p.id});
+      std::vector<std::pair<double, int64_t>> gains;  // (points, at ReLUs)
+      std::vector<std::pair<double, double>> savings;  // (x fewer, at top-1)
+      for (const auto& q : theirs) {
+        if (q.relus <= 0) continue;  // a network without ReLUs: nothing to save or gain at
+        if (auto g = accuracy_gain_at_relus(ours, theirs, q.relus)) gains.push_back({*g, q.relus});
+        if (auto sv = relu_saving_at_accuracy(ours, theirs, q.accuracy)) savings.push_back({*sv, q.accuracy});
+      }
+      if (gains.empty() && savings.empty()) continue;
+      std::string line = a.method + " against " + b.method + ":";
+      if (gains.size() == 1) {
+        line += " at its " + with_commas(gains[0].second) + " ReLUs, " + fmt("%+.2f", gains[0].first) + " points";
+      } else if (!gains.empty()) {
+        double sum = 0;
+        for (const auto& g : gains) sum += g.first;
+        const auto [lo, hi] = std::minmax_element(gains.begin(), gains.end());
+        line += " at " + std::to_string(gains.size()) + " of its ReLU counts, " +
+                fmt("%+.2f", sum / static_cast<double>(gains.size())) + " points on average (from " +
+                fmt("%+.2f", lo->first) + " at " + with_commas(lo->second) + " to " + fmt("%+.2f", hi->first) + " at " +
+                with_commas(hi->second) + " ReLUs)";
+      }
+      if (savings.size() == 1) {
+        line += std::string(gains.empty() ? "" : ";") + " at its " + fmt("%.2f", savings[0].second) + "%, " +
+                fmt("%.2fx", savings[0].first) + " the ReLUs saved";
+      } else if (!savings.empty()) {
+        const auto [lo, hi] = std::minmax_element(savings.begin(), savings.end());
+        line += std::string(gains.empty() ? "" : ";") + " at its accuracies, " + fmt("%.2f", lo->first) + "x to " +
+                fmt("%.2f", hi->first) + "x the ReLUs saved";
+      }
+      t.headline.push_back(line + ".");
     }
   }
   // The same two figures against each reference series (meaningful when the
@@ -489,6 +587,8 @@ std::string report_html(const Report& r, int refresh_seconds) {
   html << "</ul>\n<h2>ReLUs against accuracy</h2>\n" << plot_svg(r)
        << "<p>Hover a point for its trial. Only networks trained to their full schedule are drawn.</p>\n";
   html << "<h2>Pareto front</h2>\n" << html_table(t.front_h, t.front);
+  for (const auto& [method, rows] : t.method_fronts)
+    html << "<h2>Pareto front of " << esc(method) << "</h2>\n" << html_table(t.method_front_h, rows);
   html << "<h2>Estimated private-inference latency against accuracy</h2>\n" << latency_svg(r)
        << "<p>Online seconds per image estimated under <b>" << esc(r.protocol.name)
        << "</b> from each network's ReLUs, MACs and ReLU layers (a linear model; constants: " << esc(r.protocol.source)
@@ -530,6 +630,8 @@ Status write_report(const Report& r, const std::string& dir) {
   md << "# " << title << "\n\n";
   for (const auto& h : t.headline) md << "- " << h << "\n";
   md << "\n## Pareto front (ReLUs down, top-1 up)\n\n" << md_table(t.front_h, t.front);
+  for (const auto& [method, rows] : t.method_fronts)
+    md << "\n## Pareto front of " << method << "\n\n" << md_table(t.method_front_h, rows);
   if (!t.crit.empty()) {
     md << "\n## ReLU criticality (networks with ReLUs in one stage only; metric " << r.criticality.metric
        << ", rank 1 is culled first)\n\n" << md_table(t.crit_h, t.crit);

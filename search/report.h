@@ -21,7 +21,10 @@
 namespace deepreduce::search {
 
 struct ReportPoint {
-  std::string id, plan, series;  // series: "without KD", "with KD", "channel pruning"
+  // series: "without KD", "with KD" (DeepReDuce's), else the method's name
+  // ("learned linearization", "channel pruning").
+  std::string id, plan, series;
+  std::string method;  // the front it belongs to: "DeepReDuce", "learned linearization", "channel pruning", ...
   int64_t relus = 0, macs = 0, params = 0;
   double top1 = 0;                 // test top-1: what the report quotes
   std::optional<double> val_top1;  // validation top-1 (data.val_split): what the front is chosen on
@@ -55,7 +58,15 @@ struct Report {
   std::vector<storage::Experiment> experiments;
   std::vector<storage::TrialRow> trials;
   std::vector<ReportPoint> points;  // full-fidelity done trials
-  std::vector<ReportPoint> front;   // the DeepReDuce front (pruning excluded), ReLUs ascending
+  // The DeepReDuce front (pruning and other methods excluded; without any
+  // DeepReDuce network, the first other search method's), ReLUs ascending.
+  std::vector<ReportPoint> front;
+  // Each method's own front, DeepReDuce's first and channel pruning's last.
+  struct MethodFront {
+    std::string method;
+    std::vector<ReportPoint> points;
+  };
+  std::vector<MethodFront> fronts;
   // The latency view: the protocol the estimates use (the config's pi_cost,
   // else delphi) and the front in estimated online seconds against top-1.
   nn::PiProtocol protocol = *nn::pi_preset("delphi");

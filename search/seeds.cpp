@@ -1,6 +1,8 @@
 // train.seeds: every network trained once per seed (each copy distilled from
 // its own seed's teacher, cut from its own seed's base); decisions on the mean
 // over seeds.
+#include <set>
+
 #include "search/registry.h"
 
 namespace deepreduce::search {
@@ -36,6 +38,15 @@ class SeededStrategy : public Strategy {
     return view.ok() ? view->means : seen;
   }
 
+  std::vector<Decision> decisions(const Seen& seen) const override {
+    auto view = converge(seen);
+    if (!view.ok()) return {};
+    std::set<std::string> own;
+    for (const auto& p : view->planned)
+      if (p.all_seeds) own.insert(storage::trial_id(p.spec));
+    return inner_->decisions(merged(view->means, seen, own));
+  }
+
  private:
   struct Copies {
     std::vector<PlannedTrial> trials;                          // every seed's copy, dependencies first
@@ -47,10 +58,16 @@ class SeededStrategy : public Strategy {
   };
 
   // One copy per seed; a copy's teacher and base are its own seed's copies.
-  // The first seed's copies are the inner strategy's trials themselves.
+  // The first seed's copies are the inner strategy's trials themselves. A
+  // trial the inner strategy planned for every seed itself passes through.
   Copies replicate(const std::vector<PlannedTrial>& planned) const {
     Copies out;
+    Plan plan;
     for (const auto& p : planned) {
+      if (p.all_seeds) {
+        plan.add_all({p});
+        continue;
+      }
       const std::string first = storage::trial_id(p.spec);
       if (out.ids.count(first)) continue;
       auto& ids = out.ids[first];
@@ -60,10 +77,20 @@ class SeededStrategy : public Strategy {
         if (auto t = out.ids.find(s.teacher); !s.teacher.empty() && t != out.ids.end()) s.teacher = t->second[k];
         if (auto b = out.ids.find(s.base); !s.base.empty() && b != out.ids.end()) s.base = b->second[k];
         ids.push_back(storage::trial_id(s));
-        out.trials.push_back({s, p.role});
+        plan.add_all({PlannedTrial{s, p.role}});
       }
     }
+    out.trials = plan.take();
     return out;
+  }
+
+  // What the inner strategy sees: its replicated trials as the means of
+  // their seeds, and the trials it plans per seed itself as they are.
+  static Seen merged(const Seen& means, const Seen& seen, const std::set<std::string>& own) {
+    Seen view = means;
+    for (const auto& id : own)
+      if (auto it = seen.find(id); it != seen.end()) view.emplace(id, it->second);
+    return view;
   }
 
   // What the inner strategy decides on: each of its trials as the mean of its
@@ -72,10 +99,14 @@ class SeededStrategy : public Strategy {
   // repeats until the inner strategy's plan stops changing.
   Result<View> converge(const Seen& seen) const {
     View view;
+    std::set<std::string> own;  // the trials the inner strategy plans per seed itself
     for (int round = 0; round < 256; ++round) {
-      auto planned = inner_->propose(view.means);
+      auto planned = inner_->propose(merged(view.means, seen, own));
       if (!planned.ok()) return planned.status();
       const Copies copies = replicate(*planned);
+      std::set<std::string> now_own;
+      for (const auto& p : *planned)
+        if (p.all_seeds) now_own.insert(storage::trial_id(p.spec));
       Seen means;
       for (const auto& [first, ids] : copies.ids) {
         std::vector<double> tops;
@@ -107,8 +138,9 @@ class SeededStrategy : public Strategy {
         means[first] = o;
       }
       view.planned = std::move(*planned);
-      if (means == view.means) return view;
+      if (means == view.means && now_own == own) return view;
       view.means = std::move(means);
+      own = std::move(now_own);
     }
     return Status::internal("train.seeds: the strategy's plan did not settle");
   }

@@ -126,8 +126,10 @@ Status parse_methods(const YAML::Node& root, const ConfigReader& r, SweepConfig&
   } else {
     entries.push_back(sr);
   }
+  // "grid, deepreduce or linearize"
   std::string names;
-  for (const auto& n : search_strategy_names()) names += (names.empty() ? "" : " or ") + n;
+  const auto known = search_strategy_names();
+  for (size_t i = 0; i < known.size(); ++i) names += (i == 0 ? "" : i + 1 == known.size() ? " or " : ", ") + known[i];
   for (const YAML::Node& entry : entries) {
     if (!entry.IsMap()) return r.error(entry, "search", "expected a mapping with strategy: " + names);
     if (!entry["strategy"]) return r.error(entry, "search.strategy", "missing (" + names + ")");

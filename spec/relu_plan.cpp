@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/text.h"
 #include "spec/counts.h"
 
 namespace deepreduce::nn {
@@ -114,6 +115,19 @@ Result<ModelSpec> keep_sites(ModelSpec spec, const std::vector<std::string>& kee
 }
 
 std::string plan_summary(const ModelSpec& spec) {
+  if (spec.masks) {
+    // "learnable pixel mask", or "pixel mask 2,144" (the ReLUs it keeps), after the rest of the plan.
+    ModelSpec unmasked = spec;
+    unmasked.masks.reset();
+    const std::string plan = plan_summary(unmasked);
+    std::string mask = std::string(granularity_name(spec.masks->granularity)) + " mask";
+    if (spec.masks->learnable) {
+      mask = "learnable " + mask;
+    } else if (auto c = count(spec); c.ok()) {
+      mask += " " + with_commas(c->relus);
+    }
+    return (plan == "all" ? "" : plan + " ") + mask;
+  }
   if (!spec.widths.empty()) {
     ModelSpec unpruned = spec;
     unpruned.widths.clear();

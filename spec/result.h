@@ -23,12 +23,12 @@ struct EpochRecord {
   double top1 = 0;        // test top-1, percent
   double top5 = 0;
   std::optional<double> val_top1, val_loss;  // on the validation split, when the job holds one out
+  double seconds = 0;     // wall time of the epoch (training and evaluation)
+  double images_per_second = 0;  // training images per second
   // A mask phase: the ReLUs whose α is above the threshold after the epoch,
   // and the L1 weight the epoch trained with.
   std::optional<int64_t> relus;
   std::optional<double> l1_weight;
-  double seconds = 0;     // wall time of the epoch (training and evaluation)
-  double images_per_second = 0;  // training images per second
 };
 
 struct TrialResult {

@@ -16,6 +16,7 @@ constexpr RoleName kRoles[] = {
     {Role::kNone, ""},           {Role::kBaseline, "baseline"},   {Role::kCriticality, "criticality"},
     {Role::kCulling, "culling"}, {Role::kThinning, "thinning"},   {Role::kReshaping, "reshaping"},
     {Role::kCandidate, "candidate"}, {Role::kRung, "rung"},      {Role::kPruning, "pruning"},
+    {Role::kMask, "mask"},       {Role::kFinetune, "finetune"},
 };
 
 }  // namespace
@@ -34,6 +35,8 @@ Result<Role> parse_role(const std::string& name) {
   }
   return Status::invalid_argument(fmt::format("role: expected one of {} (or none), got \"{}\"", known, name));
 }
+
+bool role_is_network(Role role) { return role != Role::kRung && role != Role::kMask; }
 
 const std::vector<Role>& all_roles() {
   static const std::vector<Role> kAll = [] {

@@ -32,12 +32,17 @@ enum class Role {
   kCandidate,    // a grid point
   kRung,         // a shortened budget of successive halving
   kPruning,      // channel pruning of the baseline, fine-tuned
+  kMask,         // learned linearization's mask phase: which ReLUs stay (evidence, not a network to deploy)
+  kFinetune,     // a network fine-tuned under the mask its mask phase learned
 };
 // "baseline", ...; "" for kNone.
 const char* role_name(Role role);
 // The role called `name` ("" is kNone); InvalidArgument listing the known ones.
 Result<Role> parse_role(const std::string& name);
 const std::vector<Role>& all_roles();
+// Whether trials of this role are networks to deploy (points of a report),
+// not evidence on the way (a shortened rung, a mask phase).
+bool role_is_network(Role role);
 
 // Channel pruning of the trial's base network into the trial's (narrower)
 // model: which filters survive is the criterion's choice on the base's

@@ -612,7 +612,8 @@ class RocksStore final : public Store {
   }
 
   Status complete(const std::string& id, const std::string& worker, int64_t attempt, const std::string& lease,
-                  const nlohmann::json& result, const std::optional<std::string>& weights) override {
+                  const nlohmann::json& result, const std::optional<std::string>& weights,
+                  const std::map<std::string, std::string>& more) override {
     DR_RETURN_IF_ERROR(writable());
     auto lock = locked();
     auto r = get_trial_locked(id);
@@ -631,6 +632,7 @@ class RocksStore final : public Store {
     r->updated_ms = now_ms();
     rocksdb::WriteBatch batch;
     if (weights) DR_RETURN_IF_ERROR(put_artifact_batch(batch, id, "model", *weights));
+    for (const auto& [kind, bytes] : more) DR_RETURN_IF_ERROR(put_artifact_batch(batch, id, kind, bytes));
     put_trial(batch, *r, from);
     batch.Put(cf_["results"], id, result.dump());
     add_event(batch, {0, 0, "done", id, worker,

@@ -171,11 +171,13 @@ class Store {
                                       const AttemptLimits& limits) = 0;
   // Stores the last progress report of a leased trial (and a progress event).
   virtual Status record_progress(const std::string& id, const std::string& worker, const nlohmann::json& progress) = 0;
-  // leased -> done with its result and optional final weights, in one batch,
-  // only from the live lease (worker, attempt and token); anything else is
+  // leased -> done with its result, optional final weights and other
+  // artifacts it made (a mask phase's "mask"), in one batch, only from the
+  // live lease (worker, attempt and token); anything else is
   // FailedPrecondition ("already done" on a done trial) and changes nothing.
   virtual Status complete(const std::string& id, const std::string& worker, int64_t attempt, const std::string& lease,
-                          const nlohmann::json& result, const std::optional<std::string>& weights) = 0;
+                          const nlohmann::json& result, const std::optional<std::string>& weights,
+                          const std::map<std::string, std::string>& more = {}) = 0;
   // leased -> failed (a failure that retrying cannot fix, e.g. a bad config).
   virtual Status fail(const std::string& id, const std::string& reason) = 0;
   virtual Status cancel(const std::string& id) = 0;

@@ -485,8 +485,15 @@ Result<TrialResult> run_training(const TrainJob& job, const RunOptions& run, con
     images_trained += seen;
     seconds_training += train_secs;
     Eval ev = evaluate(net, *test_data, norm, place);
-    EpochRecord rec{epoch + 1, lr, train_loss, train_top1, ev.loss, ev.top1, ev.top5, std::nullopt, std::nullopt,
-                    0, train_secs > 0 ? seen / train_secs : 0};
+    EpochRecord rec;
+    rec.epoch = epoch + 1;
+    rec.lr = lr;
+    rec.train_loss = train_loss;
+    rec.train_top1 = train_top1;
+    rec.loss = ev.loss;
+    rec.top1 = ev.top1;
+    rec.top5 = ev.top5;
+    rec.images_per_second = train_secs > 0 ? seen / train_secs : 0;
     if (val_data) {
       Eval val = evaluate(net, val_data, norm, place);
       rec.val_top1 = val.top1;

@@ -16,6 +16,7 @@
 #include <random>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "protocol/protocol.h"
 #include "protocol/transport.h"
@@ -100,6 +101,8 @@ struct Worker::Impl {
     fs::path dir;
     int64_t size = 0;
     std::string digest;
+    int64_t mask_size = 0;  // a mask phase's mask (mask.bin), 0 without one
+    std::string mask_digest;
     int64_t next_send_ms = 0;  // 0: at the next chance
   };
   std::map<std::string, Delivery> deliveries;  // by trial
@@ -208,10 +211,16 @@ struct Worker::Impl {
     const std::string model = read_bytes(dir / "model.pt");
     d.size = static_cast<int64_t>(model.size());
     d.digest = proto::digest(model);
+    if (result->mask) {  // a mask phase: its mask goes with its model
+      const std::string mask = read_bytes(dir / "mask.bin");
+      d.mask_size = static_cast<int64_t>(mask.size());
+      d.mask_digest = proto::digest(mask);
+    }
     if (Status s = train::write_file_atomic((dir / "result.delivery.json").string(),
                                             nlohmann::json{{"trial", trial}, {"attempt", attempt},
                                                            {"result", d.result}, {"size", d.size},
-                                                           {"blake2b", d.digest}}
+                                                           {"blake2b", d.digest}, {"mask_size", d.mask_size},
+                                                           {"mask_blake2b", d.mask_digest}}
                                                 .dump());
         !s.ok())
       log("trial " + trial.substr(0, 12) + ": cannot keep the result on disk (" + s.message() + "); it is in memory");
@@ -251,22 +260,36 @@ struct Worker::Impl {
         }
     }
     for (const auto& [trial, d] : due) {
-      nlohmann::json model = {{"size", d.size}, {"blake2b", d.digest}};
-      if (d.size > 0) {
-        const std::string bytes = read_bytes(d.dir / "model.pt");
-        if (static_cast<int64_t>(bytes.size()) != d.size || proto::digest(bytes) != d.digest) {
-          log("trial " + trial.substr(0, 12) + ": its model on disk changed; reporting a failure");
-          std::lock_guard<std::mutex> lock(mu);
-          deliveries.erase(trial);
-          outbox.push_back(proto::make(Type::kFailed, {{"trial", trial}, {"attempt", d.attempt}, {"lease", d.lease},
-                                                       {"reason", "the finished model was damaged on the worker's disk"},
-                                                       {"retryable", true}, {"environment", true}}));
-          continue;
+      nlohmann::json header = {{"trial", trial},   {"attempt", d.attempt}, {"lease", d.lease},
+                               {"result", d.result}, {"model", {{"size", d.size}, {"blake2b", d.digest}}}};
+      // Each artifact read back and checked against what was measured when
+      // the trial ended: damage on this disk is reported, never sent.
+      std::vector<std::pair<std::string, std::string>> uploads;
+      bool damaged = false;
+      for (const auto& [kind, file, size, digest] :
+           {std::tuple{std::string("mask"), std::string("mask.bin"), d.mask_size, d.mask_digest},
+            std::tuple{std::string("model"), std::string("model.pt"), d.size, d.digest}}) {
+        if (size <= 0) continue;
+        std::string bytes = read_bytes(d.dir / file);
+        if (static_cast<int64_t>(bytes.size()) != size || proto::digest(bytes) != digest) {
+          damaged = true;
+          log("trial " + trial.substr(0, 12) + ": its " + kind + " on disk changed; reporting a failure");
+          break;
         }
-        for (const auto& m : upload_messages(trial, d.attempt, d.lease, "model", bytes)) send(m);
+        if (kind == "mask") header["mask"] = {{"size", size}, {"blake2b", digest}};
+        uploads.push_back({kind, std::move(bytes)});
       }
-      send(proto::make(Type::kResult, {{"trial", trial}, {"attempt", d.attempt}, {"lease", d.lease},
-                                       {"result", d.result}, {"model", model}}));
+      if (damaged) {
+        std::lock_guard<std::mutex> lock(mu);
+        deliveries.erase(trial);
+        outbox.push_back(proto::make(Type::kFailed, {{"trial", trial}, {"attempt", d.attempt}, {"lease", d.lease},
+                                                     {"reason", "the finished trial's files were damaged on the worker's disk"},
+                                                     {"retryable", true}, {"environment", true}}));
+        continue;
+      }
+      for (const auto& [kind, bytes] : uploads)
+        for (const auto& m : upload_messages(trial, d.attempt, d.lease, kind, bytes)) send(m);
+      send(proto::make(Type::kResult, header));
     }
   }
 

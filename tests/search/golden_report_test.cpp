@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "spec/counts.h"
+#include "spec/relu_mask.h"
 #include "search/report.h"
 #include "storage/migrate.h"
 #include "search/strategy.h"
@@ -38,15 +39,52 @@ double jitter(const std::string& id, size_t at) {
   return static_cast<double>(std::stoul(id.substr(at, 4), nullptr, 16)) / 65536.0;
 }
 
+// What a mask phase "learns": every third unit of each site, up to its budget
+// (the same trial, the same mask).
+nn::MaskValues learned_mask(const storage::TrialSpec& spec) {
+  nn::MaskValues m;
+  m.granularity = spec.job.model.masks->granularity;
+  int64_t left = spec.job.train.linearize.budget;
+  for (const auto& s : *nn::relu_sites(spec.job.model)) {
+    if (!s.active) continue;
+    nn::SiteMask site{s.name, s.channels, s.height, s.width, {}};
+    const int64_t units = nn::mask_units(m.granularity, s.channels, s.height, s.width);
+    const int64_t per_unit = nn::relus_per_unit(m.granularity, s.height, s.width);
+    for (int64_t i = 0; i < units; ++i) {
+      const bool keep = left >= per_unit && (i % 3 == 0);
+      site.keep.push_back(keep);
+      if (keep) left -= per_unit;
+    }
+    m.sites.push_back(site);
+  }
+  return m;
+}
+
 // What a trial "scores": more ReLUs and KD help, seeds move it a little.
 nlohmann::json result_of(const storage::TrialRecord& t) {
   const auto counts = nn::count(t.spec.job.model);
-  const double relus = counts.ok() ? static_cast<double>(counts->relus) : 0;
+  double relus = counts.ok() ? static_cast<double>(counts->relus) : 0;
+  nlohmann::json mask = nullptr;
+  if (t.spec.job.train.linearize.budget > 0) {
+    const nn::ReluMasks fixed = nn::fixed_masks(learned_mask(t.spec));
+    nn::ModelSpec masked = t.spec.job.model;
+    masked.masks = fixed;
+    relus = static_cast<double>(nn::count(masked)->relus);
+    mask = {{"granularity", nn::granularity_name(fixed.granularity)}, {"kept", fixed.kept}, {"digest", fixed.digest}};
+  }
+  const double counted = relus;
+  // Learned linearization keeps the ReLUs that matter: better at the same count.
+  if (t.spec.job.model.masks && !t.spec.job.model.masks->learnable) relus *= 3;
   double top1 = 30 + 8 * std::log10(relus + 10) + (t.spec.teacher.empty() ? 0 : 1.5) -
                 0.4 * static_cast<double>(t.spec.job.train.seed) + jitter(t.id, 0);
   if (t.spec.job.train.epochs < t.spec.job.train.horizon) top1 -= 3;  // a shortened rung
   const double val = top1 - 0.5 + jitter(t.id, 4);
-  return {{"top1", top1}, {"top5", std::min(100.0, top1 + 20)}, {"val_top1", val}};
+  nlohmann::json r = {{"top1", top1}, {"top5", std::min(100.0, top1 + 20)}, {"val_top1", val}};
+  if (!mask.is_null()) {
+    r["mask"] = mask;
+    r["relus"] = static_cast<int64_t>(counted);
+  }
+  return r;
 }
 
 struct Golden {
@@ -68,7 +106,9 @@ void run_to_the_end(storage::Store& store, const SweepConfig& config) {
       const std::string token = "0123456789abcdef0123456789abcdef";
       auto leased = store.lease(t.id, "w", storage::now_ms() + 60000, token);
       ASSERT_TRUE(leased.ok()) << leased.status().message();
-      ASSERT_TRUE(store.complete(t.id, "w", leased->attempt, token, result_of(*leased), std::nullopt).ok());
+      std::map<std::string, std::string> more;
+      if (t.spec.job.train.linearize.budget > 0) more["mask"] = nn::encode_mask(learned_mask(t.spec));
+      ASSERT_TRUE(store.complete(t.id, "w", leased->attempt, token, result_of(*leased), std::nullopt, more).ok());
     }
   }
   FAIL() << "the strategy kept proposing trials";
@@ -189,6 +229,17 @@ INSTANTIATE_TEST_SUITE_P(
                "train: {epochs: 3, seeds: [0, 1]}\n"
                "search: {strategy: deepreduce, rho: [0.5], kd: [false, true]}\n"
                "channel_pruning: {criteria: [l1, fpgm], macs: [0.5, 0.3], epochs: 2, kd: [false]}\n"},
+        // DeepReDuce's culling beside learned linearization (a chain of three
+        // budgets per seed, each fine-tuned under its mask) and channel pruning.
+        Golden{"linearize",
+               "name: lin\n"
+               "dataset: {name: synthetic, val_split: 200}\n"
+               "model: {arch: resnet18, alpha: 0.25, blocks: [1, 1, 1, 1]}\n"
+               "train: {epochs: 3, seeds: [0, 1]}\n"
+               "search:\n"
+               "  - {strategy: deepreduce, phases: [criticality, culling], kd: [false]}\n"
+               "  - {strategy: linearize, budgets: [20000, 8000, 3000], mask_epochs: 4, finetune_epochs: 2}\n"
+               "channel_pruning: {macs: [0.5], epochs: 2}\n"},
         // A grid under successive halving, on MobileNetV1.
         Golden{"halving",
                "name: halving\n"

@@ -164,9 +164,12 @@ TEST_F(ReportTest, WritesTheHtmlPlotTablesAndCsvs) {
             std::string::npos);
   for (const auto& p : report->front) EXPECT_NE(html.find(p.id.substr(0, 12)), std::string::npos);
   const std::string csv = slurp(dir_ / "out" / "pareto.csv");
-  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), static_cast<long>(report->front.size() + 1));
+  size_t fronts = 0;
+  for (const auto& f : report->fronts) fronts += f.points.size();
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), static_cast<long>(fronts + 1)) << "every method's front";
+  EXPECT_NE(csv.find(",channel pruning\n"), std::string::npos) << "each point names its method";
   // The latency view: estimates under the default protocol, in the CSV and as a second plot with its own front.
-  EXPECT_NE(csv.find(",relu_layers,protocol,online_seconds,online_bytes,offline_seconds,offline_bytes,seeds,top1_std\n"),
+  EXPECT_NE(csv.find(",relu_layers,protocol,online_seconds,online_bytes,offline_seconds,offline_bytes,seeds,top1_std,method\n"),
             std::string::npos) << csv;
   EXPECT_NE(html.find("estimated online seconds per image under delphi"), std::string::npos);
   ASSERT_FALSE(report->latency_front.empty());
@@ -334,7 +337,7 @@ TEST(ReportSeedsTest, ANetworkTrainedPerSeedIsOnePointWithMeanAndSpread) {
   const std::string html = slurp(dir / "out" / "report.html");
   EXPECT_NE(html.find("88.00 \u00b1 2.83 (n=2)"), std::string::npos);
   EXPECT_NE(html.find("h6M"), std::string::npos) << "an error bar";
-  EXPECT_NE(slurp(dir / "out" / "pareto.csv").find(",2,2.8284\n"), std::string::npos);
+  EXPECT_NE(slurp(dir / "out" / "pareto.csv").find(",2,2.8284,DeepReDuce\n"), std::string::npos);
   store.reset();
   std::filesystem::remove_all(dir);
 }

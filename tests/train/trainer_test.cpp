@@ -50,6 +50,11 @@ TEST_F(TrainerTest, LearnsTheSyntheticTaskAndWritesItsFiles) {
   EXPECT_DOUBLE_EQ(j["top1"].get<double>(), *r->top1);
   EXPECT_EQ(j["epochs"].size(), 4u);
   for (const char* key : {"epoch", "train_loss", "top1", "seconds"}) EXPECT_TRUE(j["epochs"][0].contains(key)) << key;
+  for (const auto& e : r->epochs) {
+    EXPECT_GT(e.seconds, 0) << "epoch " << e.epoch;
+    EXPECT_GT(e.images_per_second, 0) << "epoch " << e.epoch;
+    EXPECT_FALSE(e.relus.has_value()) << "only a mask phase counts ReLUs per epoch";
+  }
   for (const char* key : {"top5", "loss", "relus", "macs", "params", "images_per_second"})
     EXPECT_TRUE(j.contains(key)) << key;
   // The saved model is the trained one: it reproduces the reported accuracy.
