@@ -686,7 +686,7 @@ bool Coordinator::inputs_available(const std::string& trial) {
   if (!spec.teacher.empty()) needed.push_back({spec.teacher, "model"});
   // Its base's weights (pruning, learned linearization), or its checkpoint (a longer budget continuing it);
   // a fine-tuning under a learned mask needs the base's mask too.
-  if (!spec.base.empty()) needed.push_back({spec.base, spec.prune || spec.job.model.masks ? "model" : "checkpoint"});
+  if (!spec.base.empty()) needed.push_back({spec.base, spec.continues_base() ? "checkpoint" : "model"});
   if (!spec.base.empty() && spec.job.model.masks && !spec.job.model.masks->learnable) needed.push_back({spec.base, "mask"});
   for (const auto& [dep, kind] : needed) {
     auto has = store_.has_artifact(dep, kind);

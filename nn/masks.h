@@ -5,6 +5,8 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "common/status.h"
@@ -25,6 +27,12 @@ int64_t alive_relus(Network& net, double threshold);
 // by forward order), a channel only where its whole cost still fits. Every
 // active site is listed.
 MaskValues binarize(Network& net, double threshold, int64_t budget);
+
+// SENet-style per-layer budgets: every learnable gate keeps the same share
+// of its ReLUs (budget / all of them), `budget` in all (exactly, per pixel;
+// at most, per channel): in each site the units of largest `importance`
+// (per site, shaped like its α) get α = 1, the others α = 0.
+Status set_top_k(Network& net, const std::map<std::string, torch::Tensor>& importance, int64_t budget);
 
 // Writes fixed mask values into a network built from a spec whose masks they
 // are: every masked site's buffer, checked against the spec (sites, shapes,

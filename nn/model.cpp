@@ -12,6 +12,7 @@ struct Tracer {
   MeasuredCounts counts;
 };
 thread_local Tracer* tl_tracer = nullptr;
+thread_local SiteRecord* tl_record = nullptr;
 
 torch::Tensor traced(torch::nn::Conv2d& conv, const torch::Tensor& x) {
   torch::Tensor y = conv(x);
@@ -47,6 +48,15 @@ ReluGateImpl::ReluGateImpl(std::string name, bool active, const ReluMasks* masks
 }
 
 torch::Tensor ReluGateImpl::forward(torch::Tensor x) {
+  torch::Tensor y = gate(x);
+  if (tl_record) {
+    tl_record->in[name_] = x.detach();
+    tl_record->out[name_] = y.detach();
+  }
+  return y;
+}
+
+torch::Tensor ReluGateImpl::gate(const torch::Tensor& x) {
   if (!active_) return x;
   if (tl_tracer) {
     const int64_t per_image = x.numel() / x.size(0);
@@ -150,6 +160,9 @@ Result<Network> build_model(const ModelSpec& spec) {
   DR_RETURN_IF_ERROR(validate(spec));
   return Network(spec);
 }
+
+RecordSites::RecordSites(SiteRecord& record) { tl_record = &record; }
+RecordSites::~RecordSites() { tl_record = nullptr; }
 
 MeasuredCounts measure_counts(Network& net) {
   Tracer tracer;

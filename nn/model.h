@@ -40,6 +40,7 @@ class ReluGateImpl : public torch::nn::Module {
   MaskGranularity granularity() const { return granularity_; }
 
  private:
+  torch::Tensor gate(const torch::Tensor& x);
   std::string name_;
   bool active_;
   std::vector<int64_t> shape_;
@@ -110,5 +111,18 @@ struct MeasuredCounts {
   std::map<std::string, int64_t> site_relus;  // active sites only
 };
 MeasuredCounts measure_counts(Network& net);
+
+// While one is installed on this thread (RecordSites), every ReLU gate of a
+// forward pass stores what it saw, by site: its input and its output.
+struct SiteRecord {
+  std::map<std::string, torch::Tensor> in, out;
+};
+class RecordSites {
+ public:
+  explicit RecordSites(SiteRecord& record);
+  ~RecordSites();
+  RecordSites(const RecordSites&) = delete;
+  RecordSites& operator=(const RecordSites&) = delete;
+};
 
 }  // namespace deepreduce::nn

@@ -10,267 +10,27 @@
 // chain of trial dependencies, distributed like KD teachers. Once a mask
 // exists, a fine-tuning trains the network under it (its spec names the mask
 // by its kept counts and digest, so its id is what it is). With train.seeds
-// every seed has its own chain from its own baseline.
-#include <algorithm>
-#include <fmt/format.h>
-
-#include "search/registry.h"
-#include "spec/counts.h"
+// every seed has its own chain from its own baseline. (search/masked.cpp
+// plans the trials.)
+#include "search/masked.h"
 
 namespace deepreduce::search {
 namespace {
 
-using storage::Role;
-using storage::TrialSpec;
-using storage::TrialState;
-
-struct Options {
-  nn::MaskGranularity granularity = nn::MaskGranularity::kPixel;
-  std::vector<int64_t> budgets;  // descending
-  double lambda = 1e-5;          // SNL's initial L1 weight
-  double lambda_growth = 1.1;
-  int64_t patience = 5;
-  double threshold = 0.01;
-  int64_t mask_epochs = 500;     // the mask phase's cap
-  double mask_lr = 1e-3;         // Adam, as SNL
-  double alpha_lr = 0;           // 0: mask_lr
-  int64_t finetune_epochs = 100;
-  double finetune_lr = 1e-3;     // SGD, momentum 0.9, weight decay 5e-4, cosine
-};
-
-nlohmann::json to_json(const Options& o) {
-  return {{"granularity", nn::granularity_name(o.granularity)},
-          {"budgets", o.budgets},
-          {"lambda", o.lambda},
-          {"lambda_growth", o.lambda_growth},
-          {"patience", o.patience},
-          {"threshold", o.threshold},
-          {"mask_epochs", o.mask_epochs},
-          {"mask_lr", o.mask_lr},
-          {"alpha_lr", o.alpha_lr},
-          {"finetune_epochs", o.finetune_epochs},
-          {"finetune_lr", o.finetune_lr}};
-}
-
-Result<Options> options_from(const nlohmann::json& j) {
-  Options o;
-  try {
-    auto g = nn::parse_granularity(j.at("granularity").get<std::string>());
-    if (!g.ok()) return g.status();
-    o.granularity = *g;
-    o.budgets = j.at("budgets").get<std::vector<int64_t>>();
-    o.lambda = j.at("lambda").get<double>();
-    o.lambda_growth = j.at("lambda_growth").get<double>();
-    o.patience = j.at("patience").get<int64_t>();
-    o.threshold = j.at("threshold").get<double>();
-    o.mask_epochs = j.at("mask_epochs").get<int64_t>();
-    o.mask_lr = j.at("mask_lr").get<double>();
-    o.alpha_lr = j.at("alpha_lr").get<double>();
-    o.finetune_epochs = j.at("finetune_epochs").get<int64_t>();
-    o.finetune_lr = j.at("finetune_lr").get<double>();
-  } catch (const nlohmann::json::exception& e) {
-    return Status::corruption(std::string("linearize options: ") + e.what());
-  }
-  if (o.budgets.empty()) return Status::corruption("linearize options: no budgets");
-  return o;
-}
-
-class LinearizeStrategy : public Strategy {
- public:
-  LinearizeStrategy(SweepConfig c, Options o) : c_(std::move(c)), o_(std::move(o)) {}
-
-  Result<std::vector<PlannedTrial>> propose(const Seen& seen) const override { return plan(&seen); }
-  // The whole space: every mask phase, and every fine-tuning as if its mask
-  // kept exactly its budget, spread over the sites (its real id is known once
-  // its mask exists).
-  Result<std::vector<PlannedTrial>> whole_space(const std::vector<std::string>&) const override { return plan(nullptr); }
-
-  std::string blocked(const Seen& seen) const override {
-    for (uint64_t seed : seeds()) {
-      auto it = seen.find(storage::trial_id(baseline(seed)));
-      if (it != seen.end() && it->second.state == TrialState::kFailed)
-        return "the baseline of seed " + std::to_string(seed) + " failed: its masks cannot be learned";
-    }
-    return "";
-  }
-
-  // Each budget's mask, once learned: what it keeps and after how many epochs.
-  std::vector<Decision> decisions(const Seen& seen) const override {
-    std::vector<Decision> out;
-    for (uint64_t seed : seeds()) {
-      std::string base = storage::trial_id(baseline(seed));
-      for (int64_t budget : o_.budgets) {
-        const TrialSpec m = mask_phase(seed, budget, base);
-        const std::string id = storage::trial_id(m);
-        base = id;
-        auto it = seen.find(id);
-        if (it == seen.end() || it->second.state != TrialState::kDone || !it->second.result.mask) break;
-        const auto& r = it->second.result;
-        const int64_t epochs = static_cast<int64_t>(r.epochs.size());
-        const bool reached = !r.epochs.empty() && r.epochs.back().relus && *r.epochs.back().relus <= budget;
-        out.push_back({fmt::format("mask {} seed {}", budget, seed),
-                       {{"trial", id}, {"relus", r.relus}, {"epochs", epochs}, {"digest", r.mask->digest},
-                        {"l1_weight", r.epochs.empty() || !r.epochs.back().l1_weight ? 0.0 : *r.epochs.back().l1_weight}},
-                       fmt::format("the mask phase {} the budget after {} epoch(s){}; {} ReLUs stay, fine-tuning planned",
-                                   reached ? "reached" : "did not reach", epochs,
-                                   reached ? "" : " (its cap): cut to the budget, largest α kept", r.relus)});
-      }
-    }
-    return out;
-  }
-
- private:
-  std::vector<uint64_t> seeds() const {
-    return c_.seeds.empty() ? std::vector<uint64_t>{c_.base.train.seed} : c_.seeds;
-  }
-
-  TrialSpec baseline(uint64_t seed) const {
-    TrialSpec s = baseline_trial(c_);
-    s.job.train.seed = seed;
-    return s;
-  }
-
-  // The mask phase at `budget`, starting from `base` (the baseline or the next
-  // larger budget's mask phase), distilled from the seed's baseline.
-  TrialSpec mask_phase(uint64_t seed, int64_t budget, const std::string& base) const {
-    TrialSpec s = baseline(seed);
-    s.job.model.masks = nn::ReluMasks{o_.granularity, true, {}, ""};
-    auto& t = s.job.train;
-    t.optimizer = "adam";
-    t.lr = o_.mask_lr;
-    t.weight_decay = 0;
-    t.schedule = "constant";
-    t.warmup_epochs = 0;
-    t.milestones.clear();
-    t.epochs = o_.mask_epochs;
-    t.horizon = 0;
-    t.kd.form = "sum";
-    t.linearize.budget = budget;
-    t.linearize.lambda = o_.lambda;
-    t.linearize.growth = o_.lambda_growth;
-    t.linearize.patience = o_.patience;
-    t.linearize.threshold = o_.threshold;
-    t.linearize.alpha_lr = o_.alpha_lr;
-    s.teacher = storage::trial_id(baseline(seed));
-    s.base = base;
-    return s;
-  }
-
-  // The network fine-tuned under `masks`, from its mask phase `mask_id`.
-  TrialSpec finetune(uint64_t seed, const nn::ReluMasks& masks, const std::string& mask_id) const {
-    TrialSpec s = baseline(seed);
-    s.job.model.masks = masks;
-    auto& t = s.job.train;
-    t.optimizer = "sgd";
-    t.lr = o_.finetune_lr;
-    t.momentum = 0.9;
-    t.nesterov = false;
-    t.weight_decay = 5e-4;
-    t.schedule = "cosine";
-    t.warmup_epochs = 0;
-    t.milestones.clear();
-    t.epochs = o_.finetune_epochs;
-    t.horizon = 0;
-    t.kd.form = "sum";
-    s.teacher = storage::trial_id(baseline(seed));
-    s.base = mask_id;
-    return s;
-  }
-
-  // A stand-in for a mask not learned yet: its budget spread over the sites in
-  // proportion to their size (for plan --all's counts and costs).
-  nn::ReluMasks nominal_masks(int64_t budget) const {
-    nn::ReluMasks m{o_.granularity, false, {}, std::string(64, '0')};
-    const auto sites = *nn::relu_sites(c_.base.model);
-    int64_t total = 0;
-    for (const auto& s : sites) total += s.full();
-    for (const auto& s : sites) {
-      const int64_t per_unit = nn::relus_per_unit(o_.granularity, s.height, s.width);
-      const int64_t units = nn::mask_units(o_.granularity, s.channels, s.height, s.width);
-      m.kept[s.name] = std::min(units, budget * s.full() / std::max<int64_t>(total, 1) / per_unit);
-    }
-    return m;
-  }
-
-  Result<std::vector<PlannedTrial>> plan(const Seen* seen) const {
-    Plan plan;
-    std::vector<PlannedTrial> out;
-    for (uint64_t seed : seeds()) {
-      std::string base = plan.add(baseline(seed), Role::kBaseline);
-      for (int64_t budget : o_.budgets) {
-        const std::string mask_id = plan.add(mask_phase(seed, budget, base), Role::kMask);
-        base = mask_id;
-        if (!seen) {
-          plan.add(finetune(seed, nominal_masks(budget), mask_id), Role::kFinetune);
-          continue;
-        }
-        // The fine-tuning is planned once its mask is learned and stored.
-        auto it = seen->find(mask_id);
-        if (it == seen->end() || it->second.state != TrialState::kDone || !it->second.result.mask) continue;
-        const nn::ReluMasks& learned = *it->second.result.mask;
-        auto stored = it->second.artifacts.find("mask");
-        if (stored == it->second.artifacts.end() || stored->second != learned.digest) continue;
-        plan.add(finetune(seed, learned, mask_id), Role::kFinetune);
-      }
-    }
-    for (auto& t : plan.take()) {
-      t.all_seeds = true;
-      out.push_back(std::move(t));
-    }
-    return out;
-  }
-
-  SweepConfig c_;
-  Options o_;
-};
-
 Result<nlohmann::json> read(const ConfigReader& r, const YAML::Node& sr, SweepConfig& c) {
-  Options o;
-  if (sr["granularity"])
-    DR_RETURN_IF_ERROR(r.choice(sr["granularity"], "search.granularity", "pixel or channel", nn::parse_granularity,
-                                o.granularity));
-  if (!sr["budgets"]) return r.error(sr, "search.budgets", "missing: the ReLU counts to learn masks for");
-  DR_RETURN_IF_ERROR(r.list(sr["budgets"], "search.budgets", "ReLU counts", o.budgets));
-  const int64_t full = nn::count(c.base.model)->relus;
-  for (size_t i = 0; i < o.budgets.size(); ++i)
-    if (o.budgets[i] < 1 || o.budgets[i] >= full)
-      return r.error(sr["budgets"][i], "search.budgets",
-                     fmt::format("expected ReLU counts in 1..{} (the baseline has {}), got {}", full - 1, full,
-                                 o.budgets[i]));
-  if (o.budgets.empty()) return r.error(sr["budgets"], "search.budgets", "expected at least one budget");
-  std::sort(o.budgets.begin(), o.budgets.end(), std::greater<int64_t>());
-  if (std::adjacent_find(o.budgets.begin(), o.budgets.end()) != o.budgets.end())
-    return r.error(sr["budgets"], "search.budgets", "a budget is listed twice");
-  auto number = [&](const char* key, double& out, double lo, double hi, const char* what) -> Status {
-    if (!sr[key]) return Status();
-    DR_RETURN_IF_ERROR(r.scalar(sr[key], std::string("search.") + key, what, out));
-    if (!(out >= lo && out <= hi)) return r.error(sr[key], std::string("search.") + key, std::string("expected ") + what);
-    return Status();
-  };
-  auto integer = [&](const char* key, int64_t& out, int64_t lo, const char* what) -> Status {
-    if (!sr[key]) return Status();
-    DR_RETURN_IF_ERROR(r.scalar(sr[key], std::string("search.") + key, what, out));
-    if (out < lo) return r.error(sr[key], std::string("search.") + key, std::string("expected ") + what);
-    return Status();
-  };
-  DR_RETURN_IF_ERROR(number("lambda", o.lambda, 0, 1e6, "a number >= 0"));
-  DR_RETURN_IF_ERROR(number("lambda_growth", o.lambda_growth, 1, 1e6, "a number >= 1"));
-  DR_RETURN_IF_ERROR(integer("patience", o.patience, 1, "an epoch >= 1"));
-  DR_RETURN_IF_ERROR(number("threshold", o.threshold, 1e-9, 1 - 1e-9, "a number in (0, 1)"));
-  DR_RETURN_IF_ERROR(integer("mask_epochs", o.mask_epochs, 1, "an integer >= 1"));
-  DR_RETURN_IF_ERROR(number("mask_lr", o.mask_lr, 1e-12, 10, "a learning rate > 0"));
-  DR_RETURN_IF_ERROR(number("alpha_lr", o.alpha_lr, 0, 10, "a learning rate >= 0 (0: mask_lr)"));
-  DR_RETURN_IF_ERROR(integer("finetune_epochs", o.finetune_epochs, 1, "an integer >= 1"));
-  DR_RETURN_IF_ERROR(number("finetune_lr", o.finetune_lr, 1e-12, 10, "a learning rate > 0"));
+  MaskedOptions o;
+  o.method = "snl";
+  o.chain = true;
+  DR_RETURN_IF_ERROR(read_masked_options(r, sr, c, o));
   return to_json(o);
 }
 
-Status load(const nlohmann::json& options, SweepConfig&) { return options_from(options).status(); }
+Status load(const nlohmann::json& options, SweepConfig&) { return masked_options_from_json(options).status(); }
 
 Result<std::unique_ptr<Strategy>> make(const SweepConfig& c, const nlohmann::json& options) {
-  auto o = options_from(options);
+  auto o = masked_options_from_json(options);
   if (!o.ok()) return o.status();
-  return std::unique_ptr<Strategy>(std::make_unique<LinearizeStrategy>(c, *o));
+  return masked_strategy(c, *o);
 }
 
 }  // namespace
@@ -281,8 +41,8 @@ StrategyDef linearize_strategy_def() {
   d.method = "learned linearization";
   d.summary = "SNL: per-pixel (or per-channel) ReLU masks learned under a growing L1 penalty, chained over budgets, "
               "each fine-tuned under its mask";
-  d.keys = {"granularity", "budgets", "lambda", "lambda_growth", "patience", "threshold", "mask_epochs", "mask_lr",
-            "alpha_lr", "finetune_epochs", "finetune_lr"};
+  d.keys = masked_keys();
+  for (const char* k : {"lambda", "lambda_growth", "patience", "threshold", "alpha_lr"}) d.keys.push_back(k);
   d.read = read;
   d.load = load;
   d.make = make;

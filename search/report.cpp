@@ -67,14 +67,16 @@ Result<Report> build_report(storage::Store& store) {
     seen[row.id] = {by_id[row.id].state, row.val_top1 ? row.val_top1 : row.top1};
     r.validation |= row.val_top1.has_value();
   }
+  std::map<std::string, int64_t> epochs_of;
+  for (const auto& row : r.trials) epochs_of[row.id] = row.epochs;
   std::map<std::string, ReportPoint> point_of;
   for (const auto& row : r.trials) {
     const auto& t = by_id[row.id];
     if (t.state != TrialState::kDone || !row.top1) continue;
-    // Epochs this trial trained itself: a continued rung resumed its base's.
-    int64_t own = t.spec.job.train.epochs;
-    if (!t.spec.base.empty() && !t.spec.prune && by_id.count(t.spec.base))
-      own -= by_id[t.spec.base].spec.job.train.epochs;
+    // Epochs this trial trained itself (as its result counts them: a mask
+    // phase stops at its budget): a continued rung resumed its base's.
+    int64_t own = row.epochs;
+    if (t.spec.continues_base() && epochs_of.count(t.spec.base)) own -= epochs_of[t.spec.base];
     r.trained_epochs += own;
     if (!full_fidelity(t.spec) || t.spec.kind != "train" || !storage::role_is_network(t.spec.role)) continue;
     ReportPoint p;

@@ -77,6 +77,8 @@ Status validate(const TrainJob& job) {
     if (lin.patience < 1) return Status::invalid_argument("train.linearize.patience: expected an epoch >= 1");
     if (!(lin.threshold > 0 && lin.threshold < 1))
       return Status::invalid_argument("train.linearize.threshold: expected a number in (0, 1)");
+    if (lin.method != "snl" && lin.method != "senet")
+      return Status::invalid_argument("train.linearize.method: expected snl or senet, got \"" + lin.method + "\"");
     if (!(lin.alpha_lr >= 0) || !std::isfinite(lin.alpha_lr))
       return Status::invalid_argument("train.linearize.alpha_lr: expected a number >= 0 (0: the job's lr)");
   } else if (job.model.masks && job.model.masks->learnable) {

@@ -48,6 +48,11 @@ struct LinearizeOptions {
   // α's own learning rate (a second parameter group, scaled by the schedule
   // like the weights'); 0: the job's lr, as SNL trains them.
   double alpha_lr = 0;
+  // snl: α trained under the L1 penalty, as above. senet: per-layer budgets
+  // (SENet-style): before each epoch every site keeps the same share of its
+  // ReLUs, the units where the student's input differs most from the
+  // teacher's output; α is set, not trained, and meets the budget every epoch.
+  std::string method = "snl";
 };
 
 struct TrainOptions {

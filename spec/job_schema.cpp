@@ -82,6 +82,9 @@ const std::vector<JobKey>& job_keys() {
      "the epoch from which the L1 weight may grow", true, false, nullptr, DR_FIELD(train.linearize.patience)},
     {"train.linearize.threshold", "", "linearize-threshold", KeyType::kDouble,
      "a mask value above this keeps its ReLU", true, false, nullptr, DR_FIELD(train.linearize.threshold)},
+    {"train.linearize.method", "", "linearize-method", KeyType::kString,
+     "snl: masks learned under a growing L1 penalty; senet: per-layer budgets, each site's top units by "
+     "|teacher - student| recomputed every epoch", true, false, nullptr, DR_FIELD(train.linearize.method)},
     {"train.linearize.alpha_lr", "", "linearize-alpha-lr", KeyType::kDouble,
      "the mask values' own learning rate (0: the job's lr)", true, false, nullptr, DR_FIELD(train.linearize.alpha_lr)},
   };

@@ -75,7 +75,8 @@ struct TrialSpec {
   // are job.train.kd.temperature / lambda.
   std::string teacher;
   // The trial this one starts from (fine-tuning a pruned network, a longer
-  // budget resuming a shorter one); "" = from scratch.
+  // budget resuming a shorter one, a mask phase or fine-tuning from the
+  // weights before it); "" = from scratch.
   std::string base;
   std::optional<PruneSpec> prune;  // channel pruning of base's weights, none by default
   // Why the experiment wants it (not hashed): the strategy's role and the
@@ -90,6 +91,10 @@ struct TrialSpec {
 
   // Trials that must be done before this one may run (teacher, base).
   std::vector<std::string> dependencies() const;
+  // Whether it continues its base's schedule from the base's checkpoint (a
+  // longer budget of the same network), so the epochs it trains itself are
+  // its own minus the base's; otherwise its base only gives it weights.
+  bool continues_base() const { return !base.empty() && !prune && !job.model.masks; }
 };
 
 // The stored form: the canonical fields plus data_dir, role, phase, name and strategy.

@@ -116,6 +116,53 @@ struct Placement {
   }
 };
 
+// SENet-style per-layer budgets, before each epoch: on the first batches of
+// the training set (in order, unaugmented, eval mode), how far each unit's
+// input in the student is from the teacher's output at the same site (what
+// making it linear costs, given the student as it is), then every site keeps
+// its share of the budget on its units that differ most.
+Status senet_masks(nn::Network& net, nn::Network& teacher, const std::shared_ptr<const Dataset>& data,
+                   const Normalization& norm, const Placement& place, int64_t budget) {
+  constexpr int kBatches = 8;
+  const bool was_training = net->is_training();
+  net->eval();
+  torch::NoGradGuard no_grad;
+  LoaderOptions lo;
+  lo.batch_size = 128;
+  lo.shuffle = false;
+  lo.augment = false;
+  lo.norm = norm;
+  BatchLoader loader(data, lo);
+  std::map<std::string, torch::Tensor> importance;
+  int64_t images = 0;
+  for (int b = 0; b < kBatches; ++b) {
+    auto batch = loader.next();
+    if (!batch) break;
+    const torch::Tensor x = place.to_device(batch->images);
+    nn::SiteRecord t, s;
+    {
+      nn::RecordSites record(t);
+      teacher->forward(x);
+    }
+    {
+      nn::RecordSites record(s);
+      net->forward(x);
+    }
+    for (auto& g : nn::learnable_gates(net)) {
+      const std::string& site = g->name();
+      if (!t.out.count(site) || !s.in.count(site))
+        return Status::internal("per-layer budgets: the teacher has no site " + site);
+      torch::Tensor d = (t.out[site].to(torch::kFloat) - s.in[site].to(torch::kFloat)).abs().sum(0);  // [C, H, W]
+      if (g->granularity() == nn::MaskGranularity::kChannel) d = d.sum({1, 2});
+      importance[site] = importance.count(site) ? importance[site] + d : d;
+    }
+    images += batch->labels.size(0);
+  }
+  net->train(was_training);
+  if (images == 0) return Status::invalid_argument("per-layer budgets: no training images");
+  return nn::set_top_k(net, importance, budget);
+}
+
 Eval evaluate(nn::Network& net, const std::shared_ptr<const Dataset>& data, const Normalization& norm,
               const Placement& place) {
   const torch::Device device = place.device;
@@ -299,10 +346,17 @@ Result<TrialResult> run_training(const TrainJob& job, const RunOptions& run, con
 
   const auto& t = job.train;
   // One parameter group, or two in a mask phase whose α has a learning rate of its own.
+  // SENet-style per-layer budgets set α, they do not train it.
+  const bool senet = t.linearize.budget > 0 && t.linearize.method == "senet";
   std::vector<torch::Tensor> weights, alphas;
-  for (auto& p : net->named_parameters(true))
-    (t.linearize.alpha_lr > 0 && p.key().size() > 6 && p.key().substr(p.key().size() - 6) == ".alpha" ? alphas : weights)
-        .push_back(p.value());
+  for (auto& p : net->named_parameters(true)) {
+    const bool alpha = p.key().size() > 6 && p.key().substr(p.key().size() - 6) == ".alpha";
+    if (alpha && senet) {
+      p.value().set_requires_grad(false);
+      continue;
+    }
+    (t.linearize.alpha_lr > 0 && alpha ? alphas : weights).push_back(p.value());
+  }
   std::vector<torch::optim::OptimizerParamGroup> groups = {torch::optim::OptimizerParamGroup(weights)};
   std::vector<double> base_lr = {t.lr};
   if (!alphas.empty()) {
@@ -377,8 +431,10 @@ Result<TrialResult> run_training(const TrainJob& job, const RunOptions& run, con
   int64_t images_trained = 0;
   double seconds_training = 0;
   bool stopped = false;
+  if (senet && !teacher) return Status::invalid_argument("train.linearize.method: senet needs a teacher (train.kd.teacher)");
   for (int64_t epoch = start_epoch; epoch < t.epochs && !stopped && !budget_met; ++epoch) {
     const auto epoch_start = Clock::now();
+    if (senet) DR_RETURN_IF_ERROR(senet_masks(net, *teacher, train_data, norm, place, lin.budget));
     const double lr = learning_rate(t, epoch);
     for (size_t g = 0; g < optimizer.param_groups().size(); ++g)
       optimizer.param_groups()[g].options().set_lr(g == 0 ? lr : lr * (base_lr[g] / t.lr));
@@ -440,7 +496,7 @@ Result<TrialResult> run_training(const TrainJob& job, const RunOptions& run, con
           !teacher ? torch::nn::functional::cross_entropy(logits, y)
           : t.kd.form == "sum" ? kd_sum_loss(logits, teacher_logits.to(torch::kFloat), y, t.kd.temperature)
                                : kd_loss(logits, teacher_logits.to(torch::kFloat), y, t.kd.temperature, t.kd.lambda);
-      if (mask_phase) loss = loss + l1_weight * nn::alpha_l1(net);
+      if (mask_phase && !senet) loss = loss + l1_weight * nn::alpha_l1(net);
       if (scaler) {
         scaler->scale(loss).backward();
         if (scaler->unscale_and_update(net->parameters())) optimizer.step();
@@ -506,9 +562,11 @@ Result<TrialResult> run_training(const TrainJob& job, const RunOptions& run, con
       const int64_t alive = nn::alive_relus(net, lin.threshold);
       rec.relus = alive;
       rec.l1_weight = l1_weight;
-      if (epoch + 1 >= lin.patience && alive >= lowest) l1_weight *= lin.growth;
-      lowest = std::min(lowest, alive);
-      budget_met = alive <= lin.budget;
+      if (!senet) {  // SENet's masks meet the budget every epoch: it trains its epochs
+        if (epoch + 1 >= lin.patience && alive >= lowest) l1_weight *= lin.growth;
+        lowest = std::min(lowest, alive);
+        budget_met = alive <= lin.budget;
+      }
       state = {{"l1_weight", l1_weight}, {"lowest", lowest}, {"budget_met", budget_met}};
     }
     rec.seconds = seconds_since(epoch_start);

@@ -92,7 +92,7 @@ Result<TrialResult> run_trial(const TrialRun& t, ArtifactSource& source, const T
       if (!mask.ok()) return mask.status();
       run.mask = *mask;
     }
-  } else if (!spec.base.empty()) {
+  } else if (spec.continues_base()) {
     // A longer budget continues the shorter one's schedule from its checkpoint.
     auto ckpt = fetch_into(source, spec.base, "checkpoint", dir, "base-checkpoint.pt",
                            "the checkpoint of base " + spec.base);

@@ -28,7 +28,10 @@ std::string text_value(const JobKey& key) {
       {"train.weight_decay", "0.0001"},  {"train.schedule", "multistep"},      {"train.milestones", "3,5"},
       {"train.gamma", "0.2"},            {"train.warmup_epochs", "2"},         {"train.seed", "11"},
       {"train.precision", "bf16"},       {"train.kd.teacher", "t/model.pt"},   {"train.kd.temperature", "3"},
-      {"train.kd.lambda", "0.5"}};
+      {"train.kd.lambda", "0.5"},        {"train.kd.form", "sum"},             {"train.optimizer", "adam"},
+      {"train.linearize.budget", "1000"}, {"train.linearize.lambda", "0.01"}, {"train.linearize.growth", "1.5"},
+      {"train.linearize.patience", "3"}, {"train.linearize.threshold", "0.05"}, {"train.linearize.method", "senet"},
+      {"train.linearize.alpha_lr", "0.03"}};
   auto it = kValues.find(key.path);
   return it == kValues.end() ? "" : it->second;
 }
@@ -63,6 +66,7 @@ TEST(JobSchemaTest, SpellingsFollowOneRule) {
       {"data.augment", {"dataset.augment", "no-augment"}},
       {"train.horizon", {"", ""}},
       {"train.kd.teacher", {"", "teacher"}}};
+  // The mask phase's keys are the linearize strategy's to set, never a sweep's.
   for (const auto& key : job_keys()) {
     const std::string path = key.path;
     std::string sweep, option;
@@ -74,6 +78,7 @@ TEST(JobSchemaTest, SpellingsFollowOneRule) {
       std::replace(dashed.begin(), dashed.end(), '_', '-');
       if (path.rfind("data.", 0) == 0) sweep = "dataset." + leaf, option = dashed;
       else if (path.rfind("train.kd.", 0) == 0) sweep = "kd." + leaf, option = "kd-" + dashed;
+      else if (path.rfind("train.linearize.", 0) == 0) sweep = "", option = "linearize-" + dashed;
       else sweep = "train." + leaf, option = dashed;
     }
     EXPECT_EQ(key.sweep, sweep) << path;
@@ -84,6 +89,8 @@ TEST(JobSchemaTest, SpellingsFollowOneRule) {
 // The job with every key at its test value, through JSON.
 TrainJob from_json_surface() {
   TrainJob job;
+  job.model.masks = nn::ReluMasks{};  // a mask phase (train.linearize.budget) trains learnable masks
+  job.model.masks->learnable = true;
   for (const auto& key : job_keys()) EXPECT_TRUE(set_key_from_text(key, job, text_value(key)).ok()) << key.path;
   auto back = train_job_from_json(to_json(job), /*check=*/true);
   EXPECT_TRUE(back.ok()) << back.status().message();
@@ -116,7 +123,7 @@ TEST(JobSchemaTest, JsonRoundTripsEveryKeyAndOmitsOnlyTheMarkedDefaults) {
 TEST(JobSchemaTest, TheCommandLineAndATrialFileGiveTheSameJob) {
   const TrainJob expected = from_json_surface();
   // Command line: every option the schema gives one.
-  std::vector<std::string> args = {"deepreduce", "--arch", "resnet18"};
+  std::vector<std::string> args = {"deepreduce", "--arch", "resnet18", "--mask-learnable", "pixel"};
   for (const auto& key : job_keys()) {
     if (!*key.option) continue;
     if (key.type == KeyType::kBool) {
@@ -138,7 +145,7 @@ TEST(JobSchemaTest, TheCommandLineAndATrialFileGiveTheSameJob) {
   const std::string file = (dir / "trial.yaml").string();
   {
     std::ofstream out(file);
-    out << "arch: resnet18\n";
+    out << "arch: resnet18\nmask_learnable: pixel\n";
     for (const auto& key : job_keys()) {
       if (!*key.option) continue;
       std::string name = key.option;
@@ -178,6 +185,7 @@ TEST(JobSchemaTest, ASweepGivesTheSameJob) {
   // What a sweep does not set: the teacher (by role) and the horizon (by halving).
   expected.train.kd.teacher = sweep->base.train.kd.teacher;
   expected.train.horizon = sweep->base.train.horizon;
+  expected.train.linearize = sweep->base.train.linearize;  // the linearize strategy's
   expected.model = sweep->base.model;
   EXPECT_EQ(to_json(sweep->base), to_json(expected));
 }

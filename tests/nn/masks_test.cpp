@@ -140,5 +140,55 @@ TEST(MaskedNetworkTest, BinarisingMeetsTheBudgetWithTheLargestAlpha) {
   }
 }
 
+// SENet-style per-layer budgets: every site keeps the same share of its
+// units (the budget exactly, per pixel), and in each site those of largest
+// importance.
+TEST(MaskedNetworkTest, PerLayerBudgetsKeepEachSitesShareOfItsMostImportantUnits) {
+  torch::manual_seed(4);
+  for (MaskGranularity g : {MaskGranularity::kPixel, MaskGranularity::kChannel}) {
+    ModelSpec s;
+    s.alpha = 0.125;
+    s.blocks = {1, 1, 1, 1};
+    s.masks = ReluMasks{g, true, {}, ""};
+    auto net = build_model(s);
+    ASSERT_TRUE(net.ok());
+    std::map<std::string, torch::Tensor> importance;
+    for (auto& gate : learnable_gates(*net)) importance[gate->name()] = torch::rand(gate->alpha().sizes());
+    const int64_t all = alive_relus(*net, 0.01);  // every α is 1: every ReLU is alive
+    for (int64_t budget : {all / 3, int64_t{5000}, int64_t{777}, all + 5}) {
+      ASSERT_TRUE(set_top_k(*net, importance, budget).ok());
+      const MaskValues m = binarize(*net, 0.5, all);  // α is 0 or 1: what it keeps
+      ModelSpec fixed = s;
+      fixed.masks = fixed_masks(m);
+      const int64_t relus = count(fixed)->relus;
+      if (g == MaskGranularity::kPixel) {
+        EXPECT_EQ(relus, std::min(budget, all)) << "per pixel the budget is met exactly";
+      } else {
+        EXPECT_LE(relus, budget);
+      }
+      const double share = static_cast<double>(std::min(budget, all)) / static_cast<double>(all);
+      size_t site = 0;
+      for (auto& gate : learnable_gates(*net)) {
+        const SiteMask& sm = m.sites[site++];
+        const double quota = share * static_cast<double>(sm.keep.size());
+        EXPECT_GE(static_cast<double>(sm.kept()), std::floor(quota)) << sm.site;
+        EXPECT_LE(static_cast<double>(sm.kept()), std::floor(quota) + 1) << sm.site;
+        // The kept units are the most important ones of their site.
+        const torch::Tensor score = importance[gate->name()].flatten();
+        float min_kept = 2, max_dropped = -1;
+        for (int64_t i = 0; i < score.numel(); ++i) {
+          const float v = score[i].item<float>();
+          if (sm.keep[static_cast<size_t>(i)]) min_kept = std::min(min_kept, v);
+          else max_dropped = std::max(max_dropped, v);
+        }
+        EXPECT_GE(min_kept, max_dropped) << sm.site;
+      }
+    }
+    // A site without an importance is an error, not a silent full keep.
+    importance.erase(importance.begin());
+    EXPECT_FALSE(set_top_k(*net, importance, 1000).ok());
+  }
+}
+
 }  // namespace
 }  // namespace deepreduce::nn

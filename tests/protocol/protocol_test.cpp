@@ -35,7 +35,7 @@ TEST(ProtocolTest, DecodingIsStrict) {
   const std::string hello = "{" + v + ",\"worker\":\"w\",\"host\":\"h\",\"pid\":1,\"devices\":[\"cpu\"],\"threads\":1,\"slots\":1,";
   struct Case {
     std::vector<std::string> frames;
-    const char* says;
+    std::string says;
   };
   const std::vector<Case> cases = {
       {{}, "expected 2 or 3 frames"},
@@ -46,8 +46,8 @@ TEST(ProtocolTest, DecodingIsStrict) {
       {{"HEARTBEAT", "{\"v\":"}, "header is not a JSON object"},
       {{"HEARTBEAT", "[1,2]"}, "header is not a JSON object"},
       {{"HEARTBEAT", "{}"}, "no protocol version"},
-      {{"HEARTBEAT", "{\"v\":99}"}, "protocol version 99, this build speaks 4"},
-      {{"HEARTBEAT", "{\"v\":3}"}, "protocol version 3, this build speaks 4"},
+      {{"HEARTBEAT", "{\"v\":99}"}, "protocol version 99, this build speaks " + std::to_string(kVersion)},
+      {{"HEARTBEAT", "{\"v\":3}"}, "protocol version 3, this build speaks " + std::to_string(kVersion)},
       {{"READY", "{" + v + "}"}, "field \"slots\" is missing"},
       {{"READY", "{" + v + ",\"slots\":\"many\"}"}, "field \"slots\" must be an integer"},
       {{"READY", "{" + v + ",\"slots\":-1}"}, "negative"},

@@ -230,7 +230,8 @@ INSTANTIATE_TEST_SUITE_P(
                "search: {strategy: deepreduce, rho: [0.5], kd: [false, true]}\n"
                "channel_pruning: {criteria: [l1, fpgm], macs: [0.5, 0.3], epochs: 2, kd: [false]}\n"},
         // DeepReDuce's culling beside learned linearization (a chain of three
-        // budgets per seed, each fine-tuned under its mask) and channel pruning.
+        // budgets per seed, each fine-tuned under its mask), SENet-style
+        // per-layer budgets and channel pruning.
         Golden{"linearize",
                "name: lin\n"
                "dataset: {name: synthetic, val_split: 200}\n"
@@ -239,6 +240,7 @@ INSTANTIATE_TEST_SUITE_P(
                "search:\n"
                "  - {strategy: deepreduce, phases: [criticality, culling], kd: [false]}\n"
                "  - {strategy: linearize, budgets: [20000, 8000, 3000], mask_epochs: 4, finetune_epochs: 2}\n"
+               "  - {strategy: senet, budgets: [8000], mask_epochs: 2, finetune_epochs: 2}\n"
                "channel_pruning: {macs: [0.5], epochs: 2}\n"},
         // A grid under successive halving, on MobileNetV1.
         Golden{"halving",

@@ -36,7 +36,7 @@ TEST(ReferenceSetsTest, EveryPointCarriesItsSourceAndTask) {
   }
   // The methods the literature compares against, on the paper's datasets.
   for (const char* want : {"deepreduce-resnet18-cifar100", "deepreduce-resnet18-tiny-imagenet", "snl-cifar100",
-                           "snl-tiny-imagenet", "sphynx-cifar100", "cryptonas-cifar100"})
+                           "senet-resnet18-cifar100", "snl-tiny-imagenet", "sphynx-cifar100", "cryptonas-cifar100"})
     EXPECT_TRUE(names.count(want)) << want;
   auto unknown = reference_set("snl-imagenet");
   ASSERT_FALSE(unknown.ok());

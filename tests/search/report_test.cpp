@@ -232,6 +232,7 @@ TEST_F(ReportReferencesTest, OnlyTheSetsOfTheExperimentsTaskAreDrawn) {
   EXPECT_EQ(drawn, (std::map<std::string, int>{{"deepreduce-criticality-resnet18-cifar100", 10},
                                                {"deepreduce-resnet18-cifar100", 7},
                                                {"snl-cifar100", 14},
+                                               {"senet-resnet18-cifar100", 2},
                                                {"sphynx-cifar100", 7},
                                                {"cryptonas-cifar100", 5}}));
   EXPECT_EQ(report->references_left_out,
@@ -265,17 +266,18 @@ TEST_F(ReportReferencesTest, PublishedFrontsAreDrawnApartAndComparedWithTheFront
   ASSERT_EQ(report->front.size(), 3u);
   ASSERT_TRUE(write_report(*report, (dir_ / "out").string()).ok());
   const std::string svg = slurp(dir_ / "out" / "figure-relus.svg");
-  for (const char* series : {"paper: DeepReDuce", "SNL (Cho et al. 2022)", "Sphynx (Cho et al. 2022)",
-                             "CryptoNAS (Ghodsi et al. 2020)", "paper: one stage&#39;s ReLUs + KD"})
+  for (const char* series : {"paper: DeepReDuce", "SNL (Cho et al. 2022)", "SENet (Kundu et al. 2023)",
+                             "Sphynx (Cho et al. 2022)", "CryptoNAS (Ghodsi et al. 2020)",
+                             "paper: one stage&#39;s ReLUs + KD"})
     EXPECT_NE(svg.find(std::string("font-size='11'>") + series + "</text>"), std::string::npos) << series;
   // The legend names only the fronts drawn: no network was trained with KD here.
   EXPECT_NE(svg.find(">front without KD</text>"), std::string::npos);
   EXPECT_EQ(svg.find(">front with KD</text>"), std::string::npos);
-  // Four published fronts joined by lines; the criticality study's scattered points are not.
+  // Five published fronts joined by lines; the criticality study's scattered points are not.
   size_t lines = 0;
   for (size_t at = svg.find("stroke-opacity='0.7'"); at != std::string::npos; at = svg.find("stroke-opacity='0.7'", at + 1))
     ++lines;
-  EXPECT_EQ(lines, 4u);
+  EXPECT_EQ(lines, 5u);
   // Each point's tooltip names its source.
   EXPECT_NE(svg.find("SNL (CIFAR-100): 49,400 ReLUs, 73.75% (Cho et al., Selective Network Linearization"),
             std::string::npos);

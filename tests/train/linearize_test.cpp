@@ -135,5 +135,45 @@ TEST_F(LinearizeTest, AMaskPhaseKilledMidwayResumesBitExactly) {
   for (const auto& [name, t] : a) EXPECT_TRUE(torch::equal(t, b[name])) << name;
 }
 
+// SENet-style per-layer budgets: the mask is recomputed before every epoch
+// (each site's top units by |teacher - student|), so every epoch trains at
+// the budget exactly and the phase runs all its epochs; resumed, it is the
+// same phase.
+TEST_F(LinearizeTest, PerLayerBudgetsHoldTheBudgetEveryEpochAndResume) {
+  TrainJob job = mask_phase(3000);
+  job.train.epochs = 3;
+  job.train.linearize.method = "senet";
+  auto r = run_training(job, from_base(), out("senet"));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_TRUE(r->completed);
+  ASSERT_EQ(r->epochs.size(), 3u) << "a budget met from the first epoch does not stop the phase";
+  for (const auto& e : r->epochs) {
+    EXPECT_EQ(e.relus, 3000);
+    EXPECT_EQ(e.l1_weight, r->epochs.front().l1_weight) << "no L1 penalty grows";
+  }
+  ASSERT_TRUE(r->mask.has_value());
+  EXPECT_EQ(r->relus, 3000);
+  nn::ModelSpec fixed = job.model;
+  fixed.masks = r->mask;
+  EXPECT_EQ(nn::count(fixed)->relus, 3000);
+
+  RunOptions first = from_base();
+  first.stop_after = 1;
+  ASSERT_TRUE(run_training(job, first, out("senet-stopped")).ok());
+  RunOptions second = testing::cpu_run();
+  second.resume = out("senet-stopped") + "/checkpoint.pt";
+  auto resumed = run_training(job, second, out("senet-stopped"));
+  ASSERT_TRUE(resumed.ok()) << resumed.status().message();
+  EXPECT_EQ(resumed->mask->digest, r->mask->digest);
+  for (size_t e = 0; e < r->epochs.size(); ++e)
+    EXPECT_EQ(resumed->epochs[e].train_loss, r->epochs[e].train_loss) << "epoch " << e;
+
+  // Without a teacher there is nothing to compare the student with.
+  job.train.kd.teacher.clear();
+  auto alone = run_training(job, from_base(), out("senet-alone"));
+  ASSERT_FALSE(alone.ok());
+  EXPECT_NE(alone.status().message().find("teacher"), std::string::npos) << alone.status().message();
+}
+
 }  // namespace
 }  // namespace deepreduce::train

@@ -1,0 +1,44 @@
+// What the learned-linearization strategies share (search/linearize.cpp,
+// search/senet.cpp): for each seed and ReLU budget, a mask phase that finds
+// which ReLUs stay, then a fine-tuning under the mask it stored. A strategy of
+// this kind is its options and their reader; MaskedStrategy plans the trials.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "search/registry.h"
+
+namespace deepreduce::search {
+
+struct MaskedOptions {
+  std::string method = "snl";  // train.linearize.method of the mask phases: snl | senet
+  // Each mask phase starts from the next larger budget's (SNL's chain); else
+  // every one starts from the trained baseline.
+  bool chain = true;
+  nn::MaskGranularity granularity = nn::MaskGranularity::kPixel;
+  std::vector<int64_t> budgets;  // descending
+  double lambda = 1e-5;          // snl: the initial L1 weight
+  double lambda_growth = 1.1;
+  int64_t patience = 5;
+  double threshold = 0.01;
+  int64_t mask_epochs = 500;     // snl: the mask phase's cap; senet: its epochs
+  double mask_lr = 1e-3;         // Adam
+  double alpha_lr = 0;           // snl: 0 is mask_lr
+  int64_t finetune_epochs = 100;
+  double finetune_lr = 1e-3;     // SGD, momentum 0.9, weight decay 5e-4, cosine
+};
+nlohmann::json to_json(const MaskedOptions& o);
+Result<MaskedOptions> masked_options_from_json(const nlohmann::json& j);
+
+// The keys every strategy of this kind reads (the method-specific ones aside).
+std::vector<std::string> masked_keys();
+// Reads them from a search entry; each checked where it is written.
+Status read_masked_options(const ConfigReader& r, const YAML::Node& search, const SweepConfig& config,
+                           MaskedOptions& o);
+
+std::unique_ptr<Strategy> masked_strategy(const SweepConfig& config, MaskedOptions options);
+
+}  // namespace deepreduce::search

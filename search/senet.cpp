@@ -1,0 +1,48 @@
+// strategy: senet — learned linearization with per-layer budgets, in the
+// manner of SENet (Kundu et al., ICLR 2023): every ReLU layer keeps the same
+// share of its ReLUs (the budget over all of them), so each budget is met
+// exactly from the first epoch, and which units of a layer keep theirs is
+// decided again before every epoch: those where the student's input differs
+// most from the teacher's output at the same site (|teacher - student|).
+// Each budget's mask phase starts from the trained baseline, distilled from
+// it; once its mask is stored, a fine-tuning trains under it, as with SNL.
+// (A simplification of SENet, which also learns the per-layer shares; here
+// they are uniform. search/masked.cpp plans the trials.)
+#include "search/masked.h"
+
+namespace deepreduce::search {
+namespace {
+
+Result<nlohmann::json> read(const ConfigReader& r, const YAML::Node& sr, SweepConfig& c) {
+  MaskedOptions o;
+  o.method = "senet";
+  o.chain = false;
+  o.mask_epochs = 20;
+  DR_RETURN_IF_ERROR(read_masked_options(r, sr, c, o));
+  return to_json(o);
+}
+
+Status load(const nlohmann::json& options, SweepConfig&) { return masked_options_from_json(options).status(); }
+
+Result<std::unique_ptr<Strategy>> make(const SweepConfig& c, const nlohmann::json& options) {
+  auto o = masked_options_from_json(options);
+  if (!o.ok()) return o.status();
+  return masked_strategy(c, *o);
+}
+
+}  // namespace
+
+StrategyDef senet_strategy_def() {
+  StrategyDef d;
+  d.name = "senet";
+  d.method = "SENet-style linearization";
+  d.summary = "per-layer budgets: each ReLU layer keeps the same share, its units chosen by |teacher - student| "
+              "before every epoch; each budget fine-tuned under its mask";
+  d.keys = masked_keys();
+  d.read = read;
+  d.load = load;
+  d.make = make;
+  return d;
+}
+
+}  // namespace deepreduce::search
