@@ -38,7 +38,8 @@ int train_main(int argc, char** argv) {
     ("device", po::value<std::string>()->default_value("cpu"), "cpu, cuda or cuda:N")
     ("threads", po::value<int>()->default_value(0), "CPU threads (0: every core)")
     ("memory-format", po::value<std::string>()->default_value("auto"),
-     "auto (channels-last on CUDA, contiguous on CPU), channels-last or contiguous")
+     "auto (channels-last on CUDA and on a CPU training in bf16, contiguous on a CPU in fp32), channels-last or "
+     "contiguous")
     ("quiet,q", po::bool_switch(), "no progress output")
     ("help,h", "show this help");
   // clang-format on

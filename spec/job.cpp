@@ -23,7 +23,7 @@ double learning_rate(const TrainOptions& t, int64_t epoch) {
 }
 
 const std::vector<std::string>& precision_names() {
-  static const std::vector<std::string> kNames = {"fp32", "bf16", "fp16"};
+  static const std::vector<std::string> kNames = {"fp32", "bf16", "fp16", "auto"};
   return kNames;
 }
 
@@ -59,7 +59,7 @@ Status validate(const TrainJob& job) {
   if (t.warmup_epochs < 0 || t.warmup_epochs >= t.epochs)
     return Status::invalid_argument("train.warmup_epochs: expected 0 .. epochs-1");
   if (std::find(precision_names().begin(), precision_names().end(), t.precision) == precision_names().end())
-    return Status::invalid_argument("train.precision: expected fp32, bf16 or fp16, got \"" + t.precision + "\"");
+    return Status::invalid_argument("train.precision: expected fp32, bf16, fp16 or auto, got \"" + t.precision + "\"");
   if (t.optimizer != "sgd" && t.optimizer != "adam")
     return Status::invalid_argument("train.optimizer: expected sgd or adam, got \"" + t.optimizer + "\"");
   if (t.kd.form != "hinton" && t.kd.form != "sum")

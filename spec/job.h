@@ -73,8 +73,11 @@ struct TrainOptions {
   int64_t warmup_epochs = 0;        // linear warm-up to lr over these epochs
   uint64_t seed = 0;
   // Arithmetic of the forward pass: fp32, or autocast to bf16 (CPU and CUDA)
-  // or fp16 (CUDA, with a dynamic loss scale). Part of what a trial is: its
-  // canonical JSON names it unless it is fp32, so fp32 ids are unchanged.
+  // or fp16 (CUDA, with a dynamic loss scale), or "auto": bf16 where the
+  // hardware computes it natively (a CPU with AVX512-BF16 or AMX, a GPU of
+  // compute capability 8 or more), fp32 elsewhere; the result records which.
+  // Part of what a trial is: its canonical JSON names it unless it is fp32,
+  // so fp32 ids are unchanged.
   std::string precision = "fp32";
   std::string optimizer = "sgd";  // sgd (momentum, nesterov, weight decay) | adam (lr, weight decay)
   KdOptions kd;

@@ -56,7 +56,9 @@ const std::vector<JobKey>& job_keys() {
     {"train.seed", "train.seed", "seed", KeyType::kUint, "seed of weights, data order and augmentation", false, false,
      nullptr, DR_FIELD(train.seed)},
     {"train.precision", "train.precision", "precision", KeyType::kString,
-     "fp32; bf16 (autocast, CPU or CUDA); fp16 (autocast with a dynamic loss scale, CUDA only)", true, false,
+     "fp32; bf16 (autocast, CPU or CUDA); fp16 (autocast with a dynamic loss scale, CUDA only); auto (bf16 where "
+     "the hardware computes it natively: AVX512-BF16 or AMX CPUs, GPUs of compute capability 8+; fp32 elsewhere)",
+     true, false,
      nullptr, DR_FIELD(train.precision)},
     {"train.kd.teacher", "", "teacher", KeyType::kString,
      "a model.pt from an earlier run: train with KD from it (a sweep names teachers by role)", false, false, nullptr,

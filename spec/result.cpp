@@ -65,6 +65,8 @@ nlohmann::ordered_json to_json(const TrialResult& r) {
   j["images_per_second"] = r.images_per_second;
   j["completed"] = r.completed;
   j["device"] = r.device;
+  if (!r.precision.empty()) j["precision"] = r.precision;
+  if (!r.memory_format.empty()) j["memory_format"] = r.memory_format;
   // The search decides on this when present (TrialResult::decision_top1).
   if (r.val_top1) j["val_top1"] = *r.val_top1;
   if (r.mask) {
@@ -101,6 +103,9 @@ TrialResult trial_result_from_json(const nlohmann::json& j) {
   if (j.contains("completed") && j["completed"].is_boolean()) r.completed = j["completed"].get<bool>();
   if (j.contains("noop") && j["noop"].is_boolean()) r.noop = j["noop"].get<bool>();
   if (j.contains("device") && j["device"].is_string()) r.device = j["device"].get<std::string>();
+  if (j.contains("precision") && j["precision"].is_string()) r.precision = j["precision"].get<std::string>();
+  if (j.contains("memory_format") && j["memory_format"].is_string())
+    r.memory_format = j["memory_format"].get<std::string>();
   if (j.contains("mask") && j["mask"].is_object()) {
     const auto& m = j["mask"];
     nn::ReluMasks masks;

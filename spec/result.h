@@ -45,6 +45,9 @@ struct TrialResult {
   // epoch ends): a handful per epoch, never one per batch. Not stored.
   int64_t host_syncs = 0;
   std::string device;
+  // What it trained in: the precision (train.precision "auto" resolved on its
+  // device) and the activations' layout. "" in results of earlier builds.
+  std::string precision, memory_format;
   bool noop = false;  // a no-op trial's result (benchmarks of the coordinator)
   // A mask phase: the binarised mask it ends with, cut to its budget (the
   // trial's "mask" artifact holds the values). `relus` is what it keeps.

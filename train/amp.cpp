@@ -1,7 +1,11 @@
 #include "train/amp.h"
 
 #include <ATen/autocast_mode.h>
+#include <ATen/detail/CUDAHooksInterface.h>
 #include <torch/version.h>
+
+#include <fstream>
+#include <sstream>
 
 namespace deepreduce::train {
 namespace {
@@ -36,7 +40,30 @@ void set_autocast_dtype_of(bool cuda, torch::ScalarType t) {
 
 }  // namespace
 
+bool cpu_has_native_bf16() {
+  static const bool native = [] {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("flags", 0) != 0) continue;
+      std::istringstream flags(line.substr(line.find(':') + 1));
+      for (std::string f; flags >> f;)
+        if (f == "avx512_bf16" || f == "amx_bf16") return true;
+      return false;  // every core lists the same flags
+    }
+    return false;
+  }();
+  return native;
+}
+
+std::string resolve_precision(const std::string& precision, const torch::Device& device) {
+  if (precision != "auto") return precision;
+  if (device.is_cuda()) return at::detail::getCUDAHooks().supportsBFloat16ConvolutionWithCuDNNv8() ? "bf16" : "fp32";
+  return cpu_has_native_bf16() ? "bf16" : "fp32";
+}
+
 Result<std::optional<torch::ScalarType>> autocast_dtype(const std::string& precision, const torch::Device& device) {
+  if (precision == "auto") return autocast_dtype(resolve_precision(precision, device), device);
   if (precision == "fp32") return std::optional<torch::ScalarType>();
   if (precision == "bf16") return std::optional<torch::ScalarType>(torch::kBFloat16);
   if (precision == "fp16") {
@@ -45,7 +72,7 @@ Result<std::optional<torch::ScalarType>> autocast_dtype(const std::string& preci
                                       "only); use bf16 on " + device.str());
     return std::optional<torch::ScalarType>(torch::kHalf);
   }
-  return Status::invalid_argument("train.precision: expected fp32, bf16 or fp16, got \"" + precision + "\"");
+  return Status::invalid_argument("train.precision: expected fp32, bf16, fp16 or auto, got \"" + precision + "\"");
 }
 
 AutocastScope::AutocastScope(const torch::Device& device, std::optional<torch::ScalarType> dtype) {

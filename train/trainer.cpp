@@ -252,10 +252,12 @@ Result<TrialResult> run_training(const TrainJob& job, const RunOptions& run, con
   const torch::Device device(*device_name);
   Placement place;
   place.device = device;
-  auto amp = autocast_dtype(job.train.precision, device);
+  const std::string precision = resolve_precision(job.train.precision, device);
+  auto amp = autocast_dtype(precision, device);
   if (!amp.ok()) return amp.status();
   place.autocast = *amp;
-  if (run.memory_format == "channels-last" || (run.memory_format == "auto" && device.is_cuda()))
+  if (run.memory_format == "channels-last" ||
+      (run.memory_format == "auto" && (device.is_cuda() || precision == "bf16")))
     place.format = torch::MemoryFormat::ChannelsLast;
   else if (run.memory_format != "auto" && run.memory_format != "contiguous")
     return Status::invalid_argument("--memory-format " + run.memory_format + ": expected auto, channels-last or contiguous");
@@ -385,6 +387,8 @@ Result<TrialResult> run_training(const TrainJob& job, const RunOptions& run, con
   if (place.autocast == torch::kHalf) scaler.emplace();
   TrialResult result;
   result.device = *device_name;
+  result.precision = precision;
+  result.memory_format = place.format == torch::MemoryFormat::ChannelsLast ? "channels-last" : "contiguous";
   int64_t start_epoch = 0;
   if (!run.resume.empty()) {
     auto meta = read_checkpoint_meta(run.resume);

@@ -91,7 +91,7 @@ const Broken kTrialFiles[] = {
     {"a key twice", "epochs: 3\nepochs: 4\n", "2: epochs: given twice (first on line 1)"},
     {"unknown option", "dataset: synthetic\nepoch: 3\n", "2: epoch: unknown option"},
     {"open quote", "dataset: synthetic\narch: \"resnet18\nepochs: 3\n", "2: arch: a value over several lines"},
-    {"bad precision", "dataset: synthetic\nprecision: fp64\n", "2: precision: expected fp32, bf16 or fp16"},
+    {"bad precision", "dataset: synthetic\nprecision: fp64\n", "2: precision: expected fp32, bf16, fp16 or auto"},
 };
 
 class BrokenConfigTest : public ::testing::Test {

@@ -7,6 +7,8 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "storage/trial.h"
 #include "tests/test_dirs.h"
@@ -40,6 +42,18 @@ TEST(AutocastScopeTest, PrecisionNamesMapToDtypesAndFp16NeedsCuda) {
   ASSERT_FALSE(fp16.ok());
   EXPECT_NE(fp16.status().message().find("needs a CUDA device"), std::string::npos) << fp16.status().message();
   EXPECT_FALSE(autocast_dtype("int8", torch::kCPU).ok());
+}
+
+// "auto" is bf16 exactly where the CPU computes it natively (its flags, read
+// here independently of the code under test), fp32 elsewhere.
+TEST(AutocastScopeTest, AutoIsBf16WhereTheCpuComputesItNatively) {
+  std::ifstream in("/proc/cpuinfo");
+  const std::string info((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const bool native = info.find(" avx512_bf16") != std::string::npos || info.find(" amx_bf16") != std::string::npos;
+  EXPECT_EQ(cpu_has_native_bf16(), native);
+  EXPECT_EQ(resolve_precision("auto", torch::kCPU), native ? "bf16" : "fp32");
+  EXPECT_EQ(autocast_dtype("auto", torch::kCPU)->has_value(), native);
+  for (const char* fixed : {"fp32", "bf16", "fp16"}) EXPECT_EQ(resolve_precision(fixed, torch::kCPU), fixed);
 }
 
 TEST(GradScalerTest, UnscalesFiniteGradientsAndSkipsOverflowingSteps) {
@@ -119,6 +133,31 @@ TEST_F(PrecisionTest, Bf16StoppedAndResumedEndsAsAnUninterruptedRun) {
   auto refused = run_training(fp32, other, out("other"));
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.status().message().find("another job"), std::string::npos) << refused.status().message();
+}
+
+// A trial in "auto" trains as what it resolves to on this machine (bf16 in
+// channels-last where the CPU has native bf16, fp32 contiguous elsewhere),
+// and its result says which.
+TEST_F(PrecisionTest, AutoTrainsAsWhatItResolvesToAndTheResultSaysWhich) {
+  TrainJob job = testing::tiny_job();
+  job.train.precision = "auto";
+  auto a = run_training(job, testing::cpu_run(), out("auto"));
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  const std::string resolved = resolve_precision("auto", torch::kCPU);
+  EXPECT_EQ(a->precision, resolved);
+  EXPECT_EQ(a->memory_format, resolved == "bf16" ? "channels-last" : "contiguous");
+  job.train.precision = resolved;
+  RunOptions explicit_run = testing::cpu_run();
+  explicit_run.memory_format = a->memory_format;
+  auto b = run_training(job, explicit_run, out("explicit"));
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  for (size_t e = 0; e < a->epochs.size(); ++e) EXPECT_EQ(a->epochs[e].train_loss, b->epochs[e].train_loss);
+  // fp32 stays contiguous (bit-identical to earlier builds) and says so.
+  job.train.precision = "fp32";
+  auto c = run_training(job, testing::cpu_run(), out("fp32"));
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->precision, "fp32");
+  EXPECT_EQ(c->memory_format, "contiguous");
 }
 
 TEST_F(PrecisionTest, Fp16OnCpuIsRefusedBeforeAnyWork) {
