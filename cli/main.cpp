@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "common/text.h"
 #include "protocol/protocol.h"
 #include "storage/store.h"
 
@@ -47,7 +48,16 @@ void usage(std::ostream& os) {
   os << "deepreduce: finds neural networks with few ReLUs for private inference (DeepReDuce,\n"
         "Jha et al., ICML 2021).\n\nUsage: deepreduce <command> [options]\n\nCommands:\n";
   for (const auto& c : kCommands) os << "  " << c.name << std::string(14 - std::strlen(c.name), ' ') << c.summary << "\n";
-  os << "\nRun 'deepreduce <command> --help' for a command's options; 'deepreduce --version' for the version.\n";
+  os << "\nRun 'deepreduce help <command>' (or 'deepreduce <command> --help') for a command's options;\n"
+        "'deepreduce --version' for the version.\n";
+}
+
+// "; did you mean plan?" for a name near a command, else "".
+std::string did_you_mean_command(const std::string& given) {
+  std::vector<std::string> names;
+  for (const auto& c : kCommands) names.push_back(c.name);
+  const std::string near = deepreduce::nearest(given, names);
+  return near.empty() ? "" : "; did you mean " + near + "?";
 }
 
 // deepreduce-torch, beside this executable.
@@ -66,7 +76,23 @@ int main(int argc, char** argv) {
     usage(std::cerr);
     return deepreduce::cli::kExitUsage;
   }
-  const std::string cmd = argv[1];
+  std::string cmd = argv[1];
+  // `deepreduce help CMD` is `deepreduce CMD --help`.
+  std::vector<char*> help_args;
+  static char help_flag[] = "--help";
+  if (cmd == "help" && argc >= 3) {
+    cmd = argv[2];
+    help_args = {argv[0], argv[2], help_flag, nullptr};
+    argc = 3;
+    argv = help_args.data();
+    bool known = false;
+    for (const auto& c : kCommands) known |= cmd == c.name;
+    if (!known) {
+      std::cerr << "deepreduce help: unknown command \"" << cmd << "\"" << did_you_mean_command(cmd)
+                << " (deepreduce --help lists the commands)\n";
+      return deepreduce::cli::kExitUsage;
+    }
+  }
   if (cmd == "--version" || cmd == "version") {
     std::cout << "deepreduce " << DEEPREDUCE_VERSION << " (protocol " << deepreduce::protocol::kVersion
               << ", store schema " << deepreduce::storage::kSchemaVersion << ")\n";
@@ -100,7 +126,8 @@ int main(int argc, char** argv) {
       return deepreduce::cli::kExitFailure;
     }
   }
-  std::cerr << "deepreduce: unknown command \"" << cmd << "\"\n\n";
-  usage(std::cerr);
+  // A short answer: the command meant, or where the list is (not the whole help).
+  std::cerr << "deepreduce: unknown command \"" << cmd << "\"" << did_you_mean_command(cmd)
+            << " (deepreduce --help lists the commands)\n";
   return deepreduce::cli::kExitUsage;
 }

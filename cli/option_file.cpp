@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "cli/parse.h"
 #include "cli/train_options.h"
 #include "common/files.h"
 #include "search/yaml_lint.h"
@@ -42,7 +43,8 @@ Status store_option_node(const YAML::Node& root, const std::string& path, const 
     if (std::find(skip.begin(), skip.end(), key) != skip.end()) continue;
     const po::option_description* opt = desc.find_nothrow(key, false);
     if (!opt || std::find(refused.begin(), refused.end(), key) != refused.end())
-      return Status::invalid_argument(where + ": " + key + ": unknown option (see --help for the options)");
+      return Status::invalid_argument(where + ": " + key + ": unknown option" + did_you_mean_option(desc, key) +
+                                      " (see --help for the options)");
     const YAML::Node& v = kv.second;
     std::string value;
     if (v.IsSequence()) {
@@ -67,14 +69,14 @@ Status store_option_node(const YAML::Node& root, const std::string& path, const 
     }
     try {
       po::variables_map probe;
-      po::store(po::command_line_parser(one).options(desc).run(), probe);
+      po::store(po::command_line_parser(one).options(desc).style(command_line_style()).run(), probe);
     } catch (const po::error& e) {
       return Status::invalid_argument(where + ": " + key + ": " + e.what());
     }
     args.insert(args.end(), one.begin(), one.end());
   }
   try {
-    po::store(po::command_line_parser(args).options(desc).run(), vm);
+    po::store(po::command_line_parser(args).options(desc).style(command_line_style()).run(), vm);
   } catch (const po::error& e) {
     return Status::invalid_argument(path + ": " + e.what());
   }

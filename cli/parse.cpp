@@ -3,21 +3,52 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "common/text.h"
 
 namespace deepreduce::cli {
 namespace po = boost::program_options;
+
+int command_line_style() {
+  // Boost's unix style also guesses a long option from a prefix (--epoch for
+  // --epochs, --worker for --workers): an option is spelt out or refused.
+  return po::command_line_style::unix_style & ~po::command_line_style::allow_guessing;
+}
+
+std::string did_you_mean_option(const po::options_description& desc, const std::string& given) {
+  std::string name = given;
+  while (!name.empty() && name[0] == '-') name.erase(0, 1);
+  const size_t eq = name.find('=');
+  if (eq != std::string::npos) name.resize(eq);
+  std::vector<std::string> known;
+  for (const auto& o : desc.options())
+    if (!o->long_name().empty()) known.push_back(o->long_name());
+  std::string near = nearest(name, known);
+  if (near.empty() && name.size() >= 2) {
+    // A prefix of one option (refused, not guessed) names it.
+    for (const auto& k : known) {
+      if (k.rfind(name, 0) != 0) continue;
+      if (!near.empty()) return "";
+      near = k;
+    }
+  }
+  return near.empty() ? "" : "; did you mean --" + near + "?";
+}
 
 std::optional<int> parse_command(int argc, char** argv, const po::options_description& desc, po::variables_map& vm,
                                  const std::string& command, const char* positional, bool notify, int positional_count) {
   try {
     po::positional_options_description pos;
     if (positional) pos.add(positional, positional_count);
-    po::store(po::command_line_parser(argc, argv).options(desc).positional(pos).run(), vm);
+    po::store(po::command_line_parser(argc, argv).options(desc).positional(pos).style(command_line_style()).run(), vm);
     if (vm.count("help")) {
       std::cout << desc << "\n";
       return kExitOk;
     }
     if (notify) po::notify(vm);
+  } catch (const po::unknown_option& e) {
+    std::cerr << "deepreduce " << command << ": " << e.what() << did_you_mean_option(desc, e.get_option_name())
+              << "\n(see deepreduce " << command << " --help)\n";
+    return kExitUsage;
   } catch (const po::error& e) {
     std::cerr << "deepreduce " << command << ": " << e.what() << "\n(see deepreduce " << command << " --help)\n";
     return kExitUsage;

@@ -7,7 +7,14 @@
 
 namespace deepreduce::cli {
 
-// Parses argv against desc into vm. Returns the exit code when the command is
+// The command-line style of every command: Boost's unix style without
+// guessing a long option from a prefix.
+int command_line_style();
+// "; did you mean --epochs?" for an unknown option near a known one, else "".
+std::string did_you_mean_option(const boost::program_options::options_description& desc, const std::string& given);
+
+// Parses argv against desc into vm. An unknown option near a known one is
+// answered with the one meant. Returns the exit code when the command is
 // already finished: 0 after printing --help, 2 after printing what was wrong
 // with the options. nullopt: go on. With notify false, po::notify is left to
 // the caller (who may add options from a file first).

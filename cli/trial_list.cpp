@@ -11,9 +11,10 @@
 
 #include "cli/option_file.h"
 #include "cli/train_options.h"
-#include "search/registry.h"
 #include "common/digest.h"
 #include "common/files.h"
+#include "search/config_reader.h"
+#include "search/registry.h"
 #include "search/sweep.h"
 #include "search/yaml_lint.h"
 
@@ -37,7 +38,8 @@ Result<TrialList> load_trial_list(const std::string& path) {
   for (const auto& kv : root) {
     const std::string key = kv.first.Scalar();
     if (key != "name" && key != "defaults" && key != "trials")
-      return Status::invalid_argument(at(kv.first) + ": " + key + ": unknown key (known: name, defaults, trials)");
+      return Status::invalid_argument(at(kv.first) + ": " + key + ": " +
+                                      search::ConfigReader::unknown_key(key, {"name", "defaults", "trials"}));
   }
   list.name = std::filesystem::path(path).stem().string();
   if (root["name"]) DR_RETURN_IF_ERROR(search::read_scalar(root["name"], path, "name", "a name", list.name));

@@ -181,12 +181,35 @@ bool DeepReduceSpace::has(const std::string& phase) const {
 }
 
 bool looks_like_sweep(const std::string& text) {
+  YAML::Node root;
   try {
-    YAML::Node root = YAML::Load(text);
-    return root.IsMap() && root["search"];
+    root = YAML::Load(text);
   } catch (const YAML::Exception&) {
-    return false;
+    return true;  // the sweep parser names the line of the syntax error
   }
+  if (!root.IsMap()) return true;
+  // Told apart by their keys: a key only one kind has decides; else the kind
+  // whose keys the unknown ones are nearest (`serach` is a sweep's search,
+  // `trails` a list's trials), so the error names the misspelt key.
+  const std::vector<std::string> list_only = {"defaults", "trials"};
+  std::vector<std::string> sweep_only;
+  for (const auto& k : top_level_keys())
+    if (k != "name") sweep_only.push_back(k);
+  auto in = [](const std::string& k, const std::vector<std::string>& set) {
+    return std::find(set.begin(), set.end(), k) != set.end();
+  };
+  for (const auto& kv : root) {
+    const std::string k = kv.first.Scalar();
+    if (in(k, sweep_only)) return true;
+    if (in(k, list_only)) return false;
+  }
+  std::vector<std::string> all = sweep_only;
+  all.insert(all.end(), list_only.begin(), list_only.end());
+  for (const auto& kv : root) {
+    const std::string near = nearest(kv.first.Scalar(), all);
+    if (!near.empty()) return !in(near, list_only);
+  }
+  return true;
 }
 
 Result<SweepConfig> load_sweep(const std::string& path) {

@@ -155,7 +155,10 @@ Result<SweepConfig> load_sweep(const std::string& path);
 // where the data lives is no part of any trial and the host may have none.
 Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path, bool require_data = true);
 
-// True when the YAML text is a sweep config (has a `search:` key) rather than a trial list.
+// True when the YAML text is a sweep config rather than a trial list: told
+// apart by keys only one of them has (search, dataset, model, ... or trials,
+// defaults), else by the kind the unknown keys are nearest to, so a misspelt
+// key is reported by the right parser with a suggestion.
 bool looks_like_sweep(const std::string& text);
 
 struct PlannedTrial {

@@ -82,6 +82,11 @@ const Broken kPlanned[] = {
     {"list epochs str", "name: l\ndefaults: {dataset: synthetic}\ntrials:\n  - {name: a, epochs: many}\n", "4: epochs"},
     {"list name list", "name: [l]\ndefaults: {dataset: synthetic}\ntrials:\n  - {name: a}\n", "1: name"},
     {"list trials empty", "name: l\ndefaults: {dataset: synthetic}\ntrials: []\n", "3: trials"},
+    // A misspelt top-level key is named as such, whichever kind of file it is
+    // (a sweep's search, a list's trials), not taken for the other kind.
+    {"sweep serach", "name: s2\ndataset: {name: synthetic}\nmodel: {arch: resnet18, alpha: 0.25}\ntrain: {epochs: 3}\nserach: {strategy: grid}\n", "5: serach: unknown key; did you mean search?"},
+    {"only serach", "serach: {strategy: grid}\n", "1: serach: unknown key; did you mean search?"},
+    {"list trails", "name: l\ndefaults: {dataset: synthetic}\ntrails:\n  - {name: a}\n", "3: trails: unknown key; did you mean trials?"},
     {"thin position", "name: s\ndataset: {name: synthetic}\nmodel: {arch: resnet18, alpha: 0.25}\nsearch: {strategy: grid, thin: [[s2]], thin_position: middle}\n", "4: search.thin_position"},
 };
 
