@@ -95,12 +95,23 @@ int train_main(int argc, char** argv) {
       return kExitFailure;
     }
     job = *j;
-    if (!vm["epochs"].defaulted())
+    if (!vm["epochs"].defaulted()) {
+      const int64_t schedule = train::schedule_epochs(job.train);
       if (Status s = train::set_key_from_text(*train::key_by_option("epochs"), job, vm["epochs"].as<std::string>());
           !s.ok()) {
         std::cerr << "deepreduce train: " << with_option_name(s).message() << "\n";
         return kExitUsage;
       }
+      // Within the checkpoint's schedule (a shortened rung's): continue it.
+      // Beyond it: the schedule runs over the new epochs from here on.
+      if (job.train.epochs > schedule) {
+        job.train.horizon = 0;
+        run.extend = true;
+        if (run.progress)
+          std::cerr << "extending to " << job.train.epochs << " epochs: the epochs from the checkpoint's on follow a "
+                    << job.train.schedule << " schedule over " << job.train.epochs << " (it had " << schedule << ")\n";
+      }
+    }
   } else {
     auto j = job_from_options(vm);
     if (!j.ok()) {
@@ -153,8 +164,13 @@ int train_main(int argc, char** argv) {
   train::TrainHooks hooks;
   if (run.progress) hooks = printer.hooks(job.train.epochs);
   train::FileArtifacts files;
+  std::error_code ec;
+  const bool out_existed = std::filesystem::exists(out, ec);
   auto result = train::run_trial(trial, files, hooks);
   if (!result.ok()) {
+    // A folder this command made and left with nothing to resume from goes.
+    if (!out_existed && !std::filesystem::exists(std::filesystem::path(out) / "checkpoint.pt", ec))
+      std::filesystem::remove_all(out, ec);
     std::cerr << "deepreduce train: " << result.status().message() << "\n";
     return result.status().code() == Status::Code::kInvalidArgument ? kExitUsage : kExitFailure;
   }

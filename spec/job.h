@@ -100,14 +100,19 @@ struct RunOptions {
   // Ignored when resuming: the checkpoint holds the weights then.
   std::string init;
   // Tensor layout of activations and conv weights: "auto" is channels-last on
-  // CUDA (tensor cores want NHWC) and contiguous on CPU (bit-identical to
-  // earlier builds); "channels-last" or "contiguous" force one.
+  // CUDA (tensor cores want NHWC) and on a CPU training in bf16 (its oneDNN
+  // kernels are faster in NHWC), contiguous on a CPU in fp32 (bit-identical
+  // to earlier builds); "channels-last" or "contiguous" force one.
   std::string memory_format = "auto";
   // A mask file (deepreduce-mask, spec/relu_mask.h) holding the values of the
   // job's fixed mask (model.masks); needless when `init` holds them.
   std::string mask;
   int64_t stop_after = 0;      // stop after this epoch (a checkpoint is kept); 0 = run to the end
   bool progress = false;       // draw progress on stderr
+  // Resuming: the job may have a longer schedule than the checkpoint's (its
+  // epochs from there on follow the job's schedule; `train --resume CKPT
+  // --epochs N` extends a finished or stopped run this way).
+  bool extend = false;
 };
 
 // The schedule's length: horizon, or epochs when horizon is 0.

@@ -1,5 +1,6 @@
 #include "train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -401,14 +402,23 @@ Result<TrialResult> run_training(const TrainJob& job, const RunOptions& run, con
       auto& tr = (*j)["train"];
       if (tr.contains("horizon") && tr["horizon"] == 0) tr["horizon"] = tr["epochs"];
       tr.erase("epochs");
+      if (run.extend) tr.erase("horizon");
       if (tr.contains("kd")) tr["kd"]["teacher"] = !tr["kd"]["teacher"].get<std::string>().empty();
       (*j)["data"].erase("data_dir");
     }
     if (mine != theirs) {
-      for (const auto& section : {"model", "data", "train"})
-        if (mine[section] != theirs[section])
-          return Status::failed_precondition(run.resume + ": checkpoint is of another job (its " + section +
-                                             " differs: " + theirs[section].dump() + " vs " + mine[section].dump() + ")");
+      // The keys that differ, each with both values (not the two whole jobs).
+      std::string differs;
+      const nlohmann::json patch = nlohmann::json::diff(theirs, mine);
+      for (const auto& op : patch) {
+        std::string key = op["path"].get<std::string>().substr(1);
+        std::replace(key.begin(), key.end(), '/', '.');
+        const nlohmann::json::json_pointer at(op["path"].get<std::string>());
+        const std::string was = theirs.contains(at) ? theirs[at].dump() : "unset";
+        const std::string is = mine.contains(at) ? mine[at].dump() : "unset";
+        differs += (differs.empty() ? "" : ", ") + key + " " + was + " there, " + is + " here";
+      }
+      return Status::failed_precondition(run.resume + ": checkpoint is of another job (" + differs + ")");
     }
     if (meta->epoch > t.epochs)
       return Status::failed_precondition(run.resume + ": checkpoint is at epoch " + std::to_string(meta->epoch) +

@@ -115,6 +115,30 @@ TEST_F(TrainCommandTest, StopAndResumeFromTheCommandLine) {
   EXPECT_EQ(nlohmann::json::parse(in)["epochs"].size(), 3u);
 }
 
+// A finished run trained for more epochs: `--resume CKPT --epochs N` goes on
+// from the checkpoint, saying so, instead of refusing a longer schedule.
+TEST_F(TrainCommandTest, AFinishedRunIsExtendedByResumingWithMoreEpochs) {
+  auto r = run_deepreduce(std::string("train ") + kTiny + " --epochs 1 -q --out " + path("e"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = run_deepreduce("train --resume " + path("e/checkpoint.pt") + " --epochs 2 --threads 2 --out " + path("e"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("extending to 2 epochs"), std::string::npos) << r.out;
+  std::ifstream in(path("e/result.json"));
+  EXPECT_EQ(nlohmann::json::parse(in)["epochs"].size(), 2u);
+}
+
+// A run that fails before its first epoch leaves no folder behind to be
+// mistaken for a run; one that existed before is left as it was.
+TEST_F(TrainCommandTest, AFailedRunLeavesNoEmptyOutFolder) {
+  auto r = run_deepreduce(std::string("train ") + kTiny + " --teacher " + path("none.pt") + " --out " + path("gone"));
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_FALSE(fs::exists(path("gone"))) << r.out;
+  fs::create_directories(path("kept"));
+  r = run_deepreduce(std::string("train ") + kTiny + " --teacher " + path("none.pt") + " --out " + path("kept"));
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_TRUE(fs::exists(path("kept")));
+}
+
 TEST_F(TrainCommandTest, UsageErrors) {
   struct Case {
     std::string args, says;

@@ -106,8 +106,33 @@ TEST_F(TrainerTest, ACheckpointOfAnotherJobIsRefused) {
   resume.resume = out("a") + "/checkpoint.pt";
   auto r = run_training(other, resume, out("a"));
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("checkpoint is of another job (its train differs"), std::string::npos)
+  // It names the key that differs with both values, not the two whole jobs.
+  EXPECT_NE(r.status().message().find("checkpoint is of another job (train.lr 0.05 there, 0.01 here)"),
+            std::string::npos)
       << r.status().message();
+}
+
+// A finished run extended to more epochs (train --resume CKPT --epochs N):
+// its first epochs are the checkpoint's, the rest follow the longer schedule.
+TEST_F(TrainerTest, AFinishedRunExtendsToMoreEpochs) {
+  TrainJob job = tiny_job();
+  job.train.epochs = 1;
+  auto first = run_training(job, cpu(), out("x"));
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  TrainJob longer = job;
+  longer.train.epochs = 3;
+  RunOptions resume = cpu();
+  resume.resume = out("x") + "/checkpoint.pt";
+  auto refused = run_training(longer, resume, out("x"));
+  ASSERT_FALSE(refused.ok()) << "without extend a longer schedule is another job";
+  EXPECT_NE(refused.status().message().find("train.horizon 1 there, 3 here"), std::string::npos)
+      << refused.status().message();
+  resume.extend = true;
+  auto extended = run_training(longer, resume, out("x"));
+  ASSERT_TRUE(extended.ok()) << extended.status().message();
+  ASSERT_EQ(extended->epochs.size(), 3u);
+  EXPECT_EQ(extended->epochs[0].train_loss, first->epochs[0].train_loss) << "the first epoch is the checkpoint's";
+  EXPECT_TRUE(extended->completed);
 }
 
 TEST_F(TrainerTest, DistilsACulledStudentFromATrainedTeacher) {
