@@ -28,6 +28,8 @@ int plan_main(int argc, char** argv);
 int report_main(int argc, char** argv);
 int retry_main(int argc, char** argv);
 int migrate_main(int argc, char** argv);
+int verify_main(int argc, char** argv);
+int repair_main(int argc, char** argv);
 int export_model_main(int argc, char** argv);
 
 // Where `run` and `report` put a store's report by default: runs/x.db -> runs/x-report.

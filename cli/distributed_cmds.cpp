@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -12,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "cli/commands.h"
@@ -30,6 +32,7 @@
 #include "storage/store.h"
 #include "spec/datasets.h"
 #include "cli/experiment_support.h"
+#include "search/revise.h"
 
 namespace deepreduce::cli {
 
@@ -73,14 +76,28 @@ Result<std::unique_ptr<storage::Store>> prepare_store(const std::string& db, con
   o.durability = storage::Durability::kGroupCommit;  // the coordinator syncs once per loop iteration
   auto store = storage::open_store(db, o);
   if (!store.ok()) return store.status();
+  auto before = (*store)->get_experiment(list.name);
+  if (!before.ok()) return before.status();
   DR_RETURN_IF_ERROR((*store)->put_experiment({list.name, list.yaml_text, list.strategy, 0, storage::kSchemaVersion,
                                                list.definition,
                                                list.sweep ? search::to_json(*list.sweep) : nlohmann::json(nullptr)}));
+  auto after = (*store)->get_experiment(list.name);
+  if (!after.ok()) return after.status();
+  // Run with a config that defines other trials: a revision keeps every done
+  // trial it still plans and sets aside the others (search/revise.h).
+  auto revised = [&](int64_t created, const std::vector<std::string>& list_ids) -> Status {
+    if (!*before || (**before).revision == (**after).revision) return Status();
+    auto summary = search::revise(**store, **before, **after, list.search.get(), list_ids, created);
+    if (!summary.ok()) return summary.status();
+    std::cerr << "experiment " << list.name << ": " << search::describe(*summary) << "\n";
+    return Status();
+  };
   if (list.search) {
     // A sweep: the strategy proposes from what the store already holds (on a
     // resumed store, the phases its results opened).
     auto created = search::expand(**store, list.name, *list.search);
     if (!created.ok()) return created.status();
+    DR_RETURN_IF_ERROR(revised(*created, {}));
     DR_RETURN_IF_ERROR((*store)->sync());
     auto counts = (*store)->count_by_state();
     if (!counts.ok()) return counts.status();
@@ -104,6 +121,9 @@ Result<std::unique_ptr<storage::Store>> prepare_store(const std::string& db, con
     if (!added.ok()) return added.status();
     for (const auto& a : *added) created += a.created;
   }
+  std::vector<std::string> ids;
+  for (const auto& t : list.trials) ids.push_back(storage::trial_id(t));
+  DR_RETURN_IF_ERROR(revised(created, ids));
   DR_RETURN_IF_ERROR((*store)->sync());
   std::cerr << "experiment " << list.name << ": " << list.trials.size() << " trial(s), " << created << " new, "
             << (list.trials.size() - created) << " already in " << db << "\n";
@@ -134,17 +154,27 @@ void print_summary(storage::Store& store, const std::string& db) {
   }
   auto rows = storage::trial_rows(store);
   if (!rows.ok()) return;
-  TextTable t({"trial", "arch", "plan", "alpha", "rho", "KD", "seed", "ReLUs", "epochs", "state", "top-1"});
+  // A trial list's names, when it gave any.
+  const bool named = std::any_of(rows->begin(), rows->end(), [](const auto& r) { return !r.name.empty(); });
+  std::vector<std::string> header = {"trial", "arch", "plan", "alpha", "rho", "KD", "seed", "ReLUs", "epochs", "state", "top-1"};
+  if (named) header.insert(header.begin() + 1, "name");
+  TextTable t(header);
+  int64_t retired = 0;
   for (const auto& r : *rows) {
     char top1[16] = "-";
     if (r.top1) std::snprintf(top1, sizeof top1, "%.2f", *r.top1);
     char alpha[16], rho[16];
     std::snprintf(alpha, sizeof alpha, "%g", r.alpha);
     std::snprintf(rho, sizeof rho, "%g", r.rho);
-    t.add({r.id.substr(0, 12), r.arch, r.plan, alpha, rho, r.kd ? "yes" : "no", std::to_string(r.seed),
-           with_commas(r.relus), std::to_string(r.epochs), r.state, top1});
+    retired += !r.retired.empty();
+    std::vector<std::string> cells = {r.id.substr(0, 12), r.arch, r.plan, alpha, rho, r.kd ? "yes" : "no",
+                                      std::to_string(r.seed), with_commas(r.relus), std::to_string(r.epochs),
+                                      r.retired.empty() ? r.state : r.state + "*", top1};
+    if (named) cells.insert(cells.begin() + 1, r.name.empty() ? "-" : printable(r.name));
+    t.add(cells);
   }
   std::cout << t.render();
+  if (retired) std::cout << "* no longer planned by a revised config: kept, left out of the front\n";
 }
 
 // After a run: 0 when no trial failed; else what failed, why the search is
@@ -163,7 +193,8 @@ int report_failures(storage::Store& store, const Experiment& e, const std::strin
       std::cerr << "  ... (deepreduce status --db " << db << " lists them all)\n";
       break;
     }
-    std::cerr << "  " << t.id.substr(0, 12) << "  " << (t.reasons.empty() ? "-" : t.reasons.back()) << "\n";
+    std::cerr << "  " << t.id.substr(0, 12) << (t.spec.name.empty() ? "" : " (" + printable(t.spec.name) + ")") << "  "
+              << (t.reasons.empty() ? "-" : printable(t.reasons.back())) << "\n";
   }
   if (e.search) {
     auto seen = search::observe(store);
@@ -171,7 +202,9 @@ int report_failures(storage::Store& store, const Experiment& e, const std::strin
       if (std::string why = e.search->blocked(*seen); !why.empty())
         std::cerr << "the search is blocked: " << why << "\n";
   }
-  std::cerr << "fix the cause, then: deepreduce retry --db " << db << " --failed && deepreduce " << command
+  std::cerr << "a mistake in the config: fix it and run the same command again (a revision: done trials it still "
+               "plans are kept);\na passing fault (a full disk, a lost device): deepreduce retry --db "
+            << db << " --failed && deepreduce " << command
             << " ... (the same command again: finished trials are not trained again)\n";
   return kExitFailure;
 }
@@ -182,6 +215,8 @@ void add_experiment_options(po::options_description& desc) {
   desc.add_options()
     ("max-attempts", po::value<int>()->default_value(3), "failures of a trial itself before it fails")
     ("max-lost", po::value<int>()->default_value(10), "workers lost while training one trial before it fails")
+    ("store-give-up-s", po::value<int>()->default_value(600),
+     "a store that takes no result (a full disk) pauses dispatch; after this many seconds the command ends saying why")
     ("http", po::value<std::string>(), "serve the live report and JSON (/api/status, /api/trials, /api/front) at "
                                        "HOST:PORT ([::1]:PORT for IPv6; :PORT is loopback; off loopback a token is required)")
     ("http-token-file", po::value<std::string>(), "the live page's token (else one is made and printed)")
@@ -193,19 +228,20 @@ void add_experiment_options(po::options_description& desc) {
 bool read_limits(const po::variables_map& vm, coordinator::CoordinatorOptions& o, const std::string& command) {
   o.max_attempts = vm["max-attempts"].as<int>();
   o.max_lost = vm["max-lost"].as<int>();
-  if (o.max_attempts >= 1 && o.max_lost >= 1) return true;
-  std::cerr << "deepreduce " << command << ": --max-attempts and --max-lost must be at least 1\n";
+  o.store_give_up_ms = int64_t{vm["store-give-up-s"].as<int>()} * 1000;
+  if (o.max_attempts >= 1 && o.max_lost >= 1 && o.store_give_up_ms >= 1000) return true;
+  std::cerr << "deepreduce " << command << ": --max-attempts, --max-lost and --store-give-up-s must be at least 1\n";
   return false;
 }
 
-Result<std::unique_ptr<LivePage>> live_page(const po::variables_map& vm, storage::Store& store, const std::string& db,
+Result<std::unique_ptr<LivePage>> live_page(const po::variables_map& vm, const std::string& db,
                                             std::function<void(const std::string&)> log) {
   if (!vm.count("http")) return std::unique_ptr<LivePage>();
   LivePageOptions o;
   o.address = vm["http"].as<std::string>();
   if (vm.count("http-token-file")) o.token_file = vm["http-token-file"].as<std::string>();
   o.db = db;
-  return LivePage::start(store, o, std::move(log));
+  return LivePage::start(o, std::move(log));
 }
 
 namespace {
@@ -333,25 +369,30 @@ int coordinator_main(int argc, char** argv) {
     std::cerr << "deepreduce coordinator: " << s.message() << "\n";
     return kExitUsage;
   }
-  auto store = prepare_store(vm["db"].as<std::string>(), *list);
-  if (!store.ok()) {
-    std::cerr << "deepreduce coordinator: " << store.status().message() << "\n";
+  // A signal from here on stops it cleanly; the live page's port is taken
+  // before the store is created, so a busy one leaves nothing behind.
+  install_signal_handlers();
+  std::unique_ptr<storage::Store> store;  // outlives the page, which reads it
+  auto page = live_page(vm, vm["db"].as<std::string>(), o.log);
+  if (!page.ok()) {
+    std::cerr << "deepreduce coordinator: " << page.status().message() << " (nothing was created)\n";
+    return kExitUsage;
+  }
+  if (auto opened = prepare_store(vm["db"].as<std::string>(), *list); opened.ok()) {
+    store = std::move(*opened);
+  } else {
+    std::cerr << "deepreduce coordinator: " << opened.status().message() << "\n";
     return kExitFailure;
   }
+  if (*page) (*page)->attach(*store);
   std::vector<storage::TrialSpec>().swap(list->trials);  // stored now: the store is the truth
-  storage::Store* raw = store->get();
+  storage::Store* raw = store.get();
   // The strategy reads the store incrementally: one observer across its turns.
   auto observer = std::make_shared<search::Observer>();
   if (list->search)
     o.expand = [raw, list, observer] { return search::expand(*raw, list->name, *list->search, *observer); };
-  auto page = live_page(vm, **store, vm["db"].as<std::string>(), o.log);
-  if (!page.ok()) {
-    std::cerr << "deepreduce coordinator: " << page.status().message() << "\n";
-    return kExitUsage;
-  }
-  install_signal_handlers();
   zmq::context_t context;
-  coordinator::Coordinator c(context, **store, o);
+  coordinator::Coordinator c(context, *store, o);
   Status s;
   {
     SignalWatch watch([&] { c.request_stop(); });
@@ -361,13 +402,13 @@ int coordinator_main(int argc, char** argv) {
     std::cerr << "deepreduce coordinator: " << s.message() << "\n";
     return kExitFailure;
   }
-  print_summary(**store, vm["db"].as<std::string>());
+  print_summary(*store, vm["db"].as<std::string>());
   if (list->search && !g_signals.load()) {
-    auto report = write_store_report(**store, report_dir_for(vm["db"].as<std::string>()), std::cout);
+    auto report = write_store_report(*store, report_dir_for(vm["db"].as<std::string>()), std::cout);
     if (!report.ok()) std::cerr << "deepreduce coordinator: report: " << report.status().message() << "\n";
   }
   if (g_signals.load()) return kExitOk;  // a clean stop: start it again on the same --db to resume
-  return report_failures(**store, *list, vm["db"].as<std::string>(), "coordinator");
+  return report_failures(*store, *list, vm["db"].as<std::string>(), "coordinator");
 }
 
 int plan_main(int argc, char** argv) {
@@ -405,6 +446,17 @@ int plan_main(int argc, char** argv) {
   if (vm.count("images-per-second") && !(ips > 0)) {
     std::cerr << "deepreduce plan: --images-per-second: expected a number > 0\n";
     return kExitUsage;
+  }
+  // The data is read where trials train (`run` refuses to start without it; a
+  // coordinator's workers need it where they are): a note, not an error.
+  if (!vm["json"].as<bool>()) {  // --json prints one object and nothing else
+    std::set<std::pair<std::string, std::string>> data;
+    if (e->sweep) data.insert({e->sweep->base.data.dataset, e->sweep->base.data.data_dir});
+    for (const auto& t : e->trials) data.insert({t.job.data.dataset, t.job.data.data_dir});
+    for (const auto& [dataset, dir] : data)
+      if (Status s = train::check_data_files(dataset, dir); !s.ok())
+        std::cerr << "note: " << s.message() << ": the data is not readable here (run needs it here; a "
+                  << "coordinator's workers need it where they run, or --data-root)\n";
   }
   // What is listed: what starts first, or the whole space.
   std::vector<storage::TrialSpec> listed = e->trials;
@@ -493,7 +545,7 @@ int plan_main(int argc, char** argv) {
       out["total_images"] = total_images;
       if (ips > 0) out["gpu_hours"] = gpu_hours;
     }
-    std::cout << out.dump() << "\n";
+    std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";  // never a throw on bad UTF-8
     return kExitOk;
   }
   if (all) {

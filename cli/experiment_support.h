@@ -66,7 +66,8 @@ void add_experiment_options(boost::program_options::options_description& desc);
 bool read_limits(const boost::program_options::variables_map& vm, coordinator::CoordinatorOptions& o,
                  const std::string& command);
 // The live page when --http is given (nullptr otherwise).
-Result<std::unique_ptr<LivePage>> live_page(const boost::program_options::variables_map& vm, storage::Store& store,
+// Bound before the store is opened; attach() it once it is.
+Result<std::unique_ptr<LivePage>> live_page(const boost::program_options::variables_map& vm,
                                             const std::string& db, std::function<void(const std::string&)> log);
 
 }  // namespace deepreduce::cli

@@ -60,7 +60,7 @@ nlohmann::json sidecar(nn::Network& net, const Source& src, const std::string& f
                        {"note", "inputs are pixels / 255, minus mean, divided by std, per channel"}};
   return {{"file", file},
           {"format", format},
-          {"opset", format == "onnx" ? nlohmann::json(13) : nlohmann::json(nullptr)},
+          {"opset", format == "onnx" ? nlohmann::json(13) : nlohmann::json("none: a state dict, read with torch.load")},
           {"trial", src.trial.empty() ? nlohmann::json(nullptr) : nlohmann::json(src.trial)},
           {"top1", src.top1 ? nlohmann::json(*src.top1) : nlohmann::json(nullptr)},
           {"dataset", src.dataset.empty() ? nlohmann::json(nullptr) : nlohmann::json(src.dataset)},
@@ -162,7 +162,13 @@ int export_model_main(int argc, char** argv) {
   if (auto done = parse_command(argc, argv, desc, vm, "export-model")) return *done;
   const std::string format = vm["format"].as<std::string>();
   const int sources = vm.count("model") + vm.count("trial") + (vm["front"].as<bool>() ? 1 : 0);
-  if (!vm.count("out") || sources != 1 || (format != "onnx" && format != "pt") ||
+  if (format != "onnx" && format != "pt") {
+    const std::string near = nearest(format, {"onnx", "pt"});
+    std::cerr << "deepreduce export-model: --format " << format << ": expected onnx or pt"
+              << (near.empty() ? "" : "; did you mean " + near + "?") << "\n";
+    return kExitUsage;
+  }
+  if (!vm.count("out") || sources != 1 ||
       ((vm.count("trial") || vm["front"].as<bool>()) && !vm.count("db")) || vm["batch"].as<int64_t>() < 1) {
     std::cerr << "deepreduce export-model: give --out and one of --model FILE, --db STORE --trial ID, --db STORE "
                  "--front; --format onnx or pt; --batch at least 1 (see --help)\n";
@@ -176,8 +182,21 @@ int export_model_main(int argc, char** argv) {
       std::cerr << "deepreduce export-model: " << net.status().message() << "\n";
       return kExitFailure;
     }
+    // What the file and a train --out folder beside it know: the dataset the
+    // model says it was trained on, the top-1 of result.json.
     Source src;
-    if (vm.count("dataset")) src.dataset = vm["dataset"].as<std::string>();
+    const fs::path model = vm["model"].as<std::string>();
+    if (vm.count("dataset")) {
+      src.dataset = vm["dataset"].as<std::string>();
+    } else if (auto d = train::model_dataset(model.string()); d.ok()) {
+      src.dataset = *d;
+    }
+    if (std::ifstream in(model.parent_path() / "result.json"); in) {
+      try {
+        src.top1 = train::trial_result_from_json(nlohmann::json::parse(in)).top1;
+      } catch (const nlohmann::json::exception&) {  // not ours: no accuracy to quote
+      }
+    }
     if (Status s = export_one(*net, src, out, format, batch); !s.ok()) {
       std::cerr << "deepreduce export-model: " << s.message() << "\n";
       return kExitFailure;

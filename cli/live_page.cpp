@@ -2,6 +2,7 @@
 
 #include "cli/commands.h"
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <mutex>
@@ -15,7 +16,9 @@
 namespace deepreduce::cli {
 
 struct LivePage::Impl {
-  storage::Store& store;
+  // Set by attach() once the store is open: the page binds first, so a busy
+  // port is refused before anything is created; until then it says so.
+  std::atomic<storage::Store*> store{nullptr};
   LivePageOptions options;
   std::string host, token;
   // build_report reads the whole store: at most one build per few seconds.
@@ -25,13 +28,13 @@ struct LivePage::Impl {
   // Last, so that it goes first: its threads use everything above.
   std::unique_ptr<HttpGetServer> server;
 
-  Impl(storage::Store& s, LivePageOptions o) : store(s), options(std::move(o)) {}
+  explicit Impl(LivePageOptions o) : options(std::move(o)) {}
 
   Result<search::Report> current_report() {
     std::lock_guard<std::mutex> lock(mu);
     const auto now = std::chrono::steady_clock::now();
     if (!report || now - built > std::chrono::seconds(3)) {
-      auto r = search::build_report(store);
+      auto r = search::build_report(*store.load());
       if (!r.ok()) return r.status();
       report = std::move(*r);
       built = now;
@@ -53,7 +56,7 @@ struct LivePage::Impl {
 
   static HttpResponse json(const Result<nlohmann::json>& j) {
     if (!j.ok()) return {500, "application/json", nlohmann::json{{"error", j.status().message()}}.dump(), {}};
-    return {200, "application/json", j->dump(), {}};
+    return {200, "application/json", j->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), {}};
   }
 
   HttpResponse serve(const HttpRequest& req) {
@@ -62,6 +65,9 @@ struct LivePage::Impl {
       r.headers.push_back({"WWW-Authenticate", "Bearer"});
       return r;
     }
+    storage::Store* s = store.load();
+    if (!s) return HttpResponse::text(503, "the experiment's store is being opened; try again in a moment");
+    storage::Store& store = *s;
     if (req.path == "/") {
       auto r = current_report();
       if (!r.ok()) return HttpResponse::text(500, "report: " + r.status().message());
@@ -80,10 +86,10 @@ struct LivePage::Impl {
   }
 };
 
-Result<std::unique_ptr<LivePage>> LivePage::start(storage::Store& store, const LivePageOptions& options,
+Result<std::unique_ptr<LivePage>> LivePage::start(const LivePageOptions& options,
                                                   std::function<void(const std::string&)> log) {
   std::unique_ptr<LivePage> page(new LivePage());
-  page->impl_ = std::make_unique<Impl>(store, options);
+  page->impl_ = std::make_unique<Impl>(options);
   Impl& p = *page->impl_;
   const size_t colon = options.address.rfind(':');
   if (colon == std::string::npos)
@@ -115,6 +121,8 @@ Result<std::unique_ptr<LivePage>> LivePage::start(storage::Store& store, const L
         "; JSON at /api/status, /api/trials, /api/front");
   return page;
 }
+
+void LivePage::attach(storage::Store& store) { impl_->store.store(&store); }
 
 LivePage::~LivePage() = default;  // Impl's server stops and joins its threads first
 

@@ -26,8 +26,12 @@ struct LivePageOptions {
 class LivePage {
  public:
   // Binds and serves on a thread of its own; logs where (and the token).
-  static Result<std::unique_ptr<LivePage>> start(storage::Store& store, const LivePageOptions& options,
+  // Bound before the store is created (a busy port leaves nothing behind),
+  // it answers 503 until attach() names the store.
+  static Result<std::unique_ptr<LivePage>> start(const LivePageOptions& options,
                                                  std::function<void(const std::string&)> log);
+  // The store the page shows (it must outlive the page).
+  void attach(storage::Store& store);
   ~LivePage();
   int port() const;
   const std::string& token() const;

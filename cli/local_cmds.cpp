@@ -2,6 +2,7 @@
 // coordinator with local workers). Built into deepreduce-torch, which
 // `deepreduce` runs for them.
 #include <filesystem>
+#include <set>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -12,6 +13,7 @@
 #include "cli/parse.h"
 #include "protocol/transport.h"
 #include "storage/store.h"
+#include "spec/datasets.h"
 #include "worker/worker.h"
 
 namespace deepreduce::cli {
@@ -110,6 +112,29 @@ int worker_main(int argc, char** argv) {
   return kExitOk;
 }
 
+namespace {
+
+// The data every trial of `list` reads, as the local workers will find it
+// (under --data-root when given, as the worker does): checked, not read.
+Status local_data_readable(const Experiment& list, const std::string& data_root) {
+  std::set<std::pair<std::string, std::string>> wanted;
+  auto add = [&](const train::DataOptions& d) {
+    std::string dir = d.data_dir;
+    if (!data_root.empty() && d.dataset != "synthetic") {
+      const std::filesystem::path per_dataset = std::filesystem::path(data_root) / d.dataset;
+      dir = std::filesystem::exists(per_dataset) ? per_dataset.string() : data_root;
+    }
+    wanted.insert({d.dataset, dir});
+  };
+  if (list.sweep) add(list.sweep->base.data);
+  for (const auto& t : list.trials) add(t.job.data);
+  for (const auto& [dataset, dir] : wanted)
+    if (Status s = train::check_data_files(dataset, dir); !s.ok()) return s;
+  return Status();
+}
+
+}  // namespace
+
 int run_main(int argc, char** argv) {
   po::options_description desc(
       "deepreduce run: the embedded default. A coordinator and local workers in one process, on a\n"
@@ -133,33 +158,45 @@ int run_main(int argc, char** argv) {
   if (!read_limits(vm, co, "run")) return kExitUsage;
   auto list = experiment_arg(vm, "run");
   if (!list) return kExitUsage;
-  const std::string db = vm.count("db") ? vm["db"].as<std::string>() : "runs/" + list->name + ".db";
-  std::filesystem::create_directories(std::filesystem::path(db).parent_path().empty() ? "." : std::filesystem::path(db).parent_path());
-  auto store = prepare_store(db, *list);
-  if (!store.ok()) {
-    std::cerr << "deepreduce run: " << store.status().message() << "\n";
+  // A signal from here on stops it cleanly (nothing half-written).
+  install_signal_handlers();
+  // What can be checked is checked before anything is created: the data the
+  // local workers will read, and the live page's port.
+  if (Status s = local_data_readable(*list, vm.count("data-root") ? vm["data-root"].as<std::string>() : "");
+      !s.ok()) {
+    std::cerr << "deepreduce run: the experiment's data is not readable here: " << s.message()
+              << "\n(nothing was created; give the dataset's path in the config, or --data-root)\n";
     return kExitFailure;
   }
-  std::vector<storage::TrialSpec>().swap(list->trials);  // stored now: the store is the truth
-  auto page = live_page(vm, **store, db, logger("run"));
+  const std::string db = vm.count("db") ? vm["db"].as<std::string>() : "runs/" + list->name + ".db";
+  std::unique_ptr<storage::Store> store;  // outlives the page, which reads it
+  auto page = live_page(vm, db, logger("run"));
   if (!page.ok()) {
-    std::cerr << "deepreduce run: " << page.status().message() << "\n";
+    std::cerr << "deepreduce run: " << page.status().message() << " (nothing was created)\n";
     return kExitUsage;
   }
-  install_signal_handlers();
+  std::filesystem::create_directories(std::filesystem::path(db).parent_path().empty() ? "." : std::filesystem::path(db).parent_path());
+  if (auto opened = prepare_store(db, *list); opened.ok()) {
+    store = std::move(*opened);
+  } else {
+    std::cerr << "deepreduce run: " << opened.status().message() << "\n";
+    return kExitFailure;
+  }
+  if (*page) (*page)->attach(*store);
+  std::vector<storage::TrialSpec>().swap(list->trials);  // stored now: the store is the truth
   zmq::context_t context;
   co.bind = "inproc://deepreduce-run";
   co.log = logger("run");
   // The workers of an earlier run died with it: its leases go back at once, uncharged.
   co.restart_grace_ms = 0;
-  storage::Store* raw = store->get();
+  storage::Store* raw = store.get();
   // The strategy reads the store incrementally: one observer across its turns.
   auto observer = std::make_shared<search::Observer>();
   if (list->search)
     co.expand = [raw, &list, observer] { return search::expand(*raw, list->name, *list->search, *observer); };
   const int n = std::max(1, vm["workers"].as<int>());
   co.local_workers = n;
-  coordinator::Coordinator c(context, **store, co);
+  coordinator::Coordinator c(context, *store, co);
   std::vector<std::unique_ptr<worker::Worker>> workers;
   for (int i = 0; i < n; ++i) {
     worker::WorkerOptions wo;
@@ -198,15 +235,15 @@ int run_main(int argc, char** argv) {
               << "\n(no trial was charged for this: fix the cause and run the same command again)\n";
     return kExitFailure;
   }
-  print_summary(**store, db);
+  print_summary(*store, db);
   std::cout << "store: " << db << " (deepreduce status --db " << db << ")\n";
   if (list->search) {
     std::cout << "\n";
-    auto report = write_store_report(**store, report_dir_for(db), std::cout);
+    auto report = write_store_report(*store, report_dir_for(db), std::cout);
     if (!report.ok()) std::cerr << "deepreduce run: report: " << report.status().message() << "\n";
   }
   if (g_signals.load() > 0) return kExitFailure;
-  return report_failures(**store, *list, db, "run");
+  return report_failures(*store, *list, db, "run");
 }
 
 }  // namespace deepreduce::cli

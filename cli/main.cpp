@@ -38,6 +38,8 @@ const Command kCommands[] = {
     {"train", nullptr, "train one network (a trial), with or without KD; resumable"},
     {"status", deepreduce::cli::status_main, "experiments, trial states, running trials and failures of a store"},
     {"retry", deepreduce::cli::retry_main, "put failed trials of a store back in the queue"},
+    {"verify", deepreduce::cli::verify_main, "check every record and artifact of a store; name what is damaged"},
+    {"repair", deepreduce::cli::repair_main, "train the damaged trials of a store again (what needs them waits)"},
     {"migrate", deepreduce::cli::migrate_main, "bring a store of an earlier deepreduce (schema 2) to this one"},
     {"export-model", nullptr, "a found network as ONNX (or a state dict) with a JSON sidecar"},
     {"export", deepreduce::cli::export_main, "one CSV/JSON row per trial of a store"},

@@ -82,22 +82,42 @@ int status_main(int argc, char** argv) {
       std::cerr << "deepreduce status: " << j.status().message() << "\n";
       return kExitFailure;
     }
-    std::cout << j->dump() << "\n";
+    std::cout << j->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return kExitOk;
   }
   std::cout << "store " << vm["db"].as<std::string>() << "\n\n";
   if (experiments->empty()) std::cout << "no experiments\n";
-  for (const auto& e : *experiments)
-    std::cout << "experiment " << e.name << "  strategy " << e.strategy << "  created " << age(e.created_ms) << "\n";
+  for (const auto& e : *experiments) {
+    // Names and reasons as a terminal should show them (a store of an older
+    // build may hold control characters).
+    std::cout << "experiment " << printable(e.name) << "  strategy " << e.strategy << "  created " << age(e.created_ms)
+              << (e.revision > 1 ? "  revision " + std::to_string(e.revision) : "") << "\n";
+    if (e.revision <= 1) continue;
+    auto decisions = s.list_decisions(e.name);
+    if (!decisions.ok()) continue;
+    for (const auto& d : *decisions)
+      if (d.key.rfind("revision/", 0) == 0)
+        std::cout << "  " << d.key << " " << age(d.time_ms) << ": " << printable(d.why) << " ("
+                  << d.value.value("kept", nlohmann::json()).dump() << " kept, "
+                  << d.value.value("new", nlohmann::json()).dump() << " new, "
+                  << d.value.value("no_longer_planned", nlohmann::json()).dump() << " no longer planned)\n";
+  }
   int64_t total = 0;
   const std::string line = state_counts(*counts, total);
   std::cout << "\ntrials " << total << ":" << line << "\n";
+  if (auto done = s.list_trials(storage::TrialState::kDone); done.ok()) {
+    const auto retired = std::count_if(done->begin(), done->end(), [](const auto& t) { return !t.retired.empty(); });
+    if (retired)
+      std::cout << "  of the done ones, " << retired << " no revised config plans any more (kept, left out of the front)\n";
+  }
 
+  // A search's role, else the name a trial list gave it.
   auto role_of = [](const storage::TrialRecord& t) {
-    return t.spec.role == storage::Role::kNone ? std::string("-") : std::string(storage::role_name(t.spec.role));
+    if (t.spec.role != storage::Role::kNone) return std::string(storage::role_name(t.spec.role));
+    return t.spec.name.empty() ? std::string("-") : printable(t.spec.name);
   };
-  TextTable running({"running", "role", "plan", "worker", "attempt", "epoch", "top-1", "last progress"});
-  TextTable failed({"failed", "role", "arch", "leases", "failed/lost", "reason"});
+  TextTable running({"running", "role or name", "plan", "worker", "attempt", "epoch", "top-1", "last progress"});
+  TextTable failed({"failed", "role or name", "arch", "leases", "failed/lost", "reason"});
   int n_running = 0, n_failed = 0;
   std::vector<storage::TrialRecord> shown = *leased;
   shown.insert(shown.end(), failures->begin(), failures->end());
@@ -105,15 +125,19 @@ int status_main(int argc, char** argv) {
     if (t.state == storage::TrialState::kLeased) {
       ++n_running;
       const auto& p = t.progress;
-      running.add({t.id.substr(0, 12), role_of(t), nn::plan_summary(t.spec.job.model), t.worker,
+      running.add({t.id.substr(0, 12), role_of(t), nn::plan_summary(t.spec.job.model), printable(t.worker),
                    std::to_string(t.attempt),
                    p.is_object() && p.contains("epoch") ? p["epoch"].dump() + "/" + std::to_string(t.spec.job.train.epochs) : "-",
-                   p.is_object() && p.contains("top1") && p["top1"].is_number() ? fixed(p["top1"].get<double>(), 2) : "-",
+                   p.is_object() && p.contains("top1") && p["top1"].is_number() ? fixed(p["top1"].get<double>(), 2)
+                   : p.is_object() && p.contains("val_top1") && p["val_top1"].is_number()
+                       ? fixed(p["val_top1"].get<double>(), 2) + " (val)"
+                       : "-",
                    age(t.updated_ms)});
     } else if (t.state == storage::TrialState::kFailed) {
       ++n_failed;
       failed.add({t.id.substr(0, 12), role_of(t), t.spec.job.model.arch, std::to_string(t.attempt),
-                  std::to_string(t.charged) + "/" + std::to_string(t.lost), t.reasons.empty() ? "-" : t.reasons.back()});
+                  std::to_string(t.charged) + "/" + std::to_string(t.lost),
+                  t.reasons.empty() ? "-" : printable(t.reasons.back())});
     }
   }
   if (n_running) std::cout << "\n" << running.render();
@@ -127,7 +151,7 @@ int status_main(int argc, char** argv) {
   for (const auto& w : *workers)
     if (w.state == "quarantined") {
       ++n_quarantined;
-      quarantined.add({w.name, w.host, age(w.updated_ms), w.reason});
+      quarantined.add({printable(w.name), printable(w.host), age(w.updated_ms), printable(w.reason)});
     }
   if (n_quarantined)
     std::cout << "\n" << quarantined.render() << "\na quarantined worker gets no work until it is restarted\n";
@@ -206,7 +230,7 @@ int retry_main(int argc, char** argv) {
   }
   int retried = 0;
   for (const auto& id : order) {
-    if (Status st = s.retry(id); !st.ok()) {
+    if (Status st = s.retry(id, "retried by the user"); !st.ok()) {
       std::cerr << "deepreduce retry: " << st.message() << "\n";
       continue;
     }
@@ -275,8 +299,10 @@ int migrate_main(int argc, char** argv) {
 
 int export_main(int argc, char** argv) {
   po::options_description desc(
-      "deepreduce export: one row per trial (id, arch, plan, alpha, rho, blocks, KD, state, ReLUs,\n"
-      "MACs, params, top-1, top-5, epochs, seconds). Safe beside a running coordinator.\n\n"
+      "deepreduce export: one row per trial (id, experiment, arch, plan, alpha, rho, blocks, KD, state,\n"
+      "ReLUs, MACs, params, top-1, top-5, epochs, seconds, validation top-1, seed, the name a trial\n"
+      "list gave it, its role in a search, and why it is retired when no revised config plans it\n"
+      "any more). Safe beside a running coordinator.\n\n"
       "Usage: deepreduce export --db DIR [--format csv|json] [--out FILE]\n\nOptions");
   // clang-format off
   desc.add_options()
@@ -302,7 +328,7 @@ int export_main(int argc, char** argv) {
     std::cerr << "deepreduce export: " << rows.status().message() << "\n";
     return kExitFailure;
   }
-  const std::string text = format == "csv" ? storage::rows_to_csv(*rows) : storage::rows_to_json(*rows).dump(2) + "\n";
+  const std::string text = format == "csv" ? storage::rows_to_csv(*rows) : storage::rows_to_json(*rows).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   if (vm.count("out")) {
     std::ofstream out(vm["out"].as<std::string>());
     out << text;
@@ -394,12 +420,217 @@ std::string report_dir_for(const std::string& db) {
 Result<std::string> write_store_report(storage::Store& store, const std::string& dir, std::ostream& os) {
   auto report = search::build_report(store);
   if (!report.ok()) return report.status();
+  // Empty figures are no report: say where the experiment stands instead.
+  if (report->points.empty())
+    return Status::failed_precondition("nothing to report yet: " + counted(static_cast<int64_t>(report->trials.size()), "trial") +
+                                       ", none trained to its full schedule (deepreduce status shows where it stands); "
+                                       "no report written");
   DR_RETURN_IF_ERROR(search::write_report(*report, dir));
-  os << "Pareto front (" << report->front.size() << " networks, ReLUs down, top-1 up):\n"
+  os << "Pareto front (" << counted(static_cast<int64_t>(report->front.size()), "network") << ", ReLUs down, top-1 up):\n"
      << search::front_text(*report);
   const std::string html = (std::filesystem::path(dir) / "report.html").string();
   os << "report: " << html << " (summary.md, pareto.csv, trials.csv, criticality.csv beside it)\n";
   return html;
+}
+
+}  // namespace deepreduce::cli
+
+namespace deepreduce::cli {
+namespace {
+
+// One artifact of a done trial that failed verification (or is missing).
+struct Damage {
+  std::string trial, kind, why;
+};
+
+// Reads every record and verifies every artifact of the trials chosen (all
+// when `only` is empty) against its size and BLAKE2b. Prints progress on a
+// terminal; returns the damage found.
+Result<std::vector<Damage>> verify_store(storage::Store& s, const std::set<std::string>& only, int64_t& artifacts,
+                                         int64_t& bytes, int64_t& trials_checked) {
+  std::vector<Damage> out;
+  auto trials = s.list_trials();  // every record parses, or this fails naming it
+  if (!trials.ok()) return trials.status();
+  for (const auto& t : *trials) {
+    if (!only.empty() && !only.count(t.id)) continue;
+    ++trials_checked;
+    auto digests = s.artifact_digests(t.id);
+    if (!digests.ok()) return digests.status();
+    if (t.state == storage::TrialState::kDone) {
+      auto result = s.get_result(t.id);
+      if (!result.ok()) {
+        out.push_back({t.id, "result", result.status().message()});
+      } else if (!*result) {
+        out.push_back({t.id, "result", "a done trial without its result"});
+      }
+      if (t.spec.kind == "train" && !digests->count("model"))
+        out.push_back({t.id, "model", "a done trial without its model"});
+    }
+    for (const auto& [kind, digest] : *digests) {
+      auto a = s.get_artifact(t.id, kind);  // verified against size and BLAKE2b on every read
+      ++artifacts;
+      if (!a.ok()) {
+        out.push_back({t.id, kind, a.status().message()});
+      } else if (*a) {
+        bytes += static_cast<int64_t>((*a)->size());
+      }
+    }
+  }
+  return out;
+}
+
+std::set<std::string> chosen_trials(storage::Store& s, const std::vector<std::string>& prefixes, const std::string& db,
+                                    std::string& error) {
+  std::set<std::string> out;
+  if (prefixes.empty()) return out;
+  auto trials = s.list_trials();
+  if (!trials.ok()) {
+    error = trials.status().message();
+    return out;
+  }
+  for (const auto& p : prefixes) {
+    auto id = storage::trial_by_prefix(*trials, p, db);
+    if (!id.ok()) {
+      error = id.status().message();
+      return {};
+    }
+    out.insert(*id);
+  }
+  return out;
+}
+
+}  // namespace
+
+int verify_main(int argc, char** argv) {
+  po::options_description desc(
+      "deepreduce verify: read every record of a store and check every artifact (models, masks,\n"
+      "checkpoints) against the size and BLAKE2b its record names. Read-only, safe beside a\n"
+      "running coordinator. Exits 1 when anything is damaged, naming the trial, the artifact and\n"
+      "what is wrong; deepreduce repair trains damaged trials again.\n\n"
+      "Usage: deepreduce verify --db DIR [TRIAL...]\n\nOptions");
+  desc.add_options()("db", po::value<std::string>(), "the store folder (required)")(
+      "trial", po::value<std::vector<std::string>>(), "only these trials (ids or unique prefixes)")(
+      "help,h", "show this help");
+  po::variables_map vm;
+  if (auto done = parse_command(argc, argv, desc, vm, "verify", "trial", true, -1)) return *done;
+  if (!vm.count("db")) {
+    std::cerr << "deepreduce verify: --db DIR is required\n";
+    return kExitUsage;
+  }
+  const std::string db = vm["db"].as<std::string>();
+  auto store = open_read_only(db);
+  if (!store.ok()) {
+    std::cerr << "deepreduce verify: " << store.status().message() << "\n";
+    return kExitFailure;
+  }
+  std::string error;
+  const auto only = chosen_trials(**store, vm.count("trial") ? vm["trial"].as<std::vector<std::string>>()
+                                                             : std::vector<std::string>(), db, error);
+  if (!error.empty()) {
+    std::cerr << "deepreduce verify: " << error << "\n";
+    return kExitUsage;
+  }
+  int64_t artifacts = 0, bytes = 0, trials = 0;
+  auto damage = verify_store(**store, only, artifacts, bytes, trials);
+  if (!damage.ok()) {
+    std::cerr << "deepreduce verify: " << db << ": " << damage.status().message() << "\n";
+    return kExitFailure;
+  }
+  auto damaged_state = (*store)->list_trials(storage::TrialState::kDamaged);
+  std::cout << db << ": " << counted(trials, "trial") << ", " << counted(artifacts, "artifact") << " ("
+            << with_commas(bytes) << " bytes) verified; " << counted(static_cast<int64_t>(damage->size()), "problem")
+            << (damaged_state.ok() && !damaged_state->empty()
+                    ? "; " + counted(static_cast<int64_t>(damaged_state->size()), "trial") + " marked damaged"
+                    : "")
+            << "\n";
+  for (const auto& d : *damage)
+    std::cout << "  " << d.trial.substr(0, 12) << "  " << d.kind << ": " << printable(d.why) << "\n";
+  if (damaged_state.ok())
+    for (const auto& t : *damaged_state)
+      std::cout << "  " << t.id.substr(0, 12) << "  damaged: " << (t.reasons.empty() ? "-" : printable(t.reasons.back()))
+                << "\n";
+  const bool bad = !damage->empty() || (damaged_state.ok() && !damaged_state->empty());
+  if (bad) std::cout << "deepreduce repair --db " << db << " trains the damaged trials again\n";
+  return bad ? kExitFailure : kExitOk;
+}
+
+int repair_main(int argc, char** argv) {
+  po::options_description desc(
+      "deepreduce repair: verify a store's artifacts (all, or the trials named) and put every done\n"
+      "trial whose model, mask or result is damaged back in the queue to be trained again (what\n"
+      "depends on it waits for it; dependents that failed because of it come back). Trials already\n"
+      "marked damaged come back too. Stop the coordinator (or run) first; run it again afterwards.\n\n"
+      "Usage: deepreduce repair --db DIR [TRIAL...]\n\nOptions");
+  desc.add_options()("db", po::value<std::string>(), "the store folder (required)")(
+      "trial", po::value<std::vector<std::string>>(), "only these trials (ids or unique prefixes)")(
+      "help,h", "show this help");
+  po::variables_map vm;
+  if (auto done = parse_command(argc, argv, desc, vm, "repair", "trial", true, -1)) return *done;
+  if (!vm.count("db")) {
+    std::cerr << "deepreduce repair: --db DIR is required\n";
+    return kExitUsage;
+  }
+  const std::string db = vm["db"].as<std::string>();
+  storage::StoreOptions o;
+  o.create_if_missing = false;
+  auto store = storage::open_store(db, o);
+  if (!store.ok()) {
+    std::cerr << "deepreduce repair: " << store.status().message() << "\n";
+    return kExitFailure;
+  }
+  auto& s = **store;
+  std::string error;
+  const auto only = chosen_trials(s, vm.count("trial") ? vm["trial"].as<std::vector<std::string>>()
+                                                       : std::vector<std::string>(), db, error);
+  if (!error.empty()) {
+    std::cerr << "deepreduce repair: " << error << "\n";
+    return kExitUsage;
+  }
+  int64_t artifacts = 0, bytes = 0, trials = 0;
+  auto damage = verify_store(s, only, artifacts, bytes, trials);
+  if (!damage.ok()) {
+    std::cerr << "deepreduce repair: " << db << ": " << damage.status().message() << "\n";
+    return kExitFailure;
+  }
+  std::set<std::string> repaired;
+  for (const auto& d : *damage) {
+    if (repaired.count(d.trial)) continue;
+    auto t = s.get_trial(d.trial);
+    if (!t.ok() || t->state != storage::TrialState::kDone) continue;  // a running trial's checkpoint: it goes on
+    auto blocked = s.damage(d.trial, "its " + d.kind + " failed verification (" + d.why + ")", /*retrain=*/true);
+    if (!blocked.ok()) {
+      std::cerr << "deepreduce repair: " << blocked.status().message() << "\n";
+      return kExitFailure;
+    }
+    repaired.insert(d.trial);
+    std::cout << d.trial.substr(0, 12) << ": " << d.kind << " damaged (" << printable(d.why) << "); trained again, "
+              << counted(static_cast<int64_t>(blocked->size()), "trial") << " that need it wait\n";
+  }
+  if (auto marked = s.list_trials(storage::TrialState::kDamaged); marked.ok())
+    for (const auto& t : *marked) {
+      if (!only.empty() && !only.count(t.id)) continue;
+      if (Status st = s.retrain(t.id, "trained again by deepreduce repair"); !st.ok()) {
+        std::cerr << "deepreduce repair: " << st.message() << "\n";
+        return kExitFailure;
+      }
+      repaired.insert(t.id);
+      std::cout << t.id.substr(0, 12) << ": marked damaged; trained again\n";
+    }
+  // Dependents that failed because a dependency was damaged come back and wait.
+  if (auto failed = s.list_trials(storage::TrialState::kFailed); failed.ok())
+    for (const auto& t : *failed) {
+      if (t.reasons.empty() || t.reasons.back().find(" is damaged (deepreduce repair") == std::string::npos) continue;
+      if (Status st = s.retry(t.id, "retried by deepreduce repair: its dependency is trained again"); st.ok())
+        std::cout << t.id.substr(0, 12) << ": failed for a damaged dependency; waits for it again\n";
+    }
+  if (Status st = s.sync(); !st.ok()) {
+    std::cerr << "deepreduce repair: " << st.message() << "\n";
+    return kExitFailure;
+  }
+  std::cout << db << ": " << counted(trials, "trial") << ", " << counted(artifacts, "artifact") << " verified; "
+            << counted(static_cast<int64_t>(repaired.size()), "trial") << " to train again"
+            << (repaired.empty() ? "" : " (run the experiment again: only they train)") << "\n";
+  return kExitOk;
 }
 
 }  // namespace deepreduce::cli

@@ -7,6 +7,7 @@
 #include "cli/model_options.h"
 #include "cli/option_file.h"
 #include "cli/parse.h"
+#include "spec/datasets.h"
 #include "cli/train_options.h"
 #include "spec/relu_plan.h"
 #include "train/checkpoint.h"
@@ -125,7 +126,7 @@ int train_main(int argc, char** argv) {
   if (run.progress)
     std::cerr << "training " << job.model.arch << " (alpha " << job.model.alpha << ", rho " << job.model.rho
               << ", ReLU plan: " << nn::plan_summary(job.model) << ") on " << job.data.dataset << " for "
-              << job.train.epochs << " epochs" << (job.train.kd.teacher.empty() ? "" : ", KD from " + job.train.kd.teacher)
+              << counted(job.train.epochs, "epoch") << (job.train.kd.teacher.empty() ? "" : ", KD from " + job.train.kd.teacher)
               << "\n";
   // The trial: its inputs are files (the teacher's model.pt, a model.pt to prune).
   train::TrialRun trial;
@@ -164,6 +165,11 @@ int train_main(int argc, char** argv) {
   train::TrainHooks hooks;
   if (run.progress) hooks = printer.hooks(job.train.epochs);
   train::FileArtifacts files;
+  // Checked before the --out folder is made.
+  if (Status s = train::check_data_files(job.data.dataset, job.data.data_dir); !s.ok()) {
+    std::cerr << "deepreduce train: " << s.message() << "\n";
+    return kExitFailure;
+  }
   std::error_code ec;
   const bool out_existed = std::filesystem::exists(out, ec);
   auto result = train::run_trial(trial, files, hooks);

@@ -13,6 +13,7 @@
 #include "cli/train_options.h"
 #include "common/digest.h"
 #include "common/files.h"
+#include "common/text.h"
 #include "search/config_reader.h"
 #include "search/registry.h"
 #include "search/sweep.h"
@@ -43,6 +44,9 @@ Result<TrialList> load_trial_list(const std::string& path) {
   }
   list.name = std::filesystem::path(path).stem().string();
   if (root["name"]) DR_RETURN_IF_ERROR(search::read_scalar(root["name"], path, "name", "a name", list.name));
+  if (const std::string why = name_problem(list.name); !why.empty())
+    return Status::invalid_argument((root["name"] ? at(root["name"]) : path) + ": name: not a usable experiment name" +
+                                    (root["name"] ? "" : " (the file's name, as none is given)") + ": " + why);
   const YAML::Node defaults = root["defaults"] ? root["defaults"] : YAML::Node(YAML::NodeType::Map);
   if (!defaults.IsMap()) return Status::invalid_argument(at(defaults) + ": defaults: expected a mapping of option: value");
   const YAML::Node trials = root["trials"];
@@ -81,6 +85,8 @@ Result<TrialList> load_trial_list(const std::string& path) {
     std::string name;
     if (entry["name"]) DR_RETURN_IF_ERROR(search::read_scalar(entry["name"], path, "name", "a name", name));
     if (!name.empty()) {
+      if (const std::string why = name_problem(name); !why.empty())
+        return Status::invalid_argument(at(entry["name"]) + ": name: not a usable trial name: " + why);
       if (id_of.count(name)) return Status::invalid_argument(at(entry["name"]) + ": name: \"" + name + "\" is used twice");
       id_of[name] = storage::trial_id(spec);
     }

@@ -11,6 +11,17 @@ namespace deepreduce {
 std::string with_commas(int64_t n);
 // A CSV field, quoted (with doubled quotes) where it holds a comma, quote or newline.
 std::string csv_field(const std::string& s);
+// A count and its noun, in the plural unless it is 1: counted(1, "epoch") ->
+// "1 epoch", counted(3, "network") -> "3 networks" (with commas from 1,000).
+std::string counted(int64_t n, const std::string& noun, const std::string& plural = "");
+// Why `name` cannot name an experiment or a trial, "" when it can: names
+// reach paths (runs/NAME.db), terminals, CSV, HTML and SVG, so they are
+// printable UTF-8 of at most 128 bytes, without control characters, path
+// separators, or a leading dot or dash.
+std::string name_problem(const std::string& name);
+// `s` as a terminal should show it: control characters (ESC, BEL, CR, ...)
+// and bytes that are not UTF-8 written as \xNN, everything else as is.
+std::string printable(const std::string& s);
 // 0.1234 -> "12.3%".
 std::string percent(double fraction);
 // x with `digits` decimals: fixed(2.345, 1) -> "2.3".

@@ -1,5 +1,7 @@
 #include "coordinator/coordinator.h"
 
+#include "common/text.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -188,6 +190,14 @@ Status Coordinator::run() {
       return Status::failed_precondition("every local worker is quarantined (" + quarantine_reason_ +
                                          "); no trial was charged for it: fix the cause and run again");
     }
+    if (store_failing_since_ms_ && now - store_failing_since_ms_ > options_.store_give_up_ms) {
+      flush();
+      if (expanding_) expanding_->wait();
+      router_->close();
+      return Status::io_error("the store has taken no result for " +
+                              std::to_string((now - store_failing_since_ms_) / 1000) + " s: " + store_failure_ +
+                              " (the workers keep the finished trials they hold: free space and run again)");
+    }
     if (!draining_) dispatch();
     Status s = store_.sync();  // the durability point for everything this iteration did
     if (!s.ok()) return s;
@@ -205,6 +215,9 @@ Status Coordinator::run() {
   }
   if (expanding_) expanding_->wait();  // its trials are added (or not) before the store closes
   router_->close();
+  for (const auto& [id, w] : workers_)
+    if (w.quarantined.empty())
+      (void)store_.put_worker({w.name, w.host, "gone", "the coordinator stopped", nlohmann::json::array(), 0});
   return store_.sync();
 }
 
@@ -264,6 +277,21 @@ void Coordinator::release(const std::string& trial, const std::string& reason, s
 
 void Coordinator::handle(const std::string& identity, const std::vector<std::string>& frames) {
   auto decoded = proto::decode(frames);
+  if (!decoded.ok() && decoded.status().code() == Status::Code::kFailedPrecondition) {
+    // A worker of another build: told why in this build's words (a worker of
+    // this protocol or later reads "protocol version" in the refusal it cannot
+    // decode), once per peer, and counted.
+    ++stats_.rejected_messages;
+    ++stats_.other_versions;
+    if (version_told_.size() < 4096 && version_told_.insert(identity).second) {
+      log("refused a worker of another build: " + decoded.status().message());
+      send(identity, proto::make(Type::kShutdown, {{"reason", "this coordinator speaks protocol version " +
+                                                                   std::to_string(proto::kVersion) + ": " +
+                                                                   decoded.status().message().substr(0, 200) +
+                                                                   "; run the same deepreduce version on both ends"}}));
+    }
+    return;
+  }
   if (!decoded.ok() || !proto::from_worker(decoded->type)) {
     ++stats_.rejected_messages;
     if (stats_.rejected_messages <= 20 || stats_.rejected_messages % 1000 == 0)
@@ -390,9 +418,11 @@ void Coordinator::on_progress(WorkerSession& w, const proto::Message& m) {
     epoch_seconds_ += e["seconds"].get<double>();
     ++epochs_seen_;
   }
-  log("trial " + trial.substr(0, 12) + " (" + job.model.arch + " " + nn::plan_summary(job.model) +
+  log("trial " + trial.substr(0, 12) + " (" + (record->spec.name.empty() ? "" : printable(record->spec.name) + ": ") +
+      job.model.arch + " " + nn::plan_summary(job.model) +
       (record->spec.teacher.empty() ? "" : " +KD") + ") epoch " + num("epoch", "%.0f") + "/" +
-      std::to_string(job.train.epochs) + " on " + w.name + ": top-1 " + num("top1", "%.2f") + ", " +
+      std::to_string(job.train.epochs) + " on " + w.name + ": " +
+      (e.contains("top1") ? "top-1 " + num("top1", "%.2f") : "val top-1 " + num("val_top1", "%.2f")) + ", " +
       num("images_per_second", "%.0f") + " img/s");
   maybe_log_experiment();
 }
@@ -520,9 +550,21 @@ void Coordinator::on_result(const std::string& identity, WorkerSession& w, const
   Status s = store_.complete(trial, w.name, attempt, lease, result, weights, more);
   if (!s.ok()) {
     // The store could not take it (a full disk?): the worker keeps both and
-    // offers them again; the lease stays.
-    log("cannot store the result of " + trial.substr(0, 12) + ": " + s.message());
+    // offers them again; the lease stays; no new work goes out meanwhile.
+    const int64_t now = now_ms();
+    if (!store_failing_since_ms_) store_failing_since_ms_ = now;
+    store_failure_ = s.message();
+    if (now - store_failure_logged_ms_ >= 60000) {
+      store_failure_logged_ms_ = now;
+      log("cannot store the result of " + trial.substr(0, 12) + ": " + s.message() +
+          "; dispatch is paused until the store takes results again");
+    }
     return receipt("resend", s.message().substr(0, proto::kMaxReasonBytes));
+  }
+  if (store_failing_since_ms_) {
+    log("the store takes results again; dispatch resumes");
+    store_failing_since_ms_ = 0;
+    store_failure_logged_ms_ = 0;
   }
   w.running.erase(trial);
   lease_deadline_.erase(trial);
@@ -536,7 +578,14 @@ void Coordinator::on_result(const std::string& identity, WorkerSession& w, const
   results_since_unblock_ = true;
   receipt("stored", "");
   if (options_.log) {
-    std::string top1 = result.contains("top1") ? result["top1"].dump() : "-";
+    // As the epoch lines print it (10.16, not 10.15625).
+    std::string top1 = "-";
+    if (result.contains("top1") && result["top1"].is_number()) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.2f", result["top1"].get<double>());
+      top1 = buf;
+    }
+    const std::string name = record.ok() && !record->spec.name.empty() ? " (" + printable(record->spec.name) + ")" : "";
     // Progress of the whole experiment, as far as it is known yet (adaptive
     // strategies add trials as phases open).
     std::string progress;
@@ -548,7 +597,7 @@ void Coordinator::on_result(const std::string& identity, WorkerSession& w, const
       }
       progress = "; " + std::to_string(done) + "/" + std::to_string(total) + " trials done";
     }
-    log("trial " + trial.substr(0, 12) + " done on " + w.name + " (top-1 " + top1 + ")" + progress);
+    log("trial " + trial.substr(0, 12) + name + " done on " + w.name + " (top-1 " + top1 + ")" + progress);
   }
 }
 
@@ -616,6 +665,12 @@ void Coordinator::on_fetch(const std::string& identity, WorkerSession& w, const 
     return not_found();
   }
   auto artifact = store_.get_artifact(trial, kind);
+  if (!artifact.ok() && artifact.status().code() == Status::Code::kCorruption) {
+    // The store's copy is damaged: the trial that made it is, not the worker
+    // that asked (it is never served, and its trial goes back uncharged).
+    damaged(trial, kind, artifact.status().message());
+    return not_found();
+  }
   if (!artifact.ok() || !artifact->has_value()) {
     if (!artifact.ok()) log("artifact " + kind + " of " + trial + ": " + artifact.status().message());
     return not_found();
@@ -626,6 +681,39 @@ void Coordinator::on_fetch(const std::string& identity, WorkerSession& w, const 
                                {{"trial", trial}, {"kind", kind}, {"chunk", i}, {"chunks", parts.size()},
                                 {"size", (*artifact)->size()}, {"found", true}},
                                parts[i]));
+}
+
+void Coordinator::damaged(const std::string& trial, const std::string& kind, const std::string& why) {
+  auto rec = store_.get_trial(trial);
+  if (!rec.ok() || rec->state != TrialState::kDone) return;
+  // Every trial in hand that needs it goes back, uncharged, and waits.
+  for (auto& [identity, w] : workers_) {
+    std::vector<std::string> back;
+    for (const auto& [held, lease] : w.running) {
+      auto r = store_.get_trial(held);
+      if (!r.ok()) continue;
+      const auto deps = r->spec.dependencies();
+      if (std::find(deps.begin(), deps.end(), trial) != deps.end()) back.push_back(held);
+    }
+    for (const auto& held : back) {
+      send(identity, proto::make(Type::kCancel, {{"trial", held}}));
+      release(held, "its dependency " + trial.substr(0, 12) + " was found damaged", storage::ReleaseCause::kNotCharged);
+      lease_deadline_.erase(held);
+      w.running.erase(held);
+    }
+  }
+  // Trained again while its attempts allow (a damaged copy counts as one).
+  const bool retrain = rec->charged + 1 < options_.max_attempts;  // damage() counts this copy as one
+  auto blocked = store_.damage(trial, "its " + kind + " failed verification (" + why + ")", retrain);
+  if (!blocked.ok()) {
+    log("cannot mark trial " + trial.substr(0, 12) + " damaged: " + blocked.status().message());
+    return;
+  }
+  ++stats_.damaged;
+  results_since_unblock_ = true;
+  log("trial " + trial.substr(0, 12) + " is damaged: its " + kind + " failed verification; " +
+      (retrain ? "it is trained again" : "its attempts are spent: deepreduce repair trains it again") + ", " +
+      std::to_string(blocked->size()) + " trial(s) that need it wait");
 }
 
 void Coordinator::lose_worker(const std::string& identity, const std::string& reason, storage::ReleaseCause cause) {
@@ -642,6 +730,11 @@ void Coordinator::lose_worker(const std::string& identity, const std::string& re
   ++stats_.workers_lost;
   if (Status s = store_.append_event({0, 0, "worker_lost", "", it->second.name, {{"reason", reason}}}); !s.ok())
     log("store: " + s.message());
+  // `status` lists it as gone, not active (a quarantined one stays quarantined).
+  if (it->second.quarantined.empty())
+    if (Status s = store_.put_worker({it->second.name, it->second.host, "gone", reason, nlohmann::json::array(), 0});
+        !s.ok())
+      log("store: " + s.message());
   log(reason);
   workers_.erase(it);
 }
@@ -700,6 +793,7 @@ bool Coordinator::inputs_available(const std::string& trial) {
 }
 
 void Coordinator::dispatch() {
+  if (store_failing_since_ms_) return;  // nothing new while results cannot be stored
   // READY counts can cross an ASSIGN in flight; the announced capacity cannot.
   auto room = [](const WorkerSession& w) {
     if (!w.quarantined.empty()) return 0;

@@ -52,6 +52,10 @@ struct CoordinatorOptions {
   int local_workers = 0;
   bool exit_when_done = true;   // return once no trial is blocked, pending or leased
   int drain_ms = 3000;          // after a stop: how long to wait for workers to hand back
+  // A store that cannot take results (a full disk): dispatch pauses (said
+  // every minute) and resumes when a result is stored again; after this long
+  // without one, run() ends with the store's message.
+  int64_t store_give_up_ms = 10 * 60 * 1000;
   std::optional<CurveServer> curve;
   std::function<void(const std::string&)> log;  // one line per event worth telling a person
   // Called once bound, with the endpoint bound (the real port of "tcp://*:*").
@@ -71,6 +75,8 @@ struct CoordinatorStats {
   int64_t refused = 0;  // well-formed messages about a lease the sender does not hold
   int64_t unsent = 0;   // replies to peers that were gone
   int64_t workers_joined = 0, workers_lost = 0, quarantined = 0;
+  int64_t other_versions = 0;  // messages from peers of another protocol version
+  int64_t damaged = 0;         // done trials whose artifact failed verification when served
 };
 
 class Coordinator {
@@ -128,6 +134,9 @@ class Coordinator {
   void on_result(const std::string& identity, WorkerSession& w, const protocol::Message& m);
   void on_failed(const std::string& identity, WorkerSession& w, const protocol::Message& m);
   void on_fetch(const std::string& identity, WorkerSession& w, const protocol::Message& m);
+  // An artifact of done trial `trial` failed verification when served: the
+  // trial is damaged (trained again while its attempts allow); what needs it waits.
+  void damaged(const std::string& trial, const std::string& kind, const std::string& why);
   void lose_worker(const std::string& identity, const std::string& reason, storage::ReleaseCause cause);
   // An experiment line (done/total, running, failures, ETA) at most every 30 s, or now.
   void maybe_log_experiment(bool now = false);
@@ -174,7 +183,11 @@ class Coordinator {
   CoordinatorStats stats_;
   bool draining_ = false;
   bool results_since_unblock_ = false;
-  bool expand_wanted_ = false;             // results arrived since the last expansion started
+  bool expand_wanted_ = false;
+  std::set<std::string> version_told_;  // peers of another version already told so
+  int64_t store_failing_since_ms_ = 0;  // the first result the store refused, 0 while it takes them
+  int64_t store_failure_logged_ms_ = 0;
+  std::string store_failure_;             // results arrived since the last expansion started
   std::optional<std::future<Result<int64_t>>> expanding_;
   int64_t expansion_started_ms_ = 0, expansion_ready_ms_ = 0;  // the next may start at expansion_ready_ms_
   int64_t last_tick_ = 0;

@@ -293,9 +293,9 @@ Result<Message> decode(const std::vector<std::string>& frames) {
   if (header.is_discarded() || !header.is_object()) return Status::invalid_argument(name + ": header is not a JSON object");
   if (!header.contains("v") || !header["v"].is_number_integer())
     return Status::invalid_argument(name + ": header has no protocol version \"v\"");
-  if (header["v"] != kVersion)
-    return Status::invalid_argument(name + ": protocol version " + header["v"].dump() + ", this build speaks " +
-                                    std::to_string(kVersion));
+  if (header["v"] != kVersion)  // FailedPrecondition: a peer of another build, not a malformed message
+    return Status::failed_precondition(name + ": protocol version " + header["v"].dump() + ", this build speaks " +
+                                       std::to_string(kVersion));
   if (std::string why = check_object(spec->fields, header, true); !why.empty())
     return Status::invalid_argument(name + ": " + why);
   if (std::string why = check_type(*spec, header, frames.size() == 3 ? frames[2].size() : 0); !why.empty())

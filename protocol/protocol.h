@@ -93,6 +93,8 @@ struct Message {
 std::vector<std::string> encode(const Message& m);
 // Parses frames (without a routing id): bounds sizes and nesting before
 // parsing, then checks the version, the type and every field of the type.
+// A well-formed message of another protocol version is FailedPrecondition
+// (naming both versions); anything else wrong is InvalidArgument.
 Result<Message> decode(const std::vector<std::string>& frames);
 
 Message make(Type t, nlohmann::json header = nlohmann::json::object(), std::string payload = {});

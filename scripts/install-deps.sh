@@ -19,6 +19,7 @@ PACKAGES=(
   python3-onnx python3-opencv python3-torch   # tests only: ONNX's checker, OpenCV as an independent runtime, torch.load
   dataset-fashion-mnist
   librsvg2-bin   # reports: each figure also as a PDF (rsvg-convert)
+  chromium       # the live page test runs its script in a real browser; scripts/screenshot.sh
   slurm-wlm munge   # the Slurm test starts a single-node cluster (as root)
 )
 

@@ -10,6 +10,6 @@ url=$1 out=$2 size=${3:-1200x2600}
 browser=$(command -v chromium || command -v chromium-browser || true)
 [[ -n $browser ]] || { echo "screenshot: chromium not found (apt-get install chromium)" >&2; exit 1; }
 "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size="${size/x/,}" \
-  --screenshot="$(realpath -m "$out")" "$url" >/dev/null 2>&1
+  --virtual-time-budget=3000 --screenshot="$(realpath -m "$out")" "$url" >/dev/null 2>&1
 [[ -s $out ]] || { echo "screenshot: chromium wrote nothing for $url" >&2; exit 1; }
 echo "wrote $out"

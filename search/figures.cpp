@@ -325,7 +325,10 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
     const auto& p = o.front[i];
     s << "<circle cx='" << f.X(o.x(p)) << "' cy='" << f.Y(p.top1)
       << "' r='8' fill='none' stroke='#2a9d4b' stroke-width='1.5'/>\n";
-    if (o.relu_figure)  // above and below in turn, so that neighbours do not overlap
+    // Above and below in turn, so that neighbours do not overlap; the
+    // baseline's count is in its own label (one label per point).
+    const bool is_baseline = r.baseline && r.baseline->id == p.id;
+    if (o.relu_figure && !is_baseline)
       s << "<text x='" << f.X(o.x(p)) + 4 << "' y='" << f.Y(p.top1) + (i % 2 ? 20 : -11)
         << "' font-size='10' fill='#2a9d4b'>" << si(p.relus) << "</text>\n";
   }
@@ -333,7 +336,8 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
     const double bx = f.X(o.x(*r.baseline)), by = f.Y(r.baseline->top1);
     s << star(bx, by, 9) << "><title>baseline: " << with_commas(r.baseline->relus)
       << " ReLUs, " << esc(text::top1_text(*r.baseline)) << "%</title></polygon>\n";
-    s << "<text x='" << bx - 10 << "' y='" << by - 12 << "' text-anchor='end' font-size='11'>baseline</text>\n";
+    s << "<text x='" << bx - 10 << "' y='" << by - 12 << "' text-anchor='end' font-size='11'>baseline ("
+      << si(r.baseline->relus) << ")</text>\n";
   }
   // Iso-accuracy ReLU saving and iso-ReLU accuracy gain of the front against
   // the best comparison point: channel pruning's, else a published one.
@@ -533,11 +537,18 @@ std::string criticality_svg(const Report& r) {
       << "' stroke='" << color << "' stroke-dasharray='4,2'/><text x='" << left + pw + 32 << "' y='" << ly + 4
       << "'>" << esc(label) << "</text>\n";
   };
+  // The legend names only the series drawn (a study without KD has no "with KD").
   const double lx = left + pw + 14;
-  s << "<rect x='" << lx << "' y='" << top + 4 << "' width='12' height='12' fill='" << style_of("without KD").color
-    << "'/><text x='" << lx + 18 << "' y='" << top + 14 << "'>without KD</text>\n";
-  s << "<rect x='" << lx << "' y='" << top + 24 << "' width='12' height='12' fill='" << style_of("with KD").color
-    << "'/><text x='" << lx + 18 << "' y='" << top + 34 << "'>with KD</text>\n";
+  const bool any_plain = std::any_of(rows.begin(), rows.end(), [](const auto& x) { return x.top1.has_value(); }) ||
+                         r.criticality.none_top1;
+  const bool any_kd = std::any_of(rows.begin(), rows.end(), [](const auto& x) { return x.top1_kd.has_value(); }) ||
+                      r.criticality.none_top1_kd;
+  if (any_plain)
+    s << "<rect x='" << lx << "' y='" << top + 4 << "' width='12' height='12' fill='" << style_of("without KD").color
+      << "'/><text x='" << lx + 18 << "' y='" << top + 14 << "'>without KD</text>\n";
+  if (any_kd)
+    s << "<rect x='" << lx << "' y='" << top + 24 << "' width='12' height='12' fill='" << style_of("with KD").color
+      << "'/><text x='" << lx + 18 << "' y='" << top + 34 << "'>with KD</text>\n";
   none_line(r.criticality.none_top1, style_of("without KD").color, "no ReLUs", top + 58);
   none_line(r.criticality.none_top1_kd, style_of("with KD").color, "no ReLUs, KD", top + 78);
   s << "<text x='" << left + pw / 2 << "' y='" << H - 8 << "' text-anchor='middle'>stage (its ReLUs); rank 1 "

@@ -53,6 +53,21 @@ Result<Report> build_report(storage::Store& store) {
   auto experiments = store.list_experiments();
   if (!experiments.ok()) return experiments.status();
   r.experiments = *experiments;
+  for (const auto& e : r.experiments) {
+    if (e.revision <= 1) continue;
+    auto decisions = store.list_decisions(e.name);
+    if (!decisions.ok()) return decisions.status();
+    std::map<int64_t, std::string> by_number;  // "revision/10" after "revision/9"
+    for (const auto& d : *decisions) {
+      if (d.key.rfind("revision/", 0) != 0 || !d.value.is_object()) continue;
+      const auto& v = d.value;
+      by_number[v.value("revision", int64_t{0})] =
+          "experiment " + e.name + " revision " + v.value("revision", nlohmann::json()).dump() + ": " + d.why + " (" +
+          v.value("kept", nlohmann::json()).dump() + " kept, " + v.value("new", nlohmann::json()).dump() + " new, " +
+          v.value("no_longer_planned", nlohmann::json()).dump() + " no longer planned)";
+    }
+    for (auto& [n, line] : by_number) r.revisions.push_back(line);
+  }
   auto rows = storage::trial_rows(store);
   if (!rows.ok()) return rows.status();
   r.trials = *rows;
@@ -78,6 +93,11 @@ Result<Report> build_report(storage::Store& store) {
     int64_t own = row.epochs;
     if (t.spec.continues_base() && epochs_of.count(t.spec.base)) own -= epochs_of[t.spec.base];
     r.trained_epochs += own;
+    r.epochs_by_method[method_of(t.spec)] += own;
+    if (!t.retired.empty()) {  // no config in the store plans it any more
+      ++r.retired;
+      continue;
+    }
     if (!full_fidelity(t.spec) || t.spec.kind != "train" || !storage::role_is_network(t.spec.role)) continue;
     ReportPoint p;
     p.id = row.id;
@@ -206,6 +226,12 @@ Result<Report> build_report(storage::Store& store) {
         r.criticality = criticality_table(*config, (*strategy)->decision_view(seen));
       }
     }
+    for (const auto& m : config->methods)
+      if (m.options.is_object() && m.options.contains("budgets") && m.options["budgets"].is_array())
+        for (const auto& b : m.options["budgets"])
+          if (b.is_number_integer() && std::find(r.budgets.begin(), r.budgets.end(), b.get<int64_t>()) == r.budgets.end())
+            r.budgets.push_back(b.get<int64_t>());
+    std::sort(r.budgets.begin(), r.budgets.end());
     if (!protocol_set) {
       r.protocol = config->pi;
       protocol_set = true;
@@ -390,6 +416,10 @@ struct Tables {
   std::vector<std::string> ref_h = {"series", "label", "ReLUs", "MACs", "top-1", "source"};
   std::vector<std::vector<std::string>> refs;
   std::vector<std::string> headline;
+  // At each ReLU budget of a learned-linearization method: each method's best
+  // network within it (chosen on validation top-1 where held out), and the winner.
+  std::vector<std::string> budget_h;
+  std::vector<std::vector<std::string>> budget_rows;
 };
 
 Tables tables(const Report& r) {
@@ -413,6 +443,29 @@ Tables tables(const Report& r) {
     t.method_fronts.push_back({f.method, rows});
   }
   if (r.validation) t.method_front_h.back() = "test top-1";
+  if (!r.budgets.empty() && r.fronts.size() > 1) {
+    t.budget_h = {"ReLU budget"};
+    for (const auto& f : r.fronts) t.budget_h.push_back(f.method + (r.validation ? " (test top-1, ReLUs)" : " (top-1, ReLUs)"));
+    t.budget_h.push_back(r.validation ? "best on validation" : "best");
+    auto decided = [](const ReportPoint& p) { return p.val_top1 ? *p.val_top1 : p.top1; };
+    for (int64_t budget : r.budgets) {
+      std::vector<std::string> row = {with_commas(budget)};
+      const ReportPoint* best = nullptr;
+      std::string best_method;
+      for (const auto& f : r.fronts) {
+        const ReportPoint* pick = nullptr;
+        for (const auto& p : f.points)
+          if (p.relus <= budget && (!pick || decided(p) > decided(*pick))) pick = &p;
+        row.push_back(pick ? top1_text(*pick) + " at " + with_commas(pick->relus) : "-");
+        if (pick && (!best || decided(*pick) > decided(*best))) {
+          best = pick;
+          best_method = f.method;
+        }
+      }
+      row.push_back(best ? best_method : "-");
+      t.budget_rows.push_back(row);
+    }
+  }
   for (const auto& row : r.criticality.rows)
     t.crit.push_back({row.stage, with_commas(row.relus), opt(row.top1), opt(row.top1_kd), opt(row.score, "%.4f"),
                       row.rank ? std::to_string(row.rank) : "-"});
@@ -438,12 +491,25 @@ Tables tables(const Report& r) {
   for (const auto& row : r.trials) done += row.state == "done";
   t.headline.push_back(std::to_string(r.trials.size()) + " trials, " + std::to_string(done) + " done, " +
                        std::to_string(r.points.size()) + " trained to their full schedule, " +
-                       std::to_string(r.trained_epochs) + " epochs trained in all.");
+                       std::to_string(r.trained_epochs) + " epochs trained in all." +
+                       (r.retired ? " " + counted(r.retired, "done trial") + " no revised config plans any more " +
+                                        (r.retired == 1 ? "is" : "are") + " left out."
+                                  : ""));
+  if (r.epochs_by_method.size() > 1) {
+    std::string per;
+    for (const auto& [method, epochs] : r.epochs_by_method)
+      per += (per.empty() ? "" : ", ") + method + " " + counted(epochs, "epoch");
+    t.headline.push_back("Epochs trained per method (the trials each planned): " + per + ".");
+  }
+  for (const auto& line : r.revisions) t.headline.push_back(line + ".");
   if (!r.front.empty()) {
-    t.headline.push_back("Pareto front: " + std::to_string(r.front.size()) + " networks, from " +
-                         with_commas(r.front.front().relus) + " ReLUs at " + fmt("%.2f", r.front.front().top1) +
-                         "% to " + with_commas(r.front.back().relus) + " ReLUs at " + fmt("%.2f", r.front.back().top1) +
-                         "%; hypervolume " + fmt("%.3f", r.hypervolume) + " (log10 ReLUs x top-1).");
+    const std::string span =
+        r.front.size() == 1
+            ? "at " + with_commas(r.front.front().relus) + " ReLUs, " + fmt("%.2f", r.front.front().top1) + "%"
+            : "from " + with_commas(r.front.front().relus) + " ReLUs at " + fmt("%.2f", r.front.front().top1) +
+                  "% to " + with_commas(r.front.back().relus) + " ReLUs at " + fmt("%.2f", r.front.back().top1) + "%";
+    t.headline.push_back("Pareto front: " + counted(static_cast<int64_t>(r.front.size()), "network") + ", " + span +
+                         "; hypervolume " + fmt("%.3f", r.hypervolume) + " (log10 ReLUs x top-1).");
   }
   if (r.baseline) {
     t.headline.push_back("All-ReLU baseline: " + with_commas(r.baseline->relus) + " ReLUs, " +
@@ -574,23 +640,88 @@ Status write(const std::string& path, const std::string& text) {
 
 }  // namespace
 
+namespace {
+
+// The live page's "Now" section and the script that keeps it current.
+std::string live_section(const Report& r, int refresh_seconds) {
+  int64_t done = 0;
+  for (const auto& row : r.trials) done += row.state == "done";
+  std::string s =
+      "<section id='now'><h2>Now</h2><p id='now-summary'>waiting for the coordinator's status...</p>"
+      "<div id='now-running'></div><div id='now-failed'></div><div id='now-workers'></div></section>\n"
+      "<script>\n(function () {\n"
+      "  var doneAtLoad = " + std::to_string(done) + ", every = " + std::to_string(std::max(2, refresh_seconds / 3)) +
+      " * 1000;\n"
+      "  var q = location.search;  // ?token=... when the page needs one\n"
+      "  function esc(v) { return String(v == null ? '-' : v).replace(/[&<>\"']/g, function (c) {\n"
+      "    return {'&': '&amp;', '<': '&lt;', '>': '&gt;', '\"': '&quot;', \"'\": '&#39;'}[c]; }); }\n"
+      "  function table(head, rows) {\n"
+      "    if (!rows.length) return '';\n"
+      "    return '<table><tr>' + head.map(function (h) { return '<th>' + esc(h) + '</th>'; }).join('') + '</tr>' +\n"
+      "      rows.map(function (r) { return '<tr>' + r.map(function (c) { return '<td>' + esc(c) + '</td>'; }).join('') +\n"
+      "      '</tr>'; }).join('') + '</table>'; }\n"
+      "  function duration(s) { if (s == null) return 'not known yet'; s = Math.round(s);\n"
+      "    return s < 90 ? s + ' s' : s < 5400 ? Math.round(s / 60) + ' min' : (s / 3600).toFixed(1) + ' h'; }\n"
+      "  function show(s) {\n"
+      "    var st = s.states || {}, parts = [];\n"
+      "    ['done', 'leased', 'pending', 'blocked', 'failed', 'cancelled'].forEach(function (k) {\n"
+      "      if (st[k]) parts.push(st[k] + ' ' + (k == 'leased' ? 'running' : k)); });\n"
+      "    document.getElementById('now-summary').textContent = s.trials + ' trials: ' + parts.join(', ') +\n"
+      "      '; time left for the trials known now: ' + duration(s.eta_seconds) + ' (' + s.epochs_left + ' epochs)';\n"
+      "    document.getElementById('now-running').innerHTML = table(['running', 'role or name', 'plan', 'worker',\n"
+      "      'epoch', 'top-1 so far', 'img/s'], (s.running || []).map(function (t) { var p = t.progress || {};\n"
+      "      return [t.trial.substring(0, 12), t.role || t.name, t.plan, t.worker,\n"
+      "        (p.epoch == null ? 0 : p.epoch) + '/' + t.epochs, p.top1 != null ? p.top1.toFixed(2) :\n"
+      "        p.val_top1 != null ? p.val_top1.toFixed(2) + ' (val)' : '-',\n"
+      "        p.images_per_second == null ? '-' : Math.round(p.images_per_second)]; }));\n"
+      "    document.getElementById('now-failed').innerHTML = table(['failed', 'role or name', 'reason'],\n"
+      "      (s.failed || []).map(function (t) { return [t.trial.substring(0, 12), t.role || t.name,\n"
+      "        (t.reasons || []).slice(-1)[0]]; }));\n"
+      "    document.getElementById('now-workers').innerHTML = table(['quarantined worker', 'host', 'why'],\n"
+      "      (s.workers || []).filter(function (w) { return w.state == 'quarantined'; }).map(function (w) {\n"
+      "        return [w.name, w.host, w.reason]; }));\n"
+      "    if ((st.done || 0) != doneAtLoad) location.reload();  // new results: the figures change\n"
+      "  }\n"
+      "  function tick() {\n"
+      "    fetch('api/status' + q).then(function (r) { return r.json(); }).then(show).catch(function (e) {\n"
+      "      document.getElementById('now-summary').textContent = 'the coordinator does not answer (' + e + ')'; });\n"
+      "  }\n"
+      "  tick(); setInterval(tick, every);\n"
+      "})();\n</script>\n";
+  return s;
+}
+
+}  // namespace
+
 std::string report_html(const Report& r, int refresh_seconds) {
   const Tables t = tables(r);
   const std::string title = r.experiments.empty() ? "deepreduce report" : "deepreduce: " + r.experiments.front().name;
   std::ostringstream html;
+  // The live page: its "Now" section follows /api/status every few seconds
+  // (running trials, the time left, failures, quarantined workers) and the
+  // page reloads only when a trial finished (the figures change); without
+  // JavaScript it reloads itself.
   html << "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
-       << (refresh_seconds > 0 ? "<meta http-equiv='refresh' content='" + std::to_string(refresh_seconds) + "'>" : "")
+       << (refresh_seconds > 0
+               ? "<noscript><meta http-equiv='refresh' content='" + std::to_string(refresh_seconds) + "'></noscript>"
+               : "")
        << "<title>" << esc(title) << "</title>\n<style>"
        << "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
        << "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
        << "td:first-child,th:first-child{text-align:left}th{background:#f4f4f4}"
-       << "</style></head><body>\n<h1>" << esc(title) << "</h1>\n<ul>";
+       << "</style></head><body>\n<h1>" << esc(title) << "</h1>\n";
+  if (refresh_seconds > 0) html << live_section(r, refresh_seconds);
+  html << "<ul>";
   for (const auto& h : t.headline) html << "<li>" << esc(h) << "</li>";
   html << "</ul>\n<h2>ReLUs against accuracy</h2>\n" << plot_svg(r)
        << "<p>Hover a point for its trial. Only networks trained to their full schedule are drawn.</p>\n";
   html << "<h2>Pareto front</h2>\n" << html_table(t.front_h, t.front);
   for (const auto& [method, rows] : t.method_fronts)
     html << "<h2>Pareto front of " << esc(method) << "</h2>\n" << html_table(t.method_front_h, rows);
+  if (!t.budget_rows.empty())
+    html << "<h2>At each ReLU budget</h2>\n<p>Each method's best network within the budget"
+         << (r.validation ? ", chosen on validation top-1 and quoted on test" : "") << ".</p>\n"
+         << html_table(t.budget_h, t.budget_rows);
   html << "<h2>Estimated private-inference latency against accuracy</h2>\n" << latency_svg(r)
        << "<p>Online seconds per image estimated under <b>" << esc(r.protocol.name)
        << "</b> from each network's ReLUs, MACs and ReLU layers (a linear model; constants: " << esc(r.protocol.source)
@@ -634,6 +765,10 @@ Status write_report(const Report& r, const std::string& dir) {
   md << "\n## Pareto front (ReLUs down, top-1 up)\n\n" << md_table(t.front_h, t.front);
   for (const auto& [method, rows] : t.method_fronts)
     md << "\n## Pareto front of " << method << "\n\n" << md_table(t.method_front_h, rows);
+  if (!t.budget_rows.empty())
+    md << "\n## At each ReLU budget\n\nEach method's best network within the budget"
+       << (r.validation ? ", chosen on validation top-1 and quoted on test" : "") << ".\n\n"
+       << md_table(t.budget_h, t.budget_rows);
   if (!t.crit.empty()) {
     md << "\n## ReLU criticality (networks with ReLUs in one stage only; metric " << r.criticality.metric
        << ", rank 1 is culled first)\n\n" << md_table(t.crit_h, t.crit);

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -79,6 +80,18 @@ struct Report {
   std::vector<std::string> references_left_out;
   double hypervolume = 0;  // of the front, in (log10 ReLUs, top-1), against (baseline ReLUs x 10, 0)
   int64_t trained_epochs = 0;  // epochs trained over all done trials (a continued rung counts its new epochs)
+  // The same per method (the strategy that planned each trial: a baseline
+  // several methods share counts once, under the method that planned it first).
+  std::map<std::string, int64_t> epochs_by_method;
+  // The ReLU budgets the experiments' learned-linearization methods aimed at
+  // (search.budgets), ascending: the report compares every method's best
+  // network within each (chosen on validation, quoted on test).
+  std::vector<int64_t> budgets;
+  // Done trials no config in the store plans any more (left out of every front).
+  int64_t retired = 0;
+  // Each revision of each experiment, oldest first: "experiment x revision 2:
+  // the config changed: train.lr 1e+30 -> 0.1 (0 kept, 1 new, 1 no longer planned)".
+  std::vector<std::string> revisions;
 };
 
 Result<Report> build_report(storage::Store& store);

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <string>
 
+#include "common/text.h"
 #include "search/report.h"
 
 namespace deepreduce::search::text {
@@ -16,7 +17,10 @@ inline std::string fmt(const char* f, double x) {
 }
 
 // Escaped for HTML and SVG text and attributes.
-inline std::string esc(const std::string& s) {
+// For HTML and SVG (XML): markup escaped, and what XML cannot hold at all
+// (control characters, bytes that are not UTF-8) shown as \xNN first.
+inline std::string esc(const std::string& raw) {
+  const std::string s = printable(raw);
   std::string out;
   for (char c : s) {
     switch (c) {

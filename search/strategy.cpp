@@ -4,6 +4,7 @@
 #include <set>
 
 #include "search/registry.h"
+#include "search/revise.h"
 #include "spec/counts.h"
 #include "spec/relu_plan.h"
 
@@ -128,6 +129,8 @@ namespace {
 Result<Observation> observation_of(storage::Store& store, const storage::TrialRecord& t) {
   Observation o;
   o.state = t.state;
+  o.no_longer_planned = !t.retired.empty() || (t.state == TrialState::kCancelled && !t.reasons.empty() &&
+                                               t.reasons.back().rfind(kNoLongerPlanned, 0) == 0);
   if (t.state == TrialState::kDone) {
     auto result = store.get_result(t.id);
     if (!result.ok()) return result.status();
@@ -206,6 +209,11 @@ Result<int64_t> expand(storage::Store& store, const std::string& experiment, con
   for (const auto& d : strategy.decisions(seen)) decided.push_back({d.key, d.value, d.why, 0});
   if (!decided.empty()) DR_RETURN_IF_ERROR(store.put_decisions(experiment, decided));
   std::vector<TrialSpec> fresh;
+  for (const auto& p : *planned) {
+    const std::string id = storage::trial_id(p.spec);
+    if (auto it = seen.find(id); it != seen.end() && it->second.no_longer_planned)
+      DR_RETURN_IF_ERROR(plan_again(store, id, it->second.state, "planned again by experiment " + experiment));
+  }
   for (const auto& p : *planned)
     if (!seen.count(storage::trial_id(p.spec))) {
       fresh.push_back(p.spec);

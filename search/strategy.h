@@ -40,8 +40,11 @@ struct Observation {
   train::TrialResult result;   // done trials: the whole result, typed
   // Done trials: their stored artifacts, kind ("model", "mask", ...) -> BLAKE2b-256.
   std::map<std::string, std::string> artifacts;
+  // A revision of its experiment no longer planned it (a done trial retired,
+  // another cancelled; search/revise.h): planned again, it is brought back.
+  bool no_longer_planned = false;
   bool operator==(const Observation& o) const {
-    return state == o.state && top1 == o.top1 && artifacts == o.artifacts;
+    return state == o.state && top1 == o.top1 && artifacts == o.artifacts && no_longer_planned == o.no_longer_planned;
   }
 };
 using Seen = std::map<std::string, Observation>;  // by trial id

@@ -1,5 +1,7 @@
 #include "search/sweep.h"
 
+#include "common/text.h"
+
 #include "spec/job_schema.h"
 
 #include <yaml-cpp/yaml.h>
@@ -236,6 +238,8 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
   for (const char* required : {"name", "dataset", "model", "search"})
     if (!root[required]) return r.error(root, required, "missing (a sweep needs name, dataset, model, search)");
   DR_RETURN_IF_ERROR(r.scalar(root["name"], "name", "a name", c.name));
+  if (const std::string why = name_problem(c.name); !why.empty())
+    return r.error(root["name"], "name", "not a usable experiment name: " + why);
 
   // dataset
   auto& d = c.base.data;

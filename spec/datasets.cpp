@@ -1,6 +1,7 @@
 #include "spec/datasets.h"
 
 #include <filesystem>
+#include <fstream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -51,6 +52,53 @@ std::string default_data_dir(const DatasetDef& d) {
   std::error_code ec;
   if (!d.debian_dir.empty() && std::filesystem::is_directory(d.debian_dir, ec)) return d.debian_dir;
   return "";
+}
+
+namespace {
+// dir, or dir/sub when the files are there (an archive unpacked as it comes).
+std::filesystem::path in_or_under(const std::string& dir, const std::string& sub, const std::string& probe) {
+  std::error_code ec;
+  if (!std::filesystem::exists(std::filesystem::path(dir) / probe, ec) &&
+      std::filesystem::exists(std::filesystem::path(dir) / sub / probe, ec))
+    return std::filesystem::path(dir) / sub;
+  return dir;
+}
+}  // namespace
+
+Status check_data_files(const std::string& name, const std::string& dir) {
+  auto def = find_dataset(name);
+  if (!def.ok()) return def.status();
+  if (!(*def)->needs_files) return Status();
+  if (dir.empty())
+    return Status::invalid_argument("dataset " + name + ": no data directory given (nothing is downloaded)");
+  std::error_code ec;
+  std::vector<std::filesystem::path> files;
+  if (name == "cifar10") {
+    const std::filesystem::path root = in_or_under(dir, "cifar-10-batches-bin", "test_batch.bin");
+    for (int i = 1; i <= 5; ++i) files.push_back(root / ("data_batch_" + std::to_string(i) + ".bin"));
+    files.push_back(root / "test_batch.bin");
+  } else if (name == "cifar100") {
+    const std::filesystem::path root = in_or_under(dir, "cifar-100-binary", "test.bin");
+    files = {root / "train.bin", root / "test.bin"};
+  } else if (name == "tiny-imagenet") {
+    std::filesystem::path root = dir;
+    if (!std::filesystem::exists(root / "wnids.txt", ec) && std::filesystem::exists(root / "tiny-imagenet-200" / "wnids.txt", ec))
+      root /= "tiny-imagenet-200";
+    files = {root / "wnids.txt", root / "val" / "val_annotations.txt"};
+    if (!std::filesystem::is_directory(root / "train", ec))
+      return Status::not_found((root / "train").string() + ": no such folder (" + (*def)->summary + ")");
+  } else {  // the IDX datasets
+    for (const char* f : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                          "t10k-labels-idx1-ubyte"})
+      files.push_back(std::filesystem::exists(std::filesystem::path(dir) / f, ec) || !std::filesystem::exists(std::filesystem::path(dir) / (std::string(f) + ".gz"), ec)
+                          ? std::filesystem::path(dir) / f
+                          : std::filesystem::path(dir) / (std::string(f) + ".gz"));
+  }
+  for (const auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    if (!in) return Status::not_found(f.string() + ": not found or not readable (" + (*def)->summary + ")");
+  }
+  return Status();
 }
 
 }  // namespace deepreduce::train

@@ -60,4 +60,10 @@ void apply_dataset_defaults(const DatasetDef& d, nn::ModelSpec& model);
 // has one and it exists, else "".
 std::string default_data_dir(const DatasetDef& d);
 
+// Whether the files the loader of `name` (train/dataset.h) reads for both
+// splits are in `dir` and readable, without reading them: what `run` checks
+// before it creates anything and `plan` notes. NotFound naming the first
+// missing file and what belongs there.
+Status check_data_files(const std::string& name, const std::string& dir);
+
 }  // namespace deepreduce::train

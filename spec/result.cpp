@@ -9,15 +9,14 @@ double TrialResult::seconds() const {
 }
 
 nlohmann::ordered_json to_json(const EpochRecord& e) {
-  auto j = nlohmann::ordered_json{{"epoch", e.epoch},
-                                  {"train_loss", e.train_loss},
-                                  {"top1", e.top1},
-                                  {"seconds", e.seconds},
-                                  {"top5", e.top5},
-                                  {"loss", e.loss},
-                                  {"train_top1", e.train_top1},
-                                  {"lr", e.lr},
-                                  {"images_per_second", e.images_per_second}};
+  auto j = nlohmann::ordered_json{{"epoch", e.epoch}, {"train_loss", e.train_loss}};
+  if (e.top1) j["top1"] = *e.top1;
+  j["seconds"] = e.seconds;
+  if (e.top5) j["top5"] = *e.top5;
+  if (e.loss) j["loss"] = *e.loss;
+  j["train_top1"] = e.train_top1;
+  j["lr"] = e.lr;
+  j["images_per_second"] = e.images_per_second;
   if (e.val_top1) j["val_top1"] = *e.val_top1;
   if (e.val_loss) j["val_loss"] = *e.val_loss;
   if (e.relus) j["relus"] = *e.relus;
@@ -32,9 +31,10 @@ Result<EpochRecord> epoch_record_from_json(const nlohmann::json& j) {
     e.lr = j.at("lr").get<double>();
     e.train_loss = j.at("train_loss").get<double>();
     e.train_top1 = j.at("train_top1").get<double>();
-    e.loss = j.at("loss").get<double>();
-    e.top1 = j.at("top1").get<double>();
-    e.top5 = j.at("top5").get<double>();
+    // Absent on the epochs before the last when a validation split is held out.
+    if (j.contains("loss")) e.loss = j.at("loss").get<double>();
+    if (j.contains("top1")) e.top1 = j.at("top1").get<double>();
+    if (j.contains("top5")) e.top5 = j.at("top5").get<double>();
     e.seconds = j.at("seconds").get<double>();
     e.images_per_second = j.at("images_per_second").get<double>();
     if (j.contains("val_top1") && j["val_top1"].is_number()) e.val_top1 = j["val_top1"].get<double>();

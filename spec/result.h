@@ -19,9 +19,12 @@ struct EpochRecord {
   double lr = 0;
   double train_loss = 0;
   double train_top1 = 0;  // percent, on augmented batches
-  double loss = 0;        // test loss
-  double top1 = 0;        // test top-1, percent
-  double top5 = 0;
+  // On the test split: every epoch without a validation split; with one, the
+  // last epoch only (the test set is looked at once, after every decision
+  // was made on validation; the earlier epochs carry val_top1).
+  std::optional<double> loss;  // test loss
+  std::optional<double> top1;  // test top-1, percent
+  std::optional<double> top5;
   std::optional<double> val_top1, val_loss;  // on the validation split, when the job holds one out
   double seconds = 0;     // wall time of the epoch (training and evaluation)
   double images_per_second = 0;  // training images per second

@@ -1,5 +1,6 @@
 #include "storage/export.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "common/text.h"
@@ -38,6 +39,9 @@ Result<std::vector<TrialRow>> trial_rows(Store& store) {
     r.seed = t.spec.job.train.seed;
     r.state = state_name(t.state);
     r.worker = t.worker;
+    r.name = t.spec.name;
+    if (t.spec.role != Role::kNone) r.role = role_name(t.spec.role);
+    r.retired = t.retired;
     if (auto c = nn::count(m); c.ok()) {
       r.relus = c->relus;
       r.macs = c->macs;
@@ -61,13 +65,15 @@ Result<std::vector<TrialRow>> trial_rows(Store& store) {
 
 std::string rows_to_csv(const std::vector<TrialRow>& rows) {
   std::string out =
-      "id,experiment,arch,plan,alpha,rho,blocks,kd,state,relus,macs,params,top1,top5,epochs,seconds,val_top1,seed\n";
+      "id,experiment,arch,plan,alpha,rho,blocks,kd,state,relus,macs,params,top1,top5,epochs,seconds,val_top1,seed,"
+      "name,role,retired\n";
   for (const auto& r : rows) {
     out += r.id + "," + csv_field(r.experiment) + "," + r.arch + "," + csv_field(r.plan) + "," + num(r.alpha) + "," +
            num(r.rho) + "," + csv_field(r.blocks) + "," + (r.kd ? "yes" : "no") + "," + r.state + "," +
            std::to_string(r.relus) + "," + std::to_string(r.macs) + "," + std::to_string(r.params) + "," +
            (r.top1 ? num(*r.top1) : "") + "," + (r.top5 ? num(*r.top5) : "") + "," + std::to_string(r.epochs) + "," +
-           num(r.seconds) + "," + (r.val_top1 ? num(*r.val_top1) : "") + "," + std::to_string(r.seed) + "\n";
+           num(r.seconds) + "," + (r.val_top1 ? num(*r.val_top1) : "") + "," + std::to_string(r.seed) + "," +
+           csv_field(r.name) + "," + r.role + "," + csv_field(r.retired) + "\n";
   }
   return out;
 }
@@ -84,7 +90,10 @@ nlohmann::json rows_to_json(const std::vector<TrialRow>& rows) {
                    {"top1", r.top1 ? nlohmann::json(*r.top1) : nlohmann::json()},
                    {"top5", r.top5 ? nlohmann::json(*r.top5) : nlohmann::json()},
                    {"val_top1", r.val_top1 ? nlohmann::json(*r.val_top1) : nlohmann::json()},
-                   {"epochs", r.epochs}, {"seconds", r.seconds}});
+                   {"epochs", r.epochs}, {"seconds", r.seconds},
+                   {"name", r.name.empty() ? nlohmann::json() : nlohmann::json(r.name)},
+                   {"role", r.role.empty() ? nlohmann::json() : nlohmann::json(r.role)},
+                   {"retired", r.retired.empty() ? nlohmann::json() : nlohmann::json(r.retired)}});
   return out;
 }
 
@@ -121,17 +130,20 @@ Result<nlohmann::json> status_json(Store& store, const std::string& where) {
     total += n;
   }
   for (const auto& e : *experiments)
-    exps.push_back({{"name", e.name}, {"strategy", e.strategy}, {"created_ms", e.created_ms}});
+    exps.push_back({{"name", e.name}, {"strategy", e.strategy}, {"created_ms", e.created_ms}, {"revision", e.revision}});
+  auto name = [](const TrialRecord& t) {
+    return t.spec.name.empty() ? nlohmann::json(nullptr) : nlohmann::json(t.spec.name);
+  };
   auto role = [](const TrialRecord& t) {
     return t.spec.role == Role::kNone ? nlohmann::json(nullptr) : nlohmann::json(role_name(t.spec.role));
   };
   for (const auto& t : *leased)
-    running.push_back({{"trial", t.id}, {"role", role(t)}, {"worker", t.worker}, {"attempt", t.attempt},
+    running.push_back({{"trial", t.id}, {"name", name(t)}, {"role", role(t)}, {"worker", t.worker}, {"attempt", t.attempt},
                        {"plan", nn::plan_summary(t.spec.job.model)}, {"epochs", t.spec.job.train.epochs},
                        {"progress", t.progress}, {"updated_ms", t.updated_ms},
                        {"lease_deadline_ms", t.lease_deadline_ms}});
   for (const auto& t : *failures)
-    failed.push_back({{"trial", t.id}, {"role", role(t)}, {"charged", t.charged}, {"lost", t.lost}, {"reasons", t.reasons}});
+    failed.push_back({{"trial", t.id}, {"name", name(t)}, {"role", role(t)}, {"charged", t.charged}, {"lost", t.lost}, {"reasons", t.reasons}});
   // Trials per role (phase) the strategy has opened; trials of plain lists have none.
   nlohmann::json role_counts = nlohmann::json::object();
   for (const auto& [name, n] : *roles)
@@ -139,9 +151,35 @@ Result<nlohmann::json> status_json(Store& store, const std::string& where) {
   for (const auto& w : *workers)
     ws.push_back({{"name", w.name}, {"host", w.host}, {"state", w.state}, {"reason", w.reason},
                   {"updated_ms", w.updated_ms}});
+  // The time left for the trials known now (an adaptive search opens more):
+  // their epochs left at the running trials' last epoch times, as many at once
+  // as are running.
+  int64_t epochs_left = 0;
+  double epoch_seconds = 0;
+  int timed = 0;
+  for (const auto& t : *leased) {
+    const auto& p = t.progress;
+    const int64_t at = p.is_object() && p.contains("epoch") && p["epoch"].is_number() ? p["epoch"].get<int64_t>() : 0;
+    if (t.spec.kind != "noop") epochs_left += std::max<int64_t>(0, t.spec.job.train.epochs - at);
+    if (p.is_object() && p.contains("seconds") && p["seconds"].is_number()) {
+      epoch_seconds += p["seconds"].get<double>();
+      ++timed;
+    }
+  }
+  for (auto state : {TrialState::kPending, TrialState::kBlocked}) {
+    auto waiting = store.list_trials(state);
+    if (!waiting.ok()) return waiting.status();
+    for (const auto& t : *waiting)
+      if (t.spec.kind != "noop") epochs_left += t.spec.job.train.epochs;
+  }
+  nlohmann::json eta = nullptr;
+  if (timed && epochs_left)
+    eta = epochs_left * (epoch_seconds / timed) / static_cast<double>(std::max<size_t>(1, leased->size()));
+  else if (!epochs_left)
+    eta = 0.0;
   return nlohmann::json{{"store", where},    {"now_ms", now_ms()}, {"experiments", exps}, {"trials", total},
                         {"states", states},  {"running", running}, {"failed", failed},   {"workers", ws},
-                        {"roles", role_counts}};
+                        {"roles", role_counts}, {"epochs_left", epochs_left}, {"eta_seconds", eta}};
 }
 
 }  // namespace deepreduce::storage

@@ -24,6 +24,9 @@ struct TrialRow {
   int64_t epochs = 0;  // trained (from the result), else the budget
   double seconds = 0;
   std::string worker;
+  std::string name;     // the name a trial list gave it ("" for a sweep's)
+  std::string role;     // its role in a search (baseline, culling, ...; "" for a trial list's)
+  std::string retired;  // why no config plans it any more ("" while planned)
 };
 
 Result<std::vector<TrialRow>> trial_rows(Store& store);

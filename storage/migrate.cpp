@@ -65,6 +65,7 @@ int progress_rank(TrialState s) {
     case TrialState::kBlocked: return 2;
     case TrialState::kFailed: return 1;
     case TrialState::kCancelled: return 0;
+    case TrialState::kDamaged: return 1;
   }
   return 0;
 }
@@ -156,7 +157,7 @@ Status build(Store& old, const std::string& target, const MigrationOptions& o, M
       if (!leased.ok()) return leased.status();
       DR_RETURN_IF_ERROR(neu.fail(id, t.reasons.empty() ? "failed (before migration)" : t.reasons.back()));
     } else if (t.state == TrialState::kCancelled && state != TrialState::kCancelled) {
-      DR_RETURN_IF_ERROR(neu.cancel(id));
+      DR_RETURN_IF_ERROR(neu.cancel(id, t.reasons.empty() ? "" : t.reasons.back()));
     }
     if (*checkpoint) {
       DR_RETURN_IF_ERROR(neu.put_artifact(id, "checkpoint", **checkpoint));

@@ -26,6 +26,7 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
 #include <fstream>
@@ -86,7 +87,7 @@ nlohmann::json event_json(const Event& e) {
 nlohmann::json experiment_json(const Experiment& e) {
   return {{"name", e.name},         {"config_yaml", e.config_yaml},       {"strategy", e.strategy},
           {"created_ms", e.created_ms}, {"schema_version", e.schema_version}, {"definition", e.definition},
-          {"config", e.config}};
+          {"config", e.config},         {"revision", e.revision}};
 }
 
 class RocksStore final : public Store {
@@ -95,7 +96,10 @@ class RocksStore final : public Store {
 
   ~RocksStore() override {
     if (db_) {
-      if (!options_.read_only) db_->SyncWAL();
+      // After a failed write RocksDB holds a background error: syncing then
+      // trips an assertion in Debian's build (an abort instead of the message
+      // already given). What was committed before is durable either way.
+      if (!options_.read_only && write_failure_.empty()) db_->SyncWAL();
       for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
       db_->Close();
     }
@@ -132,8 +136,9 @@ class RocksStore final : public Store {
                            : rocksdb::DB::Open(db_options, path_, descriptors, &handles_, &db);
     if (!s.ok()) {
       if (s.IsIOError() && s.ToString().find("lock") != std::string::npos)
-        return Status::unavailable(path_ + ": the store is open in another process (a coordinator?); "
-                                   "status, export and report open it read-only: " + s.ToString());
+        return Status::unavailable(path_ + ": the store is in use by another process (a run or a coordinator "
+                                   "holds it); stop that one first, or read it beside it with status, export or "
+                                   "report");
       return from_rocks(s, path_);
     }
     db_.reset(db);
@@ -253,8 +258,20 @@ class RocksStore final : public Store {
     if (ec) return Status::io_error(path_ + ": creating the store: " + ec.message());
     DR_RETURN_IF_ERROR(fsync_dir(temp.string()));
     if (fs::exists(target)) fs::remove(target, ec);  // the empty folder it replaces
-    if (::rename(temp.c_str(), target.c_str()) != 0)
-      return Status::io_error(path_ + ": creating the store: rename from " + temp.string() + ": " + std::strerror(errno));
+    if (::rename(temp.c_str(), target.c_str()) != 0) {
+      const int err = errno;
+      if ((err == ENOTEMPTY || err == EEXIST) && fs::exists(target / "CURRENT", ec)) {
+        // Another process created it first (two runs started at once): its
+        // store is the one; opening it says whether that process holds it.
+        fs::remove_all(temp, ec);
+        return Status();
+      }
+      fs::remove_all(temp, ec);
+      if (err == ENOTEMPTY || err == EEXIST)
+        return Status::unavailable(path_ + ": the store is being created by another process at the same moment; "
+                                   "try again");
+      return Status::io_error(path_ + ": creating the store: rename from " + temp.string() + ": " + std::strerror(err));
+    }
     return fsync_dir(parent.string());
   }
 
@@ -330,24 +347,27 @@ class RocksStore final : public Store {
       const Experiment& old = **existing;
       const bool same = (old.definition.empty() || e.definition.empty()) ? old.config_yaml == e.config_yaml
                                                                           : old.definition == e.definition;
-      if (!same)
-        return Status::failed_precondition("experiment \"" + e.name +
-                                           "\" exists with another config (it defines other trials, not only "
-                                           "another data path); use a new name or a new store");
       if (old.config_yaml == e.config_yaml && old.definition == e.definition && old.config == e.config) return Status();
+      // Another definition is a revision: the caller keeps the trials it
+      // still plans (search::revise); the same one in another text is not.
       Experiment updated = old;
       updated.config_yaml = e.config_yaml;
       if (!e.definition.empty()) updated.definition = e.definition;
-      if (!e.config.is_null()) updated.config = e.config;
+      if (!e.config.is_null() || !same) updated.config = e.config;
+      if (!same) {
+        updated.revision = old.revision + 1;
+        updated.strategy = e.strategy;
+      }
       rocksdb::WriteBatch batch;
-      batch.Put(cf_["experiments"], e.name, experiment_json(updated).dump());
-      add_event(batch, {0, 0, "experiment_updated", "", "", {{"name", e.name}}});
+      batch.Put(cf_["experiments"], e.name, experiment_json(updated).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      add_event(batch, {0, 0, same ? "experiment_updated" : "experiment_revised", "", "",
+                        {{"name", e.name}, {"revision", updated.revision}}});
       return commit(batch);
     }
     Experiment copy = e;
     if (!copy.created_ms) copy.created_ms = now_ms();
     rocksdb::WriteBatch batch;
-    batch.Put(cf_["experiments"], e.name, experiment_json(copy).dump());
+    batch.Put(cf_["experiments"], e.name, experiment_json(copy).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     add_event(batch, {0, 0, "experiment_created", "", "", {{"name", e.name}, {"strategy", e.strategy}}});
     return commit(batch);
   }
@@ -404,6 +424,7 @@ class RocksStore final : public Store {
       }
       if (existing.status().code() != Status::Code::kNotFound) return existing.status();
       TrialState state = TrialState::kPending;
+      std::string failed_dep;
       for (const auto& dep : spec.dependencies()) {
         TrialState dep_state;
         if (auto it = in_batch.find(dep); it != in_batch.end()) {
@@ -417,6 +438,7 @@ class RocksStore final : public Store {
         }
         if (dep_state == TrialState::kFailed) {
           state = TrialState::kFailed;
+          failed_dep = dep;
           break;
         }
         if (dep_state != TrialState::kDone) state = TrialState::kBlocked;
@@ -427,7 +449,7 @@ class RocksStore final : public Store {
       r.spec = spec;
       r.state = state;
       r.created_ms = r.updated_ms = now;
-      if (state == TrialState::kFailed) r.reasons.push_back("a dependency failed");
+      if (state == TrialState::kFailed) r.reasons.push_back(dependency_failed(failed_dep));
       put_trial(batch, r, std::nullopt);
       add_event(batch, {0, 0, "trial_created", id, "", {{"state", state_name(state)}, {"experiment", experiment}}});
       out.push_back({id, true, state});
@@ -634,7 +656,7 @@ class RocksStore final : public Store {
     if (weights) DR_RETURN_IF_ERROR(put_artifact_batch(batch, id, "model", *weights));
     for (const auto& [kind, bytes] : more) DR_RETURN_IF_ERROR(put_artifact_batch(batch, id, kind, bytes));
     put_trial(batch, *r, from);
-    batch.Put(cf_["results"], id, result.dump());
+    batch.Put(cf_["results"], id, result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     add_event(batch, {0, 0, "done", id, worker,
                       {{"attempt", attempt}, {"top1", result.value("top1", nlohmann::json())}}});
     return commit(batch);
@@ -643,10 +665,95 @@ class RocksStore final : public Store {
   Status fail(const std::string& id, const std::string& reason) override {
     return simple_transition(id, TrialState::kFailed, "failed", reason);
   }
-  Status cancel(const std::string& id) override {
-    return simple_transition(id, TrialState::kCancelled, "cancelled", "");
+  Status cancel(const std::string& id, const std::string& reason) override {
+    return simple_transition(id, TrialState::kCancelled, "cancelled", reason);
   }
-  Status retry(const std::string& id) override {
+  Result<std::vector<std::string>> damage(const std::string& id, const std::string& reason, bool retrain) override {
+    DR_RETURN_IF_ERROR(writable());
+    auto lock = locked();
+    auto r = get_trial_locked(id);
+    if (!r.ok()) return r.status();
+    if (r->state != TrialState::kDone)
+      return Status::failed_precondition("trial " + id + " is " + state_name(r->state) + ": only done trials are damaged");
+    rocksdb::WriteBatch batch;
+    TrialRecord t = *r;
+    t.reasons.push_back(reason);
+    t.retired.clear();
+    ++t.charged;  // a damaged copy counts as one of its attempts
+    t.state = TrialState::kDamaged;
+    if (retrain) {
+      t.state = TrialState::kPending;
+      for (const auto& dep : t.spec.dependencies()) {
+        auto d = get_trial_locked(dep);
+        if (!d.ok() || d->state != TrialState::kDone) t.state = TrialState::kBlocked;
+      }
+      t.reasons.back() += "; trained again";
+    }
+    t.updated_ms = now_ms();
+    put_trial(batch, t, TrialState::kDone);
+    add_event(batch, {0, 0, "damaged", id, "", {{"reason", reason}, {"retrain", retrain}}});
+    // What depends on it waits for its retraining.
+    std::vector<std::string> blocked;
+    const std::vector<std::string> pending(by_state_[static_cast<size_t>(TrialState::kPending)].begin(),
+                                           by_state_[static_cast<size_t>(TrialState::kPending)].end());
+    for (const auto& pid : pending) {
+      if (pid == id) continue;
+      auto p = get_trial_locked(pid);
+      if (!p.ok()) return p.status();
+      const auto deps = p->spec.dependencies();
+      if (std::find(deps.begin(), deps.end(), id) == deps.end()) continue;
+      TrialRecord b = *p;
+      b.state = TrialState::kBlocked;
+      b.reasons.push_back("waits: its dependency " + id.substr(0, 12) + " was damaged");
+      b.updated_ms = t.updated_ms;
+      put_trial(batch, b, TrialState::kPending);
+      blocked.push_back(pid);
+    }
+    DR_RETURN_IF_ERROR(commit(batch));
+    return blocked;
+  }
+
+  Status retrain(const std::string& id, const std::string& why) override {
+    DR_RETURN_IF_ERROR(writable());
+    auto lock = locked();
+    auto r = get_trial_locked(id);
+    if (!r.ok()) return r.status();
+    if (r->state != TrialState::kDamaged)
+      return Status::failed_precondition("trial " + id + " is " + state_name(r->state) + ": only damaged trials are "
+                                         "trained again this way");
+    TrialRecord t = *r;
+    t.state = TrialState::kPending;
+    for (const auto& dep : t.spec.dependencies()) {
+      auto d = get_trial_locked(dep);
+      if (!d.ok() || d->state != TrialState::kDone) t.state = TrialState::kBlocked;
+    }
+    t.charged = t.lost = 0;
+    t.reasons.push_back(why);
+    t.updated_ms = now_ms();
+    rocksdb::WriteBatch batch;
+    put_trial(batch, t, TrialState::kDamaged);
+    add_event(batch, {0, 0, "retrain", id, "", {{"reason", why}}});
+    return commit(batch);
+  }
+
+  Status set_retired(const std::string& id, const std::string& why) override {
+    DR_RETURN_IF_ERROR(writable());
+    auto lock = locked();
+    auto r = get_trial_locked(id);
+    if (!r.ok()) return r.status();
+    if (r->retired == why) return Status();
+    if (!why.empty() && r->state != TrialState::kDone)
+      return Status::failed_precondition("trial " + id + " is " + state_name(r->state) + ": only done trials are retired "
+                                         "(the others are cancelled)");
+    r->retired = why;
+    r->updated_ms = now_ms();
+    rocksdb::WriteBatch batch;
+    put_trial(batch, *r, r->state);
+    add_event(batch, {0, 0, why.empty() ? "planned_again" : "retired", id, "",
+                      why.empty() ? nlohmann::json() : nlohmann::json{{"reason", why}}});
+    return commit(batch);
+  }
+  Status retry(const std::string& id, const std::string& why) override {
     DR_RETURN_IF_ERROR(writable());
     auto lock = locked();
     auto r = get_trial_locked(id);
@@ -660,11 +767,10 @@ class RocksStore final : public Store {
       auto d = get_trial_locked(dep);
       if (!d.ok() || d->state != TrialState::kDone) to = TrialState::kBlocked;
     }
-    if (from == TrialState::kCancelled && to == TrialState::kBlocked) to = TrialState::kPending;
     DR_RETURN_IF_ERROR(check_transition(id, from, to));
     r->state = to;
     r->charged = r->lost = 0;
-    r->reasons.push_back("retried by the user");
+    r->reasons.push_back(why);
     r->updated_ms = now_ms();
     rocksdb::WriteBatch batch;
     put_trial(batch, *r, from);
@@ -683,15 +789,23 @@ class RocksStore final : public Store {
       auto r = get_trial_locked(blocked_id);
       if (!r.ok()) return r.status();
       bool all_done = true, any_failed = false;
+      std::string failed_dep, damaged_dep;
       for (const auto& dep : r->spec.dependencies()) {
         auto d = get_trial_locked(dep);
         if (!d.ok()) return d.status().with_context("dependency of " + r->id);
         all_done &= d->state == TrialState::kDone;
-        any_failed |= d->state == TrialState::kFailed;
+        if (d->state == TrialState::kFailed && !any_failed) failed_dep = dep;
+        // Damaged and not trained again (its attempts are spent): it waits for
+        // `deepreduce repair`, and so would this one, for ever.
+        if (d->state == TrialState::kDamaged && !any_failed) damaged_dep = dep;
+        any_failed |= d->state == TrialState::kFailed || d->state == TrialState::kDamaged;
       }
       if (!all_done && !any_failed) continue;
       const TrialState to = any_failed ? TrialState::kFailed : TrialState::kPending;
-      if (any_failed) r->reasons.push_back("a dependency failed");
+      if (any_failed)
+        r->reasons.push_back(!damaged_dep.empty() ? "its dependency " + damaged_dep.substr(0, 12) +
+                                                        " is damaged (deepreduce repair trains it again; then retry this)"
+                                                  : dependency_failed(failed_dep));
       r->state = to;
       r->updated_ms = now_ms();
       put_trial(batch, *r, TrialState::kBlocked);
@@ -819,7 +933,7 @@ class RocksStore final : public Store {
           continue;
       }
       const nlohmann::json record = {{"key", d.key}, {"value", d.value}, {"why", d.why}, {"time_ms", now_ms()}};
-      batch.Put(cf_["decisions"], key, record.dump());
+      batch.Put(cf_["decisions"], key, record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       add_event(batch, {0, 0, "decided", "", "", {{"experiment", experiment}, {"key", d.key}, {"why", d.why}}});
       any = true;
     }
@@ -866,7 +980,7 @@ class RocksStore final : public Store {
     nlohmann::json j = {{"name", w.name},     {"host", w.host},       {"state", w.state},
                         {"reason", w.reason}, {"devices", w.devices}, {"updated_ms", w.updated_ms ? w.updated_ms : now_ms()}};
     rocksdb::WriteBatch batch;
-    batch.Put(cf_["workers"], w.name, j.dump());
+    batch.Put(cf_["workers"], w.name, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     return commit(batch);
   }
 
@@ -915,7 +1029,10 @@ class RocksStore final : public Store {
 
   Status sync() override {
     if (options_.read_only) return Status();
-    return from_rocks(db_->SyncWAL(), path_ + ": sync");
+    DR_RETURN_IF_ERROR(writable());
+    Status s = from_rocks(db_->SyncWAL(), path_ + ": sync");
+    if (!s.ok()) write_failure_ = s.message();
+    return s;
   }
 
  private:
@@ -933,6 +1050,9 @@ class RocksStore final : public Store {
 
   Status writable() const {
     if (options_.read_only) return Status::failed_precondition(path_ + ": opened read-only");
+    if (!write_failure_.empty())
+      return Status::io_error(write_failure_ + " (this process writes no more to the store; everything committed "
+                              "before is kept: free space and start again)");
     return Status();
   }
 
@@ -970,12 +1090,12 @@ class RocksStore final : public Store {
     // The chunks of a version stored by an earlier build, if any.
     batch.DeleteRange(cf_["artifacts"], base + "00000000", base + "99999999~");
     nlohmann::json meta = {{"size", bytes.size()}, {"blake2b", hash}, {"file", file}};
-    batch.Put(cf_["artifacts"], base + "meta", meta.dump());
+    batch.Put(cf_["artifacts"], base + "meta", meta.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     return Status();
   }
 
   void put_trial(rocksdb::WriteBatch& batch, const TrialRecord& r, std::optional<TrialState> old_state) {
-    batch.Put(cf_["trials"], r.id, to_json(r).dump());
+    batch.Put(cf_["trials"], r.id, to_json(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     staged_.push_back(r);
     moves_.push_back({r.id, old_state, r.state});
     if (old_state && *old_state != r.state) batch.Delete(cf_["trial_index"], std::string(state_name(*old_state)) + "/" + r.id);
@@ -989,14 +1109,19 @@ class RocksStore final : public Store {
     e.seq = ++last_seq_;
     ++pending_events_;
     e.time_ms = now_ms();
-    batch.Put(cf_["events"], be64(e.seq), event_json(e).dump());
+    batch.Put(cf_["events"], be64(e.seq), event_json(e).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
 
   Status commit(rocksdb::WriteBatch& batch) {
     rocksdb::WriteOptions wo;
     wo.sync = options_.durability == Durability::kSync;
     auto s = db_->Write(wo, &batch);
-    if (!s.ok()) last_seq_ -= pending_events_;
+    if (!s.ok()) {
+      last_seq_ -= pending_events_;
+      // A failed write leaves RocksDB in an error state: nothing more is
+      // written through it (no call that could assert after the failure).
+      write_failure_ = from_rocks(s, path_ + ": writing its records").message();
+    }
     pending_events_ = 0;
     // Artifact files: the replaced versions go once their successor is
     // committed; a failed commit takes back the files it wrote.
@@ -1036,6 +1161,7 @@ class RocksStore final : public Store {
     const std::string worker = r->worker;
     r->state = to;
     if (!reason.empty()) r->reasons.push_back(reason);
+    if (from == TrialState::kLeased && to == TrialState::kFailed) ++r->charged;  // its own failure
     if (to != TrialState::kLeased) {
       r->worker.clear();
       r->lease.clear();
@@ -1046,6 +1172,16 @@ class RocksStore final : public Store {
     put_trial(batch, *r, from);
     add_event(batch, {0, 0, event, id, worker, reason.empty() ? nlohmann::json() : nlohmann::json{{"reason", reason}}});
     return commit(batch);
+  }
+
+  // "a dependency failed: trial 1a2b3c4d5e6f (baseline)", by its name or
+  // role where it has one (the store is locked).
+  std::string dependency_failed(const std::string& dep) {
+    auto d = get_trial_locked(dep);
+    std::string about;
+    if (d.ok() && d->spec.role != Role::kNone) about = role_name(d->spec.role);
+    if (d.ok() && !d->spec.name.empty()) about = d->spec.name;
+    return "a dependency failed: trial " + dep.substr(0, 12) + (about.empty() ? "" : " (" + about + ")");
   }
 
   Status check_lease(const TrialRecord& r, const std::string& worker, int64_t attempt) {
@@ -1083,10 +1219,12 @@ class RocksStore final : public Store {
   Result<Experiment> parse_experiment(const std::string& name, const std::string& value) {
     try {
       auto j = nlohmann::json::parse(value);
-      return Experiment{j.at("name").get<std::string>(),       j.at("config_yaml").get<std::string>(),
-                        j.at("strategy").get<std::string>(),   j.at("created_ms").get<int64_t>(),
-                        j.at("schema_version").get<int64_t>(), j.value("definition", std::string()),
-                        j.value("config", nlohmann::json())};
+      Experiment e{j.at("name").get<std::string>(),       j.at("config_yaml").get<std::string>(),
+                   j.at("strategy").get<std::string>(),   j.at("created_ms").get<int64_t>(),
+                   j.at("schema_version").get<int64_t>(), j.value("definition", std::string()),
+                   j.value("config", nlohmann::json())};
+      e.revision = j.value("revision", int64_t{1});  // none before config revisions
+      return e;
     } catch (const nlohmann::json::exception& e) {
       return Status::corruption(path_ + ": experiment " + name + ": " + e.what());
     }
@@ -1108,6 +1246,8 @@ class RocksStore final : public Store {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::map<std::string, rocksdb::ColumnFamilyHandle*> cf_;
   std::mutex mu_;
+  // Why writing stopped (a failed write: a full disk...); "" while it works.
+  std::string write_failure_;
   uint64_t last_seq_ = 0;
   uint64_t pending_events_ = 0;
   // Parsed trial records of this writer, kept coherent by commit(): the
@@ -1121,7 +1261,7 @@ class RocksStore final : public Store {
   };
   std::vector<Move> moves_;  // state changes of the batch being built
   // The writer's state sets (id order), loaded at open, changed on commit.
-  std::array<std::set<std::string>, 6> by_state_;
+  std::array<std::set<std::string>, 7> by_state_;  // one per TrialState
   bool indexed_ = false;
   std::vector<std::string> doomed_, written_;  // artifact files the batch replaces / writes
 };

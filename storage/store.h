@@ -65,6 +65,9 @@ struct Experiment {
   // The parsed config as canonical JSON (search::to_json(SweepConfig)); null
   // for a trial list. Reports and `migrate` read this, never the YAML.
   nlohmann::json config = nullptr;
+  // 1, then one more each time the experiment is run with a config that
+  // defines other trials (a revision; search/revise.h keeps what it still plans).
+  int64_t revision = 1;
 };
 
 // A decision a strategy made (a criticality ranking, the phases it opened),
@@ -124,10 +127,10 @@ class Store {
   virtual ~Store() = default;
 
   // --- experiments
-  // Creates or, for an existing name, checks that it defines the same
-  // experiment (the same definition digest; without digests, the same text).
-  // The same definition in another text (a new dataset path, a comment)
-  // replaces the stored text.
+  // Creates or, for an existing name, updates an experiment. The same
+  // definition (digest; without digests, the same text) in another text (a
+  // new dataset path, a comment) replaces the stored text; another definition
+  // is a revision: revision + 1, the new config and strategy stored.
   virtual Status put_experiment(const Experiment& e) = 0;
   virtual Result<std::optional<Experiment>> get_experiment(const std::string& name) = 0;
   virtual Result<std::vector<Experiment>> list_experiments() = 0;
@@ -180,10 +183,23 @@ class Store {
                           const std::map<std::string, std::string>& more = {}) = 0;
   // leased -> failed (a failure that retrying cannot fix, e.g. a bad config).
   virtual Status fail(const std::string& id, const std::string& reason) = 0;
-  virtual Status cancel(const std::string& id) = 0;
+  // pending, blocked, leased or failed -> cancelled; `reason` joins its reasons.
+  virtual Status cancel(const std::string& id, const std::string& reason) = 0;
+  // An artifact of done trial `id` failed verification: done -> damaged with
+  // `reason`, and on to pending (blocked while a dependency of its own is not
+  // done) when `retrain`; every pending trial that depends on it goes back to
+  // blocked (leased ones are the caller's: release them first). Returns the
+  // dependents it blocked.
+  virtual Result<std::vector<std::string>> damage(const std::string& id, const std::string& reason, bool retrain) = 0;
+  // damaged -> pending (or blocked): `deepreduce repair`.
+  virtual Status retrain(const std::string& id, const std::string& why) = 0;
+  // Marks a done trial as no longer planned (TrialRecord::retired), or as
+  // planned again with why = "". Its state, result and artifacts are unchanged.
+  virtual Status set_retired(const std::string& id, const std::string& why) = 0;
   // failed/cancelled -> pending, or blocked while a dependency is not done (the
   // user asks again); its charged and lost counts start over.
-  virtual Status retry(const std::string& id) = 0;
+  // `why` joins its reasons ("retried by the user").
+  virtual Status retry(const std::string& id, const std::string& why) = 0;
   // Moves every blocked trial whose dependencies are done to pending, and to
   // failed those with a failed dependency; returns the ids that changed.
   virtual Result<std::vector<std::string>> unblock_ready() = 0;

@@ -11,13 +11,15 @@ const char* state_name(TrialState s) {
     case TrialState::kDone: return "done";
     case TrialState::kFailed: return "failed";
     case TrialState::kCancelled: return "cancelled";
+    case TrialState::kDamaged: return "damaged";
   }
   return "?";
 }
 
 const std::vector<TrialState>& all_states() {
   static const std::vector<TrialState> kAll = {TrialState::kBlocked, TrialState::kPending, TrialState::kLeased,
-                                               TrialState::kDone,    TrialState::kFailed,  TrialState::kCancelled};
+                                               TrialState::kDone,    TrialState::kFailed,  TrialState::kCancelled,
+                                               TrialState::kDamaged};
   return kAll;
 }
 
@@ -43,7 +45,13 @@ constexpr std::pair<S, S> kTransitions[] = {
     {S::kLeased, S::kCancelled},
     {S::kFailed, S::kPending},     // retried by the user
     {S::kFailed, S::kBlocked},     // retried by the user, its dependencies retried too
+    {S::kFailed, S::kCancelled},   // no longer planned by a revised config
     {S::kCancelled, S::kPending},  // a cancelled sweep resumed
+    {S::kCancelled, S::kBlocked},  // planned again while a dependency is not done
+    {S::kDone, S::kDamaged},       // an artifact of it failed verification
+    {S::kDamaged, S::kPending},    // trained again (repair, or its attempts allow)
+    {S::kDamaged, S::kBlocked},    // trained again once its own dependencies are whole
+    {S::kPending, S::kBlocked},    // a dependency was found damaged: it waits for its retraining
 };
 
 }  // namespace
@@ -73,6 +81,7 @@ nlohmann::json to_json(const TrialRecord& r) {
           {"lost", r.lost},
           {"reasons", r.reasons},
           {"progress", r.progress},
+          {"retired", r.retired},
           {"created_ms", r.created_ms},
           {"updated_ms", r.updated_ms}};
 }
@@ -97,6 +106,7 @@ Result<TrialRecord> trial_record_from_json(const nlohmann::json& j) {
     r.lost = j.value("lost", int64_t{0});
     r.reasons = j.at("reasons").get<std::vector<std::string>>();
     r.progress = j.at("progress");
+    r.retired = j.value("retired", std::string());  // none before config revisions
     r.created_ms = j.at("created_ms").get<int64_t>();
     r.updated_ms = j.at("updated_ms").get<int64_t>();
   } catch (const nlohmann::json::exception& e) {

@@ -16,7 +16,10 @@
 
 namespace deepreduce::storage {
 
-enum class TrialState { kBlocked, kPending, kLeased, kDone, kFailed, kCancelled };
+// kDamaged: done, but an artifact it made failed verification (its bytes are
+// not what its record says); it is trained again (repair, or automatically
+// while its attempts allow), and what depends on it waits meanwhile.
+enum class TrialState { kBlocked, kPending, kLeased, kDone, kFailed, kCancelled, kDamaged };
 
 const char* state_name(TrialState s);
 Result<TrialState> parse_state(const std::string& name);
@@ -44,6 +47,11 @@ struct TrialRecord {
   int64_t lost = 0;
   std::vector<std::string> reasons;  // one per failed attempt
   nlohmann::json progress = nullptr;  // the last progress report
+  // A done trial no revision of its experiment plans any more (and no other
+  // experiment in the store): why, e.g. "no longer planned by revision 2 of
+  // experiment x". It keeps its result and artifacts but is left out of the
+  // front; planned again, it counts again. "" for every planned trial.
+  std::string retired;
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
 };

@@ -23,11 +23,12 @@ Status save_archive(const std::string& path, torch::serialize::OutputArchive& ar
 }  // namespace
 
 
-Status save_model(const std::string& path, nn::Network& net) {
+Status save_model(const std::string& path, nn::Network& net, const std::string& dataset) {
   try {
     torch::serialize::OutputArchive archive;
     archive.write("deepreduce_model_format", c10::IValue(kModelFormat));
     archive.write("spec", c10::IValue(nn::to_json(net->spec()).dump()));
+    if (!dataset.empty()) archive.write("dataset", c10::IValue(dataset));
     torch::serialize::OutputArchive weights;
     net->save(weights);
     archive.write("weights", weights);
@@ -57,6 +58,18 @@ Result<nn::Network> load_model(const std::string& path, torch::Device device) {
     archive.read("weights", weights);
     (*net)->load(weights);
     return *net;
+  } catch (const std::exception& e) {
+    return Status::corruption(path + ": cannot read model: " + e.what());
+  }
+}
+
+Result<std::string> model_dataset(const std::string& path) {
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path, torch::kCPU);
+    c10::IValue dataset;
+    if (!archive.try_read("dataset", dataset) || !dataset.isString()) return std::string();
+    return dataset.toStringRef();
   } catch (const std::exception& e) {
     return Status::corruption(path + ": cannot read model: " + e.what());
   }

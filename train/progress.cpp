@@ -50,12 +50,16 @@ void ProgressPrinter::on_epoch(const EpochRecord& e, int64_t epochs) {
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const int64_t done = start_epoch_ < 0 ? 1 : e.epoch - start_epoch_ + 1;
   const double eta = done > 0 ? elapsed / done * (epochs - e.epoch) : NAN;
-  std::fprintf(out_,
-               "%sepoch %lld/%lld  lr %.4g  train loss %.4f  train acc %.1f%%  test loss %.4f  top-1 %.2f%%  "
-               "top-5 %.2f%%  %.0f img/s  %.1fs  ETA %s\n",
+  // Test figures where the epoch measured them, else validation's.
+  char measured[128] = "";
+  if (e.top1)
+    std::snprintf(measured, sizeof measured, "test loss %.4f  top-1 %.2f%%  top-5 %.2f%%", e.loss.value_or(0), *e.top1,
+                  e.top5.value_or(0));
+  else if (e.val_top1)
+    std::snprintf(measured, sizeof measured, "val loss %.4f  val top-1 %.2f%%", e.val_loss.value_or(0), *e.val_top1);
+  std::fprintf(out_, "%sepoch %lld/%lld  lr %.4g  train loss %.4f  train acc %.1f%%  %s  %.0f img/s  %.1fs  ETA %s\n",
                tty_ ? "\r\033[K" : "", static_cast<long long>(e.epoch), static_cast<long long>(epochs), e.lr,
-               e.train_loss, e.train_top1, e.loss, e.top1, e.top5, e.images_per_second, e.seconds,
-               format_duration(eta).c_str());
+               e.train_loss, e.train_top1, measured, e.images_per_second, e.seconds, format_duration(eta).c_str());
   std::fflush(out_);
 }
 

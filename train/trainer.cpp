@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <limits>
 #include <filesystem>
@@ -480,9 +481,11 @@ Result<TrialResult> run_training(const TrainJob& job, const RunOptions& run, con
       return v[2] == 0;
     };
     auto nan_error = [&] {
+      char lr_text[32];
+      std::snprintf(lr_text, sizeof lr_text, "%g", lr);  // 1e+30, not 1000000000000000019884624838656.000000
       return Status::failed_precondition("epoch " + std::to_string(epoch + 1) + ", by batch " +
                                          std::to_string(batch_index) + ": training loss is not finite (lr " +
-                                         std::to_string(lr) + "); lower the learning rate or check the data");
+                                         lr_text + "); lower the learning rate or check the data");
     };
     while (auto batch = loader.next()) {
       if (hooks.stop && hooks.stop->load()) {
@@ -554,15 +557,22 @@ Result<TrialResult> run_training(const TrainJob& job, const RunOptions& run, con
     const double train_secs = seconds_since(train_start);
     images_trained += seen;
     seconds_training += train_secs;
-    Eval ev = evaluate(net, *test_data, norm, place);
     EpochRecord rec;
     rec.epoch = epoch + 1;
     rec.lr = lr;
     rec.train_loss = train_loss;
     rec.train_top1 = train_top1;
-    rec.loss = ev.loss;
-    rec.top1 = ev.top1;
-    rec.top5 = ev.top5;
+    // With a validation split the test set is measured once, at the end (a
+    // mask phase may end at any epoch, a stopped run where it stops): the
+    // epochs before follow validation top-1.
+    const bool test_now = !val_data || epoch + 1 == t.epochs || mask_phase ||
+                          (run.stop_after > 0 && epoch + 1 >= run.stop_after) || (hooks.stop && hooks.stop->load());
+    if (test_now) {
+      Eval ev = evaluate(net, *test_data, norm, place);
+      rec.loss = ev.loss;
+      rec.top1 = ev.top1;
+      rec.top5 = ev.top5;
+    }
     rec.images_per_second = train_secs > 0 ? seen / train_secs : 0;
     if (val_data) {
       Eval val = evaluate(net, val_data, norm, place);
@@ -596,7 +606,7 @@ Result<TrialResult> run_training(const TrainJob& job, const RunOptions& run, con
     const auto& last = result.epochs.back();
     result.top1 = last.top1;
     result.top5 = last.top5;
-    result.loss = last.loss;
+    result.loss = last.loss.value_or(0);
     result.val_top1 = last.val_top1;
   }
   result.images_per_second = seconds_training > 0 ? images_trained / seconds_training : 0;
@@ -615,7 +625,7 @@ Result<TrialResult> run_training(const TrainJob& job, const RunOptions& run, con
   if (result.completed) {
     // model.pt holds plain contiguous weights whatever layout trained them.
     if (place.format != torch::MemoryFormat::Contiguous) set_memory_format(*net, torch::MemoryFormat::Contiguous);
-    DR_RETURN_IF_ERROR(save_model((std::filesystem::path(out_dir) / "model.pt").string(), net));
+    DR_RETURN_IF_ERROR(save_model((std::filesystem::path(out_dir) / "model.pt").string(), net, job.data.dataset));
     DR_RETURN_IF_ERROR(write_file_atomic((std::filesystem::path(out_dir) / "result.json").string(),
                                          to_json(result).dump(2) + "\n"));
   }

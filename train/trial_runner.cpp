@@ -78,7 +78,7 @@ Result<TrialResult> run_trial(const TrialRun& t, ArtifactSource& source, const T
     auto pruned = nn::prune_network(*source_net, job.model, spec.prune->criterion);
     if (!pruned.ok()) return pruned.status();
     const std::string init = (dir / "pruned.pt").string();
-    DR_RETURN_IF_ERROR(save_model(init, *pruned));
+    DR_RETURN_IF_ERROR(save_model(init, *pruned, job.data.dataset));
     run.init = init;
   } else if (!spec.base.empty() && job.model.masks) {
     // Learned linearization: a mask phase starts from its base's weights (the

@@ -675,6 +675,12 @@ struct Worker::Impl {
           refusals = 0;
           refusal_said.clear();
           contacted = true;
+          if (!m.ok() && m.status().code() == Status::Code::kFailedPrecondition) {
+            // The coordinator is of another build: waiting cannot fix that.
+            return Status::failed_precondition(options.connect + ": the coordinator speaks another protocol (" +
+                                               m.status().message() +
+                                               "); run the same deepreduce version on both ends");
+          }
           if (!m.ok()) {
             log("ignored a message: " + m.status().message());
             continue;

@@ -80,7 +80,7 @@ TEST(CountCommandTest, BadInputExitsTwoWithAMessageThatNamesTheChoices) {
       {"count --rho 0.3", "power of 1/2"},
       {"count --blocks 2,2", "expected 4 block counts"},
       {"count --blocks 2,x,2,2", "comma-separated integers"},
-      {"count --input 4", "too small"},
+      {"count --input-size 4", "too small"},
       {"count --only s1 --cull s2", "use one of them"},
       {"count --frobnicate", "unrecognised option"},
   };

@@ -70,6 +70,34 @@ TEST(ExportModelCommandTest, UsageErrorsSayWhatToGive) {
   r = run_deepreduce("export-model --db /nonexistent/store --front --out d");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("no deepreduce store here"), std::string::npos) << r.out;
+  r = run_deepreduce("export-model --model m.pt --out x.onnx --format onxx");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("--format onxx: expected onnx or pt; did you mean onnx?"), std::string::npos) << r.out;
+}
+
+// A model exported from a train --out folder carries what is known: its
+// dataset (kept in model.pt) with the normalisation, result.json's top-1; a
+// state dict says how it is read instead of a null opset.
+TEST(ExportModelCommandTest, AModelFileExportsWithWhatItsFolderKnows) {
+  const fs::path dir = deepreduce::testing::fresh_test_dir("exportfile");
+  auto r = run_deepreduce("train --dataset synthetic --arch resnet18 --alpha 0.125 --blocks 1,1,1,1 --train-subset 128 "
+                          "--test-subset 64 --batch 32 --epochs 1 --threads 2 -q --out " + (dir / "run").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::ifstream result_in(dir / "run" / "result.json");
+  const double top1 = nlohmann::json::parse(result_in)["top1"];
+  for (const char* format : {"onnx", "pt"}) {
+    const fs::path out = dir / (std::string("net.") + format);
+    r = run_deepreduce("export-model --model " + (dir / "run" / "model.pt").string() + " --format " + format +
+                       " --out " + out.string());
+    ASSERT_EQ(r.code, 0) << r.out;
+    std::ifstream in(out.string() + ".json");
+    auto side = nlohmann::json::parse(in);
+    EXPECT_EQ(side["top1"], top1) << side.dump();
+    EXPECT_EQ(side["dataset"], "synthetic") << side.dump();
+    EXPECT_TRUE(side["input"]["normalization"].is_object()) << side.dump();
+    EXPECT_FALSE(side["opset"].is_null()) << side.dump();
+  }
+  if (!HasFailure()) fs::remove_all(dir);
 }
 
 }  // namespace

@@ -29,6 +29,7 @@ class StoreCommandsTest : public ::testing::Test {
     culled.teacher = trial_id(base);
     TrialSpec other = base;
     other.job.model.alpha = 0.5;
+    other.name = "half-width";  // a name a trial list gave it
     ASSERT_TRUE(store_->add_trials("quick", {base, culled, other}).ok());
     base_ = trial_id(base);
     other_ = trial_id(other);
@@ -81,6 +82,36 @@ TEST_F(StoreCommandsTest, ExportWritesOneRowPerTrial) {
       EXPECT_EQ(row["epochs"], 2);
       EXPECT_DOUBLE_EQ(row["seconds"].get<double>(), 21.5);
     }
+}
+
+// A trial list's names reach status and both exports; a search's roles too.
+TEST_F(StoreCommandsTest, NamesAndRolesAreShownWhereverTrialsAre) {
+  auto r = run_deepreduce("status --db " + dir_.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("role or name"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("half-width"), std::string::npos) << "the failed trial by its name\n" << r.out;
+  r = run_deepreduce("status --db " + dir_.string() + " --json");
+  auto status = nlohmann::json::parse(r.out);
+  EXPECT_EQ(status["failed"][0]["name"], "half-width") << r.out;
+  r = run_deepreduce("export --db " + dir_.string());
+  EXPECT_NE(r.out.find(",half-width,,"), std::string::npos) << r.out;
+  const fs::path out = dir_.string() + ".json";
+  r = run_deepreduce("export --db " + dir_.string() + " --format json --out " + out.string());
+  std::ifstream in(out);
+  auto rows = nlohmann::json::parse(in);
+  fs::remove(out);
+  for (const auto& row : rows) EXPECT_EQ(row["name"], row["id"] == other_ ? nlohmann::json("half-width") : nlohmann::json()) << row;
+}
+
+// A report of nothing is no report: it says where the experiment stands.
+TEST_F(StoreCommandsTest, AReportOfAStoreWithNothingTrainedFails) {
+  const fs::path empty = dir_.string() + "-empty";
+  { auto s = *open_store(empty.string()); ASSERT_TRUE(s->put_experiment({"e", "name: e\n", "grid", 0, kSchemaVersion, ""}).ok()); }
+  auto r = run_deepreduce("report --db " + empty.string() + " --out " + (dir_.string() + "-rep"));
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("nothing to report yet: 0 trials"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(dir_.string() + "-rep"));
+  fs::remove_all(empty);
 }
 
 TEST_F(StoreCommandsTest, StatusSaysHowToRetry) {

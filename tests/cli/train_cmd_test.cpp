@@ -133,6 +133,15 @@ TEST_F(TrainCommandTest, AFailedRunLeavesNoEmptyOutFolder) {
   auto r = run_deepreduce(std::string("train ") + kTiny + " --teacher " + path("none.pt") + " --out " + path("gone"));
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_FALSE(fs::exists(path("gone"))) << r.out;
+  // A data folder that is not there: refused before --out is made.
+  r = run_deepreduce("train --dataset cifar10 --data-dir " + path("no-data") + " --epochs 1 --out " + path("nodata"));
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("data_batch_1.bin: not found or not readable"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(path("nodata"))) << r.out;
+  // One epoch is "1 epoch".
+  r = run_deepreduce(std::string("train ") + kTiny + " --epochs 1 --out " + path("one"));
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("on synthetic for 1 epoch\n"), std::string::npos) << r.out;
   fs::create_directories(path("kept"));
   r = run_deepreduce(std::string("train ") + kTiny + " --teacher " + path("none.pt") + " --out " + path("kept"));
   EXPECT_EQ(r.code, 1) << r.out;

@@ -196,7 +196,7 @@ TEST_F(MigrateTest, AStoreInUseIsNotMigrated) {
   ASSERT_TRUE(holder.ok()) << holder.status().message();
   auto sum = migrate_store(db_.string());
   ASSERT_FALSE(sum.ok());
-  EXPECT_NE(sum.status().message().find("open in another process"), std::string::npos) << sum.status().message();
+  EXPECT_NE(sum.status().message().find("in use by another process"), std::string::npos) << sum.status().message();
   EXPECT_FALSE(fs::exists(db_.string() + ".migrating"));
 }
 

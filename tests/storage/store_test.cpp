@@ -68,8 +68,13 @@ TEST(TrialIdTest, SameSpecSameIdAndLocalPathsDoNotCount) {
   EXPECT_NE(text.find("\"relu_off\":[]"), std::string::npos);
 }
 
+// Done is final but for damage: a done trial whose artifact failed
+// verification is damaged, and only then trained again.
 TEST(TransitionTableTest, DoneIsFinalAndOnlyTableEntriesAreLegal) {
-  for (auto to : all_states()) EXPECT_FALSE(transition_allowed(TrialState::kDone, to)) << state_name(to);
+  for (auto to : all_states())
+    EXPECT_EQ(transition_allowed(TrialState::kDone, to), to == TrialState::kDamaged) << state_name(to);
+  EXPECT_TRUE(transition_allowed(TrialState::kDamaged, TrialState::kPending));
+  EXPECT_FALSE(transition_allowed(TrialState::kDamaged, TrialState::kDone));
   EXPECT_TRUE(transition_allowed(TrialState::kPending, TrialState::kLeased));
   EXPECT_FALSE(transition_allowed(TrialState::kBlocked, TrialState::kLeased));
   EXPECT_FALSE(transition_allowed(TrialState::kFailed, TrialState::kDone));
@@ -124,7 +129,7 @@ TEST_F(StoreTest, LifecycleLeaseCompleteAndUnblock) {
   EXPECT_EQ(**store_->get_artifact(tid, "model"), "weights");
   EXPECT_EQ(*store_->unblock_ready(), std::vector<std::string>{sid});
   EXPECT_EQ(store_->get_trial(sid)->state, TrialState::kPending);
-  EXPECT_FALSE(store_->cancel(tid).ok());  // done is immutable
+  EXPECT_FALSE(store_->cancel(tid, "").ok());  // done is immutable
 }
 
 TEST_F(StoreTest, OnlyTheTrialsOwnFailuresUseUpItsAttempts) {
@@ -151,7 +156,7 @@ TEST_F(StoreTest, OnlyTheTrialsOwnFailuresUseUpItsAttempts) {
   EXPECT_EQ(rec.charged, 3);
   EXPECT_EQ(rec.lost, 1);
   EXPECT_EQ(rec.reasons.back(), "attempt 9 on w3: loss is nan (3 failed attempt(s): no attempts left)");
-  ASSERT_TRUE(store_->retry(id).ok());
+  ASSERT_TRUE(store_->retry(id, "retried by the user").ok());
   rec = *store_->get_trial(id);
   EXPECT_EQ(rec.state, TrialState::kPending);
   EXPECT_EQ(rec.charged, 0);
@@ -173,11 +178,74 @@ TEST_F(StoreTest, ARetriedStudentWaitsForItsRetriedTeacher) {
   ASSERT_TRUE(store_->fail(tid, "bad data").ok());
   ASSERT_EQ(*store_->unblock_ready(), std::vector<std::string>{sid});
   ASSERT_EQ(store_->get_trial(sid)->state, TrialState::kFailed);
-  ASSERT_TRUE(store_->retry(tid).ok());
-  ASSERT_TRUE(store_->retry(sid).ok());
+  ASSERT_TRUE(store_->retry(tid, "retried by the user").ok());
+  ASSERT_TRUE(store_->retry(sid, "retried by the user").ok());
   EXPECT_EQ(store_->get_trial(tid)->state, TrialState::kPending);
   EXPECT_EQ(store_->get_trial(sid)->state, TrialState::kBlocked);
-  EXPECT_FALSE(store_->retry(tid).ok());  // only failed or cancelled trials
+  EXPECT_FALSE(store_->retry(tid, "retried by the user").ok());  // only failed or cancelled trials
+}
+
+// A failure names the dependency that failed, and a permanent failure counts
+// as one of the trial's own.
+TEST_F(StoreTest, ADependentSaysWhichDependencyFailed) {
+  auto teacher = spec(1.0);
+  teacher.name = "the-teacher";
+  const std::string tid = trial_id(teacher);
+  auto student = spec(0.5, tid);
+  const std::string sid = trial_id(student);
+  ASSERT_TRUE(store_->add_trials("exp", {teacher, student}).ok());
+  ASSERT_TRUE(store_->lease(tid, "w", now_ms() + 1000, kToken).ok());
+  ASSERT_TRUE(store_->fail(tid, "loss is not finite").ok());
+  EXPECT_EQ(store_->get_trial(tid)->charged, 1);
+  ASSERT_EQ(*store_->unblock_ready(), std::vector<std::string>{sid});
+  EXPECT_EQ(store_->get_trial(sid)->reasons.back(),
+            "a dependency failed: trial " + tid.substr(0, 12) + " (the-teacher)");
+}
+
+// What a config revision does to trials it no longer plans: unfinished ones
+// are cancelled with the reason (failed ones too), done ones are retired and
+// keep their result; both come back when planned again.
+TEST_F(StoreTest, TrialsSetAsideByARevisionKeepEverythingAndComeBack) {
+  auto teacher = spec(1.0);
+  const std::string tid = trial_id(teacher);
+  auto student = spec(0.5, tid);
+  const std::string sid = trial_id(student);
+  auto other = spec(0.25);
+  const std::string oid = trial_id(other);
+  ASSERT_TRUE(store_->add_trials("exp", {teacher, student, other}).ok());
+  ASSERT_TRUE(store_->lease(tid, "w", now_ms() + 1000, kToken).ok());
+  ASSERT_TRUE(store_->complete(tid, "w", 1, kToken, {{"top1", 91.5}}, std::string("weights")).ok());
+  ASSERT_TRUE(store_->lease(oid, "w", now_ms() + 1000, kToken).ok());
+  ASSERT_TRUE(store_->fail(oid, "bad lr").ok());
+  EXPECT_FALSE(store_->set_retired(sid, "no longer planned").ok()) << "only done trials are retired";
+  ASSERT_TRUE(store_->set_retired(tid, "no longer planned by revision 2 of experiment exp").ok());
+  ASSERT_TRUE(store_->cancel(oid, "no longer planned by revision 2 of experiment exp").ok());
+  auto t = *store_->get_trial(tid);
+  EXPECT_EQ(t.state, TrialState::kDone);
+  EXPECT_EQ(t.retired, "no longer planned by revision 2 of experiment exp");
+  EXPECT_EQ((**store_->get_result(tid))["top1"], 91.5);
+  EXPECT_EQ(**store_->get_artifact(tid, "model"), "weights");
+  EXPECT_EQ(store_->get_trial(oid)->state, TrialState::kCancelled);
+  EXPECT_EQ(store_->get_trial(oid)->reasons.back(), "no longer planned by revision 2 of experiment exp");
+  // Survives a reopen.
+  store_.reset();
+  store_ = *open_store(dir_.string());
+  EXPECT_EQ(store_->get_trial(tid)->retired, "no longer planned by revision 2 of experiment exp");
+  ASSERT_TRUE(store_->set_retired(tid, "").ok());
+  EXPECT_TRUE(store_->get_trial(tid)->retired.empty());
+  ASSERT_TRUE(store_->retry(oid, "planned again by revision 3 of experiment exp").ok());
+  EXPECT_EQ(store_->get_trial(oid)->state, TrialState::kPending);
+  // A cancelled trial whose dependency is not done comes back blocked, not pending.
+  ASSERT_TRUE(store_->cancel(sid, "no longer planned").ok());
+  ASSERT_TRUE(store_->set_retired(tid, "").ok());
+  auto t2 = spec(0.75);
+  const std::string t2id = trial_id(t2);
+  auto s2 = spec(0.6, t2id);
+  const std::string s2id = trial_id(s2);
+  ASSERT_TRUE(store_->add_trials("exp", {t2, s2}).ok());
+  ASSERT_TRUE(store_->cancel(s2id, "no longer planned").ok());
+  ASSERT_TRUE(store_->retry(s2id, "planned again").ok());
+  EXPECT_EQ(store_->get_trial(s2id)->state, TrialState::kBlocked);
 }
 
 TEST_F(StoreTest, AResultWithoutTheLiveLeaseIsNeverApplied) {
@@ -296,29 +364,36 @@ TEST_F(StoreTest, ExperimentsKeepTheirConfigVerbatim) {
   Experiment e{"quick", "name: quick\nsearch: {}\n", "grid", 0, kSchemaVersion, ""};
   ASSERT_TRUE(store_->put_experiment(e).ok());
   ASSERT_TRUE(store_->put_experiment(e).ok());  // the same again is fine
-  e.config_yaml += "# changed\n";
-  EXPECT_FALSE(store_->put_experiment(e).ok());
   auto got = *store_->get_experiment("quick");
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(got->config_yaml, "name: quick\nsearch: {}\n");
   EXPECT_GT(got->created_ms, 0);
+  EXPECT_EQ(got->revision, 1);
+  e.config_yaml += "# changed\n";  // without a digest the text is the definition
+  ASSERT_TRUE(store_->put_experiment(e).ok());
+  EXPECT_EQ((*store_->get_experiment("quick"))->revision, 2);
   EXPECT_EQ(store_->list_experiments()->size(), 1u);
 }
 
 // With a definition digest, the same experiment in another text (its data
-// moved, a comment) is accepted and its latest text kept; another definition
-// is refused whatever the text.
+// moved, a comment) is the same revision with its latest text kept; another
+// definition is the next revision, whatever the text.
 TEST_F(StoreTest, AnExperimentIsItsDefinitionNotItsText) {
   Experiment e{"moved", "name: moved\ndataset: {path: /a}\n", "grid", 0, kSchemaVersion, "digest-1"};
   ASSERT_TRUE(store_->put_experiment(e).ok());
   e.config_yaml = "name: moved\ndataset: {path: /b}  # elsewhere now\n";
   ASSERT_TRUE(store_->put_experiment(e).ok());
   EXPECT_EQ((*store_->get_experiment("moved"))->config_yaml, e.config_yaml);
+  EXPECT_EQ((*store_->get_experiment("moved"))->revision, 1);
   e.definition = "digest-2";
-  auto refused = store_->put_experiment(e);
-  ASSERT_FALSE(refused.ok());
-  EXPECT_NE(refused.message().find("another config"), std::string::npos) << refused.message();
-  EXPECT_EQ((*store_->get_experiment("moved"))->definition, "digest-1");
+  e.strategy = "deepreduce";
+  ASSERT_TRUE(store_->put_experiment(e).ok());
+  auto revised = *store_->get_experiment("moved");
+  EXPECT_EQ(revised->definition, "digest-2");
+  EXPECT_EQ(revised->strategy, "deepreduce");
+  EXPECT_EQ(revised->revision, 2);
+  ASSERT_TRUE(store_->put_experiment(e).ok());  // the revision again is no new one
+  EXPECT_EQ((*store_->get_experiment("moved"))->revision, 2);
 }
 
 TEST_F(StoreTest, ReadOnlyOpenSeesTheDataBesideAWriterAndRefusesWrites) {
@@ -331,7 +406,7 @@ TEST_F(StoreTest, ReadOnlyOpenSeesTheDataBesideAWriterAndRefusesWrites) {
   EXPECT_EQ((*reader)->add_trials("exp", {spec(0.5)}).status().code(), Status::Code::kFailedPrecondition);
   auto second_writer = open_store(dir_.string());
   ASSERT_FALSE(second_writer.ok());
-  EXPECT_NE(second_writer.status().message().find("open in another process"), std::string::npos)
+  EXPECT_NE(second_writer.status().message().find("in use by another process"), std::string::npos)
       << second_writer.status().message();
 }
 
