@@ -131,6 +131,8 @@ int status_main(int argc, char** argv) {
                    p.is_object() && p.contains("top1") && p["top1"].is_number() ? fixed(p["top1"].get<double>(), 2)
                    : p.is_object() && p.contains("val_top1") && p["val_top1"].is_number()
                        ? fixed(p["val_top1"].get<double>(), 2) + " (val)"
+                   : p.is_object() && p.contains("train_top1") && p["train_top1"].is_number()
+                       ? fixed(p["train_top1"].get<double>(), 2) + " (train)"
                        : "-",
                    age(t.updated_ms)});
     } else if (t.state == storage::TrialState::kFailed) {
@@ -499,33 +501,46 @@ std::set<std::string> chosen_trials(storage::Store& s, const std::vector<std::st
   return out;
 }
 
-}  // namespace
-
-int verify_main(int argc, char** argv) {
-  po::options_description desc(
-      "deepreduce verify: read every record of a store and check every artifact (models, masks,\n"
-      "checkpoints) against the size and BLAKE2b its record names. Read-only, safe beside a\n"
-      "running coordinator. Exits 1 when anything is damaged, naming the trial, the artifact and\n"
-      "what is wrong; deepreduce repair trains damaged trials again.\n\n"
-      "Usage: deepreduce verify --db DIR [TRIAL...]\n\nOptions");
+// `deepreduce COMMAND --db DIR [TRIAL...]` (verify, repair): the store's
+// path and the trials named; an exit code when parsing ends the command.
+std::optional<int> store_and_trials(int argc, char** argv, const std::string& command, const std::string& about,
+                                    std::string& db, std::vector<std::string>& trials) {
+  po::options_description desc("deepreduce " + command + ": " + about + "\n\nUsage: deepreduce " + command +
+                               " --db DIR [TRIAL...]\n\nOptions");
   desc.add_options()("db", po::value<std::string>(), "the store folder (required)")(
       "trial", po::value<std::vector<std::string>>(), "only these trials (ids or unique prefixes)")(
       "help,h", "show this help");
   po::variables_map vm;
-  if (auto done = parse_command(argc, argv, desc, vm, "verify", "trial", true, -1)) return *done;
+  if (auto done = parse_command(argc, argv, desc, vm, command, "trial", true, -1)) return done;
   if (!vm.count("db")) {
-    std::cerr << "deepreduce verify: --db DIR is required\n";
+    std::cerr << "deepreduce " << command << ": --db DIR is required\n";
     return kExitUsage;
   }
-  const std::string db = vm["db"].as<std::string>();
+  db = vm["db"].as<std::string>();
+  if (vm.count("trial")) trials = vm["trial"].as<std::vector<std::string>>();
+  return std::nullopt;
+}
+
+}  // namespace
+
+int verify_main(int argc, char** argv) {
+  std::string db;
+  std::vector<std::string> named;
+  if (auto done = store_and_trials(
+          argc, argv, "verify",
+          "read every record of a store and check every artifact (models, masks,\n"
+          "checkpoints) against the size and BLAKE2b its record names. Read-only, safe beside a\n"
+          "running coordinator. Exits 1 when anything is damaged, naming the trial, the artifact and\n"
+          "what is wrong; deepreduce repair trains damaged trials again.",
+          db, named))
+    return *done;
   auto store = open_read_only(db);
   if (!store.ok()) {
     std::cerr << "deepreduce verify: " << store.status().message() << "\n";
     return kExitFailure;
   }
   std::string error;
-  const auto only = chosen_trials(**store, vm.count("trial") ? vm["trial"].as<std::vector<std::string>>()
-                                                             : std::vector<std::string>(), db, error);
+  const auto only = chosen_trials(**store, named, db, error);
   if (!error.empty()) {
     std::cerr << "deepreduce verify: " << error << "\n";
     return kExitUsage;
@@ -555,22 +570,16 @@ int verify_main(int argc, char** argv) {
 }
 
 int repair_main(int argc, char** argv) {
-  po::options_description desc(
-      "deepreduce repair: verify a store's artifacts (all, or the trials named) and put every done\n"
-      "trial whose model, mask or result is damaged back in the queue to be trained again (what\n"
-      "depends on it waits for it; dependents that failed because of it come back). Trials already\n"
-      "marked damaged come back too. Stop the coordinator (or run) first; run it again afterwards.\n\n"
-      "Usage: deepreduce repair --db DIR [TRIAL...]\n\nOptions");
-  desc.add_options()("db", po::value<std::string>(), "the store folder (required)")(
-      "trial", po::value<std::vector<std::string>>(), "only these trials (ids or unique prefixes)")(
-      "help,h", "show this help");
-  po::variables_map vm;
-  if (auto done = parse_command(argc, argv, desc, vm, "repair", "trial", true, -1)) return *done;
-  if (!vm.count("db")) {
-    std::cerr << "deepreduce repair: --db DIR is required\n";
-    return kExitUsage;
-  }
-  const std::string db = vm["db"].as<std::string>();
+  std::string db;
+  std::vector<std::string> named;
+  if (auto done = store_and_trials(
+          argc, argv, "repair",
+          "verify a store's artifacts (all, or the trials named) and put every done\n"
+          "trial whose model, mask or result is damaged back in the queue to be trained again (what\n"
+          "depends on it waits for it; dependents that failed because of it come back). Trials already\n"
+          "marked damaged come back too. Stop the coordinator (or run) first; run it again afterwards.",
+          db, named))
+    return *done;
   storage::StoreOptions o;
   o.create_if_missing = false;
   auto store = storage::open_store(db, o);
@@ -580,8 +589,7 @@ int repair_main(int argc, char** argv) {
   }
   auto& s = **store;
   std::string error;
-  const auto only = chosen_trials(s, vm.count("trial") ? vm["trial"].as<std::vector<std::string>>()
-                                                       : std::vector<std::string>(), db, error);
+  const auto only = chosen_trials(s, named, db, error);
   if (!error.empty()) {
     std::cerr << "deepreduce repair: " << error << "\n";
     return kExitUsage;

@@ -422,7 +422,10 @@ void Coordinator::on_progress(WorkerSession& w, const proto::Message& m) {
       job.model.arch + " " + nn::plan_summary(job.model) +
       (record->spec.teacher.empty() ? "" : " +KD") + ") epoch " + num("epoch", "%.0f") + "/" +
       std::to_string(job.train.epochs) + " on " + w.name + ": " +
-      (e.contains("top1") ? "top-1 " + num("top1", "%.2f") : "val top-1 " + num("val_top1", "%.2f")) + ", " +
+      (e.contains("top1")       ? "top-1 " + num("top1", "%.2f")
+       : e.contains("val_top1") ? "val top-1 " + num("val_top1", "%.2f")
+                                : "train top-1 " + num("train_top1", "%.2f")) +
+      ", " +
       num("images_per_second", "%.0f") + " img/s");
   maybe_log_experiment();
 }

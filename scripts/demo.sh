@@ -2,7 +2,7 @@
 # Installs dependencies, builds deepreduce and runs the quickstart: the whole
 # DeepReDuce pipeline (criticality, culling, thinning, reshaping, each network
 # without and with KD) and the channel-pruning comparison, on Debian's
-# Fashion-MNIST, through the embedded coordinator and a local worker. About 10
+# Fashion-MNIST, through the embedded coordinator and two local workers. About 8
 # minutes on 2 CPU cores after the build. Run it again and it resumes: nothing finished
 # is trained twice. It ends with the Pareto front, the report's path, and the front
 # exported as ONNX and scored again in OpenCV (runs/quickstart-front/).
@@ -25,7 +25,7 @@ if [ -d runs/quickstart.db ]; then
   case $why in *"deepreduce migrate"*) $DR migrate --db runs/quickstart.db ;; esac
 fi
 echo "== Running it (progress below; Ctrl-C stops, running this script again resumes) =="
-$DR run configs/quickstart.yaml --db runs/quickstart.db
+$DR run configs/quickstart.yaml --db runs/quickstart.db --workers 2
 echo
 echo "== The front leaves the tool: ONNX for private-inference runtimes, checked in OpenCV =="
 rm -rf runs/quickstart-front

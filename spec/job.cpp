@@ -56,6 +56,7 @@ Status validate(const TrainJob& job) {
   if (t.horizon != 0 && t.horizon < t.epochs)
     return Status::invalid_argument("train.horizon: expected 0 (= epochs) or >= epochs (" + std::to_string(t.epochs) +
                                     "), got " + std::to_string(t.horizon));
+  if (t.eval_every < 1) return Status::invalid_argument("train.eval_every: expected >= 1 (epochs between evaluations)");
   if (t.warmup_epochs < 0 || t.warmup_epochs >= t.epochs)
     return Status::invalid_argument("train.warmup_epochs: expected 0 .. epochs-1");
   if (std::find(precision_names().begin(), precision_names().end(), t.precision) == precision_names().end())

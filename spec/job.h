@@ -71,6 +71,11 @@ struct TrainOptions {
   std::vector<int64_t> milestones;  // multistep: epochs (1-based) after which lr *= gamma
   double gamma = 0.1;
   int64_t warmup_epochs = 0;        // linear warm-up to lr over these epochs
+  // Evaluate every this many epochs (and always after the last): the
+  // validation split when there is one (the test split is then measured once,
+  // at the end), else the test split. Evaluation changes nothing in training,
+  // so it is no part of a trial's id. 1: every epoch.
+  int64_t eval_every = 1;
   uint64_t seed = 0;
   // Arithmetic of the forward pass: fp32, or autocast to bf16 (CPU and CUDA)
   // or fp16 (CUDA, with a dynamic loss scale), or "auto": bf16 where the

@@ -53,6 +53,9 @@ const std::vector<JobKey>& job_keys() {
      DR_FIELD(train.gamma)},
     {"train.warmup_epochs", "train.warmup_epochs", "warmup-epochs", KeyType::kInt, "linear warm-up epochs", false,
      false, nullptr, DR_FIELD(train.warmup_epochs)},
+    {"train.eval_every", "train.eval_every", "eval-every", KeyType::kInt,
+     "evaluate every N epochs and after the last (validation split if held out, else test); no part of a trial's "
+     "id (1: every epoch)", true, false, nullptr, DR_FIELD(train.eval_every)},
     {"train.seed", "train.seed", "seed", KeyType::kUint, "seed of weights, data order and augmentation", false, false,
      nullptr, DR_FIELD(train.seed)},
     {"train.precision", "train.precision", "precision", KeyType::kString,

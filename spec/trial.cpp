@@ -105,7 +105,8 @@ nlohmann::json canonical(const TrialSpec& s) {
                       {"teacher", s.teacher},
                       {"base", s.base},
                       {"prune", s.prune ? to_json(*s.prune) : nlohmann::json(nullptr)}};
-  j["job"]["data"].erase("data_dir");  // nor is where its data lives
+  j["job"]["data"].erase("data_dir");    // nor is where its data lives
+  j["job"]["train"].erase("eval_every");  // nor how often it is looked at
   return j;
 }
 
@@ -114,6 +115,7 @@ nlohmann::json canonical(const TrialSpec& s) {
 nlohmann::json to_json(const TrialSpec& s) {
   nlohmann::json j = canonical(s);
   j["job"]["data"]["data_dir"] = s.job.data.data_dir;
+  if (s.job.train.eval_every != 1) j["job"]["train"]["eval_every"] = s.job.train.eval_every;
   if (s.role != Role::kNone) j["role"] = role_name(s.role);
   if (s.phase != Role::kNone) j["phase"] = role_name(s.phase);
   if (!s.name.empty()) j["name"] = s.name;

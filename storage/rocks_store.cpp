@@ -682,11 +682,7 @@ class RocksStore final : public Store {
     ++t.charged;  // a damaged copy counts as one of its attempts
     t.state = TrialState::kDamaged;
     if (retrain) {
-      t.state = TrialState::kPending;
-      for (const auto& dep : t.spec.dependencies()) {
-        auto d = get_trial_locked(dep);
-        if (!d.ok() || d->state != TrialState::kDone) t.state = TrialState::kBlocked;
-      }
+      t.state = ready_or_blocked(t);
       t.reasons.back() += "; trained again";
     }
     t.updated_ms = now_ms();
@@ -722,11 +718,7 @@ class RocksStore final : public Store {
       return Status::failed_precondition("trial " + id + " is " + state_name(r->state) + ": only damaged trials are "
                                          "trained again this way");
     TrialRecord t = *r;
-    t.state = TrialState::kPending;
-    for (const auto& dep : t.spec.dependencies()) {
-      auto d = get_trial_locked(dep);
-      if (!d.ok() || d->state != TrialState::kDone) t.state = TrialState::kBlocked;
-    }
+    t.state = ready_or_blocked(t);
     t.charged = t.lost = 0;
     t.reasons.push_back(why);
     t.updated_ms = now_ms();
@@ -762,11 +754,7 @@ class RocksStore final : public Store {
     if (from != TrialState::kFailed && from != TrialState::kCancelled)
       return Status::failed_precondition("trial " + id + " is " + state_name(from) + ": only failed or cancelled "
                                          "trials are retried");
-    TrialState to = TrialState::kPending;
-    for (const auto& dep : r->spec.dependencies()) {
-      auto d = get_trial_locked(dep);
-      if (!d.ok() || d->state != TrialState::kDone) to = TrialState::kBlocked;
-    }
+    const TrialState to = ready_or_blocked(*r);
     DR_RETURN_IF_ERROR(check_transition(id, from, to));
     r->state = to;
     r->charged = r->lost = 0;
@@ -1172,6 +1160,15 @@ class RocksStore final : public Store {
     put_trial(batch, *r, from);
     add_event(batch, {0, 0, event, id, worker, reason.empty() ? nlohmann::json() : nlohmann::json{{"reason", reason}}});
     return commit(batch);
+  }
+
+  // Pending when every dependency of `t` is done, else blocked (the store is locked).
+  TrialState ready_or_blocked(const TrialRecord& t) {
+    for (const auto& dep : t.spec.dependencies()) {
+      auto d = get_trial_locked(dep);
+      if (!d.ok() || d->state != TrialState::kDone) return TrialState::kBlocked;
+    }
+    return TrialState::kPending;
   }
 
   // "a dependency failed: trial 1a2b3c4d5e6f (baseline)", by its name or

@@ -57,6 +57,8 @@ void ProgressPrinter::on_epoch(const EpochRecord& e, int64_t epochs) {
                   e.top5.value_or(0));
   else if (e.val_top1)
     std::snprintf(measured, sizeof measured, "val loss %.4f  val top-1 %.2f%%", e.val_loss.value_or(0), *e.val_top1);
+  else
+    std::snprintf(measured, sizeof measured, "not evaluated (train.eval_every)");
   std::fprintf(out_, "%sepoch %lld/%lld  lr %.4g  train loss %.4f  train acc %.1f%%  %s  %.0f img/s  %.1fs  ETA %s\n",
                tty_ ? "\r\033[K" : "", static_cast<long long>(e.epoch), static_cast<long long>(epochs), e.lr,
                e.train_loss, e.train_top1, measured, e.images_per_second, e.seconds, format_duration(eta).c_str());

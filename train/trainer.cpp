@@ -185,12 +185,10 @@ Eval evaluate(nn::Network& net, const std::shared_ptr<const Dataset>& data, cons
   const int64_t k = std::min<int64_t>(5, data->classes);
   while (auto batch = loader.next()) {
     auto x = place.to_device(batch->images), y = batch->labels.to(device, /*non_blocking=*/true);
-    torch::Tensor logits;
-    {
-      AutocastScope autocast(device, place.autocast);
-      logits = net->forward(x);
-    }
-    logits = logits.to(torch::kFloat);
+    // In fp32 whatever the training's precision: the accuracy stored (and
+    // decided on) is the network's as exported and deployed, which a runtime
+    // scores again in fp32 (scripts/verify_export.py).
+    torch::Tensor logits = net->forward(x).to(torch::kFloat);
     loss_sum += torch::nn::functional::cross_entropy(
                     logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                     .to(torch::kDouble);
@@ -403,6 +401,7 @@ Result<TrialResult> run_training(const TrainJob& job, const RunOptions& run, con
       auto& tr = (*j)["train"];
       if (tr.contains("horizon") && tr["horizon"] == 0) tr["horizon"] = tr["epochs"];
       tr.erase("epochs");
+      tr.erase("eval_every");  // how often it is looked at changes nothing it learns
       if (run.extend) tr.erase("horizon");
       if (tr.contains("kd")) tr["kd"]["teacher"] = !tr["kd"]["teacher"].get<std::string>().empty();
       (*j)["data"].erase("data_dir");
@@ -565,8 +564,12 @@ Result<TrialResult> run_training(const TrainJob& job, const RunOptions& run, con
     // With a validation split the test set is measured once, at the end (a
     // mask phase may end at any epoch, a stopped run where it stops): the
     // epochs before follow validation top-1.
-    const bool test_now = !val_data || epoch + 1 == t.epochs || mask_phase ||
-                          (run.stop_after > 0 && epoch + 1 >= run.stop_after) || (hooks.stop && hooks.stop->load());
+    // train.eval_every thins the evaluations out; the last epoch of the run
+    // (and a mask phase's, which may end at any) is always evaluated.
+    const bool last = epoch + 1 == t.epochs || mask_phase || (run.stop_after > 0 && epoch + 1 >= run.stop_after) ||
+                      (hooks.stop && hooks.stop->load());
+    const bool eval_now = last || (epoch + 1) % std::max<int64_t>(1, t.eval_every) == 0;
+    const bool test_now = last || (!val_data && eval_now);
     if (test_now) {
       Eval ev = evaluate(net, *test_data, norm, place);
       rec.loss = ev.loss;
@@ -574,7 +577,7 @@ Result<TrialResult> run_training(const TrainJob& job, const RunOptions& run, con
       rec.top5 = ev.top5;
     }
     rec.images_per_second = train_secs > 0 ? seen / train_secs : 0;
-    if (val_data) {
+    if (val_data && eval_now) {
       Eval val = evaluate(net, val_data, norm, place);
       rec.val_top1 = val.top1;
       rec.val_loss = val.loss;

@@ -27,6 +27,7 @@ std::string text_value(const JobKey& key) {
       {"train.lr", "0.05"},              {"train.momentum", "0.8"},            {"train.nesterov", "true"},
       {"train.weight_decay", "0.0001"},  {"train.schedule", "multistep"},      {"train.milestones", "3,5"},
       {"train.gamma", "0.2"},            {"train.warmup_epochs", "2"},         {"train.seed", "11"},
+      {"train.eval_every", "2"},
       {"train.precision", "bf16"},       {"train.kd.teacher", "t/model.pt"},   {"train.kd.temperature", "3"},
       {"train.kd.lambda", "0.5"},        {"train.kd.form", "sum"},             {"train.optimizer", "adam"},
       {"train.linearize.budget", "1000"}, {"train.linearize.lambda", "0.01"}, {"train.linearize.growth", "1.5"},

@@ -37,11 +37,12 @@ class LivePageTest : public ::testing::Test {
   void TearDown() override {
     if (!HasFailure()) fs::remove_all(dir_);
   }
-  // Waits until GET path answers something other than a refused connection.
+  // Waits until GET path answers something other than a refused connection
+  // or the 503 of a page whose store is still being opened.
   httplib::Result get(httplib::Client& c, const std::string& path, const httplib::Headers& h = {}) {
     for (int i = 0; i < 100; ++i) {
       auto r = c.Get(path.c_str(), h);
-      if (r) return r;
+      if (r && r->status != 503) return r;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     return c.Get(path.c_str(), h);

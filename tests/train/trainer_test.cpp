@@ -10,6 +10,7 @@
 
 #include "spec/counts.h"
 #include "spec/relu_plan.h"
+#include "spec/trial.h"
 #include "train/checkpoint.h"
 #include "tests/test_dirs.h"
 #include "tests/train/tiny_job.h"
@@ -219,7 +220,7 @@ TEST_F(TrainerTest, TheBatchLoopDoesNotSyncWithTheHostPerBatch) {
   }
 }
 
-// With data.val_split, every epoch reports validation top-1 beside test top-1,
+// With data.val_split, every epoch reports validation top-1 (test top-1 after the last),
 // the result carries it (what a search decides on), and the training set
 // shrinks by the held-out images; without it, nothing changes.
 TEST_F(TrainerTest, AValidationSplitIsHeldOutAndReportedBesideTheTestAccuracy) {
@@ -245,6 +246,37 @@ TEST_F(TrainerTest, AValidationSplitIsHeldOutAndReportedBesideTheTestAccuracy) {
   auto refused = run_training(job, cpu(), out("bad"));
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.status().message().find("data.val_split"), std::string::npos) << refused.status().message();
+}
+
+// With a validation split the test set is measured once, after the last
+// epoch; train.eval_every thins the validation out too. Neither changes what
+// is learned (the same weights, the same final figures) nor the trial's id.
+TEST_F(TrainerTest, TheTestSetIsMeasuredOnceAndEvalEveryChangesNothingLearned) {
+  TrainJob job = tiny_job();
+  job.train.epochs = 3;
+  job.data.val_split = 128;
+  auto every = run_training(job, cpu(), out("every"));
+  ASSERT_TRUE(every.ok()) << every.status().message();
+  for (size_t e = 0; e < 3; ++e) {
+    EXPECT_EQ(every->epochs[e].top1.has_value(), e == 2) << "epoch " << e + 1;
+    EXPECT_TRUE(every->epochs[e].val_top1.has_value()) << "epoch " << e + 1;
+  }
+  TrainJob thin = job;
+  thin.train.eval_every = 3;
+  auto last = run_training(thin, cpu(), out("last"));
+  ASSERT_TRUE(last.ok()) << last.status().message();
+  EXPECT_FALSE(last->epochs[0].val_top1.has_value());
+  EXPECT_FALSE(last->epochs[1].val_top1.has_value());
+  EXPECT_TRUE(last->epochs[2].val_top1.has_value() && last->epochs[2].top1.has_value());
+  EXPECT_EQ(last->top1, every->top1);
+  EXPECT_EQ(last->val_top1, every->val_top1);
+  const auto wl = weights(out("last") + "/model.pt"), we = weights(out("every") + "/model.pt");
+  ASSERT_EQ(wl.size(), we.size());
+  for (const auto& [name, t] : wl) EXPECT_TRUE(torch::equal(t, we.at(name))) << name;
+  storage::TrialSpec a, b;
+  a.job = job;
+  b.job = thin;
+  EXPECT_EQ(storage::trial_id(a), storage::trial_id(b));
 }
 
 TEST(LearningRateTest, SchedulesAndWarmup) {
