@@ -304,7 +304,24 @@ void Coordinator::handle(const std::string& identity, const std::vector<std::str
   if (m.type == Type::kHello) return on_hello(identity, m);
   auto it = workers_.find(identity);
   if (it == workers_.end()) {
-    // Not introduced (or lost and back without HELLO): ask it to start over.
+    // Not introduced (or lost and back without HELLO). A result whose lease is
+    // no longer live (a frozen worker, lost and replaced meanwhile) is refused
+    // and counted, so that the worker drops it; one whose lease still stands
+    // (this coordinator restarted) waits for the worker's HELLO, which keeps it.
+    if (m.type == Type::kResult) {
+      const std::string trial = m.header["trial"], lease = m.header["lease"];
+      const int64_t attempt = m.header["attempt"];
+      auto r = store_.get_trial(trial);
+      if (!r.ok() || r->state != TrialState::kLeased || r->lease != lease || r->attempt != attempt) {
+        ++stats_.refused;
+        ++stats_.stale_results;
+        if (stats_.refused <= 20 || stats_.refused % 1000 == 0)
+          log("refused a RESULT about trial " + trial.substr(0, 12) + " from a session this coordinator does not "
+              "know: its lease is no longer live (" + std::to_string(stats_.refused) + " refused so far)");
+        send(identity, proto::make(Type::kReceipt, {{"trial", trial}, {"attempt", attempt}, {"status", "refused"},
+                                                    {"reason", "the lease of this attempt is no longer live"}}));
+      }
+    }
     if (m.type != Type::kBye)
       send(identity, proto::make(Type::kShutdown, {{"reason", "unknown worker; send HELLO"}, {"rejoin", true}}));
     return;

@@ -234,6 +234,12 @@ class RocksStore final : public Store {
     }
     const fs::path temp = parent / (stem + std::to_string(getpid()));
     fs::remove_all(temp, ec);
+    // RocksDB asserts (Debian's build: an abort) when a store it is creating
+    // meets a full disk: too little room is said before it starts.
+    constexpr uintmax_t kRoomToCreate = 1u << 20;
+    if (const auto room = fs::space(parent, ec); !ec && room.available < kRoomToCreate)
+      return Status::io_error(path_ + ": the disk is full: creating a store needs " + std::to_string(kRoomToCreate) +
+                              " bytes free in " + parent.string() + ", " + std::to_string(room.available) + " are");
     {
       rocksdb::DBOptions o = base_options();
       o.create_if_missing = true;
@@ -252,7 +258,13 @@ class RocksStore final : public Store {
       if (s.ok()) s = db->SyncWAL();
       for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
       if (s.ok()) s = db->Close();
-      if (!s.ok()) return from_rocks(s, path_ + ": creating the store");
+      if (!s.ok()) {
+        // Closing a DB after a failed write asserts in Debian's RocksDB: the
+        // half-made one is left to the process's end, its folder removed.
+        (void)db.release();
+        fs::remove_all(temp, ec);
+        return from_rocks(s, path_ + ": creating the store");
+      }
     }
     fs::create_directories(temp / kArtifactDir, ec);
     if (ec) return Status::io_error(path_ + ": creating the store: " + ec.message());

@@ -555,6 +555,28 @@ TEST(FullDiskTest, AFullDiskUnderTheRecordsIsAnErrorNeverAnAbort) {
   std::printf("campaign: full disk under the records: \"%s\"\n", refused.c_str());
 }
 
+// Issue 21 item 2: a disk too small to create the store on: an error naming
+// the store, no abort, nothing half-made left where the store should be.
+TEST(FullDiskTest, AStoreThatDoesNotFitIsNotCreatedAndSaysWhy) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs (the disk that fills up)";
+  const fs::path mnt = fs::temp_directory_path() / ("deepreduce_fullcreate_" + std::to_string(::getpid()));
+  fs::create_directories(mnt);
+  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=64k") != 0) {
+    fs::remove_all(mnt);
+    GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
+  }
+  const std::string db = (mnt / "store").string();
+  auto store = storage::open_store(db);
+  ASSERT_FALSE(store.ok()) << "a store fit in 64 KiB";
+  const std::string message = store.status().message();
+  EXPECT_NE(message.find(db), std::string::npos) << message;
+  EXPECT_NE(message.find("disk is full"), std::string::npos) << message;
+  EXPECT_FALSE(fs::exists(fs::path(db) / "CURRENT")) << "no half-made store";
+  ::umount2(mnt.c_str(), MNT_DETACH);
+  fs::remove_all(mnt);
+  std::printf("campaign: full disk at creation: \"%s\"\n", message.c_str());
+}
+
 // The frames of `m` as a build speaking protocol version `v` would send them.
 std::vector<std::string> as_version(const proto::Message& m, int v) {
   auto frames = proto::encode(m);
@@ -721,5 +743,40 @@ TEST_F(ChaosTest, TwoRunsCreatingOneStoreAtOnceSayWhatHappened) {
     expect_all_done_once("race" + std::to_string(round), 1);
   }
 }
+// Issue 21 item 5: a late RESULT from a session the coordinator no longer
+// knows (a frozen worker, lost and replaced) is refused with a receipt, so the
+// worker drops it, and counted; it is never applied.
+TEST_F(ChaosTest, ALateResultOfAnUnknownSessionIsRefusedAndCounted) {
+  std::ofstream(dir_ / "noop.yaml") << "name: noop\ntrials:\n  - {kind: noop, dataset: synthetic}\n";
+  auto c = coordinator(path("noop.yaml"), "db", {"--keep-serving"});
+  zmq::context_t ctx;
+  zmq::socket_t s(ctx, zmq::socket_type::dealer);
+  s.set(zmq::sockopt::linger, 0);
+  s.connect(endpoint());
+  const std::string trial(32, 'a');
+  std::vector<std::string> got;
+  for (int i = 0; i < 100 && got.size() < 2; ++i) {
+    if (i % 20 == 0)
+      proto::send_frames(s, proto::encode(proto::make(
+                                proto::Type::kResult,
+                                {{"trial", trial}, {"attempt", 1}, {"lease", proto::random_token()},
+                                 {"result", {{"top1", 99.9}}}, {"model", {{"size", 0}, {"blake2b", proto::digest("")}}}})));
+    zmq::pollitem_t items[] = {{static_cast<void*>(s), 0, ZMQ_POLLIN, 0}};
+    zmq::poll(items, 1, std::chrono::milliseconds(50));
+    while (auto frames = proto::recv_frames(s)) {
+      auto m = proto::decode(*frames);
+      if (m.ok() && m->type == proto::Type::kReceipt) got.push_back("receipt " + m->header["status"].get<std::string>());
+      if (m.ok() && m->type == proto::Type::kShutdown) got.push_back("rejoin");
+    }
+  }
+  EXPECT_NE(std::find(got.begin(), got.end(), "receipt refused"), got.end()) << c->log();
+  EXPECT_NE(std::find(got.begin(), got.end(), "rejoin"), got.end()) << c->log();
+  EXPECT_NE(c->log().find("refused a RESULT about trial aaaaaaaaaaaa from a session this coordinator does not know"),
+            std::string::npos)
+      << c->log();
+  c->signal(SIGTERM);
+  ASSERT_TRUE(c->wait(15));
+}
+
 }  // namespace
 }  // namespace deepreduce
