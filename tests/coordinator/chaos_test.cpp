@@ -717,6 +717,39 @@ TEST_F(ChaosTest, ADamagedArtifactIsTrainedAgainAndBlamesNoWorker) {
   EXPECT_EQ(read("db")->get_trial(other)->state, storage::TrialState::kDone);
 }
 
+// A pruning base's damaged model, found when the pruning trial fetches it:
+// the base is trained again, the pruning waits for it, no worker is blamed.
+TEST_F(ChaosTest, ADamagedPruningBaseIsTrainedAgainBeforeItIsPruned) {
+  DEEPREDUCE_NEEDS_TORCH();
+  const std::string head = "name: prune\n"
+                           "dataset: {name: synthetic, train_subset: 128, test_subset: 64}\n"
+                           "model: {arch: resnet18, alpha: 0.125, blocks: [1, 1, 1, 1]}\n"
+                           "train: {epochs: 1, batch: 64, lr: 0.05}\n"
+                           "search: {strategy: grid, kd: [false]}\n";
+  std::ofstream(dir_ / "prune.yaml") << head;
+  Process first({"run", path("prune.yaml"), "--db", path("db"), "--threads", "1"}, path("first.log"));
+  ASSERT_TRUE(first.wait(120)) << first.log();
+  ASSERT_EQ(first.exit_code(), 0) << first.log();
+  auto trials = *read("db")->list_trials();
+  ASSERT_EQ(trials.size(), 1u);
+  const std::string base = trials[0].id;
+  ASSERT_TRUE(damage_artifact(path("db"), base, "model"));
+  std::ofstream(dir_ / "prune.yaml") << head << "channel_pruning: {criteria: [l1], macs: [0.5], epochs: 1, kd: [false]}\n";
+  Process second({"run", path("prune.yaml"), "--db", path("db"), "--threads", "1"}, path("second.log"));
+  ASSERT_TRUE(second.wait(180)) << second.log();
+  EXPECT_EQ(second.exit_code(), 0) << second.log();
+  EXPECT_NE(second.log().find("trial " + base.substr(0, 12) + " is damaged"), std::string::npos) << second.log();
+  EXPECT_EQ(second.log().find("quarantined"), std::string::npos) << second.log();
+  auto s = read("db");
+  int pruned = 0;
+  for (const auto& t : *s->list_trials()) {
+    EXPECT_EQ(t.state, storage::TrialState::kDone) << t.id;
+    pruned += t.spec.prune.has_value();
+  }
+  EXPECT_EQ(pruned, 1);
+  EXPECT_EQ(s->get_trial(base)->charged, 1) << "the damaged copy counted as one of the base's attempts";
+}
+
 // Issue 21 item 5: two runs that create the same store at the same moment:
 // one creates it; the other uses it or says another process holds it, never a
 // bare "rename ... Directory not empty".
