@@ -450,14 +450,36 @@ TEST_F(ChaosTest, AForgedResultForAPendingTrialIsRefused) {
   for (const auto& t : *store->list_trials()) EXPECT_NE(t.state, storage::TrialState::kDone) << t.id;
 }
 
-TEST(FullDiskTest, AFullDiskIsAClearErrorAndLosesNothingStored) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs (the disk that fills up)";
-  const fs::path mnt = fs::temp_directory_path() / ("deepreduce_fulldisk_" + std::to_string(::getpid()));
-  fs::create_directories(mnt);
-  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=24m") != 0) {
-    fs::remove_all(mnt);
-    GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
+// A tmpfs of `size` mounted for one test (the disk that fills up), unmounted
+// after it; `why_not` says why there is none (not root, no tmpfs).
+struct SmallDisk {
+  fs::path dir;
+  std::string why_not;
+  SmallDisk(const std::string& name, const std::string& size) {
+    if (::geteuid() != 0) {
+      why_not = "needs root to mount a small tmpfs (the disk that fills up)";
+      return;
+    }
+    dir = fs::temp_directory_path() / (name + "_" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, ("size=" + size).c_str()) != 0) {
+      why_not = std::string("cannot mount a tmpfs here: ") + std::strerror(errno);
+      fs::remove_all(dir);
+      dir.clear();
+    }
   }
+  ~SmallDisk() {
+    if (dir.empty()) return;
+    ::umount2(dir.c_str(), MNT_DETACH);
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+};
+
+TEST(FullDiskTest, AFullDiskIsAClearErrorAndLosesNothingStored) {
+  SmallDisk disk("deepreduce_fulldisk", "24m");
+  if (!disk.why_not.empty()) GTEST_SKIP() << disk.why_not;
+  const fs::path mnt = disk.dir;
   const std::string db = (mnt / "store").string();
   storage::TrialSpec spec;
   spec.job.train.epochs = 1;
@@ -487,8 +509,6 @@ TEST(FullDiskTest, AFullDiskIsAClearErrorAndLosesNothingStored) {
     EXPECT_EQ((*ckpt)->size(), size_t{4} << 20);
     EXPECT_EQ((*store)->get_trial(id)->state, storage::TrialState::kLeased);
   }
-  ::umount2(mnt.c_str(), MNT_DETACH);
-  fs::remove_all(mnt);
   std::printf("campaign: full disk: \"%s\"\n", message.c_str());
 }
 
@@ -499,13 +519,9 @@ TEST(FullDiskTest, AFullDiskIsAClearErrorAndLosesNothingStored) {
 // write otherwise: SIGABRT), closing the store does not abort, and after space
 // is freed everything committed before is there.
 TEST(FullDiskTest, AFullDiskUnderTheRecordsIsAnErrorNeverAnAbort) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs (the disk that fills up)";
-  const fs::path mnt = fs::temp_directory_path() / ("deepreduce_fullwal_" + std::to_string(::getpid()));
-  fs::create_directories(mnt);
-  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=16m") != 0) {
-    fs::remove_all(mnt);
-    GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
-  }
+  SmallDisk disk("deepreduce_fullwal", "16m");
+  if (!disk.why_not.empty()) GTEST_SKIP() << disk.why_not;
+  const fs::path mnt = disk.dir;
   const std::string db = (mnt / "store").string();
   storage::TrialSpec first;
   first.job.train.epochs = 1;
@@ -550,21 +566,15 @@ TEST(FullDiskTest, AFullDiskUnderTheRecordsIsAnErrorNeverAnAbort) {
     again.job.train.seed = 7;
     EXPECT_TRUE((*store)->add_trials("full", {again}).ok()) << "with space back, it writes again";
   }
-  ::umount2(mnt.c_str(), MNT_DETACH);
-  fs::remove_all(mnt);
   std::printf("campaign: full disk under the records: \"%s\"\n", refused.c_str());
 }
 
 // Issue 21 item 2: a disk too small to create the store on: an error naming
 // the store, no abort, nothing half-made left where the store should be.
 TEST(FullDiskTest, AStoreThatDoesNotFitIsNotCreatedAndSaysWhy) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs (the disk that fills up)";
-  const fs::path mnt = fs::temp_directory_path() / ("deepreduce_fullcreate_" + std::to_string(::getpid()));
-  fs::create_directories(mnt);
-  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=64k") != 0) {
-    fs::remove_all(mnt);
-    GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
-  }
+  SmallDisk disk("deepreduce_fullcreate", "64k");
+  if (!disk.why_not.empty()) GTEST_SKIP() << disk.why_not;
+  const fs::path mnt = disk.dir;
   const std::string db = (mnt / "store").string();
   auto store = storage::open_store(db);
   ASSERT_FALSE(store.ok()) << "a store fit in 64 KiB";
@@ -572,8 +582,6 @@ TEST(FullDiskTest, AStoreThatDoesNotFitIsNotCreatedAndSaysWhy) {
   EXPECT_NE(message.find(db), std::string::npos) << message;
   EXPECT_NE(message.find("disk is full"), std::string::npos) << message;
   EXPECT_FALSE(fs::exists(fs::path(db) / "CURRENT")) << "no half-made store";
-  ::umount2(mnt.c_str(), MNT_DETACH);
-  fs::remove_all(mnt);
   std::printf("campaign: full disk at creation: \"%s\"\n", message.c_str());
 }
 
