@@ -96,10 +96,15 @@ class RocksStore final : public Store {
 
   ~RocksStore() override {
     if (db_) {
-      // After a failed write RocksDB holds a background error: syncing then
-      // trips an assertion in Debian's build (an abort instead of the message
-      // already given). What was committed before is durable either way.
-      if (!options_.read_only && write_failure_.empty()) db_->SyncWAL();
+      // After a failed write RocksDB holds a background error: syncing or
+      // closing then trips an assertion in Debian's build (an abort instead of
+      // the message already given). What was committed before is durable
+      // either way, so the DB is left to the process's end.
+      if (!write_failure_.empty()) {
+        (void)db_.release();
+        return;
+      }
+      if (!options_.read_only) db_->SyncWAL();
       for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
       db_->Close();
     }
@@ -111,6 +116,15 @@ class RocksStore final : public Store {
     if (!fs::exists(fs::path(path_) / "CURRENT", ec)) {
       if (options_.read_only || !options_.create_if_missing) return Status::not_found(path_ + ": no deepreduce store here");
       DR_RETURN_IF_ERROR(create());
+    }
+    if (!options_.read_only) {
+      // Opening for writing writes (a new log, a new manifest): RocksDB meeting
+      // a full disk there aborts in Debian's build, so too little room is said first.
+      constexpr uintmax_t kRoomToOpen = 1u << 20;
+      if (const auto room = fs::space(path_, ec); !ec && room.available < kRoomToOpen)
+        return Status::io_error(path_ + ": the disk is full: opening the store for writing needs " +
+                                std::to_string(kRoomToOpen) + " bytes free, " + std::to_string(room.available) +
+                                " are (free space and start again: everything stored is kept)");
     }
     rocksdb::DBOptions db_options = base_options();
     std::vector<std::string> present;

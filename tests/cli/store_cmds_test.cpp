@@ -1,6 +1,10 @@
 // `deepreduce status` and `export` on a real store, while it is open for writing.
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <filesystem>
 #include <fstream>
@@ -112,6 +116,26 @@ TEST_F(StoreCommandsTest, AReportOfAStoreWithNothingTrainedFails) {
   EXPECT_NE(r.out.find("nothing to report yet: 0 trials"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(dir_.string() + "-rep"));
   fs::remove_all(empty);
+}
+
+// A report folder on a full disk: an error naming the file it could not
+// write, never an abort, and the store untouched.
+TEST_F(StoreCommandsTest, AReportOnAFullDiskSaysWhatItCouldNotWrite) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs (the disk that fills up)";
+  const fs::path mnt = fs::temp_directory_path() / ("deepreduce_fullreport_" + std::to_string(::getpid()));
+  fs::create_directories(mnt);
+  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=16k") != 0) {
+    fs::remove_all(mnt);
+    GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
+  }
+  auto r = run_deepreduce("report --db " + dir_.string() + " --out " + (mnt / "report").string());
+  ::umount2(mnt.c_str(), MNT_DETACH);
+  fs::remove_all(mnt);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find((mnt / "report").string()), std::string::npos) << r.out;
+  EXPECT_TRUE(r.out.find("disk full") != std::string::npos || r.out.find("No space left on device") != std::string::npos)
+      << r.out;
+  EXPECT_EQ(run_deepreduce("verify --db " + dir_.string()).code, 0) << "the store is untouched";
 }
 
 TEST_F(StoreCommandsTest, StatusSaysHowToRetry) {
