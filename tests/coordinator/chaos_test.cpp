@@ -468,6 +468,17 @@ struct SmallDisk {
       dir.clear();
     }
   }
+  // Takes all but `leave` bytes of it with a file; unfill() gives them back.
+  void fill(uint64_t leave) const {
+    struct statvfs info;
+    if (::statvfs(dir.c_str(), &info) != 0) return;
+    const uint64_t free_bytes = static_cast<uint64_t>(info.f_bavail) * info.f_frsize;
+    std::ofstream filler(dir / "filler", std::ios::binary);
+    const std::string block(1 << 12, 'x');
+    for (uint64_t left = free_bytes > leave ? free_bytes - leave : 0; left >= block.size(); left -= block.size())
+      filler << block;
+  }
+  void unfill() const { fs::remove(dir / "filler"); }
   ~SmallDisk() {
     if (dir.empty()) return;
     ::umount2(dir.c_str(), MNT_DETACH);
@@ -531,15 +542,7 @@ TEST(FullDiskTest, AFullDiskUnderTheRecordsIsAnErrorNeverAnAbort) {
     ASSERT_TRUE(store.ok()) << store.status().message();
     ASSERT_TRUE((*store)->add_trials("full", {first}).ok());
     ASSERT_TRUE((*store)->sync().ok());
-    // Everything but a few KiB taken by another file.
-    struct statvfs fsinfo;
-    ASSERT_EQ(::statvfs(mnt.c_str(), &fsinfo), 0);
-    const uint64_t free_bytes = static_cast<uint64_t>(fsinfo.f_bavail) * fsinfo.f_frsize;
-    {
-      std::ofstream filler(mnt / "filler", std::ios::binary);
-      const std::string block(1 << 16, 'x');
-      for (uint64_t left = free_bytes - (16 << 10); left >= block.size(); left -= block.size()) filler << block;
-    }
+    disk.fill(16 << 10);  // everything but a few KiB taken by another file
     // Records until one does not fit.
     for (int i = 0; i < 200 && refused.empty(); ++i) {
       storage::TrialSpec t = first;
@@ -557,7 +560,7 @@ TEST(FullDiskTest, AFullDiskUnderTheRecordsIsAnErrorNeverAnAbort) {
   EXPECT_NE(refused.find(db), std::string::npos) << refused;
   EXPECT_NE(refused.find("disk is full"), std::string::npos) << refused;
   EXPECT_NE(after.find("writes no more to the store"), std::string::npos) << after;
-  fs::remove(mnt / "filler");
+  disk.unfill();
   {
     // This process left its DB open (closing it after the failure would
     // abort); another reads what was committed before.
@@ -595,14 +598,7 @@ TEST_F(ChaosTest, ARunOnANearlyFullDiskSaysSoAndNeverAborts) {
   if (!disk.why_not.empty()) GTEST_SKIP() << disk.why_not;
   const std::string db = (disk.dir / "db").string();
   { ASSERT_TRUE(storage::open_store(db).ok()); }
-  {
-    struct statvfs fsinfo;
-    ASSERT_EQ(::statvfs(disk.dir.c_str(), &fsinfo), 0);
-    const uint64_t free_bytes = static_cast<uint64_t>(fsinfo.f_bavail) * fsinfo.f_frsize;
-    std::ofstream filler(disk.dir / "filler", std::ios::binary);
-    const std::string block(1 << 12, 'x');
-    for (uint64_t left = free_bytes - (96 << 10); left >= block.size(); left -= block.size()) filler << block;
-  }
+  disk.fill(96 << 10);
   std::ofstream(dir_ / "big.yaml") << "name: big\n"
                                       "defaults: {dataset: synthetic, arch: resnet18, alpha: 0.5, blocks: [1, 1, 1, 1],"
                                       " epochs: 1, train_subset: 128, test_subset: 64, batch: 64}\n"
@@ -612,7 +608,7 @@ TEST_F(ChaosTest, ARunOnANearlyFullDiskSaysSoAndNeverAborts) {
   EXPECT_EQ(run.exit_code(), 1) << run.log();
   EXPECT_NE(run.log().find("disk is full"), std::string::npos) << run.log();
   EXPECT_NE(run.log().find(db), std::string::npos) << run.log();
-  fs::remove(disk.dir / "filler");
+  disk.unfill();
   auto s = storage::open_store(db);
   EXPECT_TRUE(s.ok()) << "with space back the store opens: " << s.status().message();
 }
