@@ -85,9 +85,10 @@ Result<std::unique_ptr<storage::Store>> prepare_store(const std::string& db, con
   if (!after.ok()) return after.status();
   // Run with a config that defines other trials: a revision keeps every done
   // trial it still plans and sets aside the others (search/revise.h).
+  search::Observer observer;  // what the store holds, read once for the plan and the revision
   auto revised = [&](int64_t created, const std::vector<std::string>& list_ids) -> Status {
     if (!*before || (**before).revision == (**after).revision) return Status();
-    auto summary = search::revise(**store, **before, **after, list.search.get(), list_ids, created);
+    auto summary = search::revise(**store, **before, **after, list.search.get(), list_ids, created, observer);
     if (!summary.ok()) return summary.status();
     std::cerr << "experiment " << list.name << ": " << search::describe(*summary) << "\n";
     return Status();
@@ -95,7 +96,7 @@ Result<std::unique_ptr<storage::Store>> prepare_store(const std::string& db, con
   if (list.search) {
     // A sweep: the strategy proposes from what the store already holds (on a
     // resumed store, the phases its results opened).
-    auto created = search::expand(**store, list.name, *list.search);
+    auto created = search::expand(**store, list.name, *list.search, observer);
     if (!created.ok()) return created.status();
     DR_RETURN_IF_ERROR(revised(*created, {}));
     DR_RETURN_IF_ERROR((*store)->sync());

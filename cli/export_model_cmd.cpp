@@ -177,7 +177,8 @@ int export_model_main(int argc, char** argv) {
   const fs::path out = vm["out"].as<std::string>();
   const int64_t batch = vm["batch"].as<int64_t>();
   if (vm.count("model")) {
-    auto net = train::load_model(vm["model"].as<std::string>());
+    std::string model_dataset;
+    auto net = train::load_model(vm["model"].as<std::string>(), torch::kCPU, &model_dataset);
     if (!net.ok()) {
       std::cerr << "deepreduce export-model: " << net.status().message() << "\n";
       return kExitFailure;
@@ -186,11 +187,7 @@ int export_model_main(int argc, char** argv) {
     // model says it was trained on, the top-1 of result.json.
     Source src;
     const fs::path model = vm["model"].as<std::string>();
-    if (vm.count("dataset")) {
-      src.dataset = vm["dataset"].as<std::string>();
-    } else if (auto d = train::model_dataset(model.string()); d.ok()) {
-      src.dataset = *d;
-    }
+    src.dataset = vm.count("dataset") ? vm["dataset"].as<std::string>() : model_dataset;
     if (std::ifstream in(model.parent_path() / "result.json"); in) {
       try {
         src.top1 = train::trial_result_from_json(nlohmann::json::parse(in)).top1;

@@ -119,12 +119,7 @@ namespace {
 Status local_data_readable(const Experiment& list, const std::string& data_root) {
   std::set<std::pair<std::string, std::string>> wanted;
   auto add = [&](const train::DataOptions& d) {
-    std::string dir = d.data_dir;
-    if (!data_root.empty() && d.dataset != "synthetic") {
-      const std::filesystem::path per_dataset = std::filesystem::path(data_root) / d.dataset;
-      dir = std::filesystem::exists(per_dataset) ? per_dataset.string() : data_root;
-    }
-    wanted.insert({d.dataset, dir});
+    wanted.insert({d.dataset, train::data_dir_under_root(data_root, d.dataset, d.data_dir)});
   };
   if (list.sweep) add(list.sweep->base.data);
   for (const auto& t : list.trials) add(t.job.data);

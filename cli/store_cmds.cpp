@@ -18,6 +18,7 @@
 #include "spec/relu_plan.h"
 #include "search/references.h"
 #include "search/report.h"
+#include "search/revise.h"
 #include "search/strategy.h"
 #include "storage/export.h"
 #include "storage/migrate.h"
@@ -95,17 +96,17 @@ int status_main(int argc, char** argv) {
     if (e.revision <= 1) continue;
     auto decisions = s.list_decisions(e.name);
     if (!decisions.ok()) continue;
-    for (const auto& d : *decisions)
-      if (d.key.rfind("revision/", 0) == 0)
-        std::cout << "  " << d.key << " " << age(d.time_ms) << ": " << printable(d.why) << " ("
-                  << d.value.value("kept", nlohmann::json()).dump() << " kept, "
-                  << d.value.value("new", nlohmann::json()).dump() << " new, "
-                  << d.value.value("no_longer_planned", nlohmann::json()).dump() << " no longer planned)\n";
+    for (const auto& rev : search::revision_history(*decisions))
+      std::cout << "  revision/" << rev.revision << " " << age(rev.time_ms) << ": " << printable(rev.text) << "\n";
   }
   int64_t total = 0;
   const std::string line = state_counts(*counts, total);
   std::cout << "\ntrials " << total << ":" << line << "\n";
-  if (auto done = s.list_trials(storage::TrialState::kDone); done.ok()) {
+  // Only a revised experiment retires trials: no scan of the done ones otherwise.
+  const bool revised = std::any_of(experiments->begin(), experiments->end(), [](const auto& e) { return e.revision > 1; });
+  if (auto done = revised ? s.list_trials(storage::TrialState::kDone) : Result<std::vector<storage::TrialRecord>>(
+                                                                           std::vector<storage::TrialRecord>());
+      done.ok()) {
     const auto retired = std::count_if(done->begin(), done->end(), [](const auto& t) { return !t.retired.empty(); });
     if (retired)
       std::cout << "  of the done ones, " << retired << " no revised config plans any more (kept, left out of the front)\n";

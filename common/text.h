@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,14 @@ size_t edit_distance(const std::string& a, const std::string& b);
 // The candidate nearest `word` when it is near enough to be what was meant
 // (at most a third of its letters off, and at most 3), else "".
 std::string nearest(const std::string& word, const std::vector<std::string>& candidates);
+
+// The keys in which two JSON documents differ (RFC 6902 paths as dotted keys:
+// "train.lr"), each with its value in `before` and in `after` as JSON text,
+// "unset" where a side has none.
+struct JsonChange {
+  std::string key, before, after;
+};
+std::vector<JsonChange> json_changes(const nlohmann::json& before, const nlohmann::json& after);
 
 // A left/right aligned text table; the first column is left-aligned, the
 // others right-aligned.

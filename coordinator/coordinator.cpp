@@ -282,7 +282,6 @@ void Coordinator::handle(const std::string& identity, const std::vector<std::str
     // this protocol or later reads "protocol version" in the refusal it cannot
     // decode), once per peer, and counted.
     ++stats_.rejected_messages;
-    ++stats_.other_versions;
     if (version_told_.size() < 4096 && version_told_.insert(identity).second) {
       log("refused a worker of another build: " + decoded.status().message());
       send(identity, proto::make(Type::kShutdown, {{"reason", "this coordinator speaks protocol version " +
@@ -314,7 +313,6 @@ void Coordinator::handle(const std::string& identity, const std::vector<std::str
       auto r = store_.get_trial(trial);
       if (!r.ok() || r->state != TrialState::kLeased || r->lease != lease || r->attempt != attempt) {
         ++stats_.refused;
-        ++stats_.stale_results;
         if (stats_.refused <= 20 || stats_.refused % 1000 == 0)
           log("refused a RESULT about trial " + trial.substr(0, 12) + " from a session this coordinator does not "
               "know: its lease is no longer live (" + std::to_string(stats_.refused) + " refused so far)");
@@ -729,7 +727,6 @@ void Coordinator::damaged(const std::string& trial, const std::string& kind, con
     log("cannot mark trial " + trial.substr(0, 12) + " damaged: " + blocked.status().message());
     return;
   }
-  ++stats_.damaged;
   results_since_unblock_ = true;
   log("trial " + trial.substr(0, 12) + " is damaged: its " + kind + " failed verification; " +
       (retrain ? "it is trained again" : "its attempts are spent: deepreduce repair trains it again") + ", " +

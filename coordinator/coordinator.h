@@ -75,9 +75,6 @@ struct CoordinatorStats {
   int64_t refused = 0;  // well-formed messages about a lease the sender does not hold
   int64_t unsent = 0;   // replies to peers that were gone
   int64_t workers_joined = 0, workers_lost = 0, quarantined = 0;
-  int64_t other_versions = 0;  // messages from peers of another protocol version
-  int64_t damaged = 0;         // done trials whose artifact failed verification when served
-  int64_t stale_results = 0;   // RESULTs of sessions it does not know, with leases no longer live
 };
 
 class Coordinator {

@@ -25,14 +25,6 @@ Result<nlohmann::json> read(const ConfigReader& r, const YAML::Node& sr, SweepCo
   return to_json(o);
 }
 
-Status load(const nlohmann::json& options, SweepConfig&) { return masked_options_from_json(options).status(); }
-
-Result<std::unique_ptr<Strategy>> make(const SweepConfig& c, const nlohmann::json& options) {
-  auto o = masked_options_from_json(options);
-  if (!o.ok()) return o.status();
-  return masked_strategy(c, *o);
-}
-
 }  // namespace
 
 StrategyDef linearize_strategy_def() {
@@ -44,8 +36,8 @@ StrategyDef linearize_strategy_def() {
   d.keys = masked_keys();
   for (const char* k : {"lambda", "lambda_growth", "patience", "threshold", "alpha_lr"}) d.keys.push_back(k);
   d.read = read;
-  d.load = load;
-  d.make = make;
+  d.load = load_masked;
+  d.make = make_masked;
   return d;
 }
 

@@ -262,4 +262,12 @@ std::unique_ptr<Strategy> masked_strategy(const SweepConfig& config, MaskedOptio
   return std::make_unique<MaskedStrategy>(config, std::move(options));
 }
 
+Status load_masked(const nlohmann::json& options, SweepConfig&) { return masked_options_from_json(options).status(); }
+
+Result<std::unique_ptr<Strategy>> make_masked(const SweepConfig& config, const nlohmann::json& options) {
+  auto o = masked_options_from_json(options);
+  if (!o.ok()) return o.status();
+  return masked_strategy(config, *o);
+}
+
 }  // namespace deepreduce::search

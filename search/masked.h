@@ -40,5 +40,9 @@ Status read_masked_options(const ConfigReader& r, const YAML::Node& search, cons
                            MaskedOptions& o);
 
 std::unique_ptr<Strategy> masked_strategy(const SweepConfig& config, MaskedOptions options);
+// StrategyDef::load and ::make of every strategy of this kind: its stored
+// options checked, and masked_strategy() over them.
+Status load_masked(const nlohmann::json& options, SweepConfig& config);
+Result<std::unique_ptr<Strategy>> make_masked(const SweepConfig& config, const nlohmann::json& options);
 
 }  // namespace deepreduce::search

@@ -3,6 +3,7 @@
 #include "search/figures.h"
 #include "search/registry.h"
 #include "search/report_text.h"
+#include "search/revise.h"
 
 #include <algorithm>
 #include <functional>
@@ -57,16 +58,8 @@ Result<Report> build_report(storage::Store& store) {
     if (e.revision <= 1) continue;
     auto decisions = store.list_decisions(e.name);
     if (!decisions.ok()) return decisions.status();
-    std::map<int64_t, std::string> by_number;  // "revision/10" after "revision/9"
-    for (const auto& d : *decisions) {
-      if (d.key.rfind("revision/", 0) != 0 || !d.value.is_object()) continue;
-      const auto& v = d.value;
-      by_number[v.value("revision", int64_t{0})] =
-          "experiment " + e.name + " revision " + v.value("revision", nlohmann::json()).dump() + ": " + d.why + " (" +
-          v.value("kept", nlohmann::json()).dump() + " kept, " + v.value("new", nlohmann::json()).dump() + " new, " +
-          v.value("no_longer_planned", nlohmann::json()).dump() + " no longer planned)";
-    }
-    for (auto& [n, line] : by_number) r.revisions.push_back(line);
+    for (const auto& rev : revision_history(*decisions))
+      r.revisions.push_back("experiment " + e.name + " revision " + std::to_string(rev.revision) + ": " + rev.text);
   }
   auto rows = storage::trial_rows(store);
   if (!rows.ok()) return rows.status();

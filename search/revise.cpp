@@ -1,5 +1,6 @@
 #include "search/revise.h"
 
+#include <algorithm>
 #include <set>
 
 #include "common/text.h"
@@ -15,17 +16,9 @@ std::vector<std::string> config_changes(const nlohmann::json& before, const nloh
     if (before != after) out.push_back(before.is_null() ? "a trial list became a sweep" : "a sweep became a trial list");
     return out;
   }
-  for (const auto& op : nlohmann::json::diff(before, after)) {
-    const std::string path = op["path"].get<std::string>();
-    std::string key = path.substr(1);
-    for (auto& c : key)
-      if (c == '/') c = '.';
-    if (key.find("data_dir") != std::string::npos) continue;  // where the data is defines nothing
-    const nlohmann::json::json_pointer at(path);
-    const std::string was = before.contains(at) ? before[at].dump() : "unset";
-    const std::string is = after.contains(at) ? after[at].dump() : "unset";
-    out.push_back(key + " " + was + " -> " + is);
-  }
+  for (const auto& c : json_changes(before, after))
+    if (c.key.find("data_dir") == std::string::npos)  // where the data is defines nothing
+      out.push_back(c.key + " " + c.before + " -> " + c.after);
   return out;
 }
 
@@ -67,14 +60,14 @@ Result<std::set<std::string>> planned_elsewhere(storage::Store& store, const std
 
 Result<RevisionSummary> revise(storage::Store& store, const storage::Experiment& before,
                                const storage::Experiment& after, const Strategy* strategy,
-                               const std::vector<std::string>& list_ids, int64_t created) {
+                               const std::vector<std::string>& list_ids, int64_t created, Observer& observer) {
   RevisionSummary s;
   s.revision = after.revision;
   s.created = created;
   s.changed = config_changes(before.config, after.config);
   if (s.changed.empty()) s.changed.push_back("the config's text (it has no canonical form to compare)");
-  auto seen = observe(store);
-  if (!seen.ok()) return seen.status();
+  DR_RETURN_IF_ERROR(observer.update(store));
+  const Seen* seen = &observer.seen();
   std::set<std::string> planned(list_ids.begin(), list_ids.end());
   if (strategy) {
     auto proposed = strategy->propose(*seen);
@@ -131,6 +124,21 @@ std::string describe(const RevisionSummary& s) {
   return "revision " + std::to_string(s.revision) + " (" + changed + "): " + counted(s.kept, "done trial") +
          " kept, " + with_commas(s.created) + " new, " + with_commas(s.dropped) +
          " no longer planned (kept in the store, left out of the front)";
+}
+
+std::vector<RevisionLine> revision_history(const std::vector<storage::DecisionRecord>& decisions) {
+  std::vector<RevisionLine> out;
+  for (const auto& d : decisions) {
+    if (d.key.rfind("revision/", 0) != 0 || !d.value.is_object()) continue;
+    const auto& v = d.value;
+    out.push_back({v.value("revision", int64_t{0}), d.time_ms,
+                   d.why + " (" + v.value("kept", nlohmann::json()).dump() + " kept, " +
+                       v.value("new", nlohmann::json()).dump() + " new, " +
+                       v.value("no_longer_planned", nlohmann::json()).dump() + " no longer planned)"});
+  }
+  // By number: "revision/10" sorts before "revision/9" as a key.
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.revision < b.revision; });
+  return out;
 }
 
 }  // namespace deepreduce::search

@@ -37,13 +37,24 @@ struct RevisionSummary {
 // or for a trial list `list_ids`) nor another experiment of the store plans
 // are set aside, and the revision is stored as the decision "revision/N"
 // (what changed and the counts). `created`: how many trials the new plan added.
+// `observer` is the one the new plan was expanded with (it reads only what
+// changed since).
 Result<RevisionSummary> revise(storage::Store& store, const storage::Experiment& before,
                                const storage::Experiment& after, const Strategy* strategy,
-                               const std::vector<std::string>& list_ids, int64_t created);
+                               const std::vector<std::string>& list_ids, int64_t created, Observer& observer);
 
 // One line for a terminal: "revision 2 (train.lr 1e+30 -> 0.1): 3 done trials
 // kept, 5 new, 2 no longer planned (kept in the store, left out of the front)".
 std::string describe(const RevisionSummary& s);
+
+// The revisions an experiment's decisions record, oldest first: each one's
+// number, when, and "the config changed: ... (1 kept, 0 new, 1 no longer planned)".
+struct RevisionLine {
+  int64_t revision = 0;
+  int64_t time_ms = 0;
+  std::string text;
+};
+std::vector<RevisionLine> revision_history(const std::vector<storage::DecisionRecord>& decisions);
 
 // Brings back a trial set aside by a revision (retired -> planned, cancelled
 // -> pending or blocked); `why` joins its reasons.

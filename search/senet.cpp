@@ -22,14 +22,6 @@ Result<nlohmann::json> read(const ConfigReader& r, const YAML::Node& sr, SweepCo
   return to_json(o);
 }
 
-Status load(const nlohmann::json& options, SweepConfig&) { return masked_options_from_json(options).status(); }
-
-Result<std::unique_ptr<Strategy>> make(const SweepConfig& c, const nlohmann::json& options) {
-  auto o = masked_options_from_json(options);
-  if (!o.ok()) return o.status();
-  return masked_strategy(c, *o);
-}
-
 }  // namespace
 
 StrategyDef senet_strategy_def() {
@@ -40,8 +32,8 @@ StrategyDef senet_strategy_def() {
               "before every epoch; each budget fine-tuned under its mask";
   d.keys = masked_keys();
   d.read = read;
-  d.load = load;
-  d.make = make;
+  d.load = load_masked;
+  d.make = make_masked;
   return d;
 }
 

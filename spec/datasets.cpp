@@ -65,6 +65,14 @@ std::filesystem::path in_or_under(const std::string& dir, const std::string& sub
 }
 }  // namespace
 
+std::string data_dir_under_root(const std::string& data_root, const std::string& dataset, const std::string& data_dir) {
+  auto def = find_dataset(dataset);
+  if (data_root.empty() || (def.ok() && !(*def)->needs_files)) return data_dir;
+  std::error_code ec;
+  const std::filesystem::path per_dataset = std::filesystem::path(data_root) / dataset;
+  return std::filesystem::exists(per_dataset, ec) ? per_dataset.string() : data_root;
+}
+
 Status check_data_files(const std::string& name, const std::string& dir) {
   auto def = find_dataset(name);
   if (!def.ok()) return def.status();

@@ -60,6 +60,11 @@ void apply_dataset_defaults(const DatasetDef& d, nn::ModelSpec& model);
 // has one and it exists, else "".
 std::string default_data_dir(const DatasetDef& d);
 
+// Where a host's --data-root puts `dataset` (run and worker): ROOT/DATASET
+// when that folder exists, else ROOT; `data_dir` as given without a root, or
+// for a dataset with no files.
+std::string data_dir_under_root(const std::string& data_root, const std::string& dataset, const std::string& data_dir);
+
 // Whether the files the loader of `name` (train/dataset.h) reads for both
 // splits are in `dir` and readable, without reading them: what `run` checks
 // before it creates anything and `plan` notes. NotFound naming the first

@@ -38,7 +38,7 @@ Status save_model(const std::string& path, nn::Network& net, const std::string& 
   }
 }
 
-Result<nn::Network> load_model(const std::string& path, torch::Device device) {
+Result<nn::Network> load_model(const std::string& path, torch::Device device, std::string* dataset) {
   if (!std::filesystem::exists(path)) return Status::not_found(path + ": no such model file");
   try {
     torch::serialize::InputArchive archive;
@@ -54,22 +54,14 @@ Result<nn::Network> load_model(const std::string& path, torch::Device device) {
     auto net = nn::build_model(*spec);
     if (!net.ok()) return net.status().with_context(path);
     (*net)->to(device);
+    if (dataset) {
+      c10::IValue d;
+      *dataset = archive.try_read("dataset", d) && d.isString() ? d.toStringRef() : "";
+    }
     torch::serialize::InputArchive weights;
     archive.read("weights", weights);
     (*net)->load(weights);
     return *net;
-  } catch (const std::exception& e) {
-    return Status::corruption(path + ": cannot read model: " + e.what());
-  }
-}
-
-Result<std::string> model_dataset(const std::string& path) {
-  try {
-    torch::serialize::InputArchive archive;
-    archive.load_from(path, torch::kCPU);
-    c10::IValue dataset;
-    if (!archive.try_read("dataset", dataset) || !dataset.isString()) return std::string();
-    return dataset.toStringRef();
   } catch (const std::exception& e) {
     return Status::corruption(path + ": cannot read model: " + e.what());
   }

@@ -22,11 +22,11 @@ namespace deepreduce::train {
 
 // `dataset`: what it was trained on (its normalisation), kept in the file.
 Status save_model(const std::string& path, nn::Network& net, const std::string& dataset = "");
-// Rebuilds the network from the file's spec and loads its weights onto `device`.
-Result<nn::Network> load_model(const std::string& path, torch::Device device = torch::kCPU);
-// The dataset a model file says it was trained on ("" for files written
-// before it did).
-Result<std::string> model_dataset(const std::string& path);
+// Rebuilds the network from the file's spec and loads its weights onto
+// `device`; `dataset`, when given, gets the dataset the file says it was
+// trained on ("" for files written before it did).
+Result<nn::Network> load_model(const std::string& path, torch::Device device = torch::kCPU,
+                               std::string* dataset = nullptr);
 
 struct Checkpoint {
   nlohmann::json job;      // to_json(TrainJob)

@@ -14,6 +14,7 @@
 #include "spec/counts.h"
 #include "nn/model.h"
 #include "spec/model_json.h"
+#include "common/text.h"
 #include "train/amp.h"
 #include "train/checkpoint.h"
 #include "train/dataset.h"
@@ -118,6 +119,18 @@ struct Placement {
   }
 };
 
+// A split in order and unaugmented, `batch` images at a time (evaluation, and
+// SENet's importance pass).
+LoaderOptions in_order(const Normalization& norm, int64_t batch, const torch::Device& device) {
+  LoaderOptions lo;
+  lo.batch_size = batch;
+  lo.shuffle = false;
+  lo.augment = false;
+  lo.norm = norm;
+  lo.pin_memory = device.is_cuda();
+  return lo;
+}
+
 // SENet-style per-layer budgets, before each epoch: on the first batches of
 // the training set (in order, unaugmented, eval mode), how far each unit's
 // input in the student is from the teacher's output at the same site (what
@@ -129,12 +142,7 @@ Status senet_masks(nn::Network& net, nn::Network& teacher, const std::shared_ptr
   const bool was_training = net->is_training();
   net->eval();
   torch::NoGradGuard no_grad;
-  LoaderOptions lo;
-  lo.batch_size = 128;
-  lo.shuffle = false;
-  lo.augment = false;
-  lo.norm = norm;
-  BatchLoader loader(data, lo);
+  BatchLoader loader(data, in_order(norm, 128, place.device));
   std::map<std::string, torch::Tensor> importance;
   int64_t images = 0;
   for (int b = 0; b < kBatches; ++b) {
@@ -170,13 +178,7 @@ Eval evaluate(nn::Network& net, const std::shared_ptr<const Dataset>& data, cons
   const torch::Device device = place.device;
   net->eval();
   torch::NoGradGuard no_grad;
-  LoaderOptions lo;
-  lo.batch_size = 512;
-  lo.shuffle = false;
-  lo.augment = false;
-  lo.norm = norm;
-  lo.pin_memory = device.is_cuda();
-  BatchLoader loader(data, lo);
+  BatchLoader loader(data, in_order(norm, 512, device));
   // Sums stay on the device and are read once at the end: no host sync per batch.
   const auto on = torch::TensorOptions().device(device);
   torch::Tensor loss_sum = torch::zeros({}, on.dtype(torch::kDouble));
@@ -409,15 +411,8 @@ Result<TrialResult> run_training(const TrainJob& job, const RunOptions& run, con
     if (mine != theirs) {
       // The keys that differ, each with both values (not the two whole jobs).
       std::string differs;
-      const nlohmann::json patch = nlohmann::json::diff(theirs, mine);
-      for (const auto& op : patch) {
-        std::string key = op["path"].get<std::string>().substr(1);
-        std::replace(key.begin(), key.end(), '/', '.');
-        const nlohmann::json::json_pointer at(op["path"].get<std::string>());
-        const std::string was = theirs.contains(at) ? theirs[at].dump() : "unset";
-        const std::string is = mine.contains(at) ? mine[at].dump() : "unset";
-        differs += (differs.empty() ? "" : ", ") + key + " " + was + " there, " + is + " here";
-      }
+      for (const auto& c : json_changes(theirs, mine))
+        differs += (differs.empty() ? "" : ", ") + c.key + " " + c.before + " there, " + c.after + " here";
       return Status::failed_precondition(run.resume + ": checkpoint is of another job (" + differs + ")");
     }
     if (meta->epoch > t.epochs)

@@ -21,6 +21,7 @@
 #include "protocol/protocol.h"
 #include "protocol/transport.h"
 #include "common/clock.h"
+#include "spec/datasets.h"
 #include "spec/trial.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
@@ -164,10 +165,7 @@ struct Worker::Impl {
     t.resume_own_checkpoint = r->resume_from_checkpoint;
     t.log = [this, trial](const std::string& line) { log("trial " + trial.substr(0, 12) + ": " + line); };
     train::TrainJob& job = t.spec.job;
-    if (!options.data_root.empty() && job.data.dataset != "synthetic") {
-      const fs::path per_dataset = fs::path(options.data_root) / job.data.dataset;
-      job.data.data_dir = fs::exists(per_dataset) ? per_dataset.string() : options.data_root;
-    }
+    job.data.data_dir = train::data_dir_under_root(options.data_root, job.data.dataset, job.data.data_dir);
     t.run.device = devices[r->device];
     t.run.threads = options.threads > 0
                         ? options.threads

@@ -109,6 +109,9 @@ TEST_F(LivePageTest, ACoordinatorServesTheReportAndJsonWhileItRuns) {
     std::ifstream in(dom);
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     EXPECT_NE(text.find("2 trials: 2 done; time left for the trials known now: 0 s"), std::string::npos) << text;
+  } else {
+    std::printf("live page: its script was not run in a browser (no /usr/bin/chromium; scripts/install-deps.sh "
+                "installs it)\n");
   }
   // A request body is refused, not buffered: the page has GET routes only, and a client that
   // announces gigabytes must not make the coordinator hold them.
