@@ -44,16 +44,6 @@ void install_signal_handlers() {
   std::signal(SIGTERM, on_signal);
 }
 
-std::mutex g_log_mu;
-std::function<void(const std::string&)> logger(const std::string& who) {
-  return [who](const std::string& line) {
-    std::time_t t = std::time(nullptr);
-    char ts[16];
-    std::strftime(ts, sizeof ts, "%H:%M:%S", std::localtime(&t));
-    std::lock_guard<std::mutex> lock(g_log_mu);
-    std::cerr << ts << " " << who << ": " << line << "\n";
-  };
-}
 
 // The experiment named by the CONFIG argument, or nullopt after saying why.
 std::optional<Experiment> experiment_arg(const po::variables_map& vm, const std::string& command) {
@@ -236,7 +226,7 @@ bool read_limits(const po::variables_map& vm, coordinator::CoordinatorOptions& o
 }
 
 Result<std::unique_ptr<LivePage>> live_page(const po::variables_map& vm, const std::string& db,
-                                            std::function<void(const std::string&)> log) {
+                                            Log log) {
   if (!vm.count("http")) return std::unique_ptr<LivePage>();
   LivePageOptions o;
   o.address = vm["http"].as<std::string>();
@@ -330,8 +320,10 @@ int coordinator_main(int argc, char** argv) {
     ("help,h", "show this help");
   // clang-format on
   add_experiment_options(desc);
+  add_log_options(desc);
   po::variables_map vm;
   if (auto done = parse_command(argc, argv, desc, vm, "coordinator", "config")) return *done;
+  if (!apply_log_options(vm, "coordinator")) return kExitUsage;
   auto list = experiment_arg(vm, "coordinator");
   if (!list) return kExitUsage;
   coordinator::CoordinatorOptions o;

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "cli/live_page.h"
+#include "common/log.h"
 #include "cli/trial_list.h"
 #include "coordinator/coordinator.h"
 #include "storage/store.h"
@@ -24,8 +25,6 @@ namespace deepreduce::cli {
 // SIGINT/SIGTERM received so far (the handlers only count).
 extern std::atomic<int> g_signals;
 void install_signal_handlers();
-// "HH:MM:SS who: line" on stderr, one line at a time across threads.
-std::function<void(const std::string&)> logger(const std::string& who);
 
 // Calls `stop` once a SIGINT/SIGTERM arrives; ends with the returned guard.
 class SignalWatch {
@@ -68,6 +67,6 @@ bool read_limits(const boost::program_options::variables_map& vm, coordinator::C
 // The live page when --http is given (nullptr otherwise).
 // Bound before the store is opened; attach() it once it is.
 Result<std::unique_ptr<LivePage>> live_page(const boost::program_options::variables_map& vm,
-                                            const std::string& db, std::function<void(const std::string&)> log);
+                                            const std::string& db, Log log);
 
 }  // namespace deepreduce::cli

@@ -87,7 +87,7 @@ struct LivePage::Impl {
 };
 
 Result<std::unique_ptr<LivePage>> LivePage::start(const LivePageOptions& options,
-                                                  std::function<void(const std::string&)> log) {
+                                                  Log log) {
   std::unique_ptr<LivePage> page(new LivePage());
   page->impl_ = std::make_unique<Impl>(options);
   Impl& p = *page->impl_;

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "common/log.h"
 #include "common/status.h"
 #include "storage/store.h"
 
@@ -29,7 +30,7 @@ class LivePage {
   // Bound before the store is created (a busy port leaves nothing behind),
   // it answers 503 until attach() names the store.
   static Result<std::unique_ptr<LivePage>> start(const LivePageOptions& options,
-                                                 std::function<void(const std::string&)> log);
+                                                 Log log);
   // The store the page shows (it must outlive the page).
   void attach(storage::Store& store);
   ~LivePage();

@@ -50,8 +50,10 @@ int worker_main(int argc, char** argv) {
     ("server-key", po::value<std::string>(), "the coordinator's CURVE public key file")
     ("help,h", "show this help");
   // clang-format on
+  add_log_options(desc);
   po::variables_map vm;
   if (auto done = parse_command(argc, argv, desc, vm, "worker")) return *done;
+  if (!apply_log_options(vm, "worker")) return kExitUsage;
   worker::WorkerOptions o;
   o.connect = vm["connect"].as<std::string>();
   if (vm.count("connect-file")) o.connect_file = vm["connect-file"].as<std::string>();
@@ -147,8 +149,10 @@ int run_main(int argc, char** argv) {
     ("help,h", "show this help");
   // clang-format on
   add_experiment_options(desc);
+  add_log_options(desc);
   po::variables_map vm;
   if (auto done = parse_command(argc, argv, desc, vm, "run", "config")) return *done;
+  if (!apply_log_options(vm, "run")) return kExitUsage;
   coordinator::CoordinatorOptions co;
   if (!read_limits(vm, co, "run")) return kExitUsage;
   auto list = experiment_arg(vm, "run");

@@ -1,5 +1,7 @@
 #include "cli/parse.h"
 
+#include "common/log.h"
+
 #include <iostream>
 
 #include "cli/commands.h"
@@ -54,6 +56,20 @@ std::optional<int> parse_command(int argc, char** argv, const po::options_descri
     return kExitUsage;
   }
   return std::nullopt;
+}
+
+void add_log_options(po::options_description& desc) {
+  desc.add_options()
+      ("log-level", po::value<std::string>()->default_value("info"),
+       "lines logged from this level up: debug, info, warn, error or off")
+      ("log-format", po::value<std::string>()->default_value("text"),
+       "text (HH:MM:SS who: line) or json (one object per line: time, level, source, pid, message)");
+}
+
+bool apply_log_options(const po::variables_map& vm, const std::string& command) {
+  const Status s = configure_logging(vm["log-level"].as<std::string>(), vm["log-format"].as<std::string>());
+  if (!s.ok()) std::cerr << "deepreduce " << command << ": " << s.message() << "\n";
+  return s.ok();
 }
 
 }  // namespace deepreduce::cli

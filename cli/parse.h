@@ -22,4 +22,10 @@ std::optional<int> parse_command(int argc, char** argv, const boost::program_opt
                                  boost::program_options::variables_map& vm, const std::string& command,
                                  const char* positional = nullptr, bool notify = true, int positional_count = 1);
 
+// --log-level and --log-format (common/log.h) for the commands that log
+// (run, coordinator, worker, migrate).
+void add_log_options(boost::program_options::options_description& desc);
+// Applies them; false after saying what is wrong (exit 2).
+bool apply_log_options(const boost::program_options::variables_map& vm, const std::string& command);
+
 }  // namespace deepreduce::cli

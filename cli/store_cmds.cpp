@@ -263,15 +263,17 @@ int migrate_main(int argc, char** argv) {
     ("db", po::value<std::string>(), "the store folder (required)")
     ("help,h", "show this help");
   // clang-format on
+  add_log_options(desc);
   po::variables_map vm;
   if (auto done = parse_command(argc, argv, desc, vm, "migrate", "db")) return *done;
+  if (!apply_log_options(vm, "migrate")) return kExitUsage;
   if (!vm.count("db")) {
     std::cerr << "deepreduce migrate: --db STORE is required\n";
     return kExitUsage;
   }
   const std::string db = vm["db"].as<std::string>();
   storage::MigrationOptions o;
-  o.log = [](const std::string& line) { std::cerr << "migrate: " << line << "\n"; };
+  o.log = logger("migrate");
   o.assign_roles = [](storage::Store& s) { return search::assign_roles(s); };
   o.definition = experiment_definition;
   o.config = [](const storage::Experiment& e) -> Result<nlohmann::json> {

@@ -21,7 +21,7 @@ namespace {
 // the listed client keys get in. Without a handler libzmq would accept any
 // client that knows the server's public key.
 void zap_loop(zmq::context_t& ctx, std::vector<std::string> allowed_z85, std::atomic<bool>& stop,
-              std::function<void(const std::string&)> log, std::promise<void>* bound) {
+              Log log, std::promise<void>* bound) {
   std::set<std::string> allowed;
   for (const auto& k : allowed_z85) {
     uint8_t bin[32];
@@ -43,7 +43,7 @@ void zap_loop(zmq::context_t& ctx, std::vector<std::string> allowed_z85, std::at
     }
     auto str = [&](size_t i) { return i < req.size() ? req[i].to_string() : std::string(); };
     const bool ok = str(5) == "CURVE" && req.size() >= 7 && allowed.count(str(6));
-    if (!ok && log) log("refused a connection from " + str(3) + " (" + (str(5) == "CURVE" ? "unknown key" : str(5)) + ")");
+    if (!ok && log) log(LogLevel::kWarn, "refused a connection from " + str(3) + " (" + (str(5) == "CURVE" ? "unknown key" : str(5)) + ")");
     const std::vector<std::string> reply = {"1.0", str(1), ok ? "200" : "400", ok ? "OK" : "not allowed",
                                             ok ? "worker" : "", ""};
     for (size_t i = 0; i < reply.size(); ++i)
@@ -61,9 +61,8 @@ Coordinator::~Coordinator() {
   if (zap_thread_ && zap_thread_->joinable()) zap_thread_->join();
 }
 
-void Coordinator::log(const std::string& line) {
-  if (options_.log) options_.log(line);
-}
+void Coordinator::log(const std::string& line) { options_.log(line); }
+void Coordinator::log(LogLevel level, const std::string& line) { options_.log(level, line); }
 
 Status Coordinator::recover() {
   // Leased trials keep their lease for a grace period: their workers may come
@@ -237,7 +236,7 @@ void Coordinator::flush() {
     // protocol (heartbeats, RECEIPT on the next RESULT, re-dispatch after a lost lease).
     ++stats_.unsent;
     if (stats_.unsent <= 20 || stats_.unsent % 1000 == 0)
-      log("could not send " + std::string(proto::type_name(o.message.type)) + " to a worker that is gone (" +
+      log(LogLevel::kWarn, "could not send " + std::string(proto::type_name(o.message.type)) + " to a worker that is gone (" +
           std::to_string(stats_.unsent) + " so far)");
   }
   outbox_.clear();
@@ -259,7 +258,7 @@ bool Coordinator::holds(const WorkerSession& w, const std::string& trial, int64_
 void Coordinator::refuse(const WorkerSession& w, const proto::Message& m, const std::string& why) {
   ++stats_.refused;
   if (stats_.refused <= 20 || stats_.refused % 1000 == 0)
-    log("refused " + std::string(proto::type_name(m.type)) + " from " + w.name + " about trial " +
+    log(LogLevel::kWarn, "refused " + std::string(proto::type_name(m.type)) + " from " + w.name + " about trial " +
         m.header.value("trial", std::string("?")).substr(0, 12) + ": " + why + " (" + std::to_string(stats_.refused) +
         " refused so far)");
 }
@@ -267,12 +266,12 @@ void Coordinator::refuse(const WorkerSession& w, const proto::Message& m, const 
 void Coordinator::release(const std::string& trial, const std::string& reason, storage::ReleaseCause cause) {
   auto r = store_.release(trial, reason, cause, limits());
   if (!r.ok()) {
-    log("cannot release trial " + trial.substr(0, 12) + ": " + r.status().message());
+    log(LogLevel::kWarn, "cannot release trial " + trial.substr(0, 12) + ": " + r.status().message());
     return;
   }
   ++stats_.released;
   results_since_unblock_ = true;
-  if (r->state == TrialState::kFailed) log("trial " + trial.substr(0, 12) + " failed: " + r->reasons.back());
+  if (r->state == TrialState::kFailed) log(LogLevel::kWarn, "trial " + trial.substr(0, 12) + " failed: " + r->reasons.back());
 }
 
 void Coordinator::handle(const std::string& identity, const std::vector<std::string>& frames) {
@@ -283,7 +282,7 @@ void Coordinator::handle(const std::string& identity, const std::vector<std::str
     // decode), once per peer, and counted.
     ++stats_.rejected_messages;
     if (version_told_.size() < 4096 && version_told_.insert(identity).second) {
-      log("refused a worker of another build: " + decoded.status().message());
+      log(LogLevel::kWarn, "refused a worker of another build: " + decoded.status().message());
       send(identity, proto::make(Type::kShutdown, {{"reason", "this coordinator speaks protocol version " +
                                                                    std::to_string(proto::kVersion) + ": " +
                                                                    decoded.status().message().substr(0, 200) +
@@ -294,7 +293,7 @@ void Coordinator::handle(const std::string& identity, const std::vector<std::str
   if (!decoded.ok() || !proto::from_worker(decoded->type)) {
     ++stats_.rejected_messages;
     if (stats_.rejected_messages <= 20 || stats_.rejected_messages % 1000 == 0)
-      log("rejected a message (" + std::to_string(stats_.rejected_messages) + " so far): " +
+      log(LogLevel::kWarn, "rejected a message (" + std::to_string(stats_.rejected_messages) + " so far): " +
           (decoded.ok() ? std::string(proto::type_name(decoded->type)) + " is not a worker's message"
                         : decoded.status().message()));
     return;
@@ -314,7 +313,7 @@ void Coordinator::handle(const std::string& identity, const std::vector<std::str
       if (!r.ok() || r->state != TrialState::kLeased || r->lease != lease || r->attempt != attempt) {
         ++stats_.refused;
         if (stats_.refused <= 20 || stats_.refused % 1000 == 0)
-          log("refused a RESULT about trial " + trial.substr(0, 12) + " from a session this coordinator does not "
+          log(LogLevel::kWarn, "refused a RESULT about trial " + trial.substr(0, 12) + " from a session this coordinator does not "
               "know: its lease is no longer live (" + std::to_string(stats_.refused) + " refused so far)");
         send(identity, proto::make(Type::kReceipt, {{"trial", trial}, {"attempt", attempt}, {"status", "refused"},
                                                     {"reason", "the lease of this attempt is no longer live"}}));
@@ -360,7 +359,7 @@ void Coordinator::on_hello(const std::string& identity, const proto::Message& m)
   constexpr size_t kMaxWorkers = 4096;
   if (!workers_.count(identity) && workers_.size() >= kMaxWorkers) {
     ++stats_.rejected_messages;
-    if (stats_.rejected_messages <= 20) log("refused a HELLO: " + std::to_string(kMaxWorkers) + " workers already");
+    if (stats_.rejected_messages <= 20) log(LogLevel::kWarn, "refused a HELLO: " + std::to_string(kMaxWorkers) + " workers already");
     return;
   }
   WorkerSession w;
@@ -392,7 +391,7 @@ void Coordinator::on_hello(const std::string& identity, const proto::Message& m)
   for (const auto& trial : never_received) {
     lease_deadline_.erase(trial);
     const std::string why = "worker " + w.name + " rejoined without it: its assignment was lost with the last coordinator";
-    log("trial " + trial.substr(0, 12) + " back to pending: " + why);
+    log(LogLevel::kWarn, "trial " + trial.substr(0, 12) + " back to pending: " + why);
     release(trial, why, storage::ReleaseCause::kNotCharged);
   }
   // Capacity is re-announced with every HELLO: a worker that rejoins idle is
@@ -406,9 +405,9 @@ void Coordinator::on_hello(const std::string& identity, const proto::Message& m)
                                       {{"host", m.header["host"]}, {"devices", m.header["devices"]},
                                        {"slots", m.header["slots"]}}});
       !s.ok())
-    log("store: " + s.message());
+    log(LogLevel::kError, "store: " + s.message());
   if (Status s = store_.put_worker({name, m.header["host"], "active", "", m.header["devices"], 0}); !s.ok())
-    log("store: " + s.message());
+    log(LogLevel::kError, "store: " + s.message());
   log("worker " + name + " joined (" + m.header["host"].get<std::string>() + ", " + m.header["devices"].dump() +
       ", " + std::to_string(m.header["slots"].get<int64_t>()) + " slot(s))");
   send(identity, proto::make(Type::kWelcome, {{"heartbeat_ms", options_.heartbeat_ms}}));
@@ -504,7 +503,7 @@ void Coordinator::on_upload(WorkerSession& w, const proto::Message& m) {
     return;
   }
   if (Status s = store_.put_artifact(trial, "checkpoint", bytes); !s.ok())
-    log("cannot store the checkpoint of " + trial.substr(0, 12) + " (the trial goes on): " + s.message());
+    log(LogLevel::kWarn, "cannot store the checkpoint of " + trial.substr(0, 12) + " (the trial goes on): " + s.message());
 }
 
 void Coordinator::on_result(const std::string& identity, WorkerSession& w, const proto::Message& m) {
@@ -574,7 +573,7 @@ void Coordinator::on_result(const std::string& identity, WorkerSession& w, const
     store_failure_ = s.message();
     if (now - store_failure_logged_ms_ >= 60000) {
       store_failure_logged_ms_ = now;
-      log("cannot store the result of " + trial.substr(0, 12) + ": " + s.message() +
+      log(LogLevel::kError, "cannot store the result of " + trial.substr(0, 12) + ": " + s.message() +
           "; dispatch is paused until the store takes results again");
     }
     return receipt("resend", s.message().substr(0, proto::kMaxReasonBytes));
@@ -592,7 +591,7 @@ void Coordinator::on_result(const std::string& identity, WorkerSession& w, const
   // Its last checkpoint matters only to a longer budget that continues it (successive halving).
   if (record.ok() && record->spec.job.train.horizon <= record->spec.job.train.epochs)
     if (Status rm = store_.remove_artifact(trial, "checkpoint"); !rm.ok())
-      log("cannot remove the checkpoint of " + trial.substr(0, 12) + ": " + rm.message());
+      log(LogLevel::kWarn, "cannot remove the checkpoint of " + trial.substr(0, 12) + ": " + rm.message());
   results_since_unblock_ = true;
   receipt("stored", "");
   if (options_.log) {
@@ -634,14 +633,14 @@ void Coordinator::on_failed(const std::string& identity, WorkerSession& w, const
   if (environment) {
     // The worker's surroundings failed, not the trial: it goes back uncharged.
     release(trial, "the worker's environment: " + reason, storage::ReleaseCause::kNotCharged);
-    log("trial " + trial.substr(0, 12) + " handed back by " + w.name + " (its environment: " + reason + ")");
+    log(LogLevel::kWarn, "trial " + trial.substr(0, 12) + " handed back by " + w.name + " (its environment: " + reason + ")");
   } else if (m.header["retryable"].get<bool>()) {
     release(trial, reason, storage::ReleaseCause::kTrialFailed);
-    log("trial " + trial.substr(0, 12) + " failed on " + w.name + " (" + reason + ")");
+    log(LogLevel::kWarn, "trial " + trial.substr(0, 12) + " failed on " + w.name + " (" + reason + ")");
   } else {
     if (Status s = store_.fail(trial, "attempt " + std::to_string(attempt) + " on " + w.name + ": " + reason); !s.ok())
-      log("store: " + s.message());
-    log("trial " + trial.substr(0, 12) + " failed on " + w.name + ": " + reason);
+      log(LogLevel::kError, "store: " + s.message());
+    log(LogLevel::kWarn, "trial " + trial.substr(0, 12) + " failed on " + w.name + ": " + reason);
   }
   note_failure(identity, w, reason, environment);
 }
@@ -656,11 +655,11 @@ void Coordinator::note_failure(const std::string& identity, WorkerSession& w, co
   ++stats_.quarantined;
   quarantined_names_.insert(w.name);
   quarantine_reason_ = w.name + ": " + w.quarantined;
-  log("worker " + w.name + " quarantined after " + w.quarantined + "; it gets no more work (fix it and restart it)");
+  log(LogLevel::kWarn, "worker " + w.name + " quarantined after " + w.quarantined + "; it gets no more work (fix it and restart it)");
   if (Status s = store_.put_worker({w.name, w.host, "quarantined", w.quarantined, nlohmann::json::array(), 0}); !s.ok())
-    log("store: " + s.message());
+    log(LogLevel::kError, "store: " + s.message());
   if (Status s = store_.append_event({0, 0, "worker_quarantined", "", w.name, {{"reason", w.quarantined}}}); !s.ok())
-    log("store: " + s.message());
+    log(LogLevel::kError, "store: " + s.message());
   send(identity, proto::make(Type::kShutdown, {{"reason", "quarantined after " + w.quarantined.substr(0, 3000)}}));
 }
 
@@ -724,11 +723,11 @@ void Coordinator::damaged(const std::string& trial, const std::string& kind, con
   const bool retrain = rec->charged + 1 < options_.max_attempts;  // damage() counts this copy as one
   auto blocked = store_.damage(trial, "its " + kind + " failed verification (" + why + ")", retrain);
   if (!blocked.ok()) {
-    log("cannot mark trial " + trial.substr(0, 12) + " damaged: " + blocked.status().message());
+    log(LogLevel::kError, "cannot mark trial " + trial.substr(0, 12) + " damaged: " + blocked.status().message());
     return;
   }
   results_since_unblock_ = true;
-  log("trial " + trial.substr(0, 12) + " is damaged: its " + kind + " failed verification; " +
+  log(LogLevel::kWarn, "trial " + trial.substr(0, 12) + " is damaged: its " + kind + " failed verification; " +
       (retrain ? "it is trained again" : "its attempts are spent: deepreduce repair trains it again") + ", " +
       std::to_string(blocked->size()) + " trial(s) that need it wait");
 }
@@ -746,12 +745,12 @@ void Coordinator::lose_worker(const std::string& identity, const std::string& re
   }
   ++stats_.workers_lost;
   if (Status s = store_.append_event({0, 0, "worker_lost", "", it->second.name, {{"reason", reason}}}); !s.ok())
-    log("store: " + s.message());
+    log(LogLevel::kError, "store: " + s.message());
   // `status` lists it as gone, not active (a quarantined one stays quarantined).
   if (it->second.quarantined.empty())
     if (Status s = store_.put_worker({it->second.name, it->second.host, "gone", reason, nlohmann::json::array(), 0});
         !s.ok())
-      log("store: " + s.message());
+      log(LogLevel::kError, "store: " + s.message());
   log(reason);
   workers_.erase(it);
 }
@@ -832,7 +831,7 @@ void Coordinator::dispatch() {
       const std::string token = proto::random_token();
       auto leased = store_.lease(trial, w.name, deadline, token);
       if (!leased.ok()) {
-        log("cannot lease trial " + trial.substr(0, 12) + ": " + leased.status().message());
+        log(LogLevel::kWarn, "cannot lease trial " + trial.substr(0, 12) + ": " + leased.status().message());
         continue;
       }
       const storage::TrialRecord& t = *leased;

@@ -22,6 +22,7 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "common/log.h"
 #include "common/status.h"
 #include "protocol/protocol.h"
 #include "storage/store.h"
@@ -57,7 +58,7 @@ struct CoordinatorOptions {
   // without one, run() ends with the store's message.
   int64_t store_give_up_ms = 10 * 60 * 1000;
   std::optional<CurveServer> curve;
-  std::function<void(const std::string&)> log;  // one line per event worth telling a person
+  Log log;  // one line per event worth telling a person
   // Called once bound, with the endpoint bound (the real port of "tcp://*:*").
   std::function<void(const std::string&)> on_bound;
   // The search strategy's turn (adaptive strategies): called on start, then
@@ -147,6 +148,7 @@ class Coordinator {
   void send(const std::string& identity, protocol::Message m) { outbox_.push_back({identity, std::move(m)}); }
   void flush();
   void log(const std::string& line);
+  void log(LogLevel level, const std::string& line);
   // Refuses (counts, logs a few) a message about a lease the sender does not hold.
   void refuse(const WorkerSession& w, const protocol::Message& m, const std::string& why);
   // Whether the store's record of `trial` is leased to `worker` at `attempt` under `lease`.

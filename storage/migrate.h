@@ -10,6 +10,7 @@
 #include <map>
 #include <string>
 
+#include "common/log.h"
 #include "common/status.h"
 #include "storage/store.h"
 
@@ -36,7 +37,7 @@ struct MigrationOptions {
   // An experiment's parsed config (canonical JSON, null for a trial list) from
   // its stored YAML: the one place a migration reads YAML.
   std::function<Result<nlohmann::json>(const Experiment&)> config;
-  std::function<void(const std::string&)> log;
+  Log log;
 };
 
 // Migrates the store in `path` in place, crash-safe at every step:

@@ -11,6 +11,7 @@
 #include <functional>
 #include <string>
 
+#include "common/log.h"
 #include "common/status.h"
 #include "spec/result.h"
 #include "spec/trial.h"
@@ -45,7 +46,7 @@ struct TrialRun {
   // A re-leased trial: continue from its own last checkpoint (if the source
   // has one) rather than from its inputs.
   bool resume_own_checkpoint = false;
-  std::function<void(const std::string&)> log;  // one line per thing worth telling
+  Log log;  // one line per thing worth telling
 };
 
 Result<TrialResult> run_trial(const TrialRun& t, ArtifactSource& source, const TrainHooks& hooks = {});

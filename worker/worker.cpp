@@ -115,9 +115,8 @@ struct Worker::Impl {
 
   Impl(zmq::context_t& c, WorkerOptions o, std::atomic<bool>& s) : context(c), options(std::move(o)), stop(s) {}
 
-  void log(const std::string& line) {
-    if (options.log) options.log(line);
-  }
+  void log(const std::string& line) { options.log(line); }
+  void log(LogLevel level, const std::string& line) { options.log(level, line); }
 
   void post(proto::Message m) {
     std::lock_guard<std::mutex> lock(mu);
@@ -221,7 +220,7 @@ struct Worker::Impl {
                                                            {"mask_blake2b", d.mask_digest}}
                                                 .dump());
         !s.ok())
-      log("trial " + trial.substr(0, 12) + ": cannot keep the result on disk (" + s.message() + "); it is in memory");
+      log(LogLevel::kWarn, "trial " + trial.substr(0, 12) + ": cannot keep the result on disk (" + s.message() + "); it is in memory");
     std::lock_guard<std::mutex> lock(mu);
     deliveries[trial] = std::move(d);
   }
@@ -271,7 +270,7 @@ struct Worker::Impl {
         std::string bytes = read_bytes(d.dir / file);
         if (static_cast<int64_t>(bytes.size()) != size || proto::digest(bytes) != digest) {
           damaged = true;
-          log("trial " + trial.substr(0, 12) + ": its " + kind + " on disk changed; reporting a failure");
+          log(LogLevel::kWarn, "trial " + trial.substr(0, 12) + ": its " + kind + " on disk changed; reporting a failure");
           break;
         }
         if (kind == "mask") header["mask"] = {{"size", size}, {"blake2b", digest}};
@@ -317,7 +316,7 @@ struct Worker::Impl {
     try {
       socket->connect(options.connect);
     } catch (const zmq::error_t& e) {  // an address libzmq will not take: said, and tried again after the backoff
-      log("cannot connect to " + options.connect + ": " + e.what());
+      log(LogLevel::kWarn, "cannot connect to " + options.connect + ": " + e.what());
     }
     send_hello();
   }
@@ -396,7 +395,7 @@ struct Worker::Impl {
         if (address != refused) {
           std::string why = ok.message();
           if (why.size() > 160) why = why.substr(0, 160) + "...";
-          log(options.connect_file + " holds no usable address (" + why + "); waiting for one");
+          log(LogLevel::kWarn, options.connect_file + " holds no usable address (" + why + "); waiting for one");
           refused = address;
         }
       } else if (!said) {
@@ -497,7 +496,7 @@ struct Worker::Impl {
           break;
         }
         if (status == "refused")
-          log("trial " + trial.substr(0, 12) + ": result refused: " + m.header["reason"].get<std::string>());
+          log(LogLevel::kWarn, "trial " + trial.substr(0, 12) + ": result refused: " + m.header["reason"].get<std::string>());
         std::error_code ec;
         fs::remove_all(it->second.dir, ec);
         deliveries.erase(it);
@@ -680,7 +679,7 @@ struct Worker::Impl {
                                                "); run the same deepreduce version on both ends");
           }
           if (!m.ok()) {
-            log("ignored a message: " + m.status().message());
+            log(LogLevel::kWarn, "ignored a message: " + m.status().message());
             continue;
           }
           on_message(*m, welcomed, shutdown);
@@ -786,7 +785,7 @@ struct Worker::Impl {
       std::error_code ec;
       fs::remove_all(options.scratch, ec);
     } else if (!deliveries.empty()) {
-      log(std::to_string(deliveries.size()) + " finished trial(s) not delivered; their results stay in " +
+      log(LogLevel::kWarn, std::to_string(deliveries.size()) + " finished trial(s) not delivered; their results stay in " +
           options.scratch);
     }
     if (quarantined) return Status::failed_precondition("the coordinator quarantined this worker: " + shutdown_reason);

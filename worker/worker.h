@@ -17,6 +17,7 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "common/log.h"
 #include "common/status.h"
 
 namespace deepreduce::worker {
@@ -56,7 +57,7 @@ struct WorkerOptions {
   // applies). Only a complete experiment or a quarantine ends it.
   bool outlive_coordinator = false;
   std::optional<CurveClient> curve;
-  std::function<void(const std::string&)> log;
+  Log log;
 };
 
 // "cuda:0, cuda:1" -> {"cuda:0", "cuda:1"}: a --device value as a list, in
