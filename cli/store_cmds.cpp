@@ -102,6 +102,10 @@ int status_main(int argc, char** argv) {
   int64_t total = 0;
   const std::string line = state_counts(*counts, total);
   std::cout << "\ntrials " << total << ":" << line << "\n";
+  if (auto paused = storage::paused_dispatch(s); paused.ok() && *paused)
+    std::cout << "\ndispatch is paused since " << age((*paused)->since_ms)
+              << ": the store takes no results (" << printable((*paused)->reason)
+              << "); it resumes once they fit, and run gives up after --store-give-up-s\n";
   // Only a revised experiment retires trials: no scan of the done ones otherwise.
   const bool revised = std::any_of(experiments->begin(), experiments->end(), [](const auto& e) { return e.revision > 1; });
   if (auto done = revised ? s.list_trials(storage::TrialState::kDone) : Result<std::vector<storage::TrialRecord>>(

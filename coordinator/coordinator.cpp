@@ -190,6 +190,9 @@ Status Coordinator::run() {
                                          "); no trial was charged for it: fix the cause and run again");
     }
     if (store_failing_since_ms_ && now - store_failing_since_ms_ > options_.store_give_up_ms) {
+      (void)store_.append_event({0, 0, "dispatch_resumed", "", "",
+                                 {{"reason", "the coordinator gave up waiting for the store and stopped"}}});
+      (void)store_.sync();
       flush();
       if (expanding_) expanding_->wait();
       router_->close();
@@ -213,6 +216,8 @@ Status Coordinator::run() {
     }
   }
   if (expanding_) expanding_->wait();  // its trials are added (or not) before the store closes
+  if (store_failing_since_ms_)  // status should not show a pause of a coordinator that is gone
+    (void)store_.append_event({0, 0, "dispatch_resumed", "", "", {{"reason", "the coordinator stopped"}}});
   router_->close();
   for (const auto& [id, w] : workers_)
     if (w.quarantined.empty())
@@ -569,8 +574,13 @@ void Coordinator::on_result(const std::string& identity, WorkerSession& w, const
     // The store could not take it (a full disk?): the worker keeps both and
     // offers them again; the lease stays; no new work goes out meanwhile.
     const int64_t now = now_ms();
-    if (!store_failing_since_ms_) store_failing_since_ms_ = now;
     store_failure_ = s.message();
+    if (!store_failing_since_ms_) {
+      store_failing_since_ms_ = now;
+      // For status and the live page (the records may still fit where a model
+      // does not; if they do not either, the log and run's end say it).
+      (void)store_.append_event({0, 0, "dispatch_paused", trial, w.name, {{"reason", store_failure_}}});
+    }
     if (now - store_failure_logged_ms_ >= 60000) {
       store_failure_logged_ms_ = now;
       log(LogLevel::kError, "cannot store the result of " + trial.substr(0, 12) + ": " + s.message() +
@@ -580,6 +590,7 @@ void Coordinator::on_result(const std::string& identity, WorkerSession& w, const
   }
   if (store_failing_since_ms_) {
     log("the store takes results again; dispatch resumes");
+    (void)store_.append_event({0, 0, "dispatch_resumed", trial, w.name, {{"reason", "the store takes results again"}}});
     store_failing_since_ms_ = 0;
     store_failure_logged_ms_ = 0;
   }

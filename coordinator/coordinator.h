@@ -187,7 +187,7 @@ class Coordinator {
   std::set<std::string> version_told_;  // peers of another version already told so
   int64_t store_failing_since_ms_ = 0;  // the first result the store refused, 0 while it takes them
   int64_t store_failure_logged_ms_ = 0;
-  std::string store_failure_;             // results arrived since the last expansion started
+  std::string store_failure_;             // why the store refused the last result
   std::optional<std::future<Result<int64_t>>> expanding_;
   int64_t expansion_started_ms_ = 0, expansion_ready_ms_ = 0;  // the next may start at expansion_ready_ms_
   int64_t last_tick_ = 0;

@@ -640,7 +640,9 @@ std::string live_section(const Report& r, int refresh_seconds) {
   int64_t done = 0;
   for (const auto& row : r.trials) done += row.state == "done";
   std::string s =
-      "<section id='now'><h2>Now</h2><p id='now-summary'>waiting for the coordinator's status...</p>"
+      "<section id='now'><h2>Now</h2><style>.warn{color:#b00;font-weight:bold}</style>"
+      "<p id='now-paused' class='warn'></p>"
+      "<p id='now-summary'>waiting for the coordinator's status...</p>"
       "<div id='now-running'></div><div id='now-failed'></div><div id='now-workers'></div></section>\n"
       "<script>\n(function () {\n"
       "  var doneAtLoad = " + std::to_string(done) + ", every = " + std::to_string(std::max(2, refresh_seconds / 3)) +
@@ -659,6 +661,8 @@ std::string live_section(const Report& r, int refresh_seconds) {
       "    var st = s.states || {}, parts = [];\n"
       "    ['done', 'leased', 'pending', 'blocked', 'failed', 'cancelled'].forEach(function (k) {\n"
       "      if (st[k]) parts.push(st[k] + ' ' + (k == 'leased' ? 'running' : k)); });\n"
+      "    document.getElementById('now-paused').textContent = s.paused ? 'Dispatch is paused: the store takes no '\n"
+      "      + 'results (' + s.paused.reason + '); it resumes once they fit.' : '';\n"
       "    document.getElementById('now-summary').textContent = s.trials + ' trials: ' + parts.join(', ') +\n"
       "      '; time left for the trials known now: ' + duration(s.eta_seconds) + ' (' + s.epochs_left + ' epochs)';\n"
       "    document.getElementById('now-running').innerHTML = table(['running', 'role or name', 'plan', 'worker',\n"

@@ -108,6 +108,26 @@ Result<std::string> trial_by_prefix(const std::vector<TrialRecord>& trials, cons
   return hits.front();
 }
 
+Result<std::optional<PausedDispatch>> paused_dispatch(Store& store) {
+  // The pause and its end are among the last events written; a store's whole
+  // history is not read.
+  constexpr uint64_t kLatest = 2000;
+  const uint64_t last = store.last_seq();
+  auto events = store.events(last > kLatest ? last - kLatest : 0, kLatest);
+  if (!events.ok()) return events.status();
+  std::optional<PausedDispatch> paused;
+  for (const auto& e : *events) {
+    if (e.type == "dispatch_resumed") paused.reset();
+    if (e.type != "dispatch_paused") continue;
+    PausedDispatch p;
+    p.since_ms = e.time_ms;
+    if (e.detail.is_object() && e.detail.contains("reason") && e.detail["reason"].is_string())
+      p.reason = e.detail["reason"].get<std::string>();
+    paused = p;
+  }
+  return paused;
+}
+
 Result<nlohmann::json> status_json(Store& store, const std::string& where) {
   auto experiments = store.list_experiments();
   if (!experiments.ok()) return experiments.status();
@@ -177,9 +197,14 @@ Result<nlohmann::json> status_json(Store& store, const std::string& where) {
     eta = epochs_left * (epoch_seconds / timed) / static_cast<double>(std::max<size_t>(1, leased->size()));
   else if (!epochs_left)
     eta = 0.0;
+  auto paused = paused_dispatch(store);
+  if (!paused.ok()) return paused.status();
+  nlohmann::json pause = nullptr;
+  if (*paused) pause = {{"since_ms", (*paused)->since_ms}, {"reason", (*paused)->reason}};
   return nlohmann::json{{"store", where},    {"now_ms", now_ms()}, {"experiments", exps}, {"trials", total},
                         {"states", states},  {"running", running}, {"failed", failed},   {"workers", ws},
-                        {"roles", role_counts}, {"epochs_left", epochs_left}, {"eta_seconds", eta}};
+                        {"roles", role_counts}, {"epochs_left", epochs_left}, {"eta_seconds", eta},
+                        {"paused", pause}};
 }
 
 }  // namespace deepreduce::storage

@@ -33,8 +33,18 @@ Result<std::vector<TrialRow>> trial_rows(Store& store);
 
 // What `status --json` and the live page's /api/status say: experiments,
 // trials per state, running trials with their progress, failures with their
-// reasons, workers (quarantined ones with why).
+// reasons, workers (quarantined ones with why), and "paused" ({since_ms,
+// reason} while dispatch waits for the store to take results, else null).
 Result<nlohmann::json> status_json(Store& store, const std::string& where);
+
+// Whether the coordinator's dispatch is paused because the store takes no
+// results (a full disk): the last "dispatch_paused" event not followed by a
+// "dispatch_resumed" one, among the store's latest events.
+struct PausedDispatch {
+  int64_t since_ms = 0;
+  std::string reason;
+};
+Result<std::optional<PausedDispatch>> paused_dispatch(Store& store);
 
 // The one trial of `trials` whose id starts with `prefix` (a whole id or a
 // unique prefix, as users type them); InvalidArgument naming how many matched.

@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
@@ -65,7 +66,14 @@ uint64_t from_be64(const rocksdb::Slice& s) {
 
 bool disk_full(const std::string& message) {
   return message.find("No space left") != std::string::npos || message.find("ENOSPC") != std::string::npos ||
-         message.find("NoSpace") != std::string::npos;
+         message.find("NoSpace") != std::string::npos || message.find("Disk quota exceeded") != std::string::npos;
+}
+
+// SyncWAL, where the filesystem has one: RocksDB's in-memory filesystem
+// (open_memory_store) does not, and has nothing to make durable.
+rocksdb::Status sync_wal(rocksdb::DB* db) {
+  rocksdb::Status s = db->SyncWAL();
+  return s.IsNotSupported() ? rocksdb::Status::OK() : s;
 }
 
 Status from_rocks(const rocksdb::Status& s, const std::string& what) {
@@ -92,7 +100,11 @@ nlohmann::json experiment_json(const Experiment& e) {
 
 class RocksStore final : public Store {
  public:
-  RocksStore(std::string path, StoreOptions options) : path_(std::move(path)), options_(options) {}
+  RocksStore(std::string path, StoreOptions options, std::unique_ptr<rocksdb::Env> owned_env = nullptr)
+      : path_(std::move(path)),
+        options_(options),
+        owned_env_(std::move(owned_env)),
+        env_(owned_env_ ? owned_env_.get() : options.env ? options.env : rocksdb::Env::Default()) {}
 
   ~RocksStore() override {
     if (db_) {
@@ -104,26 +116,24 @@ class RocksStore final : public Store {
         (void)db_.release();
         return;
       }
-      if (!options_.read_only) db_->SyncWAL();
+      if (!options_.read_only) sync_wal(db_.get());
       for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
       db_->Close();
     }
   }
 
   Status open() {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    if (!fs::exists(fs::path(path_) / "CURRENT", ec)) {
+    if (!env_->FileExists(path_ + "/CURRENT").ok()) {
       if (options_.read_only || !options_.create_if_missing) return Status::not_found(path_ + ": no deepreduce store here");
-      DR_RETURN_IF_ERROR(create());
+      DR_RETURN_IF_ERROR(env_ == rocksdb::Env::Default() ? create() : create_in_place());
     }
     if (!options_.read_only) {
       // Opening for writing writes (a new log, a new manifest): RocksDB meeting
       // a full disk there aborts in Debian's build, so too little room is said first.
-      constexpr uintmax_t kRoomToOpen = 1u << 20;
-      if (const auto room = fs::space(path_, ec); !ec && room.available < kRoomToOpen)
+      constexpr uint64_t kRoomToOpen = 1u << 20;
+      if (uint64_t room = 0; env_->GetFreeSpace(path_, &room).ok() && room < kRoomToOpen)
         return Status::io_error(path_ + ": the disk is full: opening the store for writing needs " +
-                                std::to_string(kRoomToOpen) + " bytes free, " + std::to_string(room.available) +
+                                std::to_string(kRoomToOpen) + " bytes free, " + std::to_string(room) +
                                 " are (free space and start again: everything stored is kept)");
     }
     rocksdb::DBOptions db_options = base_options();
@@ -181,8 +191,7 @@ class RocksStore final : public Store {
                                 : " (a newer deepreduce wrote it?)"));
     }
     if (!options_.read_only) {
-      fs::create_directories(artifact_dir(), ec);
-      if (ec) return Status::io_error(artifact_dir() + ": cannot create: " + ec.message());
+      DR_RETURN_IF_ERROR(from_rocks(env_->CreateDirIfMissing(artifact_dir()), artifact_dir() + ": cannot create"));
       DR_RETURN_IF_ERROR(remove_orphan_artifacts());
     }
     // The next event number continues after the last one stored.
@@ -211,8 +220,9 @@ class RocksStore final : public Store {
     return Status();
   }
 
-  static rocksdb::DBOptions base_options() {
+  rocksdb::DBOptions base_options() const {
     rocksdb::DBOptions o;
+    o.env = env_;
     o.keep_log_file_num = 4;
     o.max_manifest_file_size = 64 << 20;
     o.max_total_wal_size = 64 << 20;  // records only (artifacts are files): flush rather than pile up WAL
@@ -269,7 +279,7 @@ class RocksStore final : public Store {
       rocksdb::WriteOptions wo;
       wo.sync = true;
       s = db->Put(wo, handles[0], kSchemaKey, std::to_string(kSchemaVersion));
-      if (s.ok()) s = db->SyncWAL();
+      if (s.ok()) s = sync_wal(db.get());
       for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
       if (s.ok()) s = db->Close();
       if (!s.ok()) {
@@ -301,48 +311,75 @@ class RocksStore final : public Store {
     return fsync_dir(parent.string());
   }
 
-  static Status fsync_dir(const std::string& dir) {
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-    if (fd < 0) return Status::io_error(dir + ": cannot open to sync: " + std::strerror(errno));
-    const int rc = ::fsync(fd);
-    ::close(fd);
-    if (rc != 0) return Status::io_error(dir + ": fsync: " + std::strerror(errno));
-    return Status();
+  // A store through another filesystem (StoreOptions::env: in memory, a test's
+  // full disk) is built where it stays: the rename of a whole folder that
+  // makes creation atomic is the real filesystem's.
+  Status create_in_place() {
+    DR_RETURN_IF_ERROR(from_rocks(env_->CreateDirIfMissing(path_), path_ + ": creating the store"));
+    constexpr uint64_t kRoomToCreate = 1u << 20;
+    if (uint64_t room = 0; env_->GetFreeSpace(path_, &room).ok() && room < kRoomToCreate)
+      return Status::io_error(path_ + ": the disk is full: creating a store needs " + std::to_string(kRoomToCreate) +
+                              " bytes free, " + std::to_string(room) + " are");
+    rocksdb::DBOptions o = base_options();
+    o.create_if_missing = true;
+    o.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+    for (const char* f : kFamilies) descriptors.emplace_back(f, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    auto s = rocksdb::DB::Open(o, path_, descriptors, &handles, &raw);
+    if (!s.ok()) return from_rocks(s, path_ + ": creating the store");
+    std::unique_ptr<rocksdb::DB> db(raw);
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = db->Put(wo, handles[0], kSchemaKey, std::to_string(kSchemaVersion));
+    if (s.ok()) s = sync_wal(db.get());
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    if (s.ok()) s = db->Close();
+    if (!s.ok()) {
+      (void)db.release();  // as in create(): closing after a failed write asserts
+      return from_rocks(s, path_ + ": creating the store");
+    }
+    return from_rocks(env_->CreateDirIfMissing(artifact_dir()), path_ + ": creating the store");
+  }
+
+  Status fsync_dir(const std::string& dir) const {
+    std::unique_ptr<rocksdb::Directory> d;
+    auto s = env_->NewDirectory(dir, &d);
+    if (s.ok()) s = d->Fsync();
+    if (s.ok()) s = d->Close();
+    return from_rocks(s, dir + ": fsync");
   }
 
   // Writes an artifact file durably (temp file, fsync, rename, fsync folder).
   Status write_artifact_file(const std::string& file, const std::string& bytes, const std::string& what) {
     const std::string final_path = artifact_dir() + "/" + file;
     const std::string temp = final_path + ".tmp-" + std::to_string(getpid());
-    auto failed = [&](const char* step) {
-      const int err = errno;
-      ::unlink(temp.c_str());
-      if (err == ENOSPC || err == EDQUOT)
+    auto failed = [&](const char* step, const rocksdb::Status& s) {
+      (void)env_->DeleteFile(temp);
+      if (s.IsNoSpace() || disk_full(s.ToString()))
         return Status::io_error(path_ + ": the disk is full: storing " + what + " needs " +
-                                std::to_string(bytes.size()) + " bytes (" + std::strerror(err) +
+                                std::to_string(bytes.size()) + " bytes (" + s.ToString() +
                                 "); free space: everything stored before is kept");
-      return Status::io_error(path_ + ": " + step + " " + temp + " for " + what + ": " + std::strerror(err));
+      return Status::io_error(path_ + ": " + step + " " + temp + " for " + what + ": " + s.ToString());
     };
-    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return failed("cannot create");
-    size_t off = 0;
-    while (off < bytes.size()) {
-      const ssize_t n = ::write(fd, bytes.data() + off, bytes.size() - off);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        Status st = failed("cannot write");
-        ::close(fd);
-        return st;
+    std::unique_ptr<rocksdb::WritableFile> f;
+    rocksdb::EnvOptions eo;
+    if (auto s = env_->NewWritableFile(temp, &f, eo); !s.ok()) return failed("cannot create", s);
+    // In slices, so that a file of gigabytes never waits in one buffer.
+    constexpr size_t kSlice = 4 << 20;
+    for (size_t off = 0; off < bytes.size(); off += kSlice)
+      if (auto s = f->Append(rocksdb::Slice(bytes.data() + off, std::min(kSlice, bytes.size() - off))); !s.ok()) {
+        (void)f->Close();
+        return failed("cannot write", s);
       }
-      off += static_cast<size_t>(n);
+    if (auto s = f->Sync(); !s.ok()) {
+      (void)f->Close();
+      return failed("cannot sync", s);
     }
-    if (::fsync(fd) != 0) {
-      Status st = failed("cannot sync");
-      ::close(fd);
-      return st;
-    }
-    if (::close(fd) != 0) return failed("cannot close");
-    if (::rename(temp.c_str(), final_path.c_str()) != 0) return failed("cannot rename");
+    if (auto s = f->Close(); !s.ok()) return failed("cannot close", s);
+    if (auto s = env_->RenameFile(temp, final_path); !s.ok()) return failed("cannot rename", s);
     return fsync_dir(artifact_dir());
   }
 
@@ -357,9 +394,10 @@ class RocksStore final : public Store {
       if (auto file = file_of(it->value().ToString())) named.insert(*file);
     }
     DR_RETURN_IF_ERROR(from_rocks(it->status(), path_ + ": artifacts"));
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(artifact_dir(), ec))
-      if (!named.count(entry.path().filename().string())) std::filesystem::remove(entry.path(), ec);
+    std::vector<std::string> files;
+    if (!env_->GetChildren(artifact_dir(), &files).ok()) return Status();
+    for (const auto& f : files)
+      if (f != "." && f != ".." && !named.count(f)) (void)env_->DeleteFile(artifact_dir() + "/" + f);
     return Status();
   }
 
@@ -875,14 +913,13 @@ class RocksStore final : public Store {
       std::string bytes;
       if (meta.contains("file") && meta["file"].is_string()) {
         const std::string file = artifact_dir() + "/" + meta["file"].get<std::string>();
-        std::ifstream in(file, std::ios::binary);
-        if (!in) {
+        if (!env_->FileExists(file).ok()) {
           if (options_.read_only)  // a view opened beside the writer, which has replaced it since
             return Status::unavailable(what + ": " + file + " was replaced since this read-only view opened; "
                                        "open the store again");
           return Status::corruption(what + ": its file " + file + " is missing");
         }
-        bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        DR_RETURN_IF_ERROR(from_rocks(rocksdb::ReadFileToString(env_, file, &bytes), what + ": reading " + file));
       } else {
         const uint64_t chunks = meta.value("chunks", uint64_t{0});
         bytes.reserve(size);
@@ -1044,7 +1081,7 @@ class RocksStore final : public Store {
   Status sync() override {
     if (options_.read_only) return Status();
     DR_RETURN_IF_ERROR(writable());
-    Status s = from_rocks(db_->SyncWAL(), path_ + ": sync");
+    Status s = from_rocks(sync_wal(db_.get()), path_ + ": sync");
     if (!s.ok()) write_failure_ = s.message();
     return s;
   }
@@ -1139,8 +1176,7 @@ class RocksStore final : public Store {
     pending_events_ = 0;
     // Artifact files: the replaced versions go once their successor is
     // committed; a failed commit takes back the files it wrote.
-    std::error_code ec;
-    for (const auto& f : s.ok() ? doomed_ : written_) std::filesystem::remove(artifact_dir() + "/" + f, ec);
+    for (const auto& f : s.ok() ? doomed_ : written_) (void)env_->DeleteFile(artifact_dir() + "/" + f);
     doomed_.clear();
     written_.clear();
     // The records just written become the cached ones, and the state sets
@@ -1265,6 +1301,10 @@ class RocksStore final : public Store {
 
   std::string path_;
   StoreOptions options_;
+  // The filesystem of the DB and the artifacts: the options' env, one this
+  // store owns (in memory), or the real one. Declared before db_: it outlives it.
+  std::unique_ptr<rocksdb::Env> owned_env_;
+  rocksdb::Env* env_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::map<std::string, rocksdb::ColumnFamilyHandle*> cf_;
@@ -1313,6 +1353,17 @@ Result<int64_t> store_schema_version(const std::string& path) {
 
 Result<std::unique_ptr<Store>> open_store(const std::string& path, const StoreOptions& options) {
   auto store = std::make_unique<RocksStore>(path, options);
+  DR_RETURN_IF_ERROR(store->open());
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+Result<std::unique_ptr<Store>> open_memory_store(const StoreOptions& options) {
+  StoreOptions o = options;
+  o.env = nullptr;
+  o.read_only = false;
+  o.create_if_missing = true;
+  auto store = std::make_unique<RocksStore>("/deepreduce-memory-store", o,
+                                            std::unique_ptr<rocksdb::Env>(rocksdb::NewMemEnv(rocksdb::Env::Default())));
   DR_RETURN_IF_ERROR(store->open());
   return std::unique_ptr<Store>(std::move(store));
 }

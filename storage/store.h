@@ -37,6 +37,10 @@
 #include "common/status.h"
 #include "storage/trial.h"
 
+namespace rocksdb {
+class Env;
+}
+
 namespace deepreduce::storage {
 
 // 2: trial specs carry train.horizon and model.widths (their ids changed).
@@ -239,11 +243,22 @@ struct StoreOptions {
   // Also open a store of this older schema version (for `migrate`, which
   // reads one); 0: only kSchemaVersion.
   int64_t accept_schema = 0;
+  // The filesystem seam: every file of the store (RocksDB's and the
+  // artifacts) is read and written through this RocksDB Env, not owned;
+  // nullptr is the real filesystem. Tests pass one that runs out of space
+  // (tests/storage/quota_env.h). Through another Env a store is created in
+  // place (the atomic rename of its folder is the real filesystem's).
+  rocksdb::Env* env = nullptr;
 };
 
 // Opens (or creates) a RocksDB store in `path`. A store of another schema
 // version, a missing column family or a corrupt record is an error naming it.
 Result<std::unique_ptr<Store>> open_store(const std::string& path, const StoreOptions& options = {});
+
+// A store held in memory: the same RocksDB store over RocksDB's in-memory
+// filesystem (records and artifacts), gone when the returned object is. For
+// tests and dry runs; it passes the same contract suite (tests/storage/store_test.cpp).
+Result<std::unique_ptr<Store>> open_memory_store(const StoreOptions& options = {});
 
 // The schema version of the store in `path` (read-only, cheap).
 Result<int64_t> store_schema_version(const std::string& path);

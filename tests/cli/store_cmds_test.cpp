@@ -64,6 +64,27 @@ TEST_F(StoreCommandsTest, StatusShowsStatesRunningTrialsAndFailures) {
     EXPECT_NE(r.out.find(part), std::string::npos) << part << "\n" << r.out;
 }
 
+// A coordinator that could not store a result paused its dispatch: status
+// (text and JSON) says so until the pause ends.
+TEST_F(StoreCommandsTest, StatusShowsAPausedDispatchUntilItEnds) {
+  ASSERT_TRUE(store_->append_event({0, 0, "dispatch_paused", base_, "gpu-node-7",
+                                    {{"reason", "db: the disk is full: storing the model of trial x needs 9 bytes"}}})
+                  .ok());
+  auto r = run_deepreduce("status --db " + dir_.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("dispatch is paused since "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("the store takes no results (db: the disk is full: storing the model of trial x needs 9 bytes)"),
+            std::string::npos)
+      << r.out;
+  auto j = nlohmann::json::parse(run_deepreduce("status --json --db " + dir_.string()).out);
+  EXPECT_EQ(j["paused"]["reason"], "db: the disk is full: storing the model of trial x needs 9 bytes");
+  ASSERT_TRUE(store_->append_event({0, 0, "dispatch_resumed", base_, "gpu-node-7", {{"reason", "stored"}}}).ok());
+  r = run_deepreduce("status --db " + dir_.string());
+  EXPECT_EQ(r.out.find("dispatch is paused"), std::string::npos) << r.out;
+  j = nlohmann::json::parse(run_deepreduce("status --json --db " + dir_.string()).out);
+  EXPECT_TRUE(j["paused"].is_null()) << j.dump();
+}
+
 TEST_F(StoreCommandsTest, ExportWritesOneRowPerTrial) {
   auto r = run_deepreduce("export --db " + dir_.string());
   ASSERT_EQ(r.code, 0) << r.out;

@@ -1,8 +1,10 @@
-// The Store contract, on real RocksDB in temporary folders.
+// The Store contract, on real RocksDB in temporary folders and (the contract
+// tests, StoreContractTest) on the in-memory store as well.
 #include "storage/store.h"
 
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,7 +35,7 @@ class StoreTest : public ::testing::Test {
     store_.reset();
     fs::remove_all(dir_);
   }
-  std::unique_ptr<Store> open(StoreOptions o = {}) {
+  virtual std::unique_ptr<Store> open(StoreOptions o = {}) {
     auto s = open_store(dir_.string(), o);
     EXPECT_TRUE(s.ok()) << s.status().message();
     return s.ok() ? std::move(*s) : nullptr;
@@ -48,6 +50,31 @@ class StoreTest : public ::testing::Test {
   fs::path dir_;
   std::unique_ptr<Store> store_;
 };
+
+// What every Store promises, whatever holds its files: "disk" is RocksDB in a
+// temporary folder, "memory" the same store over RocksDB's in-memory
+// filesystem (kept across reopens by the fixture, like a disk).
+class StoreContractTest : public StoreTest, public ::testing::WithParamInterface<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "memory") memory_.reset(rocksdb::NewMemEnv(rocksdb::Env::Default()));
+    StoreTest::SetUp();
+  }
+  void TearDown() override {
+    StoreTest::TearDown();
+    memory_.reset();
+  }
+  std::unique_ptr<Store> open(StoreOptions o = {}) override {
+    if (!memory_) return StoreTest::open(o);
+    o.env = memory_.get();
+    auto s = open_store("/memory/store", o);
+    EXPECT_TRUE(s.ok()) << s.status().message();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+  std::unique_ptr<rocksdb::Env> memory_;
+};
+INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::Values("disk", "memory"),
+                         [](const auto& info) { return info.param; });
 
 TEST(TrialIdTest, SameSpecSameIdAndLocalPathsDoNotCount) {
   TrialSpec a;
@@ -82,7 +109,7 @@ TEST(TransitionTableTest, DoneIsFinalAndOnlyTableEntriesAreLegal) {
   EXPECT_EQ(s.message(), "trial abc: illegal transition done -> pending");
 }
 
-TEST_F(StoreTest, TrialsAreAddedIdempotentlyAndDependenciesBlock) {
+TEST_P(StoreContractTest, TrialsAreAddedIdempotentlyAndDependenciesBlock) {
   auto teacher = spec(1.0);
   const std::string tid = trial_id(teacher);
   auto student = spec(0.5, tid);
@@ -105,7 +132,7 @@ TEST_F(StoreTest, TrialsAreAddedIdempotentlyAndDependenciesBlock) {
   EXPECT_NE(bad.status().message().find("not in the store"), std::string::npos);
 }
 
-TEST_F(StoreTest, LifecycleLeaseCompleteAndUnblock) {
+TEST_P(StoreContractTest, LifecycleLeaseCompleteAndUnblock) {
   auto teacher = spec(1.0);
   const std::string tid = trial_id(teacher);
   auto student = spec(0.5, tid);
@@ -132,7 +159,7 @@ TEST_F(StoreTest, LifecycleLeaseCompleteAndUnblock) {
   EXPECT_FALSE(store_->cancel(tid, "").ok());  // done is immutable
 }
 
-TEST_F(StoreTest, OnlyTheTrialsOwnFailuresUseUpItsAttempts) {
+TEST_P(StoreContractTest, OnlyTheTrialsOwnFailuresUseUpItsAttempts) {
   auto t = spec(1.0);
   const std::string id = trial_id(t);
   ASSERT_TRUE(store_->add_trials("exp", {t}).ok());
@@ -168,7 +195,7 @@ TEST_F(StoreTest, OnlyTheTrialsOwnFailuresUseUpItsAttempts) {
   EXPECT_EQ(store_->get_trial(id)->state, TrialState::kFailed);
 }
 
-TEST_F(StoreTest, ARetriedStudentWaitsForItsRetriedTeacher) {
+TEST_P(StoreContractTest, ARetriedStudentWaitsForItsRetriedTeacher) {
   auto teacher = spec(1.0);
   const std::string tid = trial_id(teacher);
   auto student = spec(0.5, tid);
@@ -187,7 +214,7 @@ TEST_F(StoreTest, ARetriedStudentWaitsForItsRetriedTeacher) {
 
 // A failure names the dependency that failed, and a permanent failure counts
 // as one of the trial's own.
-TEST_F(StoreTest, ADependentSaysWhichDependencyFailed) {
+TEST_P(StoreContractTest, ADependentSaysWhichDependencyFailed) {
   auto teacher = spec(1.0);
   teacher.name = "the-teacher";
   const std::string tid = trial_id(teacher);
@@ -205,7 +232,7 @@ TEST_F(StoreTest, ADependentSaysWhichDependencyFailed) {
 // What a config revision does to trials it no longer plans: unfinished ones
 // are cancelled with the reason (failed ones too), done ones are retired and
 // keep their result; both come back when planned again.
-TEST_F(StoreTest, TrialsSetAsideByARevisionKeepEverythingAndComeBack) {
+TEST_P(StoreContractTest, TrialsSetAsideByARevisionKeepEverythingAndComeBack) {
   auto teacher = spec(1.0);
   const std::string tid = trial_id(teacher);
   auto student = spec(0.5, tid);
@@ -229,7 +256,7 @@ TEST_F(StoreTest, TrialsSetAsideByARevisionKeepEverythingAndComeBack) {
   EXPECT_EQ(store_->get_trial(oid)->reasons.back(), "no longer planned by revision 2 of experiment exp");
   // Survives a reopen.
   store_.reset();
-  store_ = *open_store(dir_.string());
+  store_ = open();
   EXPECT_EQ(store_->get_trial(tid)->retired, "no longer planned by revision 2 of experiment exp");
   ASSERT_TRUE(store_->set_retired(tid, "").ok());
   EXPECT_TRUE(store_->get_trial(tid)->retired.empty());
@@ -248,7 +275,7 @@ TEST_F(StoreTest, TrialsSetAsideByARevisionKeepEverythingAndComeBack) {
   EXPECT_EQ(store_->get_trial(s2id)->state, TrialState::kBlocked);
 }
 
-TEST_F(StoreTest, AResultWithoutTheLiveLeaseIsNeverApplied) {
+TEST_P(StoreContractTest, AResultWithoutTheLiveLeaseIsNeverApplied) {
   auto t = spec(1.0);
   const std::string id = trial_id(t);
   ASSERT_TRUE(store_->add_trials("exp", {t}).ok());
@@ -264,7 +291,7 @@ TEST_F(StoreTest, AResultWithoutTheLiveLeaseIsNeverApplied) {
   EXPECT_EQ(done_events, 1);
 }
 
-TEST_F(StoreTest, EventsAreGapFreeAcrossReopens) {
+TEST_P(StoreContractTest, EventsAreGapFreeAcrossReopens) {
   ASSERT_TRUE(store_->add_trials("exp", {spec(1.0), spec(0.5)}).ok());
   ASSERT_TRUE(store_->append_event({0, 0, "worker_joined", "", "w1", {{"host", "h"}}}).ok());
   EXPECT_FALSE(store_->lease("nope", "w", 0, kToken).ok());  // a refused call writes no event
@@ -360,7 +387,7 @@ TEST_F(StoreTest, CreationIsAllOrNothing) {
   fs::remove_all(other);
 }
 
-TEST_F(StoreTest, ExperimentsKeepTheirConfigVerbatim) {
+TEST_P(StoreContractTest, ExperimentsKeepTheirConfigVerbatim) {
   Experiment e{"quick", "name: quick\nsearch: {}\n", "grid", 0, kSchemaVersion, ""};
   ASSERT_TRUE(store_->put_experiment(e).ok());
   ASSERT_TRUE(store_->put_experiment(e).ok());  // the same again is fine
@@ -378,7 +405,7 @@ TEST_F(StoreTest, ExperimentsKeepTheirConfigVerbatim) {
 // With a definition digest, the same experiment in another text (its data
 // moved, a comment) is the same revision with its latest text kept; another
 // definition is the next revision, whatever the text.
-TEST_F(StoreTest, AnExperimentIsItsDefinitionNotItsText) {
+TEST_P(StoreContractTest, AnExperimentIsItsDefinitionNotItsText) {
   Experiment e{"moved", "name: moved\ndataset: {path: /a}\n", "grid", 0, kSchemaVersion, "digest-1"};
   ASSERT_TRUE(store_->put_experiment(e).ok());
   e.config_yaml = "name: moved\ndataset: {path: /b}  # elsewhere now\n";
@@ -410,7 +437,7 @@ TEST_F(StoreTest, ReadOnlyOpenSeesTheDataBesideAWriterAndRefusesWrites) {
       << second_writer.status().message();
 }
 
-TEST_F(StoreTest, GroupCommitIsDurableAfterSync) {
+TEST_P(StoreContractTest, GroupCommitIsDurableAfterSync) {
   store_.reset();
   StoreOptions group;
   group.durability = Durability::kGroupCommit;
@@ -422,7 +449,7 @@ TEST_F(StoreTest, GroupCommitIsDurableAfterSync) {
   EXPECT_EQ(store_->list_trials()->size(), 2u);
 }
 
-TEST_F(StoreTest, ConcurrentLeasesGrantEachTrialOnce) {
+TEST_P(StoreContractTest, ConcurrentLeasesGrantEachTrialOnce) {
   std::vector<TrialSpec> specs;
   for (int i = 0; i < 40; ++i) specs.push_back(spec(0.05 + 0.01 * i));
   ASSERT_TRUE(store_->add_trials("exp", specs).ok());
@@ -436,6 +463,55 @@ TEST_F(StoreTest, ConcurrentLeasesGrantEachTrialOnce) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(granted.load(), 40);
   EXPECT_EQ(store_->list_trials(TrialState::kLeased)->size(), 40u);
+}
+
+// Artifacts through the interface alone: kept across a reopen, replaced, named
+// by their digest, removed; a done trial whose artifact is damaged waits
+// (its dependents with it) and comes back by retraining.
+TEST_P(StoreContractTest, ArtifactsAndDamageThroughTheInterface) {
+  auto teacher = spec(1.0);
+  const std::string tid = trial_id(teacher);
+  auto student = spec(0.5, tid);
+  const std::string sid = trial_id(student);
+  ASSERT_TRUE(store_->add_trials("exp", {teacher, student}).ok());
+  ASSERT_TRUE(store_->lease(tid, "w", now_ms() + 1000, kToken).ok());
+  std::string big(2 * (1 << 20) + 5, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7 % 253);
+  ASSERT_TRUE(store_->complete(tid, "w", 1, kToken, {{"top1", 60.0}}, big).ok());
+  ASSERT_TRUE(store_->unblock_ready().ok());
+  EXPECT_EQ(store_->get_trial(sid)->state, TrialState::kPending);
+  store_.reset();
+  store_ = open();
+  EXPECT_EQ(**store_->get_artifact(tid, "model"), big);
+  EXPECT_TRUE(*store_->has_artifact(tid, "model"));
+  EXPECT_EQ(store_->artifact_digests(tid)->at("model").size(), 64u);
+  ASSERT_TRUE(store_->put_artifact(tid, "checkpoint", "first").ok());
+  ASSERT_TRUE(store_->put_artifact(tid, "checkpoint", "second").ok());
+  EXPECT_EQ(**store_->get_artifact(tid, "checkpoint"), "second");
+  ASSERT_TRUE(store_->remove_artifact(tid, "checkpoint").ok());
+  EXPECT_FALSE(store_->get_artifact(tid, "checkpoint")->has_value());
+  EXPECT_FALSE(store_->put_artifact("../../etc", "model", "x").ok());
+  // Damage: the teacher waits for retraining and its pending student is blocked again.
+  auto blocked = store_->damage(tid, "its model failed verification", /*retrain=*/false);
+  ASSERT_TRUE(blocked.ok()) << blocked.status().message();
+  EXPECT_EQ(*blocked, std::vector<std::string>{sid});
+  EXPECT_EQ(store_->get_trial(tid)->state, TrialState::kDamaged);
+  EXPECT_EQ(store_->get_trial(sid)->state, TrialState::kBlocked);
+  ASSERT_TRUE(store_->retrain(tid, "repaired").ok());
+  EXPECT_EQ(store_->get_trial(tid)->state, TrialState::kPending);
+}
+
+// The in-memory store: everything a store does, nothing on disk, gone with it.
+TEST(MemoryStoreTest, WorksWithoutAFolderAndLeavesNothing) {
+  auto store = open_memory_store();
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  TrialSpec t;
+  ASSERT_TRUE((*store)->add_trials("exp", {t}).ok());
+  ASSERT_TRUE((*store)->lease(trial_id(t), "w", now_ms() + 1000, kToken).ok());
+  ASSERT_TRUE((*store)->complete(trial_id(t), "w", 1, kToken, {{"top1", 50.0}}, std::string("weights")).ok());
+  EXPECT_EQ(**(*store)->get_artifact(trial_id(t), "model"), "weights");
+  EXPECT_EQ((*store)->last_seq(), 3u);
+  EXPECT_FALSE(fs::exists("/deepreduce-memory-store"));
 }
 
 class BadStoreTest : public StoreTest {};
