@@ -1,6 +1,10 @@
 #include "coordinator/coordinator.h"
 
+#include "protocol/messages.h"
+
 #include "common/text.h"
+
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -151,7 +155,7 @@ Status Coordinator::run() {
       draining_ = true;
       stop_seen_ms = now;
       log("stopping: no new trials; asking workers to hand back");
-      for (auto& [id, w] : workers_) send(id, proto::make(Type::kShutdown, {{"reason", "coordinator stopping"}}));
+      for (auto& [id, w] : workers_) send(id, proto::message(proto::Shutdown{"coordinator stopping", {}, {}}));
     }
     zmq::pollitem_t items[] = {{static_cast<void*>(*router_), 0, ZMQ_POLLIN, 0}};
     try {
@@ -210,7 +214,7 @@ Status Coordinator::run() {
       if (!busy || now - stop_seen_ms > options_.drain_ms) break;
     } else if (options_.exit_when_done && !expanding_ && !expand_wanted_ && experiment_complete()) {
       log("every trial is finished");
-      for (auto& [id, w] : workers_) send(id, proto::make(Type::kShutdown, {{"reason", "experiment complete"}, {"done", true}}));
+      for (auto& [id, w] : workers_) send(id, proto::message(proto::Shutdown{"experiment complete", {}, true}));
       flush();
       break;
     }
@@ -288,10 +292,11 @@ void Coordinator::handle(const std::string& identity, const std::vector<std::str
     ++stats_.rejected_messages;
     if (version_told_.size() < 4096 && version_told_.insert(identity).second) {
       log(LogLevel::kWarn, "refused a worker of another build: " + decoded.status().message());
-      send(identity, proto::make(Type::kShutdown, {{"reason", "this coordinator speaks protocol version " +
-                                                                   std::to_string(proto::kVersion) + ": " +
-                                                                   decoded.status().message().substr(0, 200) +
-                                                                   "; run the same deepreduce version on both ends"}}));
+      send(identity, proto::message(proto::Shutdown{"this coordinator speaks protocol version " +
+                                                        std::to_string(proto::kVersion) + ": " +
+                                                        decoded.status().message().substr(0, 200) +
+                                                        "; run the same deepreduce version on both ends",
+                                                    {}, {}}));
     }
     return;
   }
@@ -312,27 +317,28 @@ void Coordinator::handle(const std::string& identity, const std::vector<std::str
     // and counted, so that the worker drops it; one whose lease still stands
     // (this coordinator restarted) waits for the worker's HELLO, which keeps it.
     if (m.type == Type::kResult) {
-      const std::string trial = m.header["trial"], lease = m.header["lease"];
-      const int64_t attempt = m.header["attempt"];
+      const auto result = proto::read<proto::ResultMessage>(m);
+      const std::string& trial = result.trial;
+      const int64_t attempt = result.attempt;
       auto r = store_.get_trial(trial);
-      if (!r.ok() || r->state != TrialState::kLeased || r->lease != lease || r->attempt != attempt) {
+      if (!r.ok() || r->state != TrialState::kLeased || r->lease != result.lease || r->attempt != attempt) {
         ++stats_.refused;
         if (stats_.refused <= 20 || stats_.refused % 1000 == 0)
           log(LogLevel::kWarn, "refused a RESULT about trial " + trial.substr(0, 12) + " from a session this coordinator does not "
               "know: its lease is no longer live (" + std::to_string(stats_.refused) + " refused so far)");
-        send(identity, proto::make(Type::kReceipt, {{"trial", trial}, {"attempt", attempt}, {"status", "refused"},
-                                                    {"reason", "the lease of this attempt is no longer live"}}));
+        send(identity, proto::message(proto::Receipt{trial, attempt, "refused",
+                                                     "the lease of this attempt is no longer live"}));
       }
     }
     if (m.type != Type::kBye)
-      send(identity, proto::make(Type::kShutdown, {{"reason", "unknown worker; send HELLO"}, {"rejoin", true}}));
+      send(identity, proto::message(proto::Shutdown{"unknown worker; send HELLO", true, {}}));
     return;
   }
   WorkerSession& w = it->second;
   w.last_seen_ms = storage::now_ms();
   switch (m.type) {
     case Type::kReady:
-      w.free_slots = static_cast<int>(m.header["slots"].get<int64_t>());
+      w.free_slots = static_cast<int>(proto::read<proto::Ready>(m).slots);
       break;
     case Type::kHeartbeat:
       break;
@@ -367,16 +373,18 @@ void Coordinator::on_hello(const std::string& identity, const proto::Message& m)
     if (stats_.rejected_messages <= 20) log(LogLevel::kWarn, "refused a HELLO: " + std::to_string(kMaxWorkers) + " workers already");
     return;
   }
+  const auto hello = proto::read<proto::Hello>(m);
   WorkerSession w;
-  w.name = m.header["worker"].get<std::string>();
-  w.host = m.header["host"].get<std::string>();
-  w.capacity = static_cast<int>(m.header["slots"].get<int64_t>());
+  w.name = hello.worker;
+  w.host = hello.host;
+  w.capacity = static_cast<int>(hello.slots);
   w.last_seen_ms = storage::now_ms();
   // A worker that comes back with trials in hand keeps those whose live lease
   // it proves (attempt and token); it is told to drop the others.
-  for (const auto& r : m.header["running"]) {
-    const std::string trial = r["trial"], token = r["lease"];
-    const int64_t attempt = r["attempt"];
+  for (const auto& r : hello.running) {
+    const std::string& trial = r.trial;
+    const std::string& token = r.lease;
+    const int64_t attempt = r.attempt;
     if (!w.running.count(trial) && live_lease(trial, w.name, attempt, token)) {
       for (auto& [other_id, other] : workers_)
         if (other_id != identity) other.running.erase(trial);  // its earlier connection's session
@@ -384,7 +392,7 @@ void Coordinator::on_hello(const std::string& identity, const proto::Message& m)
       lease_deadline_.erase(trial);
       log("worker " + w.name + " reclaimed trial " + trial.substr(0, 12));
     } else {
-      send(identity, proto::make(Type::kCancel, {{"trial", trial}}));
+      send(identity, proto::message(proto::Cancel{trial}));
     }
   }
   // A lease from before a restart that names this worker but is not in its
@@ -407,28 +415,26 @@ void Coordinator::on_hello(const std::string& identity, const proto::Message& m)
   workers_[identity] = std::move(w);
   ++stats_.workers_joined;
   if (Status s = store_.append_event({0, 0, "worker_joined", "", name,
-                                      {{"host", m.header["host"]}, {"devices", m.header["devices"]},
-                                       {"slots", m.header["slots"]}}});
+                                      {{"host", hello.host}, {"devices", hello.devices}, {"slots", hello.slots}}});
       !s.ok())
     log(LogLevel::kError, "store: " + s.message());
-  if (Status s = store_.put_worker({name, m.header["host"], "active", "", m.header["devices"], 0}); !s.ok())
+  if (Status s = store_.put_worker({name, hello.host, "active", "", hello.devices, 0}); !s.ok())
     log(LogLevel::kError, "store: " + s.message());
-  log("worker " + name + " joined (" + m.header["host"].get<std::string>() + ", " + m.header["devices"].dump() +
-      ", " + std::to_string(m.header["slots"].get<int64_t>()) + " slot(s))");
-  send(identity, proto::make(Type::kWelcome, {{"heartbeat_ms", options_.heartbeat_ms}}));
-  if (draining_) send(identity, proto::make(Type::kShutdown, {{"reason", "coordinator stopping"}}));
+  log("worker " + name + " joined (" + hello.host + ", " + hello.devices.dump() + ", " + std::to_string(hello.slots) +
+      " slot(s))");
+  send(identity, proto::message(proto::Welcome{options_.heartbeat_ms}));
+  if (draining_) send(identity, proto::message(proto::Shutdown{"coordinator stopping", {}, {}}));
 }
 
 void Coordinator::on_progress(WorkerSession& w, const proto::Message& m) {
-  const std::string trial = m.header["trial"];
-  if (!holds(w, trial, m.header["attempt"], m.header["lease"])) return refuse(w, m, "no live lease of this worker");
-  if (Status s = store_.record_progress(trial, w.name, m.header["epoch"]); !s.ok()) log("store: " + s.message());
+  const auto p = proto::read<proto::Progress>(m);
+  const std::string& trial = p.trial;
+  if (!holds(w, trial, p.attempt, p.lease)) return refuse(w, m, "no live lease of this worker");
+  if (Status s = store_.record_progress(trial, w.name, p.epoch); !s.ok()) log(LogLevel::kError, "store: " + s.message());
   // A line per epoch: a 200-epoch trial is not hours of silence in a job log.
-  const auto& e = m.header["epoch"];
-  auto num = [&](const char* key, const char* format) {
-    char buf[32] = "-";
-    if (e.contains(key) && e[key].is_number()) std::snprintf(buf, sizeof buf, format, e[key].get<double>());
-    return std::string(buf);
+  const auto& e = p.epoch;
+  auto num = [&](const char* key, int digits) {
+    return e.contains(key) && e[key].is_number() ? fmt::format("{:.{}f}", e[key].get<double>(), digits) : "-";
   };
   auto record = store_.get_trial(trial);
   if (!record.ok()) return;
@@ -439,13 +445,13 @@ void Coordinator::on_progress(WorkerSession& w, const proto::Message& m) {
   }
   log("trial " + trial.substr(0, 12) + " (" + (record->spec.name.empty() ? "" : printable(record->spec.name) + ": ") +
       job.model.arch + " " + nn::plan_summary(job.model) +
-      (record->spec.teacher.empty() ? "" : " +KD") + ") epoch " + num("epoch", "%.0f") + "/" +
+      (record->spec.teacher.empty() ? "" : " +KD") + ") epoch " + num("epoch", 0) + "/" +
       std::to_string(job.train.epochs) + " on " + w.name + ": " +
-      (e.contains("top1")       ? "top-1 " + num("top1", "%.2f")
-       : e.contains("val_top1") ? "val top-1 " + num("val_top1", "%.2f")
-                                : "train top-1 " + num("train_top1", "%.2f")) +
+      (e.contains("top1")       ? "top-1 " + num("top1", 2)
+       : e.contains("val_top1") ? "val top-1 " + num("val_top1", 2)
+                                : "train top-1 " + num("train_top1", 2)) +
       ", " +
-      num("images_per_second", "%.0f") + " img/s");
+      num("images_per_second", 0) + " img/s");
   maybe_log_experiment();
 }
 
@@ -473,11 +479,10 @@ void Coordinator::maybe_log_experiment(bool now) {
   std::string eta;
   if (epochs_seen_ > 0 && slots > 0) {
     const double seconds = epochs_left * (epoch_seconds_ / static_cast<double>(epochs_seen_)) / slots;
-    char buf[64];
-    if (seconds < 120) std::snprintf(buf, sizeof buf, "about %.0f s left", seconds);
-    else if (seconds < 7200) std::snprintf(buf, sizeof buf, "about %.0f min left", seconds / 60);
-    else std::snprintf(buf, sizeof buf, "about %.1f h left", seconds / 3600);
-    eta = std::string("; ") + buf + " at the epochs measured so far (more trials may open)";
+    const std::string left = seconds < 120    ? fmt::format("about {:.0f} s left", seconds)
+                             : seconds < 7200 ? fmt::format("about {:.0f} min left", seconds / 60)
+                                              : fmt::format("about {:.1f} h left", seconds / 3600);
+    eta = "; " + left + " at the epochs measured so far (more trials may open)";
   }
   log("experiment: " + std::to_string(done) + "/" + std::to_string(trials->size()) + " done, " +
       std::to_string(running) + " running, " + std::to_string(waiting) + " waiting, " + std::to_string(failed) +
@@ -485,9 +490,9 @@ void Coordinator::maybe_log_experiment(bool now) {
 }
 
 void Coordinator::on_upload(WorkerSession& w, const proto::Message& m) {
-  const std::string trial = m.header["trial"], kind = m.header["kind"], lease = m.header["lease"];
-  const int64_t attempt = m.header["attempt"], chunk = m.header["chunk"], chunks = m.header["chunks"],
-                size = m.header["size"];
+  const auto up = proto::read<proto::Upload>(m);
+  const std::string &trial = up.trial, &kind = up.kind, &lease = up.lease;
+  const int64_t attempt = up.attempt, chunk = up.chunk, chunks = up.chunks, size = up.size;
   if (!holds(w, trial, attempt, lease)) return refuse(w, m, "no live lease of this worker");
   Upload& u = w.uploads[{trial, kind}];
   if (chunk == 0) u = Upload{attempt, size, chunks, lease, std::string(), 0};
@@ -512,11 +517,11 @@ void Coordinator::on_upload(WorkerSession& w, const proto::Message& m) {
 }
 
 void Coordinator::on_result(const std::string& identity, WorkerSession& w, const proto::Message& m) {
-  const std::string trial = m.header["trial"], lease = m.header["lease"];
-  const int64_t attempt = m.header["attempt"];
+  const auto res = proto::read<proto::ResultMessage>(m);
+  const std::string &trial = res.trial, &lease = res.lease;
+  const int64_t attempt = res.attempt;
   auto receipt = [&](const char* status, const std::string& reason) {
-    send(identity, proto::make(Type::kReceipt,
-                               {{"trial", trial}, {"attempt", attempt}, {"status", status}, {"reason", reason}}));
+    send(identity, proto::message(proto::Receipt{trial, attempt, status, reason}));
   };
   auto model = w.models.find(trial);
   std::optional<std::string> weights;
@@ -541,13 +546,12 @@ void Coordinator::on_result(const std::string& identity, WorkerSession& w, const
     refuse(w, m, "no live lease of this worker");
     return receipt("refused", "no live lease of " + w.name + " for attempt " + std::to_string(attempt));
   }
-  const auto& want = m.header["model"];
-  const int64_t want_size = want["size"];
+  const int64_t want_size = res.model.size;
   auto record = store_.get_trial(trial);
   const bool noop = record.ok() && record->spec.kind == "noop";  // benchmarks: nothing trained, no model
   const bool model_ok = (noop && want_size == 0 && !weights) ||
                         (weights && static_cast<int64_t>(weights->size()) == want_size &&
-                         proto::digest(*weights) == want["blake2b"]);
+                         proto::digest(*weights) == res.model.blake2b);
   if (!model_ok) {
     log("result of " + trial.substr(0, 12) + " from " + w.name +
         (weights ? " came with a model that does not match its digest" : " came without its model") +
@@ -556,17 +560,15 @@ void Coordinator::on_result(const std::string& identity, WorkerSession& w, const
   }
   // A mask phase's result names its mask: it is stored with it, or not at all.
   std::map<std::string, std::string> more;
-  if (m.header.contains("mask")) {
-    const auto& want_mask = m.header["mask"];
-    if (!mask || static_cast<int64_t>(mask->size()) != want_mask["size"].get<int64_t>() ||
-        proto::digest(*mask) != want_mask["blake2b"]) {
+  if (res.mask) {
+    if (!mask || static_cast<int64_t>(mask->size()) != res.mask->size || proto::digest(*mask) != res.mask->blake2b) {
       log("result of " + trial.substr(0, 12) + " from " + w.name +
           (mask ? " came with a mask that does not match its digest" : " came without its mask") + ": asking again");
       return receipt("resend", mask ? "mask digest mismatch" : "mask not received");
     }
     more["mask"] = std::move(*mask);
   }
-  nlohmann::json result = m.header["result"];
+  nlohmann::json result = res.result;
   result["worker"] = w.name;
   result["attempt"] = attempt;
   Status s = store_.complete(trial, w.name, attempt, lease, result, weights, more);
@@ -608,11 +610,7 @@ void Coordinator::on_result(const std::string& identity, WorkerSession& w, const
   if (options_.log) {
     // As the epoch lines print it (10.16, not 10.15625).
     std::string top1 = "-";
-    if (result.contains("top1") && result["top1"].is_number()) {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "%.2f", result["top1"].get<double>());
-      top1 = buf;
-    }
+    if (result.contains("top1") && result["top1"].is_number()) top1 = fmt::format("{:.2f}", result["top1"].get<double>());
     const std::string name = record.ok() && !record->spec.name.empty() ? " (" + printable(record->spec.name) + ")" : "";
     // Progress of the whole experiment, as far as it is known yet (adaptive
     // strategies add trials as phases open).
@@ -630,22 +628,23 @@ void Coordinator::on_result(const std::string& identity, WorkerSession& w, const
 }
 
 void Coordinator::on_failed(const std::string& identity, WorkerSession& w, const proto::Message& m) {
-  const std::string trial = m.header["trial"], lease = m.header["lease"];
-  std::string reason = m.header["reason"];
+  const auto failed = proto::read<proto::Failed>(m);
+  const std::string &trial = failed.trial, &lease = failed.lease;
+  std::string reason = failed.reason;
   for (auto& c : reason)  // it is logged and stored: no terminal control characters
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-  const int64_t attempt = m.header["attempt"];
+  const int64_t attempt = failed.attempt;
   if (!holds(w, trial, attempt, lease)) return refuse(w, m, "no live lease of this worker");
   w.running.erase(trial);
   lease_deadline_.erase(trial);
   ++stats_.failures;
   results_since_unblock_ = true;  // a failure can close a phase of the strategy too
-  const bool environment = m.header["environment"].get<bool>();
+  const bool environment = failed.environment;
   if (environment) {
     // The worker's surroundings failed, not the trial: it goes back uncharged.
     release(trial, "the worker's environment: " + reason, storage::ReleaseCause::kNotCharged);
     log(LogLevel::kWarn, "trial " + trial.substr(0, 12) + " handed back by " + w.name + " (its environment: " + reason + ")");
-  } else if (m.header["retryable"].get<bool>()) {
+  } else if (failed.retryable) {
     release(trial, reason, storage::ReleaseCause::kTrialFailed);
     log(LogLevel::kWarn, "trial " + trial.substr(0, 12) + " failed on " + w.name + " (" + reason + ")");
   } else {
@@ -671,15 +670,13 @@ void Coordinator::note_failure(const std::string& identity, WorkerSession& w, co
     log(LogLevel::kError, "store: " + s.message());
   if (Status s = store_.append_event({0, 0, "worker_quarantined", "", w.name, {{"reason", w.quarantined}}}); !s.ok())
     log(LogLevel::kError, "store: " + s.message());
-  send(identity, proto::make(Type::kShutdown, {{"reason", "quarantined after " + w.quarantined.substr(0, 3000)}}));
+  send(identity, proto::message(proto::Shutdown{"quarantined after " + w.quarantined.substr(0, 3000), {}, {}}));
 }
 
 void Coordinator::on_fetch(const std::string& identity, WorkerSession& w, const proto::Message& m) {
-  const std::string trial = m.header["trial"], kind = m.header["kind"];
-  auto not_found = [&] {
-    send(identity, proto::make(Type::kArtifact, {{"trial", trial}, {"kind", kind}, {"chunk", 0}, {"chunks", 1},
-                                                 {"size", 0}, {"found", false}}));
-  };
+  const auto fetch = proto::read<proto::Fetch>(m);
+  const std::string &trial = fetch.trial, &kind = fetch.kind;
+  auto not_found = [&] { send(identity, proto::message(proto::Artifact{trial, kind, 0, 1, 0, false})); };
   // Only what a trial in hand needs: its own checkpoint, its teacher's or base's artifacts.
   bool needed = w.running.count(trial) > 0;
   for (const auto& [held, lease] : w.running) {
@@ -705,10 +702,10 @@ void Coordinator::on_fetch(const std::string& identity, WorkerSession& w, const 
   }
   const auto parts = proto::chunk(**artifact);
   for (size_t i = 0; i < parts.size(); ++i)
-    send(identity, proto::make(Type::kArtifact,
-                               {{"trial", trial}, {"kind", kind}, {"chunk", i}, {"chunks", parts.size()},
-                                {"size", (*artifact)->size()}, {"found", true}},
-                               parts[i]));
+    send(identity, proto::message(proto::Artifact{trial, kind, static_cast<int64_t>(i),
+                                                  static_cast<int64_t>(parts.size()),
+                                                  static_cast<int64_t>((*artifact)->size()), true},
+                                  parts[i]));
 }
 
 void Coordinator::damaged(const std::string& trial, const std::string& kind, const std::string& why) {
@@ -724,7 +721,7 @@ void Coordinator::damaged(const std::string& trial, const std::string& kind, con
       if (std::find(deps.begin(), deps.end(), trial) != deps.end()) back.push_back(held);
     }
     for (const auto& held : back) {
-      send(identity, proto::make(Type::kCancel, {{"trial", held}}));
+      send(identity, proto::message(proto::Cancel{held}));
       release(held, "its dependency " + trial.substr(0, 12) + " was found damaged", storage::ReleaseCause::kNotCharged);
       lease_deadline_.erase(held);
       w.running.erase(held);
@@ -772,7 +769,7 @@ void Coordinator::tick(int64_t now) {
     if (now - w.last_seen_ms > int64_t{options_.liveness} * options_.heartbeat_ms) {
       lost.push_back(id);
     } else {
-      send(id, proto::make(Type::kHeartbeat));
+      send(id, proto::message(proto::Heartbeat{}));
     }
   }
   for (const auto& id : lost)
@@ -855,11 +852,7 @@ void Coordinator::dispatch() {
       w.free_slots -= 1;
       w.running[t.id] = {t.attempt, token};
       ++stats_.assigned;
-      send(id, proto::make(Type::kAssign, {{"trial", t.id},
-                                           {"attempt", t.attempt},
-                                           {"lease", token},
-                                           {"spec", storage::to_json(t.spec)},
-                                           {"checkpoint", has_checkpoint}}));
+      send(id, proto::message(proto::Assign{t.id, t.attempt, token, storage::to_json(t.spec), has_checkpoint}));
     }
   }
 }

@@ -15,13 +15,42 @@
 #include <string>
 #include <vector>
 
+#include "protocol/messages.h"
 #include "protocol/protocol.h"
 
 namespace proto = deepreduce::protocol;
 
 namespace {
 std::string g_type = "ANY";
+
+// The decoded message read as its struct and written again: the struct holds
+// every field the message had (read<T> never throws on what decode accepts).
+template <class T>
+proto::Message retyped(const proto::Message& m) {
+  return proto::message(proto::read<T>(m), m.payload);
 }
+proto::Message retyped_any(const proto::Message& m) {
+  using T = proto::Type;
+  switch (m.type) {
+    case T::kHello: return retyped<proto::Hello>(m);
+    case T::kReady: return retyped<proto::Ready>(m);
+    case T::kHeartbeat: return retyped<proto::Heartbeat>(m);
+    case T::kProgress: return retyped<proto::Progress>(m);
+    case T::kUpload: return retyped<proto::Upload>(m);
+    case T::kResult: return retyped<proto::ResultMessage>(m);
+    case T::kFailed: return retyped<proto::Failed>(m);
+    case T::kFetch: return retyped<proto::Fetch>(m);
+    case T::kBye: return retyped<proto::Bye>(m);
+    case T::kWelcome: return retyped<proto::Welcome>(m);
+    case T::kAssign: return retyped<proto::Assign>(m);
+    case T::kArtifact: return retyped<proto::Artifact>(m);
+    case T::kCancel: return retyped<proto::Cancel>(m);
+    case T::kReceipt: return retyped<proto::Receipt>(m);
+    case T::kShutdown: return retyped<proto::Shutdown>(m);
+  }
+  __builtin_trap();
+}
+}  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   if (const char* t = std::getenv("FUZZ_TYPE")) g_type = t;
@@ -61,6 +90,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // What decodes re-encodes and decodes to the same message.
   auto again = proto::decode(proto::encode(*m));
   if (!again.ok() || again->header != m->header || again->payload != m->payload) __builtin_trap();
+  // Through its typed struct and back: the same message.
+  try {
+    auto typed = proto::decode(proto::encode(retyped_any(*m)));
+    if (!typed.ok() || typed->header != m->header || typed->payload != m->payload) __builtin_trap();
+  } catch (...) {
+    __builtin_trap();
+  }
   // The invariants receivers rely on.
   const auto& h = m->header;
   if (h.contains("trial") && !proto::is_hex_id(h["trial"].get<std::string>())) __builtin_trap();

@@ -1,4 +1,5 @@
 #include "protocol/protocol.h"
+#include "protocol/messages.h"
 
 #include "common/digest.h"
 
@@ -213,6 +214,12 @@ std::string check_type(const Spec& spec, const nlohmann::json& h, size_t payload
 }
 
 }  // namespace
+
+std::vector<std::string> field_names(Type t) {
+  std::vector<std::string> names;
+  for (const auto& f : spec_of(t).fields) names.push_back(f.name);
+  return names;
+}
 
 const char* type_name(Type t) { return spec_of(t).name; }
 bool from_worker(Type t) { return spec_of(t).worker_sends; }

@@ -17,8 +17,8 @@ if ! command -v "$CXX" >/dev/null; then
   exit 1
 fi
 BIN="$OUT/fuzz_decode"
-SOURCES=(protocol/fuzz_decode.cpp protocol/protocol.cpp common/status.cpp common/digest.cpp)
-if [[ ! -x "$BIN" || -n "$(find "${SOURCES[@]}" protocol/protocol.h common/status.h common/digest.h -newer "$BIN")" ]]; then
+SOURCES=(protocol/fuzz_decode.cpp protocol/protocol.cpp protocol/messages.cpp common/status.cpp common/digest.cpp)
+if [[ ! -x "$BIN" || -n "$(find "${SOURCES[@]}" protocol/protocol.h protocol/messages.h common/status.h common/digest.h -newer "$BIN")" ]]; then
   echo "fuzz: building $BIN" >&2
   "$CXX" -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I. \
     "${SOURCES[@]}" -lsodium -o "$BIN"

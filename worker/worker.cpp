@@ -18,6 +18,7 @@
 #include <thread>
 #include <tuple>
 
+#include "protocol/messages.h"
 #include "protocol/protocol.h"
 #include "protocol/transport.h"
 #include "common/clock.h"
@@ -150,9 +151,8 @@ struct Worker::Impl {
     const std::string trial = r->trial, lease = r->lease;
     const int64_t attempt = r->attempt;
     auto fail = [&](const Status& s) {
-      post(proto::make(Type::kFailed, {{"trial", trial}, {"attempt", attempt}, {"lease", lease},
-                                       {"reason", s.message().substr(0, proto::kMaxReasonBytes)},
-                                       {"retryable", retryable(s)}, {"environment", environmental(s)}}));
+      post(proto::message(proto::Failed{trial, attempt, lease, s.message().substr(0, proto::kMaxReasonBytes),
+                                        retryable(s), environmental(s)}));
     };
     auto spec = storage::trial_spec_from_json(spec_json);
     if (!spec.ok()) return fail(spec.status());
@@ -184,8 +184,7 @@ struct Worker::Impl {
     train::TrainHooks hooks;
     hooks.stop = &r->stop;
     hooks.on_epoch = [&](const train::EpochRecord& e) {
-      post(proto::make(Type::kProgress, {{"trial", trial}, {"attempt", attempt}, {"lease", lease},
-                                          {"epoch", nlohmann::json::parse(train::to_json(e).dump())}}));
+      post(proto::message(proto::Progress{trial, attempt, lease, nlohmann::json::parse(train::to_json(e).dump())}));
       // The last epoch's checkpoint goes too when the schedule goes on: a longer
       // budget (successive halving) continues from it.
       const bool continued = e.epoch == job.train.epochs && train::schedule_epochs(job.train) > job.train.epochs;
@@ -232,10 +231,9 @@ struct Worker::Impl {
     const auto parts = proto::chunk(bytes);
     std::vector<proto::Message> out;
     for (size_t i = 0; i < parts.size(); ++i)
-      out.push_back(proto::make(Type::kUpload, {{"trial", trial}, {"attempt", attempt}, {"lease", lease},
-                                                {"kind", kind}, {"chunk", i}, {"chunks", parts.size()},
-                                                {"size", bytes.size()}},
-                                parts[i]));
+      out.push_back(proto::message(proto::Upload{trial, attempt, lease, kind, static_cast<int64_t>(i),
+                                                 static_cast<int64_t>(parts.size()), static_cast<int64_t>(bytes.size())},
+                                   parts[i]));
     return out;
   }
 
@@ -257,8 +255,7 @@ struct Worker::Impl {
         }
     }
     for (const auto& [trial, d] : due) {
-      nlohmann::json header = {{"trial", trial},   {"attempt", d.attempt}, {"lease", d.lease},
-                               {"result", d.result}, {"model", {{"size", d.size}, {"blake2b", d.digest}}}};
+      proto::ResultMessage result{trial, d.attempt, d.lease, d.result, {d.size, d.digest}, std::nullopt};
       // Each artifact read back and checked against what was measured when
       // the trial ended: damage on this disk is reported, never sent.
       std::vector<std::pair<std::string, std::string>> uploads;
@@ -273,20 +270,20 @@ struct Worker::Impl {
           log(LogLevel::kWarn, "trial " + trial.substr(0, 12) + ": its " + kind + " on disk changed; reporting a failure");
           break;
         }
-        if (kind == "mask") header["mask"] = {{"size", size}, {"blake2b", digest}};
+        if (kind == "mask") result.mask = proto::ArtifactDigest{size, digest};
         uploads.push_back({kind, std::move(bytes)});
       }
       if (damaged) {
         std::lock_guard<std::mutex> lock(mu);
         deliveries.erase(trial);
-        outbox.push_back(proto::make(Type::kFailed, {{"trial", trial}, {"attempt", d.attempt}, {"lease", d.lease},
-                                                     {"reason", "the finished trial's files were damaged on the worker's disk"},
-                                                     {"retryable", true}, {"environment", true}}));
+        outbox.push_back(proto::message(proto::Failed{trial, d.attempt, d.lease,
+                                                      "the finished trial's files were damaged on the worker's disk",
+                                                      true, true}));
         continue;
       }
       for (const auto& [kind, bytes] : uploads)
         for (const auto& m : upload_messages(trial, d.attempt, d.lease, kind, bytes)) send(m);
-      send(proto::make(Type::kResult, header));
+      send(proto::message(result));
     }
   }
 
@@ -413,18 +410,17 @@ struct Worker::Impl {
   int64_t hello_sent_ms = 0;
   void send_hello() {
     hello_sent_ms = now_ms();
-    nlohmann::json held = nlohmann::json::array();
+    std::vector<proto::HeldLease> held;
     {
       std::lock_guard<std::mutex> lock(mu);
       for (auto& [t, r] : running)
-        if (!r->finished && !deliveries.count(t)) held.push_back({{"trial", t}, {"attempt", r->attempt}, {"lease", r->lease}});
-      for (auto& [t, d] : deliveries) held.push_back({{"trial", t}, {"attempt", d.attempt}, {"lease", d.lease}});
+        if (!r->finished && !deliveries.count(t)) held.push_back({t, r->attempt, r->lease});
+      for (auto& [t, d] : deliveries) held.push_back({t, d.attempt, d.lease});
     }
     char host[256] = "unknown";
     gethostname(host, sizeof host - 1);
-    send(proto::make(Type::kHello, {{"worker", options.name}, {"host", host}, {"pid", static_cast<int64_t>(getpid())},
-                                    {"devices", devices}, {"threads", options.threads},
-                                    {"slots", options.slots}, {"running", held}}));
+    send(proto::message(proto::Hello{options.name, host, static_cast<int64_t>(getpid()), devices, options.threads,
+                                     options.slots, std::move(held)}));
   }
 
   // Sends one message; a message that cannot be queued (no coordinator
@@ -472,7 +468,7 @@ struct Worker::Impl {
         // The coordinator sets the pace: it counts a worker lost after
         // liveness x its interval without a word, so heartbeats follow its
         // interval, not this worker's default.
-        options.heartbeat_ms = m.header["heartbeat_ms"].get<int>();
+        options.heartbeat_ms = static_cast<int>(proto::read<proto::Welcome>(m).heartbeat_ms);
         // Whatever waited for the coordinator goes now: results, and artifact
         // requests an earlier coordinator may never have answered.
         std::lock_guard<std::mutex> lock(mu);
@@ -485,25 +481,26 @@ struct Worker::Impl {
         break;
       }
       case Type::kReceipt: {
-        const std::string trial = m.header["trial"], status = m.header["status"];
+        const auto receipt = proto::read<proto::Receipt>(m);
+        const std::string &trial = receipt.trial, &status = receipt.status;
         std::lock_guard<std::mutex> lock(mu);
         auto it = deliveries.find(trial);
-        if (it == deliveries.end() || it->second.attempt != m.header["attempt"].get<int64_t>()) break;
+        if (it == deliveries.end() || it->second.attempt != receipt.attempt) break;
         if (status == "resend") {
-          log("trial " + trial.substr(0, 12) + ": the coordinator asks for the result again (" +
-              m.header["reason"].get<std::string>() + ")");
+          log("trial " + trial.substr(0, 12) + ": the coordinator asks for the result again (" + receipt.reason + ")");
           it->second.next_send_ms = now_ms() + 2000;
           break;
         }
         if (status == "refused")
-          log(LogLevel::kWarn, "trial " + trial.substr(0, 12) + ": result refused: " + m.header["reason"].get<std::string>());
+          log(LogLevel::kWarn, "trial " + trial.substr(0, 12) + ": result refused: " + receipt.reason);
         std::error_code ec;
         fs::remove_all(it->second.dir, ec);
         deliveries.erase(it);
         break;
       }
       case Type::kAssign: {
-        const std::string trial = m.header["trial"], lease = m.header["lease"];
+        const auto assign = proto::read<proto::Assign>(m);
+        const std::string &trial = assign.trial, &lease = assign.lease;
         {
           std::lock_guard<std::mutex> lock(mu);
           if (auto held = running.find(trial); held != running.end() && !held->second->finished) {
@@ -524,37 +521,34 @@ struct Worker::Impl {
             if (d->second.lease == lease) break;  // its result is on its way
             // A result of an attempt whose lease is gone cannot be stored: the new lease wins.
             log("trial " + trial.substr(0, 12) + ": attempt " + std::to_string(d->second.attempt) +
-                " is no longer wanted; training attempt " + std::to_string(m.header["attempt"].get<int64_t>()));
+                " is no longer wanted; training attempt " + std::to_string(assign.attempt));
             deliveries.erase(d);
           }
         }
-        if (m.header["spec"].value("kind", "") == "noop") {
+        if (assign.spec.value("kind", "") == "noop") {
           // Nothing to train (coordinator benchmarks): answer at once, on this thread.
-          send(proto::make(Type::kResult, {{"trial", trial}, {"attempt", m.header["attempt"]},
-                                           {"lease", m.header["lease"]},
-                                           {"result", {{"top1", 0.0}, {"noop", true}}},
-                                           {"model", {{"size", 0}, {"blake2b", proto::digest("")}}}}));
-          send(proto::make(Type::kReady, {{"slots", std::max(0, free_slots())}}));
+          send(proto::message(proto::ResultMessage{trial, assign.attempt, lease, {{"top1", 0.0}, {"noop", true}},
+                                                   {0, proto::digest("")}, std::nullopt}));
+          send(proto::message(proto::Ready{std::max(0, free_slots())}));
           break;
         }
         auto r = std::make_unique<Running>();
         r->trial = trial;
-        r->attempt = m.header["attempt"];
-        r->lease = m.header["lease"];
-        r->resume_from_checkpoint = m.header["checkpoint"].get<bool>();
+        r->attempt = assign.attempt;
+        r->lease = lease;
+        r->resume_from_checkpoint = assign.checkpoint;
         Running* raw = r.get();
         std::lock_guard<std::mutex> lock(mu);
         r->device = least_loaded_device();
         log("trial " + trial.substr(0, 12) + " assigned (attempt " + std::to_string(raw->attempt) + ")" +
             (devices.size() > 1 ? " to " + devices[r->device] : ""));
         running[trial] = std::move(r);
-        raw->thread = std::thread([this, raw, spec = m.header["spec"]] {
+        raw->thread = std::thread([this, raw, spec = assign.spec] {
           try {
             train_trial(raw, spec);
           } catch (const std::exception& e) {
-            post(proto::make(Type::kFailed, {{"trial", raw->trial}, {"attempt", raw->attempt}, {"lease", raw->lease},
-                                             {"reason", (std::string("worker error: ") + e.what()).substr(0, 2000)},
-                                             {"retryable", true}, {"environment", false}}));
+            post(proto::message(proto::Failed{raw->trial, raw->attempt, raw->lease,
+                                              (std::string("worker error: ") + e.what()).substr(0, 2000), true, false}));
           }
           std::lock_guard<std::mutex> done_lock(mu);
           raw->finished = true;
@@ -562,17 +556,18 @@ struct Worker::Impl {
         break;
       }
       case Type::kArtifact: {
+        const auto artifact = proto::read<proto::Artifact>(m);
         std::lock_guard<std::mutex> lock(mu);
-        auto it = fetches.find({m.header["trial"], m.header["kind"]});
+        auto it = fetches.find({artifact.trial, artifact.kind});
         if (it == fetches.end()) break;
-        if (!m.header["found"].get<bool>()) {
+        if (!artifact.found) {
           it->second->done.set_value(std::nullopt);
           fetches.erase(it);
           break;
         }
-        if (m.header["chunk"].get<int64_t>() != static_cast<int64_t>(it->second->parts.size())) break;  // a stale answer
+        if (artifact.chunk != static_cast<int64_t>(it->second->parts.size())) break;  // a stale answer
         it->second->parts.push_back(m.payload);
-        if (static_cast<int64_t>(it->second->parts.size()) == m.header["chunks"].get<int64_t>()) {
+        if (static_cast<int64_t>(it->second->parts.size()) == artifact.chunks) {
           std::string bytes;
           for (auto& p : it->second->parts) bytes += p;
           it->second->done.set_value(std::move(bytes));
@@ -581,18 +576,20 @@ struct Worker::Impl {
         break;
       }
       case Type::kCancel: {
+        const std::string trial = proto::read<proto::Cancel>(m).trial;
         std::lock_guard<std::mutex> lock(mu);
-        if (auto it = running.find(m.header["trial"]); it != running.end()) it->second->stop = true;
-        if (auto it = deliveries.find(m.header["trial"]); it != deliveries.end()) {
+        if (auto it = running.find(trial); it != running.end()) it->second->stop = true;
+        if (auto it = deliveries.find(trial); it != deliveries.end()) {
           std::error_code ec;
           fs::remove_all(it->second.dir, ec);
           deliveries.erase(it);
         }
-        log("trial " + m.header["trial"].get<std::string>().substr(0, 12) + " cancelled by the coordinator");
+        log("trial " + trial.substr(0, 12) + " cancelled by the coordinator");
         break;
       }
-      case Type::kShutdown:
-        if (m.header.value("rejoin", false)) {
+      case Type::kShutdown: {
+        const auto told = proto::read<proto::Shutdown>(m);
+        if (told.rejoin.value_or(false)) {
           // A restarted coordinator that does not know us yet: introduce ourselves
           // again (once: every message sent before it answers asks the same).
           if (now_ms() - hello_sent_ms < 1000) break;
@@ -601,10 +598,10 @@ struct Worker::Impl {
           send_hello();
           break;
         }
-        log("coordinator says: " + m.header["reason"].get<std::string>());
-        shutdown_reason = m.header["reason"].get<std::string>();
+        log("coordinator says: " + told.reason);
+        shutdown_reason = told.reason;
         quarantined = shutdown_reason.rfind("quarantined", 0) == 0;
-        if (options.outlive_coordinator && !quarantined && !m.header.value("done", false)) {
+        if (options.outlive_coordinator && !quarantined && !told.done.value_or(false)) {
           // It is stopping, not finished: hand the trials back and wait for the next one.
           std::lock_guard<std::mutex> lock(mu);
           for (auto& [t, r] : running) r->stop = true;
@@ -613,6 +610,7 @@ struct Worker::Impl {
         }
         shutdown = true;
         break;
+      }
       default:
         break;
     }
@@ -693,7 +691,7 @@ struct Worker::Impl {
           out.swap(outbox);
           requests.swap(fetch_requests);
         }
-        for (const auto& [trial, kind] : requests) send(proto::make(Type::kFetch, {{"trial", trial}, {"kind", kind}}));
+        for (const auto& [trial, kind] : requests) send(proto::message(proto::Fetch{trial, kind}));
         for (const auto& m : out) send(m);
         if (welcomed) send_deliveries(now_ms());
         if (!out.empty() || !requests.empty()) last_sent = now_ms();
@@ -714,20 +712,20 @@ struct Worker::Impl {
         }
         const int free = free_slots();
         if (welcomed && free != last_ready && free > 0) {
-          send(proto::make(Type::kReady, {{"slots", free}}));
+          send(proto::message(proto::Ready{free}));
           last_ready = free;
         } else if (free <= 0) {
           last_ready = free;
         }
         const int64_t now = now_ms();
         if (now - last_sent >= options.heartbeat_ms) {
-          send(proto::make(Type::kHeartbeat));
+          send(proto::message(proto::Heartbeat{}));
           last_sent = now;
         }
         if (coordinator_stopped) {
           // BYE: the stopping coordinator releases our leases now, uncharged.
           coordinator_stopped = false;
-          send(proto::make(Type::kBye));
+          send(proto::message(proto::Bye{}));
           log("waiting for the coordinator to come back (" + options.connect + ")");
           break;
         }
@@ -778,7 +776,7 @@ struct Worker::Impl {
     for (auto& [t, r] : running)
       if (r->thread.joinable()) r->thread.join();
     if (socket) {
-      send(proto::make(Type::kBye));
+      send(proto::message(proto::Bye{}));
       close_socket();
     }
     if (owns_scratch && deliveries.empty()) {
