@@ -1,6 +1,7 @@
 // deepreduce count: exact ReLU, MAC and parameter counts of a network, from
 // its spec alone (nothing is built or run).
 #include <algorithm>
+#include <fmt/format.h>
 #include <iostream>
 #include <sstream>
 #include <nlohmann/json.hpp>
@@ -31,11 +32,7 @@ nlohmann::ordered_json counts_json(const nn::ModelSpec& spec, const nn::Counts& 
   return j;
 }
 
-std::string fmt_num(double x) {
-  std::ostringstream os;
-  os << x;
-  return os.str();
-}
+std::string fmt_num(double x) { return fmt::format("{:g}", x); }
 
 void print_one(const nn::ModelSpec& spec, const nn::Counts& c, bool sites) {
   std::cout << spec.arch << ": " << spec.classes << " classes, input " << spec.in_channels << "x"

@@ -1,5 +1,6 @@
 // deepreduce keygen / coordinator / worker / run: the distributed search.
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -152,11 +153,8 @@ void print_summary(storage::Store& store, const std::string& db) {
   TextTable t(header);
   int64_t retired = 0;
   for (const auto& r : *rows) {
-    char top1[16] = "-";
-    if (r.top1) std::snprintf(top1, sizeof top1, "%.2f", *r.top1);
-    char alpha[16], rho[16];
-    std::snprintf(alpha, sizeof alpha, "%g", r.alpha);
-    std::snprintf(rho, sizeof rho, "%g", r.rho);
+    const std::string top1 = r.top1 ? fmt::format("{:.2f}", *r.top1) : "-";
+    const std::string alpha = fmt::format("{:g}", r.alpha), rho = fmt::format("{:g}", r.rho);
     retired += !r.retired.empty();
     std::vector<std::string> cells = {r.id.substr(0, 12), r.arch, r.plan, alpha, rho, r.kd ? "yes" : "no",
                                       std::to_string(r.seed), with_commas(r.relus), std::to_string(r.epochs),
@@ -484,20 +482,18 @@ int plan_main(int argc, char** argv) {
     const auto& m = spec.job.model;
     auto c = nn::count(m);
     auto resolved = nn::resolve(m);
-    std::string blocks;
+    std::vector<int64_t> stage_blocks;
     if (resolved.ok())
-      for (const auto& st : resolved->stages) blocks += (blocks.empty() ? "" : ",") + std::to_string(st.blocks);
+      for (const auto& st : resolved->stages) stage_blocks.push_back(st.blocks);
+    const std::string blocks = fmt::format("{}", fmt::join(stage_blocks, ","));
     const std::string id = storage::trial_id(spec);
     std::string role = roles[i];
     if (spec.prune) role += std::string(" ") + nn::criterion_name(spec.prune->criterion);
     if (spec.job.train.horizon > spec.job.train.epochs)
       role += " " + std::to_string(spec.job.train.epochs) + "/" + std::to_string(spec.job.train.horizon) + " ep";
-    char alpha[16], rho[16];
-    std::snprintf(alpha, sizeof alpha, "%g", m.alpha);
-    std::snprintf(rho, sizeof rho, "%g", m.rho);
+    const std::string alpha = fmt::format("{:g}", m.alpha), rho = fmt::format("{:g}", m.rho);
     const nn::PiCost pi = c.ok() ? nn::pi_cost(protocol, c->relus, c->macs, nn::relu_layers(*c)) : nn::PiCost{};
-    char online[32];
-    std::snprintf(online, sizeof online, "%.3g", pi.online_seconds);
+    const std::string online = fmt::format("{:.3g}", pi.online_seconds);
     // What training it costs: its epochs over its training images (a subset, or the whole split).
     const int64_t epochs = spec.kind == "noop" ? 0 : spec.job.train.epochs;
     auto dataset = train::find_dataset(spec.job.data.dataset);

@@ -2,6 +2,7 @@
 // private-inference runtimes (or a plain state dict for Python), each with a
 // JSON sidecar that says what it is.
 #include <unistd.h>
+#include <fmt/format.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -126,9 +127,7 @@ Result<nn::Network> stored_model(storage::Store& store, const std::string& id, S
 
 std::string top1_text(std::optional<double> top1) {
   if (!top1) return "-";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f", *top1);
-  return buf;
+  return fmt::format("{:.2f}", *top1);
 }
 
 }  // namespace

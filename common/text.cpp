@@ -1,5 +1,6 @@
 #include "common/text.h"
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -24,17 +25,9 @@ std::string csv_field(const std::string& s) {
   return q + "\"";
 }
 
-std::string percent(double fraction) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * fraction);
-  return buf;
-}
+std::string percent(double fraction) { return fmt::format("{:.1f}%", 100.0 * fraction); }
 
-std::string fixed(double x, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, x);
-  return buf;
-}
+std::string fixed(double x, int digits) { return fmt::format("{:.{}f}", x, digits); }
 
 namespace {
 
@@ -116,11 +109,7 @@ std::string printable(const std::string& s) {
     const bool c1 = n == 2 && static_cast<unsigned char>(s[i]) == 0xC2 && static_cast<unsigned char>(s[i + 1]) < 0xA0;
     if (n == 0 || (n == 1 && control(static_cast<unsigned char>(s[i]))) || c1) {
       const size_t bad = n == 0 ? 1 : n;
-      for (size_t k = 0; k < bad; ++k) {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\x%02X", static_cast<unsigned char>(s[i + k]));
-        out += buf;
-      }
+      for (size_t k = 0; k < bad; ++k) out += fmt::format("\\x{:02X}", static_cast<unsigned char>(s[i + k]));
       i += bad;
       continue;
     }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <yaml-cpp/yaml.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <string>
@@ -49,8 +50,7 @@ class ConfigReader {
 
   // "unknown key; did you mean search? (known: ...)", the suggestion when one is near.
   static std::string unknown_key(const std::string& k, const std::vector<std::string>& known) {
-    std::string list;
-    for (const auto& name : known) list += (list.empty() ? "" : ", ") + name;
+    const std::string list = fmt::format("{}", fmt::join(known, ", "));
     const std::string near = nearest(k, known);
     return near.empty() ? "unknown key (known: " + list + ")"
                         : "unknown key; did you mean " + near + "? (known: " + list + ")";

@@ -3,6 +3,7 @@
 // culling the least critical stages; thinning the survivors; reshaping; every
 // candidate without and with KD. Later phases open as results arrive.
 #include <algorithm>
+#include <fmt/format.h>
 #include <cmath>
 
 #include "search/registry.h"
@@ -69,8 +70,7 @@ class DeepReduceStrategy : public Strategy {
       for (const auto& r : rows) order.push_back(r.stage);
       nlohmann::json value = to_json(table);
       value["order"] = order;
-      std::string listed;
-      for (const auto& st : order) listed += (listed.empty() ? "" : ", ") + st;
+      const std::string listed = fmt::format("{}", fmt::join(order, ", "));
       out.push_back({"criticality", value,
                      "every stage's ReLUs-only network is trained " + std::string(c_.deepreduce.rank_with_kd ? "with" : "without") +
                          " KD: stages ranked by " + table.metric + ", least critical (culled first): " + listed});
@@ -94,8 +94,7 @@ class DeepReduceStrategy : public Strategy {
     std::sort(sorted.begin(), sorted.end());
     std::sort(want.begin(), want.end());
     if (sorted != want) {
-      std::string list;
-      for (const auto& st : stages_of(c_)) list += (list.empty() ? "" : ",") + st;
+      const std::string list = fmt::format("{}", fmt::join(stages_of(c_), ","));
       return Status::invalid_argument("--assume-order: expected every stage once (" + list +
                                       "), least critical first");
     }
@@ -226,8 +225,7 @@ Result<nlohmann::json> read(const ConfigReader& r, const YAML::Node& sr, SweepCo
     std::sort(sorted.begin(), sorted.end());
     std::sort(want.begin(), want.end());
     if (sorted != want) {
-      std::string list;
-      for (const auto& st : stages) list += (list.empty() ? "" : ", ") + st;
+      const std::string list = fmt::format("{}", fmt::join(stages, ", "));
       return r.error(sr["order"], "search.order", "expected every stage once (" + list + "), least critical first");
     }
   }

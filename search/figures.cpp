@@ -23,7 +23,6 @@ namespace deepreduce::search {
 namespace {
 
 using text::esc;
-using text::fmt;
 using text::si;
 
 struct Style {
@@ -170,7 +169,7 @@ class Frame {
     for (double y = ylo_; y <= yhi_ + 1e-9; y += ystep) {
       s << "<line x1='" << left << "' y1='" << Y(y) << "' x2='" << left + pw() << "' y2='" << Y(y)
         << "' stroke='#eee'/>";
-      s << "<text x='" << left - 6 << "' y='" << Y(y) + 4 << "' text-anchor='end'>" << fmt("%g", y) << "</text>\n";
+      s << "<text x='" << left - 6 << "' y='" << Y(y) + 4 << "' text-anchor='end'>" << fmt::format("{:g}", y) << "</text>\n";
     }
     s << "<text x='" << left + pw() / 2 << "' y='" << H - 10 << "' text-anchor='middle'>" << esc(xlabel) << "</text>\n";
     s << "<text transform='translate(16," << top + ph() / 2
@@ -239,14 +238,14 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
     dots.push_back({o.x(p), p.top1, p.series,
                     p.id.substr(0, 12) + " " + p.plan + (p.kd ? " +KD" : "") + ": " + with_commas(p.relus) +
                         " ReLUs, " + with_commas(p.macs) + " MACs, " + text::top1_text(p) + "%, est. online " +
-                        fmt("%.3g", p.pi.online_seconds) + " s (" + r.protocol.name + ")",
+                        fmt::format("{:.3g}", p.pi.online_seconds) + " s (" + r.protocol.name + ")",
                     p.top1_std});
   if (o.relu_figure || o.references_by_macs)
     for (const auto& q : r.references) {
       const double x = o.references_by_macs ? static_cast<double>(q.macs) : static_cast<double>(q.relus);
       if (o.references_by_macs && q.macs <= 0) continue;
       dots.push_back({x, q.top1, q.series,
-                      q.label + ": " + with_commas(q.relus) + " ReLUs, " + fmt("%.2f", q.top1) + "% (" + q.source +
+                      q.label + ": " + with_commas(q.relus) + " ReLUs, " + fmt::format("{:.2f}", q.top1) + "% (" + q.source +
                           ")",
                       0, true, q.curve});
     }
@@ -369,8 +368,8 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
         s << "<line x1='" << qx << "' y1='" << qy << "' x2='" << fx + 6 << "' y2='" << qy
           << "' stroke='#6a3d9a' stroke-width='1.5' stroke-dasharray='4,3'/>"
           << "<path d='M" << fx + 6 << "," << qy << "l8,-4v8z' fill='#6a3d9a'/>\n";
-        notes.push_back("ReLU saving at " + fmt("%.2f", q->second) + "%: " +
-                        fmt("%.2g", q->first / static_cast<double>(fewest->relus)) + "x fewer (" +
+        notes.push_back("ReLU saving at " + fmt::format("{:.2f}", q->second) + "%: " +
+                        fmt::format("{:.2g}", q->first / static_cast<double>(fewest->relus)) + "x fewer (" +
                         si(fewest->relus) + " against " + si(static_cast<int64_t>(q->first)) + ")");
       }
       if (best && best->top1 > q->second) {
@@ -380,8 +379,8 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
           << "' stroke='#6a3d9a' stroke-width='1.5' stroke-dasharray='4,3'/>"
           << "<path d='M" << qx << "," << by + 6 << "l-4,8h8z' fill='#6a3d9a'/>\n";
         notes.push_back("accuracy gain at " + si(static_cast<int64_t>(q->first)) + " ReLUs: " +
-                        fmt("%+.2f", best->top1 - q->second) + " points (" + fmt("%.2f", best->top1) + "% against " +
-                        fmt("%.2f", q->second) + "%)");
+                        fmt::format("{:+.2f}", best->top1 - q->second) + " points (" + fmt::format("{:.2f}", best->top1) + "% against " +
+                        fmt::format("{:.2f}", q->second) + "%)");
       }
       if (drawn) {
         // What the arrows measure, in the lower left corner (beside the points they would crowd).
@@ -469,7 +468,7 @@ std::string latency_svg(const Report& r) {
   o.title = figure_title(r, "estimated private-inference latency against accuracy");
   o.xlabel = "estimated online seconds per image under " + r.protocol.name + " (log scale)";
   o.x = [](const ReportPoint& p) { return p.pi.online_seconds; };
-  o.tick = [](double v) { return fmt("%g", v); };
+  o.tick = [](double v) { return fmt::format("{:g}", v); };
   o.front = r.latency_front;
   return scatter(r, o);
 }
@@ -515,10 +514,10 @@ std::string criticality_svg(const Report& r) {
     auto draw = [&](const std::optional<double>& v, double x, const std::string& color, const char* what) {
       if (!v) return;
       s << "<rect x='" << x << "' y='" << Y(*v) << "' width='" << bar << "' height='" << top + ph - Y(*v)
-        << "' fill='" << color << "'><title>" << row.stage << " " << what << ": " << fmt("%.2f", *v)
+        << "' fill='" << color << "'><title>" << row.stage << " " << what << ": " << fmt::format("{:.2f}", *v)
         << "%</title></rect>";
       s << "<text x='" << x + bar / 2 << "' y='" << Y(*v) - 4 << "' text-anchor='middle' font-size='10'>"
-        << fmt("%.1f", *v) << "</text>\n";
+        << fmt::format("{:.1f}", *v) << "</text>\n";
     };
     draw(row.top1, cx - bar - 1, style_of("without KD").color, "without KD");
     draw(row.top1_kd, cx + 1, style_of("with KD").color, "with KD");

@@ -28,8 +28,7 @@ Result<const StrategyDef*> find_strategy(const std::string& name) {
     if (d.name == name) return &d;
   std::vector<std::string> names;
   for (const auto& d : strategy_registry()) names.push_back(d.name);
-  std::string known;
-  for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+  const std::string known = fmt::format("{}", fmt::join(names, ", "));
   const std::string near = nearest(name, names);
   return Status::not_found(fmt::format("unknown strategy \"{}\"{}; known: {}", name,
                                        near.empty() ? "" : "; did you mean " + near + "?", known));

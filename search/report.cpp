@@ -24,10 +24,9 @@ namespace {
 
 using storage::TrialState;
 using text::esc;
-using text::fmt;
 using text::top1_text;
 
-std::string opt(const std::optional<double>& x, const char* f = "%.2f") { return x ? fmt(f, *x) : "-"; }
+std::string opt(const std::optional<double>& x, int digits = 2) { return x ? fmt::format("{:.{}f}", *x, digits) : "-"; }
 
 // The method a trial's network belongs to: the registered strategy that
 // planned it (search/registry.h); trials of earlier stores name none.
@@ -40,9 +39,9 @@ std::string method_of(const storage::TrialSpec& spec) {
 std::string pruning_method(const storage::PruneSpec& prune, bool kd) {
   std::string m = prune.criterion == nn::PruneCriterion::kL1 ? "L1" : "FPGM";
   if (prune.macs_target)
-    m += " to " + fmt("%.0f", 100.0 * *prune.macs_target) + "% MACs";
+    m += " to " + fmt::format("{:.0f}", 100.0 * *prune.macs_target) + "% MACs";
   else if (prune.rate)
-    m += " rate " + fmt("%.2f", *prune.rate);
+    m += " rate " + fmt::format("{:.2f}", *prune.rate);
   if (prune.scope == nn::PruneScope::kInner) m += ", inner channels only";
   return m + (kd ? " + KD" : "");
 }
@@ -330,69 +329,59 @@ std::vector<ReportPoint> front_of(const std::vector<ReportPoint>& points,
 std::string front_text(const Report& r) {
   TextTable t({"trial", "plan", "alpha", "rho", "KD", "ReLUs", "MACs", "top-1"});
   for (const auto& p : r.front)
-    t.add({p.id.substr(0, 12), p.plan, fmt("%g", p.alpha), fmt("%g", p.rho), p.kd ? "yes" : "no",
+    t.add({p.id.substr(0, 12), p.plan, fmt::format("{:g}", p.alpha), fmt::format("{:g}", p.rho), p.kd ? "yes" : "no",
            with_commas(p.relus), with_commas(p.macs), top1_text(p)});
   return t.render();
 }
 
 std::string pareto_csv(const Report& r) {
-  std::ostringstream os;
   // Every method's front, each point naming its method.
-  os << "id,plan,alpha,rho,kd,relus,macs,params,top1,relu_layers,protocol,online_seconds,online_bytes,offline_seconds,"
-        "offline_bytes,seeds,top1_std,method\n";
+  std::string out =
+      "id,plan,alpha,rho,kd,relus,macs,params,top1,relu_layers,protocol,online_seconds,online_bytes,offline_seconds,"
+      "offline_bytes,seeds,top1_std,method\n";
   for (const auto& f : r.fronts)
     for (const auto& p : f.points)
-    os << p.id << "," << csv_field(p.plan) << "," << p.alpha << "," << p.rho << "," << (p.kd ? "true" : "false") << ","
-       << p.relus << "," << p.macs << "," << p.params << "," << fmt("%.4f", p.top1) << "," << p.relu_layers << ","
-       << csv_field(r.protocol.name) << "," << fmt("%.6g", p.pi.online_seconds) << "," << fmt("%.6g", p.pi.online_bytes)
-       << "," << fmt("%.6g", p.pi.offline_seconds) << "," << fmt("%.6g", p.pi.offline_bytes) << "," << p.seeds << ","
-       << fmt("%.4f", p.top1_std) << "," << csv_field(f.method) << "\n";
-  return os.str();
+      fmt::format_to(std::back_inserter(out), "{},{},{:g},{:g},{},{},{},{},{:.4f},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{},{:.4f},{}\n",
+                     p.id, csv_field(p.plan), p.alpha, p.rho, p.kd ? "true" : "false", p.relus, p.macs, p.params,
+                     p.top1, p.relu_layers, csv_field(r.protocol.name), p.pi.online_seconds, p.pi.online_bytes,
+                     p.pi.offline_seconds, p.pi.offline_bytes, p.seeds, p.top1_std, csv_field(f.method));
+  return out;
 }
 
 std::string criticality_csv(const Report& r) {
-  std::ostringstream os;
   // With a validation split the study (a decision) is on validation accuracies.
-  os << (r.validation ? "stage,relus,val_top1,val_top1_kd,score,rank\n" : "stage,relus,top1,top1_kd,score,rank\n");
+  std::string out = r.validation ? "stage,relus,val_top1,val_top1_kd,score,rank\n" : "stage,relus,top1,top1_kd,score,rank\n";
+  auto f4 = [](const std::optional<double>& x) { return x ? fmt::format("{:.4f}", *x) : std::string(); };
   for (const auto& row : r.criticality.rows)
-    os << row.stage << "," << row.relus << "," << (row.top1 ? fmt("%.4f", *row.top1) : "") << ","
-       << (row.top1_kd ? fmt("%.4f", *row.top1_kd) : "") << "," << (row.score ? fmt("%.6g", *row.score) : "") << ","
-       << (row.rank ? std::to_string(row.rank) : "") << "\n";
-  os << "none,0," << (r.criticality.none_top1 ? fmt("%.4f", *r.criticality.none_top1) : "") << ","
-     << (r.criticality.none_top1_kd ? fmt("%.4f", *r.criticality.none_top1_kd) : "") << ",,\n";
-  return os.str();
+    fmt::format_to(std::back_inserter(out), "{},{},{},{},{},{}\n", row.stage, row.relus, f4(row.top1), f4(row.top1_kd),
+                   row.score ? fmt::format("{:.6g}", *row.score) : "", row.rank ? std::to_string(row.rank) : "");
+  fmt::format_to(std::back_inserter(out), "none,0,{},{},,\n", f4(r.criticality.none_top1), f4(r.criticality.none_top1_kd));
+  return out;
 }
 
 
 namespace {
 
+// One row of cells, each escaped and wrapped as <tag>...</tag>.
+std::string html_row(const std::vector<std::string>& cells, const char* tag) {
+  std::string out = "<tr>";
+  for (const auto& c : cells) fmt::format_to(std::back_inserter(out), "<{0}>{1}</{0}>", tag, esc(c));
+  return out + "</tr>\n";
+}
+
 std::string html_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
-  std::ostringstream s;
-  s << "<table><tr>";
-  for (const auto& h : header) s << "<th>" << esc(h) << "</th>";
-  s << "</tr>\n";
-  for (const auto& row : rows) {
-    s << "<tr>";
-    for (const auto& c : row) s << "<td>" << esc(c) << "</td>";
-    s << "</tr>\n";
-  }
-  s << "</table>\n";
-  return s.str();
+  std::string out = "<table>" + html_row(header, "th");
+  for (const auto& row : rows) out += html_row(row, "td");
+  return out + "</table>\n";
 }
 
 std::string md_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
-  std::ostringstream s;
-  s << "|";
-  for (const auto& h : header) s << " " << h << " |";
-  s << "\n|";
-  for (size_t i = 0; i < header.size(); ++i) s << "---|";
-  s << "\n";
-  for (const auto& row : rows) {
-    s << "|";
-    for (const auto& c : row) s << " " << c << " |";
-    s << "\n";
-  }
-  return s.str();
+  auto line = [](const std::vector<std::string>& cells) { return fmt::format("| {} |\n", fmt::join(cells, " | ")); };
+  std::string out = line(header) + "|" + std::string(header.empty() ? "" : "---|");
+  for (size_t i = 1; i < header.size(); ++i) out += "---|";
+  out += "\n";
+  for (const auto& row : rows) out += line(row);
+  return out;
 }
 
 struct Tables {
@@ -422,7 +411,7 @@ Tables tables(const Report& r) {
     t.front_h.back() = "test top-1";  // chosen on validation top-1, quoted on test
   }
   for (const auto& p : r.front)
-    t.front.push_back({p.id.substr(0, 12), p.plan, fmt("%g", p.alpha), fmt("%g", p.rho), p.kd ? "yes" : "no",
+    t.front.push_back({p.id.substr(0, 12), p.plan, fmt::format("{:g}", p.alpha), fmt::format("{:g}", p.rho), p.kd ? "yes" : "no",
                        with_commas(p.relus), with_commas(p.macs), top1_text(p)});
   for (const auto& f : r.fronts) {
     if (f.method == "DeepReDuce" || f.method == "channel pruning" || f.points.data() == r.front.data()) continue;
@@ -460,17 +449,17 @@ Tables tables(const Report& r) {
     }
   }
   for (const auto& row : r.criticality.rows)
-    t.crit.push_back({row.stage, with_commas(row.relus), opt(row.top1), opt(row.top1_kd), opt(row.score, "%.4f"),
+    t.crit.push_back({row.stage, with_commas(row.relus), opt(row.top1), opt(row.top1_kd), opt(row.score, 4),
                       row.rank ? std::to_string(row.rank) : "-"});
   if (!r.criticality.rows.empty())
     t.crit.push_back({"none", "0", opt(r.criticality.none_top1), opt(r.criticality.none_top1_kd), "", ""});
   for (const auto& row : r.pruning) {
-    std::vector<std::string> cells = {row.method, opt(row.baseline_top1), fmt("%.2f", row.pruned.top1),
-                                      row.baseline_top1 ? fmt("%+.2f", row.pruned.top1 - *row.baseline_top1) : "-",
+    std::vector<std::string> cells = {row.method, opt(row.baseline_top1), fmt::format("{:.2f}", row.pruned.top1),
+                                      row.baseline_top1 ? fmt::format("{:+.2f}", row.pruned.top1 - *row.baseline_top1) : "-",
                                       with_commas(row.pruned.macs), with_commas(row.pruned.relus)};
     if (row.nearest) {
       cells.insert(cells.end(), {row.nearest->plan + (row.nearest->kd ? " + KD" : ""), with_commas(row.nearest->macs),
-                                 with_commas(row.nearest->relus), fmt("%.2f", row.nearest->top1)});
+                                 with_commas(row.nearest->relus), fmt::format("{:.2f}", row.nearest->top1)});
     } else {
       cells.insert(cells.end(), {"-", "-", "-", "-"});
     }
@@ -478,7 +467,7 @@ Tables tables(const Report& r) {
   }
   for (const auto& q : r.references)
     t.refs.push_back({q.series, q.label, with_commas(q.relus), q.macs ? with_commas(q.macs) : "-",
-                      fmt("%.2f", q.top1), q.source});
+                      fmt::format("{:.2f}", q.top1), q.source});
   // Headline figures, in the paper's form.
   int64_t done = 0;
   for (const auto& row : r.trials) done += row.state == "done";
@@ -498,25 +487,25 @@ Tables tables(const Report& r) {
   if (!r.front.empty()) {
     const std::string span =
         r.front.size() == 1
-            ? "at " + with_commas(r.front.front().relus) + " ReLUs, " + fmt("%.2f", r.front.front().top1) + "%"
-            : "from " + with_commas(r.front.front().relus) + " ReLUs at " + fmt("%.2f", r.front.front().top1) +
-                  "% to " + with_commas(r.front.back().relus) + " ReLUs at " + fmt("%.2f", r.front.back().top1) + "%";
+            ? "at " + with_commas(r.front.front().relus) + " ReLUs, " + fmt::format("{:.2f}", r.front.front().top1) + "%"
+            : "from " + with_commas(r.front.front().relus) + " ReLUs at " + fmt::format("{:.2f}", r.front.front().top1) +
+                  "% to " + with_commas(r.front.back().relus) + " ReLUs at " + fmt::format("{:.2f}", r.front.back().top1) + "%";
     t.headline.push_back("Pareto front: " + counted(static_cast<int64_t>(r.front.size()), "network") + ", " + span +
-                         "; hypervolume " + fmt("%.3f", r.hypervolume) + " (log10 ReLUs x top-1).");
+                         "; hypervolume " + fmt::format("{:.3f}", r.hypervolume) + " (log10 ReLUs x top-1).");
   }
   if (r.baseline) {
     t.headline.push_back("All-ReLU baseline: " + with_commas(r.baseline->relus) + " ReLUs, " +
-                         fmt("%.2f", r.baseline->top1) + "% top-1.");
+                         fmt::format("{:.2f}", r.baseline->top1) + "% top-1.");
     std::vector<Point> front;
     for (const auto& p : r.front) front.push_back({p.relus, p.top1, p.id});
     for (double drop : {0.0, 1.0, 2.0}) {
       auto relus = relus_for_accuracy(front, r.baseline->top1 - drop);
       if (relus && *relus > 0)
-        t.headline.push_back("Within " + fmt("%.0f", drop) + " point(s) of the baseline: " + with_commas(*relus) +
-                             " ReLUs, " + fmt("%.1f", static_cast<double>(r.baseline->relus) / *relus) +
+        t.headline.push_back("Within " + fmt::format("{:.0f}", drop) + " point(s) of the baseline: " + with_commas(*relus) +
+                             " ReLUs, " + fmt::format("{:.1f}", static_cast<double>(r.baseline->relus) / *relus) +
                              "x fewer.");
       else if (relus)  // a network without a single ReLU gets there: this task needs no nonlinearity
-        t.headline.push_back("Within " + fmt("%.0f", drop) + " point(s) of the baseline: a network with no ReLUs "
+        t.headline.push_back("Within " + fmt::format("{:.0f}", drop) + " point(s) of the baseline: a network with no ReLUs "
                              "at all (a linear network suffices for this task at this accuracy).");
     }
   }
@@ -528,13 +517,13 @@ Tables tables(const Report& r) {
       auto saving = relu_saving_at_accuracy(front, pruned, row.pruned.top1);
       auto ours = relus_for_accuracy(front, row.pruned.top1);
       if (saving && ours)
-        t.headline.push_back("At the accuracy of " + row.method + " (" + fmt("%.2f", row.pruned.top1) +
+        t.headline.push_back("At the accuracy of " + row.method + " (" + fmt::format("{:.2f}", row.pruned.top1) +
                              "%), the DeepReDuce front needs " + with_commas(*ours) + " ReLUs, channel pruning " +
                              with_commas(*relus_for_accuracy(pruned, row.pruned.top1)) +
-                             (*ours == 0 ? ": no ReLU at all is needed." : ": a ReLU saving of " + fmt("%.2f", *saving) + "x."));
+                             (*ours == 0 ? ": no ReLU at all is needed." : ": a ReLU saving of " + fmt::format("{:.2f}", *saving) + "x."));
       if (auto gain = accuracy_gain_at_relus(front, pruned, row.pruned.relus))
         t.headline.push_back("With at most the ReLUs of " + row.method + " (" + with_commas(row.pruned.relus) +
-                             "), the best DeepReDuce network scores " + fmt("%+.2f", *gain) +
+                             "), the best DeepReDuce network scores " + fmt::format("{:+.2f}", *gain) +
                              " points against channel pruning's best there.");
     }
   }
@@ -558,23 +547,23 @@ Tables tables(const Report& r) {
       if (gains.empty() && savings.empty()) continue;
       std::string line = a.method + " against " + b.method + ":";
       if (gains.size() == 1) {
-        line += " at its " + with_commas(gains[0].second) + " ReLUs, " + fmt("%+.2f", gains[0].first) + " points";
+        line += " at its " + with_commas(gains[0].second) + " ReLUs, " + fmt::format("{:+.2f}", gains[0].first) + " points";
       } else if (!gains.empty()) {
         double sum = 0;
         for (const auto& g : gains) sum += g.first;
         const auto [lo, hi] = std::minmax_element(gains.begin(), gains.end());
         line += " at " + std::to_string(gains.size()) + " of its ReLU counts, " +
-                fmt("%+.2f", sum / static_cast<double>(gains.size())) + " points on average (from " +
-                fmt("%+.2f", lo->first) + " at " + with_commas(lo->second) + " to " + fmt("%+.2f", hi->first) + " at " +
+                fmt::format("{:+.2f}", sum / static_cast<double>(gains.size())) + " points on average (from " +
+                fmt::format("{:+.2f}", lo->first) + " at " + with_commas(lo->second) + " to " + fmt::format("{:+.2f}", hi->first) + " at " +
                 with_commas(hi->second) + " ReLUs)";
       }
       if (savings.size() == 1) {
-        line += std::string(gains.empty() ? "" : ";") + " at its " + fmt("%.2f", savings[0].second) + "%, " +
-                fmt("%.2fx", savings[0].first) + " the ReLUs saved";
+        line += std::string(gains.empty() ? "" : ";") + " at its " + fmt::format("{:.2f}", savings[0].second) + "%, " +
+                fmt::format("{:.2f}x", savings[0].first) + " the ReLUs saved";
       } else if (!savings.empty()) {
         const auto [lo, hi] = std::minmax_element(savings.begin(), savings.end());
-        line += std::string(gains.empty() ? "" : ";") + " at its accuracies, " + fmt("%.2f", lo->first) + "x to " +
-                fmt("%.2f", hi->first) + "x the ReLUs saved";
+        line += std::string(gains.empty() ? "" : ";") + " at its accuracies, " + fmt::format("{:.2f}", lo->first) + "x to " +
+                fmt::format("{:.2f}", hi->first) + "x the ReLUs saved";
       }
       t.headline.push_back(line + ".");
     }
@@ -598,12 +587,12 @@ Tables tables(const Report& r) {
       for (const auto& q : curve)
         rows.push_back({&q, relu_saving_at_accuracy(front, curve, q.accuracy), accuracy_gain_at_relus(front, curve, q.relus)});
       auto line = [&](const Against& a) {
-        return "(" + a.q->id + ", " + with_commas(a.q->relus) + " ReLUs, " + fmt("%.2f", a.q->accuracy) + "%): " +
+        return "(" + a.q->id + ", " + with_commas(a.q->relus) + " ReLUs, " + fmt::format("{:.2f}", a.q->accuracy) + "%): " +
                (!a.saving ? std::string("its accuracy not reached")
                 : std::isinf(*a.saving) ? std::string("its accuracy reached with no ReLU at all")
-                : *a.saving >= 1        ? fmt("%.2f", *a.saving) + "x fewer ReLUs at its accuracy"
-                                        : fmt("%.2f", 1 / *a.saving) + "x more ReLUs at its accuracy") +
-               (a.gain ? ", " + fmt("%+.2f", *a.gain) + " points at its ReLU count" : "") + ".";
+                : *a.saving >= 1        ? fmt::format("{:.2f}", *a.saving) + "x fewer ReLUs at its accuracy"
+                                        : fmt::format("{:.2f}", 1 / *a.saving) + "x more ReLUs at its accuracy") +
+               (a.gain ? ", " + fmt::format("{:+.2f}", *a.gain) + " points at its ReLU count" : "") + ".";
       };
       if (rows.size() == 1) {
         if (rows[0].saving || rows[0].gain) t.headline.push_back("Against " + name + " " + line(rows[0]));
@@ -729,8 +718,8 @@ std::string report_html(const Report& r, int refresh_seconds) {
     std::vector<std::vector<std::string>> rows;
     for (const auto& p : r.latency_front)
       rows.push_back({p.id.substr(0, 12), p.plan, with_commas(p.relus), with_commas(p.macs),
-                      fmt("%.3g", p.pi.online_seconds), fmt("%.3g", p.pi.online_bytes / 1e6),
-                      fmt("%.3g", p.pi.offline_seconds), fmt("%.2f", p.top1)});
+                      fmt::format("{:.3g}", p.pi.online_seconds), fmt::format("{:.3g}", p.pi.online_bytes / 1e6),
+                      fmt::format("{:.3g}", p.pi.offline_seconds), fmt::format("{:.2f}", p.top1)});
     html << html_table({"trial", "plan", "ReLUs", "MACs", "online s", "online MB", "offline s", "top-1"}, rows);
   }
   if (!t.crit.empty())
@@ -788,14 +777,14 @@ Status write_report(const Report& r, const std::string& dir) {
 
   const std::string html = report_html(r);
 
-  std::ostringstream pruning;
-  pruning << "method,trial,baseline_top1,top1,macs,relus,nearest_trial,nearest_macs,nearest_relus,nearest_top1\n";
-  for (const auto& row : r.pruning)
-    pruning << csv_field(row.method) << "," << row.pruned.id << "," << opt(row.baseline_top1, "%.4f") << ","
-            << fmt("%.4f", row.pruned.top1) << "," << row.pruned.macs << "," << row.pruned.relus << ","
-            << (row.nearest ? row.nearest->id : "") << "," << (row.nearest ? std::to_string(row.nearest->macs) : "")
-            << "," << (row.nearest ? std::to_string(row.nearest->relus) : "") << ","
-            << (row.nearest ? fmt("%.4f", row.nearest->top1) : "") << "\n";
+  std::string pruning = "method,trial,baseline_top1,top1,macs,relus,nearest_trial,nearest_macs,nearest_relus,nearest_top1\n";
+  for (const auto& row : r.pruning) {
+    const auto& n = row.nearest;
+    fmt::format_to(std::back_inserter(pruning), "{},{},{},{:.4f},{},{},{},{},{},{}\n", csv_field(row.method),
+                   row.pruned.id, opt(row.baseline_top1, 4), row.pruned.top1, row.pruned.macs, row.pruned.relus,
+                   n ? n->id : "", n ? std::to_string(n->macs) : "", n ? std::to_string(n->relus) : "",
+                   n ? fmt::format("{:.4f}", n->top1) : "");
+  }
 
   const std::filesystem::path d(dir);
   DR_RETURN_IF_ERROR(write((d / "report.html").string(), html));
@@ -803,7 +792,7 @@ Status write_report(const Report& r, const std::string& dir) {
   DR_RETURN_IF_ERROR(write((d / "pareto.csv").string(), pareto_csv(r)));
   DR_RETURN_IF_ERROR(write((d / "trials.csv").string(), storage::rows_to_csv(r.trials)));
   DR_RETURN_IF_ERROR(write((d / "criticality.csv").string(), criticality_csv(r)));
-  if (!r.pruning.empty()) DR_RETURN_IF_ERROR(write((d / "pruning.csv").string(), pruning.str()));
+  if (!r.pruning.empty()) DR_RETURN_IF_ERROR(write((d / "pruning.csv").string(), pruning));
   return Status();
 }
 

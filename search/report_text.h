@@ -2,19 +2,13 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdio>
+#include <fmt/format.h>
 #include <string>
 
 #include "common/text.h"
 #include "search/report.h"
 
 namespace deepreduce::search::text {
-
-inline std::string fmt(const char* f, double x) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, x);
-  return buf;
-}
 
 // Escaped for HTML and SVG text and attributes.
 // For HTML and SVG (XML): markup escaped, and what XML cannot hold at all
@@ -38,16 +32,16 @@ inline std::string esc(const std::string& raw) {
 // "12.3K", "1.2M": ReLU and MAC counts as the literature quotes them.
 inline std::string si(int64_t n) {
   const double x = static_cast<double>(n);
-  if (x >= 1e9) return fmt("%.3gG", x / 1e9);
-  if (x >= 1e6) return fmt("%.3gM", x / 1e6);
-  if (x >= 1e3) return fmt("%.3gK", x / 1e3);
+  if (x >= 1e9) return fmt::format("{:.3g}G", x / 1e9);
+  if (x >= 1e6) return fmt::format("{:.3g}M", x / 1e6);
+  if (x >= 1e3) return fmt::format("{:.3g}K", x / 1e3);
   return std::to_string(n);
 }
 
 // A point's test top-1: "71.53", or with seeds "71.53 ± 1.20 (n=2)".
 inline std::string top1_text(const ReportPoint& p) {
-  if (p.seeds <= 1) return fmt("%.2f", p.top1);
-  return fmt("%.2f", p.top1) + " \u00b1 " + fmt("%.2f", p.top1_std) + " (n=" + std::to_string(p.seeds) + ")";
+  if (p.seeds <= 1) return fmt::format("{:.2f}", p.top1);
+  return fmt::format("{:.2f}", p.top1) + " \u00b1 " + fmt::format("{:.2f}", p.top1_std) + " (n=" + std::to_string(p.seeds) + ")";
 }
 
 }  // namespace deepreduce::search::text

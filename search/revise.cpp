@@ -1,4 +1,5 @@
 #include "search/revise.h"
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <set>
@@ -110,16 +111,15 @@ Result<RevisionSummary> revise(storage::Store& store, const storage::Experiment&
   }
   nlohmann::json value = {{"revision", s.revision}, {"kept", s.kept},       {"new", s.created},
                           {"no_longer_planned", s.dropped}, {"changed", s.changed}};
-  std::string because;
-  for (const auto& c : s.changed) because += (because.empty() ? "" : ", ") + c;
+  const std::string because = fmt::format("{}", fmt::join(s.changed, ", "));
   DR_RETURN_IF_ERROR(store.put_decisions(after.name, {{"revision/" + std::to_string(s.revision), value,
                                                        "the config changed: " + because, 0}}));
   return s;
 }
 
 std::string describe(const RevisionSummary& s) {
-  std::string changed;
-  for (size_t i = 0; i < s.changed.size() && i < 4; ++i) changed += (i ? ", " : "") + s.changed[i];
+  std::string changed =
+      fmt::format("{}", fmt::join(s.changed.begin(), s.changed.begin() + std::min<size_t>(s.changed.size(), 4), ", "));
   if (s.changed.size() > 4) changed += ", and " + counted(static_cast<int64_t>(s.changed.size()) - 4, "more key");
   return "revision " + std::to_string(s.revision) + " (" + changed + "): " + counted(s.kept, "done trial") +
          " kept, " + with_commas(s.created) + " new, " + with_commas(s.dropped) +

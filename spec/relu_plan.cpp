@@ -1,4 +1,5 @@
 #include "spec/relu_plan.h"
+#include <fmt/format.h>
 
 #include <algorithm>
 
@@ -8,11 +9,7 @@
 namespace deepreduce::nn {
 namespace {
 
-std::string join(const std::vector<std::string>& xs, const char* sep) {
-  std::string out;
-  for (size_t i = 0; i < xs.size(); ++i) out += (i ? sep : "") + xs[i];
-  return out;
-}
+std::string join(const std::vector<std::string>& xs, const char* sep) { return fmt::format("{}", fmt::join(xs, sep)); }
 
 Status check_stage(const ArchDef& def, const std::string& stage) {
   auto names = stage_names(def);

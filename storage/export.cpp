@@ -1,4 +1,5 @@
 #include "storage/export.h"
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <sstream>
@@ -10,12 +11,7 @@
 namespace deepreduce::storage {
 namespace {
 
-std::string num(double x) {
-  std::ostringstream os;
-  os.precision(10);
-  os << x;
-  return os.str();
-}
+std::string num(double x) { return fmt::format("{:.10g}", x); }
 
 }  // namespace
 
@@ -33,8 +29,11 @@ Result<std::vector<TrialRow>> trial_rows(Store& store) {
     r.alpha = m.alpha;
     r.rho = m.rho;
     auto resolved = nn::resolve(m);
-    if (resolved.ok())
-      for (const auto& st : resolved->stages) r.blocks += (r.blocks.empty() ? "" : ",") + std::to_string(st.blocks);
+    if (resolved.ok()) {
+      std::vector<int64_t> blocks;
+      for (const auto& st : resolved->stages) blocks.push_back(st.blocks);
+      r.blocks = fmt::format("{}", fmt::join(blocks, ","));
+    }
     r.kd = !t.spec.teacher.empty();
     r.seed = t.spec.job.train.seed;
     r.state = state_name(t.state);

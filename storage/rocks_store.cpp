@@ -26,6 +26,7 @@
 #include <rocksdb/env.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
@@ -1108,9 +1109,7 @@ class RocksStore final : public Store {
   }
 
   static std::string chunk_key(const std::string& base, uint64_t c) {
-    char buf[24];  // 20 digits at most
-    std::snprintf(buf, sizeof buf, "%08llu", static_cast<unsigned long long>(c));
-    return base + buf;
+    return base + fmt::format("{:08}", c);
   }
 
   // The file an artifact record names (records of earlier builds, with chunks, name none).

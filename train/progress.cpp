@@ -1,4 +1,5 @@
 #include "train/progress.h"
+#include <fmt/format.h>
 
 #include <unistd.h>
 
@@ -9,13 +10,8 @@ namespace deepreduce::train {
 std::string format_duration(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "?";
   const auto s = static_cast<int64_t>(seconds + 0.5);
-  char buf[32];
-  if (s >= 3600)
-    std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", static_cast<long long>(s / 3600),
-                  static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
-  else
-    std::snprintf(buf, sizeof buf, "%lld:%02lld", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
-  return buf;
+  if (s >= 3600) return fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
+  return fmt::format("{}:{:02}", s / 60, s % 60);
 }
 
 ProgressPrinter::ProgressPrinter(std::FILE* out, int tty)
@@ -51,17 +47,14 @@ void ProgressPrinter::on_epoch(const EpochRecord& e, int64_t epochs) {
   const int64_t done = start_epoch_ < 0 ? 1 : e.epoch - start_epoch_ + 1;
   const double eta = done > 0 ? elapsed / done * (epochs - e.epoch) : NAN;
   // Test figures where the epoch measured them, else validation's.
-  char measured[128] = "";
-  if (e.top1)
-    std::snprintf(measured, sizeof measured, "test loss %.4f  top-1 %.2f%%  top-5 %.2f%%", e.loss.value_or(0), *e.top1,
-                  e.top5.value_or(0));
-  else if (e.val_top1)
-    std::snprintf(measured, sizeof measured, "val loss %.4f  val top-1 %.2f%%", e.val_loss.value_or(0), *e.val_top1);
-  else
-    std::snprintf(measured, sizeof measured, "not evaluated (train.eval_every)");
-  std::fprintf(out_, "%sepoch %lld/%lld  lr %.4g  train loss %.4f  train acc %.1f%%  %s  %.0f img/s  %.1fs  ETA %s\n",
-               tty_ ? "\r\033[K" : "", static_cast<long long>(e.epoch), static_cast<long long>(epochs), e.lr,
-               e.train_loss, e.train_top1, measured, e.images_per_second, e.seconds, format_duration(eta).c_str());
+  const std::string measured =
+      e.top1       ? fmt::format("test loss {:.4f}  top-1 {:.2f}%  top-5 {:.2f}%", e.loss.value_or(0), *e.top1,
+                                 e.top5.value_or(0))
+      : e.val_top1 ? fmt::format("val loss {:.4f}  val top-1 {:.2f}%", e.val_loss.value_or(0), *e.val_top1)
+                   : "not evaluated (train.eval_every)";
+  fmt::print(out_, "{}epoch {}/{}  lr {:.4g}  train loss {:.4f}  train acc {:.1f}%  {}  {:.0f} img/s  {:.1f}s  ETA {}\n",
+             tty_ ? "\r\033[K" : "", e.epoch, epochs, e.lr, e.train_loss, e.train_top1, measured,
+             e.images_per_second, e.seconds, format_duration(eta));
   std::fflush(out_);
 }
 

@@ -1,4 +1,5 @@
 #include "train/trainer.h"
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
@@ -475,11 +476,10 @@ Result<TrialResult> run_training(const TrainJob& job, const RunOptions& run, con
       return v[2] == 0;
     };
     auto nan_error = [&] {
-      char lr_text[32];
-      std::snprintf(lr_text, sizeof lr_text, "%g", lr);  // 1e+30, not 1000000000000000019884624838656.000000
-      return Status::failed_precondition("epoch " + std::to_string(epoch + 1) + ", by batch " +
-                                         std::to_string(batch_index) + ": training loss is not finite (lr " +
-                                         lr_text + "); lower the learning rate or check the data");
+      // lr as 1e+30, not 1000000000000000019884624838656.000000
+      return Status::failed_precondition(fmt::format("epoch {}, by batch {}: training loss is not finite (lr {:g}); "
+                                                     "lower the learning rate or check the data",
+                                                     epoch + 1, batch_index, lr));
     };
     while (auto batch = loader.next()) {
       if (hooks.stop && hooks.stop->load()) {
