@@ -265,31 +265,9 @@ class RocksStore final : public Store {
     if (const auto room = fs::space(parent, ec); !ec && room.available < kRoomToCreate)
       return Status::io_error(path_ + ": the disk is full: creating a store needs " + std::to_string(kRoomToCreate) +
                               " bytes free in " + parent.string() + ", " + std::to_string(room.available) + " are");
-    {
-      rocksdb::DBOptions o = base_options();
-      o.create_if_missing = true;
-      o.create_missing_column_families = true;
-      std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-      descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
-      for (const char* f : kFamilies) descriptors.emplace_back(f, rocksdb::ColumnFamilyOptions());
-      std::vector<rocksdb::ColumnFamilyHandle*> handles;
-      rocksdb::DB* raw = nullptr;
-      auto s = rocksdb::DB::Open(o, temp.string(), descriptors, &handles, &raw);
-      if (!s.ok()) return from_rocks(s, path_ + ": creating the store");
-      std::unique_ptr<rocksdb::DB> db(raw);
-      rocksdb::WriteOptions wo;
-      wo.sync = true;
-      s = db->Put(wo, handles[0], kSchemaKey, std::to_string(kSchemaVersion));
-      if (s.ok()) s = sync_wal(db.get());
-      for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-      if (s.ok()) s = db->Close();
-      if (!s.ok()) {
-        // Closing a DB after a failed write asserts in Debian's RocksDB: the
-        // half-made one is left to the process's end, its folder removed.
-        (void)db.release();
-        fs::remove_all(temp, ec);
-        return from_rocks(s, path_ + ": creating the store");
-      }
+    if (Status built = build_db(temp.string()); !built.ok()) {
+      fs::remove_all(temp, ec);
+      return built;
     }
     fs::create_directories(temp / kArtifactDir, ec);
     if (ec) return Status::io_error(path_ + ": creating the store: " + ec.message());
@@ -321,6 +299,14 @@ class RocksStore final : public Store {
     if (uint64_t room = 0; env_->GetFreeSpace(path_, &room).ok() && room < kRoomToCreate)
       return Status::io_error(path_ + ": the disk is full: creating a store needs " + std::to_string(kRoomToCreate) +
                               " bytes free, " + std::to_string(room) + " are");
+    DR_RETURN_IF_ERROR(build_db(path_));
+    return from_rocks(env_->CreateDirIfMissing(artifact_dir()), path_ + ": creating the store");
+  }
+
+  // A new database in `where` with every family and the schema version,
+  // synced and closed. Closing a DB after a failed write asserts in Debian's
+  // RocksDB: a half-made one is left to the process's end.
+  Status build_db(const std::string& where) {
     rocksdb::DBOptions o = base_options();
     o.create_if_missing = true;
     o.create_missing_column_families = true;
@@ -329,7 +315,7 @@ class RocksStore final : public Store {
     for (const char* f : kFamilies) descriptors.emplace_back(f, rocksdb::ColumnFamilyOptions());
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw = nullptr;
-    auto s = rocksdb::DB::Open(o, path_, descriptors, &handles, &raw);
+    auto s = rocksdb::DB::Open(o, where, descriptors, &handles, &raw);
     if (!s.ok()) return from_rocks(s, path_ + ": creating the store");
     std::unique_ptr<rocksdb::DB> db(raw);
     rocksdb::WriteOptions wo;
@@ -339,10 +325,10 @@ class RocksStore final : public Store {
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
     if (s.ok()) s = db->Close();
     if (!s.ok()) {
-      (void)db.release();  // as in create(): closing after a failed write asserts
+      (void)db.release();
       return from_rocks(s, path_ + ": creating the store");
     }
-    return from_rocks(env_->CreateDirIfMissing(artifact_dir()), path_ + ": creating the store");
+    return Status();
   }
 
   Status fsync_dir(const std::string& dir) const {
