@@ -165,7 +165,11 @@ TEST(ReadmeTest, EveryDocumentedCommandAndOptionExists) {
         const std::string command = (*m)[1];
         if (!help.count(command)) {
           auto h = deepreduce::testing::run_deepreduce(command + " --help");
-          ASSERT_EQ(h.code, 0) << "README.md:" << b.line << ": `deepreduce " << command << "` is no command\n" << h.out;
+          // Without LibTorch the commands that train exist but only say so: their options go unchecked here.
+          if (!DEEPREDUCE_HAS_TORCH && h.code == 1 && h.out.find("this build has no LibTorch") != std::string::npos)
+            h.out.clear();
+          else
+            ASSERT_EQ(h.code, 0) << "README.md:" << b.line << ": `deepreduce " << command << "` is no command\n" << h.out;
           help[command] = h.out;
         }
         const std::string rest = (*m)[2];
@@ -173,6 +177,7 @@ TEST(ReadmeTest, EveryDocumentedCommandAndOptionExists) {
         for (std::sregex_iterator o(rest.begin(), rest.end(), option); o != end; ++o) {
           const std::string name = "--" + std::string((*o)[1]);
           const std::string& h = help[command];
+          if (h.empty()) continue;  // a command this build has not got (no LibTorch)
           bool listed = false;
           for (size_t at = h.find(name); at != std::string::npos && !listed; at = h.find(name, at + 1)) {
             const char next = at + name.size() < h.size() ? h[at + name.size()] : '\n';
