@@ -5,13 +5,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <filesystem>
 #include <functional>
 #include <optional>
-#include <sstream>
 
 #include "common/files.h"
 #include "common/text.h"
@@ -74,41 +75,38 @@ std::vector<Style> reference_styles(const std::vector<ReferencePoint>& refs) {
   return out;
 }
 
+// Numbers in SVG are written as printf's %g writes them ({:g}: 6 significant digits).
 std::string marker(const Style& st, double x, double y, const std::string& title) {
-  std::ostringstream m;
   const std::string& shape = st.shape;
   const std::string open = "fill='none' stroke='" + st.color + "' stroke-width='1.5'";
+  auto filled = [&](const char* opacity) { return "fill='" + st.color + "' fill-opacity='" + opacity + "'"; };
+  std::string m;
   const char* close = "</polygon>";
   if (shape == "circle" || shape == "open-circle") {
-    m << "<circle cx='" << x << "' cy='" << y << "' r='4.5' "
-      << (shape == "circle" ? "fill='" + st.color + "' fill-opacity='0.8'" : open) << ">";
+    m = fmt::format("<circle cx='{:g}' cy='{:g}' r='4.5' {}>", x, y, shape == "circle" ? filled("0.8") : open);
     close = "</circle>";
   } else if (shape == "square" || shape == "open-square") {
-    m << "<rect x='" << x - 4 << "' y='" << y - 4 << "' width='8' height='8' "
-      << (shape == "square" ? "fill='" + st.color + "' fill-opacity='0.8'" : open) << ">";
+    m = fmt::format("<rect x='{:g}' y='{:g}' width='8' height='8' {}>", x - 4, y - 4,
+                    shape == "square" ? filled("0.8") : open);
     close = "</rect>";
   } else if (shape == "triangle" || shape == "open-triangle") {
-    m << "<polygon points='" << x << "," << y - 5.5 << " " << x - 5 << "," << y + 4 << " " << x + 5 << "," << y + 4
-      << "' " << (shape == "triangle" ? "fill='" + st.color + "' fill-opacity='0.85'" : open) << ">";
+    m = fmt::format("<polygon points='{:g},{:g} {:g},{:g} {:g},{:g}' {}>", x, y - 5.5, x - 5, y + 4, x + 5, y + 4,
+                    shape == "triangle" ? filled("0.85") : open);
   } else if (shape == "down") {
-    m << "<polygon points='" << x << "," << y + 5.5 << " " << x - 5 << "," << y - 4 << " " << x + 5 << "," << y - 4
-      << "' " << open << ">";
+    m = fmt::format("<polygon points='{:g},{:g} {:g},{:g} {:g},{:g}' {}>", x, y + 5.5, x - 5, y - 4, x + 5, y - 4, open);
   } else if (shape == "cross" || shape == "plus") {
     const double d = 4.5;
-    if (shape == "cross")
-      m << "<path d='M" << x - d << "," << y - d << "L" << x + d << "," << y + d << "M" << x - d << "," << y + d << "L"
-        << x + d << "," << y - d << "' ";
-    else
-      m << "<path d='M" << x - d << "," << y << "H" << x + d << "M" << x << "," << y - d << "V" << y + d << "' ";
-    m << "stroke='" << st.color << "' stroke-width='2' fill='none'>";
+    m = shape == "cross"
+            ? fmt::format("<path d='M{:g},{:g}L{:g},{:g}M{:g},{:g}L{:g},{:g}' ", x - d, y - d, x + d, y + d, x - d, y + d,
+                          x + d, y - d)
+            : fmt::format("<path d='M{:g},{:g}H{:g}M{:g},{:g}V{:g}' ", x - d, y, x + d, x, y - d, y + d);
+    m += fmt::format("stroke='{}' stroke-width='2' fill='none'>", st.color);
     close = "</path>";
   } else {  // diamond, open or filled
-    m << "<polygon points='" << x << "," << y - 6 << " " << x + 5 << "," << y << " " << x << "," << y + 6 << " "
-      << x - 5 << "," << y << "' "
-      << (shape == "filled-diamond" ? "fill='" + st.color + "' fill-opacity='0.85'" : open) << ">";
+    m = fmt::format("<polygon points='{:g},{:g} {:g},{:g} {:g},{:g} {:g},{:g}' {}>", x, y - 6, x + 5, y, x, y + 6, x - 5,
+                    y, shape == "filled-diamond" ? filled("0.85") : open);
   }
-  m << "<title>" << esc(title) << "</title>" << close;
-  return m.str();
+  return m + "<title>" + esc(title) + "</title>" + close;
 }
 
 // Two lines: "EXPERIMENT: WHAT" and the task ("resnet18 on cifar100, 200 epochs, 2 seeds").
@@ -118,16 +116,16 @@ struct Title {
 
 // An SVG of W x H on white with its title.
 std::string svg_open(double W, double H, const Title& title) {
-  std::ostringstream s;
-  s << "<svg xmlns='http://www.w3.org/2000/svg' width='" << W << "' height='" << H << "' viewBox='0 0 " << W << " "
-    << H << "' font-family='sans-serif' font-size='12'>\n";
-  s << "<rect width='" << W << "' height='" << H << "' fill='white'/>\n";
-  s << "<text x='" << W / 2 << "' y='22' text-anchor='middle' font-size='15' font-weight='bold'>" << esc(title.main)
-    << "</text>\n";
+  std::string s = fmt::format(
+      "<svg xmlns='http://www.w3.org/2000/svg' width='{0:g}' height='{1:g}' viewBox='0 0 {0:g} {1:g}' "
+      "font-family='sans-serif' font-size='12'>\n"
+      "<rect width='{0:g}' height='{1:g}' fill='white'/>\n"
+      "<text x='{2:g}' y='22' text-anchor='middle' font-size='15' font-weight='bold'>{3}</text>\n",
+      W, H, W / 2, esc(title.main));
   if (!title.task.empty())
-    s << "<text x='" << W / 2 << "' y='40' text-anchor='middle' font-size='12' fill='#444'>" << esc(title.task)
-      << "</text>\n";
-  return s.str();
+    s += fmt::format("<text x='{:g}' y='40' text-anchor='middle' font-size='12' fill='#444'>{}</text>\n", W / 2,
+                     esc(title.task));
+  return s;
 }
 
 // A plot area with a log x axis (0 drawn left of the first decade) and a
@@ -154,27 +152,28 @@ class Frame {
 
   std::string open(const Title& title, const std::string& xlabel,
                    const std::function<std::string(double)>& tick) const {
-    std::ostringstream s;
-    s << svg_open(W, H, title);
-    s << "<rect x='" << left << "' y='" << top << "' width='" << pw() << "' height='" << ph()
-      << "' fill='white' stroke='#444'/>\n";
+    std::string s = svg_open(W, H, title);
+    auto out = std::back_inserter(s);
+    fmt::format_to(out, "<rect x='{:g}' y='{:g}' width='{:g}' height='{:g}' fill='white' stroke='#444'/>\n", left, top,
+                   pw(), ph());
     for (int d = static_cast<int>(dlo_); d <= static_cast<int>(dhi_); ++d) {
       const bool is_zero = zero_ && d == static_cast<int>(dlo_);
       const double x = X(std::pow(10.0, d));
-      s << "<line x1='" << x << "' y1='" << top << "' x2='" << x << "' y2='" << top + ph() << "' stroke='#ddd'/>";
-      s << "<text x='" << x << "' y='" << top + ph() + 16 << "' text-anchor='middle'>"
-        << (is_zero ? "0" : tick(std::pow(10.0, d))) << "</text>\n";
+      fmt::format_to(out,
+                     "<line x1='{0:g}' y1='{1:g}' x2='{0:g}' y2='{2:g}' stroke='#ddd'/>"
+                     "<text x='{0:g}' y='{3:g}' text-anchor='middle'>{4}</text>\n",
+                     x, top, top + ph(), top + ph() + 16, is_zero ? "0" : tick(std::pow(10.0, d)));
     }
     const double ystep = (yhi_ - ylo_) > 40 ? 10 : (yhi_ - ylo_) > 15 ? 5 : 1;
-    for (double y = ylo_; y <= yhi_ + 1e-9; y += ystep) {
-      s << "<line x1='" << left << "' y1='" << Y(y) << "' x2='" << left + pw() << "' y2='" << Y(y)
-        << "' stroke='#eee'/>";
-      s << "<text x='" << left - 6 << "' y='" << Y(y) + 4 << "' text-anchor='end'>" << fmt::format("{:g}", y) << "</text>\n";
-    }
-    s << "<text x='" << left + pw() / 2 << "' y='" << H - 10 << "' text-anchor='middle'>" << esc(xlabel) << "</text>\n";
-    s << "<text transform='translate(16," << top + ph() / 2
-      << ") rotate(-90)' text-anchor='middle'>top-1 accuracy (%)</text>\n";
-    return s.str();
+    for (double y = ylo_; y <= yhi_ + 1e-9; y += ystep)
+      fmt::format_to(out,
+                     "<line x1='{0:g}' y1='{1:g}' x2='{2:g}' y2='{1:g}' stroke='#eee'/>"
+                     "<text x='{3:g}' y='{4:g}' text-anchor='end'>{5:g}</text>\n",
+                     left, Y(y), left + pw(), left - 6, Y(y) + 4, y);
+    fmt::format_to(out, "<text x='{:g}' y='{:g}' text-anchor='middle'>{}</text>\n", left + pw() / 2, H - 10, esc(xlabel));
+    fmt::format_to(out, "<text transform='translate(16,{:g}) rotate(-90)' text-anchor='middle'>top-1 accuracy (%)</text>\n",
+                   top + ph() / 2);
+    return s;
   }
 
  private:
@@ -186,27 +185,24 @@ class Frame {
 std::string staircase(const Frame& f, std::vector<std::pair<double, double>> pts, const std::string& color, bool dashed) {
   if (pts.empty()) return "";
   std::sort(pts.begin(), pts.end());
-  std::ostringstream s;
-  s << "<polyline fill='none' stroke='" << color << "' stroke-width='2'" << (dashed ? " stroke-dasharray='6,4'" : "")
-    << " points='";
+  std::string s = fmt::format("<polyline fill='none' stroke='{}' stroke-width='2'{} points='", color,
+                              dashed ? " stroke-dasharray='6,4'" : "");
+  auto out = std::back_inserter(s);
   for (size_t i = 0; i < pts.size(); ++i) {
-    if (i > 0) s << f.X(pts[i].first) << "," << f.Y(pts[i - 1].second) << " ";
-    s << f.X(pts[i].first) << "," << f.Y(pts[i].second) << " ";
+    if (i > 0) fmt::format_to(out, "{:g},{:g} ", f.X(pts[i].first), f.Y(pts[i - 1].second));
+    fmt::format_to(out, "{:g},{:g} ", f.X(pts[i].first), f.Y(pts[i].second));
   }
-  s << "'/>\n";
-  return s.str();
+  return s + "'/>\n";
 }
 
 // The baseline's marker: a five-pointed star of outer radius `outer` at (x, y).
 std::string star(double x, double y, double outer) {
-  std::ostringstream s;
-  s << "<polygon points='";
+  std::string s = "<polygon points='";
   for (int i = 0; i < 10; ++i) {
     const double a = -M_PI / 2 + i * M_PI / 5, rad = i % 2 ? outer * 0.45 : outer;
-    s << x + rad * std::cos(a) << "," << y + rad * std::sin(a) << " ";
+    fmt::format_to(std::back_inserter(s), "{:g},{:g} ", x + rad * std::cos(a), y + rad * std::sin(a));
   }
-  s << "' fill='#ffd700' stroke='#222' stroke-width='1'";
-  return s.str();
+  return s + "' fill='#ffd700' stroke='#222' stroke-width='1'";
 }
 
 Title figure_title(const Report& r, const std::string& what) {
@@ -269,8 +265,8 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
   }
   if (dots.empty()) ylo = 0, yhi = 100;
   const Frame f(xs, ylo, yhi);
-  std::ostringstream s;
-  s << f.open(o.title, o.xlabel, o.tick);
+  std::string s = f.open(o.title, o.xlabel, o.tick);
+  auto out = std::back_inserter(s);
   // Fronts: the overall one solid; with the ReLU figure also one per KD setting, dashed in its colour.
   std::vector<std::pair<double, double>> overall;
   for (const auto& p : o.front) overall.push_back({o.x(p), p.top1});
@@ -283,10 +279,10 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
           [](const ReportPoint& p) { return p.relus; });
       for (const auto& p : front) pts.push_back({o.x(p), p.top1});
       if (pts.size() < 2) continue;
-      s << staircase(f, pts, style_of(series).color, true);
+      s += staircase(f, pts, style_of(series).color, true);
       kd_fronts.push_back(series);
     }
-  s << staircase(f, overall, "#2a9d4b", false);
+  s += staircase(f, overall, "#2a9d4b", false);
   // The other methods' fronts, each in its colour, beside DeepReDuce's.
   std::vector<std::string> method_fronts;
   if (o.relu_figure)
@@ -297,14 +293,15 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
       if (same) continue;  // the report's front, drawn above
       std::vector<std::pair<double, double>> pts;
       for (const auto& p : mf.points) pts.push_back({o.x(p), p.top1});
-      s << staircase(f, pts, style_of(mf.method).color, false);
+      s += staircase(f, pts, style_of(mf.method).color, false);
       method_fronts.push_back(mf.method);
     }
   for (const auto& d : dots)
     if (d.err > 0) {
       const double x = f.X(d.x), y0 = f.Y(d.top1 - d.err), y1 = f.Y(d.top1 + d.err);
-      s << "<path d='M" << x << "," << y0 << "V" << y1 << "M" << x - 3 << "," << y0 << "h6M" << x - 3 << "," << y1
-        << "h6' stroke='#666' stroke-width='1' fill='none'/>\n";
+      fmt::format_to(out, "<path d='M{0:g},{1:g}V{2:g}M{3:g},{1:g}h6M{3:g},{2:g}h6' stroke='#666' stroke-width='1' "
+                          "fill='none'/>\n",
+                     x, y0, y1, x - 3);
     }
   // A published front is joined by a thin line through its points, as the
   // papers draw it; scattered points (the criticality study's) are not.
@@ -314,29 +311,29 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
       if (d->curve) pts.push_back({d->x, d->top1});
     if (pts.size() < 2) continue;
     std::sort(pts.begin(), pts.end());
-    s << "<polyline fill='none' stroke='" << st.color << "' stroke-width='1' stroke-opacity='0.7' points='";
-    for (const auto& [x, y] : pts) s << f.X(x) << "," << f.Y(y) << " ";
-    s << "'/>\n";
+    fmt::format_to(out, "<polyline fill='none' stroke='{}' stroke-width='1' stroke-opacity='0.7' points='", st.color);
+    for (const auto& [x, y] : pts) fmt::format_to(out, "{:g},{:g} ", f.X(x), f.Y(y));
+    s += "'/>\n";
   }
   for (const auto& [st, members] : groups)
-    for (const Dot* d : members) s << marker(st, f.X(d->x), f.Y(d->top1), d->title) << "\n";
+    for (const Dot* d : members) s += marker(st, f.X(d->x), f.Y(d->top1), d->title) + "\n";
   for (size_t i = 0; i < o.front.size(); ++i) {  // ring the networks on the front, and label them
     const auto& p = o.front[i];
-    s << "<circle cx='" << f.X(o.x(p)) << "' cy='" << f.Y(p.top1)
-      << "' r='8' fill='none' stroke='#2a9d4b' stroke-width='1.5'/>\n";
+    fmt::format_to(out, "<circle cx='{:g}' cy='{:g}' r='8' fill='none' stroke='#2a9d4b' stroke-width='1.5'/>\n",
+                   f.X(o.x(p)), f.Y(p.top1));
     // Above and below in turn, so that neighbours do not overlap; the
     // baseline's count is in its own label (one label per point).
     const bool is_baseline = r.baseline && r.baseline->id == p.id;
     if (o.relu_figure && !is_baseline)
-      s << "<text x='" << f.X(o.x(p)) + 4 << "' y='" << f.Y(p.top1) + (i % 2 ? 20 : -11)
-        << "' font-size='10' fill='#2a9d4b'>" << si(p.relus) << "</text>\n";
+      fmt::format_to(out, "<text x='{:g}' y='{:g}' font-size='10' fill='#2a9d4b'>{}</text>\n", f.X(o.x(p)) + 4,
+                     f.Y(p.top1) + (i % 2 ? 20 : -11), si(p.relus));
   }
   if (o.relu_figure && r.baseline) {  // the all-ReLU network, a star
     const double bx = f.X(o.x(*r.baseline)), by = f.Y(r.baseline->top1);
-    s << star(bx, by, 9) << "><title>baseline: " << with_commas(r.baseline->relus)
-      << " ReLUs, " << esc(text::top1_text(*r.baseline)) << "%</title></polygon>\n";
-    s << "<text x='" << bx - 10 << "' y='" << by - 12 << "' text-anchor='end' font-size='11'>baseline ("
-      << si(r.baseline->relus) << ")</text>\n";
+    fmt::format_to(out, "{}><title>baseline: {} ReLUs, {}%</title></polygon>\n", star(bx, by, 9),
+                   with_commas(r.baseline->relus), esc(text::top1_text(*r.baseline)));
+    fmt::format_to(out, "<text x='{:g}' y='{:g}' text-anchor='end' font-size='11'>baseline ({})</text>\n", bx - 10,
+                   by - 12, si(r.baseline->relus));
   }
   // Iso-accuracy ReLU saving and iso-ReLU accuracy gain of the front against
   // the best comparison point: channel pruning's, else a published one.
@@ -365,9 +362,10 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
       if (fewest && fewest->relus > 0 && fewest->relus < q->first) {
         drawn = true;
         const double fx = f.X(static_cast<double>(fewest->relus));
-        s << "<line x1='" << qx << "' y1='" << qy << "' x2='" << fx + 6 << "' y2='" << qy
-          << "' stroke='#6a3d9a' stroke-width='1.5' stroke-dasharray='4,3'/>"
-          << "<path d='M" << fx + 6 << "," << qy << "l8,-4v8z' fill='#6a3d9a'/>\n";
+        fmt::format_to(out,
+                       "<line x1='{0:g}' y1='{1:g}' x2='{2:g}' y2='{1:g}' stroke='#6a3d9a' stroke-width='1.5' "
+                       "stroke-dasharray='4,3'/><path d='M{2:g},{1:g}l8,-4v8z' fill='#6a3d9a'/>\n",
+                       qx, qy, fx + 6);
         notes.push_back("ReLU saving at " + fmt::format("{:.2f}", q->second) + "%: " +
                         fmt::format("{:.2g}", q->first / static_cast<double>(fewest->relus)) + "x fewer (" +
                         si(fewest->relus) + " against " + si(static_cast<int64_t>(q->first)) + ")");
@@ -375,9 +373,10 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
       if (best && best->top1 > q->second) {
         drawn = true;
         const double by = f.Y(best->top1);
-        s << "<line x1='" << qx << "' y1='" << qy << "' x2='" << qx << "' y2='" << by + 6
-          << "' stroke='#6a3d9a' stroke-width='1.5' stroke-dasharray='4,3'/>"
-          << "<path d='M" << qx << "," << by + 6 << "l-4,8h8z' fill='#6a3d9a'/>\n";
+        fmt::format_to(out,
+                       "<line x1='{0:g}' y1='{1:g}' x2='{0:g}' y2='{2:g}' stroke='#6a3d9a' stroke-width='1.5' "
+                       "stroke-dasharray='4,3'/><path d='M{0:g},{2:g}l-4,8h8z' fill='#6a3d9a'/>\n",
+                       qx, qy, by + 6);
         notes.push_back("accuracy gain at " + si(static_cast<int64_t>(q->first)) + " ReLUs: " +
                         fmt::format("{:+.2f}", best->top1 - q->second) + " points (" + fmt::format("{:.2f}", best->top1) + "% against " +
                         fmt::format("{:.2f}", q->second) + "%)");
@@ -387,8 +386,8 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
         notes.insert(notes.begin(), "arrows: the front against " + against);
         double ny = f.top + f.ph() - 8 - 14.0 * static_cast<double>(notes.size() - 1);
         for (const auto& n : notes) {
-          s << "<text x='" << f.left + 6 << "' y='" << ny << "' font-size='11' fill='#6a3d9a'>" << esc(n)
-            << "</text>\n";
+          fmt::format_to(out, "<text x='{:g}' y='{:g}' font-size='11' fill='#6a3d9a'>{}</text>\n", f.left + 6, ny,
+                         esc(n));
           ny += 14;
         }
       }
@@ -398,14 +397,15 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
   double ly = f.top + 10;
   const double lx = f.left + f.pw() + 20;
   for (const auto& [st, members] : groups) {
-    s << marker(st, lx, ly, st.series) << "<text x='" << lx + 12 << "' y='" << ly + 4 << "' font-size='11'>"
-      << esc(st.series) << "</text>\n";
+    fmt::format_to(out, "{}<text x='{:g}' y='{:g}' font-size='11'>{}</text>\n", marker(st, lx, ly, st.series), lx + 12,
+                   ly + 4, esc(st.series));
     ly += 20;
   }
   auto legend_line = [&](const std::string& color, bool dashed, const std::string& label) {
-    s << "<line x1='" << lx - 6 << "' y1='" << ly << "' x2='" << lx + 6 << "' y2='" << ly << "' stroke='" << color
-      << "' stroke-width='2'" << (dashed ? " stroke-dasharray='4,2'" : "") << "/><text x='" << lx + 12 << "' y='"
-      << ly + 4 << "'>" << esc(label) << "</text>\n";
+    fmt::format_to(out,
+                   "<line x1='{:g}' y1='{:g}' x2='{:g}' y2='{:g}' stroke='{}' stroke-width='2'{}/>"
+                   "<text x='{:g}' y='{:g}'>{}</text>\n",
+                   lx - 6, ly, lx + 6, ly, color, dashed ? " stroke-dasharray='4,2'" : "", lx + 12, ly + 4, esc(label));
     ly += 20;
   };
   if (!o.front.empty()) legend_line("#2a9d4b", false, o.front_label);
@@ -413,20 +413,20 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
     for (const auto& series : kd_fronts) legend_line(style_of(series).color, true, "front " + series);
     for (const auto& method : method_fronts) legend_line(style_of(method).color, false, "front of " + method);
     if (r.baseline) {
-      s << star(lx, ly, 6) << "/><text x='" << lx + 12 << "' y='" << ly + 4 << "'>baseline (all ReLUs)</text>\n";
+      fmt::format_to(out, "{}/><text x='{:g}' y='{:g}'>baseline (all ReLUs)</text>\n", star(lx, ly, 6), lx + 12, ly + 4);
       ly += 20;
     }
     bool seeds = false;
     for (const auto& p : r.points) seeds |= p.seeds > 1;
     if (seeds) {
-      s << "<path d='M" << lx << "," << ly - 6 << "V" << ly + 6 << "M" << lx - 3 << "," << ly - 6 << "h6M" << lx - 3
-        << "," << ly + 6 << "h6' stroke='#666' fill='none'/><text x='" << lx + 12 << "' y='" << ly + 4
-        << "'>mean \u00b1 1 sd over seeds</text>\n";
+      fmt::format_to(out,
+                     "<path d='M{0:g},{1:g}V{2:g}M{3:g},{1:g}h6M{3:g},{2:g}h6' stroke='#666' fill='none'/>"
+                     "<text x='{4:g}' y='{5:g}'>mean \u00b1 1 sd over seeds</text>\n",
+                     lx, ly - 6, ly + 6, lx - 3, lx + 12, ly + 4);
       ly += 20;
     }
   }
-  s << "</svg>\n";
-  return s.str();
+  return s + "</svg>\n";
 }
 
 constexpr int kCannotStart = -1;
@@ -497,44 +497,44 @@ std::string criticality_svg(const Report& r) {
   const double W = 860, H = 430, left = 70, right = 210, top = 56, bottom = 60;
   const double pw = W - left - right, ph = H - top - bottom;
   auto Y = [&](double acc) { return top + (1 - acc / 100.0) * ph; };
-  std::ostringstream s;
-  s << svg_open(W, H, figure_title(r, "ReLU criticality (ReLUs in one stage only)"));
-  s << "<rect x='" << left << "' y='" << top << "' width='" << pw << "' height='" << ph
-    << "' fill='white' stroke='#444'/>\n";
-  for (int y = 0; y <= 100; y += 20) {
-    s << "<line x1='" << left << "' y1='" << Y(y) << "' x2='" << left + pw << "' y2='" << Y(y) << "' stroke='#eee'/>";
-    s << "<text x='" << left - 6 << "' y='" << Y(y) + 4 << "' text-anchor='end'>" << y << "</text>\n";
-  }
-  s << "<text transform='translate(16," << top + ph / 2 << ") rotate(-90)' text-anchor='middle'>"
-    << (r.validation ? "validation" : "test") << " top-1 (%)</text>\n";
+  std::string s = svg_open(W, H, figure_title(r, "ReLU criticality (ReLUs in one stage only)"));
+  auto out = std::back_inserter(s);
+  fmt::format_to(out, "<rect x='{:g}' y='{:g}' width='{:g}' height='{:g}' fill='white' stroke='#444'/>\n", left, top,
+                 pw, ph);
+  for (int y = 0; y <= 100; y += 20)
+    fmt::format_to(out,
+                   "<line x1='{0:g}' y1='{1:g}' x2='{2:g}' y2='{1:g}' stroke='#eee'/>"
+                   "<text x='{3:g}' y='{4:g}' text-anchor='end'>{5}</text>\n",
+                   left, Y(y), left + pw, left - 6, Y(y) + 4, y);
+  fmt::format_to(out, "<text transform='translate(16,{:g}) rotate(-90)' text-anchor='middle'>{} top-1 (%)</text>\n",
+                 top + ph / 2, r.validation ? "validation" : "test");
   const double slot = pw / static_cast<double>(rows.size()), bar = std::min(28.0, slot / 3);
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& row = rows[i];
     const double cx = left + slot * (static_cast<double>(i) + 0.5);
     auto draw = [&](const std::optional<double>& v, double x, const std::string& color, const char* what) {
       if (!v) return;
-      s << "<rect x='" << x << "' y='" << Y(*v) << "' width='" << bar << "' height='" << top + ph - Y(*v)
-        << "' fill='" << color << "'><title>" << row.stage << " " << what << ": " << fmt::format("{:.2f}", *v)
-        << "%</title></rect>";
-      s << "<text x='" << x + bar / 2 << "' y='" << Y(*v) - 4 << "' text-anchor='middle' font-size='10'>"
-        << fmt::format("{:.1f}", *v) << "</text>\n";
+      fmt::format_to(out,
+                     "<rect x='{:g}' y='{:g}' width='{:g}' height='{:g}' fill='{}'><title>{} {}: {:.2f}%</title></rect>"
+                     "<text x='{:g}' y='{:g}' text-anchor='middle' font-size='10'>{:.1f}</text>\n",
+                     x, Y(*v), bar, top + ph - Y(*v), color, row.stage, what, *v, x + bar / 2, Y(*v) - 4, *v);
     };
     draw(row.top1, cx - bar - 1, style_of("without KD").color, "without KD");
     draw(row.top1_kd, cx + 1, style_of("with KD").color, "with KD");
-    s << "<text x='" << cx << "' y='" << top + ph + 16 << "' text-anchor='middle'>" << esc(row.stage) << " ("
-      << si(row.relus) << ")</text>";
+    fmt::format_to(out, "<text x='{:g}' y='{:g}' text-anchor='middle'>{} ({})</text>", cx, top + ph + 16, esc(row.stage),
+                   si(row.relus));
     if (row.rank)
-      s << "<text x='" << cx << "' y='" << top + ph + 32 << "' text-anchor='middle' font-size='11' fill='#555'>rank "
-        << row.rank << "</text>";
-    s << "\n";
+      fmt::format_to(out, "<text x='{:g}' y='{:g}' text-anchor='middle' font-size='11' fill='#555'>rank {}</text>", cx,
+                     top + ph + 32, row.rank);
+    s += "\n";
   }
   auto none_line = [&](const std::optional<double>& v, const std::string& color, const std::string& label, double ly) {
     if (!v) return;
-    s << "<line x1='" << left << "' y1='" << Y(*v) << "' x2='" << left + pw << "' y2='" << Y(*v) << "' stroke='"
-      << color << "' stroke-dasharray='5,4'/>";
-    s << "<line x1='" << left + pw + 14 << "' y1='" << ly << "' x2='" << left + pw + 26 << "' y2='" << ly
-      << "' stroke='" << color << "' stroke-dasharray='4,2'/><text x='" << left + pw + 32 << "' y='" << ly + 4
-      << "'>" << esc(label) << "</text>\n";
+    fmt::format_to(out,
+                   "<line x1='{0:g}' y1='{1:g}' x2='{2:g}' y2='{1:g}' stroke='{3}' stroke-dasharray='5,4'/>"
+                   "<line x1='{4:g}' y1='{5:g}' x2='{6:g}' y2='{5:g}' stroke='{3}' stroke-dasharray='4,2'/>"
+                   "<text x='{7:g}' y='{8:g}'>{9}</text>\n",
+                   left, Y(*v), left + pw, color, left + pw + 14, ly, left + pw + 26, left + pw + 32, ly + 4, esc(label));
   };
   // The legend names only the series drawn (a study without KD has no "with KD").
   const double lx = left + pw + 14;
@@ -542,18 +542,19 @@ std::string criticality_svg(const Report& r) {
                          r.criticality.none_top1;
   const bool any_kd = std::any_of(rows.begin(), rows.end(), [](const auto& x) { return x.top1_kd.has_value(); }) ||
                       r.criticality.none_top1_kd;
-  if (any_plain)
-    s << "<rect x='" << lx << "' y='" << top + 4 << "' width='12' height='12' fill='" << style_of("without KD").color
-      << "'/><text x='" << lx + 18 << "' y='" << top + 14 << "'>without KD</text>\n";
-  if (any_kd)
-    s << "<rect x='" << lx << "' y='" << top + 24 << "' width='12' height='12' fill='" << style_of("with KD").color
-      << "'/><text x='" << lx + 18 << "' y='" << top + 34 << "'>with KD</text>\n";
+  auto legend = [&](double y, const char* series) {
+    fmt::format_to(out, "<rect x='{:g}' y='{:g}' width='12' height='12' fill='{}'/><text x='{:g}' y='{:g}'>{}</text>\n",
+                   lx, y, style_of(series).color, lx + 18, y + 10, series);
+  };
+  if (any_plain) legend(top + 4, "without KD");
+  if (any_kd) legend(top + 24, "with KD");
   none_line(r.criticality.none_top1, style_of("without KD").color, "no ReLUs", top + 58);
   none_line(r.criticality.none_top1_kd, style_of("with KD").color, "no ReLUs, KD", top + 78);
-  s << "<text x='" << left + pw / 2 << "' y='" << H - 8 << "' text-anchor='middle'>stage (its ReLUs); rank 1 "
-    << "is the least critical, culled first (metric " << esc(r.criticality.metric) << ")</text>\n";
-  s << "</svg>\n";
-  return s.str();
+  fmt::format_to(out,
+                 "<text x='{:g}' y='{:g}' text-anchor='middle'>stage (its ReLUs); rank 1 is the least critical, culled "
+                 "first (metric {})</text>\n",
+                 left + pw / 2, H - 8, esc(r.criticality.metric));
+  return s + "</svg>\n";
 }
 
 Result<std::vector<std::string>> write_figures(const Report& r, const std::string& dir, std::string* note) {

@@ -12,7 +12,10 @@
 #include <filesystem>
 #include <map>
 #include <set>
-#include <sstream>
+#include <string_view>
+#include <type_traits>
+
+#include <fmt/format.h>
 
 #include "common/text.h"
 #include "spec/counts.h"
@@ -362,6 +365,13 @@ std::string criticality_csv(const Report& r) {
 
 namespace {
 
+// Appends every part to `s` (a document built piece by piece).
+template <class... Parts>
+void append(std::string& s, const Parts&... parts) {
+  static_assert((std::is_convertible_v<const Parts&, std::string_view> && ...), "append() takes text, not numbers");
+  ((s += parts), ...);
+}
+
 // One row of cells, each escaped and wrapped as <tag>...</tag>.
 std::string html_row(const std::vector<std::string>& cells, const char* tag) {
   std::string out = "<tr>";
@@ -683,61 +693,74 @@ std::string live_section(const Report& r, int refresh_seconds) {
 
 std::string report_html(const Report& r, int refresh_seconds) {
   const Tables t = tables(r);
-  const std::string title = r.experiments.empty() ? "deepreduce report" : "deepreduce: " + r.experiments.front().name;
-  std::ostringstream html;
+  const std::string title =
+      r.experiments.empty() ? "deepreduce report" : "deepreduce: " + r.experiments.front().name;
+  std::string html;
   // The live page: its "Now" section follows /api/status every few seconds
   // (running trials, the time left, failures, quarantined workers) and the
   // page reloads only when a trial finished (the figures change); without
   // JavaScript it reloads itself.
-  html << "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
-       << (refresh_seconds > 0
-               ? "<noscript><meta http-equiv='refresh' content='" + std::to_string(refresh_seconds) + "'></noscript>"
-               : "")
-       << "<title>" << esc(title) << "</title>\n<style>"
-       << "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
-       << "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
-       << "td:first-child,th:first-child{text-align:left}th{background:#f4f4f4}"
-       << "</style></head><body>\n<h1>" << esc(title) << "</h1>\n";
-  if (refresh_seconds > 0) html << live_section(r, refresh_seconds);
-  html << "<ul>";
-  for (const auto& h : t.headline) html << "<li>" << esc(h) << "</li>";
-  html << "</ul>\n<h2>ReLUs against accuracy</h2>\n" << plot_svg(r)
-       << "<p>Hover a point for its trial. Only networks trained to their full schedule are drawn.</p>\n";
-  html << "<h2>Pareto front</h2>\n" << html_table(t.front_h, t.front);
+  append(html, "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>",
+         (refresh_seconds > 0 ? "<noscript><meta http-equiv='refresh' content='" +
+                                    std::to_string(refresh_seconds) + "'></noscript>"
+                              : ""),
+         "<title>", esc(title), "</title>\n<style>",
+         "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}",
+         "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px "
+         "8px;text-align:right}",
+         "td:first-child,th:first-child{text-align:left}th{background:#f4f4f4}",
+         "</style></head><body>\n<h1>", esc(title), "</h1>\n");
+  if (refresh_seconds > 0) append(html, live_section(r, refresh_seconds));
+  append(html, "<ul>");
+  for (const auto& h : t.headline) append(html, "<li>", esc(h), "</li>");
+  append(html, "</ul>\n<h2>ReLUs against accuracy</h2>\n", plot_svg(r),
+         "<p>Hover a point for its trial. Only networks trained to their full schedule are "
+         "drawn.</p>\n");
+  append(html, "<h2>Pareto front</h2>\n", html_table(t.front_h, t.front));
   for (const auto& [method, rows] : t.method_fronts)
-    html << "<h2>Pareto front of " << esc(method) << "</h2>\n" << html_table(t.method_front_h, rows);
+    append(html, "<h2>Pareto front of ", esc(method), "</h2>\n",
+           html_table(t.method_front_h, rows));
   if (!t.budget_rows.empty())
-    html << "<h2>At each ReLU budget</h2>\n<p>Each method's best network within the budget"
-         << (r.validation ? ", chosen on validation top-1 and quoted on test" : "") << ".</p>\n"
-         << html_table(t.budget_h, t.budget_rows);
-  html << "<h2>Estimated private-inference latency against accuracy</h2>\n" << latency_svg(r)
-       << "<p>Online seconds per image estimated under <b>" << esc(r.protocol.name)
-       << "</b> from each network's ReLUs, MACs and ReLU layers (a linear model; constants: " << esc(r.protocol.source)
-       << "). Calibrate them with <code>pi_cost:</code> in the sweep config. Under a garbled-circuit protocol ReLUs "
-          "dominate; under an OT-based one MACs weigh as much, and this front can differ from the ReLU front.</p>\n";
+    append(html, "<h2>At each ReLU budget</h2>\n<p>Each method's best network within the budget",
+           (r.validation ? ", chosen on validation top-1 and quoted on test" : ""), ".</p>\n",
+           html_table(t.budget_h, t.budget_rows));
+  append(html, "<h2>Estimated private-inference latency against accuracy</h2>\n", latency_svg(r),
+         "<p>Online seconds per image estimated under <b>", esc(r.protocol.name),
+         "</b> from each network's ReLUs, MACs and ReLU layers (a linear model; constants: ",
+         esc(r.protocol.source),
+         "). Calibrate them with <code>pi_cost:</code> in the sweep config. Under a "
+         "garbled-circuit protocol ReLUs "
+         "dominate; under an OT-based one MACs weigh as much, and this front can differ from the "
+         "ReLU front.</p>\n");
   {
     std::vector<std::vector<std::string>> rows;
     for (const auto& p : r.latency_front)
       rows.push_back({p.id.substr(0, 12), p.plan, with_commas(p.relus), with_commas(p.macs),
-                      fmt::format("{:.3g}", p.pi.online_seconds), fmt::format("{:.3g}", p.pi.online_bytes / 1e6),
+                      fmt::format("{:.3g}", p.pi.online_seconds),
+                      fmt::format("{:.3g}", p.pi.online_bytes / 1e6),
                       fmt::format("{:.3g}", p.pi.offline_seconds), fmt::format("{:.2f}", p.top1)});
-    html << html_table({"trial", "plan", "ReLUs", "MACs", "online s", "online MB", "offline s", "top-1"}, rows);
+    append(html, html_table({"trial", "plan", "ReLUs", "MACs", "online s", "online MB", "offline s",
+                             "top-1"},
+                            rows));
   }
   if (!t.crit.empty())
-    html << "<h2>ReLU criticality</h2>\n" << criticality_svg(r) << "<p>Networks with ReLUs in one stage only; metric "
-         << esc(r.criticality.metric) << "; rank 1 is the least critical stage, culled first.</p>\n"
-         << html_table(t.crit_h, t.crit);
+    append(html, "<h2>ReLU criticality</h2>\n", criticality_svg(r),
+           "<p>Networks with ReLUs in one stage only; metric ", esc(r.criticality.metric),
+           "; rank 1 is the least critical stage, culled first.</p>\n",
+           html_table(t.crit_h, t.crit));
   if (!t.prune.empty())
-    html << "<h2>Channel pruning against DeepReDuce</h2>\n" << macs_svg(r) << html_table(t.prune_h, t.prune);
-  if (!t.refs.empty()) html << "<h2>Published reference points</h2>\n" << html_table(t.ref_h, t.refs);
+    append(html, "<h2>Channel pruning against DeepReDuce</h2>\n", macs_svg(r),
+           html_table(t.prune_h, t.prune));
+  if (!t.refs.empty())
+    append(html, "<h2>Published reference points</h2>\n", html_table(t.ref_h, t.refs));
   if (!r.references_left_out.empty()) {
     std::string left;
     for (const auto& l : r.references_left_out) left += (left.empty() ? "" : "; ") + l;
-    html << "<p>Reference sets of another task, not drawn: " << esc(left) << ".</p>\n";
+    append(html, "<p>Reference sets of another task, not drawn: ", esc(left), ".</p>\n");
   }
-  html << "</body></html>\n";
+  append(html, "</body></html>\n");
 
-  return html.str();
+  return html;
 }
 
 Status write_report(const Report& r, const std::string& dir) {
@@ -745,51 +768,56 @@ Status write_report(const Report& r, const std::string& dir) {
   std::filesystem::create_directories(dir, ec);
   if (ec) return Status::io_error(dir + ": cannot create the report folder: " + ec.message());
   const Tables t = tables(r);
-  const std::string title = r.experiments.empty() ? "deepreduce report" : "deepreduce: " + r.experiments.front().name;
+  const std::string title =
+      r.experiments.empty() ? "deepreduce report" : "deepreduce: " + r.experiments.front().name;
 
-  std::ostringstream md;
-  md << "# " << title << "\n\n";
-  for (const auto& h : t.headline) md << "- " << h << "\n";
-  md << "\n## Pareto front (ReLUs down, top-1 up)\n\n" << md_table(t.front_h, t.front);
+  std::string md;
+  append(md, "# ", title, "\n\n");
+  for (const auto& h : t.headline) append(md, "- ", h, "\n");
+  append(md, "\n## Pareto front (ReLUs down, top-1 up)\n\n", md_table(t.front_h, t.front));
   for (const auto& [method, rows] : t.method_fronts)
-    md << "\n## Pareto front of " << method << "\n\n" << md_table(t.method_front_h, rows);
+    append(md, "\n## Pareto front of ", method, "\n\n", md_table(t.method_front_h, rows));
   if (!t.budget_rows.empty())
-    md << "\n## At each ReLU budget\n\nEach method's best network within the budget"
-       << (r.validation ? ", chosen on validation top-1 and quoted on test" : "") << ".\n\n"
-       << md_table(t.budget_h, t.budget_rows);
+    append(md, "\n## At each ReLU budget\n\nEach method's best network within the budget",
+           (r.validation ? ", chosen on validation top-1 and quoted on test" : ""), ".\n\n",
+           md_table(t.budget_h, t.budget_rows));
   if (!t.crit.empty()) {
-    md << "\n## ReLU criticality (networks with ReLUs in one stage only; metric " << r.criticality.metric
-       << ", rank 1 is culled first)\n\n" << md_table(t.crit_h, t.crit);
+    append(md, "\n## ReLU criticality (networks with ReLUs in one stage only; metric ",
+           r.criticality.metric, ", rank 1 is culled first)\n\n", md_table(t.crit_h, t.crit));
   }
-  if (!t.prune.empty()) md << "\n## Channel pruning against DeepReDuce\n\n" << md_table(t.prune_h, t.prune);
-  if (!t.refs.empty()) md << "\n## Published reference points\n\n" << md_table(t.ref_h, t.refs);
+  if (!t.prune.empty())
+    append(md, "\n## Channel pruning against DeepReDuce\n\n", md_table(t.prune_h, t.prune));
+  if (!t.refs.empty()) append(md, "\n## Published reference points\n\n", md_table(t.ref_h, t.refs));
   if (!r.references_left_out.empty()) {
-    md << "\nReference sets of another task, not drawn:\n";
-    for (const auto& l : r.references_left_out) md << "- " << l << "\n";
+    append(md, "\nReference sets of another task, not drawn:\n");
+    for (const auto& l : r.references_left_out) append(md, "- ", l, "\n");
   }
   std::string note;
   auto figures = write_figures(r, dir, &note);
   if (!figures.ok()) return figures.status();
-  md << "\nFiles: report.html (plots and tables), pareto.csv, trials.csv, criticality.csv"
-     << (t.prune.empty() ? "" : ", pruning.csv");
-  for (const auto& f : *figures) md << ", " << std::filesystem::path(f).filename().string();
-  md << ".\n";
-  if (!note.empty()) md << "(" << note << ")\n";
+  append(md, "\nFiles: report.html (plots and tables), pareto.csv, trials.csv, criticality.csv",
+         (t.prune.empty() ? "" : ", pruning.csv"));
+  for (const auto& f : *figures) append(md, ", ", std::filesystem::path(f).filename().string());
+  append(md, ".\n");
+  if (!note.empty()) append(md, "(", note, ")\n");
 
   const std::string html = report_html(r);
 
-  std::string pruning = "method,trial,baseline_top1,top1,macs,relus,nearest_trial,nearest_macs,nearest_relus,nearest_top1\n";
+  std::string pruning =
+      "method,trial,baseline_top1,top1,macs,relus,nearest_trial,nearest_macs,nearest_relus,nearest_"
+      "top1\n";
   for (const auto& row : r.pruning) {
     const auto& n = row.nearest;
-    fmt::format_to(std::back_inserter(pruning), "{},{},{},{:.4f},{},{},{},{},{},{}\n", csv_field(row.method),
-                   row.pruned.id, opt(row.baseline_top1, 4), row.pruned.top1, row.pruned.macs, row.pruned.relus,
-                   n ? n->id : "", n ? std::to_string(n->macs) : "", n ? std::to_string(n->relus) : "",
+    fmt::format_to(std::back_inserter(pruning), "{},{},{},{:.4f},{},{},{},{},{},{}\n",
+                   csv_field(row.method), row.pruned.id, opt(row.baseline_top1, 4), row.pruned.top1,
+                   row.pruned.macs, row.pruned.relus, n ? n->id : "",
+                   n ? std::to_string(n->macs) : "", n ? std::to_string(n->relus) : "",
                    n ? fmt::format("{:.4f}", n->top1) : "");
   }
 
   const std::filesystem::path d(dir);
   DR_RETURN_IF_ERROR(write((d / "report.html").string(), html));
-  DR_RETURN_IF_ERROR(write((d / "summary.md").string(), md.str()));
+  DR_RETURN_IF_ERROR(write((d / "summary.md").string(), md));
   DR_RETURN_IF_ERROR(write((d / "pareto.csv").string(), pareto_csv(r)));
   DR_RETURN_IF_ERROR(write((d / "trials.csv").string(), storage::rows_to_csv(r.trials)));
   DR_RETURN_IF_ERROR(write((d / "criticality.csv").string(), criticality_csv(r)));
