@@ -40,6 +40,13 @@ class StoreTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << s.status().message();
     return s.ok() ? std::move(*s) : nullptr;
   }
+  // A teacher (alpha 1) and its KD student (alpha 0.5), added; their ids.
+  std::pair<std::string, std::string> add_teacher_and_student() {
+    const TrialSpec teacher = spec(1.0);
+    const TrialSpec student = spec(0.5, trial_id(teacher));
+    EXPECT_TRUE(store_->add_trials("exp", {teacher, student}).ok());
+    return {trial_id(teacher), trial_id(student)};
+  }
   static TrialSpec spec(double alpha, std::string teacher = "") {
     TrialSpec s;
     s.job.model.alpha = alpha;
@@ -196,11 +203,7 @@ TEST_P(StoreContractTest, OnlyTheTrialsOwnFailuresUseUpItsAttempts) {
 }
 
 TEST_P(StoreContractTest, ARetriedStudentWaitsForItsRetriedTeacher) {
-  auto teacher = spec(1.0);
-  const std::string tid = trial_id(teacher);
-  auto student = spec(0.5, tid);
-  const std::string sid = trial_id(student);
-  ASSERT_TRUE(store_->add_trials("exp", {teacher, student}).ok());
+  const auto [tid, sid] = add_teacher_and_student();
   ASSERT_TRUE(store_->lease(tid, "w", now_ms() + 1000, kToken).ok());
   ASSERT_TRUE(store_->fail(tid, "bad data").ok());
   ASSERT_EQ(*store_->unblock_ready(), std::vector<std::string>{sid});
@@ -469,11 +472,7 @@ TEST_P(StoreContractTest, ConcurrentLeasesGrantEachTrialOnce) {
 // by their digest, removed; a done trial whose artifact is damaged waits
 // (its dependents with it) and comes back by retraining.
 TEST_P(StoreContractTest, ArtifactsAndDamageThroughTheInterface) {
-  auto teacher = spec(1.0);
-  const std::string tid = trial_id(teacher);
-  auto student = spec(0.5, tid);
-  const std::string sid = trial_id(student);
-  ASSERT_TRUE(store_->add_trials("exp", {teacher, student}).ok());
+  const auto [tid, sid] = add_teacher_and_student();
   ASSERT_TRUE(store_->lease(tid, "w", now_ms() + 1000, kToken).ok());
   std::string big(2 * (1 << 20) + 5, '\0');
   for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7 % 253);
