@@ -16,6 +16,7 @@
 #include "cli/parse.h"
 #include "cli/trial_list.h"
 #include "spec/relu_plan.h"
+#include "spec/result.h"
 #include "search/references.h"
 #include "search/report.h"
 #include "search/revise.h"
@@ -38,6 +39,12 @@ std::string age(int64_t ms) {
   if (s < 120) return std::to_string(s) + "s ago";
   if (s < 7200) return std::to_string(s / 60) + "m ago";
   return std::to_string(s / 3600) + "h ago";
+}
+
+// "71.90", or "68.40 (val)" / "55.10 (train)" before the test split is measured; "-" without a number.
+std::string top1_shown(const std::optional<train::ProgressTop1>& t) {
+  if (!t) return "-";
+  return fixed(t->value, 2) + (std::string(t->split) == "test" ? "" : std::string(" (") + t->split + ")");
 }
 
 }  // namespace
@@ -133,12 +140,7 @@ int status_main(int argc, char** argv) {
       running.add({t.id.substr(0, 12), role_of(t), nn::plan_summary(t.spec.job.model), printable(t.worker),
                    std::to_string(t.attempt),
                    p.is_object() && p.contains("epoch") ? p["epoch"].dump() + "/" + std::to_string(t.spec.job.train.epochs) : "-",
-                   p.is_object() && p.contains("top1") && p["top1"].is_number() ? fixed(p["top1"].get<double>(), 2)
-                   : p.is_object() && p.contains("val_top1") && p["val_top1"].is_number()
-                       ? fixed(p["val_top1"].get<double>(), 2) + " (val)"
-                   : p.is_object() && p.contains("train_top1") && p["train_top1"].is_number()
-                       ? fixed(p["train_top1"].get<double>(), 2) + " (train)"
-                       : "-",
+                   top1_shown(train::progress_top1(p)),
                    age(t.updated_ms)});
     } else if (t.state == storage::TrialState::kFailed) {
       ++n_failed;
@@ -452,60 +454,58 @@ struct Damage {
   std::string trial, kind, why;
 };
 
-// Reads every record and verifies every artifact of the trials chosen (all
-// when `only` is empty) against its size and BLAKE2b. Prints progress on a
-// terminal; returns the damage found.
-Result<std::vector<Damage>> verify_store(storage::Store& s, const std::set<std::string>& only, int64_t& artifacts,
-                                         int64_t& bytes, int64_t& trials_checked) {
-  std::vector<Damage> out;
+// What verify and repair found, and over how much.
+struct Verified {
+  std::vector<Damage> damage;
+  std::set<std::string> only;  // the trials named; empty: all
+  int64_t artifacts = 0, bytes = 0, trials = 0;
+};
+
+// Resolves the trials named (ids or unique prefixes; none: every trial) and
+// verifies their records and artifacts against size and BLAKE2b, from one
+// read of the trial list. A prefix that names no trial or several is
+// InvalidArgument; a store that cannot be read is an error naming `db`.
+Result<Verified> verify_trials(storage::Store& s, const std::vector<std::string>& prefixes, const std::string& db) {
+  Verified v;
   auto trials = s.list_trials();  // every record parses, or this fails naming it
-  if (!trials.ok()) return trials.status();
+  if (!trials.ok()) return trials.status().with_context(db);
+  for (const auto& p : prefixes) {
+    auto id = storage::trial_by_prefix(*trials, p, db);
+    if (!id.ok()) return id.status();
+    v.only.insert(*id);
+  }
   for (const auto& t : *trials) {
-    if (!only.empty() && !only.count(t.id)) continue;
-    ++trials_checked;
+    if (!v.only.empty() && !v.only.count(t.id)) continue;
+    ++v.trials;
     auto digests = s.artifact_digests(t.id);
-    if (!digests.ok()) return digests.status();
+    if (!digests.ok()) return digests.status().with_context(db);
     if (t.state == storage::TrialState::kDone) {
       auto result = s.get_result(t.id);
       if (!result.ok()) {
-        out.push_back({t.id, "result", result.status().message()});
+        v.damage.push_back({t.id, "result", result.status().message()});
       } else if (!*result) {
-        out.push_back({t.id, "result", "a done trial without its result"});
+        v.damage.push_back({t.id, "result", "a done trial without its result"});
       }
       if (t.spec.kind == "train" && !digests->count("model"))
-        out.push_back({t.id, "model", "a done trial without its model"});
+        v.damage.push_back({t.id, "model", "a done trial without its model"});
     }
     for (const auto& [kind, digest] : *digests) {
       auto a = s.get_artifact(t.id, kind);  // verified against size and BLAKE2b on every read
-      ++artifacts;
+      ++v.artifacts;
       if (!a.ok()) {
-        out.push_back({t.id, kind, a.status().message()});
+        v.damage.push_back({t.id, kind, a.status().message()});
       } else if (*a) {
-        bytes += static_cast<int64_t>((*a)->size());
+        v.bytes += static_cast<int64_t>((*a)->size());
       }
     }
   }
-  return out;
+  return v;
 }
 
-std::set<std::string> chosen_trials(storage::Store& s, const std::vector<std::string>& prefixes, const std::string& db,
-                                    std::string& error) {
-  std::set<std::string> out;
-  if (prefixes.empty()) return out;
-  auto trials = s.list_trials();
-  if (!trials.ok()) {
-    error = trials.status().message();
-    return out;
-  }
-  for (const auto& p : prefixes) {
-    auto id = storage::trial_by_prefix(*trials, p, db);
-    if (!id.ok()) {
-      error = id.status().message();
-      return {};
-    }
-    out.insert(*id);
-  }
-  return out;
+// The exit code of verify or repair failing with `s`, after saying why.
+int failed(const std::string& command, const Status& s) {
+  std::cerr << "deepreduce " << command << ": " << s.message() << "\n";
+  return s.code() == Status::Code::kInvalidArgument ? kExitUsage : kExitFailure;
 }
 
 // `deepreduce COMMAND --db DIR [TRIAL...]` (verify, repair): the store's
@@ -546,32 +546,23 @@ int verify_main(int argc, char** argv) {
     std::cerr << "deepreduce verify: " << store.status().message() << "\n";
     return kExitFailure;
   }
-  std::string error;
-  const auto only = chosen_trials(**store, named, db, error);
-  if (!error.empty()) {
-    std::cerr << "deepreduce verify: " << error << "\n";
-    return kExitUsage;
-  }
-  int64_t artifacts = 0, bytes = 0, trials = 0;
-  auto damage = verify_store(**store, only, artifacts, bytes, trials);
-  if (!damage.ok()) {
-    std::cerr << "deepreduce verify: " << db << ": " << damage.status().message() << "\n";
-    return kExitFailure;
-  }
+  auto found = verify_trials(**store, named, db);
+  if (!found.ok()) return failed("verify", found.status());
+  const auto& damage = found->damage;
   auto damaged_state = (*store)->list_trials(storage::TrialState::kDamaged);
-  std::cout << db << ": " << counted(trials, "trial") << ", " << counted(artifacts, "artifact") << " ("
-            << with_commas(bytes) << " bytes) verified; " << counted(static_cast<int64_t>(damage->size()), "problem")
+  std::cout << db << ": " << counted(found->trials, "trial") << ", " << counted(found->artifacts, "artifact") << " ("
+            << with_commas(found->bytes) << " bytes) verified; " << counted(static_cast<int64_t>(damage.size()), "problem")
             << (damaged_state.ok() && !damaged_state->empty()
                     ? "; " + counted(static_cast<int64_t>(damaged_state->size()), "trial") + " marked damaged"
                     : "")
             << "\n";
-  for (const auto& d : *damage)
+  for (const auto& d : damage)
     std::cout << "  " << d.trial.substr(0, 12) << "  " << d.kind << ": " << printable(d.why) << "\n";
   if (damaged_state.ok())
     for (const auto& t : *damaged_state)
       std::cout << "  " << t.id.substr(0, 12) << "  damaged: " << (t.reasons.empty() ? "-" : printable(t.reasons.back()))
                 << "\n";
-  const bool bad = !damage->empty() || (damaged_state.ok() && !damaged_state->empty());
+  const bool bad = !damage.empty() || (damaged_state.ok() && !damaged_state->empty());
   if (bad) std::cout << "deepreduce repair --db " << db << " trains the damaged trials again\n";
   return bad ? kExitFailure : kExitOk;
 }
@@ -595,20 +586,11 @@ int repair_main(int argc, char** argv) {
     return kExitFailure;
   }
   auto& s = **store;
-  std::string error;
-  const auto only = chosen_trials(s, named, db, error);
-  if (!error.empty()) {
-    std::cerr << "deepreduce repair: " << error << "\n";
-    return kExitUsage;
-  }
-  int64_t artifacts = 0, bytes = 0, trials = 0;
-  auto damage = verify_store(s, only, artifacts, bytes, trials);
-  if (!damage.ok()) {
-    std::cerr << "deepreduce repair: " << db << ": " << damage.status().message() << "\n";
-    return kExitFailure;
-  }
+  auto found = verify_trials(s, named, db);
+  if (!found.ok()) return failed("repair", found.status());
+  const auto& only = found->only;
   std::set<std::string> repaired;
-  for (const auto& d : *damage) {
+  for (const auto& d : found->damage) {
     if (repaired.count(d.trial)) continue;
     auto t = s.get_trial(d.trial);
     if (!t.ok() || t->state != storage::TrialState::kDone) continue;  // a running trial's checkpoint: it goes on
@@ -642,7 +624,7 @@ int repair_main(int argc, char** argv) {
     std::cerr << "deepreduce repair: " << st.message() << "\n";
     return kExitFailure;
   }
-  std::cout << db << ": " << counted(trials, "trial") << ", " << counted(artifacts, "artifact") << " verified; "
+  std::cout << db << ": " << counted(found->trials, "trial") << ", " << counted(found->artifacts, "artifact") << " verified; "
             << counted(static_cast<int64_t>(repaired.size()), "trial") << " to train again"
             << (repaired.empty() ? "" : " (run the experiment again: only they train)") << "\n";
   return kExitOk;

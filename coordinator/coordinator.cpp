@@ -1,6 +1,8 @@
 #include "coordinator/coordinator.h"
 
 #include "protocol/messages.h"
+#include "storage/export.h"
+#include "spec/result.h"
 
 #include "common/text.h"
 
@@ -67,6 +69,11 @@ Coordinator::~Coordinator() {
 
 void Coordinator::log(const std::string& line) { options_.log(line); }
 void Coordinator::log(LogLevel level, const std::string& line) { options_.log(level, line); }
+
+void Coordinator::unpause(const std::string& why) {
+  for (const auto& e : paused_experiments_) (void)store_.put_decisions(e, {storage::dispatch_decision(false, why)});
+  paused_experiments_.clear();
+}
 
 Status Coordinator::recover() {
   // Leased trials keep their lease for a grace period: their workers may come
@@ -194,8 +201,7 @@ Status Coordinator::run() {
                                          "); no trial was charged for it: fix the cause and run again");
     }
     if (store_failing_since_ms_ && now - store_failing_since_ms_ > options_.store_give_up_ms) {
-      (void)store_.append_event({0, 0, "dispatch_resumed", "", "",
-                                 {{"reason", "the coordinator gave up waiting for the store and stopped"}}});
+      unpause("the coordinator gave up waiting for the store and stopped");
       (void)store_.sync();
       flush();
       if (expanding_) expanding_->wait();
@@ -220,8 +226,7 @@ Status Coordinator::run() {
     }
   }
   if (expanding_) expanding_->wait();  // its trials are added (or not) before the store closes
-  if (store_failing_since_ms_)  // status should not show a pause of a coordinator that is gone
-    (void)store_.append_event({0, 0, "dispatch_resumed", "", "", {{"reason", "the coordinator stopped"}}});
+  unpause("the coordinator stopped");  // status shows no pause of a coordinator that is gone
   router_->close();
   for (const auto& [id, w] : workers_)
     if (w.quarantined.empty())
@@ -439,6 +444,10 @@ void Coordinator::on_progress(WorkerSession& w, const proto::Message& m) {
   auto record = store_.get_trial(trial);
   if (!record.ok()) return;
   const auto& job = record->spec.job;
+  const auto top1 = train::progress_top1(e);
+  const std::string top1_text =
+      !top1 ? "top-1 -"
+            : (std::string(top1->split) == "test" ? "top-1 " : std::string(top1->split) + " top-1 ") + fixed(top1->value, 2);
   if (e.contains("seconds") && e["seconds"].is_number()) {
     epoch_seconds_ += e["seconds"].get<double>();
     ++epochs_seen_;
@@ -447,11 +456,7 @@ void Coordinator::on_progress(WorkerSession& w, const proto::Message& m) {
       job.model.arch + " " + nn::plan_summary(job.model) +
       (record->spec.teacher.empty() ? "" : " +KD") + ") epoch " + num("epoch", 0) + "/" +
       std::to_string(job.train.epochs) + " on " + w.name + ": " +
-      (e.contains("top1")       ? "top-1 " + num("top1", 2)
-       : e.contains("val_top1") ? "val top-1 " + num("val_top1", 2)
-                                : "train top-1 " + num("train_top1", 2)) +
-      ", " +
-      num("images_per_second", 0) + " img/s");
+      top1_text + ", " + num("images_per_second", 0) + " img/s");
   maybe_log_experiment();
 }
 
@@ -577,12 +582,11 @@ void Coordinator::on_result(const std::string& identity, WorkerSession& w, const
     // offers them again; the lease stays; no new work goes out meanwhile.
     const int64_t now = now_ms();
     store_failure_ = s.message();
-    if (!store_failing_since_ms_) {
-      store_failing_since_ms_ = now;
-      // For status and the live page (the records may still fit where a model
-      // does not; if they do not either, the log and run's end say it).
-      (void)store_.append_event({0, 0, "dispatch_paused", trial, w.name, {{"reason", store_failure_}}});
-    }
+    if (!store_failing_since_ms_) store_failing_since_ms_ = now;
+    // For status and the live page (the records may still fit where a model
+    // does not; if they do not either, the log and run's end say it).
+    if (record.ok() && paused_experiments_.insert(record->experiment).second)
+      (void)store_.put_decisions(record->experiment, {storage::dispatch_decision(true, store_failure_)});
     if (now - store_failure_logged_ms_ >= 60000) {
       store_failure_logged_ms_ = now;
       log(LogLevel::kError, "cannot store the result of " + trial.substr(0, 12) + ": " + s.message() +
@@ -592,7 +596,7 @@ void Coordinator::on_result(const std::string& identity, WorkerSession& w, const
   }
   if (store_failing_since_ms_) {
     log("the store takes results again; dispatch resumes");
-    (void)store_.append_event({0, 0, "dispatch_resumed", trial, w.name, {{"reason", "the store takes results again"}}});
+    unpause("the store takes results again");
     store_failing_since_ms_ = 0;
     store_failure_logged_ms_ = 0;
   }

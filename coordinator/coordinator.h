@@ -149,6 +149,9 @@ class Coordinator {
   void flush();
   void log(const std::string& line);
   void log(LogLevel level, const std::string& line);
+  // Records dispatch as running again (why) in the experiments marked paused
+  // for status and the live page (storage::dispatch_decision).
+  void unpause(const std::string& why);
   // Refuses (counts, logs a few) a message about a lease the sender does not hold.
   void refuse(const WorkerSession& w, const protocol::Message& m, const std::string& why);
   // Whether the store's record of `trial` is leased to `worker` at `attempt` under `lease`.
@@ -188,6 +191,7 @@ class Coordinator {
   int64_t store_failing_since_ms_ = 0;  // the first result the store refused, 0 while it takes them
   int64_t store_failure_logged_ms_ = 0;
   std::string store_failure_;             // why the store refused the last result
+  std::set<std::string> paused_experiments_;  // marked paused (their results could not be stored)
   std::optional<std::future<Result<int64_t>>> expanding_;
   int64_t expansion_started_ms_ = 0, expansion_ready_ms_ = 0;  // the next may start at expansion_ready_ms_
   int64_t last_tick_ = 0;

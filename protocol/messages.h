@@ -126,29 +126,30 @@ struct Shutdown {
   std::optional<bool> done;    // the experiment is complete (else the coordinator is stopping)
 };
 
-void to_json(nlohmann::json& j, const HeldLease& v);
-void from_json(const nlohmann::json& j, HeldLease& v);
-void to_json(nlohmann::json& j, const ArtifactDigest& v);
-void from_json(const nlohmann::json& j, ArtifactDigest& v);
-#define DR_PROTOCOL_JSON(T)                      \
-  void to_json(nlohmann::json& j, const T& v);   \
-  void from_json(const nlohmann::json& j, T& v);
-DR_PROTOCOL_JSON(Hello)
-DR_PROTOCOL_JSON(Ready)
-DR_PROTOCOL_JSON(Heartbeat)
-DR_PROTOCOL_JSON(Progress)
-DR_PROTOCOL_JSON(Upload)
-DR_PROTOCOL_JSON(ResultMessage)
-DR_PROTOCOL_JSON(Failed)
-DR_PROTOCOL_JSON(Fetch)
-DR_PROTOCOL_JSON(Bye)
-DR_PROTOCOL_JSON(Welcome)
-DR_PROTOCOL_JSON(Assign)
-DR_PROTOCOL_JSON(Artifact)
-DR_PROTOCOL_JSON(Cancel)
-DR_PROTOCOL_JSON(Receipt)
-DR_PROTOCOL_JSON(Shutdown)
-#undef DR_PROTOCOL_JSON
+// Each struct as its header's JSON, field by field in the table's names
+// (read with at(): decode() has checked each is there and of its kind).
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(HeldLease, trial, attempt, lease)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ArtifactDigest, size, blake2b)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Hello, worker, host, pid, devices, threads, slots, running)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Ready, slots)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Progress, trial, attempt, lease, epoch)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Upload, trial, attempt, lease, kind, chunk, chunks, size)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Failed, trial, attempt, lease, reason, retryable, environment)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Fetch, trial, kind)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Welcome, heartbeat_ms)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Assign, trial, attempt, lease, spec, checkpoint)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Artifact, trial, kind, chunk, chunks, size, found)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Cancel, trial)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Receipt, trial, attempt, status, reason)
+// Messages without fields, and those with optional ones (written only when set).
+void to_json(nlohmann::json& j, const Heartbeat& v);
+void from_json(const nlohmann::json& j, Heartbeat& v);
+void to_json(nlohmann::json& j, const Bye& v);
+void from_json(const nlohmann::json& j, Bye& v);
+void to_json(nlohmann::json& j, const ResultMessage& v);
+void from_json(const nlohmann::json& j, ResultMessage& v);
+void to_json(nlohmann::json& j, const Shutdown& v);
+void from_json(const nlohmann::json& j, Shutdown& v);
 
 // The message that carries `v` (and a payload: UPLOAD and ARTIFACT chunks).
 template <class T>

@@ -89,6 +89,14 @@ void number(const nlohmann::json& j, const char* key, std::optional<double>& out
 
 }  // namespace
 
+std::optional<ProgressTop1> progress_top1(const nlohmann::json& epoch) {
+  if (!epoch.is_object()) return std::nullopt;
+  for (const auto& [key, split] : {std::pair<const char*, const char*>{"top1", "test"}, {"val_top1", "val"},
+                                   {"train_top1", "train"}})
+    if (epoch.contains(key) && epoch[key].is_number()) return ProgressTop1{epoch[key].get<double>(), split};
+  return std::nullopt;
+}
+
 TrialResult trial_result_from_json(const nlohmann::json& j) {
   TrialResult r;
   if (!j.is_object()) return r;

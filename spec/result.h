@@ -68,6 +68,15 @@ nlohmann::ordered_json to_json(const TrialResult& r);
 nlohmann::ordered_json to_json(const EpochRecord& e);
 // Strict: every field of an epoch record (checkpoints written by this build).
 Result<EpochRecord> epoch_record_from_json(const nlohmann::json& j);
+// The accuracy an epoch's progress report shows (a PROGRESS message, a leased
+// trial's stored progress): test top-1 where the epoch measured it, else
+// validation's, else the training batches'; `split` says which ("test", "val",
+// "train"). None when it holds no number (lenient: any JSON).
+struct ProgressTop1 {
+  double value = 0;
+  const char* split = "test";
+};
+std::optional<ProgressTop1> progress_top1(const nlohmann::json& epoch);
 // Lenient: a stored result of any build, or a no-op's. Absent or malformed
 // fields stay unset or 0; never an exception.
 TrialResult trial_result_from_json(const nlohmann::json& j);

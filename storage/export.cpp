@@ -107,24 +107,21 @@ Result<std::string> trial_by_prefix(const std::vector<TrialRecord>& trials, cons
   return hits.front();
 }
 
+DecisionRecord dispatch_decision(bool paused, const std::string& reason) {
+  return {"dispatch", {{"paused", paused}, {"reason", reason}}, reason, 0};
+}
+
 Result<std::optional<PausedDispatch>> paused_dispatch(Store& store) {
-  // The pause and its end are among the last events written; a store's whole
-  // history is not read.
-  constexpr uint64_t kLatest = 2000;
-  const uint64_t last = store.last_seq();
-  auto events = store.events(last > kLatest ? last - kLatest : 0, kLatest);
-  if (!events.ok()) return events.status();
-  std::optional<PausedDispatch> paused;
-  for (const auto& e : *events) {
-    if (e.type == "dispatch_resumed") paused.reset();
-    if (e.type != "dispatch_paused") continue;
-    PausedDispatch p;
-    p.since_ms = e.time_ms;
-    if (e.detail.is_object() && e.detail.contains("reason") && e.detail["reason"].is_string())
-      p.reason = e.detail["reason"].get<std::string>();
-    paused = p;
+  auto experiments = store.list_experiments();
+  if (!experiments.ok()) return experiments.status();
+  for (const auto& e : *experiments) {
+    auto decisions = store.list_decisions(e.name);
+    if (!decisions.ok()) return decisions.status();
+    for (const auto& d : *decisions)
+      if (d.key == "dispatch" && d.value.value("paused", false))
+        return std::optional<PausedDispatch>(PausedDispatch{d.time_ms, d.value.value("reason", std::string())});
   }
-  return paused;
+  return std::optional<PausedDispatch>();
 }
 
 Result<nlohmann::json> status_json(Store& store, const std::string& where) {

@@ -37,13 +37,17 @@ Result<std::vector<TrialRow>> trial_rows(Store& store);
 // reason} while dispatch waits for the store to take results, else null).
 Result<nlohmann::json> status_json(Store& store, const std::string& where);
 
-// Whether the coordinator's dispatch is paused because the store takes no
-// results (a full disk): the last "dispatch_paused" event not followed by a
-// "dispatch_resumed" one, among the store's latest events.
+// A coordinator whose store takes no results (a full disk) pauses dispatch;
+// it says so in the decision "dispatch" of the experiments concerned,
+// {"paused": true, "reason": ...}, and {"paused": false} once it resumes or
+// stops. A record, not an event, so that `status` finds it however many
+// events have come since.
+DecisionRecord dispatch_decision(bool paused, const std::string& reason);
 struct PausedDispatch {
   int64_t since_ms = 0;
   std::string reason;
 };
+// The pause of any experiment in the store, or none.
 Result<std::optional<PausedDispatch>> paused_dispatch(Store& store);
 
 // The one trial of `trials` whose id starts with `prefix` (a whole id or a

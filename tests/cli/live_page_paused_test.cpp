@@ -10,6 +10,7 @@
 #include <iterator>
 
 #include "cli/live_page.h"
+#include "storage/export.h"
 #include "tests/test_dirs.h"
 
 namespace deepreduce::cli {
@@ -37,8 +38,8 @@ TEST(LivePagePausedTest, TheNowSectionSaysDispatchIsPausedWhileItIs) {
   ASSERT_TRUE(s.add_trials("paused", {t}).ok());
   ASSERT_TRUE(s.lease(id, "w1", storage::now_ms() + 60000, lease).ok());
   ASSERT_TRUE(s.complete(id, "w1", 1, lease, {{"top1", 61.5}}, std::string("weights")).ok());
-  ASSERT_TRUE(s.append_event({0, 0, "dispatch_paused", id, "w1",
-                              {{"reason", "db: the disk is full: storing the model of trial x needs 9 bytes"}}})
+  ASSERT_TRUE(s.put_decisions("paused", {storage::dispatch_decision(
+                                             true, "db: the disk is full: storing the model of trial x needs 9 bytes")})
                   .ok());
   LivePageOptions o;
   o.address = "127.0.0.1:0";
@@ -52,7 +53,7 @@ TEST(LivePagePausedTest, TheNowSectionSaysDispatchIsPausedWhileItIs) {
                      "trial x needs 9 bytes); it resumes once they fit."),
             std::string::npos)
       << dom;
-  ASSERT_TRUE(s.append_event({0, 0, "dispatch_resumed", id, "w1", {{"reason", "stored"}}}).ok());
+  ASSERT_TRUE(s.put_decisions("paused", {storage::dispatch_decision(false, "the store takes results again")}).ok());
   dom = browse((*page)->port(), dir / "dom2.html");
   EXPECT_NE(dom.find("<p id=\"now-paused\" class=\"warn\"></p>"), std::string::npos) << "no pause shown\n" << dom;
   EXPECT_NE(dom.find("1 trial: 1 done"), std::string::npos) << dom;

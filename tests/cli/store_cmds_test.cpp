@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "spec/relu_plan.h"
+#include "storage/export.h"
 #include "storage/store.h"
 #include "tests/cli/run_binary.h"
 #include "tests/test_dirs.h"
@@ -67,8 +68,8 @@ TEST_F(StoreCommandsTest, StatusShowsStatesRunningTrialsAndFailures) {
 // A coordinator that could not store a result paused its dispatch: status
 // (text and JSON) says so until the pause ends.
 TEST_F(StoreCommandsTest, StatusShowsAPausedDispatchUntilItEnds) {
-  ASSERT_TRUE(store_->append_event({0, 0, "dispatch_paused", base_, "gpu-node-7",
-                                    {{"reason", "db: the disk is full: storing the model of trial x needs 9 bytes"}}})
+  ASSERT_TRUE(store_->put_decisions("quick", {dispatch_decision(true, "db: the disk is full: storing the model of "
+                                                                      "trial x needs 9 bytes")})
                   .ok());
   auto r = run_deepreduce("status --db " + dir_.string());
   ASSERT_EQ(r.code, 0) << r.out;
@@ -78,7 +79,7 @@ TEST_F(StoreCommandsTest, StatusShowsAPausedDispatchUntilItEnds) {
       << r.out;
   auto j = nlohmann::json::parse(run_deepreduce("status --json --db " + dir_.string()).out);
   EXPECT_EQ(j["paused"]["reason"], "db: the disk is full: storing the model of trial x needs 9 bytes");
-  ASSERT_TRUE(store_->append_event({0, 0, "dispatch_resumed", base_, "gpu-node-7", {{"reason", "stored"}}}).ok());
+  ASSERT_TRUE(store_->put_decisions("quick", {dispatch_decision(false, "the store takes results again")}).ok());
   r = run_deepreduce("status --db " + dir_.string());
   EXPECT_EQ(r.out.find("dispatch is paused"), std::string::npos) << r.out;
   j = nlohmann::json::parse(run_deepreduce("status --json --db " + dir_.string()).out);

@@ -37,6 +37,8 @@ class StoreFullTest : public ::testing::Test {
     store_ = std::move(*s);
   }
   void TearDown() override {
+    if (coordinator_) coordinator_->request_stop();  // a test that failed early leaves it serving
+    join();
     worker_.reset();
     store_.reset();
     if (!HasFailure()) fs::remove_all(dir_);
@@ -55,6 +57,7 @@ class StoreFullTest : public ::testing::Test {
       j.train.lr = 0.05;
       j.train.seed = static_cast<uint64_t>(i);
     }
+    ASSERT_TRUE(store_->put_experiment({"full", "name: full\n", "grid", 0, storage::kSchemaVersion, ""}).ok());
     ASSERT_TRUE(store_->add_trials("full", trials).ok());
   }
   // Serves the store on a thread; the worker process connects.
