@@ -25,9 +25,9 @@ double run(int trials, int workers, int port) {
   storage::StoreOptions so;
   so.durability = storage::Durability::kGroupCommit;
   auto store = std::move(*storage::open_store(dir.string(), so));
-  std::vector<storage::TrialSpec> specs(trials);
+  std::vector<spec::TrialSpec> specs(trials);
   for (int i = 0; i < trials; ++i) {
-    specs[i].kind = "noop";
+    specs[i].kind = deepreduce::spec::TrialKind::kNoop;
     specs[i].job.train.seed = i;
   }
   if (!store->add_trials("bench", specs).ok() || !store->sync().ok()) {

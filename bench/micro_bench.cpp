@@ -15,7 +15,7 @@
 
 #include "common/digest.h"
 #include "protocol/protocol.h"
-#include "search/pareto.h"
+#include "report/pareto.h"
 #include "search/sweep.h"
 #include "spec/counts.h"
 #include "spec/model_spec.h"
@@ -25,8 +25,8 @@ namespace dr = deepreduce;
 
 namespace {
 
-dr::nn::ModelSpec spec_of(const std::string& arch, int64_t classes) {
-  dr::nn::ModelSpec s;
+dr::spec::ModelSpec spec_of(const std::string& arch, int64_t classes) {
+  dr::spec::ModelSpec s;
   s.arch = arch;
   s.classes = classes;
   return s;
@@ -34,9 +34,9 @@ dr::nn::ModelSpec spec_of(const std::string& arch, int64_t classes) {
 
 // Resolving a spec into layers and counting its ReLUs, MACs and parameters.
 void BM_Count(benchmark::State& state, const std::string& arch, int64_t classes) {
-  const dr::nn::ModelSpec spec = spec_of(arch, classes);
+  const dr::spec::ModelSpec spec = spec_of(arch, classes);
   for (auto _ : state) {
-    auto c = dr::nn::count(spec);
+    auto c = dr::spec::count(spec);
     if (!c.ok()) state.SkipWithError(c.status().message().c_str());
     benchmark::DoNotOptimize(c);
   }
@@ -47,13 +47,13 @@ BENCHMARK_CAPTURE(BM_Count, wrn22_8, std::string("wrn22-8"), 100);
 
 // A trial's id: canonical JSON of its spec, hashed.
 void BM_TrialId(benchmark::State& state) {
-  dr::storage::TrialSpec t;
+  dr::spec::TrialSpec t;
   t.job.model = spec_of("resnet18", 100);
   t.job.model.relu_off = {"s1.b0.relu1", "s1.b1.relu1", "s2.b0.relu1"};
   int64_t seed = 0;
   for (auto _ : state) {
     t.job.train.seed = seed++;
-    benchmark::DoNotOptimize(dr::storage::trial_id(t));
+    benchmark::DoNotOptimize(dr::spec::trial_id(t));
   }
 }
 BENCHMARK(BM_TrialId);
@@ -86,12 +86,12 @@ BENCHMARK(BM_Digest)->Arg(1 << 20)->Arg(16 << 20);
 // The front of N random (ReLUs, top-1) points.
 void BM_ParetoFront(benchmark::State& state) {
   std::mt19937 rng(1);
-  std::vector<dr::search::Point> points(static_cast<size_t>(state.range(0)));
+  std::vector<dr::report::Point> points(static_cast<size_t>(state.range(0)));
   for (auto& p : points) {
     p.relus = std::uniform_int_distribution<int64_t>(1000, 600000)(rng);
     p.accuracy = std::uniform_real_distribution<double>(10, 80)(rng);
   }
-  for (auto _ : state) benchmark::DoNotOptimize(dr::search::pareto_front(points));
+  for (auto _ : state) benchmark::DoNotOptimize(dr::report::pareto_front(points));
   state.SetComplexityN(state.range(0));
 }
 BENCHMARK(BM_ParetoFront)->RangeMultiplier(10)->Range(100, 100000)->Complexity();

@@ -15,6 +15,7 @@
 namespace {
 
 using namespace deepreduce::storage;
+namespace spec = deepreduce::spec;
 
 // One lifecycle per iteration; arg 0 = the group size (0: every call synced).
 void BM_Lifecycle(benchmark::State& state) {
@@ -36,9 +37,9 @@ void BM_Lifecycle(benchmark::State& state) {
   };
   int64_t i = 0;
   for (auto _ : state) {
-    TrialSpec spec;
+    spec::TrialSpec spec;
     spec.job.train.seed = i++;
-    const std::string id = trial_id(spec);
+    const std::string id = spec::trial_id(spec);
     if (!must(store->add_trials("bench", {spec}).status()) ||
         !must(store->lease(id, "w", now_ms() + 10000, lease).status()) ||
         !must(store->record_progress(id, "w", {{"epoch", 1}})) ||

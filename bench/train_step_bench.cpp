@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   if (tune_malloc) deepreduce::tune_allocator_for_training();
   torch::set_num_threads(static_cast<int>(threads));
   torch::manual_seed(0);
-  deepreduce::nn::ModelSpec spec;
+  deepreduce::spec::ModelSpec spec;
   spec.arch = arch;
   spec.alpha = alpha;
   spec.input_size = input;
@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
       if (e == std::string::npos) e = cull.size();
       stages.push_back(cull.substr(b, e - b));
     }
-    auto culled = deepreduce::nn::cull(spec, stages);
+    auto culled = deepreduce::spec::cull(spec, stages);
     if (!culled.ok()) {
       std::cerr << culled.status().message() << "\n";
       return 2;
@@ -69,7 +69,12 @@ int main(int argc, char** argv) {
     spec = *culled;
   }
   const torch::Device device(device_name);
-  auto amp = deepreduce::train::autocast_dtype(precision, device);
+  auto parsed = deepreduce::parse_enum(precision, deepreduce::spec::kPrecisionNames);
+  if (!parsed.ok()) {
+    std::cerr << "train_step_bench: --precision: " << parsed.status().message() << "\n";
+    return 2;
+  }
+  auto amp = deepreduce::train::autocast_dtype(*parsed, device);
   if (!amp.ok()) {
     std::cerr << amp.status().message() << "\n";
     return 2;
@@ -147,8 +152,8 @@ int main(int argc, char** argv) {
                       {"alpha", alpha},
                       {"batch", batch},
                       {"threads", threads},
-                      {"params", deepreduce::nn::count(spec)->params},
-                      {"relus", deepreduce::nn::count(spec)->relus},
+                      {"params", deepreduce::spec::count(spec)->params},
+                      {"relus", deepreduce::spec::count(spec)->relus},
                       {"device", device.str()},
                       {"precision", precision},
                       {"train_images_per_second", batch * steps / train_secs},

@@ -7,7 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "common/text.h"
+#include "common/format.h"
+#include "common/table.h"
 #include "cli/model_options.h"
 #include "cli/parse.h"
 #include "spec/counts.h"
@@ -17,7 +18,7 @@
 namespace deepreduce::cli {
 namespace {
 
-nlohmann::ordered_json counts_json(const nn::ModelSpec& spec, const nn::Counts& c) {
+nlohmann::ordered_json counts_json(const spec::ModelSpec& spec, const spec::Counts& c) {
   nlohmann::ordered_json j;
   j["arch"] = spec.arch;
   j["relus"] = c.relus;
@@ -26,18 +27,18 @@ nlohmann::ordered_json counts_json(const nn::ModelSpec& spec, const nn::Counts& 
   nlohmann::ordered_json stages = nlohmann::ordered_json::object();
   for (const auto& s : c.stages) stages[s.stage] = s.relus;
   j["stages"] = stages;
-  j["relu_layers"] = nn::relu_layers(c);
+  j["relu_layers"] = spec::relu_layers(c);
   // Estimated private-inference cost per built-in protocol (nn/pi_cost.h).
-  j["pi"] = nlohmann::ordered_json::parse(nn::pi_json(c.relus, c.macs, nn::relu_layers(c)).dump());
+  j["pi"] = nlohmann::ordered_json::parse(spec::pi_json(c.relus, c.macs, spec::relu_layers(c)).dump());
   return j;
 }
 
 std::string fmt_num(double x) { return fmt::format("{:g}", x); }
 
-void print_one(const nn::ModelSpec& spec, const nn::Counts& c, bool sites) {
+void print_one(const spec::ModelSpec& spec, const spec::Counts& c, bool sites) {
   std::cout << spec.arch << ": " << spec.classes << " classes, input " << spec.in_channels << "x"
             << spec.input_size << "x" << spec.input_size << ", alpha " << fmt_num(spec.alpha)
-            << ", rho " << fmt_num(spec.rho) << ", ReLU plan: " << nn::plan_summary(spec) << "\n\n";
+            << ", rho " << fmt_num(spec.rho) << ", ReLU plan: " << spec::plan_summary(spec) << "\n\n";
   TextTable t({"stage", "sites", "ReLUs", "of baseline", "share"});
   int64_t all = 0;
   for (const auto& s : c.stages) all += s.relus_all;
@@ -50,8 +51,8 @@ void print_one(const nn::ModelSpec& spec, const nn::Counts& c, bool sites) {
             << with_commas(c.params) << "\n";
   // Estimated private-inference cost: a linear model with published constants (nn/pi_cost.cpp).
   TextTable pi({"protocol (estimate)", "online s", "online MB", "offline s", "offline MB"});
-  for (const auto& p : nn::pi_presets()) {
-    const auto e = nn::pi_cost(p, c.relus, c.macs, nn::relu_layers(c));
+  for (const auto& p : spec::pi_presets()) {
+    const auto e = spec::pi_cost(p, c.relus, c.macs, spec::relu_layers(c));
     pi.add({p.name, fmt_num(e.online_seconds), fmt_num(e.online_bytes / 1e6), fmt_num(e.offline_seconds),
             fmt_num(e.offline_bytes / 1e6)});
   }
@@ -67,7 +68,7 @@ void print_one(const nn::ModelSpec& spec, const nn::Counts& c, bool sites) {
   }
 }
 
-void print_many(const std::vector<nn::ModelSpec>& specs, const std::vector<nn::Counts>& counts) {
+void print_many(const std::vector<spec::ModelSpec>& specs, const std::vector<spec::Counts>& counts) {
   size_t max_stages = 0;
   for (const auto& c : counts) max_stages = std::max(max_stages, c.stages.size());
   std::vector<std::string> header = {"arch", "ReLUs"};
@@ -104,20 +105,20 @@ int count_main(int argc, char** argv) {
   po::variables_map vm;
   if (auto done = parse_command(argc, argv, desc, vm, "count")) return *done;
   std::vector<std::string> archs = split_list(vm["arch"].as<std::string>());
-  if (archs.size() == 1 && archs[0] == "all") archs = nn::arch_names();
+  if (archs.size() == 1 && archs[0] == "all") archs = spec::arch_names();
   if (archs.empty()) {
     std::cerr << "deepreduce count: --arch: expected an architecture name\n";
     return kExitUsage;
   }
-  std::vector<nn::ModelSpec> specs;
-  std::vector<nn::Counts> counts;
+  std::vector<spec::ModelSpec> specs;
+  std::vector<spec::Counts> counts;
   for (const auto& arch : archs) {
     auto spec = model_spec_from(vm, arch);
     if (!spec.ok()) {
       std::cerr << "deepreduce count: " << spec.status().message() << "\n";
       return kExitUsage;
     }
-    auto c = nn::count(*spec);
+    auto c = spec::count(*spec);
     if (!c.ok()) {
       std::cerr << "deepreduce count: " << c.status().message() << "\n";
       return kExitUsage;

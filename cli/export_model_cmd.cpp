@@ -12,11 +12,13 @@
 #include "cli/commands.h"
 #include "cli/parse.h"
 #include "common/files.h"
-#include "common/text.h"
+#include "common/format.h"
+#include "common/nearest.h"
+#include "common/table.h"
 #include "export/onnx_export.h"
 #include "spec/counts.h"
 #include "spec/model_json.h"
-#include "search/report.h"
+#include "report/report.h"
 #include "storage/export.h"
 #include "storage/store.h"
 #include "train/checkpoint.h"
@@ -29,7 +31,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct Source {
-  std::optional<train::TrainJob> job;  // stored trials: what it was trained and evaluated on
+  std::optional<spec::TrainJob> job;  // stored trials: what it was trained and evaluated on
   std::string trial;           // "" for --model
   std::string dataset;         // "" when unknown
   std::optional<double> top1;  // the stored accuracy
@@ -46,8 +48,8 @@ Status write_bytes(const fs::path& path, const std::string& bytes) {
 // what it costs and how inputs are normalised.
 nlohmann::json sidecar(nn::Network& net, const Source& src, const std::string& format, const std::string& file,
                        int64_t batch) {
-  const nn::ModelSpec& spec = net->spec();
-  auto counts = nn::count(spec);
+  const spec::ModelSpec& spec = net->spec();
+  auto counts = spec::count(spec);
   nlohmann::json stages = nlohmann::json::object(), sites = nlohmann::json::object();
   if (counts.ok()) {
     for (const auto& s : counts->stages) stages[s.stage] = s.relus;
@@ -56,7 +58,7 @@ nlohmann::json sidecar(nn::Network& net, const Source& src, const std::string& f
   }
   nlohmann::json normalization = nullptr;
   if (!src.dataset.empty())
-    if (auto d = train::find_dataset(src.dataset); d.ok())
+    if (auto d = spec::find_dataset(src.dataset); d.ok())
       normalization = {{"mean", (*d)->normalization.mean}, {"std", (*d)->normalization.std},
                        {"note", "inputs are pixels / 255, minus mean, divided by std, per channel"}};
   return {{"file", file},
@@ -65,9 +67,9 @@ nlohmann::json sidecar(nn::Network& net, const Source& src, const std::string& f
           {"trial", src.trial.empty() ? nlohmann::json(nullptr) : nlohmann::json(src.trial)},
           {"top1", src.top1 ? nlohmann::json(*src.top1) : nlohmann::json(nullptr)},
           {"dataset", src.dataset.empty() ? nlohmann::json(nullptr) : nlohmann::json(src.dataset)},
-          {"spec", nn::to_json(spec)},
+          {"spec", spec::to_json(spec)},
           {"relus", counts.ok() ? counts->relus : 0},
-          {"relu_layers", counts.ok() ? nn::relu_layers(*counts) : 0},
+          {"relu_layers", counts.ok() ? spec::relu_layers(*counts) : 0},
           {"macs", counts.ok() ? counts->macs : 0},
           {"params", counts.ok() ? counts->params : 0},
           {"relus_per_stage", stages},
@@ -82,7 +84,7 @@ nlohmann::json sidecar(nn::Network& net, const Source& src, const std::string& f
 // another runtime (scripts/verify_export.py).
 Status write_test_set(const Source& src, const fs::path& out, const std::string& data_root) {
   if (!src.job) return Status::invalid_argument("--test-set needs a stored trial (--db)");
-  train::TrainJob job = *src.job;
+  spec::TrainJob job = *src.job;
   if (!data_root.empty()) job.data.data_dir = data_root;
   auto set = train::evaluation_set(job);
   if (!set.ok()) return set.status().with_context("--test-set");
@@ -109,7 +111,7 @@ Result<nn::Network> stored_model(storage::Store& store, const std::string& id, S
   if (trial->state != storage::TrialState::kDone)
     return Status::failed_precondition("trial " + id + " is " + storage::state_name(trial->state) +
                                        ": only done trials have final weights");
-  auto bytes = store.get_artifact(id, "model");
+  auto bytes = store.get_artifact(id, spec::ArtifactKind::kModel);
   if (!bytes.ok()) return bytes.status();
   if (!bytes->has_value()) return Status::not_found("trial " + id + " is done but its model is not in the store");
   const fs::path temp = fs::temp_directory_path() / ("deepreduce-export-" + std::to_string(::getpid()) + ".pt");
@@ -121,7 +123,7 @@ Result<nn::Network> stored_model(storage::Store& store, const std::string& id, S
   src.trial = id;
   src.job = trial->spec.job;
   src.dataset = trial->spec.job.data.dataset;
-  if (auto r = store.get_result(id); r.ok() && r->has_value()) src.top1 = train::trial_result_from_json(**r).top1;
+  if (auto r = store.get_result(id); r.ok() && r->has_value()) src.top1 = spec::trial_result_from_json(**r).top1;
   return net;
 }
 
@@ -189,7 +191,7 @@ int export_model_main(int argc, char** argv) {
     src.dataset = vm.count("dataset") ? vm["dataset"].as<std::string>() : model_dataset;
     if (std::ifstream in(model.parent_path() / "result.json"); in) {
       try {
-        src.top1 = train::trial_result_from_json(nlohmann::json::parse(in)).top1;
+        src.top1 = spec::trial_result_from_json(nlohmann::json::parse(in)).top1;
       } catch (const nlohmann::json::exception&) {  // not ours: no accuracy to quote
       }
     }
@@ -221,7 +223,7 @@ int export_model_main(int argc, char** argv) {
     }
     ids.push_back(*id);
   } else {
-    auto report = search::build_report(**store);
+    auto report = report::build_report(**store);
     if (!report.ok()) {
       std::cerr << "deepreduce export-model: " << report.status().message() << "\n";
       return kExitFailure;
@@ -251,7 +253,7 @@ int export_model_main(int argc, char** argv) {
         std::cerr << "deepreduce export-model: " << s.message() << "\n";
         return kExitFailure;
       }
-    auto c = nn::count((*net)->spec());
+    auto c = spec::count((*net)->spec());
     table.add({id.substr(0, 12), file.string(), with_commas(c.ok() ? c->relus : 0), with_commas(c.ok() ? c->macs : 0),
                top1_text(src.top1)});
   }

@@ -10,7 +10,7 @@
 
 #include "cli/http_get_server.h"
 #include "protocol/protocol.h"
-#include "search/report.h"
+#include "report/report.h"
 #include "storage/export.h"
 
 namespace deepreduce::cli {
@@ -23,18 +23,18 @@ struct LivePage::Impl {
   std::string host, token;
   // build_report reads the whole store: at most one build per few seconds.
   std::mutex mu;
-  std::optional<search::Report> report;
+  std::optional<report::Report> report;
   std::chrono::steady_clock::time_point built;
   // Last, so that it goes first: its threads use everything above.
   std::unique_ptr<HttpGetServer> server;
 
   explicit Impl(LivePageOptions o) : options(std::move(o)) {}
 
-  Result<search::Report> current_report() {
+  Result<report::Report> current_report() {
     std::lock_guard<std::mutex> lock(mu);
     const auto now = std::chrono::steady_clock::now();
     if (!report || now - built > std::chrono::seconds(3)) {
-      auto r = search::build_report(*store.load());
+      auto r = report::build_report(*store.load());
       if (!r.ok()) return r.status();
       report = std::move(*r);
       built = now;
@@ -71,7 +71,7 @@ struct LivePage::Impl {
     if (req.path == "/") {
       auto r = current_report();
       if (!r.ok()) return HttpResponse::text(500, "report: " + r.status().message());
-      return {200, "text/html; charset=utf-8", search::report_html(*r, 10), {}};
+      return {200, "text/html; charset=utf-8", report::report_html(*r, 10), {}};
     }
     if (req.path == "/api/status") return json(storage::status_json(store, options.db));
     if (req.path == "/api/trials") {
@@ -80,7 +80,7 @@ struct LivePage::Impl {
     }
     if (req.path == "/api/front") {
       auto r = current_report();
-      return json(r.ok() ? Result<nlohmann::json>(search::front_json(*r)) : Result<nlohmann::json>(r.status()));
+      return json(r.ok() ? Result<nlohmann::json>(report::front_json(*r)) : Result<nlohmann::json>(r.status()));
     }
     return HttpResponse::text(404, "no such page: / /api/status /api/trials /api/front");
   }

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "common/text.h"
+#include "common/nearest.h"
 #include "protocol/protocol.h"
 #include "storage/store.h"
 

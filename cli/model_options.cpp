@@ -41,7 +41,7 @@ Result<std::vector<int64_t>> parse_int_list(const std::string& s, const std::str
 
 void add_model_options(po::options_description& desc, bool arch_may_be_list) {
   std::string arch_help = "architecture: ";
-  for (const auto& n : nn::arch_names()) arch_help += n + " ";
+  for (const auto& n : spec::arch_names()) arch_help += n + " ";
   if (arch_may_be_list) arch_help += "(a comma-separated list, or \"all\")";
   // clang-format off
   desc.add_options()
@@ -91,8 +91,8 @@ std::string model_option_for_key(const std::string& key_path) {
   return it == kOptions.end() ? "" : it->second;
 }
 
-Result<nn::ModelSpec> model_spec_from(const po::variables_map& vm, const std::string& arch) {
-  nn::ModelSpec spec;
+Result<spec::ModelSpec> model_spec_from(const po::variables_map& vm, const std::string& arch) {
+  spec::ModelSpec spec;
   spec.arch = arch;
   spec.classes = vm["classes"].as<int64_t>();
   spec.in_channels = vm["in-channels"].as<int64_t>();
@@ -104,7 +104,7 @@ Result<nn::ModelSpec> model_spec_from(const po::variables_map& vm, const std::st
     if (!blocks.ok()) return blocks.status();
     spec.blocks = *blocks;
   }
-  DR_RETURN_IF_ERROR(nn::validate(spec));
+  DR_RETURN_IF_ERROR(spec::validate(spec));
 
   const int plan_sources = (vm.count("only") ? 1 : 0) + (vm.count("relus") ? 1 : 0) +
                            (vm["no-relus"].as<bool>() ? 1 : 0);
@@ -112,50 +112,50 @@ Result<nn::ModelSpec> model_spec_from(const po::variables_map& vm, const std::st
     return Status::invalid_argument(
         "--only, --relus and --no-relus each give a whole plan: use one of them, or "
         "--cull/--thin");
-  if (vm.count("only")) return nn::only(spec, vm["only"].as<std::string>());
-  if (vm.count("relus")) return nn::keep_sites(spec, split_list(vm["relus"].as<std::string>()));
-  if (vm["no-relus"].as<bool>()) return nn::no_relus(spec);
+  if (vm.count("only")) return spec::only(spec, vm["only"].as<std::string>());
+  if (vm.count("relus")) return spec::keep_sites(spec, split_list(vm["relus"].as<std::string>()));
+  if (vm["no-relus"].as<bool>()) return spec::no_relus(spec);
   if (vm.count("cull")) {
-    auto r = nn::cull(spec, split_list(vm["cull"].as<std::string>()));
+    auto r = spec::cull(spec, split_list(vm["cull"].as<std::string>()));
     if (!r.ok()) return r.status();
     spec = *r;
   }
   if (vm.count("thin")) {
-    auto position = nn::parse_thin_position(vm["thin-position"].as<std::string>());
+    auto position = spec::parse_thin_position(vm["thin-position"].as<std::string>());
     if (!position.ok()) return Status::invalid_argument("--thin-position: expected first or second");
-    auto r = nn::thin(spec, split_list(vm["thin"].as<std::string>()), *position);
+    auto r = spec::thin(spec, split_list(vm["thin"].as<std::string>()), *position);
     if (!r.ok()) return r.status();
     spec = *r;
   }
   if (vm.count("prune-rate") && vm.count("prune-macs"))
     return Status::invalid_argument("--prune-rate and --prune-macs both give the pruned shape: use one");
-  auto scope = nn::parse_prune_scope(vm["prune-scope"].as<std::string>());
+  auto scope = spec::parse_prune_scope(vm["prune-scope"].as<std::string>());
   if (!scope.ok()) return scope.status().with_context("--prune-scope");
   if (vm.count("prune-rate")) {
-    auto pruned = nn::prune_rate(spec, vm["prune-rate"].as<double>(), *scope);
+    auto pruned = spec::prune_rate(spec, vm["prune-rate"].as<double>(), *scope);
     if (!pruned.ok()) return pruned.status();
     spec = *pruned;
   } else if (vm.count("prune-macs")) {
-    auto shape = nn::prune_to_macs(spec, vm["prune-macs"].as<double>(), *scope);
+    auto shape = spec::prune_to_macs(spec, vm["prune-macs"].as<double>(), *scope);
     if (!shape.ok()) return shape.status();
     spec = shape->spec;
   }
   if (vm.count("mask-learnable") && vm.count("mask"))
     return Status::invalid_argument("--mask-learnable and --mask: a network's mask is learned or given, not both");
   if (vm.count("mask-learnable")) {
-    auto g = nn::parse_granularity(vm["mask-learnable"].as<std::string>());
+    auto g = spec::parse_granularity(vm["mask-learnable"].as<std::string>());
     if (!g.ok()) return g.status().with_context("--mask-learnable");
-    spec.masks = nn::ReluMasks{*g, true, {}, ""};
+    spec.masks = spec::ReluMasks{*g, true, {}, ""};
   } else if (vm.count("mask")) {
     const std::string file = vm["mask"].as<std::string>();
     auto bytes = read_text_file(file, size_t{256} << 20);
     if (!bytes.ok()) return bytes.status().with_context("--mask");
-    auto values = nn::decode_mask(*bytes);
+    auto values = spec::decode_mask(*bytes);
     if (!values.ok()) return values.status().with_context("--mask " + file);
-    DR_RETURN_IF_ERROR(nn::check_mask_values(spec, *values).with_context("--mask " + file));
-    spec.masks = nn::fixed_masks(*values);
+    DR_RETURN_IF_ERROR(spec::check_mask_values(spec, *values).with_context("--mask " + file));
+    spec.masks = spec::fixed_masks(*values);
   }
-  DR_RETURN_IF_ERROR(nn::validate(spec));
+  DR_RETURN_IF_ERROR(spec::validate(spec));
   return spec;
 }
 

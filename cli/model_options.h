@@ -25,7 +25,7 @@ std::string model_option_for_key(const std::string& key_path);
 
 // Builds the spec for `arch` from the parsed options; the message of a failure
 // names the option and the valid choices.
-Result<nn::ModelSpec> model_spec_from(const po::variables_map& vm, const std::string& arch);
+Result<spec::ModelSpec> model_spec_from(const po::variables_map& vm, const std::string& arch);
 
 // "a,b,c" -> {"a","b","c"}, trimming blanks and dropping empty items.
 std::vector<std::string> split_list(const std::string& s);

@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
-#include "common/text.h"
+#include "common/nearest.h"
 
 namespace deepreduce::cli {
 namespace po = boost::program_options;

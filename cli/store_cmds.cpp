@@ -6,23 +6,27 @@
 #include <set>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "cli/experiment_support.h"
 #include "common/files.h"
-#include "common/text.h"
+#include "common/format.h"
+#include "common/table.h"
+#include "common/utf8.h"
 #include "cli/model_options.h"
 #include "cli/parse.h"
 #include "cli/trial_list.h"
 #include "spec/relu_plan.h"
 #include "spec/result.h"
 #include "search/references.h"
-#include "search/report.h"
+#include "report/report.h"
 #include "search/revise.h"
 #include "search/strategy.h"
 #include "storage/export.h"
 #include "storage/migrate.h"
+#include "storage/recovery.h"
 #include "storage/store.h"
 
 namespace deepreduce::cli {
@@ -42,7 +46,7 @@ std::string age(int64_t ms) {
 }
 
 // "71.90", or "68.40 (val)" / "55.10 (train)" before the test split is measured; "-" without a number.
-std::string top1_shown(const std::optional<train::ProgressTop1>& t) {
+std::string top1_shown(const std::optional<spec::ProgressTop1>& t) {
   if (!t) return "-";
   return fixed(t->value, 2) + (std::string(t->split) == "test" ? "" : std::string(" (") + t->split + ")");
 }
@@ -125,7 +129,7 @@ int status_main(int argc, char** argv) {
 
   // A search's role, else the name a trial list gave it.
   auto role_of = [](const storage::TrialRecord& t) {
-    if (t.spec.role != storage::Role::kNone) return std::string(storage::role_name(t.spec.role));
+    if (t.spec.role != spec::Role::kNone) return std::string(spec::role_name(t.spec.role));
     return t.spec.name.empty() ? std::string("-") : printable(t.spec.name);
   };
   TextTable running({"running", "role or name", "plan", "worker", "attempt", "epoch", "top-1", "last progress"});
@@ -137,10 +141,10 @@ int status_main(int argc, char** argv) {
     if (t.state == storage::TrialState::kLeased) {
       ++n_running;
       const auto& p = t.progress;
-      running.add({t.id.substr(0, 12), role_of(t), nn::plan_summary(t.spec.job.model), printable(t.worker),
+      running.add({t.id.substr(0, 12), role_of(t), spec::plan_summary(t.spec.job.model), printable(t.worker),
                    std::to_string(t.attempt),
                    p.is_object() && p.contains("epoch") ? p["epoch"].dump() + "/" + std::to_string(t.spec.job.train.epochs) : "-",
-                   top1_shown(train::progress_top1(p)),
+                   top1_shown(spec::progress_top1(p)),
                    age(t.updated_ms)});
     } else if (t.state == storage::TrialState::kFailed) {
       ++n_failed;
@@ -158,7 +162,7 @@ int status_main(int argc, char** argv) {
   TextTable quarantined({"quarantined worker", "host", "since", "why"});
   int n_quarantined = 0;
   for (const auto& w : *workers)
-    if (w.state == "quarantined") {
+    if (w.state == storage::WorkerState::kQuarantined) {
       ++n_quarantined;
       quarantined.add({printable(w.name), printable(w.host), age(w.updated_ms), printable(w.reason)});
     }
@@ -429,16 +433,16 @@ std::string report_dir_for(const std::string& db) {
 }
 
 Result<std::string> write_store_report(storage::Store& store, const std::string& dir, std::ostream& os) {
-  auto report = search::build_report(store);
+  auto report = report::build_report(store);
   if (!report.ok()) return report.status();
   // Empty figures are no report: say where the experiment stands instead.
   if (report->points.empty())
     return Status::failed_precondition("nothing to report yet: " + counted(static_cast<int64_t>(report->trials.size()), "trial") +
                                        ", none trained to its full schedule (deepreduce status shows where it stands); "
                                        "no report written");
-  DR_RETURN_IF_ERROR(search::write_report(*report, dir));
+  DR_RETURN_IF_ERROR(report::write_report(*report, dir));
   os << "Pareto front (" << counted(static_cast<int64_t>(report->front.size()), "network") << ", ReLUs down, top-1 up):\n"
-     << search::front_text(*report);
+     << report::front_text(*report);
   const std::string html = (std::filesystem::path(dir) / "report.html").string();
   os << "report: " << html << " (summary.md, pareto.csv, trials.csv, criticality.csv beside it)\n";
   return html;
@@ -451,7 +455,7 @@ namespace {
 
 // One artifact of a done trial that failed verification (or is missing).
 struct Damage {
-  std::string trial, kind, why;
+  std::string trial, kind, why;  // kind: what is damaged: an artifact's kind, or "result"
 };
 
 // What verify and repair found, and over how much.
@@ -486,14 +490,14 @@ Result<Verified> verify_trials(storage::Store& s, const std::vector<std::string>
       } else if (!*result) {
         v.damage.push_back({t.id, "result", "a done trial without its result"});
       }
-      if (t.spec.kind == "train" && !digests->count("model"))
+      if (t.spec.kind == spec::TrialKind::kTrain && !digests->count(spec::ArtifactKind::kModel))
         v.damage.push_back({t.id, "model", "a done trial without its model"});
     }
     for (const auto& [kind, digest] : *digests) {
       auto a = s.get_artifact(t.id, kind);  // verified against size and BLAKE2b on every read
       ++v.artifacts;
       if (!a.ok()) {
-        v.damage.push_back({t.id, kind, a.status().message()});
+        v.damage.push_back({t.id, spec::artifact_kind_name(kind), a.status().message()});
       } else if (*a) {
         v.bytes += static_cast<int64_t>((*a)->size());
       }
@@ -511,13 +515,17 @@ int failed(const std::string& command, const Status& s) {
 // `deepreduce COMMAND --db DIR [TRIAL...]` (verify, repair): the store's
 // path and the trials named; an exit code when parsing ends the command.
 std::optional<int> store_and_trials(int argc, char** argv, const std::string& command, const std::string& about,
-                                    std::string& db, std::vector<std::string>& trials) {
+                                    std::string& db, std::vector<std::string>& trials,
+                                    const std::function<void(po::options_description&)>& more = {},
+                                    po::variables_map* parsed = nullptr) {
   po::options_description desc("deepreduce " + command + ": " + about + "\n\nUsage: deepreduce " + command +
                                " --db DIR [TRIAL...]\n\nOptions");
   desc.add_options()("db", po::value<std::string>(), "the store folder (required)")(
       "trial", po::value<std::vector<std::string>>(), "only these trials (ids or unique prefixes)")(
       "help,h", "show this help");
-  po::variables_map vm;
+  if (more) more(desc);
+  po::variables_map local;
+  po::variables_map& vm = parsed ? *parsed : local;
   if (auto done = parse_command(argc, argv, desc, vm, command, "trial", true, -1)) return done;
   if (!vm.count("db")) {
     std::cerr << "deepreduce " << command << ": --db DIR is required\n";
@@ -536,14 +544,20 @@ int verify_main(int argc, char** argv) {
   if (auto done = store_and_trials(
           argc, argv, "verify",
           "read every record of a store and check every artifact (models, masks,\n"
-          "checkpoints) against the size and BLAKE2b its record names. Read-only, safe beside a\n"
-          "running coordinator. Exits 1 when anything is damaged, naming the trial, the artifact and\n"
-          "what is wrong; deepreduce repair trains damaged trials again.",
+          "checkpoints) against the size and BLAKE2b its record names, and the store's own files\n"
+          "(every block of its tables against its checksum; a log or manifest damaged, results on\n"
+          "disk its records lost). Read-only, safe beside a running coordinator. Exits 1 when anything\n"
+          "is damaged, naming the trial, the artifact or the file and what is wrong; deepreduce repair\n"
+          "brings the store back and trains damaged trials again.",
           db, named))
     return *done;
   auto store = open_read_only(db);
   if (!store.ok()) {
     std::cerr << "deepreduce verify: " << store.status().message() << "\n";
+    return kExitFailure;
+  }
+  if (Status records = (*store)->verify_records(); !records.ok()) {
+    std::cerr << "deepreduce verify: " << records.message() << "\n";
     return kExitFailure;
   }
   auto found = verify_trials(**store, named, db);
@@ -570,22 +584,59 @@ int verify_main(int argc, char** argv) {
 int repair_main(int argc, char** argv) {
   std::string db;
   std::vector<std::string> named;
+  po::variables_map vm;
   if (auto done = store_and_trials(
           argc, argv, "repair",
-          "verify a store's artifacts (all, or the trials named) and put every done\n"
-          "trial whose model, mask or result is damaged back in the queue to be trained again (what\n"
-          "depends on it waits for it; dependents that failed because of it come back). Trials already\n"
-          "marked damaged come back too. Stop the coordinator (or run) first; run it again afterwards.",
-          db, named))
+          "bring a store back. When its own files are damaged (its write-ahead log,\n"
+          "a table, the manifest, CURRENT: every command that opens it says so), the damaged files are\n"
+          "copied to DIR/damaged-TIME/, RocksDB's repair rebuilds the records from what it can read (or\n"
+          "a checkpoint replaces them: --from-checkpoint), and every finished trial whose result and\n"
+          "artifacts are whole on disk is done again: nothing finished is trained again. Then every\n"
+          "artifact is verified (all, or the trials named) and every done trial whose model, mask or\n"
+          "result is damaged goes back in the queue (what depends on it waits for it; dependents that\n"
+          "failed because of it come back); trials marked damaged come back too. Stop the coordinator\n"
+          "(or run) first; run it again afterwards.",
+          db, named,
+          [](po::options_description& d) {
+            d.add_options()("from-checkpoint", po::value<std::string>(),
+                            "replace the records with this checkpoint (a name --list-checkpoints shows, or "
+                            "latest) instead of RocksDB's repair; finished trials are then re-adopted from disk")(
+                "list-checkpoints", po::bool_switch(), "list the store's checkpoints and stop");
+          },
+          &vm))
     return *done;
-  storage::StoreOptions o;
-  o.create_if_missing = false;
-  auto store = storage::open_store(db, o);
-  if (!store.ok()) {
-    std::cerr << "deepreduce repair: " << store.status().message() << "\n";
+  if (vm["list-checkpoints"].as<bool>()) {
+    const auto checkpoints = storage::list_checkpoints(db);
+    if (checkpoints.empty())
+      std::cout << db << ": no checkpoints (a coordinator takes them every --checkpoint-every-s seconds)\n";
+    for (const auto& c : checkpoints) std::cout << c << "\n";
+    return kExitOk;
+  }
+  storage::RepairOptions ro;
+  if (vm.count("from-checkpoint")) ro.from_checkpoint = vm["from-checkpoint"].as<std::string>();
+  auto rep = storage::repair_store(db, ro);
+  if (!rep.ok()) {
+    std::cerr << "deepreduce repair: " << rep.status().message() << "\n";
     return kExitFailure;
   }
-  auto& s = **store;
+  if (rep->records_repaired)
+    std::cout << db << ": " << printable(rep->damage) << "\n"
+              << db << ": records rebuilt by " << rep->how << "; the damaged files are kept in " << rep->kept_in
+              << "; the records now end at event " << rep->last_event << "\n";
+  if (!rep->readopted.trials.empty() || rep->records_repaired) {
+    std::cout << db << ": " << counted(static_cast<int64_t>(rep->readopted.trials.size()), "finished trial")
+              << " brought back from their results on disk (not trained again)";
+    if (rep->readopted.newest_result_seq > rep->last_event)
+      std::cout << "; the newest result on disk is of event " << rep->readopted.newest_result_seq;
+    std::cout << "\n";
+    for (const auto& id : rep->readopted.trials) std::cout << "  " << id.substr(0, 12) << ": done again\n";
+  }
+  for (const auto& [file, why] : rep->readopted.unusable)
+    std::cout << "  " << printable(file) << ": not brought back (" << printable(why) << "); its trial trains again\n";
+  if (rep->records_repaired)
+    std::cout << db << ": what else the damage took (trials that were running, waiting or planned, the log of "
+                 "events) comes back when the experiment runs again: run it\n";
+  auto& s = *rep->store;
   auto found = verify_trials(s, named, db);
   if (!found.ok()) return failed("repair", found.status());
   const auto& only = found->only;

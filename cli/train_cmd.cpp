@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
-#include "common/text.h"
+#include "common/format.h"
 #include "cli/model_options.h"
 #include "cli/option_file.h"
 #include "cli/parse.h"
@@ -69,14 +69,21 @@ int train_main(int argc, char** argv) {
   }
   const std::string out = vm["out"].as<std::string>();
 
-  train::RunOptions run;
+  spec::RunOptions run;
   run.device = vm["device"].as<std::string>();
   run.threads = vm["threads"].as<int>();
-  run.memory_format = vm["memory-format"].as<std::string>();
+  {
+    auto format = parse_enum(vm["memory-format"].as<std::string>(), spec::kMemoryFormatNames);
+    if (!format.ok()) {
+      std::cerr << "deepreduce train: --memory-format: " << format.status().message() << "\n";
+      return kExitUsage;
+    }
+    run.memory_format = *format;
+  }
   run.stop_after = vm["stop-after"].as<int64_t>();
   run.progress = !vm["quiet"].as<bool>();
 
-  train::TrainJob job;
+  spec::TrainJob job;
   if (vm.count("resume")) {
     run.resume = vm["resume"].as<std::string>();
     for (const auto& o : job_option_names())
@@ -90,15 +97,15 @@ int train_main(int argc, char** argv) {
       std::cerr << "deepreduce train: " << meta.status().message() << "\n";
       return kExitFailure;
     }
-    auto j = train::train_job_from_json(meta->job);
+    auto j = spec::train_job_from_json(meta->job);
     if (!j.ok()) {
       std::cerr << "deepreduce train: " << run.resume << ": " << j.status().message() << "\n";
       return kExitFailure;
     }
     job = *j;
     if (!vm["epochs"].defaulted()) {
-      const int64_t schedule = train::schedule_epochs(job.train);
-      if (Status s = train::set_key_from_text(*train::key_by_option("epochs"), job, vm["epochs"].as<std::string>());
+      const int64_t schedule = spec::schedule_epochs(job.train);
+      if (Status s = spec::set_key_from_text(*spec::key_by_option("epochs"), job, vm["epochs"].as<std::string>());
           !s.ok()) {
         std::cerr << "deepreduce train: " << with_option_name(s).message() << "\n";
         return kExitUsage;
@@ -110,7 +117,7 @@ int train_main(int argc, char** argv) {
         run.extend = true;
         if (run.progress)
           std::cerr << "extending to " << job.train.epochs << " epochs: the epochs from the checkpoint's on follow a "
-                    << job.train.schedule << " schedule over " << job.train.epochs << " (it had " << schedule << ")\n";
+                    << enum_name(job.train.schedule, spec::kScheduleNames) << " schedule over " << job.train.epochs << " (it had " << schedule << ")\n";
       }
     }
   } else {
@@ -125,7 +132,7 @@ int train_main(int argc, char** argv) {
 
   if (run.progress)
     std::cerr << "training " << job.model.arch << " (alpha " << job.model.alpha << ", rho " << job.model.rho
-              << ", ReLU plan: " << nn::plan_summary(job.model) << ") on " << job.data.dataset << " for "
+              << ", ReLU plan: " << spec::plan_summary(job.model) << ") on " << job.data.dataset << " for "
               << counted(job.train.epochs, "epoch") << (job.train.kd.teacher.empty() ? "" : ", KD from " + job.train.kd.teacher)
               << "\n";
   // The trial: its inputs are files (the teacher's model.pt, a model.pt to prune).
@@ -135,7 +142,7 @@ int train_main(int argc, char** argv) {
   trial.spec.teacher = job.train.kd.teacher;
   trial.spec.job.train.kd.teacher.clear();
   if (vm.count("prune-from") && run.resume.empty()) {
-    auto criterion = nn::parse_criterion(vm["prune-criterion"].as<std::string>());
+    auto criterion = spec::parse_criterion(vm["prune-criterion"].as<std::string>());
     if (!criterion.ok()) {
       std::cerr << "deepreduce train: --prune-criterion: " << criterion.status().message() << "\n";
       return kExitUsage;
@@ -145,7 +152,7 @@ int train_main(int argc, char** argv) {
       return kExitUsage;
     }
     trial.spec.base = vm["prune-from"].as<std::string>();
-    trial.spec.prune = storage::PruneSpec{};
+    trial.spec.prune = spec::PruneSpec{};
     trial.spec.prune->criterion = *criterion;
   }
   if (vm.count("mask") && run.resume.empty()) run.mask = vm["mask"].as<std::string>();
@@ -166,7 +173,7 @@ int train_main(int argc, char** argv) {
   if (run.progress) hooks = printer.hooks(job.train.epochs);
   train::FileArtifacts files;
   // Checked before the --out folder is made.
-  if (Status s = train::check_data_files(job.data.dataset, job.data.data_dir); !s.ok()) {
+  if (Status s = spec::check_data_files(job.data.dataset, job.data.data_dir); !s.ok()) {
     std::cerr << "deepreduce train: " << s.message() << "\n";
     return kExitFailure;
   }

@@ -13,7 +13,7 @@ namespace po = boost::program_options;
 namespace {
 
 // The option group a key's help is listed under.
-const char* group_of(const train::JobKey& key) {
+const char* group_of(const spec::JobKey& key) {
   const std::string path = key.path;
   if (path.rfind("data.", 0) == 0) return "Data";
   if (path.rfind("train.kd.", 0) == 0) return "Knowledge distillation";
@@ -32,14 +32,14 @@ po::options_description job_options_description() {
   // schema, so a wrong value names the option the same way on every surface.
   for (const char* group : {"Data", "Optimisation", "Knowledge distillation"}) {
     po::options_description g(group);
-    for (const auto& key : train::job_keys()) {
+    for (const auto& key : spec::job_keys()) {
       if (!*key.option || std::string(group_of(key)) != group) continue;
-      if (key.type == train::KeyType::kBool) {
+      if (key.type == spec::KeyType::kBool) {
         g.add_options()(key.option, po::bool_switch(), key.help);
         continue;
       }
       auto* value = po::value<std::string>();
-      const std::string shown = train::default_text(key);
+      const std::string shown = spec::default_text(key);
       if (!shown.empty()) value->default_value(shown);
       g.add_options()(key.option, value, key.help);
     }
@@ -51,7 +51,7 @@ po::options_description job_options_description() {
 const std::vector<std::string>& job_option_names() {
   static const std::vector<std::string> kNames = [] {
     std::vector<std::string> names = model_option_names();
-    for (const auto& key : train::job_keys())
+    for (const auto& key : spec::job_keys())
       if (*key.option) names.push_back(key.option);
     return names;
   }();
@@ -59,34 +59,34 @@ const std::vector<std::string>& job_option_names() {
 }
 
 std::string option_for_key(const std::string& key_path) {
-  if (const auto* key = train::key_by_path(key_path)) return key->option;
+  if (const auto* key = spec::key_by_path(key_path)) return key->option;
   return model_option_for_key(key_path);
 }
 
 Status with_option_name(const Status& s) {
-  const std::string key = train::leading_key(s.message());
+  const std::string key = spec::leading_key(s.message());
   if (key.empty()) return s;
   const std::string option = option_for_key(key);
   if (option.empty()) return s;
   return Status::invalid_argument("--" + option + s.message().substr(key.size()));
 }
 
-Result<train::TrainJob> job_from_options(const po::variables_map& vm) {
-  train::TrainJob job;
-  for (const auto& key : train::job_keys()) {
+Result<spec::TrainJob> job_from_options(const po::variables_map& vm) {
+  spec::TrainJob job;
+  for (const auto& key : spec::job_keys()) {
     if (!*key.option || !vm.count(key.option)) continue;
-    if (key.type == train::KeyType::kBool) {
+    if (key.type == spec::KeyType::kBool) {
       const bool on = vm[key.option].as<bool>();
-      DR_RETURN_IF_ERROR(train::set_key(key, job, key.negated_switch ? !on : on));
+      DR_RETURN_IF_ERROR(spec::set_key(key, job, key.negated_switch ? !on : on));
       continue;
     }
-    if (Status s = train::set_key_from_text(key, job, vm[key.option].as<std::string>()); !s.ok())
+    if (Status s = spec::set_key_from_text(key, job, vm[key.option].as<std::string>()); !s.ok())
       return with_option_name(s);
   }
   auto& d = job.data;
-  auto dataset = train::find_dataset(d.dataset);
+  auto dataset = spec::find_dataset(d.dataset);
   if (!dataset.ok()) return Status::invalid_argument("--dataset: " + dataset.status().message());
-  if (d.data_dir.empty()) d.data_dir = train::default_data_dir(**dataset);
+  if (d.data_dir.empty()) d.data_dir = spec::default_data_dir(**dataset);
   if (d.data_dir.empty() && (*dataset)->needs_files)
     return Status::invalid_argument("--data-dir: where are the " + d.dataset + " files? (nothing is downloaded)");
 
@@ -94,12 +94,12 @@ Result<train::TrainJob> job_from_options(const po::variables_map& vm) {
   if (!spec.ok()) return spec.status();
   job.model = *spec;
   // The dataset decides what the model takes unless the user said otherwise.
-  nn::ModelSpec implied = job.model;
-  train::apply_dataset_defaults(**dataset, implied);
+  spec::ModelSpec implied = job.model;
+  spec::apply_dataset_defaults(**dataset, implied);
   if (vm["classes"].defaulted()) job.model.classes = implied.classes;
   if (vm["in-channels"].defaulted()) job.model.in_channels = implied.in_channels;
   if (vm["input-size"].defaulted()) job.model.input_size = implied.input_size;
-  if (Status s = train::validate(job); !s.ok()) return with_option_name(s);
+  if (Status s = spec::validate(job); !s.ok()) return with_option_name(s);
   return job;
 }
 

@@ -13,7 +13,7 @@ namespace deepreduce::cli {
 boost::program_options::options_description job_options_description();
 // The job the options describe, validated. The dataset fills in what the user
 // left at its default: classes, input channels (1 for MNIST-style data).
-Result<train::TrainJob> job_from_options(const boost::program_options::variables_map& vm);
+Result<spec::TrainJob> job_from_options(const boost::program_options::variables_map& vm);
 // The job-defining option names (refused beside --resume).
 const std::vector<std::string>& job_option_names();
 // The option (as a trial list or --trial file writes it) that sets a job's key

@@ -13,7 +13,7 @@
 #include "cli/train_options.h"
 #include "common/digest.h"
 #include "common/files.h"
-#include "common/text.h"
+#include "common/utf8.h"
 #include "search/config_reader.h"
 #include "search/registry.h"
 #include "search/sweep.h"
@@ -68,11 +68,15 @@ Result<TrialList> load_trial_list(const std::string& path) {
       if (auto located = locate_job_error(job.status(), defaults, path, "defaults.")) return *located;
       return job.status().with_context(at(entry));
     }
-    storage::TrialSpec spec;
+    spec::TrialSpec spec;
     spec.job = *job;
-    if (entry["kind"]) DR_RETURN_IF_ERROR(search::read_scalar(entry["kind"], path, "kind", "train or noop", spec.kind));
-    if (spec.kind != "train" && spec.kind != "noop")
-      return Status::invalid_argument(at(entry["kind"]) + ": kind: expected train or noop, got \"" + spec.kind + "\"");
+    if (entry["kind"]) {
+      std::string kind;
+      DR_RETURN_IF_ERROR(search::read_scalar(entry["kind"], path, "kind", "train or noop", kind));
+      auto parsed = parse_enum(kind, spec::kTrialKindNames);
+      if (!parsed.ok()) return Status::invalid_argument(at(entry["kind"]) + ": kind: " + parsed.status().message());
+      spec.kind = *parsed;
+    }
     if (entry["teacher"]) {
       std::string t;
       DR_RETURN_IF_ERROR(search::read_scalar(entry["teacher"], path, "teacher", "the name of an earlier trial", t));
@@ -88,7 +92,7 @@ Result<TrialList> load_trial_list(const std::string& path) {
       if (const std::string why = name_problem(name); !why.empty())
         return Status::invalid_argument(at(entry["name"]) + ": name: not a usable trial name: " + why);
       if (id_of.count(name)) return Status::invalid_argument(at(entry["name"]) + ": name: \"" + name + "\" is used twice");
-      id_of[name] = storage::trial_id(spec);
+      id_of[name] = spec::trial_id(spec);
     }
     spec.name = name;  // kept with the trial (status, exports), not part of its id
     list.names.push_back(name);
@@ -120,7 +124,7 @@ Result<Experiment> load_experiment(const std::string& path) {
     e.search = std::move(*strategy);
     for (auto& p : *planned) {
       e.trials.push_back(p.spec);
-      e.roles.push_back(storage::role_name(p.role));
+      e.roles.push_back(spec::role_name(p.role));
     }
     return e;
   }

@@ -29,7 +29,7 @@ struct TrialList {
   std::string name;
   std::string yaml_text;
   std::vector<std::string> names;         // per trial ("" when unnamed)
-  std::vector<storage::TrialSpec> trials;  // dependencies before dependents
+  std::vector<spec::TrialSpec> trials;  // dependencies before dependents
 };
 
 Result<TrialList> load_trial_list(const std::string& path);
@@ -41,7 +41,7 @@ struct Experiment {
   std::string definition;  // experiment_definition(yaml_text)
   // The trials to start with: a list's trials, or what a sweep's strategy
   // proposes before any result (it proposes more as results arrive).
-  std::vector<storage::TrialSpec> trials;
+  std::vector<spec::TrialSpec> trials;
   std::vector<std::string> roles;  // per trial: baseline, criticality, ..., or the list's name
   std::optional<search::SweepConfig> sweep;      // sweeps only
   std::shared_ptr<const search::Strategy> search;  // sweeps only

@@ -4,7 +4,8 @@
 #include "storage/export.h"
 #include "spec/result.h"
 
-#include "common/text.h"
+#include "common/format.h"
+#include "common/utf8.h"
 
 #include <fmt/format.h>
 
@@ -185,6 +186,17 @@ Status Coordinator::run() {
       tick(now);
       last_tick_ = now;
     }
+    if (options_.checkpoint_every_ms > 0) {
+      if (!last_checkpoint_ms_) last_checkpoint_ms_ = now;
+      if (now - last_checkpoint_ms_ >= options_.checkpoint_every_ms) {
+        last_checkpoint_ms_ = now;
+        // A checkpoint that cannot be taken (a full disk) is said; the experiment goes on.
+        if (auto cp = store_.checkpoint(options_.checkpoints_kept); cp.ok())
+          options_.log.debug("store checkpoint " + *cp);
+        else
+          log(LogLevel::kWarn, "cannot take a checkpoint of the store: " + cp.status().message());
+      }
+    }
     if (results_since_unblock_) {  // dependents become ready; the strategy will see the results
       if (auto unblocked = store_.unblock_ready(); !unblocked.ok()) return unblocked.status();
       results_since_unblock_ = false;
@@ -230,7 +242,8 @@ Status Coordinator::run() {
   router_->close();
   for (const auto& [id, w] : workers_)
     if (w.quarantined.empty())
-      (void)store_.put_worker({w.name, w.host, "gone", "the coordinator stopped", nlohmann::json::array(), 0});
+      (void)store_.put_worker(
+          {w.name, w.host, storage::WorkerState::kGone, "the coordinator stopped", nlohmann::json::array(), 0});
   return store_.sync();
 }
 
@@ -423,7 +436,7 @@ void Coordinator::on_hello(const std::string& identity, const proto::Message& m)
                                       {{"host", hello.host}, {"devices", hello.devices}, {"slots", hello.slots}}});
       !s.ok())
     log(LogLevel::kError, "store: " + s.message());
-  if (Status s = store_.put_worker({name, hello.host, "active", "", hello.devices, 0}); !s.ok())
+  if (Status s = store_.put_worker({name, hello.host, storage::WorkerState::kActive, "", hello.devices, 0}); !s.ok())
     log(LogLevel::kError, "store: " + s.message());
   log("worker " + name + " joined (" + hello.host + ", " + hello.devices.dump() + ", " + std::to_string(hello.slots) +
       " slot(s))");
@@ -444,7 +457,7 @@ void Coordinator::on_progress(WorkerSession& w, const proto::Message& m) {
   auto record = store_.get_trial(trial);
   if (!record.ok()) return;
   const auto& job = record->spec.job;
-  const auto top1 = train::progress_top1(e);
+  const auto top1 = spec::progress_top1(e);
   const std::string top1_text =
       !top1 ? "top-1 -"
             : (std::string(top1->split) == "test" ? "top-1 " : std::string(top1->split) + " top-1 ") + fixed(top1->value, 2);
@@ -453,7 +466,7 @@ void Coordinator::on_progress(WorkerSession& w, const proto::Message& m) {
     ++epochs_seen_;
   }
   log("trial " + trial.substr(0, 12) + " (" + (record->spec.name.empty() ? "" : printable(record->spec.name) + ": ") +
-      job.model.arch + " " + nn::plan_summary(job.model) +
+      job.model.arch + " " + spec::plan_summary(job.model) +
       (record->spec.teacher.empty() ? "" : " +KD") + ") epoch " + num("epoch", 0) + "/" +
       std::to_string(job.train.epochs) + " on " + w.name + ": " +
       top1_text + ", " + num("images_per_second", 0) + " img/s");
@@ -496,7 +509,8 @@ void Coordinator::maybe_log_experiment(bool now) {
 
 void Coordinator::on_upload(WorkerSession& w, const proto::Message& m) {
   const auto up = proto::read<proto::Upload>(m);
-  const std::string &trial = up.trial, &kind = up.kind, &lease = up.lease;
+  const std::string &trial = up.trial, &lease = up.lease;
+  const spec::ArtifactKind kind = up.kind;
   const int64_t attempt = up.attempt, chunk = up.chunk, chunks = up.chunks, size = up.size;
   if (!holds(w, trial, attempt, lease)) return refuse(w, m, "no live lease of this worker");
   Upload& u = w.uploads[{trial, kind}];
@@ -513,11 +527,12 @@ void Coordinator::on_upload(WorkerSession& w, const proto::Message& m) {
   std::string bytes = std::move(u.bytes);
   w.uploads.erase({trial, kind});
   if (static_cast<int64_t>(bytes.size()) != size) return refuse(w, m, "upload shorter than its size");
-  if (kind == "model" || kind == "mask") {
-    (kind == "model" ? w.models : w.masks)[trial] = std::move(bytes);  // checked against RESULT's digests
+  if (kind == spec::ArtifactKind::kModel || kind == spec::ArtifactKind::kMask) {
+    // Checked against RESULT's digests.
+    (kind == spec::ArtifactKind::kModel ? w.models : w.masks)[trial] = std::move(bytes);
     return;
   }
-  if (Status s = store_.put_artifact(trial, "checkpoint", bytes); !s.ok())
+  if (Status s = store_.put_artifact(trial, spec::ArtifactKind::kCheckpoint, bytes); !s.ok())
     log(LogLevel::kWarn, "cannot store the checkpoint of " + trial.substr(0, 12) + " (the trial goes on): " + s.message());
 }
 
@@ -553,7 +568,7 @@ void Coordinator::on_result(const std::string& identity, WorkerSession& w, const
   }
   const int64_t want_size = res.model.size;
   auto record = store_.get_trial(trial);
-  const bool noop = record.ok() && record->spec.kind == "noop";  // benchmarks: nothing trained, no model
+  const bool noop = record.ok() && record->spec.kind == spec::TrialKind::kNoop;  // benchmarks: nothing trained, no model
   const bool model_ok = (noop && want_size == 0 && !weights) ||
                         (weights && static_cast<int64_t>(weights->size()) == want_size &&
                          proto::digest(*weights) == res.model.blake2b);
@@ -564,14 +579,14 @@ void Coordinator::on_result(const std::string& identity, WorkerSession& w, const
     return receipt("resend", weights ? "model digest mismatch" : "model not received");
   }
   // A mask phase's result names its mask: it is stored with it, or not at all.
-  std::map<std::string, std::string> more;
+  std::map<spec::ArtifactKind, std::string> more;
   if (res.mask) {
     if (!mask || static_cast<int64_t>(mask->size()) != res.mask->size || proto::digest(*mask) != res.mask->blake2b) {
       log("result of " + trial.substr(0, 12) + " from " + w.name +
           (mask ? " came with a mask that does not match its digest" : " came without its mask") + ": asking again");
       return receipt("resend", mask ? "mask digest mismatch" : "mask not received");
     }
-    more["mask"] = std::move(*mask);
+    more[spec::ArtifactKind::kMask] = std::move(*mask);
   }
   nlohmann::json result = res.result;
   result["worker"] = w.name;
@@ -607,7 +622,7 @@ void Coordinator::on_result(const std::string& identity, WorkerSession& w, const
   ++stats_.results;
   // Its last checkpoint matters only to a longer budget that continues it (successive halving).
   if (record.ok() && record->spec.job.train.horizon <= record->spec.job.train.epochs)
-    if (Status rm = store_.remove_artifact(trial, "checkpoint"); !rm.ok())
+    if (Status rm = store_.remove_artifact(trial, spec::ArtifactKind::kCheckpoint); !rm.ok())
       log(LogLevel::kWarn, "cannot remove the checkpoint of " + trial.substr(0, 12) + ": " + rm.message());
   results_since_unblock_ = true;
   receipt("stored", "");
@@ -670,7 +685,7 @@ void Coordinator::note_failure(const std::string& identity, WorkerSession& w, co
   quarantined_names_.insert(w.name);
   quarantine_reason_ = w.name + ": " + w.quarantined;
   log(LogLevel::kWarn, "worker " + w.name + " quarantined after " + w.quarantined + "; it gets no more work (fix it and restart it)");
-  if (Status s = store_.put_worker({w.name, w.host, "quarantined", w.quarantined, nlohmann::json::array(), 0}); !s.ok())
+  if (Status s = store_.put_worker({w.name, w.host, storage::WorkerState::kQuarantined, w.quarantined, nlohmann::json::array(), 0}); !s.ok())
     log(LogLevel::kError, "store: " + s.message());
   if (Status s = store_.append_event({0, 0, "worker_quarantined", "", w.name, {{"reason", w.quarantined}}}); !s.ok())
     log(LogLevel::kError, "store: " + s.message());
@@ -679,7 +694,8 @@ void Coordinator::note_failure(const std::string& identity, WorkerSession& w, co
 
 void Coordinator::on_fetch(const std::string& identity, WorkerSession& w, const proto::Message& m) {
   const auto fetch = proto::read<proto::Fetch>(m);
-  const std::string &trial = fetch.trial, &kind = fetch.kind;
+  const std::string& trial = fetch.trial;
+  const spec::ArtifactKind kind = fetch.kind;
   auto not_found = [&] { send(identity, proto::message(proto::Artifact{trial, kind, 0, 1, 0, false})); };
   // Only what a trial in hand needs: its own checkpoint, its teacher's or base's artifacts.
   bool needed = w.running.count(trial) > 0;
@@ -701,7 +717,8 @@ void Coordinator::on_fetch(const std::string& identity, WorkerSession& w, const 
     return not_found();
   }
   if (!artifact.ok() || !artifact->has_value()) {
-    if (!artifact.ok()) log("artifact " + kind + " of " + trial + ": " + artifact.status().message());
+    if (!artifact.ok())
+      log(std::string("artifact ") + spec::artifact_kind_name(kind) + " of " + trial + ": " + artifact.status().message());
     return not_found();
   }
   const auto parts = proto::chunk(**artifact);
@@ -712,7 +729,8 @@ void Coordinator::on_fetch(const std::string& identity, WorkerSession& w, const 
                                   parts[i]));
 }
 
-void Coordinator::damaged(const std::string& trial, const std::string& kind, const std::string& why) {
+void Coordinator::damaged(const std::string& trial, spec::ArtifactKind kind_enum, const std::string& why) {
+  const std::string kind = spec::artifact_kind_name(kind_enum);
   auto rec = store_.get_trial(trial);
   if (!rec.ok() || rec->state != TrialState::kDone) return;
   // Every trial in hand that needs it goes back, uncharged, and waits.
@@ -760,7 +778,8 @@ void Coordinator::lose_worker(const std::string& identity, const std::string& re
     log(LogLevel::kError, "store: " + s.message());
   // `status` lists it as gone, not active (a quarantined one stays quarantined).
   if (it->second.quarantined.empty())
-    if (Status s = store_.put_worker({it->second.name, it->second.host, "gone", reason, nlohmann::json::array(), 0});
+    if (Status s = store_.put_worker(
+            {it->second.name, it->second.host, storage::WorkerState::kGone, reason, nlohmann::json::array(), 0});
         !s.ok())
       log(LogLevel::kError, "store: " + s.message());
   log(reason);
@@ -803,17 +822,20 @@ bool Coordinator::inputs_available(const std::string& trial) {
   auto r = store_.get_trial(trial);
   if (!r.ok()) return false;
   const auto& spec = r->spec;
-  std::vector<std::pair<std::string, std::string>> needed;
-  if (!spec.teacher.empty()) needed.push_back({spec.teacher, "model"});
+  using spec::ArtifactKind;
+  std::vector<std::pair<std::string, ArtifactKind>> needed;
+  if (!spec.teacher.empty()) needed.push_back({spec.teacher, ArtifactKind::kModel});
   // Its base's weights (pruning, learned linearization), or its checkpoint (a longer budget continuing it);
   // a fine-tuning under a learned mask needs the base's mask too.
-  if (!spec.base.empty()) needed.push_back({spec.base, spec.continues_base() ? "checkpoint" : "model"});
-  if (!spec.base.empty() && spec.job.model.masks && !spec.job.model.masks->learnable) needed.push_back({spec.base, "mask"});
+  if (!spec.base.empty())
+    needed.push_back({spec.base, spec.continues_base() ? ArtifactKind::kCheckpoint : ArtifactKind::kModel});
+  if (!spec.base.empty() && spec.job.model.masks && !spec.job.model.masks->learnable)
+    needed.push_back({spec.base, ArtifactKind::kMask});
   for (const auto& [dep, kind] : needed) {
     auto has = store_.has_artifact(dep, kind);
     if (has.ok() && *has) continue;
     if (waiting_logged_.insert(trial).second)
-      log("trial " + trial.substr(0, 12) + " waits: the " + kind + " of " + dep.substr(0, 12) +
+      log("trial " + trial.substr(0, 12) + " waits: the " + spec::artifact_kind_name(kind) + " of " + dep.substr(0, 12) +
           " is not in the store (a trial done before results carried their models?)");
     return false;
   }
@@ -850,13 +872,13 @@ void Coordinator::dispatch() {
       // Only an earlier attempt can have left a checkpoint.
       bool has_checkpoint = false;
       if (t.attempt > 1) {
-        auto checkpoint = store_.has_artifact(t.id, "checkpoint");  // its record: the file is not read here
+        auto checkpoint = store_.has_artifact(t.id, spec::ArtifactKind::kCheckpoint);  // its record: the file is not read here
         has_checkpoint = checkpoint.ok() && *checkpoint;
       }
       w.free_slots -= 1;
       w.running[t.id] = {t.attempt, token};
       ++stats_.assigned;
-      send(id, proto::message(proto::Assign{t.id, t.attempt, token, storage::to_json(t.spec), has_checkpoint}));
+      send(id, proto::message(proto::Assign{t.id, t.attempt, token, spec::to_json(t.spec), has_checkpoint}));
     }
   }
 }

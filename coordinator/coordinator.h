@@ -57,6 +57,11 @@ struct CoordinatorOptions {
   // every minute) and resumes when a result is stored again; after this long
   // without one, run() ends with the store's message.
   int64_t store_give_up_ms = 10 * 60 * 1000;
+  // A checkpoint of the store's records (hard links: cheap) this often, the
+  // newest `checkpoints_kept` kept: what `deepreduce repair --from-checkpoint`
+  // restores when a disk damages the records. 0: none.
+  int64_t checkpoint_every_ms = 10 * 60 * 1000;
+  int checkpoints_kept = 3;
   std::optional<CurveServer> curve;
   Log log;  // one line per event worth telling a person
   // Called once bound, with the endpoint bound (the real port of "tcp://*:*").
@@ -107,7 +112,7 @@ class Coordinator {
     int free_slots = 0;  // as the worker's last READY (or HELLO) said
     int capacity = 1;    // slots announced in HELLO: never more trials than this at once
     std::map<std::string, Lease> running;  // trial id -> the lease it holds
-    std::map<std::pair<std::string, std::string>, Upload> uploads;  // (trial, kind) -> bytes so far
+    std::map<std::pair<std::string, spec::ArtifactKind>, Upload> uploads;  // (trial, kind) -> bytes so far
     std::map<std::string, std::string> models;  // trial -> a complete model upload awaiting its RESULT
     std::map<std::string, std::string> masks;   // trial -> a complete mask upload awaiting its RESULT
     std::string last_error;  // the streak of identical failures, for quarantine
@@ -135,7 +140,7 @@ class Coordinator {
   void on_fetch(const std::string& identity, WorkerSession& w, const protocol::Message& m);
   // An artifact of done trial `trial` failed verification when served: the
   // trial is damaged (trained again while its attempts allow); what needs it waits.
-  void damaged(const std::string& trial, const std::string& kind, const std::string& why);
+  void damaged(const std::string& trial, spec::ArtifactKind kind, const std::string& why);
   void lose_worker(const std::string& identity, const std::string& reason, storage::ReleaseCause cause);
   // An experiment line (done/total, running, failures, ETA) at most every 30 s, or now.
   void maybe_log_experiment(bool now = false);
@@ -181,6 +186,7 @@ class Coordinator {
   double epoch_seconds_ = 0;  // measured epochs so far, for the ETA
   int64_t epochs_seen_ = 0;
   int64_t last_experiment_line_ms_ = 0;
+  int64_t last_checkpoint_ms_ = 0;  // 0: none yet (the first comes one interval after the start)
   std::string quarantine_reason_;  // the last one, for run()'s error once every local worker is out
   std::vector<Outgoing> outbox_;
   CoordinatorStats stats_;

@@ -65,7 +65,7 @@ class GraphBuilder {
 
   // A conv (no bias of its own), with the BN after it folded in when there is one:
   // W' = W * g / sqrt(var + eps), b' = beta - mean * g / sqrt(var + eps).
-  Result<std::string> conv(const nn::ResolvedLayer& l, const nn::ResolvedLayer* bn, const std::string& input,
+  Result<std::string> conv(const spec::ResolvedLayer& l, const spec::ResolvedLayer* bn, const std::string& input,
                            const std::string& output) {
     auto w = tensor(l.path + ".weight");
     if (!w.ok()) return w.status();
@@ -90,7 +90,7 @@ class GraphBuilder {
 
   // A BN that follows no conv (pre-activation blocks): y = x * scale + shift,
   // per channel, as Mul and Add with [C, 1, 1] constants.
-  Result<std::string> affine(const nn::ResolvedLayer& l, const std::string& input, const std::string& output) {
+  Result<std::string> affine(const spec::ResolvedLayer& l, const std::string& input, const std::string& output) {
     auto folded = fold(l.path);
     if (!folded.ok()) return folded.status();
     const int64_t c = folded->first.size(0);
@@ -122,7 +122,7 @@ class GraphBuilder {
   // along the flattened activation, reshaped there and back), Relu on the
   // kept runs, Concat in order. Gather and uneven Split would be shorter;
   // OpenCV 4.6's importer refuses both.
-  Result<std::string> relu(const nn::ResolvedLayer& l, const std::string& input) {
+  Result<std::string> relu(const spec::ResolvedLayer& l, const std::string& input) {
     const std::string& site = l.site;
     if (net_->spec().relu_off.count(site)) return input;
     auto mask = tensors_.find(l.path + ".mask");
@@ -130,7 +130,7 @@ class GraphBuilder {
       node("Relu", site, {input}, site);
       return site;
     }
-    const nn::MaskGranularity g = net_->spec().masks->granularity;
+    const spec::MaskGranularity g = net_->spec().masks->granularity;
     const torch::Tensor keep = mask->second.to(torch::kFloat).flatten().gt(0.5).contiguous();
     const int64_t units = keep.numel();
     const bool* k = keep.data_ptr<bool>();
@@ -143,7 +143,7 @@ class GraphBuilder {
     }
     const int64_t c = l.in_channels, hw = l.in_size;
     std::string x = input;
-    if (g == nn::MaskGranularity::kPixel) {
+    if (g == spec::MaskGranularity::kPixel) {
       x = site + ".flat";
       node("Reshape", x, {input, initializer(x + ".shape", torch::tensor({batch_, units}))}, x);
     }
@@ -165,10 +165,10 @@ class GraphBuilder {
       }
       begin = end;
     }
-    const std::string joined = g == nn::MaskGranularity::kPixel ? site + ".joined" : site;
+    const std::string joined = g == spec::MaskGranularity::kPixel ? site + ".joined" : site;
     auto* concat = node("Concat", joined, parts, joined);
     int_attr(concat, "axis", 1);
-    if (g == nn::MaskGranularity::kPixel)
+    if (g == spec::MaskGranularity::kPixel)
       node("Reshape", site, {joined, initializer(site + ".shape", torch::tensor({batch_, c, hw, hw}))}, site);
     return site;
   }
@@ -189,7 +189,7 @@ void tensor_type(onnx::ValueInfoProto* v, const std::string& name, const std::ve
 }
 
 // The ONNX name of a layer's output: "s2.b1.conv1", "stem.conv".
-std::string onnx_name(const nn::ResolvedBlock& blk, const nn::ResolvedLayer& l) {
+std::string onnx_name(const spec::ResolvedBlock& blk, const spec::ResolvedLayer& l) {
   if (!blk.module.empty()) return blk.name + "." + l.name;
   std::string n = l.name;
   if (auto u = n.find('_'); u != std::string::npos) n[u] = '.';
@@ -198,7 +198,7 @@ std::string onnx_name(const nn::ResolvedBlock& blk, const nn::ResolvedLayer& l) 
 
 // A block's layers as nodes, in the order they run: a conv and the BN reading
 // only it become one Conv; a ReLU site that is off is no node at all.
-Result<std::string> emit(GraphBuilder& b, const nn::ResolvedBlock& blk, const std::string& input) {
+Result<std::string> emit(GraphBuilder& b, const spec::ResolvedBlock& blk, const std::string& input) {
   if (blk.output < 0) return input;
   const size_t n = blk.layers.size();
   std::vector<int> uses(n, 0);
@@ -208,16 +208,16 @@ Result<std::string> emit(GraphBuilder& b, const nn::ResolvedBlock& blk, const st
   ++uses[blk.output];
   std::vector<std::string> value(n);
   std::vector<bool> folded(n, false);
-  auto in = [&](const nn::ResolvedLayer& l, size_t i) { return l.inputs[i] < 0 ? input : value[l.inputs[i]]; };
+  auto in = [&](const spec::ResolvedLayer& l, size_t i) { return l.inputs[i] < 0 ? input : value[l.inputs[i]]; };
   for (int k : blk.order) {
-    const nn::ResolvedLayer& l = blk.layers[k];
+    const spec::ResolvedLayer& l = blk.layers[k];
     const std::string name = onnx_name(blk, l);
     switch (l.kind) {
-      case nn::LayerKind::kConv: {
+      case spec::LayerKind::kConv: {
         // The BN that reads only this conv's output, folded into it.
-        const nn::ResolvedLayer* bn = nullptr;
+        const spec::ResolvedLayer* bn = nullptr;
         for (size_t j = 0; j < n; ++j)
-          if (blk.layers[j].kind == nn::LayerKind::kBatchNorm && blk.layers[j].inputs[0] == k && uses[k] == 1) {
+          if (blk.layers[j].kind == spec::LayerKind::kBatchNorm && blk.layers[j].inputs[0] == k && uses[k] == 1) {
             bn = &blk.layers[j];
             folded[j] = true;
           }
@@ -226,7 +226,7 @@ Result<std::string> emit(GraphBuilder& b, const nn::ResolvedBlock& blk, const st
         value[k] = *out;
         break;
       }
-      case nn::LayerKind::kBatchNorm: {
+      case spec::LayerKind::kBatchNorm: {
         if (folded[k]) {
           value[k] = value[l.inputs[0]];
           break;
@@ -236,18 +236,18 @@ Result<std::string> emit(GraphBuilder& b, const nn::ResolvedBlock& blk, const st
         value[k] = *out;
         break;
       }
-      case nn::LayerKind::kRelu:
+      case spec::LayerKind::kRelu:
       {
         auto out = b.relu(l, in(l, 0));
         if (!out.ok()) return out.status();
         value[k] = *out;
       }
         break;
-      case nn::LayerKind::kAdd:
+      case spec::LayerKind::kAdd:
         b.node("Add", name, {in(l, 0), in(l, 1)}, name);
         value[k] = name;
         break;
-      case nn::LayerKind::kZeroPad: {
+      case spec::LayerKind::kZeroPad: {
         // Option A: subsample (strided Slice), then zero-pad the new channels (Pad).
         std::string cur = in(l, 0);
         if (l.stride != 1) {
@@ -285,10 +285,10 @@ Result<std::string> emit(GraphBuilder& b, const nn::ResolvedBlock& blk, const st
 
 Result<std::string> to_onnx(nn::Network& net, const OnnxOptions& options) {
   if (options.batch < 1) return Status::invalid_argument("export: the batch must be at least 1");
-  const nn::ModelSpec& spec = net->spec();
-  auto resolved = nn::resolve(spec);
+  const spec::ModelSpec& spec = net->spec();
+  auto resolved = spec::resolve(spec);
   if (!resolved.ok()) return resolved.status();
-  const nn::ResolvedArch& arch = *resolved;
+  const spec::ResolvedArch& arch = *resolved;
   torch::NoGradGuard no_grad;
 
   onnx::ModelProto model;
@@ -308,7 +308,7 @@ Result<std::string> to_onnx(nn::Network& net, const OnnxOptions& options) {
   GraphBuilder b(net, g);
   b.set_batch(options.batch);
   std::string cur = "input";
-  for (const nn::ResolvedBlock* blk : nn::all_blocks(arch)) {
+  for (const spec::ResolvedBlock* blk : spec::all_blocks(arch)) {
     auto out = emit(b, *blk, cur);
     if (!out.ok()) return out.status();
     cur = *out;

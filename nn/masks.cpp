@@ -43,9 +43,9 @@ int64_t alive_relus(Network& net, double threshold) {
   return n;
 }
 
-MaskValues binarize(Network& net, double threshold, int64_t budget) {
+spec::MaskValues binarize(Network& net, double threshold, int64_t budget) {
   torch::NoGradGuard no_grad;
-  MaskValues m;
+  spec::MaskValues m;
   struct Unit {
     float alpha;
     size_t site;
@@ -55,7 +55,7 @@ MaskValues binarize(Network& net, double threshold, int64_t budget) {
   std::vector<int64_t> costs;
   for (auto& g : learnable_gates(net)) {
     m.granularity = g->granularity();
-    SiteMask s;
+    spec::SiteMask s;
     s.site = g->name();
     s.channels = g->shape()[0];
     s.height = g->shape()[1];
@@ -122,8 +122,8 @@ Status set_top_k(Network& net, const std::map<std::string, torch::Tensor>& impor
   return Status();
 }
 
-Status apply_mask(Network& net, const MaskValues& values) {
-  const ModelSpec& spec = net->spec();
+Status apply_mask(Network& net, const spec::MaskValues& values) {
+  const spec::ModelSpec& spec = net->spec();
   if (!spec.masks || spec.masks->learnable)
     return Status::invalid_argument("mask: the network's spec has no fixed mask to hold these values");
   if (values.granularity != spec.masks->granularity)
@@ -131,14 +131,14 @@ Status apply_mask(Network& net, const MaskValues& values) {
                                     ", the spec's per " + granularity_name(spec.masks->granularity));
   if (mask_digest(values) != spec.masks->digest)
     return Status::corruption("mask: its values' digest is not the one the spec names (" + spec.masks->digest.substr(0, 12) + ")");
-  std::map<std::string, const SiteMask*> by_site;
+  std::map<std::string, const spec::SiteMask*> by_site;
   for (const auto& s : values.sites) by_site[s.site] = &s;
   torch::NoGradGuard no_grad;
   for (auto& g : gates(net)) {
     if (!g->mask().defined()) continue;
     auto it = by_site.find(g->name());
     if (it == by_site.end()) return Status::invalid_argument("mask: no values for site " + g->name());
-    const SiteMask& s = *it->second;
+    const spec::SiteMask& s = *it->second;
     if (s.channels != g->shape()[0] || s.height != g->shape()[1] || s.width != g->shape()[2])
       return Status::invalid_argument("mask: site " + g->name() + " has another shape in the values");
     std::vector<float> f(s.keep.begin(), s.keep.end());
@@ -148,13 +148,13 @@ Status apply_mask(Network& net, const MaskValues& values) {
   return Status();
 }
 
-MaskValues mask_values(Network& net) {
+spec::MaskValues mask_values(Network& net) {
   torch::NoGradGuard no_grad;
-  MaskValues m;
+  spec::MaskValues m;
   for (auto& g : gates(net)) {
     if (!g->mask().defined()) continue;
     m.granularity = g->granularity();
-    SiteMask s;
+    spec::SiteMask s;
     s.site = g->name();
     s.channels = g->shape()[0];
     s.height = g->shape()[1];

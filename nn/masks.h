@@ -26,7 +26,7 @@ int64_t alive_relus(Network& net, double threshold);
 // than `budget` ReLUs, cut to the budget: the units of largest α stay (ties
 // by forward order), a channel only where its whole cost still fits. Every
 // active site is listed.
-MaskValues binarize(Network& net, double threshold, int64_t budget);
+spec::MaskValues binarize(Network& net, double threshold, int64_t budget);
 
 // SENet-style per-layer budgets: every learnable gate keeps the same share
 // of its ReLUs (budget / all of them), `budget` in all (exactly, per pixel;
@@ -37,8 +37,8 @@ Status set_top_k(Network& net, const std::map<std::string, torch::Tensor>& impor
 // Writes fixed mask values into a network built from a spec whose masks they
 // are: every masked site's buffer, checked against the spec (sites, shapes,
 // kept counts, digest).
-Status apply_mask(Network& net, const MaskValues& values);
+Status apply_mask(Network& net, const spec::MaskValues& values);
 // The fixed mask values a network holds (its masked sites' buffers).
-MaskValues mask_values(Network& net);
+spec::MaskValues mask_values(Network& net);
 
 }  // namespace deepreduce::nn

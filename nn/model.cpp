@@ -32,11 +32,11 @@ torch::Tensor traced(torch::nn::Linear& fc, const torch::Tensor& x) {
 
 }  // namespace
 
-ReluGateImpl::ReluGateImpl(std::string name, bool active, const ReluMasks* masks, std::vector<int64_t> shape)
+ReluGateImpl::ReluGateImpl(std::string name, bool active, const spec::ReluMasks* masks, std::vector<int64_t> shape)
     : name_(std::move(name)), active_(active), shape_(std::move(shape)) {
   if (!masks || !active_) return;
   granularity_ = masks->granularity;
-  const std::vector<int64_t> mshape = granularity_ == MaskGranularity::kPixel
+  const std::vector<int64_t> mshape = granularity_ == spec::MaskGranularity::kPixel
                                           ? std::vector<int64_t>{1, shape_[0], shape_[1], shape_[2]}
                                           : std::vector<int64_t>{1, shape_[0], 1, 1};
   if (masks->learnable) {
@@ -62,7 +62,7 @@ torch::Tensor ReluGateImpl::gate(const torch::Tensor& x) {
     const int64_t per_image = x.numel() / x.size(0);
     // A fixed mask evaluates ReLUs on its kept units only.
     const int64_t relus =
-        mask_.defined() ? mask_.sum().item<int64_t>() * (granularity_ == MaskGranularity::kPixel ? 1 : x.size(2) * x.size(3))
+        mask_.defined() ? mask_.sum().item<int64_t>() * (granularity_ == spec::MaskGranularity::kPixel ? 1 : x.size(2) * x.size(3))
                         : per_image;
     tl_tracer->counts.relus += relus;
     if (relus > 0) tl_tracer->counts.site_relus[name_] += relus;
@@ -72,28 +72,28 @@ torch::Tensor ReluGateImpl::gate(const torch::Tensor& x) {
   return torch::relu(x);
 }
 
-LayerGraph::LayerGraph(torch::nn::Module& owner, const ResolvedBlock& block, const ModelSpec& spec)
-    : block_(std::make_shared<const ResolvedBlock>(block)) {
-  for (const ResolvedLayer& l : block_->layers) {
+LayerGraph::LayerGraph(torch::nn::Module& owner, const spec::ResolvedBlock& block, const spec::ModelSpec& spec)
+    : block_(std::make_shared<const spec::ResolvedBlock>(block)) {
+  for (const spec::ResolvedLayer& l : block_->layers) {
     Step step{&l};
     switch (l.kind) {
-      case LayerKind::kConv:
+      case spec::LayerKind::kConv:
         step.conv = owner.register_module(l.name, torch::nn::Conv2d(torch::nn::Conv2dOptions(l.in_channels, l.out_channels, l.kernel)
                                                                       .stride(l.stride)
                                                                       .padding(l.kernel / 2)
                                                                       .groups(l.groups)
                                                                       .bias(false)));
         break;
-      case LayerKind::kBatchNorm:
+      case spec::LayerKind::kBatchNorm:
         step.bn = owner.register_module(l.name, torch::nn::BatchNorm2d(l.out_channels));
         break;
-      case LayerKind::kRelu:
+      case spec::LayerKind::kRelu:
         step.relu = owner.register_module(
             l.name, ReluGate(l.site, spec.relu_off.count(l.site) == 0, spec.masks ? &*spec.masks : nullptr,
                              std::vector<int64_t>{l.in_channels, l.in_size, l.in_size}));
         break;
-      case LayerKind::kAdd:
-      case LayerKind::kZeroPad:
+      case spec::LayerKind::kAdd:
+      case spec::LayerKind::kZeroPad:
         break;
     }
     steps_.push_back(step);
@@ -103,18 +103,18 @@ LayerGraph::LayerGraph(torch::nn::Module& owner, const ResolvedBlock& block, con
 torch::Tensor LayerGraph::forward(const torch::Tensor& x) {
   if (!block_ || block_->output < 0) return x;
   std::vector<torch::Tensor> values(steps_.size());
-  auto in = [&](const ResolvedLayer& l, size_t i) -> const torch::Tensor& {
+  auto in = [&](const spec::ResolvedLayer& l, size_t i) -> const torch::Tensor& {
     return l.inputs[i] < 0 ? x : values[l.inputs[i]];
   };
   for (int k : block_->order) {
     Step& s = steps_[k];
-    const ResolvedLayer& l = *s.layer;
+    const spec::ResolvedLayer& l = *s.layer;
     switch (l.kind) {
-      case LayerKind::kConv: values[k] = traced(s.conv, in(l, 0)); break;
-      case LayerKind::kBatchNorm: values[k] = s.bn(in(l, 0)); break;
-      case LayerKind::kRelu: values[k] = s.relu(in(l, 0)); break;
-      case LayerKind::kAdd: values[k] = in(l, 0) + in(l, 1); break;
-      case LayerKind::kZeroPad: {
+      case spec::LayerKind::kConv: values[k] = traced(s.conv, in(l, 0)); break;
+      case spec::LayerKind::kBatchNorm: values[k] = s.bn(in(l, 0)); break;
+      case spec::LayerKind::kRelu: values[k] = s.relu(in(l, 0)); break;
+      case spec::LayerKind::kAdd: values[k] = in(l, 0) + in(l, 1); break;
+      case spec::LayerKind::kZeroPad: {
         // Option A (He et al. 2016, CIFAR): subsample, then zero-pad the new channels.
         torch::Tensor y = in(l, 0);
         if (l.stride != 1) y = y.slice(2, 0, y.size(2), l.stride).slice(3, 0, y.size(3), l.stride);
@@ -130,8 +130,8 @@ torch::Tensor LayerGraph::forward(const torch::Tensor& x) {
   return values[block_->output];
 }
 
-NetworkImpl::NetworkImpl(const ModelSpec& spec) : spec_(spec) {
-  const ResolvedArch arch = resolve_unchecked(spec);
+NetworkImpl::NetworkImpl(const spec::ModelSpec& spec) : spec_(spec) {
+  const spec::ResolvedArch arch = resolve_unchecked(spec);
   stem_ = LayerGraph(*this, arch.stem, spec);
   for (const auto& b : arch.blocks) blocks_.push_back(register_module(b.module, Block(b, spec)));
   head_ = LayerGraph(*this, arch.head, spec);
@@ -156,9 +156,20 @@ torch::Tensor NetworkImpl::forward(torch::Tensor x) {
   return traced(fc_, x);
 }
 
-Result<Network> build_model(const ModelSpec& spec) {
+Result<Network> build_model(const spec::ModelSpec& spec) {
   DR_RETURN_IF_ERROR(validate(spec));
   return Network(spec);
+}
+
+void copy_weights(Network& from, Network& to) {
+  torch::NoGradGuard no_grad;
+  auto src_params = from->named_parameters(true);
+  auto src_buffers = from->named_buffers(true);
+  auto take = [](torch::Tensor& dst, const torch::Tensor* src) {
+    if (src && src->sizes() == dst.sizes()) dst.copy_(*src);
+  };
+  for (auto& p : to->named_parameters(true)) take(p.value(), src_params.find(p.key()));
+  for (auto& b : to->named_buffers(true)) take(b.value(), src_buffers.find(b.key()));
 }
 
 RecordSites::RecordSites(SiteRecord& record) { tl_record = &record; }
@@ -167,7 +178,7 @@ RecordSites::~RecordSites() { tl_record = nullptr; }
 MeasuredCounts measure_counts(Network& net) {
   Tracer tracer;
   for (const auto& p : net->parameters()) tracer.counts.params += p.numel();
-  const ModelSpec& spec = net->spec();
+  const spec::ModelSpec& spec = net->spec();
   const bool was_training = net->is_training();
   net->eval();
   {

@@ -28,7 +28,7 @@ namespace deepreduce::nn {
 class ReluGateImpl : public torch::nn::Module {
  public:
   // `shape`: the site's activation {C, H, W}; `masks` the spec's (null: none).
-  ReluGateImpl(std::string name, bool active, const ReluMasks* masks = nullptr, std::vector<int64_t> shape = {});
+  ReluGateImpl(std::string name, bool active, const spec::ReluMasks* masks = nullptr, std::vector<int64_t> shape = {});
   torch::Tensor forward(torch::Tensor x);
   const std::string& name() const { return name_; }
   bool active() const { return active_; }
@@ -37,14 +37,14 @@ class ReluGateImpl : public torch::nn::Module {
   const torch::Tensor& mask() const { return mask_; }
   torch::Tensor& mutable_mask() { return mask_; }
   const std::vector<int64_t>& shape() const { return shape_; }  // {C, H, W}
-  MaskGranularity granularity() const { return granularity_; }
+  spec::MaskGranularity granularity() const { return granularity_; }
 
  private:
   torch::Tensor gate(const torch::Tensor& x);
   std::string name_;
   bool active_;
   std::vector<int64_t> shape_;
-  MaskGranularity granularity_ = MaskGranularity::kPixel;
+  spec::MaskGranularity granularity_ = spec::MaskGranularity::kPixel;
   torch::Tensor alpha_, mask_;
 };
 TORCH_MODULE(ReluGate);
@@ -55,25 +55,25 @@ TORCH_MODULE(ReluGate);
 class LayerGraph {
  public:
   // Makes the block's modules and registers them on `owner` under the layers' names.
-  LayerGraph(torch::nn::Module& owner, const ResolvedBlock& block, const ModelSpec& spec);
+  LayerGraph(torch::nn::Module& owner, const spec::ResolvedBlock& block, const spec::ModelSpec& spec);
   LayerGraph() = default;
   torch::Tensor forward(const torch::Tensor& x);
 
  private:
   struct Step {
-    const ResolvedLayer* layer;
+    const spec::ResolvedLayer* layer;
     torch::nn::Conv2d conv{nullptr};
     torch::nn::BatchNorm2d bn{nullptr};
     ReluGate relu{nullptr};
   };
-  std::shared_ptr<const ResolvedBlock> block_;
+  std::shared_ptr<const spec::ResolvedBlock> block_;
   std::vector<Step> steps_;  // by layer index
 };
 
 // A block of a stage: its kind's layers (spec/blocks.h), nothing else.
 class BlockImpl : public torch::nn::Module {
  public:
-  BlockImpl(const ResolvedBlock& block, const ModelSpec& spec) : graph_(*this, block, spec) {}
+  BlockImpl(const spec::ResolvedBlock& block, const spec::ModelSpec& spec) : graph_(*this, block, spec) {}
   torch::Tensor forward(torch::Tensor x) { return graph_.forward(x); }
 
  private:
@@ -84,12 +84,12 @@ TORCH_MODULE(Block);
 class NetworkImpl : public torch::nn::Module {
  public:
   // Precondition: validate(spec).ok(); use build_model for a checked build.
-  explicit NetworkImpl(const ModelSpec& spec);
+  explicit NetworkImpl(const spec::ModelSpec& spec);
   torch::Tensor forward(torch::Tensor x);
-  const ModelSpec& spec() const { return spec_; }
+  const spec::ModelSpec& spec() const { return spec_; }
 
  private:
-  ModelSpec spec_;
+  spec::ModelSpec spec_;
   LayerGraph stem_;
   std::vector<Block> blocks_;
   LayerGraph head_;
@@ -99,7 +99,12 @@ TORCH_MODULE(Network);
 
 // Builds the spec's network with the torchvision initialisation (Kaiming-normal
 // convs, BN weight 1 and bias 0). The weights depend on torch's global seed.
-Result<Network> build_model(const ModelSpec& spec);
+Result<Network> build_model(const spec::ModelSpec& spec);
+
+// Copies `from`'s parameters and buffers into `to`'s of the same name and
+// shape (weights between networks that share structure: initial weights, a
+// pruned network, α of an earlier mask phase); the others keep their values.
+void copy_weights(Network& from, Network& to);
 
 // Counts measured by running one forward pass with tracing on: the output
 // tensors of active ReLU sites, the weight and output shapes of every conv and

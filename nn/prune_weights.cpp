@@ -5,10 +5,10 @@
 
 namespace deepreduce::nn {
 
-torch::Tensor filter_importance(const torch::Tensor& weight, PruneCriterion criterion) {
+torch::Tensor filter_importance(const torch::Tensor& weight, spec::PruneCriterion criterion) {
   torch::NoGradGuard no_grad;
   const torch::Tensor w = weight.detach().to(torch::kCPU, torch::kDouble).flatten(1);
-  if (criterion == PruneCriterion::kL1) return w.abs().sum(1);
+  if (criterion == spec::PruneCriterion::kL1) return w.abs().sum(1);
   // FPGM: the filter nearest the geometric median has the smallest total
   // distance to the others; it is the most replaceable (He et al., Eq. 6).
   // Direct distances (compute mode 2), not the matrix-product shortcut: equal
@@ -34,14 +34,14 @@ torch::Tensor kept_by_score(const torch::Tensor& score, int64_t keep) {
 
 }  // namespace
 
-Result<Network> prune_network(Network& source, const ModelSpec& target, PruneCriterion criterion) {
+Result<Network> prune_network(Network& source, const spec::ModelSpec& target, spec::PruneCriterion criterion) {
   DR_RETURN_IF_ERROR(validate(target));
-  ModelSpec unpruned = target, src_spec = source->spec();
+  spec::ModelSpec unpruned = target, src_spec = source->spec();
   unpruned.widths.clear();
   src_spec.widths.clear();
   if (unpruned != src_spec)
     return Status::invalid_argument("pruning: the pruned spec must be the source's network with narrower blocks");
-  const ResolvedArch src = resolve_unchecked(source->spec()), dst = resolve_unchecked(target);
+  const spec::ResolvedArch src = resolve_unchecked(source->spec()), dst = resolve_unchecked(target);
   auto params = source->named_parameters(true);
   auto buffers = source->named_buffers(true);
   auto tensor = [&](const std::string& name) -> torch::Tensor {
@@ -67,9 +67,9 @@ Result<Network> prune_network(Network& source, const ModelSpec& target, PruneCri
       return Status::invalid_argument("pruning: " + key + " has " + std::to_string(have) +
                                       " channels in the source, cannot grow to " + std::to_string(keep));
     torch::Tensor score;
-    for (const ResolvedBlock* b : all_blocks(src))
+    for (const spec::ResolvedBlock* b : all_blocks(src))
       for (const auto& l : b->layers)
-        if (l.kind == LayerKind::kConv && !l.depthwise && l.group_out == gi) {
+        if (l.kind == spec::LayerKind::kConv && !l.depthwise && l.group_out == gi) {
           const torch::Tensor w = tensor(l.path + ".weight");
           if (!w.defined()) return Status::internal("pruning: the source has no tensor " + l.path + ".weight");
           const torch::Tensor s = filter_importance(w, criterion);
@@ -77,12 +77,12 @@ Result<Network> prune_network(Network& source, const ModelSpec& target, PruneCri
         }
     if (!score.defined()) return Status::internal("pruning: nothing writes the channels of " + key);
     const torch::Tensor kept = kept_by_score(score, keep);
-    for (const ResolvedBlock* b : all_blocks(src))
+    for (const spec::ResolvedBlock* b : all_blocks(src))
       for (const auto& l : b->layers) {
-        if (l.kind == LayerKind::kConv) {
+        if (l.kind == spec::LayerKind::kConv) {
           if (l.group_out == gi) slices[l.path + ".weight"].push_back({0, kept});  // filters (depthwise: its channels)
           if (!l.depthwise && l.group_in == gi) slices[l.path + ".weight"].push_back({1, kept});
-        } else if (l.kind == LayerKind::kBatchNorm && l.group_out == gi) {
+        } else if (l.kind == spec::LayerKind::kBatchNorm && l.group_out == gi) {
           for (const auto& suffix : kBn) slices[l.path + suffix].push_back({0, kept});
         }
       }

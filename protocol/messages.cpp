@@ -1,5 +1,17 @@
 #include "protocol/messages.h"
 
+namespace deepreduce::spec {
+
+void to_json(nlohmann::json& j, const ArtifactKind& k) { j = artifact_kind_name(k); }
+void from_json(const nlohmann::json& j, ArtifactKind& k) {
+  // decode() has checked the name against the table's choices.
+  const std::string name = j.get<std::string>();
+  for (const auto& e : kArtifactKindNames)
+    if (name == e.name) k = e.value;
+}
+
+}  // namespace deepreduce::spec
+
 namespace deepreduce::protocol {
 
 void to_json(nlohmann::json& j, const Heartbeat&) { j = nlohmann::json::object(); }

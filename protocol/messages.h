@@ -7,8 +7,9 @@
 //   read<T>(m)      then turns a decoded message of T's type into T;
 //   message(t)      builds the message encode() sends.
 //
-// Enumerated fields (an artifact's kind, a receipt's status) stay strings:
-// decode() has checked them against the table's choices.
+// An artifact's kind is its enum (decode() has checked it is one of the
+// table's choices, which are its names); a receipt's status stays a string,
+// checked the same way.
 #pragma once
 
 #include <cstdint>
@@ -18,8 +19,17 @@
 #include <vector>
 
 #include "protocol/protocol.h"
+#include "spec/artifact.h"
+
+namespace deepreduce::spec {
+// An artifact kind on the wire is its name.
+void to_json(nlohmann::json& j, const ArtifactKind& k);
+void from_json(const nlohmann::json& j, ArtifactKind& k);
+}  // namespace deepreduce::spec
 
 namespace deepreduce::protocol {
+
+using spec::ArtifactKind;
 
 // A trial a worker holds: its lease (HELLO.running).
 struct HeldLease {
@@ -60,7 +70,8 @@ struct Upload {
   static constexpr Type kType = Type::kUpload;
   std::string trial;
   int64_t attempt = 0;
-  std::string lease, kind;
+  std::string lease;
+  spec::ArtifactKind kind = spec::ArtifactKind::kModel;
   int64_t chunk = 0, chunks = 1, size = 0;
 };
 // RESULT (not "Result": that is deepreduce::Result<T>).
@@ -83,7 +94,8 @@ struct Failed {
 };
 struct Fetch {
   static constexpr Type kType = Type::kFetch;
-  std::string trial, kind;
+  std::string trial;
+  spec::ArtifactKind kind = spec::ArtifactKind::kModel;
 };
 struct Bye {
   static constexpr Type kType = Type::kBye;
@@ -99,12 +111,13 @@ struct Assign {
   std::string trial;
   int64_t attempt = 0;
   std::string lease;
-  nlohmann::json spec = nlohmann::json::object();  // the trial spec (storage::trial_spec_from_json reads it)
+  nlohmann::json spec = nlohmann::json::object();  // the trial spec (spec::trial_spec_from_json reads it)
   bool checkpoint = false;                         // a checkpoint is stored: FETCH it and resume
 };
 struct Artifact {
   static constexpr Type kType = Type::kArtifact;
-  std::string trial, kind;
+  std::string trial;
+  spec::ArtifactKind kind = spec::ArtifactKind::kModel;
   int64_t chunk = 0, chunks = 1, size = 0;
   bool found = false;
 };

@@ -36,7 +36,7 @@ constexpr int64_t kReason = static_cast<int64_t>(kMaxReasonBytes);
 Field trial_f() { return {"trial", Kind::kHex32}; }
 Field attempt_f() { return {"attempt", Kind::kInt, 1, kMaxAttempt}; }
 Field lease_f() { return {"lease", Kind::kHex32}; }
-Field kind_f() { return {"kind", Kind::kEnum, 0, 0, {"model", "checkpoint", "mask"}}; }
+Field kind_f() { return {"kind", Kind::kEnum, 0, 0, enum_names(spec::kArtifactKindNames)}; }
 std::vector<Field> chunk_fs() {
   return {{"chunk", Kind::kInt, 0, kMaxChunks - 1}, {"chunks", Kind::kInt, 1, kMaxChunks},
           {"size", Kind::kInt, 0, kMaxArtifactBytes}};

@@ -18,9 +18,9 @@ if ! command -v "$CXX" >/dev/null; then
 fi
 BIN="$OUT/fuzz_decode"
 SOURCES=(protocol/fuzz_decode.cpp protocol/protocol.cpp protocol/messages.cpp common/status.cpp common/digest.cpp)
-if [[ ! -x "$BIN" || -n "$(find "${SOURCES[@]}" protocol/protocol.h protocol/messages.h common/status.h common/digest.h -newer "$BIN")" ]]; then
+if [[ ! -x "$BIN" || -n "$(find "${SOURCES[@]}" protocol/protocol.h protocol/messages.h common/status.h common/digest.h spec/artifact.h common/enum_names.h -newer "$BIN")" ]]; then
   echo "fuzz: building $BIN" >&2
-  "$CXX" -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I. \
+  "$CXX" -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I. -DJSON_DISABLE_ENUM_SERIALIZATION=1 \
     "${SOURCES[@]}" -lsodium -o "$BIN"
 fi
 

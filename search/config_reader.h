@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "common/text.h"
+#include "common/nearest.h"
 #include "search/yaml_lint.h"
 #include "spec/job_schema.h"
 
@@ -59,7 +59,7 @@ class ConfigReader {
   // The schema's keys a sweep spells "SECTION.leaf": their leaves.
   static std::vector<std::string> job_section(const std::string& section) {
     std::vector<std::string> leaves;
-    for (const auto& k : train::job_keys()) {
+    for (const auto& k : spec::job_keys()) {
       const std::string sweep = k.sweep;
       if (sweep.rfind(section + ".", 0) == 0) leaves.push_back(sweep.substr(section.size() + 1));
     }
@@ -68,16 +68,16 @@ class ConfigReader {
 
   // Every key of the schema that `section` (a mapping) sets, into the job;
   // a wrong value is named at its line with the sweep's spelling.
-  Status job_keys(const YAML::Node& map, const std::string& section, train::TrainJob& job) const {
+  Status job_keys(const YAML::Node& map, const std::string& section, spec::TrainJob& job) const {
     for (const auto& leaf : job_section(section)) {
       const YAML::Node n = map[leaf];
       if (!n) continue;
-      const train::JobKey& key = *train::key_by_sweep(section + "." + leaf);
+      const spec::JobKey& key = *spec::key_by_sweep(section + "." + leaf);
       auto wrong = [&](const YAML::Node& at) {
-        return error(at, key.sweep, std::string("expected ") + train::expected_text(key.type) + ", got " + shown(at));
+        return error(at, key.sweep, "expected " + spec::expected_text(key) + ", got " + shown(at));
       };
       std::string text;  // as the command line would give it: a list is "3,5"
-      if (key.type == train::KeyType::kIntList) {
+      if (key.type == spec::KeyType::kIntList) {
         if (!n.IsSequence()) return wrong(n);
         for (const auto& item : n) {
           if (!item.IsScalar()) return wrong(item);
@@ -87,7 +87,7 @@ class ConfigReader {
         if (!n.IsScalar()) return wrong(n);
         text = n.Scalar();
       }
-      if (Status s = train::set_key_from_text(key, job, text); !s.ok())
+      if (Status s = spec::set_key_from_text(key, job, text); !s.ok())
         return error(n, key.sweep, s.message().substr(std::string(key.path).size() + 2));
     }
     return Status();

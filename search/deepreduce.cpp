@@ -12,8 +12,8 @@
 
 namespace deepreduce::search {
 
-using storage::Role;
-using storage::TrialSpec;
+using spec::Role;
+using spec::TrialSpec;
 using storage::TrialState;
 
 namespace {
@@ -41,7 +41,7 @@ class DeepReduceStrategy : public Strategy {
 
   std::string blocked(const Seen& seen) const override {
     auto failed = [&](const TrialSpec& spec) {
-      auto it = seen.find(storage::trial_id(spec));
+      auto it = seen.find(spec::trial_id(spec));
       return it != seen.end() && it->second.state == TrialState::kFailed;
     };
     const TrialSpec baseline = baseline_trial(c_);
@@ -161,7 +161,7 @@ class DeepReduceStrategy : public Strategy {
     }
     const TrialSpec baseline = baseline_trial(c_);
     for (const auto& shape : shapes) {
-      nn::ModelSpec m = baseline.job.model;
+      spec::ModelSpec m = baseline.job.model;
       m.alpha = shape.alpha;
       m.rho = shape.rho;
       m.blocks = shape.blocks;
@@ -169,10 +169,10 @@ class DeepReduceStrategy : public Strategy {
       // A reshaped network keeps every ReLU too: reshaping alone is a point of its own.
       if (shape.reshaped) reduced.insert(reduced.begin(), Reduction{{}, {}, Role::kReshaping});
       for (const auto& red : reduced) {
-        auto planned = nn::cull(m, red.cull);
-        if (planned.ok()) planned = nn::thin(*planned, red.thin, c_.thin_position);
+        auto planned = spec::cull(m, red.cull);
+        if (planned.ok()) planned = spec::thin(*planned, red.thin, c_.thin_position);
         if (!planned.ok()) return planned.status();
-        auto counts = nn::count(*planned);
+        auto counts = spec::count(*planned);
         if (!counts.ok()) return counts.status();
         if (dr.relu_max > 0 && (counts->relus < dr.relu_min || counts->relus > dr.relu_max)) continue;
         for (bool kd : c_.grid.kd) {
@@ -199,7 +199,7 @@ nlohmann::json options_of(const SweepConfig& c) {
           {"rho", c.grid.rho},
           {"blocks", c.grid.blocks},
           {"kd", c.grid.kd},
-          {"thin_position", c.thin_position == nn::ThinPosition::kFirst ? "first" : "second"}};
+          {"thin_position", c.thin_position == spec::ThinPosition::kFirst ? "first" : "second"}};
 }
 
 Result<nlohmann::json> read(const ConfigReader& r, const YAML::Node& sr, SweepConfig& c) {
@@ -263,7 +263,7 @@ Status load(const nlohmann::json& o, SweepConfig& c) {
     c.grid.rho = o.at("rho").get<std::vector<double>>();
     c.grid.blocks = o.at("blocks").get<std::vector<std::vector<int64_t>>>();
     c.grid.kd = o.at("kd").get<std::vector<bool>>();
-    auto position = nn::parse_thin_position(o.at("thin_position").get<std::string>());
+    auto position = spec::parse_thin_position(o.at("thin_position").get<std::string>());
     if (!position.ok()) return position.status();
     c.thin_position = *position;
     if (!parse_metric(dr.metric).ok()) return Status::corruption("deepreduce options: metric \"" + dr.metric + "\"");
@@ -279,10 +279,19 @@ Result<std::unique_ptr<Strategy>> make(const SweepConfig& c, const nlohmann::jso
 
 }  // namespace
 
+Presentation deepreduce_presentation() {
+  Presentation p;
+  p.series = {{"without KD", "#1f77b4", "circle"}, {"with KD", "#ff7f0e", "square"}};
+  p.kd_series = true;
+  p.primary = true;
+  return p;
+}
+
 StrategyDef deepreduce_strategy_def() {
   StrategyDef d;
   d.name = "deepreduce";
   d.method = "DeepReDuce";
+  d.presentation = deepreduce_presentation();
   d.summary = "the paper's pipeline: criticality, culling, thinning, reshaping, each without and with KD";
   d.keys = {"phases", "metric", "rank_with_kd", "order", "relu_budget", "alpha", "rho", "blocks", "kd", "thin_position"};
   d.halving = true;
@@ -294,11 +303,11 @@ StrategyDef deepreduce_strategy_def() {
 
 std::vector<CriticalityTrial> criticality_trials(const TrialSpec& baseline, const std::vector<bool>& kd) {
   std::vector<CriticalityTrial> out;
-  const std::string teacher = storage::trial_id(baseline);
-  std::vector<std::pair<std::string, nn::ModelSpec>> networks;
-  for (const auto& stage : nn::stage_names(*nn::resolve_unchecked(baseline.job.model).def))
-    networks.push_back({stage, *nn::only(baseline.job.model, stage)});
-  networks.push_back({"none", *nn::no_relus(baseline.job.model)});
+  const std::string teacher = spec::trial_id(baseline);
+  std::vector<std::pair<std::string, spec::ModelSpec>> networks;
+  for (const auto& stage : spec::stage_names(*spec::resolve_unchecked(baseline.job.model).def))
+    networks.push_back({stage, *spec::only(baseline.job.model, stage)});
+  networks.push_back({"none", *spec::no_relus(baseline.job.model)});
   for (bool k : kd)
     for (const auto& [stage, model] : networks) {
       TrialSpec s = with_model(baseline, model);
@@ -313,7 +322,7 @@ CriticalityTable criticality_table(const SweepConfig& config, const Seen& seen) 
   if (!has_method(config, "deepreduce") || !config.deepreduce.has("criticality")) return table;
   table.metric = config.deepreduce.metric;
   const TrialSpec baseline = baseline_trial(config);
-  const auto counts = nn::count(baseline.job.model);
+  const auto counts = spec::count(baseline.job.model);
   std::vector<bool> kd_flags = config.grid.kd;
   bool all_finished = true;
   std::map<std::string, CriticalityRow> rows;
@@ -324,7 +333,7 @@ CriticalityTable criticality_table(const SweepConfig& config, const Seen& seen) 
     rows[sc.stage] = row;
   }
   for (const auto& t : criticality_trials(baseline, kd_flags)) {
-    auto it = seen.find(storage::trial_id(t.spec));
+    auto it = seen.find(spec::trial_id(t.spec));
     const bool ranking = t.kd == config.deepreduce.rank_with_kd;
     // Ranking needs every ranking network done: a failed one blocks the phase (see blocked()).
     if (ranking && (it == seen.end() || it->second.state != TrialState::kDone)) all_finished = false;

@@ -25,7 +25,7 @@ nlohmann::json options_of(const SweepConfig& c) {
   const auto& g = c.grid;
   return {{"cull", g.cull},   {"thin", g.thin}, {"alpha", g.alpha},
           {"rho", g.rho},     {"blocks", g.blocks}, {"kd", g.kd},
-          {"thin_position", c.thin_position == nn::ThinPosition::kFirst ? "first" : "second"}};
+          {"thin_position", c.thin_position == spec::ThinPosition::kFirst ? "first" : "second"}};
 }
 
 Result<nlohmann::json> read(const ConfigReader& r, const YAML::Node& sr, SweepConfig& c) {
@@ -33,11 +33,11 @@ Result<nlohmann::json> read(const ConfigReader& r, const YAML::Node& sr, SweepCo
   DR_RETURN_IF_ERROR(read_reshaping(r, sr, c));
   if (sr["cull"]) DR_RETURN_IF_ERROR(r.list_of_lists(sr["cull"], "search.cull", "stage names", g.cull));
   if (sr["thin"]) DR_RETURN_IF_ERROR(r.list_of_lists(sr["thin"], "search.thin", "stage names", g.thin));
-  const nn::ModelSpec& m = c.base.model;
+  const spec::ModelSpec& m = c.base.model;
   for (const char* key : {"cull", "thin"}) {
     const auto& sets = std::string(key) == "cull" ? g.cull : g.thin;
     for (size_t i = 0; i < sets.size(); ++i) {
-      auto planned = std::string(key) == "cull" ? nn::cull(m, sets[i]) : nn::thin(m, sets[i], c.thin_position);
+      auto planned = std::string(key) == "cull" ? spec::cull(m, sets[i]) : spec::thin(m, sets[i], c.thin_position);
       if (!planned.ok()) return r.error(sr[key][i], std::string("search.") + key, planned.status().message());
     }
   }
@@ -53,7 +53,7 @@ Status load(const nlohmann::json& o, SweepConfig& c) {
     g.rho = o.at("rho").get<std::vector<double>>();
     g.blocks = o.at("blocks").get<std::vector<std::vector<int64_t>>>();
     g.kd = o.at("kd").get<std::vector<bool>>();
-    auto position = nn::parse_thin_position(o.at("thin_position").get<std::string>());
+    auto position = spec::parse_thin_position(o.at("thin_position").get<std::string>());
     if (!position.ok()) return position.status();
     c.thin_position = *position;
   } catch (const nlohmann::json::exception& e) {
@@ -72,6 +72,7 @@ StrategyDef grid_strategy_def() {
   StrategyDef d;
   d.name = "grid";
   d.method = "DeepReDuce";
+  d.presentation = deepreduce_presentation();
   d.summary = "every combination of culling, thinning, widths, resolutions, depths and KD";
   d.keys = {"cull", "thin", "alpha", "rho", "blocks", "kd", "thin_position"};
   d.halving = true;
@@ -89,15 +90,15 @@ Result<std::vector<PlannedTrial>> grid_trials(const SweepConfig& c) {
       g.blocks.empty() ? std::vector<std::vector<int64_t>>{c.base.model.blocks} : g.blocks;
   std::vector<PlannedTrial> out;
   std::set<std::string> seen;
-  auto add = [&](storage::TrialSpec spec, storage::Role role) {
-    const std::string id = storage::trial_id(spec);
+  auto add = [&](spec::TrialSpec spec, spec::Role role) {
+    const std::string id = spec::trial_id(spec);
     if (seen.insert(id).second) out.push_back({std::move(spec), role});
     return id;
   };
   for (double alpha : alphas)
     for (double rho : rhos)
       for (const auto& blocks : depths) {
-        storage::TrialSpec base;
+        spec::TrialSpec base;
         base.job = c.base;
         base.job.model.alpha = alpha;
         base.job.model.rho = rho;
@@ -106,18 +107,18 @@ Result<std::vector<PlannedTrial>> grid_trials(const SweepConfig& c) {
         base.job.train.kd.teacher.clear();
         const bool any_kd = std::find(g.kd.begin(), g.kd.end(), true) != g.kd.end();
         std::string teacher;
-        if (any_kd) teacher = add(base, storage::Role::kBaseline);  // the KD teacher: the all-ReLU network of this shape
+        if (any_kd) teacher = add(base, spec::Role::kBaseline);  // the KD teacher: the all-ReLU network of this shape
         for (const auto& culled : g.cull)
           for (const auto& thinned : g.thin) {
-            auto planned = nn::cull(base.job.model, culled);
+            auto planned = spec::cull(base.job.model, culled);
             if (!planned.ok()) return planned.status();
-            planned = nn::thin(*planned, thinned, c.thin_position);
+            planned = spec::thin(*planned, thinned, c.thin_position);
             if (!planned.ok()) return planned.status();
             for (bool kd : g.kd) {
-              storage::TrialSpec s = base;
+              spec::TrialSpec s = base;
               s.job.model = *planned;
               if (kd) s.teacher = teacher;
-              add(s, s.job.model.relu_off.empty() && !kd ? storage::Role::kBaseline : storage::Role::kCandidate);
+              add(s, s.job.model.relu_off.empty() && !kd ? spec::Role::kBaseline : spec::Role::kCandidate);
             }
           }
       }

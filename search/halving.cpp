@@ -11,8 +11,8 @@
 namespace deepreduce::search {
 namespace {
 
-using storage::Role;
-using storage::TrialSpec;
+using spec::Role;
+using spec::TrialSpec;
 using storage::TrialState;
 
 bool halved_role(Role role) {
@@ -48,7 +48,7 @@ class HalvingStrategy : public Strategy {
     // so the front keeps a candidate at every budget.
     std::vector<double> logs;
     for (const auto& t : candidates) {
-      auto counts = nn::count(t.spec.job.model);
+      auto counts = spec::count(t.spec.job.model);
       if (!counts.ok()) return counts.status();
       logs.push_back(std::log10(static_cast<double>(std::max<int64_t>(counts->relus, 1))));
     }

@@ -10,16 +10,16 @@
 // chain of trial dependencies, distributed like KD teachers. Once a mask
 // exists, a fine-tuning trains the network under it (its spec names the mask
 // by its kept counts and digest, so its id is what it is). With train.seeds
-// every seed has its own chain from its own baseline. (search/masked.cpp
+// every seed has its own chain from its own baseline. (search/mask_planner.cpp
 // plans the trials.)
-#include "search/masked.h"
+#include "search/mask_planner.h"
 
 namespace deepreduce::search {
 namespace {
 
 Result<nlohmann::json> read(const ConfigReader& r, const YAML::Node& sr, SweepConfig& c) {
   MaskedOptions o;
-  o.method = "snl";
+  o.method = spec::LinearizeMethod::kSnl;
   o.chain = true;
   DR_RETURN_IF_ERROR(read_masked_options(r, sr, c, o));
   return to_json(o);
@@ -31,6 +31,7 @@ StrategyDef linearize_strategy_def() {
   StrategyDef d;
   d.name = "linearize";
   d.method = "learned linearization";
+  d.presentation = masked_presentation({d.method, "#9467bd", "filled-diamond"});
   d.summary = "SNL: per-pixel (or per-channel) ReLU masks learned under a growing L1 penalty, chained over budgets, "
               "each fine-tuned under its mask";
   d.keys = masked_keys();

@@ -1,14 +1,16 @@
 // channel_pruning: the paper's comparison beside any search. The trained
 // baseline loses its least important filters (L1, Li et al. 2017; FPGM, He et
 // al. 2019) to MACs targets or uniform rates, and is fine-tuned.
+#include <fmt/format.h>
+
 #include "search/registry.h"
 #include "spec/prune.h"
 
 namespace deepreduce::search {
 namespace {
 
-using storage::Role;
-using storage::TrialSpec;
+using spec::Role;
+using spec::TrialSpec;
 
 class PruningStrategy : public Strategy {
  public:
@@ -31,7 +33,7 @@ class PruningStrategy : public Strategy {
     const auto& p = c_.pruning;
     const TrialSpec baseline = baseline_trial(c_);
     std::vector<PlannedTrial> out;
-    auto add = [&](const nn::ModelSpec& model, storage::PruneSpec how) {
+    auto add = [&](const spec::ModelSpec& model, spec::PruneSpec how) {
       for (const auto criterion : p.criteria)
         for (bool kd : p.kd) {
           TrialSpec s = with_model(baseline, model);
@@ -47,17 +49,17 @@ class PruningStrategy : public Strategy {
         }
     };
     for (double f : p.macs_targets) {
-      auto shape = nn::prune_to_macs(baseline.job.model, f, p.scope);
+      auto shape = spec::prune_to_macs(baseline.job.model, f, p.scope);
       if (!shape.ok()) return shape.status().with_context("channel_pruning.macs");
-      storage::PruneSpec how;
+      spec::PruneSpec how;
       how.macs_target = f;
       how.rate = shape->rate;
       add(shape->spec, how);
     }
     for (double rate : p.rates) {
-      auto spec = nn::prune_rate(baseline.job.model, rate, p.scope);
+      auto spec = spec::prune_rate(baseline.job.model, rate, p.scope);
       if (!spec.ok()) return spec.status().with_context("channel_pruning.rates");
-      storage::PruneSpec how;
+      spec::PruneSpec how;
       how.rate = rate;
       add(*spec, how);
     }
@@ -69,8 +71,8 @@ class PruningStrategy : public Strategy {
 
 nlohmann::json options_of(const PruningSpace& p) {
   nlohmann::json criteria = nlohmann::json::array();
-  for (auto c : p.criteria) criteria.push_back(nn::criterion_name(c));
-  return {{"criteria", criteria}, {"scope", nn::prune_scope_name(p.scope)}, {"macs", p.macs_targets},
+  for (auto c : p.criteria) criteria.push_back(spec::criterion_name(c));
+  return {{"criteria", criteria}, {"scope", spec::prune_scope_name(p.scope)}, {"macs", p.macs_targets},
           {"rates", p.rates}, {"epochs", p.epochs}, {"lr", p.lr}, {"kd", p.kd}};
 }
 
@@ -78,13 +80,13 @@ Result<nlohmann::json> read(const ConfigReader& r, const YAML::Node& n, SweepCon
   auto& p = c.pruning;
   p.enabled = true;
   if (n["scope"])
-    DR_RETURN_IF_ERROR(r.choice(n["scope"], "channel_pruning.scope", "coupled or inner", nn::parse_prune_scope, p.scope));
+    DR_RETURN_IF_ERROR(r.choice(n["scope"], "channel_pruning.scope", "coupled or inner", spec::parse_prune_scope, p.scope));
   if (n["criteria"]) {
     std::vector<std::string> names;
     DR_RETURN_IF_ERROR(r.list(n["criteria"], "channel_pruning.criteria", "criteria (l1, fpgm)", names));
     p.criteria.clear();
     for (size_t i = 0; i < names.size(); ++i) {
-      auto crit = nn::parse_criterion(names[i]);
+      auto crit = spec::parse_criterion(names[i]);
       if (!crit.ok())
         return r.error(n["criteria"][i], "channel_pruning.criteria", "expected l1 or fpgm, got \"" + names[i] + "\"");
       p.criteria.push_back(*crit);
@@ -96,7 +98,7 @@ Result<nlohmann::json> read(const ConfigReader& r, const YAML::Node& n, SweepCon
   for (size_t i = 0; i < p.macs_targets.size(); ++i)
     if (!(p.macs_targets[i] > 0 && p.macs_targets[i] < 1))
       return r.error(n["macs"][i], "channel_pruning.macs", "expected a fraction of the baseline's MACs in (0, 1)");
-    else if (auto shape = nn::prune_to_macs(c.base.model, p.macs_targets[i], p.scope); !shape.ok())
+    else if (auto shape = spec::prune_to_macs(c.base.model, p.macs_targets[i], p.scope); !shape.ok())
       return r.error(n["macs"][i], "channel_pruning.macs", shape.status().message());
   if (n["rates"]) DR_RETURN_IF_ERROR(r.list(n["rates"], "channel_pruning.rates", "pruning rates in (0, 1)", p.rates));
   for (size_t i = 0; i < p.rates.size(); ++i)
@@ -117,11 +119,11 @@ Status load(const nlohmann::json& o, SweepConfig& c) {
     p.enabled = true;
     p.criteria.clear();
     for (const auto& name : o.at("criteria")) {
-      auto crit = nn::parse_criterion(name.get<std::string>());
+      auto crit = spec::parse_criterion(name.get<std::string>());
       if (!crit.ok()) return crit.status();
       p.criteria.push_back(*crit);
     }
-    auto scope = nn::parse_prune_scope(o.at("scope").get<std::string>());
+    auto scope = spec::parse_prune_scope(o.at("scope").get<std::string>());
     if (!scope.ok()) return scope.status();
     p.scope = *scope;
     p.macs_targets = o.at("macs").get<std::vector<double>>();
@@ -139,12 +141,29 @@ Result<std::unique_ptr<Strategy>> make(const SweepConfig& c, const nlohmann::jso
   return std::unique_ptr<Strategy>(std::make_unique<PruningStrategy>(c));
 }
 
+
+// "L1 to 50% MACs", "FPGM rate 0.30, inner channels only", + " + KD".
+std::string row_label(const spec::TrialSpec& spec, bool kd) {
+  if (!spec.prune) return kd ? "+ KD" : "";
+  const spec::PruneSpec& prune = *spec.prune;
+  std::string m = prune.criterion == spec::PruneCriterion::kL1 ? "L1" : "FPGM";
+  if (prune.macs_target)
+    m += " to " + fmt::format("{:.0f}", 100.0 * *prune.macs_target) + "% MACs";
+  else if (prune.rate)
+    m += " rate " + fmt::format("{:.2f}", *prune.rate);
+  if (prune.scope == spec::PruneScope::kInner) m += ", inner channels only";
+  return m + (kd ? " + KD" : "");
+}
+
 }  // namespace
 
 StrategyDef channel_pruning_strategy_def() {
   StrategyDef d;
   d.name = "channel_pruning";
   d.method = "channel pruning";
+  d.presentation.series = {{"channel pruning", "#d62728", "triangle"}};
+  d.presentation.baseline = true;
+  d.presentation.row_label = row_label;
   d.summary = "L1 / FPGM filter pruning of the trained baseline to MACs targets or rates, fine-tuned";
   d.section = "channel_pruning";
   d.keys = {"criteria", "scope", "macs", "rates", "epochs", "lr", "kd"};

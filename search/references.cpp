@@ -30,7 +30,7 @@ ReferencePoint ref(std::string series, std::string label, int64_t relus, double 
 
 // The criticality study's points: one stage's ReLUs only (the all-culled
 // network has none and is not drawn on a log axis). ReLU counts are the
-// stages' exact counts at 32x32 (nn::count), accuracies the paper's.
+// stages' exact counts at 32x32 (spec::count), accuracies the paper's.
 std::vector<ReferencePoint> criticality_points(const std::string& arch, const std::vector<int64_t>& relus,
                                                const std::vector<double>& without_kd,
                                                const std::vector<double>& with_kd) {

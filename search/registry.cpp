@@ -9,11 +9,17 @@ const std::vector<StrategyDef>& strategy_registry() {
   static const std::vector<StrategyDef> kRegistry = {
       grid_strategy_def(),
       deepreduce_strategy_def(),
-      channel_pruning_strategy_def(),
       linearize_strategy_def(),
       senet_strategy_def(),
+      channel_pruning_strategy_def(),
   };
   return kRegistry;
+}
+
+const StrategyDef* strategy_of_method(const std::string& method) {
+  for (const auto& d : strategy_registry())
+    if (d.method == method) return &d;
+  return nullptr;
 }
 
 std::vector<std::string> search_strategy_names() {

@@ -24,9 +24,38 @@
 
 namespace deepreduce::search {
 
+// How a report shows a method's networks: it asks each strategy (through its
+// StrategyDef) and branches on no name.
+struct SeriesStyle {
+  std::string name;   // "with KD", "learned linearization": the legend's words
+  std::string color;  // "#1f77b4"
+  std::string shape;  // circle, square, triangle, filled-diamond (report/figures.cpp draws them)
+};
+struct Presentation {
+  // The series its networks are drawn in: one, or with `kd_series` two,
+  // {without KD, with KD}, by whether a network trained with KD.
+  std::vector<SeriesStyle> series;
+  bool kd_series = false;
+  // The method the search is about (DeepReDuce): its front comes first, its
+  // fronts without and with KD are drawn dashed, and the criticality study
+  // is drawn in its series' colours.
+  bool primary = false;
+  // A baseline the other methods are measured against (channel pruning): its
+  // front comes last, the report tables each of its networks against the
+  // nearest primary network in MACs, and the ReLU figure's arrows measure the
+  // front against its best network. Left out of the latency front.
+  bool baseline = false;
+  // A baseline network's row label ("L1 to 50% MACs + KD").
+  std::string (*row_label)(const spec::TrialSpec& spec, bool kd) = nullptr;
+  // The ReLU budgets its stored options aim at (learned linearization's
+  // search.budgets): rows of the report's per-budget table. Null: none.
+  std::vector<int64_t> (*budgets)(const nlohmann::json& options) = nullptr;
+};
+
 struct StrategyDef {
   std::string name;     // "deepreduce": what `strategy:` says
   std::string method;   // the front its networks are drawn on: "DeepReDuce", "channel pruning", ...
+  Presentation presentation;  // how the report shows its networks
   std::string summary;  // one line for help
   // Where its keys are: "search" (an entry of the search section) or a
   // top-level section of its own ("channel_pruning").
@@ -44,8 +73,11 @@ struct StrategyDef {
   Result<std::unique_ptr<Strategy>> (*make)(const SweepConfig& config, const nlohmann::json& options) = nullptr;
 };
 
-// Every strategy, in a stable order.
+// Every strategy, in a stable order (the order of the report's legends).
 const std::vector<StrategyDef>& strategy_registry();
+// The strategy whose networks are drawn as `method` (StrategyDef::method);
+// null for none.
+const StrategyDef* strategy_of_method(const std::string& method);
 // The strategy called `name`; NotFound naming the known ones (and the nearest).
 Result<const StrategyDef*> find_strategy(const std::string& name);
 // Names of strategies read from a `search` entry.
@@ -62,6 +94,10 @@ StrategyDef senet_strategy_def();
 // config.thin_position: alpha, rho, blocks (reshaping) and kd, and
 // thin_position; every value checked where it is written.
 Status read_reshaping(const ConfigReader& r, const YAML::Node& search, SweepConfig& config);
+
+// How DeepReDuce's networks are shown (deepreduce and grid): the primary
+// method, in two series, without and with KD.
+Presentation deepreduce_presentation();
 
 // Wrappers make_strategy() puts around the methods.
 std::unique_ptr<Strategy> with_halving(const SweepConfig& c, std::unique_ptr<Strategy> inner);

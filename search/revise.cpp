@@ -4,7 +4,8 @@
 #include <algorithm>
 #include <set>
 
-#include "common/text.h"
+#include "common/format.h"
+#include "common/json_diff.h"
 #include "storage/trial.h"
 
 namespace deepreduce::search {
@@ -52,7 +53,7 @@ Result<std::set<std::string>> planned_elsewhere(storage::Store& store, const std
     if (!strategy.ok()) return strategy.status().with_context("experiment " + e.name);
     auto planned = (*strategy)->propose(seen);
     if (!planned.ok()) return planned.status().with_context("experiment " + e.name);
-    for (const auto& p : *planned) out.insert(storage::trial_id(p.spec));
+    for (const auto& p : *planned) out.insert(spec::trial_id(p.spec));
   }
   return out;
 }
@@ -73,7 +74,7 @@ Result<RevisionSummary> revise(storage::Store& store, const storage::Experiment&
   if (strategy) {
     auto proposed = strategy->propose(*seen);
     if (!proposed.ok()) return proposed.status();
-    for (const auto& p : *proposed) planned.insert(storage::trial_id(p.spec));
+    for (const auto& p : *proposed) planned.insert(spec::trial_id(p.spec));
   }
   auto records = store.list_trials();
   if (!records.ok()) return records.status();

@@ -8,8 +8,8 @@
 namespace deepreduce::search {
 namespace {
 
-using storage::Role;
-using storage::TrialSpec;
+using spec::Role;
+using spec::TrialSpec;
 using storage::TrialState;
 
 class SeededStrategy : public Strategy {
@@ -43,7 +43,7 @@ class SeededStrategy : public Strategy {
     if (!view.ok()) return {};
     std::set<std::string> own;
     for (const auto& p : view->planned)
-      if (p.all_seeds) own.insert(storage::trial_id(p.spec));
+      if (p.all_seeds) own.insert(spec::trial_id(p.spec));
     return inner_->decisions(merged(view->means, seen, own));
   }
 
@@ -68,7 +68,7 @@ class SeededStrategy : public Strategy {
         plan.add_all({p});
         continue;
       }
-      const std::string first = storage::trial_id(p.spec);
+      const std::string first = spec::trial_id(p.spec);
       if (out.ids.count(first)) continue;
       auto& ids = out.ids[first];
       for (size_t k = 0; k < c_.seeds.size(); ++k) {
@@ -76,7 +76,7 @@ class SeededStrategy : public Strategy {
         s.job.train.seed = c_.seeds[k];
         if (auto t = out.ids.find(s.teacher); !s.teacher.empty() && t != out.ids.end()) s.teacher = t->second[k];
         if (auto b = out.ids.find(s.base); !s.base.empty() && b != out.ids.end()) s.base = b->second[k];
-        ids.push_back(storage::trial_id(s));
+        ids.push_back(spec::trial_id(s));
         plan.add_all({PlannedTrial{s, p.role}});
       }
     }
@@ -106,7 +106,7 @@ class SeededStrategy : public Strategy {
       const Copies copies = replicate(*planned);
       std::set<std::string> now_own;
       for (const auto& p : *planned)
-        if (p.all_seeds) now_own.insert(storage::trial_id(p.spec));
+        if (p.all_seeds) now_own.insert(spec::trial_id(p.spec));
       Seen means;
       for (const auto& [first, ids] : copies.ids) {
         std::vector<double> tops;

@@ -10,8 +10,8 @@
 
 namespace deepreduce::search {
 
-using storage::Role;
-using storage::TrialSpec;
+using spec::Role;
+using spec::TrialSpec;
 using storage::TrialState;
 
 bool finished(TrialState s) {
@@ -21,25 +21,25 @@ bool finished(TrialState s) {
 std::string Plan::add(TrialSpec spec, Role role, Role phase) {
   spec.role = role;
   spec.phase = phase == Role::kNone ? role : phase;
-  std::string id = storage::trial_id(spec);
+  std::string id = spec::trial_id(spec);
   if (ids_.insert(id).second) trials_.push_back({std::move(spec), role});
   return id;
 }
 
 void Plan::add_all(const std::vector<PlannedTrial>& trials) {
   for (const auto& t : trials) {
-    const std::string id = storage::trial_id(t.spec);
+    const std::string id = spec::trial_id(t.spec);
     if (ids_.insert(id).second) trials_.push_back(t);
   }
 }
 
-TrialSpec with_model(const TrialSpec& base, nn::ModelSpec model) {
+TrialSpec with_model(const TrialSpec& base, spec::ModelSpec model) {
   TrialSpec s = base;
   s.job.model = std::move(model);
   return s;
 }
 
-std::vector<std::string> stages_of(const SweepConfig& c) { return nn::stage_names(*nn::resolve_unchecked(c.base.model).def); }
+std::vector<std::string> stages_of(const SweepConfig& c) { return spec::stage_names(*spec::resolve_unchecked(c.base.model).def); }
 
 TrialSpec baseline_trial(const SweepConfig& config) {
   TrialSpec s;
@@ -50,7 +50,7 @@ TrialSpec baseline_trial(const SweepConfig& config) {
   return s;
 }
 
-bool full_fidelity(const TrialSpec& spec) { return train::schedule_epochs(spec.job.train) == spec.job.train.epochs; }
+bool full_fidelity(const TrialSpec& spec) { return spec::schedule_epochs(spec.job.train) == spec.job.train.epochs; }
 
 namespace {
 
@@ -135,7 +135,7 @@ Result<Observation> observation_of(storage::Store& store, const storage::TrialRe
     auto result = store.get_result(t.id);
     if (!result.ok()) return result.status();
     if (*result) {
-      o.result = train::trial_result_from_json(**result);
+      o.result = spec::trial_result_from_json(**result);
       // Decisions on validation top-1 when the trial held a split out (data.val_split).
       o.top1 = o.result.decision_top1();
     }
@@ -210,12 +210,12 @@ Result<int64_t> expand(storage::Store& store, const std::string& experiment, con
   if (!decided.empty()) DR_RETURN_IF_ERROR(store.put_decisions(experiment, decided));
   std::vector<TrialSpec> fresh;
   for (const auto& p : *planned) {
-    const std::string id = storage::trial_id(p.spec);
+    const std::string id = spec::trial_id(p.spec);
     if (auto it = seen.find(id); it != seen.end() && it->second.no_longer_planned)
       DR_RETURN_IF_ERROR(plan_again(store, id, it->second.state, "planned again by experiment " + experiment));
   }
   for (const auto& p : *planned)
-    if (!seen.count(storage::trial_id(p.spec))) {
+    if (!seen.count(spec::trial_id(p.spec))) {
       fresh.push_back(p.spec);
       if (fresh.back().role == Role::kNone) fresh.back().role = p.role;
       if (fresh.back().phase == Role::kNone) fresh.back().phase = p.role;
@@ -242,7 +242,7 @@ Status assign_roles(storage::Store& store) {
     auto planned = (*strategy)->propose(*seen);
     if (!planned.ok()) return planned.status();
     for (const auto& t : *planned) {
-      const std::string id = storage::trial_id(t.spec);
+      const std::string id = spec::trial_id(t.spec);
       if (!seen->count(id)) continue;
       DR_RETURN_IF_ERROR(store.set_role(id, t.role, t.spec.phase == Role::kNone ? t.role : t.spec.phase));
     }

@@ -37,9 +37,9 @@ namespace deepreduce::search {
 struct Observation {
   storage::TrialState state = storage::TrialState::kPending;
   std::optional<double> top1;  // done trials: what decisions use (validation top-1 with a split, else test)
-  train::TrialResult result;   // done trials: the whole result, typed
-  // Done trials: their stored artifacts, kind ("model", "mask", ...) -> BLAKE2b-256.
-  std::map<std::string, std::string> artifacts;
+  spec::TrialResult result;   // done trials: the whole result, typed
+  // Done trials: their stored artifacts, kind -> BLAKE2b-256.
+  std::map<spec::ArtifactKind, std::string> artifacts;
   // A revision of its experiment no longer planned it (a done trial retired,
   // another cancelled; search/revise.h): planned again, it is brought back.
   bool no_longer_planned = false;
@@ -131,7 +131,7 @@ class Plan {
  public:
   // The spec carries its role and phase into the store (phase: the role,
   // unless given: a rung's is the role of the candidate it shortens).
-  std::string add(storage::TrialSpec spec, storage::Role role, storage::Role phase = storage::Role::kNone);
+  std::string add(spec::TrialSpec spec, spec::Role role, spec::Role phase = spec::Role::kNone);
   void add_all(const std::vector<PlannedTrial>& trials);
   std::vector<PlannedTrial> take() { return std::move(trials_); }
   size_t size() const { return trials_.size(); }
@@ -142,14 +142,14 @@ class Plan {
 };
 
 // The same trial with another network.
-storage::TrialSpec with_model(const storage::TrialSpec& base, nn::ModelSpec model);
+spec::TrialSpec with_model(const spec::TrialSpec& base, spec::ModelSpec model);
 // The ReLU stages of the config's network ("stem", "s1", ...).
 std::vector<std::string> stages_of(const SweepConfig& c);
 // Whether a finished trial ended (done, failed or cancelled).
 bool finished(storage::TrialState s);
 
 // The all-ReLU baseline of a config (the KD teacher of every candidate).
-storage::TrialSpec baseline_trial(const SweepConfig& config);
+spec::TrialSpec baseline_trial(const SweepConfig& config);
 
 // --- the DeepReDuce pipeline's pieces, for reports and tests (search/deepreduce.cpp)
 
@@ -158,9 +158,9 @@ storage::TrialSpec baseline_trial(const SweepConfig& config);
 struct CriticalityTrial {
   std::string stage;  // "stem", "s1", ..., or "none"
   bool kd = false;
-  storage::TrialSpec spec;
+  spec::TrialSpec spec;
 };
-std::vector<CriticalityTrial> criticality_trials(const storage::TrialSpec& baseline, const std::vector<bool>& kd);
+std::vector<CriticalityTrial> criticality_trials(const spec::TrialSpec& baseline, const std::vector<bool>& kd);
 
 // One row of the seed's criticality table, filled from finished trials.
 struct CriticalityRow {
@@ -184,6 +184,6 @@ nlohmann::json to_json(const CriticalityTable& t);
 CriticalityTable criticality_table_from_json(const nlohmann::json& j);
 
 // A trial id → whether it completes its schedule (not a shortened rung).
-bool full_fidelity(const storage::TrialSpec& spec);
+bool full_fidelity(const spec::TrialSpec& spec);
 
 }  // namespace deepreduce::search

@@ -1,6 +1,8 @@
 #include "search/sweep.h"
 
-#include "common/text.h"
+#include "common/format.h"
+#include "common/nearest.h"
+#include "common/utf8.h"
 
 #include "spec/job_schema.h"
 
@@ -46,7 +48,7 @@ Status parse_pi_cost(const YAML::Node& n, const ConfigReader& r, SweepConfig& c)
       j[k] = v;
     }
   }
-  auto p = nn::pi_protocol_from_json(j);
+  auto p = spec::pi_protocol_from_json(j);
   if (!p.ok()) return r.error(n, "pi_cost", p.status().message());
   c.pi = *p;
   return Status();
@@ -247,9 +249,9 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
   DR_RETURN_IF_ERROR(r.keys(ds, "dataset", ConfigReader::job_section("dataset")));
   if (!ds["name"]) return r.error(ds, "dataset.name", "missing");
   DR_RETURN_IF_ERROR(r.job_keys(ds, "dataset", c.base));
-  auto dataset = train::find_dataset(d.dataset);
+  auto dataset = spec::find_dataset(d.dataset);
   if (!dataset.ok()) return r.error(ds["name"], "dataset.name", dataset.status().message());
-  if (d.data_dir.empty()) d.data_dir = train::default_data_dir(**dataset);
+  if (d.data_dir.empty()) d.data_dir = spec::default_data_dir(**dataset);
   if (require_data && d.data_dir.empty() && (*dataset)->needs_files)
     return r.error(ds, "dataset.path", "missing: where are the " + d.dataset + " files? (nothing is downloaded)");
 
@@ -261,15 +263,15 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
   DR_RETURN_IF_ERROR(r.keys(md, "model", {"arch", "classes", "in_channels", "input_size", "alpha", "rho", "blocks"}));
   if (!md["arch"]) return r.error(md, "model.arch", "missing");
   DR_RETURN_IF_ERROR(r.scalar(md["arch"], "model.arch", "an architecture name", m.arch));
-  train::apply_dataset_defaults(**dataset, m);
+  spec::apply_dataset_defaults(**dataset, m);
   if (md["classes"]) DR_RETURN_IF_ERROR(r.scalar(md["classes"], "model.classes", "an integer", m.classes));
   if (md["in_channels"]) DR_RETURN_IF_ERROR(r.scalar(md["in_channels"], "model.in_channels", "an integer", m.in_channels));
   if (md["input_size"]) DR_RETURN_IF_ERROR(r.scalar(md["input_size"], "model.input_size", "an integer", m.input_size));
   if (md["alpha"]) DR_RETURN_IF_ERROR(r.scalar(md["alpha"], "model.alpha", "a number in (0, 4]", m.alpha));
   if (md["rho"]) DR_RETURN_IF_ERROR(r.scalar(md["rho"], "model.rho", "a power of 1/2", m.rho));
   if (md["blocks"]) DR_RETURN_IF_ERROR(r.list(md["blocks"], "model.blocks", "integers", m.blocks));
-  if (Status s = nn::validate(m); !s.ok()) {
-    // nn::validate says "KEY: what"; point at that key where it was written.
+  if (Status s = spec::validate(m); !s.ok()) {
+    // spec::validate says "KEY: what"; point at that key where it was written.
     const std::string& msg = s.message();
     const size_t colon = msg.find(": ");
     const std::string key = colon == std::string::npos ? "" : msg.substr(0, colon);
@@ -305,7 +307,7 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
     DR_RETURN_IF_ERROR(r.keys(kd, "kd", ConfigReader::job_section("kd")));
     DR_RETURN_IF_ERROR(r.job_keys(kd, "kd", c.base));
   }
-  if (Status s = train::validate(c.base); !s.ok()) {
+  if (Status s = spec::validate(c.base); !s.ok()) {
     // The message starts with the job's key path ("train.kd.lambda: ..."):
     // name the config's own key (kd.lambda) on the line it was written, or
     // its section's line when the value was a default.
@@ -313,7 +315,7 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
     const size_t colon = msg.find(": ");
     std::string key = colon == std::string::npos ? "" : msg.substr(0, colon);
     std::string section, leaf;
-    if (const train::JobKey* k = train::key_by_path(key); k && *k->sweep) {
+    if (const spec::JobKey* k = spec::key_by_path(key); k && *k->sweep) {
       const std::string sweep = k->sweep;
       section = sweep.substr(0, sweep.find('.'));
       leaf = sweep.substr(sweep.find('.') + 1);
@@ -336,29 +338,29 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
 
 Status read_reshaping(const ConfigReader& r, const YAML::Node& sr, SweepConfig& c) {
   auto& g = c.grid;
-  const nn::ModelSpec& m = c.base.model;
+  const spec::ModelSpec& m = c.base.model;
   if (sr["thin_position"])
     DR_RETURN_IF_ERROR(
-        r.choice(sr["thin_position"], "search.thin_position", "first or second", nn::parse_thin_position, c.thin_position));
+        r.choice(sr["thin_position"], "search.thin_position", "first or second", spec::parse_thin_position, c.thin_position));
   if (sr["alpha"]) DR_RETURN_IF_ERROR(r.list(sr["alpha"], "search.alpha", "numbers in (0, 4]", g.alpha));
   if (sr["rho"]) DR_RETURN_IF_ERROR(r.list(sr["rho"], "search.rho", "powers of 1/2", g.rho));
   if (sr["blocks"]) DR_RETURN_IF_ERROR(r.list_of_lists(sr["blocks"], "search.blocks", "integers", g.blocks));
   if (sr["kd"]) DR_RETURN_IF_ERROR(r.list(sr["kd"], "search.kd", "true/false", g.kd));
   // Every value of the space must make a valid network: check each where it is written.
   for (size_t i = 0; i < g.alpha.size(); ++i) {
-    nn::ModelSpec s = m;
+    spec::ModelSpec s = m;
     s.alpha = g.alpha[i];
-    if (Status st = nn::validate(s); !st.ok()) return r.error(sr["alpha"][i], "search.alpha", st.message());
+    if (Status st = spec::validate(s); !st.ok()) return r.error(sr["alpha"][i], "search.alpha", st.message());
   }
   for (size_t i = 0; i < g.rho.size(); ++i) {
-    nn::ModelSpec s = m;
+    spec::ModelSpec s = m;
     s.rho = g.rho[i];
-    if (Status st = nn::validate(s); !st.ok()) return r.error(sr["rho"][i], "search.rho", st.message());
+    if (Status st = spec::validate(s); !st.ok()) return r.error(sr["rho"][i], "search.rho", st.message());
   }
   for (size_t i = 0; i < g.blocks.size(); ++i) {
-    nn::ModelSpec s = m;
+    spec::ModelSpec s = m;
     s.blocks = g.blocks[i];
-    if (Status st = nn::validate(s); !st.ok()) return r.error(sr["blocks"][i], "search.blocks", st.message());
+    if (Status st = spec::validate(s); !st.ok()) return r.error(sr["blocks"][i], "search.blocks", st.message());
   }
   return Status();
 }
@@ -396,7 +398,7 @@ ReferencePoint reference_from_json(const nlohmann::json& j) {
   return p;
 }
 
-nlohmann::json protocol_json(const nn::PiProtocol& p) {
+nlohmann::json protocol_json(const spec::PiProtocol& p) {
   return {{"name", p.name},
           {"source", p.source},
           {"relu_online_seconds", p.relu_online_seconds},
@@ -410,8 +412,8 @@ nlohmann::json protocol_json(const nn::PiProtocol& p) {
           {"layer_online_seconds", p.layer_online_seconds}};
 }
 
-nn::PiProtocol protocol_from_json(const nlohmann::json& j) {
-  nn::PiProtocol p;
+spec::PiProtocol protocol_from_json(const nlohmann::json& j) {
+  spec::PiProtocol p;
   p.name = j.at("name").get<std::string>();
   p.source = j.at("source").get<std::string>();
   p.relu_online_seconds = j.at("relu_online_seconds").get<double>();
@@ -436,7 +438,7 @@ nlohmann::json to_json(const SweepConfig& c) {
   const auto& h = c.halving;
   return {{"config_version", kConfigVersion},
           {"name", c.name},
-          {"job", train::to_json(c.base)},
+          {"job", spec::to_json(c.base)},
           {"seeds", c.seeds},
           {"methods", methods},
           {"successive_halving", h.enabled ? nlohmann::json{{"min_epochs", h.min_epochs}, {"eta", h.eta}, {"bands", h.bands}}
@@ -453,7 +455,7 @@ Result<SweepConfig> sweep_config_from_json(const nlohmann::json& j) {
       return Status::failed_precondition("stored config version " + std::to_string(version) + ", this deepreduce reads " +
                                          std::to_string(kConfigVersion));
     c.name = j.at("name").get<std::string>();
-    auto job = train::train_job_from_json(j.at("job"), /*check=*/false);
+    auto job = spec::train_job_from_json(j.at("job"), /*check=*/false);
     if (!job.ok()) return job.status().with_context("stored config");
     c.base = *job;
     c.seeds = j.at("seeds").get<std::vector<uint64_t>>();

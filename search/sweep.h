@@ -101,10 +101,10 @@ struct ReferencePoint {
 //     kd: [false, true]
 struct PruningSpace {
   bool enabled = false;
-  std::vector<nn::PruneCriterion> criteria = {nn::PruneCriterion::kL1};
+  std::vector<spec::PruneCriterion> criteria = {spec::PruneCriterion::kL1};
   // coupled: block outputs too, the same channels across each residual stage
   // (FPGM and LFPC on ResNet-56); inner: only the inner channels of blocks.
-  nn::PruneScope scope = nn::PruneScope::kCoupled;
+  spec::PruneScope scope = spec::PruneScope::kCoupled;
   std::vector<double> macs_targets;
   std::vector<double> rates;
   int64_t epochs = 0;  // 0: the sweep's train.epochs
@@ -123,7 +123,7 @@ struct SweepConfig {
   std::string path;       // where it was read from
   std::string yaml_text;  // verbatim, stored with the experiment
   std::string name;
-  train::TrainJob base;   // dataset, model, training and KD defaults
+  spec::TrainJob base;   // dataset, model, training and KD defaults
   // train.seeds: every network is trained once per seed (the first is
   // train.seed), decisions use the mean over seeds, and the report shows the
   // mean and spread. Empty: one seed, train.seed.
@@ -136,15 +136,15 @@ struct SweepConfig {
   // Typed views of the built-in strategies' options (filled by their readers
   // and loaders; a new strategy keeps its own in its options).
   GridSpace grid;  // grid's space; deepreduce's reshaping (alpha, rho, blocks) and KD flags
-  // search.thin_position: which ReLU of a block thinning removes (nn::thin).
-  nn::ThinPosition thin_position = nn::ThinPosition::kSecond;
+  // search.thin_position: which ReLU of a block thinning removes (spec::thin).
+  spec::ThinPosition thin_position = spec::ThinPosition::kSecond;
   DeepReduceSpace deepreduce;
   HalvingOptions halving;
   PruningSpace pruning;
   std::vector<ReferencePoint> references;  // report.references
   // pi_cost: the private-inference protocol the report estimates latency with
   // (a built-in preset, optionally with calibrated constants); delphi by default.
-  nn::PiProtocol pi = *nn::pi_preset("delphi");
+  spec::PiProtocol pi = *spec::pi_preset("delphi");
 };
 
 // Reads and validates a sweep config.
@@ -162,8 +162,8 @@ Result<SweepConfig> parse_sweep(const std::string& text, const std::string& path
 bool looks_like_sweep(const std::string& text);
 
 struct PlannedTrial {
-  storage::TrialSpec spec;
-  storage::Role role = storage::Role::kNone;
+  spec::TrialSpec spec;
+  spec::Role role = spec::Role::kNone;
   // The strategy planned this trial for each of train.seeds itself (its
   // spec depends on what that seed's earlier trials produced): the seeds
   // wrapper passes it through instead of copying it per seed.

@@ -1,6 +1,6 @@
 #include "spec/blocks.h"
 
-namespace deepreduce::nn {
+namespace deepreduce::spec {
 
 const char* layer_kind_name(LayerKind kind) {
   switch (kind) {
@@ -152,4 +152,4 @@ std::string module_name(const std::string& block) {
 
 std::string site_name(const std::string& block, const std::string& suffix) { return block + "." + suffix; }
 
-}  // namespace deepreduce::nn
+}  // namespace deepreduce::spec

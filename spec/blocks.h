@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace deepreduce::nn {
+namespace deepreduce::spec {
 
 // The channel sets of a block. kIn is what the block reads (the previous
 // block's kOut, or the stem's); kInner its own inner width (what ModelSpec::widths
@@ -88,4 +88,4 @@ std::string block_name(const std::string& stage, int64_t index);
 std::string module_name(const std::string& block);
 std::string site_name(const std::string& block, const std::string& suffix);
 
-}  // namespace deepreduce::nn
+}  // namespace deepreduce::spec

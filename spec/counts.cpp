@@ -1,6 +1,6 @@
 #include "spec/counts.h"
 
-namespace deepreduce::nn {
+namespace deepreduce::spec {
 namespace {
 
 // Walks the resolved layers in forward order, accumulating counts. This reads
@@ -72,4 +72,4 @@ int64_t relu_layers(const Counts& c) {
   return n;
 }
 
-}  // namespace deepreduce::nn
+}  // namespace deepreduce::spec

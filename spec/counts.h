@@ -17,7 +17,7 @@
 #include "common/status.h"
 #include "spec/model_spec.h"
 
-namespace deepreduce::nn {
+namespace deepreduce::spec {
 
 struct ReluSite {
   std::string name;   // "stem", "s2.b1.relu1", ...
@@ -60,4 +60,4 @@ Result<Counts> count(const ModelSpec& spec);
 // private-inference protocol evaluates (each one a round of communication).
 int64_t relu_layers(const Counts& c);
 
-}  // namespace deepreduce::nn
+}  // namespace deepreduce::spec

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-namespace deepreduce::train {
+namespace deepreduce::spec {
 
 const std::vector<DatasetDef>& dataset_registry() {
   // Normalisation constants are the per-channel means and deviations of each
@@ -42,7 +42,7 @@ Result<const DatasetDef*> find_dataset(const std::string& name) {
   return Status::not_found(fmt::format("unknown dataset \"{}\"; known: {}", name, fmt::join(dataset_names(), ", ")));
 }
 
-void apply_dataset_defaults(const DatasetDef& d, nn::ModelSpec& model) {
+void apply_dataset_defaults(const DatasetDef& d, spec::ModelSpec& model) {
   model.classes = d.classes;
   model.in_channels = d.channels;
   model.input_size = d.input_size;
@@ -109,4 +109,4 @@ Status check_data_files(const std::string& name, const std::string& dir) {
   return Status();
 }
 
-}  // namespace deepreduce::train
+}  // namespace deepreduce::spec

@@ -15,7 +15,7 @@
 #include "common/status.h"
 #include "spec/model_spec.h"
 
-namespace deepreduce::train {
+namespace deepreduce::spec {
 
 // Per-channel normalisation constants of a dataset (on the [0, 1] scale).
 struct Normalization {
@@ -54,7 +54,7 @@ std::vector<std::string> dataset_names();
 // "The dataset decides the model": classes, input channels and input size of
 // `model` set from the dataset (what a config or command line says
 // explicitly is applied after this).
-void apply_dataset_defaults(const DatasetDef& d, nn::ModelSpec& model);
+void apply_dataset_defaults(const DatasetDef& d, spec::ModelSpec& model);
 
 // Where the data is when the user said nothing: Debian's folder when the row
 // has one and it exists, else "".
@@ -71,4 +71,4 @@ std::string data_dir_under_root(const std::string& data_root, const std::string&
 // missing file and what belongs there.
 Status check_data_files(const std::string& name, const std::string& dir);
 
-}  // namespace deepreduce::train
+}  // namespace deepreduce::spec

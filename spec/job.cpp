@@ -7,13 +7,13 @@
 #include "spec/job_schema.h"
 #include "spec/datasets.h"
 
-namespace deepreduce::train {
+namespace deepreduce::spec {
 
 double learning_rate(const TrainOptions& t, int64_t epoch) {
   double lr = t.lr;
-  if (t.schedule == "cosine") {
+  if (t.schedule == Schedule::kCosine) {
     lr = 0.5 * t.lr * (1.0 + std::cos(M_PI * static_cast<double>(epoch) / static_cast<double>(schedule_epochs(t))));
-  } else if (t.schedule == "multistep") {
+  } else if (t.schedule == Schedule::kMultistep) {
     for (int64_t m : t.milestones)
       if (epoch >= m) lr *= t.gamma;
   }
@@ -22,13 +22,8 @@ double learning_rate(const TrainOptions& t, int64_t epoch) {
   return lr;
 }
 
-const std::vector<std::string>& precision_names() {
-  static const std::vector<std::string> kNames = {"fp32", "bf16", "fp16", "auto"};
-  return kNames;
-}
-
 Status validate(const TrainJob& job) {
-  if (Status s = nn::validate(job.model); !s.ok()) return Status::invalid_argument("model." + s.message());
+  if (Status s = spec::validate(job.model); !s.ok()) return Status::invalid_argument("model." + s.message());
   auto dataset = find_dataset(job.data.dataset);
   if (!dataset.ok()) return Status::invalid_argument("data.dataset: " + dataset.status().message());
   if (job.model.classes != (*dataset)->classes)
@@ -51,20 +46,12 @@ Status validate(const TrainJob& job) {
   if (t.momentum < 0 || t.momentum >= 1) return Status::invalid_argument("train.momentum: expected a number in [0, 1)");
   if (t.nesterov && t.momentum == 0) return Status::invalid_argument("train.nesterov: needs momentum > 0");
   if (t.weight_decay < 0) return Status::invalid_argument("train.weight_decay: expected >= 0");
-  if (t.schedule != "cosine" && t.schedule != "multistep" && t.schedule != "constant")
-    return Status::invalid_argument("train.schedule: expected cosine, multistep or constant, got \"" + t.schedule + "\"");
   if (t.horizon != 0 && t.horizon < t.epochs)
     return Status::invalid_argument("train.horizon: expected 0 (= epochs) or >= epochs (" + std::to_string(t.epochs) +
                                     "), got " + std::to_string(t.horizon));
   if (t.eval_every < 1) return Status::invalid_argument("train.eval_every: expected >= 1 (epochs between evaluations)");
   if (t.warmup_epochs < 0 || t.warmup_epochs >= t.epochs)
     return Status::invalid_argument("train.warmup_epochs: expected 0 .. epochs-1");
-  if (std::find(precision_names().begin(), precision_names().end(), t.precision) == precision_names().end())
-    return Status::invalid_argument("train.precision: expected fp32, bf16, fp16 or auto, got \"" + t.precision + "\"");
-  if (t.optimizer != "sgd" && t.optimizer != "adam")
-    return Status::invalid_argument("train.optimizer: expected sgd or adam, got \"" + t.optimizer + "\"");
-  if (t.kd.form != "hinton" && t.kd.form != "sum")
-    return Status::invalid_argument("train.kd.form: expected hinton or sum, got \"" + t.kd.form + "\"");
   const auto& lin = t.linearize;
   if (lin.budget < 0) return Status::invalid_argument("train.linearize.budget: expected a ReLU count >= 0");
   if (lin.budget > 0) {
@@ -78,8 +65,6 @@ Status validate(const TrainJob& job) {
     if (lin.patience < 1) return Status::invalid_argument("train.linearize.patience: expected an epoch >= 1");
     if (!(lin.threshold > 0 && lin.threshold < 1))
       return Status::invalid_argument("train.linearize.threshold: expected a number in (0, 1)");
-    if (lin.method != "snl" && lin.method != "senet")
-      return Status::invalid_argument("train.linearize.method: expected snl or senet, got \"" + lin.method + "\"");
     if (!(lin.alpha_lr >= 0) || !std::isfinite(lin.alpha_lr))
       return Status::invalid_argument("train.linearize.alpha_lr: expected a number >= 0 (0: the job's lr)");
   } else if (job.model.masks && job.model.masks->learnable) {
@@ -93,7 +78,7 @@ Status validate(const TrainJob& job) {
 
 nlohmann::json to_json(const TrainJob& job) {
   nlohmann::json j;
-  j["model"] = nn::to_json(job.model);
+  j["model"] = spec::to_json(job.model);
   static const TrainJob defaults;
   for (const auto& key : job_keys()) {
     nlohmann::json v = get_key(key, job);
@@ -152,7 +137,7 @@ Result<TrainJob> train_job_from_json(const nlohmann::json& j, bool check) {
     if (it.key() != "model" && it.key() != "data" && it.key() != "train")
       return Status::invalid_argument("job." + it.key() + ": unknown key (known: model, data, train)");
   if (j.contains("model")) {
-    auto m = nn::model_spec_from_json(j["model"], "model", check);
+    auto m = spec::model_spec_from_json(j["model"], "model", check);
     if (!m.ok()) return m.status();
     job.model = *m;
   }
@@ -162,4 +147,4 @@ Result<TrainJob> train_job_from_json(const nlohmann::json& j, bool check) {
   return job;
 }
 
-}  // namespace deepreduce::train
+}  // namespace deepreduce::spec

@@ -8,10 +8,35 @@
 #include <string>
 #include <vector>
 
+#include "common/enum_names.h"
 #include "common/status.h"
 #include "spec/model_spec.h"
+#include "spec/prune.h"
 
-namespace deepreduce::train {
+namespace deepreduce::spec {
+
+// The closed choices of a job: parsed where they enter (the job schema reads
+// every surface: YAML, options, JSON), compared as enums inside. Each table
+// lists the names in the enum's order.
+enum class Schedule { kCosine, kMultistep, kConstant };
+inline constexpr EnumName<Schedule> kScheduleNames[] = {
+    {Schedule::kCosine, "cosine"}, {Schedule::kMultistep, "multistep"}, {Schedule::kConstant, "constant"}};
+enum class Precision { kFp32, kBf16, kFp16, kAuto };
+inline constexpr EnumName<Precision> kPrecisionNames[] = {
+    {Precision::kFp32, "fp32"}, {Precision::kBf16, "bf16"}, {Precision::kFp16, "fp16"}, {Precision::kAuto, "auto"}};
+enum class OptimizerKind { kSgd, kAdam };
+inline constexpr EnumName<OptimizerKind> kOptimizerNames[] = {{OptimizerKind::kSgd, "sgd"},
+                                                              {OptimizerKind::kAdam, "adam"}};
+enum class KdForm { kHinton, kSum };
+inline constexpr EnumName<KdForm> kKdFormNames[] = {{KdForm::kHinton, "hinton"}, {KdForm::kSum, "sum"}};
+enum class LinearizeMethod { kSnl, kSenet };
+inline constexpr EnumName<LinearizeMethod> kLinearizeMethodNames[] = {{LinearizeMethod::kSnl, "snl"},
+                                                                      {LinearizeMethod::kSenet, "senet"}};
+// The activations' layout while training (RunOptions: how a job runs, not what it is).
+enum class MemoryFormat { kAuto, kChannelsLast, kContiguous };
+inline constexpr EnumName<MemoryFormat> kMemoryFormatNames[] = {{MemoryFormat::kAuto, "auto"},
+                                                                {MemoryFormat::kChannelsLast, "channels-last"},
+                                                                {MemoryFormat::kContiguous, "contiguous"}};
 
 struct DataOptions {
   std::string dataset = "synthetic";  // one of dataset_names()
@@ -32,7 +57,7 @@ struct KdOptions {
   double lambda = 0.9;       // weight of the soft-target term
   // hinton: (1 - lambda) * CE + lambda * T^2 * KL (DeepReDuce's);
   // sum: CE + T^2 * KL (SNL's, for the mask phase and its fine-tuning).
-  std::string form = "hinton";
+  KdForm form = KdForm::kHinton;
 };
 
 // The mask phase of learned linearization (SNL, Cho et al., ICML 2022): the
@@ -52,7 +77,7 @@ struct LinearizeOptions {
   // (SENet-style): before each epoch every site keeps the same share of its
   // ReLUs, the units where the student's input differs most from the
   // teacher's output; α is set, not trained, and meets the budget every epoch.
-  std::string method = "snl";
+  LinearizeMethod method = LinearizeMethod::kSnl;
 };
 
 struct TrainOptions {
@@ -67,7 +92,7 @@ struct TrainOptions {
   double momentum = 0.9;
   bool nesterov = false;
   double weight_decay = 5e-4;
-  std::string schedule = "cosine";  // cosine | multistep | constant
+  Schedule schedule = Schedule::kCosine;
   std::vector<int64_t> milestones;  // multistep: epochs (1-based) after which lr *= gamma
   double gamma = 0.1;
   int64_t warmup_epochs = 0;        // linear warm-up to lr over these epochs
@@ -83,14 +108,14 @@ struct TrainOptions {
   // compute capability 8 or more), fp32 elsewhere; the result records which.
   // Part of what a trial is: its canonical JSON names it unless it is fp32,
   // so fp32 ids are unchanged.
-  std::string precision = "fp32";
-  std::string optimizer = "sgd";  // sgd (momentum, nesterov, weight decay) | adam (lr, weight decay)
+  Precision precision = Precision::kFp32;
+  OptimizerKind optimizer = OptimizerKind::kSgd;  // sgd (momentum, nesterov, weight decay) | adam (lr, weight decay)
   KdOptions kd;
   LinearizeOptions linearize;
 };
 
 struct TrainJob {
-  nn::ModelSpec model;
+  spec::ModelSpec model;
   DataOptions data;
   TrainOptions train;
 };
@@ -108,7 +133,12 @@ struct RunOptions {
   // CUDA (tensor cores want NHWC) and on a CPU training in bf16 (its oneDNN
   // kernels are faster in NHWC), contiguous on a CPU in fp32 (bit-identical
   // to earlier builds); "channels-last" or "contiguous" force one.
-  std::string memory_format = "auto";
+  MemoryFormat memory_format = MemoryFormat::kAuto;
+  // Channel pruning's fine-tuning (the "prune" method): a model.pt whose
+  // filters `prune_criterion` cuts to the job's (narrower) network for the
+  // initial weights. Ignored when resuming: the checkpoint holds the weights.
+  std::string prune_base;
+  spec::PruneCriterion prune_criterion = spec::PruneCriterion::kL1;
   // A mask file (deepreduce-mask, spec/relu_mask.h) holding the values of the
   // job's fixed mask (model.masks); needless when `init` holds them.
   std::string mask;
@@ -126,9 +156,6 @@ inline int64_t schedule_epochs(const TrainOptions& t) { return t.horizon > 0 ? t
 // Learning rate of epoch `epoch` (0-based) under the job's schedule.
 double learning_rate(const TrainOptions& t, int64_t epoch);
 
-// The precisions train.precision accepts.
-const std::vector<std::string>& precision_names();
-
 Status validate(const TrainJob& job);
 
 // Canonical JSON (every field, fixed key order).
@@ -137,4 +164,4 @@ nlohmann::json to_json(const TrainJob& job);
 // `check` false skips validation (a job read back from a trusted store).
 Result<TrainJob> train_job_from_json(const nlohmann::json& j, bool check = true);
 
-}  // namespace deepreduce::train
+}  // namespace deepreduce::spec

@@ -1,15 +1,25 @@
 #include "spec/job_schema.h"
 
+#include "common/nearest.h"
+
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <cstdlib>
 #include <limits>
 
-namespace deepreduce::train {
+namespace deepreduce::spec {
 namespace {
 
 #define DR_FIELD(expr) [](TrainJob& j) -> void* { return &j.expr; }
+#define DR_CHOICES(table) [] { return enum_names(table); }
+
+// Enum fields are read and written as their int index.
+static_assert(sizeof(Schedule) == sizeof(int) && sizeof(Precision) == sizeof(int) &&
+              sizeof(OptimizerKind) == sizeof(int) && sizeof(KdForm) == sizeof(int) &&
+              sizeof(LinearizeMethod) == sizeof(int));
 
 }  // namespace
 
@@ -45,8 +55,8 @@ const std::vector<JobKey>& job_keys() {
      DR_FIELD(train.nesterov)},
     {"train.weight_decay", "train.weight_decay", "weight-decay", KeyType::kDouble, "weight decay", false, false,
      nullptr, DR_FIELD(train.weight_decay)},
-    {"train.schedule", "train.schedule", "schedule", KeyType::kString, "cosine, multistep or constant", false, false,
-     nullptr, DR_FIELD(train.schedule)},
+    {"train.schedule", "train.schedule", "schedule", KeyType::kEnum, "cosine, multistep or constant", false, false,
+     nullptr, DR_FIELD(train.schedule), DR_CHOICES(kScheduleNames)},
     {"train.milestones", "train.milestones", "milestones", KeyType::kIntList,
      "multistep: epochs after which lr *= gamma, e.g. 100,150", false, false, nullptr, DR_FIELD(train.milestones)},
     {"train.gamma", "train.gamma", "gamma", KeyType::kDouble, "multistep decay factor", false, false, nullptr,
@@ -58,11 +68,11 @@ const std::vector<JobKey>& job_keys() {
      "id (1: every epoch)", true, false, nullptr, DR_FIELD(train.eval_every)},
     {"train.seed", "train.seed", "seed", KeyType::kUint, "seed of weights, data order and augmentation", false, false,
      nullptr, DR_FIELD(train.seed)},
-    {"train.precision", "train.precision", "precision", KeyType::kString,
+    {"train.precision", "train.precision", "precision", KeyType::kEnum,
      "fp32; bf16 (autocast, CPU or CUDA); fp16 (autocast with a dynamic loss scale, CUDA only); auto (bf16 where "
      "the hardware computes it natively: AVX512-BF16 or AMX CPUs, GPUs of compute capability 8+; fp32 elsewhere)",
      true, false,
-     nullptr, DR_FIELD(train.precision)},
+     nullptr, DR_FIELD(train.precision), DR_CHOICES(kPrecisionNames)},
     {"train.kd.teacher", "", "teacher", KeyType::kString,
      "a model.pt from an earlier run: train with KD from it (a sweep names teachers by role)", false, false, nullptr,
      DR_FIELD(train.kd.teacher)},
@@ -70,10 +80,10 @@ const std::vector<JobKey>& job_keys() {
      nullptr, DR_FIELD(train.kd.temperature)},
     {"train.kd.lambda", "kd.lambda", "kd-lambda", KeyType::kDouble, "KD weight lambda of the soft-target term",
      false, false, nullptr, DR_FIELD(train.kd.lambda)},
-    {"train.kd.form", "kd.form", "kd-form", KeyType::kString,
-     "hinton: (1-lambda) CE + lambda T^2 KL; sum: CE + T^2 KL (SNL's)", true, false, nullptr, DR_FIELD(train.kd.form)},
-    {"train.optimizer", "train.optimizer", "optimizer", KeyType::kString,
-     "sgd (momentum, nesterov, weight decay) or adam", true, false, nullptr, DR_FIELD(train.optimizer)},
+    {"train.kd.form", "kd.form", "kd-form", KeyType::kEnum,
+     "hinton: (1-lambda) CE + lambda T^2 KL; sum: CE + T^2 KL (SNL's)", true, false, nullptr, DR_FIELD(train.kd.form), DR_CHOICES(kKdFormNames)},
+    {"train.optimizer", "train.optimizer", "optimizer", KeyType::kEnum,
+     "sgd (momentum, nesterov, weight decay) or adam", true, false, nullptr, DR_FIELD(train.optimizer), DR_CHOICES(kOptimizerNames)},
     {"train.linearize.budget", "", "linearize-budget", KeyType::kInt,
      "the mask phase of learned linearization: train the network's learnable ReLU masks (--mask-learnable) "
      "under a growing L1 penalty until at most this many ReLUs stay (0: not a mask phase)", true, false, nullptr,
@@ -87,9 +97,9 @@ const std::vector<JobKey>& job_keys() {
      "the epoch from which the L1 weight may grow", true, false, nullptr, DR_FIELD(train.linearize.patience)},
     {"train.linearize.threshold", "", "linearize-threshold", KeyType::kDouble,
      "a mask value above this keeps its ReLU", true, false, nullptr, DR_FIELD(train.linearize.threshold)},
-    {"train.linearize.method", "", "linearize-method", KeyType::kString,
+    {"train.linearize.method", "", "linearize-method", KeyType::kEnum,
      "snl: masks learned under a growing L1 penalty; senet: per-layer budgets, each site's top units by "
-     "|teacher - student| recomputed every epoch", true, false, nullptr, DR_FIELD(train.linearize.method)},
+     "|teacher - student| recomputed every epoch", true, false, nullptr, DR_FIELD(train.linearize.method), DR_CHOICES(kLinearizeMethodNames)},
     {"train.linearize.alpha_lr", "", "linearize-alpha-lr", KeyType::kDouble,
      "the mask values' own learning rate (0: the job's lr)", true, false, nullptr, DR_FIELD(train.linearize.alpha_lr)},
   };
@@ -98,6 +108,7 @@ const std::vector<JobKey>& job_keys() {
 }
 
 #undef DR_FIELD
+#undef DR_CHOICES
 
 const JobKey* key_by_path(const std::string& path) {
   for (const auto& k : job_keys())
@@ -125,8 +136,18 @@ const char* expected_text(KeyType type) {
     case KeyType::kBool: return "true or false";
     case KeyType::kString: return "a string";
     case KeyType::kIntList: return "a list of integers";
+    case KeyType::kEnum: return "one of its names";
   }
   return "a value";
+}
+
+std::string expected_text(const JobKey& key) {
+  if (key.type != KeyType::kEnum) return expected_text(key.type);
+  const std::vector<std::string> names = key.choices();
+  std::string listed;
+  for (size_t i = 0; i < names.size(); ++i)
+    listed += std::string(i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  return listed;
 }
 
 nlohmann::json get_key(const JobKey& key, const TrainJob& job) {
@@ -138,6 +159,11 @@ nlohmann::json get_key(const JobKey& key, const TrainJob& job) {
     case KeyType::kBool: return *static_cast<bool*>(f);
     case KeyType::kString: return *static_cast<std::string*>(f);
     case KeyType::kIntList: return *static_cast<std::vector<int64_t>*>(f);
+    case KeyType::kEnum: {
+      int index = 0;
+      std::memcpy(&index, f, sizeof index);
+      return key.choices().at(static_cast<size_t>(index));
+    }
   }
   return nullptr;
 }
@@ -180,6 +206,25 @@ Status set_key(const JobKey& key, TrainJob& job, const nlohmann::json& v) {
         out.push_back(item.get<int64_t>());
       }
       *static_cast<std::vector<int64_t>*>(f) = std::move(out);
+      return Status();
+    }
+    case KeyType::kEnum: {
+      const std::vector<std::string> names = key.choices();
+      const std::string listed = expected_text(key);
+      if (!v.is_string()) {
+        std::string shown = v.dump();
+        if (shown.size() > 80) shown = shown.substr(0, 77) + "...";
+        return Status::invalid_argument(fmt::format("{}: expected {}, got {}", key.path, listed, shown));
+      }
+      const std::string text = v.get<std::string>();
+      const auto it = std::find(names.begin(), names.end(), text);
+      if (it == names.end()) {
+        const std::string near = nearest(text, names);
+        return Status::invalid_argument(fmt::format("{}: expected {}, got \"{}\"{}", key.path, listed,
+                                                    text.substr(0, 80), near.empty() ? "" : "; did you mean " + near + "?"));
+      }
+      const int index = static_cast<int>(it - names.begin());
+      std::memcpy(f, &index, sizeof index);
       return Status();
     }
   }
@@ -231,6 +276,7 @@ Status set_key_from_text(const JobKey& key, TrainJob& job, const std::string& te
       if (text == "false" || text == "no" || text == "off") return set_key(key, job, false);
       return wrong();
     case KeyType::kString:
+    case KeyType::kEnum:
       return set_key(key, job, text);
     case KeyType::kIntList: {
       nlohmann::json list = nlohmann::json::array();
@@ -268,4 +314,4 @@ std::string leading_key(const std::string& message) {
   return key_by_path(key) ? key : "";
 }
 
-}  // namespace deepreduce::train
+}  // namespace deepreduce::spec

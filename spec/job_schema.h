@@ -20,9 +20,10 @@
 #include "common/status.h"
 #include "spec/job.h"
 
-namespace deepreduce::train {
+namespace deepreduce::spec {
 
-enum class KeyType { kInt, kUint, kDouble, kBool, kString, kIntList };
+// kEnum: one of a closed set of names (an enum field; JobKey::choices).
+enum class KeyType { kInt, kUint, kDouble, kBool, kString, kIntList, kEnum };
 
 struct JobKey {
   const char* path;    // "train.kd.temperature": the key in a trial's JSON
@@ -40,6 +41,9 @@ struct JobKey {
   const char* option_default = nullptr;
   // The field inside a job.
   void* (*field)(TrainJob&) = nullptr;
+  // kEnum: the names of its values, in the enum's order (the field is an enum
+  // of int's size, its value the index).
+  std::vector<std::string> (*choices)() = nullptr;
 };
 
 // Every data, train and KD key, in the order help and JSON list them.
@@ -60,9 +64,11 @@ Status set_key_from_text(const JobKey& key, TrainJob& job, const std::string& te
 std::string default_text(const JobKey& key);
 // "an integer", "a number", "true or false", ...: what a key takes.
 const char* expected_text(KeyType type);
+// The same for a key: an enum's names ("sgd or adam").
+std::string expected_text(const JobKey& key);
 
 // The canonical path of the message's leading key ("train.kd.lambda: ...");
 // empty when the message does not start with one of job_keys().
 std::string leading_key(const std::string& message);
 
-}  // namespace deepreduce::train
+}  // namespace deepreduce::spec

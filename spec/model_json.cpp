@@ -1,6 +1,6 @@
 #include "spec/model_json.h"
 
-namespace deepreduce::nn {
+namespace deepreduce::spec {
 
 nlohmann::json to_json(const ModelSpec& s) {
   nlohmann::json j;
@@ -109,4 +109,4 @@ Result<ModelSpec> model_spec_from_json(const nlohmann::json& j, const std::strin
   return s;
 }
 
-}  // namespace deepreduce::nn
+}  // namespace deepreduce::spec

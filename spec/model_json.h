@@ -8,7 +8,7 @@
 #include "common/status.h"
 #include "spec/model_spec.h"
 
-namespace deepreduce::nn {
+namespace deepreduce::spec {
 
 nlohmann::json to_json(const ModelSpec& spec);
 // Parses and validates; unknown keys and wrong types are errors naming the key
@@ -17,4 +17,4 @@ nlohmann::json to_json(const ModelSpec& spec);
 Result<ModelSpec> model_spec_from_json(const nlohmann::json& j, const std::string& where = "model",
                                        bool check = true);
 
-}  // namespace deepreduce::nn
+}  // namespace deepreduce::spec

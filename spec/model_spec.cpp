@@ -15,7 +15,7 @@
 #include <numeric>
 #include <utility>
 
-namespace deepreduce::nn {
+namespace deepreduce::spec {
 namespace {
 
 std::string fmt_double(double x) { return fmt::format("{}", x); }
@@ -552,4 +552,4 @@ Result<ResolvedArch> resolve(const ModelSpec& spec) {
   return resolve_unchecked(spec);
 }
 
-}  // namespace deepreduce::nn
+}  // namespace deepreduce::spec

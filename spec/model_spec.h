@@ -17,7 +17,7 @@
 #include "spec/blocks.h"
 #include "spec/relu_mask.h"
 
-namespace deepreduce::nn {
+namespace deepreduce::spec {
 
 // The shortcut of a residual block whose shape changes.
 enum class Shortcut {
@@ -191,4 +191,4 @@ std::vector<std::string> site_names(const ResolvedArch& arch);
 // Every block (and the stem and head) in forward order.
 std::vector<const ResolvedBlock*> all_blocks(const ResolvedArch& arch);
 
-}  // namespace deepreduce::nn
+}  // namespace deepreduce::spec

@@ -2,7 +2,7 @@
 
 #include <map>
 
-namespace deepreduce::nn {
+namespace deepreduce::spec {
 
 const std::vector<PiProtocol>& pi_presets() {
   static const std::vector<PiProtocol> kPresets = [] {
@@ -121,4 +121,4 @@ Result<PiProtocol> pi_protocol_from_json(const nlohmann::json& o) {
   return p;
 }
 
-}  // namespace deepreduce::nn
+}  // namespace deepreduce::spec

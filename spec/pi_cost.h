@@ -16,7 +16,7 @@
 
 #include "common/status.h"
 
-namespace deepreduce::nn {
+namespace deepreduce::spec {
 
 struct PiProtocol {
   std::string name;
@@ -49,4 +49,4 @@ nlohmann::json pi_json(int64_t relus, int64_t macs, int64_t relu_layers);
 // negative values are refused, naming the key.
 Result<PiProtocol> pi_protocol_from_json(const nlohmann::json& overrides);
 
-}  // namespace deepreduce::nn
+}  // namespace deepreduce::spec

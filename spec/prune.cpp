@@ -4,7 +4,7 @@
 
 #include "spec/counts.h"
 
-namespace deepreduce::nn {
+namespace deepreduce::spec {
 
 Result<PruneScope> parse_prune_scope(const std::string& name) {
   if (name == "coupled") return PruneScope::kCoupled;
@@ -65,4 +65,4 @@ Result<PrunedShape> prune_to_macs(const ModelSpec& spec, double fraction, PruneS
   return PrunedShape{*prune_rate(spec, hi, scope), hi};
 }
 
-}  // namespace deepreduce::nn
+}  // namespace deepreduce::spec

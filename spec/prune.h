@@ -17,7 +17,7 @@
 #include "common/status.h"
 #include "spec/model_spec.h"
 
-namespace deepreduce::nn {
+namespace deepreduce::spec {
 
 enum class PruneScope { kInner, kCoupled };
 
@@ -45,4 +45,4 @@ struct PrunedShape {
 };
 Result<PrunedShape> prune_to_macs(const ModelSpec& spec, double fraction, PruneScope scope = PruneScope::kCoupled);
 
-}  // namespace deepreduce::nn
+}  // namespace deepreduce::spec

@@ -6,7 +6,7 @@
 
 #include "common/digest.h"
 
-namespace deepreduce::nn {
+namespace deepreduce::spec {
 namespace {
 
 constexpr const char* kMagic = "deepreduce-mask 1\n";
@@ -109,4 +109,4 @@ ReluMasks fixed_masks(const MaskValues& m) {
   return r;
 }
 
-}  // namespace deepreduce::nn
+}  // namespace deepreduce::spec

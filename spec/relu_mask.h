@@ -20,7 +20,7 @@
 
 #include "common/status.h"
 
-namespace deepreduce::nn {
+namespace deepreduce::spec {
 
 enum class MaskGranularity { kPixel, kChannel };
 Result<MaskGranularity> parse_granularity(const std::string& name);  // pixel | channel
@@ -67,4 +67,4 @@ std::string mask_digest(const MaskValues& m);
 // The fixed ReluMasks that describe these values.
 ReluMasks fixed_masks(const MaskValues& m);
 
-}  // namespace deepreduce::nn
+}  // namespace deepreduce::spec

@@ -3,10 +3,10 @@
 
 #include <algorithm>
 
-#include "common/text.h"
+#include "common/format.h"
 #include "spec/counts.h"
 
-namespace deepreduce::nn {
+namespace deepreduce::spec {
 namespace {
 
 std::string join(const std::vector<std::string>& xs, const char* sep) { return fmt::format("{}", fmt::join(xs, sep)); }
@@ -174,4 +174,4 @@ std::string plan_summary(const ModelSpec& spec) {
   return join(parts, " ");
 }
 
-}  // namespace deepreduce::nn
+}  // namespace deepreduce::spec

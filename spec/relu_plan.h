@@ -12,7 +12,7 @@
 #include "common/status.h"
 #include "spec/model_spec.h"
 
-namespace deepreduce::nn {
+namespace deepreduce::spec {
 
 // The active sites of a valid spec (every site not in relu_off).
 Result<std::set<std::string>> active_sites(const ModelSpec& spec);
@@ -44,4 +44,4 @@ Result<ModelSpec> keep_sites(ModelSpec spec, const std::vector<std::string>& sit
 // stage with 3 of its 4 sites active in another pattern.
 std::string plan_summary(const ModelSpec& spec);
 
-}  // namespace deepreduce::nn
+}  // namespace deepreduce::spec

@@ -1,6 +1,6 @@
 #include "spec/result.h"
 
-namespace deepreduce::train {
+namespace deepreduce::spec {
 
 double TrialResult::seconds() const {
   double s = 0;
@@ -72,7 +72,7 @@ nlohmann::ordered_json to_json(const TrialResult& r) {
   if (r.mask) {
     nlohmann::ordered_json kept = nlohmann::ordered_json::object();
     for (const auto& [site, n] : r.mask->kept) kept[site] = n;
-    j["mask"] = {{"granularity", nn::granularity_name(r.mask->granularity)}, {"kept", kept}, {"digest", r.mask->digest}};
+    j["mask"] = {{"granularity", spec::granularity_name(r.mask->granularity)}, {"kept", kept}, {"digest", r.mask->digest}};
   }
   return j;
 }
@@ -116,10 +116,10 @@ TrialResult trial_result_from_json(const nlohmann::json& j) {
     r.memory_format = j["memory_format"].get<std::string>();
   if (j.contains("mask") && j["mask"].is_object()) {
     const auto& m = j["mask"];
-    nn::ReluMasks masks;
+    spec::ReluMasks masks;
     bool ok = m.contains("digest") && m["digest"].is_string() && m.contains("kept") && m["kept"].is_object();
     if (ok && m.contains("granularity") && m["granularity"].is_string()) {
-      auto g = nn::parse_granularity(m["granularity"].get<std::string>());
+      auto g = spec::parse_granularity(m["granularity"].get<std::string>());
       ok = g.ok();
       if (ok) masks.granularity = *g;
     }
@@ -153,4 +153,4 @@ TrialResult trial_result_from_json(const nlohmann::json& j) {
   return r;
 }
 
-}  // namespace deepreduce::train
+}  // namespace deepreduce::spec

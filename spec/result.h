@@ -12,7 +12,7 @@
 #include "common/status.h"
 #include "spec/relu_mask.h"
 
-namespace deepreduce::train {
+namespace deepreduce::spec {
 
 struct EpochRecord {
   int64_t epoch = 0;  // 1-based
@@ -54,7 +54,7 @@ struct TrialResult {
   bool noop = false;  // a no-op trial's result (benchmarks of the coordinator)
   // A mask phase: the binarised mask it ends with, cut to its budget (the
   // trial's "mask" artifact holds the values). `relus` is what it keeps.
-  std::optional<nn::ReluMasks> mask;
+  std::optional<spec::ReluMasks> mask;
 
   // What a search decides on (criticality ranking, promotion, the front):
   // validation top-1 when there is a validation split, else test top-1.
@@ -81,4 +81,4 @@ std::optional<ProgressTop1> progress_top1(const nlohmann::json& epoch);
 // fields stay unset or 0; never an exception.
 TrialResult trial_result_from_json(const nlohmann::json& j);
 
-}  // namespace deepreduce::train
+}  // namespace deepreduce::spec

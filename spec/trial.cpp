@@ -4,7 +4,7 @@
 
 #include "common/digest.h"
 
-namespace deepreduce::storage {
+namespace deepreduce::spec {
 
 namespace {
 
@@ -48,10 +48,10 @@ const std::vector<Role>& all_roles() {
 }
 
 nlohmann::json to_json(const PruneSpec& p) {
-  nlohmann::json j = {{"criterion", nn::criterion_name(p.criterion)}};
+  nlohmann::json j = {{"criterion", spec::criterion_name(p.criterion)}};
   if (p.macs_target) j["macs_target"] = *p.macs_target;
   if (p.rate) j["rate"] = *p.rate;
-  if (p.scope == nn::PruneScope::kInner) j["scope"] = nn::prune_scope_name(p.scope);
+  if (p.scope == spec::PruneScope::kInner) j["scope"] = spec::prune_scope_name(p.scope);
   return j;
 }
 
@@ -64,11 +64,11 @@ Result<PruneSpec> prune_spec_from_json(const nlohmann::json& j) {
     if (k == "criterion" || k == "scope") {
       if (!v.is_string()) return Status::invalid_argument("prune." + k + ": expected a string");
       if (k == "criterion") {
-        auto c = nn::parse_criterion(v.get<std::string>());
+        auto c = spec::parse_criterion(v.get<std::string>());
         if (!c.ok()) return c.status().with_context("prune.criterion");
         p.criterion = *c;
       } else {
-        auto s = nn::parse_prune_scope(v.get<std::string>());
+        auto s = spec::parse_prune_scope(v.get<std::string>());
         if (!s.ok()) return s.status().with_context("prune.scope");
         p.scope = *s;
       }
@@ -94,14 +94,14 @@ namespace {
 
 // What the trial is: no local path, no role, no name.
 nlohmann::json canonical(const TrialSpec& s) {
-  train::TrainJob job = s.job;
+  spec::TrainJob job = s.job;
   job.train.kd.teacher.clear();  // a local path is not part of what the trial is
   if (s.teacher.empty()) {
     // Without a teacher, T and lambda change nothing: keep one form.
-    job.train.kd = train::KdOptions{};
+    job.train.kd = spec::KdOptions{};
   }
-  nlohmann::json j = {{"kind", s.kind},
-                      {"job", train::to_json(job)},
+  nlohmann::json j = {{"kind", enum_name(s.kind, kTrialKindNames)},
+                      {"job", spec::to_json(job)},
                       {"teacher", s.teacher},
                       {"base", s.base},
                       {"prune", s.prune ? to_json(*s.prune) : nlohmann::json(nullptr)}};
@@ -134,7 +134,11 @@ Result<TrialSpec> trial_spec_from_json(const nlohmann::json& j, bool check) {
           "trial spec: " + k + ": unknown key (known: kind, job, teacher, base, prune, role, phase, name, strategy)");
   }
   try {
-    if (j.contains("kind")) s.kind = j.at("kind").get<std::string>();
+    if (j.contains("kind")) {
+      auto kind = parse_enum(j.at("kind").get<std::string>(), kTrialKindNames);
+      if (!kind.ok()) return Status::invalid_argument("trial spec: kind: " + kind.status().message());
+      s.kind = *kind;
+    }
     if (j.contains("teacher")) s.teacher = j.at("teacher").get<std::string>();
     if (j.contains("base")) s.base = j.at("base").get<std::string>();
     if (j.contains("name")) s.name = j.at("name").get<std::string>();
@@ -153,10 +157,8 @@ Result<TrialSpec> trial_spec_from_json(const nlohmann::json& j, bool check) {
     if (!prune.ok()) return prune.status().with_context("trial spec");
     s.prune = *prune;
   }
-  if (s.kind != "train" && s.kind != "noop")
-    return Status::invalid_argument("trial spec: kind: expected train or noop, got \"" + s.kind + "\"");
   if (j.contains("job")) {
-    auto job = train::train_job_from_json(j.at("job"), check);
+    auto job = spec::train_job_from_json(j.at("job"), check);
     if (!job.ok()) return job.status().with_context("trial spec");
     s.job = *job;
   }
@@ -167,4 +169,4 @@ std::string canonical_json(const TrialSpec& spec) { return canonical(spec).dump(
 
 std::string trial_id(const TrialSpec& spec) { return blake2b_hex(canonical_json(spec), 16); }
 
-}  // namespace deepreduce::storage
+}  // namespace deepreduce::spec

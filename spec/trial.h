@@ -3,8 +3,8 @@
 // RocksDB and of LibTorch: the store, the coordinator, the search and the
 // worker all read trials through this header.
 //
-// The types keep the namespace of their domain (storage::TrialSpec, as
-// nn::ModelSpec and train::TrainJob): the folder says which side of LibTorch
+// The types keep the namespace of their domain (spec::TrialSpec, as
+// spec::ModelSpec and spec::TrainJob): the folder says which side of LibTorch
 // a file is on, the namespace what it is about.
 #pragma once
 
@@ -14,11 +14,13 @@
 #include <string>
 #include <vector>
 
+#include "common/enum_names.h"
 #include "common/status.h"
+#include "spec/artifact.h"
 #include "spec/job.h"
 #include "spec/prune.h"
 
-namespace deepreduce::storage {
+namespace deepreduce::spec {
 
 // Why an experiment wants a trial (not part of its id). kNone: a trial given
 // by hand (a trial list, `train --trial`).
@@ -48,8 +50,8 @@ bool role_is_network(Role role);
 // model: which filters survive is the criterion's choice on the base's
 // trained weights. The shape came from a MACs target or a uniform rate.
 struct PruneSpec {
-  nn::PruneCriterion criterion = nn::PruneCriterion::kL1;
-  nn::PruneScope scope = nn::PruneScope::kCoupled;
+  spec::PruneCriterion criterion = spec::PruneCriterion::kL1;
+  spec::PruneScope scope = spec::PruneScope::kCoupled;
   std::optional<double> macs_target;  // the fraction of the baseline's MACs the shape was made for
   std::optional<double> rate;         // the uniform rate that gave the shape
   bool operator==(const PruneSpec& o) const {
@@ -68,9 +70,14 @@ Result<PruneSpec> prune_spec_from_json(const nlohmann::json& j);
 // data was found (job.data.data_dir), the teacher's local file, the role and
 // phase the experiment gave it, and the name a trial list gave it. The same
 // sweep planned on two hosts with the data in two places has the same ids.
+// What a worker does with a trial: train it; or nothing (a no-op returns at
+// once: benchmarks and tests of the coordinator).
+enum class TrialKind { kTrain, kNoop };
+inline constexpr EnumName<TrialKind> kTrialKindNames[] = {{TrialKind::kTrain, "train"}, {TrialKind::kNoop, "noop"}};
+
 struct TrialSpec {
-  std::string kind = "train";  // "train"; "noop" returns at once (benchmarks of the coordinator)
-  train::TrainJob job;         // job.train.kd.teacher is ignored: see teacher
+  TrialKind kind = TrialKind::kTrain;
+  spec::TrainJob job;         // job.train.kd.teacher is ignored: see teacher
   // KD: the trial whose final weights teach this one ("" = no KD). T and lambda
   // are job.train.kd.temperature / lambda.
   std::string teacher;
@@ -106,4 +113,4 @@ std::string canonical_json(const TrialSpec& spec);
 // BLAKE2b-128 of the canonical text, as 32 lowercase hex digits.
 std::string trial_id(const TrialSpec& spec);
 
-}  // namespace deepreduce::storage
+}  // namespace deepreduce::spec

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <sstream>
 
-#include "common/text.h"
+#include "common/format.h"
 #include "spec/counts.h"
 #include "spec/relu_plan.h"
 
@@ -25,10 +25,10 @@ Result<std::vector<TrialRow>> trial_rows(Store& store) {
     r.id = t.id;
     r.experiment = t.experiment;
     r.arch = m.arch;
-    r.plan = nn::plan_summary(m);
+    r.plan = spec::plan_summary(m);
     r.alpha = m.alpha;
     r.rho = m.rho;
-    auto resolved = nn::resolve(m);
+    auto resolved = spec::resolve(m);
     if (resolved.ok()) {
       std::vector<int64_t> blocks;
       for (const auto& st : resolved->stages) blocks.push_back(st.blocks);
@@ -39,9 +39,9 @@ Result<std::vector<TrialRow>> trial_rows(Store& store) {
     r.state = state_name(t.state);
     r.worker = t.worker;
     r.name = t.spec.name;
-    if (t.spec.role != Role::kNone) r.role = role_name(t.spec.role);
+    if (t.spec.role != spec::Role::kNone) r.role = role_name(t.spec.role);
     r.retired = t.retired;
-    if (auto c = nn::count(m); c.ok()) {
+    if (auto c = spec::count(m); c.ok()) {
       r.relus = c->relus;
       r.macs = c->macs;
       r.params = c->params;
@@ -50,7 +50,7 @@ Result<std::vector<TrialRow>> trial_rows(Store& store) {
     auto result = store.get_result(t.id);
     if (!result.ok()) return result.status();
     if (*result) {
-      const train::TrialResult res = train::trial_result_from_json(**result);
+      const spec::TrialResult res = spec::trial_result_from_json(**result);
       r.top1 = res.top1;
       r.top5 = res.top5;
       r.val_top1 = res.val_top1;
@@ -151,11 +151,11 @@ Result<nlohmann::json> status_json(Store& store, const std::string& where) {
     return t.spec.name.empty() ? nlohmann::json(nullptr) : nlohmann::json(t.spec.name);
   };
   auto role = [](const TrialRecord& t) {
-    return t.spec.role == Role::kNone ? nlohmann::json(nullptr) : nlohmann::json(role_name(t.spec.role));
+    return t.spec.role == spec::Role::kNone ? nlohmann::json(nullptr) : nlohmann::json(role_name(t.spec.role));
   };
   for (const auto& t : *leased)
     running.push_back({{"trial", t.id}, {"name", name(t)}, {"role", role(t)}, {"worker", t.worker}, {"attempt", t.attempt},
-                       {"plan", nn::plan_summary(t.spec.job.model)}, {"epochs", t.spec.job.train.epochs},
+                       {"plan", spec::plan_summary(t.spec.job.model)}, {"epochs", t.spec.job.train.epochs},
                        {"progress", t.progress}, {"updated_ms", t.updated_ms},
                        {"lease_deadline_ms", t.lease_deadline_ms}});
   for (const auto& t : *failures)
@@ -165,7 +165,7 @@ Result<nlohmann::json> status_json(Store& store, const std::string& where) {
   for (const auto& [name, n] : *roles)
     if (!name.empty()) role_counts[name] = n;
   for (const auto& w : *workers)
-    ws.push_back({{"name", w.name}, {"host", w.host}, {"state", w.state}, {"reason", w.reason},
+    ws.push_back({{"name", w.name}, {"host", w.host}, {"state", enum_name(w.state, kWorkerStateNames)}, {"reason", w.reason},
                   {"updated_ms", w.updated_ms}});
   // The time left for the trials known now (an adaptive search opens more):
   // their epochs left at the running trials' last epoch times, as many at once
@@ -176,7 +176,7 @@ Result<nlohmann::json> status_json(Store& store, const std::string& where) {
   for (const auto& t : *leased) {
     const auto& p = t.progress;
     const int64_t at = p.is_object() && p.contains("epoch") && p["epoch"].is_number() ? p["epoch"].get<int64_t>() : 0;
-    if (t.spec.kind != "noop") epochs_left += std::max<int64_t>(0, t.spec.job.train.epochs - at);
+    if (t.spec.kind != spec::TrialKind::kNoop) epochs_left += std::max<int64_t>(0, t.spec.job.train.epochs - at);
     if (p.is_object() && p.contains("seconds") && p["seconds"].is_number()) {
       epoch_seconds += p["seconds"].get<double>();
       ++timed;
@@ -186,7 +186,7 @@ Result<nlohmann::json> status_json(Store& store, const std::string& where) {
     auto waiting = store.list_trials(state);
     if (!waiting.ok()) return waiting.status();
     for (const auto& t : *waiting)
-      if (t.spec.kind != "noop") epochs_left += t.spec.job.train.epochs;
+      if (t.spec.kind != spec::TrialKind::kNoop) epochs_left += t.spec.job.train.epochs;
   }
   nlohmann::json eta = nullptr;
   if (timed && epochs_left)

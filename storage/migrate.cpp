@@ -103,10 +103,10 @@ Status build(Store& old, const std::string& target, const MigrationOptions& o, M
   // Old trials that become one new trial: the one furthest along is carried over.
   std::map<std::string, std::string>& ids = sum.ids;
   std::map<std::string, const TrialRecord*> chosen;  // new id -> old record
-  std::vector<std::pair<std::string, TrialSpec>> order;  // new id, new spec, dependencies first
+  std::vector<std::pair<std::string, spec::TrialSpec>> order;  // new id, new spec, dependencies first
   std::map<std::string, size_t> position;               // new id -> its index in order
   for (const auto& t : *ordered) {
-    TrialSpec spec = t.spec;
+    spec::TrialSpec spec = t.spec;
     if (!spec.teacher.empty()) spec.teacher = ids.at(spec.teacher);
     if (!spec.base.empty()) spec.base = ids.at(spec.base);
     const std::string id = trial_id(spec);
@@ -132,9 +132,9 @@ Status build(Store& old, const std::string& target, const MigrationOptions& o, M
     auto added = neu.add_trials(t.experiment, {spec});
     if (!added.ok()) return added.status().with_context("trial " + t.id);
     TrialState state = added->front().state;
-    auto model = old.get_artifact(t.id, "model");
+    auto model = old.get_artifact(t.id, spec::ArtifactKind::kModel);
     if (!model.ok()) return model.status().with_context("trial " + t.id);
-    auto checkpoint = old.get_artifact(t.id, "checkpoint");
+    auto checkpoint = old.get_artifact(t.id, spec::ArtifactKind::kCheckpoint);
     if (!checkpoint.ok()) return checkpoint.status().with_context("trial " + t.id);
     auto take_lease = [&]() -> Result<TrialRecord> {
       return neu.lease(id, "migrate", now_ms() + 3600 * 1000, random_hex(16));
@@ -160,7 +160,7 @@ Status build(Store& old, const std::string& target, const MigrationOptions& o, M
       DR_RETURN_IF_ERROR(neu.cancel(id, t.reasons.empty() ? "" : t.reasons.back()));
     }
     if (*checkpoint) {
-      DR_RETURN_IF_ERROR(neu.put_artifact(id, "checkpoint", **checkpoint));
+      DR_RETURN_IF_ERROR(neu.put_artifact(id, spec::ArtifactKind::kCheckpoint, **checkpoint));
       ++sum.artifacts;
     }
     DR_RETURN_IF_ERROR(neu.append_event({0, 0, "migrated", id, "", {{"from_id", t.id}, {"from_schema", sum.from_version}}}));

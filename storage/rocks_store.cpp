@@ -11,15 +11,12 @@
 //   workers      name -> WorkerRecord JSON
 //   decisions    "<experiment>\0<key>" -> DecisionRecord JSON
 //
-// A mutex serialises read-modify-write calls; each builds one WriteBatch that
-// holds every record the call changes plus its event, written with sync=true
-// under Durability::kSync.
-#include <signal.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
+// Three units under it: the database (storage/rocks_db.h: families, creation,
+// commits), the artifact files (storage/artifact_files.h) and the trial
+// lifecycle (storage/lifecycle.h: every change to a trial record). A mutex
+// serialises read-modify-write calls; each builds one WriteBatch that holds
+// every record the call changes plus its event, written with sync=true under
+// Durability::kSync.
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/options.h>
@@ -28,62 +25,24 @@
 
 #include <algorithm>
 #include <array>
-#include <filesystem>
 #include <functional>
 #include <map>
-#include <unordered_map>
 #include <mutex>
 #include <set>
+#include <unordered_map>
 
 #include "common/digest.h"
+#include "storage/artifact_files.h"
+#include "storage/lifecycle.h"
+#include "storage/rocks_db.h"
 #include "storage/store.h"
+
+#include <rocksdb/utilities/checkpoint.h>
+
+#include <filesystem>
 
 namespace deepreduce::storage {
 namespace {
-
-constexpr const char* kFamilies[] = {"experiments", "trials", "trial_index", "results", "artifacts", "events", "workers",
-                                     "decisions"};
-// Families a store of this schema may lack (written by an earlier build): added on a writable open.
-bool optional_family(const std::string& f) { return f == "workers" || f == "decisions"; }
-constexpr const char* kArtifactDir = "artifacts";
-constexpr size_t kChunkBytes = 1 << 20;
-constexpr const char* kSchemaKey = "schema_version";
-
-std::string be64(uint64_t v) {
-  std::string s(8, '\0');
-  for (int i = 7; i >= 0; --i, v >>= 8) s[i] = static_cast<char>(v & 0xff);
-  return s;
-}
-
-uint64_t from_be64(const rocksdb::Slice& s) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < 8 && i < s.size(); ++i) v = (v << 8) | static_cast<uint8_t>(s[i]);
-  return v;
-}
-
-
-bool disk_full(const std::string& message) {
-  return message.find("No space left") != std::string::npos || message.find("ENOSPC") != std::string::npos ||
-         message.find("NoSpace") != std::string::npos || message.find("Disk quota exceeded") != std::string::npos;
-}
-
-// SyncWAL, where the filesystem has one: RocksDB's in-memory filesystem
-// (open_memory_store) does not, and has nothing to make durable.
-rocksdb::Status sync_wal(rocksdb::DB* db) {
-  rocksdb::Status s = db->SyncWAL();
-  return s.IsNotSupported() ? rocksdb::Status::OK() : s;
-}
-
-Status from_rocks(const rocksdb::Status& s, const std::string& what) {
-  if (s.ok()) return Status();
-  if (s.IsNoSpace() || disk_full(s.ToString()))
-    return Status::io_error(what + ": the disk is full (" + s.ToString() +
-                            "); free space and start again: everything committed before is kept");
-  if (s.IsNotFound()) return Status::not_found(what + ": " + s.ToString());
-  if (s.IsCorruption()) return Status::corruption(what + ": " + s.ToString());
-  if (s.IsIOError()) return Status::io_error(what + ": " + s.ToString());
-  return Status::unavailable(what + ": " + s.ToString());
-}
 
 nlohmann::json event_json(const Event& e) {
   return {{"seq", e.seq}, {"time_ms", e.time_ms}, {"type", e.type}, {"trial", e.trial}, {"worker", e.worker},
@@ -96,110 +55,89 @@ nlohmann::json experiment_json(const Experiment& e) {
           {"config", e.config},         {"revision", e.revision}};
 }
 
+// The artifacts-family key naming a done trial's result copy ("<id>/result/copy"), and the copy's format.
+constexpr char kCopyKey[] = "/result/copy";
+constexpr char kCopyFormat[] = "deepreduce-result-copy-1";
+
 class RocksStore final : public Store {
  public:
   RocksStore(std::string path, StoreOptions options, std::unique_ptr<rocksdb::Env> owned_env = nullptr)
-      : path_(std::move(path)),
-        options_(options),
-        owned_env_(std::move(owned_env)),
-        env_(owned_env_ ? owned_env_.get() : options.env ? options.env : rocksdb::Env::Default()) {}
-
-  ~RocksStore() override {
-    if (db_) {
-      // After a failed write RocksDB holds a background error: syncing or
-      // closing then trips an assertion in Debian's build (an abort instead of
-      // the message already given). What was committed before is durable
-      // either way, so the DB is left to the process's end.
-      if (!write_failure_.empty()) {
-        (void)db_.release();
-        return;
-      }
-      if (!options_.read_only) sync_wal(db_.get());
-      for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
-      db_->Close();
-    }
-  }
+      : owned_memory_(owned_env != nullptr),
+        db_(std::move(path), options, std::move(owned_env)),
+        files_(db_.env(), db_.path()),
+        path_(db_.path()), options_(options), env_(db_.env()) {}
 
   Status open() {
-    if (!env_->FileExists(path_ + "/CURRENT").ok()) {
-      if (options_.read_only || !options_.create_if_missing) return Status::not_found(path_ + ": no deepreduce store here");
-      DR_RETURN_IF_ERROR(env_ == rocksdb::Env::Default() ? create() : create_in_place());
-    }
-    // Opening for writing writes (a new log, a new manifest).
-    if (!options_.read_only)
-      DR_RETURN_IF_ERROR(room_in(path_, "opening the store for writing", "",
-                                 " (free space and start again: everything stored is kept)"));
-    rocksdb::DBOptions db_options = base_options();
-    std::vector<std::string> present;
-    auto s = rocksdb::DB::ListColumnFamilies(db_options, path_, &present);
-    if (!s.ok()) return from_rocks(s, path_);
-    std::set<std::string> have(present.begin(), present.end());
-    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-    descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
-    std::vector<std::string> opened;
-    for (const char* f : kFamilies) {
-      if (!have.count(f)) {
-        if (!optional_family(f))
-          return Status::corruption(path_ + ": not a complete deepreduce store: column family \"" + std::string(f) +
-                                    "\" is missing");
-        if (options_.read_only) continue;  // an earlier build's store: read as if empty
-        db_options.create_missing_column_families = true;
-      }
-      descriptors.emplace_back(f, rocksdb::ColumnFamilyOptions());
-      opened.push_back(f);
-    }
-    rocksdb::DB* db = nullptr;
-    s = options_.read_only ? rocksdb::DB::OpenForReadOnly(db_options, path_, descriptors, &handles_, &db)
-                           : rocksdb::DB::Open(db_options, path_, descriptors, &handles_, &db);
-    if (!s.ok()) {
-      if (s.IsIOError() && s.ToString().find("lock") != std::string::npos)
-        return Status::unavailable(path_ + ": the store is in use by another process (a run or a coordinator "
-                                   "holds it); stop that one first, or read it beside it with status, export or "
-                                   "report");
-      return from_rocks(s, path_);
-    }
-    db_.reset(db);
-    for (size_t i = 0; i < opened.size(); ++i) cf_[opened[i]] = handles_[i + 1];
-
-    std::string version;
-    s = db_->Get(rocksdb::ReadOptions(), handles_[0], kSchemaKey, &version);
-    if (s.IsNotFound()) {
-      return Status::corruption(path_ + ": not a complete deepreduce store (no schema version: its creation by an "
-                                "earlier deepreduce was interrupted); remove the folder and run again");
-    } else if (!s.ok()) {
-      return from_rocks(s, path_);
-    } else if (version != std::to_string(kSchemaVersion) &&
-               !(options_.accept_schema > 0 && version == std::to_string(options_.accept_schema))) {
-      const int64_t v = std::atoll(version.c_str());
-      return Status::failed_precondition(
-          path_ + ": store schema version " + version + ", this deepreduce reads version " +
-          std::to_string(kSchemaVersion) +
-          (v == 2 ? ": run `deepreduce migrate --db " + path_ + "` to bring it to version " +
-                        std::to_string(kSchemaVersion) + " (it keeps every trial, result and artifact; trial ids change)"
-           : v == 3 ? ": run `deepreduce migrate --db " + path_ + "` to bring it to version " +
-                          std::to_string(kSchemaVersion) +
-                          " (it keeps every trial, id, result and artifact, and stores each experiment's parsed config "
-                          "and decisions)"
-           : v < kSchemaVersion ? " (an older deepreduce wrote it: use that version on it, or start a new store)"
-                                : " (a newer deepreduce wrote it?)"));
-    }
-    if (!options_.read_only) {
-      DR_RETURN_IF_ERROR(from_rocks(env_->CreateDirIfMissing(artifact_dir()), artifact_dir() + ": cannot create"));
-      DR_RETURN_IF_ERROR(remove_orphan_artifacts());
-    }
+    // The result copies are listed before the records are read: a copy a
+    // running writer adds meanwhile is then of an event the records hold.
+    const std::vector<std::string> listed = files_.list();
+    DR_RETURN_IF_ERROR(db_.open());
     // The next event number continues after the last one stored.
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["events"]));
+    std::unique_ptr<rocksdb::Iterator> it(raw()->NewIterator(rocksdb::ReadOptions(), cf("events")));
     it->SeekToLast();
     last_seq_ = it->Valid() ? from_be64(it->key()) : 0;
+    if (!options_.recovering) DR_RETURN_IF_ERROR(check_results_kept(listed));
+    if (!options_.read_only) {
+      DR_RETURN_IF_ERROR(from_rocks(env_->CreateDirIfMissing(files_.dir()), files_.dir() + ": cannot create"));
+      // A repair keeps every file until readopt() has looked at it.
+      if (!options_.recovering) DR_RETURN_IF_ERROR(remove_orphan_artifacts());
+    }
     if (!options_.read_only) DR_RETURN_IF_ERROR(load_state_index());
     return Status();
+  }
+
+  // A result copy's file name: "<id>.result.<seq>.json" (seq: the event that made it done).
+  static std::optional<std::pair<std::string, uint64_t>> parse_copy_name(const std::string& f) {
+    static constexpr char kMid[] = ".result.", kEnd[] = ".json";
+    if (f.size() < 32 + 8 + 1 + 5 || f.compare(32, 8, kMid) != 0 || f.compare(f.size() - 5, 5, kEnd) != 0)
+      return std::nullopt;
+    const std::string id = f.substr(0, 32), digits = f.substr(40, f.size() - 45);
+    if (!is_lower_hex(id, 32) || digits.empty() || digits.size() > 19 ||
+        digits.find_first_not_of("0123456789") != std::string::npos)
+      return std::nullopt;
+    return std::make_pair(id, std::stoull(digits));
+  }
+  static std::string copy_name(const std::string& id, uint64_t seq) {
+    return id + ".result." + std::to_string(seq) + ".json";
+  }
+
+  // The records must hold every result whose copy is on disk. Events are
+  // numbered without gaps and written one batch at a time, so a copy whose
+  // trial is not done is either the one in flight when the writer stopped
+  // (its event is the next, last_seq + 1: the commit never happened) or
+  // proof that the records lost a commit they had made.
+  Status check_results_kept(const std::vector<std::string>& listed) {
+    std::map<std::string, uint64_t> newest;  // id -> seq of its newest copy
+    for (const auto& f : listed)
+      if (auto c = parse_copy_name(f)) newest[c->first] = std::max(newest[c->first], c->second);
+    if (newest.empty()) return Status();
+    std::set<std::string> done;
+    std::unique_ptr<rocksdb::Iterator> it(raw()->NewIterator(rocksdb::ReadOptions(), cf("trial_index")));
+    const std::string prefix = std::string(state_name(TrialState::kDone)) + "/";
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next())
+      done.insert(it->key().ToString().substr(prefix.size()));
+    DR_RETURN_IF_ERROR(from_rocks(it->status(), path_ + ": trial index"));
+    std::vector<std::string> lost;
+    uint64_t latest = 0;
+    for (const auto& [id, seq] : newest) {
+      if (done.count(id) || seq == last_seq_ + 1) continue;
+      lost.push_back(id);
+      latest = std::max(latest, seq);
+    }
+    if (lost.empty()) return Status();
+    return Status::corruption(damaged_store(
+        path_, fmt::format("{} finished trial(s) ({}{}) have their results and models on disk but not in its records, "
+                           "which end at event {} where results on disk go to event {} (its write-ahead log or "
+                           "tables lost records it had committed)",
+                           lost.size(), lost.front().substr(0, 12), lost.size() > 1 ? ", ..." : "", last_seq_,
+                           latest)));
   }
 
   // The writer keeps the ids of each state in memory, read once here from the
   // trial_index family: dispatch, counts and unblocking never seek through the
   // index's pile of deleted keys, and cost what they return, not the store's size.
   Status load_state_index() {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["trial_index"]));
+    std::unique_ptr<rocksdb::Iterator> it(raw()->NewIterator(rocksdb::ReadOptions(), cf("trial_index")));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       const std::string key = it->key().ToString();
       const size_t slash = key.find('/');
@@ -213,181 +151,25 @@ class RocksStore final : public Store {
     return Status();
   }
 
-  rocksdb::DBOptions base_options() const {
-    rocksdb::DBOptions o;
-    o.env = env_;
-    o.keep_log_file_num = 4;
-    o.max_manifest_file_size = 64 << 20;
-    o.max_total_wal_size = 64 << 20;  // records only (artifacts are files): flush rather than pile up WAL
-    return o;
-  }
-
-  std::string artifact_dir() const { return (std::filesystem::path(path_) / kArtifactDir).string(); }
-
-  // Builds a complete store (every family, the schema version, the artifacts
-  // folder) in a sibling temp folder, then renames it into place: a kill at
-  // any moment leaves either no store or a whole one. Temp folders of
-  // processes that died are removed.
-  Status create() {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    fs::path target = fs::path(path_).lexically_normal();
-    if (target.filename().empty()) target = target.parent_path();
-    if (fs::exists(target, ec)) {
-      if (!fs::is_directory(target, ec)) return Status::invalid_argument(path_ + ": exists and is not a folder");
-      if (!fs::is_empty(target, ec))
-        return Status::failed_precondition(path_ + ": a folder that is not a deepreduce store (it has no CURRENT "
-                                           "file); give another --db or empty it");
-    }
-    fs::path parent = target.parent_path().empty() ? fs::path(".") : target.parent_path();
-    fs::create_directories(parent, ec);
-    if (ec) return Status::io_error(parent.string() + ": cannot create: " + ec.message());
-    const std::string stem = target.filename().string() + ".creating-";
-    for (const auto& entry : fs::directory_iterator(parent, ec)) {
-      const std::string name = entry.path().filename().string();
-      if (name.rfind(stem, 0) != 0) continue;
-      const long pid = std::atol(name.c_str() + stem.size());
-      if (pid > 0 && (pid == getpid() || ::kill(static_cast<pid_t>(pid), 0) != 0)) fs::remove_all(entry.path(), ec);
-    }
-    const fs::path temp = parent / (stem + std::to_string(getpid()));
-    fs::remove_all(temp, ec);
-    DR_RETURN_IF_ERROR(room_in(parent.string(), "creating a store", " in " + parent.string(), ""));
-    if (Status built = build_db(temp.string()); !built.ok()) {
-      fs::remove_all(temp, ec);
-      return built;
-    }
-    fs::create_directories(temp / kArtifactDir, ec);
-    if (ec) return Status::io_error(path_ + ": creating the store: " + ec.message());
-    DR_RETURN_IF_ERROR(fsync_dir(temp.string()));
-    if (fs::exists(target)) fs::remove(target, ec);  // the empty folder it replaces
-    if (::rename(temp.c_str(), target.c_str()) != 0) {
-      const int err = errno;
-      if ((err == ENOTEMPTY || err == EEXIST) && fs::exists(target / "CURRENT", ec)) {
-        // Another process created it first (two runs started at once): its
-        // store is the one; opening it says whether that process holds it.
-        fs::remove_all(temp, ec);
-        return Status();
-      }
-      fs::remove_all(temp, ec);
-      if (err == ENOTEMPTY || err == EEXIST)
-        return Status::unavailable(path_ + ": the store is being created by another process at the same moment; "
-                                   "try again");
-      return Status::io_error(path_ + ": creating the store: rename from " + temp.string() + ": " + std::strerror(err));
-    }
-    return fsync_dir(parent.string());
-  }
-
-  // A store through another filesystem (StoreOptions::env: in memory, a test's
-  // full disk) is built where it stays: the rename of a whole folder that
-  // makes creation atomic is the real filesystem's.
-  Status create_in_place() {
-    DR_RETURN_IF_ERROR(from_rocks(env_->CreateDirIfMissing(path_), path_ + ": creating the store"));
-    DR_RETURN_IF_ERROR(room_in(path_, "creating a store", "", ""));
-    DR_RETURN_IF_ERROR(build_db(path_));
-    return from_rocks(env_->CreateDirIfMissing(artifact_dir()), path_ + ": creating the store");
-  }
-
-  // A new database in `where` with every family and the schema version,
-  // synced and closed. Closing a DB after a failed write asserts in Debian's
-  // RocksDB: a half-made one is left to the process's end.
-  Status build_db(const std::string& where) {
-    rocksdb::DBOptions o = base_options();
-    o.create_if_missing = true;
-    o.create_missing_column_families = true;
-    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-    descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
-    for (const char* f : kFamilies) descriptors.emplace_back(f, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    auto s = rocksdb::DB::Open(o, where, descriptors, &handles, &raw);
-    if (!s.ok()) return from_rocks(s, path_ + ": creating the store");
-    std::unique_ptr<rocksdb::DB> db(raw);
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    s = db->Put(wo, handles[0], kSchemaKey, std::to_string(kSchemaVersion));
-    if (s.ok()) s = sync_wal(db.get());
-    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-    if (s.ok()) s = db->Close();
-    if (!s.ok()) {
-      (void)db.release();
-      return from_rocks(s, path_ + ": creating the store");
-    }
-    return Status();
-  }
-
-  // RocksDB meeting a full disk while it creates or opens a store aborts in
-  // Debian's build: with under 1 MiB free in `dir`, `doing` is refused first
-  // ("STORE: the disk is full: DOING needs 1048576 bytes free[WHERE], N are[TAIL]").
-  // A filesystem that cannot say how much is free is let through.
-  Status room_in(const std::string& dir, const std::string& doing, const std::string& where,
-                 const std::string& tail) const {
-    constexpr uint64_t kRoom = 1u << 20;
-    uint64_t room = 0;
-    if (!env_->GetFreeSpace(dir, &room).ok() || room >= kRoom) return Status();
-    return Status::io_error(path_ + ": the disk is full: " + doing + " needs " + std::to_string(kRoom) + " bytes free" +
-                            where + ", " + std::to_string(room) + " are" + tail);
-  }
-
-  Status fsync_dir(const std::string& dir) const {
-    std::unique_ptr<rocksdb::Directory> d;
-    auto s = env_->NewDirectory(dir, &d);
-    if (s.ok()) s = d->Fsync();
-    if (s.ok()) s = d->Close();
-    return from_rocks(s, dir + ": fsync");
-  }
-
-  // Writes an artifact file durably (temp file, fsync, rename, fsync folder).
-  Status write_artifact_file(const std::string& file, const std::string& bytes, const std::string& what) {
-    const std::string final_path = artifact_dir() + "/" + file;
-    const std::string temp = final_path + ".tmp-" + std::to_string(getpid());
-    auto failed = [&](const char* step, const rocksdb::Status& s) {
-      (void)env_->DeleteFile(temp);
-      if (s.IsNoSpace() || disk_full(s.ToString()))
-        return Status::io_error(path_ + ": the disk is full: storing " + what + " needs " +
-                                std::to_string(bytes.size()) + " bytes (" + s.ToString() +
-                                "); free space: everything stored before is kept");
-      return Status::io_error(path_ + ": " + step + " " + temp + " for " + what + ": " + s.ToString());
-    };
-    std::unique_ptr<rocksdb::WritableFile> f;
-    rocksdb::EnvOptions eo;
-    if (auto s = env_->NewWritableFile(temp, &f, eo); !s.ok()) return failed("cannot create", s);
-    // In slices, so that a file of gigabytes never waits in one buffer.
-    constexpr size_t kSlice = 4 << 20;
-    for (size_t off = 0; off < bytes.size(); off += kSlice)
-      if (auto s = f->Append(rocksdb::Slice(bytes.data() + off, std::min(kSlice, bytes.size() - off))); !s.ok()) {
-        (void)f->Close();
-        return failed("cannot write", s);
-      }
-    if (auto s = f->Sync(); !s.ok()) {
-      (void)f->Close();
-      return failed("cannot sync", s);
-    }
-    if (auto s = f->Close(); !s.ok()) return failed("cannot close", s);
-    if (auto s = env_->RenameFile(temp, final_path); !s.ok()) return failed("cannot rename", s);
-    return fsync_dir(artifact_dir());
-  }
-
   // Files in artifacts/ that no record names: a crash between writing a file
   // and committing its record, or between a commit and removing the file it
   // replaced.
   Status remove_orphan_artifacts() {
     std::set<std::string> named;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["artifacts"]));
+    std::unique_ptr<rocksdb::Iterator> it(raw()->NewIterator(rocksdb::ReadOptions(), cf("artifacts")));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (it->key().ends_with(kCopyKey)) named.insert(it->value().ToString());
       if (!it->key().ends_with("/meta")) continue;
       if (auto file = file_of(it->value().ToString())) named.insert(*file);
     }
     DR_RETURN_IF_ERROR(from_rocks(it->status(), path_ + ": artifacts"));
-    std::vector<std::string> files;
-    if (!env_->GetChildren(artifact_dir(), &files).ok()) return Status();
-    for (const auto& f : files)
-      if (f != "." && f != ".." && !named.count(f)) (void)env_->DeleteFile(artifact_dir() + "/" + f);
+    files_.remove_others(named);
     return Status();
   }
 
   // --- experiments
   Status put_experiment(const Experiment& e) override {
-    DR_RETURN_IF_ERROR(writable());
+    DR_RETURN_IF_ERROR(db_.writable());
     auto lock = locked();
     auto existing = get_experiment_locked(e.name);
     if (!existing.ok()) return existing.status();
@@ -407,7 +189,7 @@ class RocksStore final : public Store {
         updated.strategy = e.strategy;
       }
       rocksdb::WriteBatch batch;
-      batch.Put(cf_["experiments"], e.name, experiment_json(updated).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      batch.Put(cf("experiments"), e.name, experiment_json(updated).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       add_event(batch, {0, 0, same ? "experiment_updated" : "experiment_revised", "", "",
                         {{"name", e.name}, {"revision", updated.revision}}});
       return commit(batch);
@@ -415,7 +197,7 @@ class RocksStore final : public Store {
     Experiment copy = e;
     if (!copy.created_ms) copy.created_ms = now_ms();
     rocksdb::WriteBatch batch;
-    batch.Put(cf_["experiments"], e.name, experiment_json(copy).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    batch.Put(cf("experiments"), e.name, experiment_json(copy).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     add_event(batch, {0, 0, "experiment_created", "", "", {{"name", e.name}, {"strategy", e.strategy}}});
     return commit(batch);
   }
@@ -427,7 +209,7 @@ class RocksStore final : public Store {
 
   Result<std::vector<Experiment>> list_experiments() override {
     std::vector<Experiment> out;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["experiments"]));
+    std::unique_ptr<rocksdb::Iterator> it(raw()->NewIterator(rocksdb::ReadOptions(), cf("experiments")));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       auto e = parse_experiment(it->key().ToString(), it->value().ToString());
       if (!e.ok()) return e.status();
@@ -438,13 +220,18 @@ class RocksStore final : public Store {
 
   // --- trials
   Result<std::vector<AddResult>> add_trials(const std::string& experiment,
-                                            const std::vector<TrialSpec>& trials) override {
-    DR_RETURN_IF_ERROR(writable());
+                                            const std::vector<spec::TrialSpec>& trials) override {
+    DR_RETURN_IF_ERROR(db_.writable());
     auto lock = locked();
     rocksdb::WriteBatch batch;
     std::vector<AddResult> out;
     std::map<std::string, TrialState> in_batch;
-    const int64_t now = now_ms();
+    LifecycleContext ctx = context();
+    const auto stored_state = ctx.state_of;
+    ctx.state_of = [&](const std::string& dep) -> std::optional<TrialState> {
+      if (auto it = in_batch.find(dep); it != in_batch.end()) return it->second;
+      return stored_state(dep);
+    };
     for (const auto& spec : trials) {
       const std::string id = trial_id(spec);
       if (auto it = in_batch.find(id); it != in_batch.end()) {
@@ -456,69 +243,34 @@ class RocksStore final : public Store {
         out.push_back({id, false, existing->state});
         in_batch[id] = existing->state;
         // The same trial asked for again: it keeps everything but learns where
-        // its data now is (unless finished) and a role it had none of.
+        // its data now is (unless finished) and a role it had none of. None
+        // of this is part of what the trial is (its id), nor of its lifecycle.
         TrialRecord r = *existing;
         if (r.state != TrialState::kDone && r.state != TrialState::kCancelled)
           r.spec.job.data.data_dir = spec.job.data.data_dir;
-        if (r.spec.role == Role::kNone) r.spec.role = spec.role;
-        if (r.spec.phase == Role::kNone) r.spec.phase = spec.phase;
+        if (r.spec.role == spec::Role::kNone) r.spec.role = spec.role;
+        if (r.spec.phase == spec::Role::kNone) r.spec.phase = spec.phase;
         if (r.spec.name.empty()) r.spec.name = spec.name;
         if (r.spec.strategy.empty()) r.spec.strategy = spec.strategy;
         if (to_json(r.spec) != to_json(existing->spec)) {
-          r.updated_ms = now;
+          r.updated_ms = ctx.now_ms;
           put_trial(batch, r, r.state);
         }
         continue;
       }
       if (existing.status().code() != Status::Code::kNotFound) return existing.status();
-      TrialState state = TrialState::kPending;
-      std::string failed_dep;
-      for (const auto& dep : spec.dependencies()) {
-        TrialState dep_state;
-        if (auto it = in_batch.find(dep); it != in_batch.end()) {
-          dep_state = it->second;
-        } else {
-          auto d = get_trial_locked(dep);
-          if (!d.ok())
-            return Status::invalid_argument("trial " + id + " depends on " + dep + ", which is not in the store (" +
-                                            d.status().message() + ")");
-          dep_state = d->state;
-        }
-        if (dep_state == TrialState::kFailed) {
-          state = TrialState::kFailed;
-          failed_dep = dep;
-          break;
-        }
-        if (dep_state != TrialState::kDone) state = TrialState::kBlocked;
-      }
-      TrialRecord r;
-      r.id = id;
-      r.experiment = experiment;
-      r.spec = spec;
-      r.state = state;
-      r.created_ms = r.updated_ms = now;
-      if (state == TrialState::kFailed) r.reasons.push_back(dependency_failed(failed_dep));
-      put_trial(batch, r, std::nullopt);
-      add_event(batch, {0, 0, "trial_created", id, "", {{"state", state_name(state)}, {"experiment", experiment}}});
-      out.push_back({id, true, state});
-      in_batch[id] = state;
+      auto change = transition(TrialRecord{}, action::Create{experiment, spec}, ctx);
+      if (!change.ok()) return change.status();
+      write_change(batch, *change);
+      out.push_back({id, true, change->record.state});
+      in_batch[id] = change->record.state;
     }
     DR_RETURN_IF_ERROR(commit(batch));
     return out;
   }
 
-  Status set_role(const std::string& id, Role role, Role phase) override {
-    DR_RETURN_IF_ERROR(writable());
-    auto lock = locked();
-    auto r = get_trial_locked(id);
-    if (!r.ok()) return r.status();
-    if (r->spec.role == role && r->spec.phase == phase) return Status();
-    TrialRecord updated = *r;
-    updated.spec.role = role;
-    updated.spec.phase = phase;
-    rocksdb::WriteBatch batch;
-    put_trial(batch, updated, updated.state);
-    return commit(batch);
+  Status set_role(const std::string& id, spec::Role role, spec::Role phase) override {
+    return apply(id, action::SetRole{role, phase}).status();
   }
 
   Result<TrialRecord> get_trial(const std::string& id) override {
@@ -539,7 +291,7 @@ class RocksStore final : public Store {
     }
     if (state) {
       const std::string prefix = std::string(state_name(*state)) + "/";
-      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["trial_index"]));
+      std::unique_ptr<rocksdb::Iterator> it(raw()->NewIterator(rocksdb::ReadOptions(), cf("trial_index")));
       for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
         auto r = get_trial_locked(it->key().ToString().substr(prefix.size()));
         if (!r.ok()) return r.status();
@@ -547,7 +299,7 @@ class RocksStore final : public Store {
       }
       return out;
     }
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["trials"]));
+    std::unique_ptr<rocksdb::Iterator> it(raw()->NewIterator(rocksdb::ReadOptions(), cf("trials")));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       auto r = parse_trial(it->key().ToString(), it->value().ToString());
       if (!r.ok()) return r.status();
@@ -566,7 +318,7 @@ class RocksStore final : public Store {
     for (auto s : all_states()) {
       const std::string prefix = std::string(state_name(s)) + "/";
       int64_t n = 0;
-      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["trial_index"]));
+      std::unique_ptr<rocksdb::Iterator> it(raw()->NewIterator(rocksdb::ReadOptions(), cf("trial_index")));
       for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++n;
       out.push_back({s, n});
     }
@@ -575,7 +327,7 @@ class RocksStore final : public Store {
 
   Result<std::map<std::string, int64_t>> count_by_role() override {
     std::map<std::string, int64_t> out;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["trial_index"]));
+    std::unique_ptr<rocksdb::Iterator> it(raw()->NewIterator(rocksdb::ReadOptions(), cf("trial_index")));
     for (it->SeekToFirst(); it->Valid(); it->Next()) ++out[it->value().ToString()];
     DR_RETURN_IF_ERROR(from_rocks(it->status(), path_ + ": trial index"));
     return out;
@@ -592,7 +344,7 @@ class RocksStore final : public Store {
       return out;
     }
     const std::string prefix = std::string(state_name(state)) + "/";
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["trial_index"]));
+    std::unique_ptr<rocksdb::Iterator> it(raw()->NewIterator(rocksdb::ReadOptions(), cf("trial_index")));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Next())
       out.push_back(it->key().ToString().substr(prefix.size()));
     DR_RETURN_IF_ERROR(from_rocks(it->status(), path_ + ": trial index"));
@@ -601,141 +353,68 @@ class RocksStore final : public Store {
 
   Result<TrialRecord> lease(const std::string& id, const std::string& worker, int64_t deadline_ms,
                             const std::string& lease) override {
-    DR_RETURN_IF_ERROR(writable());
-    auto lock = locked();
-    auto r = get_trial_locked(id);
-    if (!r.ok()) return r.status();
-    const TrialState from = r->state;
-    DR_RETURN_IF_ERROR(check_transition(id, from, TrialState::kLeased));
-    r->state = TrialState::kLeased;
-    r->attempt += 1;
-    r->worker = worker;
-    r->lease_deadline_ms = deadline_ms;
-    r->lease = lease;
-    r->updated_ms = now_ms();
-    rocksdb::WriteBatch batch;
-    put_trial(batch, *r, from);
-    add_event(batch, {0, 0, "leased", id, worker, {{"attempt", r->attempt}, {"deadline_ms", deadline_ms}}});
-    DR_RETURN_IF_ERROR(commit(batch));
-    return *r;
+    return apply(id, action::Lease{worker, deadline_ms, lease});
   }
 
   Status renew(const std::string& id, const std::string& worker, int64_t attempt, int64_t deadline_ms) override {
-    DR_RETURN_IF_ERROR(writable());
-    auto lock = locked();
-    auto r = get_trial_locked(id);
-    if (!r.ok()) return r.status();
-    DR_RETURN_IF_ERROR(check_lease(*r, worker, attempt));
-    r->lease_deadline_ms = deadline_ms;
-    rocksdb::WriteBatch batch;
-    put_trial(batch, *r, r->state);
-    return commit(batch);  // no event: renewals are heartbeats, not history
+    return apply(id, action::Renew{worker, attempt, deadline_ms}).status();
   }
 
   Result<TrialRecord> release(const std::string& id, const std::string& reason, ReleaseCause cause,
                               const AttemptLimits& limits) override {
-    DR_RETURN_IF_ERROR(writable());
-    auto lock = locked();
-    auto r = get_trial_locked(id);
-    if (!r.ok()) return r.status();
-    const TrialState from = r->state;
-    if (from != TrialState::kLeased) return check_transition(id, from, TrialState::kPending);
-    std::string why = reason;
-    TrialState to = TrialState::kPending;
-    if (cause == ReleaseCause::kTrialFailed && ++r->charged >= limits.max_attempts) {
-      to = TrialState::kFailed;
-      why += " (" + std::to_string(r->charged) + " failed attempt(s): no attempts left)";
-    } else if (cause == ReleaseCause::kWorkerLost && ++r->lost >= limits.max_lost) {
-      to = TrialState::kFailed;
-      why += " (" + std::to_string(r->lost) + " workers lost while training it: does it crash its worker?)";
-    }
-    r->reasons.push_back("attempt " + std::to_string(r->attempt) + " on " + r->worker + ": " + why);
-    const std::string worker = r->worker;
-    r->state = to;
-    r->worker.clear();
-    r->lease.clear();
-    r->lease_deadline_ms = 0;
-    r->updated_ms = now_ms();
-    rocksdb::WriteBatch batch;
-    put_trial(batch, *r, from);
-    const char* causes[] = {"trial", "worker_lost", "not_charged"};
-    add_event(batch, {0, 0, to == TrialState::kFailed ? "failed" : "released", id, worker,
-                      {{"attempt", r->attempt}, {"reason", why}, {"cause", causes[static_cast<int>(cause)]}}});
-    DR_RETURN_IF_ERROR(commit(batch));
-    return *r;
+    return apply(id, action::Release{reason, cause, limits});
   }
 
   Status record_progress(const std::string& id, const std::string& worker, const nlohmann::json& progress) override {
-    DR_RETURN_IF_ERROR(writable());
-    auto lock = locked();
-    auto r = get_trial_locked(id);
-    if (!r.ok()) return r.status();
-    if (r->state != TrialState::kLeased || r->worker != worker)
-      return Status::failed_precondition("trial " + id + ": progress from " + worker + " but the trial is " +
-                                         state_name(r->state) + (r->worker.empty() ? "" : " by " + r->worker));
-    r->progress = progress;
-    r->updated_ms = now_ms();
-    rocksdb::WriteBatch batch;
-    put_trial(batch, *r, r->state);
-    add_event(batch, {0, 0, "progress", id, worker, progress});
-    return commit(batch);
+    return apply(id, action::Progress{worker, progress}).status();
   }
 
   Status complete(const std::string& id, const std::string& worker, int64_t attempt, const std::string& lease,
                   const nlohmann::json& result, const std::optional<std::string>& weights,
-                  const std::map<std::string, std::string>& more) override {
-    DR_RETURN_IF_ERROR(writable());
+                  const std::map<spec::ArtifactKind, std::string>& more) override {
+    DR_RETURN_IF_ERROR(db_.writable());
     auto lock = locked();
     auto r = get_trial_locked(id);
     if (!r.ok()) return r.status();
-    if (r->state == TrialState::kDone)
-      return Status::failed_precondition("trial " + id + " is already done; the result of " + worker + " attempt " +
-                                         std::to_string(attempt) + " is ignored");
-    // Only the live lease: a result from anyone else is never applied.
-    DR_RETURN_IF_ERROR(check_lease(*r, worker, attempt));
-    if (r->lease != lease) return Status::failed_precondition("trial " + id + ": a result with another lease token");
-    const TrialState from = r->state;
-    r->state = TrialState::kDone;
-    r->worker = worker;
-    r->lease.clear();
-    r->lease_deadline_ms = 0;
-    r->updated_ms = now_ms();
+    auto change = transition(*r, action::Complete{worker, attempt, lease, result.value("top1", nlohmann::json())},
+                             context());
+    if (!change.ok()) return change.status();
     rocksdb::WriteBatch batch;
-    if (weights) DR_RETURN_IF_ERROR(put_artifact_batch(batch, id, "model", *weights));
-    for (const auto& [kind, bytes] : more) DR_RETURN_IF_ERROR(put_artifact_batch(batch, id, kind, bytes));
-    put_trial(batch, *r, from);
-    batch.Put(cf_["results"], id, result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-    add_event(batch, {0, 0, "done", id, worker,
-                      {{"attempt", attempt}, {"top1", result.value("top1", nlohmann::json())}}});
+    nlohmann::json metas = nlohmann::json::object();
+    if (weights) DR_RETURN_IF_ERROR(put_artifact_batch(batch, id, spec::ArtifactKind::kModel, *weights, &metas));
+    for (const auto& [kind, bytes] : more) DR_RETURN_IF_ERROR(put_artifact_batch(batch, id, kind, bytes, &metas));
+    write_change(batch, *change);
+    batch.Put(cf("results"), id, result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    // The result's copy beside its artifacts, durable before the batch that
+    // makes the trial done (named by that batch's event): what a repair
+    // brings back when the records lose it, and what an open checks them by.
+    DR_RETURN_IF_ERROR(put_result_copy(batch, change->record, result, metas, last_seq_));
     return commit(batch);
   }
 
   Status fail(const std::string& id, const std::string& reason) override {
-    return simple_transition(id, TrialState::kFailed, "failed", reason);
+    return apply(id, action::Fail{reason}).status();
   }
   Status cancel(const std::string& id, const std::string& reason) override {
-    return simple_transition(id, TrialState::kCancelled, "cancelled", reason);
+    return apply(id, action::Cancel{reason}).status();
   }
+
   Result<std::vector<std::string>> damage(const std::string& id, const std::string& reason, bool retrain) override {
-    DR_RETURN_IF_ERROR(writable());
+    DR_RETURN_IF_ERROR(db_.writable());
     auto lock = locked();
     auto r = get_trial_locked(id);
     if (!r.ok()) return r.status();
-    if (r->state != TrialState::kDone)
-      return Status::failed_precondition("trial " + id + " is " + state_name(r->state) + ": only done trials are damaged");
+    const LifecycleContext ctx = context();
+    auto change = transition(*r, action::Damage{reason, retrain}, ctx);
+    if (!change.ok()) return change.status();
     rocksdb::WriteBatch batch;
-    TrialRecord t = *r;
-    t.reasons.push_back(reason);
-    t.retired.clear();
-    ++t.charged;  // a damaged copy counts as one of its attempts
-    t.state = TrialState::kDamaged;
-    if (retrain) {
-      t.state = ready_or_blocked(t);
-      t.reasons.back() += "; trained again";
+    write_change(batch, *change);
+    // Not done any more: its result copy goes (a repair must not bring back what was damaged).
+    std::string copy;
+    if (raw()->Get(rocksdb::ReadOptions(), cf("artifacts"), id + kCopyKey, &copy).ok()) {
+      doomed_.push_back(copy);
+      batch.Delete(cf("artifacts"), id + kCopyKey);
     }
-    t.updated_ms = now_ms();
-    put_trial(batch, t, TrialState::kDone);
-    add_event(batch, {0, 0, "damaged", id, "", {{"reason", reason}, {"retrain", retrain}}});
     // What depends on it waits for its retraining.
     std::vector<std::string> blocked;
     const std::vector<std::string> pending(by_state_[static_cast<size_t>(TrialState::kPending)].begin(),
@@ -746,11 +425,9 @@ class RocksStore final : public Store {
       if (!p.ok()) return p.status();
       const auto deps = p->spec.dependencies();
       if (std::find(deps.begin(), deps.end(), id) == deps.end()) continue;
-      TrialRecord b = *p;
-      b.state = TrialState::kBlocked;
-      b.reasons.push_back("waits: its dependency " + id.substr(0, 12) + " was damaged");
-      b.updated_ms = t.updated_ms;
-      put_trial(batch, b, TrialState::kPending);
+      auto wait = transition(*p, action::WaitFor{id}, ctx);
+      if (!wait.ok()) return wait.status();
+      write_change(batch, *wait);
       blocked.push_back(pid);
     }
     DR_RETURN_IF_ERROR(commit(batch));
@@ -758,95 +435,33 @@ class RocksStore final : public Store {
   }
 
   Status retrain(const std::string& id, const std::string& why) override {
-    DR_RETURN_IF_ERROR(writable());
-    auto lock = locked();
-    auto r = get_trial_locked(id);
-    if (!r.ok()) return r.status();
-    if (r->state != TrialState::kDamaged)
-      return Status::failed_precondition("trial " + id + " is " + state_name(r->state) + ": only damaged trials are "
-                                         "trained again this way");
-    TrialRecord t = *r;
-    t.state = ready_or_blocked(t);
-    t.charged = t.lost = 0;
-    t.reasons.push_back(why);
-    t.updated_ms = now_ms();
-    rocksdb::WriteBatch batch;
-    put_trial(batch, t, TrialState::kDamaged);
-    add_event(batch, {0, 0, "retrain", id, "", {{"reason", why}}});
-    return commit(batch);
+    return apply(id, action::Retrain{why}).status();
   }
 
   Status set_retired(const std::string& id, const std::string& why) override {
-    DR_RETURN_IF_ERROR(writable());
-    auto lock = locked();
-    auto r = get_trial_locked(id);
-    if (!r.ok()) return r.status();
-    if (r->retired == why) return Status();
-    if (!why.empty() && r->state != TrialState::kDone)
-      return Status::failed_precondition("trial " + id + " is " + state_name(r->state) + ": only done trials are retired "
-                                         "(the others are cancelled)");
-    r->retired = why;
-    r->updated_ms = now_ms();
-    rocksdb::WriteBatch batch;
-    put_trial(batch, *r, r->state);
-    add_event(batch, {0, 0, why.empty() ? "planned_again" : "retired", id, "",
-                      why.empty() ? nlohmann::json() : nlohmann::json{{"reason", why}}});
-    return commit(batch);
+    return apply(id, action::Retire{why}).status();
   }
+
   Status retry(const std::string& id, const std::string& why) override {
-    DR_RETURN_IF_ERROR(writable());
-    auto lock = locked();
-    auto r = get_trial_locked(id);
-    if (!r.ok()) return r.status();
-    const TrialState from = r->state;
-    if (from != TrialState::kFailed && from != TrialState::kCancelled)
-      return Status::failed_precondition("trial " + id + " is " + state_name(from) + ": only failed or cancelled "
-                                         "trials are retried");
-    const TrialState to = ready_or_blocked(*r);
-    DR_RETURN_IF_ERROR(check_transition(id, from, to));
-    r->state = to;
-    r->charged = r->lost = 0;
-    r->reasons.push_back(why);
-    r->updated_ms = now_ms();
-    rocksdb::WriteBatch batch;
-    put_trial(batch, *r, from);
-    add_event(batch, {0, 0, "retried", id, "", {{"state", state_name(to)}}});
-    return commit(batch);
+    return apply(id, action::Retry{why}).status();
   }
 
   Result<std::vector<std::string>> unblock_ready() override {
-    DR_RETURN_IF_ERROR(writable());
+    DR_RETURN_IF_ERROR(db_.writable());
     auto lock = locked();
     std::vector<std::string> changed;
     rocksdb::WriteBatch batch;
+    const LifecycleContext ctx = context();
     const std::vector<std::string> blocked(by_state_[static_cast<size_t>(TrialState::kBlocked)].begin(),
                                            by_state_[static_cast<size_t>(TrialState::kBlocked)].end());
     for (const auto& blocked_id : blocked) {
       auto r = get_trial_locked(blocked_id);
       if (!r.ok()) return r.status();
-      bool all_done = true, any_failed = false;
-      std::string failed_dep, damaged_dep;
-      for (const auto& dep : r->spec.dependencies()) {
-        auto d = get_trial_locked(dep);
-        if (!d.ok()) return d.status().with_context("dependency of " + r->id);
-        all_done &= d->state == TrialState::kDone;
-        if (d->state == TrialState::kFailed && !any_failed) failed_dep = dep;
-        // Damaged and not trained again (its attempts are spent): it waits for
-        // `deepreduce repair`, and so would this one, for ever.
-        if (d->state == TrialState::kDamaged && !any_failed) damaged_dep = dep;
-        any_failed |= d->state == TrialState::kFailed || d->state == TrialState::kDamaged;
-      }
-      if (!all_done && !any_failed) continue;
-      const TrialState to = any_failed ? TrialState::kFailed : TrialState::kPending;
-      if (any_failed)
-        r->reasons.push_back(!damaged_dep.empty() ? "its dependency " + damaged_dep.substr(0, 12) +
-                                                        " is damaged (deepreduce repair trains it again; then retry this)"
-                                                  : dependency_failed(failed_dep));
-      r->state = to;
-      r->updated_ms = now_ms();
-      put_trial(batch, *r, TrialState::kBlocked);
-      add_event(batch, {0, 0, any_failed ? "failed" : "unblocked", r->id, "", nullptr});
-      changed.push_back(r->id);
+      auto change = transition(*r, action::Unblock{}, ctx);
+      if (!change.ok()) return change.status();
+      if (!change->changed) continue;
+      write_change(batch, *change);
+      changed.push_back(blocked_id);
     }
     if (!changed.empty()) DR_RETURN_IF_ERROR(commit(batch));
     return changed;
@@ -855,7 +470,7 @@ class RocksStore final : public Store {
   // --- results and artifacts
   Result<std::optional<nlohmann::json>> get_result(const std::string& id) override {
     std::string value;
-    auto s = db_->Get(rocksdb::ReadOptions(), cf_["results"], id, &value);
+    auto s = raw()->Get(rocksdb::ReadOptions(), cf("results"), id, &value);
     if (s.IsNotFound()) return std::optional<nlohmann::json>();
     DR_RETURN_IF_ERROR(from_rocks(s, "result " + id));
     try {
@@ -865,28 +480,29 @@ class RocksStore final : public Store {
     }
   }
 
-  Status put_artifact(const std::string& id, const std::string& kind, const std::string& bytes) override {
-    DR_RETURN_IF_ERROR(writable());
+  Status put_artifact(const std::string& id, spec::ArtifactKind kind, const std::string& bytes) override {
+    DR_RETURN_IF_ERROR(db_.writable());
     auto lock = locked();
     rocksdb::WriteBatch batch;
     DR_RETURN_IF_ERROR(put_artifact_batch(batch, id, kind, bytes));
-    add_event(batch, {0, 0, "artifact", id, "", {{"kind", kind}, {"bytes", bytes.size()}}});
+    add_event(batch, {0, 0, "artifact", id, "", {{"kind", artifact_kind_name(kind)}, {"bytes", bytes.size()}}});
     return commit(batch);
   }
 
-  Result<std::optional<std::string>> get_artifact(const std::string& id, const std::string& kind) override {
-    if (!artifact_name_ok(id, kind)) return std::optional<std::string>();
+  Result<std::optional<std::string>> get_artifact(const std::string& id, spec::ArtifactKind kind_enum) override {
+    if (!is_lower_hex(id, 32)) return std::optional<std::string>();
+    const std::string kind = artifact_kind_name(kind_enum);
     const std::string base = id + "/" + kind + "/";
     const std::string what = "artifact " + kind + " of trial " + id;
     {
       // One snapshot: a concurrent replacement never mixes two versions.
-      const rocksdb::Snapshot* snap = db_->GetSnapshot();
+      const rocksdb::Snapshot* snap = raw()->GetSnapshot();
       rocksdb::ReadOptions ro;
       ro.snapshot = snap;
       auto release = std::unique_ptr<const rocksdb::Snapshot, std::function<void(const rocksdb::Snapshot*)>>(
-          snap, [this](const rocksdb::Snapshot* sn) { db_->ReleaseSnapshot(sn); });
+          snap, [this](const rocksdb::Snapshot* sn) { raw()->ReleaseSnapshot(sn); });
       std::string meta_text;
-      auto s = db_->Get(ro, cf_["artifacts"], base + "meta", &meta_text);
+      auto s = raw()->Get(ro, cf("artifacts"), base + "meta", &meta_text);
       if (s.IsNotFound()) return std::optional<std::string>();
       DR_RETURN_IF_ERROR(from_rocks(s, "artifact " + base + "meta"));
       nlohmann::json meta = nlohmann::json::parse(meta_text, nullptr, false);
@@ -896,7 +512,7 @@ class RocksStore final : public Store {
       const uint64_t size = meta["size"].get<uint64_t>();
       std::string bytes;
       if (meta.contains("file") && meta["file"].is_string()) {
-        const std::string file = artifact_dir() + "/" + meta["file"].get<std::string>();
+        const std::string file = files_.dir() + "/" + meta["file"].get<std::string>();
         if (!env_->FileExists(file).ok()) {
           if (options_.read_only)  // a view opened beside the writer, which has replaced it since
             return Status::unavailable(what + ": " + file + " was replaced since this read-only view opened; "
@@ -909,7 +525,7 @@ class RocksStore final : public Store {
         bytes.reserve(size);
         for (uint64_t c = 0; c < chunks; ++c) {
           std::string chunk;
-          auto cs = db_->Get(ro, cf_["artifacts"], chunk_key(base, c), &chunk);
+          auto cs = raw()->Get(ro, cf("artifacts"), chunk_key(base, c), &chunk);
           if (cs.IsNotFound()) return Status::corruption(what + ": chunk " + std::to_string(c) + " is missing");
           DR_RETURN_IF_ERROR(from_rocks(cs, what));
           bytes += chunk;
@@ -924,20 +540,21 @@ class RocksStore final : public Store {
     }
   }
 
-  Result<bool> has_artifact(const std::string& id, const std::string& kind) override {
-    if (!artifact_name_ok(id, kind)) return false;
+  Result<bool> has_artifact(const std::string& id, spec::ArtifactKind kind_enum) override {
+    if (!is_lower_hex(id, 32)) return false;
+    const std::string kind = artifact_kind_name(kind_enum);
     std::string meta;
-    auto s = db_->Get(rocksdb::ReadOptions(), cf_["artifacts"], id + "/" + kind + "/meta", &meta);
+    auto s = raw()->Get(rocksdb::ReadOptions(), cf("artifacts"), id + "/" + kind + "/meta", &meta);
     if (s.IsNotFound()) return false;
     DR_RETURN_IF_ERROR(from_rocks(s, "artifact " + id + "/" + kind));
     return true;
   }
 
-  Result<std::map<std::string, std::string>> artifact_digests(const std::string& id) override {
-    std::map<std::string, std::string> out;
+  Result<std::map<spec::ArtifactKind, std::string>> artifact_digests(const std::string& id) override {
+    std::map<spec::ArtifactKind, std::string> out;
     if (!is_lower_hex(id, 32)) return out;
     const std::string prefix = id + "/";
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["artifacts"]));
+    std::unique_ptr<rocksdb::Iterator> it(raw()->NewIterator(rocksdb::ReadOptions(), cf("artifacts")));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       const std::string key = it->key().ToString();
       if (!it->key().ends_with("/meta")) continue;
@@ -945,7 +562,9 @@ class RocksStore final : public Store {
       auto meta = nlohmann::json::parse(it->value().ToString(), nullptr, false);
       if (!meta.is_object() || !meta.contains("blake2b") || !meta["blake2b"].is_string())
         return Status::corruption("artifact " + kind + " of trial " + id + ": unreadable metadata");
-      out[kind] = meta["blake2b"].get<std::string>();
+      auto parsed = parse_enum(kind, spec::kArtifactKindNames);
+      if (!parsed.ok()) return Status::corruption("artifact of trial " + id + ": kind " + parsed.status().message());
+      out[*parsed] = meta["blake2b"].get<std::string>();
     }
     DR_RETURN_IF_ERROR(from_rocks(it->status(), "artifacts of trial " + id));
     return out;
@@ -953,14 +572,14 @@ class RocksStore final : public Store {
 
   // --- decisions
   Status put_decisions(const std::string& experiment, const std::vector<DecisionRecord>& decisions) override {
-    DR_RETURN_IF_ERROR(writable());
+    DR_RETURN_IF_ERROR(db_.writable());
     auto lock = locked();
     rocksdb::WriteBatch batch;
     bool any = false;
     for (const auto& d : decisions) {
       const std::string key = experiment + std::string(1, '\0') + d.key;
       std::string old;
-      auto s = db_->Get(rocksdb::ReadOptions(), cf_["decisions"], key, &old);
+      auto s = raw()->Get(rocksdb::ReadOptions(), cf("decisions"), key, &old);
       if (!s.ok() && !s.IsNotFound()) return from_rocks(s, "decision " + d.key);
       if (s.ok()) {
         auto j = nlohmann::json::parse(old, nullptr, false);
@@ -968,7 +587,7 @@ class RocksStore final : public Store {
           continue;
       }
       const nlohmann::json record = {{"key", d.key}, {"value", d.value}, {"why", d.why}, {"time_ms", now_ms()}};
-      batch.Put(cf_["decisions"], key, record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      batch.Put(cf("decisions"), key, record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       add_event(batch, {0, 0, "decided", "", "", {{"experiment", experiment}, {"key", d.key}, {"why", d.why}}});
       any = true;
     }
@@ -977,9 +596,9 @@ class RocksStore final : public Store {
 
   Result<std::vector<DecisionRecord>> list_decisions(const std::string& experiment) override {
     std::vector<DecisionRecord> out;
-    if (!cf_.count("decisions")) return out;  // an older store, read-only
+    if (!cf("decisions")) return out;  // an older store, read-only
     const std::string prefix = experiment + std::string(1, '\0');
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["decisions"]));
+    std::unique_ptr<rocksdb::Iterator> it(raw()->NewIterator(rocksdb::ReadOptions(), cf("decisions")));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       auto j = nlohmann::json::parse(it->value().ToString(), nullptr, false);
       if (!j.is_object() || !j.contains("key") || !j["key"].is_string())
@@ -991,42 +610,46 @@ class RocksStore final : public Store {
     return out;
   }
 
-  Status remove_artifact(const std::string& id, const std::string& kind) override {
-    DR_RETURN_IF_ERROR(writable());
-    if (!artifact_name_ok(id, kind)) return Status();
+  Status remove_artifact(const std::string& id, spec::ArtifactKind kind_enum) override {
+    DR_RETURN_IF_ERROR(db_.writable());
+    if (!is_lower_hex(id, 32)) return Status();
+    const std::string kind = artifact_kind_name(kind_enum);
     auto lock = locked();
     const std::string base = id + "/" + kind + "/";
     std::string old_text;
-    auto s = db_->Get(rocksdb::ReadOptions(), cf_["artifacts"], base + "meta", &old_text);
+    auto s = raw()->Get(rocksdb::ReadOptions(), cf("artifacts"), base + "meta", &old_text);
     if (s.IsNotFound()) return Status();
     DR_RETURN_IF_ERROR(from_rocks(s, "artifact " + base + "meta"));
     if (auto old = file_of(old_text)) doomed_.push_back(*old);
     rocksdb::WriteBatch batch;
-    batch.DeleteRange(cf_["artifacts"], base + "00000000", base + "99999999~");
-    batch.Delete(cf_["artifacts"], base + "meta");
+    batch.DeleteRange(cf("artifacts"), base + "00000000", base + "99999999~");
+    batch.Delete(cf("artifacts"), base + "meta");
     add_event(batch, {0, 0, "artifact_removed", id, "", {{"kind", kind}}});
     return commit(batch);
   }
 
   // --- workers
   Status put_worker(const WorkerRecord& w) override {
-    DR_RETURN_IF_ERROR(writable());
+    DR_RETURN_IF_ERROR(db_.writable());
     auto lock = locked();
-    nlohmann::json j = {{"name", w.name},     {"host", w.host},       {"state", w.state},
+    nlohmann::json j = {{"name", w.name},     {"host", w.host},       {"state", enum_name(w.state, kWorkerStateNames)},
                         {"reason", w.reason}, {"devices", w.devices}, {"updated_ms", w.updated_ms ? w.updated_ms : now_ms()}};
     rocksdb::WriteBatch batch;
-    batch.Put(cf_["workers"], w.name, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    batch.Put(cf("workers"), w.name, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     return commit(batch);
   }
 
   Result<std::vector<WorkerRecord>> list_workers() override {
     std::vector<WorkerRecord> out;
-    if (!cf_.count("workers")) return out;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["workers"]));
+    if (!cf("workers")) return out;
+    std::unique_ptr<rocksdb::Iterator> it(raw()->NewIterator(rocksdb::ReadOptions(), cf("workers")));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       auto j = nlohmann::json::parse(it->value().ToString(), nullptr, false);
       if (!j.is_object()) return Status::corruption(path_ + ": worker " + it->key().ToString() + ": not JSON");
-      out.push_back({j.value("name", ""), j.value("host", ""), j.value("state", ""), j.value("reason", ""),
+      auto state = parse_enum(j.value("state", ""), kWorkerStateNames);
+      if (!state.ok())
+        return Status::corruption(path_ + ": worker " + it->key().ToString() + ": state: " + state.status().message());
+      out.push_back({j.value("name", ""), j.value("host", ""), *state, j.value("reason", ""),
                      j.value("devices", nlohmann::json::array()), j.value("updated_ms", int64_t{0})});
     }
     DR_RETURN_IF_ERROR(from_rocks(it->status(), path_ + ": workers"));
@@ -1035,7 +658,7 @@ class RocksStore final : public Store {
 
   // --- events
   Status append_event(const Event& e) override {
-    DR_RETURN_IF_ERROR(writable());
+    DR_RETURN_IF_ERROR(db_.writable());
     auto lock = locked();
     rocksdb::WriteBatch batch;
     add_event(batch, e);
@@ -1044,7 +667,7 @@ class RocksStore final : public Store {
 
   Result<std::vector<Event>> events(uint64_t after_seq, size_t limit) override {
     std::vector<Event> out;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_["events"]));
+    std::unique_ptr<rocksdb::Iterator> it(raw()->NewIterator(rocksdb::ReadOptions(), cf("events")));
     for (it->Seek(be64(after_seq + 1)); it->Valid() && out.size() < limit; it->Next()) {
       try {
         auto j = nlohmann::json::parse(it->value().ToString());
@@ -1062,15 +685,131 @@ class RocksStore final : public Store {
     return last_seq_;
   }
 
-  Status sync() override {
-    if (options_.read_only) return Status();
-    DR_RETURN_IF_ERROR(writable());
-    Status s = from_rocks(sync_wal(db_.get()), path_ + ": sync");
-    if (!s.ok()) write_failure_ = s.message();
-    return s;
+  Status sync() override { return db_.sync(); }
+
+  // --- damage
+  Status verify_records() override {
+    auto s = raw()->VerifyChecksum();
+    if (s.IsCorruption()) return Status::corruption(damaged_store(path_, "its records fail their checksums (" + s.ToString() + ")"));
+    return from_rocks(s, path_ + ": verifying its records");
+  }
+
+  Result<std::string> checkpoint(int keep) override {
+    DR_RETURN_IF_ERROR(db_.writable());
+    if (owned_memory_) return Status::failed_precondition(path_ + ": a store in memory has no checkpoints");
+    auto lock = locked();
+    const std::string dir = path_ + "/checkpoints";
+    DR_RETURN_IF_ERROR(from_rocks(env_->CreateDirIfMissing(dir), dir + ": cannot create"));
+    // Named by the last event it holds and its time: sorted by name, oldest first.
+    const std::string name = fmt::format("{:012}-{}", last_seq_, now_ms());
+    rocksdb::Checkpoint* raw_cp = nullptr;
+    DR_RETURN_IF_ERROR(from_rocks(rocksdb::Checkpoint::Create(raw(), &raw_cp), path_ + ": checkpoint"));
+    std::unique_ptr<rocksdb::Checkpoint> cp(raw_cp);
+    DR_RETURN_IF_ERROR(from_rocks(cp->CreateCheckpoint(dir + "/" + name), path_ + ": checkpoint " + name));
+    std::vector<std::string> all;
+    (void)env_->GetChildren(dir, &all);
+    std::vector<std::string> kept;
+    for (const auto& c : all)
+      if (c.size() > 13 && c[12] == '-' && c.find_first_not_of("0123456789-") == std::string::npos) kept.push_back(c);
+    std::sort(kept.begin(), kept.end());
+    std::error_code ec;
+    for (size_t i = 0; i + static_cast<size_t>(std::max(1, keep)) < kept.size(); ++i)
+      std::filesystem::remove_all(dir + "/" + kept[i], ec);
+    return dir + "/" + name;
+  }
+
+  Result<Readopted> readopt() override {
+    DR_RETURN_IF_ERROR(db_.writable());
+    Readopted out;
+    std::map<std::string, std::pair<uint64_t, std::string>> newest;  // id -> (seq, file)
+    for (const auto& f : files_.list())
+      if (auto c = parse_copy_name(f))
+        if (!newest.count(c->first) || newest[c->first].first < c->second) newest[c->first] = {c->second, f};
+    for (const auto& [id, at] : newest) {
+      out.newest_result_seq = std::max(out.newest_result_seq, at.first);
+      const std::string& file = at.second;
+      // A copy that cannot bring its trial back is removed (the trial is trained
+      // again), or every later open would find it again.
+      auto unusable = [&](const std::string& why) {
+        out.unusable.push_back({file, why});
+        files_.remove(file);
+      };
+      std::string text;
+      if (Status s = files_.read(file, &text, "result copy"); !s.ok()) {
+        unusable(s.message());
+        continue;
+      }
+      const nlohmann::json copy = nlohmann::json::parse(text, nullptr, false);
+      if (!copy.is_object() || copy.value("format", "") != kCopyFormat || !copy.contains("record") ||
+          !copy.contains("result") || !copy["result"].is_object() || !copy.contains("artifacts") ||
+          !copy["artifacts"].is_object()) {
+        unusable("not a result copy of this deepreduce");
+        continue;
+      }
+      auto copied = trial_record_from_json(copy["record"]);
+      if (!copied.ok() || copied->id != id || spec::trial_id(copied->spec) != id) {
+        unusable("its record is not of trial " + id);
+        continue;
+      }
+      // Every artifact it names, whole: its file, its size, its BLAKE2b.
+      std::string bad;
+      for (const auto& [kind, meta] : copy["artifacts"].items()) {
+        if (!parse_enum(kind, spec::kArtifactKindNames).ok() || !meta.is_object() || !meta.contains("file") ||
+            !meta["file"].is_string() || !meta.contains("blake2b") || !meta.contains("size")) {
+          bad = "its " + kind + " record is unreadable";
+          break;
+        }
+        std::string bytes;
+        if (Status s = files_.read(meta["file"].get<std::string>(), &bytes, "its " + kind); !s.ok()) {
+          bad = s.message();
+          break;
+        }
+        if (nlohmann::json(bytes.size()) != meta["size"] || blake2b_hex(bytes) != meta["blake2b"]) {
+          bad = "its " + kind + " file is damaged (size or BLAKE2b differ from its record)";
+          break;
+        }
+      }
+      if (!bad.empty()) {
+        unusable(bad);
+        continue;
+      }
+      auto lock = locked();
+      auto existing = get_trial_locked(id);
+      if (existing.ok() && existing->state == TrialState::kDone) continue;  // the records kept it
+      if (!existing.ok() && existing.status().code() != Status::Code::kNotFound) return existing.status();
+      const std::string why = "re-adopted by repair: its result and artifacts were found whole on disk";
+      Change change;
+      if (existing.ok()) {
+        auto c = transition(*existing, action::Readopt{why, copied->worker}, context());
+        if (!c.ok()) return c.status();
+        change = *c;
+      } else {
+        // Its record is gone too: the copy's, as it was when the trial was done.
+        change.record = *copied;
+        change.record.reasons.push_back(why);
+        change.record.updated_ms = now_ms();
+        change.from.reset();
+        change.event = ChangeEvent{"readopted", "", {{"reason", why}}};
+      }
+      rocksdb::WriteBatch batch;
+      write_change(batch, change);
+      batch.Put(cf("results"), id, copy["result"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      for (const auto& [kind, meta] : copy["artifacts"].items()) {
+        const std::string base = id + "/" + kind + "/";
+        batch.DeleteRange(cf("artifacts"), base + "00000000", base + "99999999~");
+        batch.Put(cf("artifacts"), base + "meta", meta.dump());
+      }
+      batch.Put(cf("artifacts"), id + kCopyKey, file);
+      DR_RETURN_IF_ERROR(commit(batch));
+      out.trials.push_back(id);
+    }
+    return out;
   }
 
  private:
+  rocksdb::DB* raw() const { return db_.db(); }
+  rocksdb::ColumnFamilyHandle* cf(const std::string& family) const { return db_.cf(family); }
+
   // Every call holds the mutex for its whole read-modify-write, and starts with
   // no staged records (a call that returned early must not leak its records
   // into the next commit's cache update).
@@ -1083,12 +822,44 @@ class RocksStore final : public Store {
     return lock;
   }
 
-  Status writable() const {
-    if (options_.read_only) return Status::failed_precondition(path_ + ": opened read-only");
-    if (!write_failure_.empty())
-      return Status::io_error(write_failure_ + " (this process writes no more to the store; everything committed "
-                              "before is kept: free space and start again)");
-    return Status();
+  // What the lifecycle sees of the store (the store is locked).
+  LifecycleContext context() {
+    LifecycleContext ctx;
+    ctx.now_ms = now_ms();
+    ctx.state_of = [this](const std::string& id) -> std::optional<TrialState> {
+      auto d = get_trial_locked(id);
+      if (!d.ok()) return std::nullopt;
+      return d->state;
+    };
+    // "1a2b3c4d5e6f (baseline)", by its name or role where it has one.
+    ctx.describe = [this](const std::string& dep) {
+      auto d = get_trial_locked(dep);
+      std::string about;
+      if (d.ok() && d->spec.role != spec::Role::kNone) about = role_name(d->spec.role);
+      if (d.ok() && !d->spec.name.empty()) about = d->spec.name;
+      return dep.substr(0, 12) + (about.empty() ? "" : " (" + about + ")");
+    };
+    return ctx;
+  }
+
+  // One action on one trial, written with its event in one batch.
+  Result<TrialRecord> apply(const std::string& id, const Action& a) {
+    DR_RETURN_IF_ERROR(db_.writable());
+    auto lock = locked();
+    auto r = get_trial_locked(id);
+    if (!r.ok()) return r.status();
+    auto change = transition(*r, a, context());
+    if (!change.ok()) return change.status();
+    if (!change->changed) return change->record;
+    rocksdb::WriteBatch batch;
+    write_change(batch, *change);
+    DR_RETURN_IF_ERROR(commit(batch));
+    return change->record;
+  }
+
+  void write_change(rocksdb::WriteBatch& batch, const Change& c) {
+    put_trial(batch, c.record, c.from);
+    if (c.event) add_event(batch, {0, 0, c.event->type, c.record.id, c.event->worker, c.event->detail});
   }
 
   static std::string chunk_key(const std::string& base, uint64_t c) {
@@ -1102,38 +873,55 @@ class RocksStore final : public Store {
     return meta["file"].get<std::string>();
   }
 
-  static bool artifact_name_ok(const std::string& id, const std::string& kind) {
-    return artifact_kind_ok(kind) && is_lower_hex(id, 32);
-  }
 
   // Writes the bytes to their file and puts the record that names them in the
   // batch; the file of the version it replaces is removed after the commit.
-  Status put_artifact_batch(rocksdb::WriteBatch& batch, const std::string& id, const std::string& kind,
-                            const std::string& bytes) {
-    if (!artifact_name_ok(id, kind))
-      return Status::invalid_argument("artifact \"" + kind + "\" of trial \"" + id + "\": not a trial id and kind");
+  Status put_artifact_batch(rocksdb::WriteBatch& batch, const std::string& id, spec::ArtifactKind kind_enum,
+                            const std::string& bytes, nlohmann::json* metas = nullptr) {
+    const std::string kind = artifact_kind_name(kind_enum);
+    if (!is_lower_hex(id, 32))
+      return Status::invalid_argument("artifact \"" + kind + "\" of trial \"" + id + "\": not a trial id");
     const std::string base = id + "/" + kind + "/";
     const std::string hash = blake2b_hex(bytes);
-    const std::string file = id + "." + kind + "." + hash.substr(0, 16);
+    const std::string file = ArtifactFiles::name(id, kind, hash);
     std::string old_text;
-    if (db_->Get(rocksdb::ReadOptions(), cf_["artifacts"], base + "meta", &old_text).ok())
+    if (raw()->Get(rocksdb::ReadOptions(), cf("artifacts"), base + "meta", &old_text).ok())
       if (auto old = file_of(old_text); old && *old != file) doomed_.push_back(*old);
-    DR_RETURN_IF_ERROR(write_artifact_file(file, bytes, "the " + kind + " of trial " + id));
+    DR_RETURN_IF_ERROR(files_.write(file, bytes, "the " + kind + " of trial " + id));
     written_.push_back(file);
     // The chunks of a version stored by an earlier build, if any.
-    batch.DeleteRange(cf_["artifacts"], base + "00000000", base + "99999999~");
+    batch.DeleteRange(cf("artifacts"), base + "00000000", base + "99999999~");
     nlohmann::json meta = {{"size", bytes.size()}, {"blake2b", hash}, {"file", file}};
-    batch.Put(cf_["artifacts"], base + "meta", meta.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    batch.Put(cf("artifacts"), base + "meta", meta.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    if (metas) (*metas)[kind] = meta;
+    return Status();
+  }
+
+  // A done trial's result copy (artifacts/<id>.result.<seq>.json): its record,
+  // its result and its artifacts' records, written durably now; the batch
+  // names it (the key <id>/result/copy) and replaces an older one.
+  Status put_result_copy(rocksdb::WriteBatch& batch, const TrialRecord& record, const nlohmann::json& result,
+                         const nlohmann::json& metas, uint64_t seq) {
+    const nlohmann::json copy = {{"format", kCopyFormat}, {"seq", seq},       {"record", to_json(record)},
+                                 {"result", result},      {"artifacts", metas}};
+    const std::string file = copy_name(record.id, seq);
+    std::string old;
+    if (raw()->Get(rocksdb::ReadOptions(), cf("artifacts"), record.id + kCopyKey, &old).ok() && old != file)
+      doomed_.push_back(old);
+    DR_RETURN_IF_ERROR(files_.write(file, copy.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                                    "the result copy of trial " + record.id));
+    written_.push_back(file);
+    batch.Put(cf("artifacts"), record.id + kCopyKey, file);
     return Status();
   }
 
   void put_trial(rocksdb::WriteBatch& batch, const TrialRecord& r, std::optional<TrialState> old_state) {
-    batch.Put(cf_["trials"], r.id, to_json(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    batch.Put(cf("trials"), r.id, to_json(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     staged_.push_back(r);
     moves_.push_back({r.id, old_state, r.state});
-    if (old_state && *old_state != r.state) batch.Delete(cf_["trial_index"], std::string(state_name(*old_state)) + "/" + r.id);
+    if (old_state && *old_state != r.state) batch.Delete(cf("trial_index"), std::string(state_name(*old_state)) + "/" + r.id);
     // The index entry's value is the trial's role: counts per role need no record.
-    batch.Put(cf_["trial_index"], std::string(state_name(r.state)) + "/" + r.id, role_name(r.spec.role));
+    batch.Put(cf("trial_index"), std::string(state_name(r.state)) + "/" + r.id, role_name(r.spec.role));
   }
 
   // Adds the event to the batch with the next sequence number. The number is
@@ -1142,23 +930,17 @@ class RocksStore final : public Store {
     e.seq = ++last_seq_;
     ++pending_events_;
     e.time_ms = now_ms();
-    batch.Put(cf_["events"], be64(e.seq), event_json(e).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    batch.Put(cf("events"), be64(e.seq), event_json(e).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
 
   Status commit(rocksdb::WriteBatch& batch) {
-    rocksdb::WriteOptions wo;
-    wo.sync = options_.durability == Durability::kSync;
-    auto s = db_->Write(wo, &batch);
-    if (!s.ok()) {
-      last_seq_ -= pending_events_;
-      // A failed write leaves RocksDB in an error state: nothing more is
-      // written through it (no call that could assert after the failure).
-      write_failure_ = from_rocks(s, path_ + ": writing its records").message();
-    }
+    Status s = db_.commit(batch);
+    // A failed write takes its event numbers back, so sequences stay gap-free.
+    if (!s.ok()) last_seq_ -= pending_events_;
     pending_events_ = 0;
     // Artifact files: the replaced versions go once their successor is
     // committed; a failed commit takes back the files it wrote.
-    for (const auto& f : s.ok() ? doomed_ : written_) (void)env_->DeleteFile(artifact_dir() + "/" + f);
+    for (const auto& f : s.ok() ? doomed_ : written_) files_.remove(f);
     doomed_.clear();
     written_.clear();
     // The records just written become the cached ones, and the state sets
@@ -1180,58 +962,7 @@ class RocksStore final : public Store {
     }
     staged_.clear();
     moves_.clear();
-    return from_rocks(s, path_ + ": write");
-  }
-
-  Status simple_transition(const std::string& id, TrialState to, const char* event, const std::string& reason) {
-    DR_RETURN_IF_ERROR(writable());
-    auto lock = locked();
-    auto r = get_trial_locked(id);
-    if (!r.ok()) return r.status();
-    const TrialState from = r->state;
-    DR_RETURN_IF_ERROR(check_transition(id, from, to));
-    const std::string worker = r->worker;
-    r->state = to;
-    if (!reason.empty()) r->reasons.push_back(reason);
-    if (from == TrialState::kLeased && to == TrialState::kFailed) ++r->charged;  // its own failure
-    if (to != TrialState::kLeased) {
-      r->worker.clear();
-      r->lease.clear();
-      r->lease_deadline_ms = 0;
-    }
-    r->updated_ms = now_ms();
-    rocksdb::WriteBatch batch;
-    put_trial(batch, *r, from);
-    add_event(batch, {0, 0, event, id, worker, reason.empty() ? nlohmann::json() : nlohmann::json{{"reason", reason}}});
-    return commit(batch);
-  }
-
-  // Pending when every dependency of `t` is done, else blocked (the store is locked).
-  TrialState ready_or_blocked(const TrialRecord& t) {
-    for (const auto& dep : t.spec.dependencies()) {
-      auto d = get_trial_locked(dep);
-      if (!d.ok() || d->state != TrialState::kDone) return TrialState::kBlocked;
-    }
-    return TrialState::kPending;
-  }
-
-  // "a dependency failed: trial 1a2b3c4d5e6f (baseline)", by its name or
-  // role where it has one (the store is locked).
-  std::string dependency_failed(const std::string& dep) {
-    auto d = get_trial_locked(dep);
-    std::string about;
-    if (d.ok() && d->spec.role != Role::kNone) about = role_name(d->spec.role);
-    if (d.ok() && !d->spec.name.empty()) about = d->spec.name;
-    return "a dependency failed: trial " + dep.substr(0, 12) + (about.empty() ? "" : " (" + about + ")");
-  }
-
-  Status check_lease(const TrialRecord& r, const std::string& worker, int64_t attempt) {
-    if (r.state != TrialState::kLeased || r.worker != worker || r.attempt != attempt)
-      return Status::failed_precondition("trial " + r.id + ": no lease of " + worker + " attempt " +
-                                         std::to_string(attempt) + " (it is " + state_name(r.state) +
-                                         (r.worker.empty() ? "" : " by " + r.worker) + ", attempt " +
-                                         std::to_string(r.attempt) + ")");
-    return Status();
+    return s;
   }
 
   Result<TrialRecord> parse_trial(const std::string& id, const std::string& value) {
@@ -1247,7 +978,7 @@ class RocksStore final : public Store {
   Result<TrialRecord> get_trial_locked(const std::string& id) {
     if (auto it = cache_.find(id); it != cache_.end()) return it->second;
     std::string value;
-    auto s = db_->Get(rocksdb::ReadOptions(), cf_["trials"], id, &value);
+    auto s = raw()->Get(rocksdb::ReadOptions(), cf("trials"), id, &value);
     if (s.IsNotFound()) return Status::not_found("no trial " + id);
     DR_RETURN_IF_ERROR(from_rocks(s, "trial " + id));
     auto r = parse_trial(id, value);
@@ -1273,7 +1004,7 @@ class RocksStore final : public Store {
 
   Result<std::optional<Experiment>> get_experiment_locked(const std::string& name) {
     std::string value;
-    auto s = db_->Get(rocksdb::ReadOptions(), cf_["experiments"], name, &value);
+    auto s = raw()->Get(rocksdb::ReadOptions(), cf("experiments"), name, &value);
     if (s.IsNotFound()) return std::optional<Experiment>();
     DR_RETURN_IF_ERROR(from_rocks(s, "experiment " + name));
     auto e = parse_experiment(name, value);
@@ -1281,18 +1012,13 @@ class RocksStore final : public Store {
     return std::optional<Experiment>(*e);
   }
 
-  std::string path_;
-  StoreOptions options_;
-  // The filesystem of the DB and the artifacts: the options' env, one this
-  // store owns (in memory), or the real one. Declared before db_: it outlives it.
-  std::unique_ptr<rocksdb::Env> owned_env_;
+  const bool owned_memory_;  // a store in memory (open_memory_store)
+  RocksDb db_;
+  ArtifactFiles files_;
+  const std::string path_;
+  const StoreOptions options_;
   rocksdb::Env* env_;
-  std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
-  std::map<std::string, rocksdb::ColumnFamilyHandle*> cf_;
   std::mutex mu_;
-  // Why writing stopped (a failed write: a full disk...); "" while it works.
-  std::string write_failure_;
   uint64_t last_seq_ = 0;
   uint64_t pending_events_ = 0;
   // Parsed trial records of this writer, kept coherent by commit(): the
@@ -1326,7 +1052,7 @@ Result<int64_t> store_schema_version(const std::string& path) {
   if (!s.ok()) return from_rocks(s, path);
   std::unique_ptr<rocksdb::DB> db(raw);
   std::string version;
-  s = db->Get(rocksdb::ReadOptions(), db->DefaultColumnFamily(), kSchemaKey, &version);
+  s = db->Get(rocksdb::ReadOptions(), db->DefaultColumnFamily(), "schema_version", &version);
   for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
   if (s.IsNotFound()) return Status::corruption(path + ": not a complete deepreduce store (no schema version)");
   if (!s.ok()) return from_rocks(s, path);

@@ -22,6 +22,13 @@
 //    into place complete, so a kill leaves no store or a whole one.
 //  - A full disk is an IOError naming the store and what it was writing;
 //    nothing committed before it is lost.
+//  - Damage is said, never rolled back in silence: a done trial's result is
+//    also copied beside its artifacts (artifacts/<id>.result.<seq>.json, with
+//    its record and its artifacts' digests), written before the batch that
+//    makes it done. Opening a store whose records end before results it had
+//    stored, whose log is damaged before its end, or whose manifest or
+//    CURRENT file is damaged or missing is Corruption naming the damage and
+//    `deepreduce repair` (storage/recovery.h), and changes nothing.
 //  - Thread safety: every method may be called from any thread.
 //  - Ownership: the store owns its database; values returned are copies.
 #pragma once
@@ -35,6 +42,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "storage/lifecycle.h"
 #include "storage/trial.h"
 
 namespace rocksdb {
@@ -51,10 +59,6 @@ namespace deepreduce::storage {
 // `deepreduce migrate` brings a version-2 or 3 store to this one.
 constexpr int64_t kSchemaVersion = 4;
 
-// The kinds of artifact a trial may have.
-inline bool artifact_kind_ok(const std::string& kind) {
-  return kind == "model" || kind == "checkpoint" || kind == "mask";
-}
 
 struct Experiment {
   std::string name;
@@ -95,29 +99,25 @@ struct Event {
 
 enum class Durability { kSync, kGroupCommit };
 
-// Why a lease ends without a result (release()).
-enum class ReleaseCause {
-  kTrialFailed,  // the trial failed on its worker: counts against max_attempts
-  kWorkerLost,   // its worker vanished (killed, hung): counts against max_lost
-  kNotCharged,   // not the trial's doing: a coordinator restart, a stop, the worker's surroundings
-};
-struct AttemptLimits {
-  int64_t max_attempts = 3;  // failures of the trial itself
-  int64_t max_lost = 10;     // workers lost while training it (a trial that kills its workers)
-};
+// What the coordinator last knew of a worker: it works; it was told to stop
+// because its surroundings fail (quarantined); it left or was lost, or the
+// coordinator stopped (gone).
+enum class WorkerState { kActive, kQuarantined, kGone };
+inline constexpr EnumName<WorkerState> kWorkerStateNames[] = {
+    {WorkerState::kActive, "active"}, {WorkerState::kQuarantined, "quarantined"}, {WorkerState::kGone, "gone"}};
 
 // A worker as the coordinator last saw it (status shows these).
 struct WorkerRecord {
   std::string name;
   std::string host;
-  std::string state;   // active, quarantined, lost, left
+  WorkerState state = WorkerState::kActive;
   std::string reason;  // quarantined/lost: why
   nlohmann::json devices = nlohmann::json::array();
   int64_t updated_ms = 0;
 };
 
 struct NewTrial {
-  TrialSpec spec;
+  spec::TrialSpec spec;
 };
 
 struct AddResult {
@@ -152,10 +152,10 @@ class Store {
   // blocked while any dependency is not done (failed if one has failed),
   // pending otherwise. Dependencies must exist already or be earlier in `trials`.
   virtual Result<std::vector<AddResult>> add_trials(const std::string& experiment,
-                                                    const std::vector<TrialSpec>& trials) = 0;
+                                                    const std::vector<spec::TrialSpec>& trials) = 0;
   virtual Result<TrialRecord> get_trial(const std::string& id) = 0;
   // Sets the role and phase a trial's experiment gives it (not part of its id).
-  virtual Status set_role(const std::string& id, Role role, Role phase) = 0;
+  virtual Status set_role(const std::string& id, spec::Role role, spec::Role phase) = 0;
   // All trials, or those in one state, in id order.
   virtual Result<std::vector<TrialRecord>> list_trials(std::optional<TrialState> state = std::nullopt) = 0;
   virtual Result<std::vector<std::pair<TrialState, int64_t>>> count_by_state() = 0;
@@ -184,7 +184,7 @@ class Store {
   // FailedPrecondition ("already done" on a done trial) and changes nothing.
   virtual Status complete(const std::string& id, const std::string& worker, int64_t attempt, const std::string& lease,
                           const nlohmann::json& result, const std::optional<std::string>& weights,
-                          const std::map<std::string, std::string>& more = {}) = 0;
+                          const std::map<spec::ArtifactKind, std::string>& more = {}) = 0;
   // leased -> failed (a failure that retrying cannot fix, e.g. a bad config).
   virtual Status fail(const std::string& id, const std::string& reason) = 0;
   // pending, blocked, leased or failed -> cancelled; `reason` joins its reasons.
@@ -210,18 +210,18 @@ class Store {
 
   // --- results and artifacts
   virtual Result<std::optional<nlohmann::json>> get_result(const std::string& id) = 0;
-  // kind: "model" (final weights), "checkpoint" (latest) or "mask" (a learned
+  // kind: kModel (final weights), kCheckpoint (latest) or kMask (a learned
   // ReLU mask, spec/relu_mask.h); replaces the old one.
   // Results and artifacts are stored by the coordinator, which checks the
   // trial id's form before (it names a file).
-  virtual Status put_artifact(const std::string& id, const std::string& kind, const std::string& bytes) = 0;
-  virtual Result<std::optional<std::string>> get_artifact(const std::string& id, const std::string& kind) = 0;
+  virtual Status put_artifact(const std::string& id, spec::ArtifactKind kind, const std::string& bytes) = 0;
+  virtual Result<std::optional<std::string>> get_artifact(const std::string& id, spec::ArtifactKind kind) = 0;
   // Whether an artifact is stored (its record only: cheap, not verified).
-  virtual Result<bool> has_artifact(const std::string& id, const std::string& kind) = 0;
+  virtual Result<bool> has_artifact(const std::string& id, spec::ArtifactKind kind) = 0;
   // A trial's stored artifacts, kind -> BLAKE2b-256 (records only: cheap, not verified).
-  virtual Result<std::map<std::string, std::string>> artifact_digests(const std::string& id) = 0;
+  virtual Result<std::map<spec::ArtifactKind, std::string>> artifact_digests(const std::string& id) = 0;
   // Removes an artifact (its record, then its file); absent is not an error.
-  virtual Status remove_artifact(const std::string& id, const std::string& kind) = 0;
+  virtual Status remove_artifact(const std::string& id, spec::ArtifactKind kind) = 0;
 
   // --- workers
   virtual Status put_worker(const WorkerRecord& w) = 0;
@@ -234,6 +234,26 @@ class Store {
 
   // The durability point of kGroupCommit (a no-op cost under kSync).
   virtual Status sync() = 0;
+
+  // --- damage (storage/recovery.h repairs a damaged store)
+  // Reads every block of the records' table files against its checksum
+  // (RocksDB's VerifyChecksum); Corruption names the file.
+  virtual Status verify_records() = 0;
+  // A checkpoint of the records (RocksDB's: hard links, cheap) in
+  // STORE/checkpoints/, keeping the newest `keep`; returns its folder.
+  // Artifacts are not copied: they are files the records name.
+  virtual Result<std::string> checkpoint(int keep) = 0;
+  // Every trial whose result copy and artifacts are whole on disk (sizes and
+  // BLAKE2b checked) but whose records do not say it is done: made done again
+  // with its result and artifacts, recreated from its copy if its record is
+  // gone. Returns the ids, in id order; copies that do not verify are listed
+  // in `unusable` with why.
+  struct Readopted {
+    std::vector<std::string> trials;
+    std::vector<std::pair<std::string, std::string>> unusable;  // file, why
+    uint64_t newest_result_seq = 0;  // the event number of the newest result on disk
+  };
+  virtual Result<Readopted> readopt() = 0;
 };
 
 struct StoreOptions {
@@ -249,6 +269,9 @@ struct StoreOptions {
   // (tests/storage/quota_env.h). Through another Env a store is created in
   // place (the atomic rename of its folder is the real filesystem's).
   rocksdb::Env* env = nullptr;
+  // `deepreduce repair` only: open a store whose records lost results it had
+  // stored (the open-time check is skipped: readopt() brings them back).
+  bool recovering = false;
 };
 
 // Opens (or creates) a RocksDB store in `path`. A store of another schema

@@ -32,7 +32,8 @@ Result<TrialState> parse_state(const std::string& name) {
 namespace {
 
 using S = TrialState;
-// from -> to. `done` is final: a finished trial is immutable.
+// from -> to. `done` is final: a finished trial is immutable (but for a
+// damaged artifact).
 constexpr std::pair<S, S> kTransitions[] = {
     {S::kBlocked, S::kPending},    // its dependencies are done
     {S::kBlocked, S::kFailed},     // a dependency failed
@@ -52,6 +53,13 @@ constexpr std::pair<S, S> kTransitions[] = {
     {S::kDamaged, S::kPending},    // trained again (repair, or its attempts allow)
     {S::kDamaged, S::kBlocked},    // trained again once its own dependencies are whole
     {S::kPending, S::kBlocked},    // a dependency was found damaged: it waits for its retraining
+    // Re-adopted by `deepreduce repair`: the store lost the record of its
+    // result, but the result and every artifact it names are whole on disk.
+    {S::kBlocked, S::kDone},
+    {S::kPending, S::kDone},
+    {S::kFailed, S::kDone},
+    {S::kCancelled, S::kDone},
+    {S::kDamaged, S::kDone},
 };
 
 }  // namespace
@@ -91,7 +99,7 @@ Result<TrialRecord> trial_record_from_json(const nlohmann::json& j) {
   try {
     r.id = j.at("id").get<std::string>();
     r.experiment = j.at("experiment").get<std::string>();
-    auto spec = trial_spec_from_json(j.at("spec"), /*check=*/false);  // validated when added
+    auto spec = spec::trial_spec_from_json(j.at("spec"), /*check=*/false);  // validated when added
     if (!spec.ok()) return Status::corruption("trial " + r.id + ": " + spec.status().message());
     r.spec = *spec;
     auto state = parse_state(j.at("state").get<std::string>());

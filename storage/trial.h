@@ -33,7 +33,7 @@ Status check_transition(const std::string& trial, TrialState from, TrialState to
 struct TrialRecord {
   std::string id;
   std::string experiment;
-  TrialSpec spec;
+  spec::TrialSpec spec;
   TrialState state = TrialState::kPending;
   int64_t attempt = 0;          // leases granted so far (the lease's number)
   std::string worker;           // leased: who holds it

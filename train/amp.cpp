@@ -56,23 +56,25 @@ bool cpu_has_native_bf16() {
   return native;
 }
 
-std::string resolve_precision(const std::string& precision, const torch::Device& device) {
-  if (precision != "auto") return precision;
-  if (device.is_cuda()) return at::detail::getCUDAHooks().supportsBFloat16ConvolutionWithCuDNNv8() ? "bf16" : "fp32";
-  return cpu_has_native_bf16() ? "bf16" : "fp32";
+spec::Precision resolve_precision(spec::Precision precision, const torch::Device& device) {
+  if (precision != spec::Precision::kAuto) return precision;
+  if (device.is_cuda())
+    return at::detail::getCUDAHooks().supportsBFloat16ConvolutionWithCuDNNv8() ? spec::Precision::kBf16 : spec::Precision::kFp32;
+  return cpu_has_native_bf16() ? spec::Precision::kBf16 : spec::Precision::kFp32;
 }
 
-Result<std::optional<torch::ScalarType>> autocast_dtype(const std::string& precision, const torch::Device& device) {
-  if (precision == "auto") return autocast_dtype(resolve_precision(precision, device), device);
-  if (precision == "fp32") return std::optional<torch::ScalarType>();
-  if (precision == "bf16") return std::optional<torch::ScalarType>(torch::kBFloat16);
-  if (precision == "fp16") {
-    if (!device.is_cuda())
-      return Status::invalid_argument("train.precision fp16 needs a CUDA device (LibTorch autocasts CPU work to bf16 "
-                                      "only); use bf16 on " + device.str());
-    return std::optional<torch::ScalarType>(torch::kHalf);
+Result<std::optional<torch::ScalarType>> autocast_dtype(spec::Precision precision, const torch::Device& device) {
+  switch (resolve_precision(precision, device)) {
+    case spec::Precision::kFp32: return std::optional<torch::ScalarType>();
+    case spec::Precision::kBf16: return std::optional<torch::ScalarType>(torch::kBFloat16);
+    case spec::Precision::kFp16:
+      if (!device.is_cuda())
+        return Status::invalid_argument("train.precision fp16 needs a CUDA device (LibTorch autocasts CPU work to "
+                                        "bf16 only); use bf16 on " + device.str());
+      return std::optional<torch::ScalarType>(torch::kHalf);
+    case spec::Precision::kAuto: break;
   }
-  return Status::invalid_argument("train.precision: expected fp32, bf16, fp16 or auto, got \"" + precision + "\"");
+  return Status::internal("train.precision: auto did not resolve");
 }
 
 AutocastScope::AutocastScope(const torch::Device& device, std::optional<torch::ScalarType> dtype) {

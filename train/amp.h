@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "spec/job.h"
 
 namespace deepreduce::train {
 
@@ -20,13 +21,13 @@ namespace deepreduce::train {
 // bf16 natively (a CPU whose flags list avx512_bf16 or amx_bf16, a CUDA GPU
 // whose cuDNN runs bf16 convolutions: compute capability 8 or more), else
 // "fp32". Any other name is returned as it is.
-std::string resolve_precision(const std::string& precision, const torch::Device& device);
+spec::Precision resolve_precision(spec::Precision precision, const torch::Device& device);
 // Whether this machine's CPU computes bf16 natively (/proc/cpuinfo's flags).
 bool cpu_has_native_bf16();
 
 // The autocast dtype of a precision name on a device: nullopt for fp32;
 // an error for fp16 on CPU (LibTorch's CPU autocast computes in bf16 only).
-Result<std::optional<torch::ScalarType>> autocast_dtype(const std::string& precision, const torch::Device& device);
+Result<std::optional<torch::ScalarType>> autocast_dtype(spec::Precision precision, const torch::Device& device);
 
 // While alive, ops on `device` run under autocast to `dtype` (matmuls and
 // convolutions in the lower precision, reductions and losses in fp32), as in

@@ -27,7 +27,7 @@ Status save_model(const std::string& path, nn::Network& net, const std::string& 
   try {
     torch::serialize::OutputArchive archive;
     archive.write("deepreduce_model_format", c10::IValue(kModelFormat));
-    archive.write("spec", c10::IValue(nn::to_json(net->spec()).dump()));
+    archive.write("spec", c10::IValue(spec::to_json(net->spec()).dump()));
     if (!dataset.empty()) archive.write("dataset", c10::IValue(dataset));
     torch::serialize::OutputArchive weights;
     net->save(weights);
@@ -49,7 +49,7 @@ Result<nn::Network> load_model(const std::string& path, torch::Device device, st
     if (format.toInt() != kModelFormat)
       return Status::corruption(path + ": model format " + std::to_string(format.toInt()) +
                                 ", this build reads format " + std::to_string(kModelFormat));
-    auto spec = nn::model_spec_from_json(nlohmann::json::parse(spec_text.toStringRef()), "spec");
+    auto spec = spec::model_spec_from_json(nlohmann::json::parse(spec_text.toStringRef()), "spec");
     if (!spec.ok()) return spec.status().with_context(path);
     auto net = nn::build_model(*spec);
     if (!net.ok()) return net.status().with_context(path);

@@ -202,7 +202,7 @@ namespace {
 using Loader = Result<Dataset> (*)(const std::string& dir, Split split);
 
 Result<Dataset> load_synthetic(const std::string&, Split split) {
-  const auto& row = **find_dataset("synthetic");
+  const auto& row = **spec::find_dataset("synthetic");
   return make_synthetic(split == Split::kTrain ? row.train_images : row.test_images, row.classes, row.channels,
                         row.image_size, split == Split::kTrain ? 1 : 2);
 }
@@ -225,7 +225,7 @@ const std::map<std::string, Loader>& loaders() {
 bool has_loader(const std::string& name) { return loaders().count(name) > 0; }
 
 Result<Dataset> load_dataset(const std::string& name, const std::string& dir, Split split) {
-  auto def = find_dataset(name);
+  auto def = spec::find_dataset(name);
   if (!def.ok()) return def.status();
   if ((*def)->needs_files && dir.empty())
     return Status::invalid_argument("dataset " + name + ": no data directory given");

@@ -35,7 +35,7 @@ struct LoaderOptions {
   // Batches in page-locked memory, so that copies to a CUDA device are
   // asynchronous (to(device, non_blocking=true)). Needs CUDA.
   bool pin_memory = false;
-  Normalization norm;
+  spec::Normalization norm;
 };
 
 class BatchLoader {

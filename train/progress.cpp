@@ -42,7 +42,7 @@ void ProgressPrinter::on_batch(const BatchProgress& p) {
   std::fflush(out_);
 }
 
-void ProgressPrinter::on_epoch(const EpochRecord& e, int64_t epochs) {
+void ProgressPrinter::on_epoch(const spec::EpochRecord& e, int64_t epochs) {
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const int64_t done = start_epoch_ < 0 ? 1 : e.epoch - start_epoch_ + 1;
   const double eta = done > 0 ? elapsed / done * (epochs - e.epoch) : NAN;
@@ -61,7 +61,7 @@ void ProgressPrinter::on_epoch(const EpochRecord& e, int64_t epochs) {
 TrainHooks ProgressPrinter::hooks(int64_t epochs) {
   TrainHooks h;
   h.on_batch = [this](const BatchProgress& p) { on_batch(p); };
-  h.on_epoch = [this, epochs](const EpochRecord& e) { on_epoch(e, epochs); };
+  h.on_epoch = [this, epochs](const spec::EpochRecord& e) { on_epoch(e, epochs); };
   return h;
 }
 

@@ -16,7 +16,7 @@ class ProgressPrinter {
   // Writes to `out` (stderr by default); `tty` -1 means "ask isatty".
   explicit ProgressPrinter(std::FILE* out = stderr, int tty = -1);
   void on_batch(const BatchProgress& p);
-  void on_epoch(const EpochRecord& e, int64_t epochs);
+  void on_epoch(const spec::EpochRecord& e, int64_t epochs);
   // Hooks that call this printer; `epochs` is the run's epoch budget.
   TrainHooks hooks(int64_t epochs);
 

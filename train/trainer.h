@@ -30,14 +30,14 @@ struct BatchProgress {
 
 struct TrainHooks {
   std::function<void(const BatchProgress&)> on_batch;  // after every training batch
-  std::function<void(const EpochRecord&)> on_epoch;    // after each epoch's checkpoint is written
+  std::function<void(const spec::EpochRecord&)> on_epoch;    // after each epoch's checkpoint is written
   const std::atomic<bool>* stop = nullptr;              // checked between batches: stop cleanly
 };
 
 // Trains `job` into `out_dir` (created if missing). Failures are values:
 // a missing dataset, a bad teacher, a NaN loss ("epoch 3, batch 17: loss is
 // nan ..."), a checkpoint from another job.
-Result<TrialResult> run_training(const TrainJob& job, const RunOptions& run,
+Result<spec::TrialResult> run_training(const spec::TrainJob& job, const spec::RunOptions& run,
                                  const std::string& out_dir, const TrainHooks& hooks = {});
 
 // Parses "cpu", "cuda", "cuda:N"; Unavailable when CUDA is asked for but absent.
@@ -46,6 +46,6 @@ Result<std::string> check_device(const std::string& device);
 // The test images of a job exactly as training evaluates them (its subset,
 // padded to the model's input, normalised): float [N, C, H, W] and int64 [N]
 // labels. For checking an exported network against the stored accuracy.
-Result<std::pair<torch::Tensor, torch::Tensor>> evaluation_set(const TrainJob& job);
+Result<std::pair<torch::Tensor, torch::Tensor>> evaluation_set(const spec::TrainJob& job);
 
 }  // namespace deepreduce::train

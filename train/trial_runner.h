@@ -20,35 +20,34 @@
 namespace deepreduce::train {
 
 // Where a trial's inputs come from. `trial` is what the spec names (a trial id
-// in a store; for `deepreduce train`, a file); kind is "model" (final weights)
-// or "checkpoint".
+// in a store; for `deepreduce train`, a file).
 class ArtifactSource {
  public:
   virtual ~ArtifactSource() = default;
   // The bytes, NotFound when there are none, or why they cannot be had
   // (Unavailable: the worker is stopping or its coordinator could not send them).
-  virtual Result<std::string> fetch(const std::string& trial, const std::string& kind) = 0;
+  virtual Result<std::string> fetch(const std::string& trial, spec::ArtifactKind kind) = 0;
 };
 
 // Artifacts that are local files: the name is the path.
 class FileArtifacts : public ArtifactSource {
  public:
-  Result<std::string> fetch(const std::string& path, const std::string& kind) override;
+  Result<std::string> fetch(const std::string& path, spec::ArtifactKind kind) override;
 };
 
 struct TrialRun {
   std::string id;              // the trial's id (or a label): what its own checkpoint is fetched as
-  storage::TrialSpec spec;     // its job's data_dir already where this host has the data
+  spec::TrialSpec spec;     // its job's data_dir already where this host has the data
   std::string dir;             // where it trains: inputs, checkpoint.pt, model.pt, result.json
   // Device, threads, memory format, stop_after; a resume checkpoint given here
   // holds the weights (the base's are not fetched).
-  RunOptions run;
+  spec::RunOptions run;
   // A re-leased trial: continue from its own last checkpoint (if the source
   // has one) rather than from its inputs.
   bool resume_own_checkpoint = false;
   Log log;  // one line per thing worth telling
 };
 
-Result<TrialResult> run_trial(const TrialRun& t, ArtifactSource& source, const TrainHooks& hooks = {});
+Result<spec::TrialResult> run_trial(const TrialRun& t, ArtifactSource& source, const TrainHooks& hooks = {});
 
 }  // namespace deepreduce::train

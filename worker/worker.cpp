@@ -91,8 +91,8 @@ struct Worker::Impl {
     std::vector<std::string> parts;
     std::promise<std::optional<std::string>> done;
   };
-  std::map<std::pair<std::string, std::string>, std::unique_ptr<Fetch>> fetches;
-  std::deque<std::pair<std::string, std::string>> fetch_requests;
+  std::map<std::pair<std::string, spec::ArtifactKind>, std::unique_ptr<Fetch>> fetches;
+  std::deque<std::pair<std::string, spec::ArtifactKind>> fetch_requests;
   // Finished trials whose RESULT no RECEIPT has settled yet: the result and the
   // model stay on disk (scratch/<trial>/) until the coordinator says stored or
   // refused, across reconnects and coordinator restarts.
@@ -125,7 +125,7 @@ struct Worker::Impl {
   }
 
   // Asks the coordinator for an artifact and waits for it (from a trial thread).
-  std::optional<std::string> fetch(const std::string& trial, const std::string& kind, const std::atomic<bool>& cancel) {
+  std::optional<std::string> fetch(const std::string& trial, spec::ArtifactKind kind, const std::atomic<bool>& cancel) {
     std::future<std::optional<std::string>> future;
     {
       std::lock_guard<std::mutex> lock(mu);
@@ -154,7 +154,7 @@ struct Worker::Impl {
       post(proto::message(proto::Failed{trial, attempt, lease, s.message().substr(0, proto::kMaxReasonBytes),
                                         retryable(s), environmental(s)}));
     };
-    auto spec = storage::trial_spec_from_json(spec_json);
+    auto spec = spec::trial_spec_from_json(spec_json);
     if (!spec.ok()) return fail(spec.status());
     const fs::path dir = fs::path(options.scratch) / trial;
     train::TrialRun t;
@@ -163,8 +163,8 @@ struct Worker::Impl {
     t.dir = dir.string();
     t.resume_own_checkpoint = r->resume_from_checkpoint;
     t.log = [this, trial](const std::string& line) { log("trial " + trial.substr(0, 12) + ": " + line); };
-    train::TrainJob& job = t.spec.job;
-    job.data.data_dir = train::data_dir_under_root(options.data_root, job.data.dataset, job.data.data_dir);
+    spec::TrainJob& job = t.spec.job;
+    job.data.data_dir = spec::data_dir_under_root(options.data_root, job.data.dataset, job.data.data_dir);
     t.run.device = devices[r->device];
     t.run.threads = options.threads > 0
                         ? options.threads
@@ -174,24 +174,26 @@ struct Worker::Impl {
       Impl& impl;
       Running& r;
       FromCoordinator(Impl& i, Running& run) : impl(i), r(run) {}
-      Result<std::string> fetch(const std::string& id, const std::string& kind) override {
+      Result<std::string> fetch(const std::string& id, spec::ArtifactKind kind) override {
         auto bytes = impl.fetch(id, kind, r.stop);
         if (r.stop.load() || impl.stop.load()) return Status::unavailable("the worker is stopping");
-        if (!bytes) return Status::not_found("the " + kind + " of trial " + id + " is not available from the coordinator");
+        if (!bytes)
+          return Status::not_found(std::string("the ") + spec::artifact_kind_name(kind) + " of trial " + id +
+                                   " is not available from the coordinator");
         return *bytes;
       }
     } artifacts(*this, *r);
     train::TrainHooks hooks;
     hooks.stop = &r->stop;
-    hooks.on_epoch = [&](const train::EpochRecord& e) {
-      post(proto::message(proto::Progress{trial, attempt, lease, nlohmann::json::parse(train::to_json(e).dump())}));
+    hooks.on_epoch = [&](const spec::EpochRecord& e) {
+      post(proto::message(proto::Progress{trial, attempt, lease, nlohmann::json::parse(spec::to_json(e).dump())}));
       // The last epoch's checkpoint goes too when the schedule goes on: a longer
       // budget (successive halving) continues from it.
-      const bool continued = e.epoch == job.train.epochs && train::schedule_epochs(job.train) > job.train.epochs;
+      const bool continued = e.epoch == job.train.epochs && spec::schedule_epochs(job.train) > job.train.epochs;
       if (continued || (options.checkpoint_every > 0 && e.epoch % options.checkpoint_every == 0 &&
                         e.epoch < job.train.epochs)) {
         const std::string bytes = read_bytes(dir / "checkpoint.pt");
-        upload(trial, attempt, lease, "checkpoint", bytes);
+        upload(trial, attempt, lease, spec::ArtifactKind::kCheckpoint, bytes);
       }
     };
     auto result = train::run_trial(t, artifacts, hooks);
@@ -202,7 +204,7 @@ struct Worker::Impl {
     Delivery d;
     d.attempt = attempt;
     d.lease = lease;
-    d.result = nlohmann::json::parse(train::to_json(*result).dump());
+    d.result = nlohmann::json::parse(spec::to_json(*result).dump());
     d.dir = dir;
     const std::string model = read_bytes(dir / "model.pt");
     d.size = static_cast<int64_t>(model.size());
@@ -226,7 +228,7 @@ struct Worker::Impl {
 
   // The UPLOAD messages that carry `bytes` (a checkpoint or a model) in chunks.
   static std::vector<proto::Message> upload_messages(const std::string& trial, int64_t attempt,
-                                                     const std::string& lease, const std::string& kind,
+                                                     const std::string& lease, spec::ArtifactKind kind,
                                                      const std::string& bytes) {
     const auto parts = proto::chunk(bytes);
     std::vector<proto::Message> out;
@@ -238,7 +240,7 @@ struct Worker::Impl {
   }
 
   // From a trial thread: queued for the socket thread.
-  void upload(const std::string& trial, int64_t attempt, const std::string& lease, const std::string& kind,
+  void upload(const std::string& trial, int64_t attempt, const std::string& lease, spec::ArtifactKind kind,
               const std::string& bytes) {
     for (auto& m : upload_messages(trial, attempt, lease, kind, bytes)) post(std::move(m));
   }
@@ -258,19 +260,20 @@ struct Worker::Impl {
       proto::ResultMessage result{trial, d.attempt, d.lease, d.result, {d.size, d.digest}, std::nullopt};
       // Each artifact read back and checked against what was measured when
       // the trial ended: damage on this disk is reported, never sent.
-      std::vector<std::pair<std::string, std::string>> uploads;
+      std::vector<std::pair<spec::ArtifactKind, std::string>> uploads;
       bool damaged = false;
       for (const auto& [kind, file, size, digest] :
-           {std::tuple{std::string("mask"), std::string("mask.bin"), d.mask_size, d.mask_digest},
-            std::tuple{std::string("model"), std::string("model.pt"), d.size, d.digest}}) {
+           {std::tuple{spec::ArtifactKind::kMask, std::string("mask.bin"), d.mask_size, d.mask_digest},
+            std::tuple{spec::ArtifactKind::kModel, std::string("model.pt"), d.size, d.digest}}) {
         if (size <= 0) continue;
         std::string bytes = read_bytes(d.dir / file);
         if (static_cast<int64_t>(bytes.size()) != size || proto::digest(bytes) != digest) {
           damaged = true;
-          log(LogLevel::kWarn, "trial " + trial.substr(0, 12) + ": its " + kind + " on disk changed; reporting a failure");
+          log(LogLevel::kWarn, "trial " + trial.substr(0, 12) + ": its " + spec::artifact_kind_name(kind) +
+                                   " on disk changed; reporting a failure");
           break;
         }
-        if (kind == "mask") result.mask = proto::ArtifactDigest{size, digest};
+        if (kind == spec::ArtifactKind::kMask) result.mask = proto::ArtifactDigest{size, digest};
         uploads.push_back({kind, std::move(bytes)});
       }
       if (damaged) {
@@ -525,7 +528,11 @@ struct Worker::Impl {
             deliveries.erase(d);
           }
         }
-        if (assign.spec.value("kind", "") == "noop") {
+        // A malformed kind is the trial's failure, told by train_trial's parse.
+        const auto kind = assign.spec.contains("kind") && assign.spec["kind"].is_string()
+                              ? parse_enum(assign.spec["kind"].get<std::string>(), spec::kTrialKindNames)
+                              : Result<spec::TrialKind>(spec::TrialKind::kTrain);
+        if (kind.ok() && *kind == spec::TrialKind::kNoop) {
           // Nothing to train (coordinator benchmarks): answer at once, on this thread.
           send(proto::message(proto::ResultMessage{trial, assign.attempt, lease, {{"top1", 0.0}, {"noop", true}},
                                                    {0, proto::digest("")}, std::nullopt}));
@@ -685,7 +692,7 @@ struct Worker::Impl {
         }
         // What the trial threads produced, and their artifact requests.
         std::deque<proto::Message> out;
-        std::deque<std::pair<std::string, std::string>> requests;
+        std::deque<std::pair<std::string, spec::ArtifactKind>> requests;
         {
           std::lock_guard<std::mutex> lock(mu);
           out.swap(outbox);

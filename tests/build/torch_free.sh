@@ -1,8 +1,8 @@
 #!/bin/bash
 # The libraries that define, store and move trials build without LibTorch:
-# no source under spec/, storage/, protocol/, coordinator/ or search/ includes
+# no source under spec/, storage/, protocol/, coordinator/, search/ or report/ includes
 # a header of train/, nn/, export/ or worker/; no object of deepreduce_spec,
-# _data, _storage, _protocol, _coordinator, _search or _cli includes a LibTorch
+# _data, _storage, _protocol, _coordinator, _search, _report or _cli includes a LibTorch
 # header (directly or through the precompiled torch header) or gets LibTorch's
 # flags; and neither the `deepreduce` executable nor the test binaries linking
 # only them load libtorch. Run by ctest (a Ninja build).
@@ -14,10 +14,10 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$BUILD"
 command -v ninja >/dev/null || { echo "torch_free.sh: needs ninja (scripts/build.sh uses it)"; exit 77; }
 bad=0
-if grep -rnE '#include "(train|nn|export|worker)/' "$SRC"/{spec,storage,protocol,coordinator,search,common}; then
+if grep -rnE '#include "(train|nn|export|worker)/' "$SRC"/{spec,storage,protocol,coordinator,search,report,common}; then
   echo "the files above reach into the LibTorch side (train/, nn/, export/, worker/)"; bad=1
 fi
-for lib in spec data storage protocol coordinator search cli; do
+for lib in spec data storage protocol coordinator search report cli; do
   objs=$(find . -path "*deepreduce_$lib.dir/*" -name '*.o' | sort)
   [ -n "$objs" ] || { echo "deepreduce_$lib: no objects found under $BUILD (built?)"; exit 1; }
   for o in $objs; do
@@ -32,7 +32,7 @@ for lib in spec data storage protocol coordinator search cli; do
   echo "deepreduce_$lib: $(echo "$objs" | wc -l) object(s), none with LibTorch"
 done
 for bin in deepreduce tests/spec_tests tests/data_tests tests/storage_tests tests/protocol_tests tests/coordinator_tests \
-    tests/search_tests; do
+    tests/search_tests tests/report_tests; do
   if ldd "$bin" | grep -q libtorch; then echo "$bin loads LibTorch"; bad=1; else echo "$bin: no LibTorch"; fi
 done
 exit $bad

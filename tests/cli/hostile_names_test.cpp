@@ -16,6 +16,7 @@
 namespace {
 namespace fs = std::filesystem;
 using namespace deepreduce::storage;
+namespace spec = deepreduce::spec;
 using deepreduce::testing::run_deepreduce;
 
 // What a terminal or an XML parser must never receive raw.
@@ -75,22 +76,22 @@ TEST_F(HostileNamesTest, EveryOutputEscapesWhatAnOlderStoreHolds) {
   {
     auto store = *open_store((dir_ / "db").string());
     ASSERT_TRUE(store->put_experiment({evil, "name: x\n", "grid", 0, kSchemaVersion, ""}).ok());
-    TrialSpec t;
+    spec::TrialSpec t;
     t.job.train.epochs = 2;
     t.job.data.dataset = "synthetic";
     t.name = evil;
     ASSERT_TRUE(store->add_trials(evil, {t}).ok());
-    const std::string id = trial_id(t);
+    const std::string id = spec::trial_id(t);
     ASSERT_TRUE(store->lease(id, "w", now_ms() + 60000, "0123456789abcdef0123456789abcdef").ok());
     ASSERT_TRUE(store->complete(id, "w", 1, "0123456789abcdef0123456789abcdef",
                                 {{"top1", 50.0}, {"epochs", {{{"seconds", 1.0}}}}}, std::string("weights"))
                     .ok());
-    TrialSpec u = t;
+    spec::TrialSpec u = t;
     u.job.model.alpha = 0.5;
     u.name = evil + "2";
     ASSERT_TRUE(store->add_trials(evil, {u}).ok());
-    ASSERT_TRUE(store->lease(trial_id(u), "w", now_ms() + 60000, "0123456789abcdef0123456789abcdef").ok());
-    ASSERT_TRUE(store->fail(trial_id(u), "reason " + evil).ok());
+    ASSERT_TRUE(store->lease(spec::trial_id(u), "w", now_ms() + 60000, "0123456789abcdef0123456789abcdef").ok());
+    ASSERT_TRUE(store->fail(spec::trial_id(u), "reason " + evil).ok());
   }
   const std::string db = (dir_ / "db").string();
   auto status = run_deepreduce("status --db " + db);

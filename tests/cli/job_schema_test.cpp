@@ -19,7 +19,7 @@ namespace {
 namespace po = boost::program_options;
 
 // A value of each key that differs from its default and passes validation.
-std::string text_value(const JobKey& key) {
+std::string text_value(const spec::JobKey& key) {
   static const std::map<std::string, std::string> kValues = {
       {"data.dataset", "cifar10"},       {"data.data_dir", "/data/somewhere"}, {"data.train_subset", "600"},
       {"data.test_subset", "200"},       {"data.val_split", "100"},            {"data.augment", "false"},
@@ -38,7 +38,7 @@ std::string text_value(const JobKey& key) {
 }
 
 // `deepreduce train ARGS` as far as the job: parsed options, then the job.
-Result<TrainJob> job_from_args(std::vector<std::string> args) {
+Result<spec::TrainJob> job_from_args(std::vector<std::string> args) {
   args.insert(args.begin(), "deepreduce");
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -50,11 +50,11 @@ Result<TrainJob> job_from_args(std::vector<std::string> args) {
 }
 
 TEST(JobSchemaTest, EveryKeyHasATestValueThatIsNotItsDefault) {
-  for (const auto& key : job_keys()) {
+  for (const auto& key : spec::job_keys()) {
     ASSERT_FALSE(text_value(key).empty()) << key.path << " has no value in this test";
-    TrainJob job;
+    spec::TrainJob job;
     ASSERT_TRUE(set_key_from_text(key, job, text_value(key)).ok()) << key.path;
-    EXPECT_NE(get_key(key, job), get_key(key, TrainJob{})) << key.path;
+    EXPECT_NE(get_key(key, job), get_key(key, spec::TrainJob{})) << key.path;
   }
 }
 
@@ -68,7 +68,7 @@ TEST(JobSchemaTest, SpellingsFollowOneRule) {
       {"train.horizon", {"", ""}},
       {"train.kd.teacher", {"", "teacher"}}};
   // The mask phase's keys are the linearize strategy's to set, never a sweep's.
-  for (const auto& key : job_keys()) {
+  for (const auto& key : spec::job_keys()) {
     const std::string path = key.path;
     std::string sweep, option;
     if (auto e = kExceptions.find(path); e != kExceptions.end()) {
@@ -88,46 +88,46 @@ TEST(JobSchemaTest, SpellingsFollowOneRule) {
 }
 
 // The job with every key at its test value, through JSON.
-TrainJob from_json_surface() {
-  TrainJob job;
-  job.model.masks = nn::ReluMasks{};  // a mask phase (train.linearize.budget) trains learnable masks
+spec::TrainJob from_json_surface() {
+  spec::TrainJob job;
+  job.model.masks = spec::ReluMasks{};  // a mask phase (train.linearize.budget) trains learnable masks
   job.model.masks->learnable = true;
-  for (const auto& key : job_keys()) EXPECT_TRUE(set_key_from_text(key, job, text_value(key)).ok()) << key.path;
-  auto back = train_job_from_json(to_json(job), /*check=*/true);
+  for (const auto& key : spec::job_keys()) EXPECT_TRUE(set_key_from_text(key, job, text_value(key)).ok()) << key.path;
+  auto back = spec::train_job_from_json(to_json(job), /*check=*/true);
   EXPECT_TRUE(back.ok()) << back.status().message();
-  return back.ok() ? *back : TrainJob{};
+  return back.ok() ? *back : spec::TrainJob{};
 }
 
 TEST(JobSchemaTest, JsonRoundTripsEveryKeyAndOmitsOnlyTheMarkedDefaults) {
-  const TrainJob job = from_json_surface();
+  const spec::TrainJob job = from_json_surface();
   const nlohmann::json j = to_json(job);
-  for (const auto& key : job_keys()) {
+  for (const auto& key : spec::job_keys()) {
     std::string pointer = std::string("/") + key.path;
     std::replace(pointer.begin(), pointer.end(), '.', '/');
     EXPECT_EQ(j.at(nlohmann::json::json_pointer(pointer)), get_key(key, job)) << key.path;
   }
-  const nlohmann::json defaults = to_json(TrainJob{});
+  const nlohmann::json defaults = to_json(spec::TrainJob{});
   EXPECT_FALSE(defaults["train"].contains("precision"));
   EXPECT_FALSE(defaults["data"].contains("val_split"));
   EXPECT_TRUE(defaults["train"].contains("seed"));
   // Unknown keys and wrong types name the key path.
-  auto unknown = train_job_from_json({{"train", {{"warmup", 2}}}});
+  auto unknown = spec::train_job_from_json({{"train", {{"warmup", 2}}}});
   ASSERT_FALSE(unknown.ok());
   EXPECT_NE(unknown.status().message().find("train.warmup: unknown key (known: epochs, horizon, batch"),
             std::string::npos)
       << unknown.status().message();
-  auto wrong = train_job_from_json({{"train", {{"kd", {{"lambda", "high"}}}}}});
+  auto wrong = spec::train_job_from_json({{"train", {{"kd", {{"lambda", "high"}}}}}});
   ASSERT_FALSE(wrong.ok());
   EXPECT_EQ(wrong.status().message(), "train.kd.lambda: expected a number, got \"high\"");
 }
 
 TEST(JobSchemaTest, TheCommandLineAndATrialFileGiveTheSameJob) {
-  const TrainJob expected = from_json_surface();
+  const spec::TrainJob expected = from_json_surface();
   // Command line: every option the schema gives one.
   std::vector<std::string> args = {"deepreduce", "--arch", "resnet18", "--mask-learnable", "pixel"};
-  for (const auto& key : job_keys()) {
+  for (const auto& key : spec::job_keys()) {
     if (!*key.option) continue;
-    if (key.type == KeyType::kBool) {
+    if (key.type == spec::KeyType::kBool) {
       if ((text_value(key) == "true") != key.negated_switch) args.push_back(std::string("--") + key.option);
       continue;
     }
@@ -147,13 +147,13 @@ TEST(JobSchemaTest, TheCommandLineAndATrialFileGiveTheSameJob) {
   {
     std::ofstream out(file);
     out << "arch: resnet18\nmask_learnable: pixel\n";
-    for (const auto& key : job_keys()) {
+    for (const auto& key : spec::job_keys()) {
       if (!*key.option) continue;
       std::string name = key.option;
       std::replace(name.begin(), name.end(), '-', '_');
       std::string value = text_value(key);
-      if (key.type == KeyType::kBool) value = (value == "true") != key.negated_switch ? "true" : "false";
-      if (key.type == KeyType::kIntList) value = "[" + value + "]";
+      if (key.type == spec::KeyType::kBool) value = (value == "true") != key.negated_switch ? "true" : "false";
+      if (key.type == spec::KeyType::kIntList) value = "[" + value + "]";
       out << name << ": " << value << "\n";
     }
   }
@@ -169,15 +169,15 @@ TEST(JobSchemaTest, TheCommandLineAndATrialFileGiveTheSameJob) {
 }
 
 TEST(JobSchemaTest, ASweepGivesTheSameJob) {
-  TrainJob expected = from_json_surface();
+  spec::TrainJob expected = from_json_surface();
   std::string yaml = "name: s\nmodel:\n  arch: resnet18\nsearch:\n  strategy: grid\n";
   for (const char* section : {"dataset", "train", "kd"}) {
     yaml += std::string(section) + ":\n";
-    for (const auto& key : job_keys()) {
+    for (const auto& key : spec::job_keys()) {
       const std::string sweep = key.sweep;
       if (sweep.rfind(std::string(section) + ".", 0) != 0) continue;
       std::string value = text_value(key);
-      if (key.type == KeyType::kIntList) value = "[" + value + "]";
+      if (key.type == spec::KeyType::kIntList) value = "[" + value + "]";
       yaml += "  " + sweep.substr(sweep.find('.') + 1) + ": " + value + "\n";
     }
   }

@@ -33,8 +33,8 @@ TEST(LivePagePausedTest, TheNowSectionSaysDispatchIsPausedWhileItIs) {
   ASSERT_TRUE(store.ok()) << store.status().message();
   auto& s = **store;
   ASSERT_TRUE(s.put_experiment({"paused", "name: paused\n", "grid", 0, storage::kSchemaVersion, ""}).ok());
-  storage::TrialSpec t;
-  const std::string id = storage::trial_id(t), lease(32, 'a');
+  spec::TrialSpec t;
+  const std::string id = spec::trial_id(t), lease(32, 'a');
   ASSERT_TRUE(s.add_trials("paused", {t}).ok());
   ASSERT_TRUE(s.lease(id, "w1", storage::now_ms() + 60000, lease).ok());
   ASSERT_TRUE(s.complete(id, "w1", 1, lease, {{"top1", 61.5}}, std::string("weights")).ok());

@@ -19,6 +19,7 @@
 namespace {
 namespace fs = std::filesystem;
 using namespace deepreduce::storage;
+namespace spec = deepreduce::spec;
 using deepreduce::testing::run_deepreduce;
 
 class StoreCommandsTest : public ::testing::Test {
@@ -27,17 +28,17 @@ class StoreCommandsTest : public ::testing::Test {
     dir_ = deepreduce::testing::fresh_test_dir("storecmd");
     store_ = (*open_store(dir_.string()));
     ASSERT_TRUE(store_->put_experiment({"quick", "name: quick\n", "grid", 0, kSchemaVersion, ""}).ok());
-    TrialSpec base;
+    spec::TrialSpec base;
     base.job.train.epochs = 2;
-    TrialSpec culled = base;
-    culled.job.model = *deepreduce::nn::cull(base.job.model, {"stem", "s1"});
-    culled.teacher = trial_id(base);
-    TrialSpec other = base;
+    spec::TrialSpec culled = base;
+    culled.job.model = *deepreduce::spec::cull(base.job.model, {"stem", "s1"});
+    culled.teacher = spec::trial_id(base);
+    spec::TrialSpec other = base;
     other.job.model.alpha = 0.5;
     other.name = "half-width";  // a name a trial list gave it
     ASSERT_TRUE(store_->add_trials("quick", {base, culled, other}).ok());
-    base_ = trial_id(base);
-    other_ = trial_id(other);
+    base_ = spec::trial_id(base);
+    other_ = spec::trial_id(other);
     ASSERT_TRUE(store_->lease(base_, "gpu-node-3", now_ms() + 60000, "0123456789abcdef0123456789abcdef").ok());
     ASSERT_TRUE(store_->complete(base_, "gpu-node-3", 1, "0123456789abcdef0123456789abcdef",
                                  {{"top1", 93.25}, {"top5", 99.5}, {"epochs", {{{"seconds", 10.0}}, {{"seconds", 11.5}}}}},
@@ -172,17 +173,17 @@ TEST(RetryCommandTest, FailedTrialsAndTheirFailedDependentsComeBack) {
   std::string teacher, student, other;
   {
     auto store = *open_store(dir.string());
-    TrialSpec t;
+    spec::TrialSpec t;
     t.job.train.epochs = 2;
-    TrialSpec s = t;
+    spec::TrialSpec s = t;
     s.job.model.alpha = 0.5;
-    s.teacher = trial_id(t);
-    TrialSpec o = t;
+    s.teacher = spec::trial_id(t);
+    spec::TrialSpec o = t;
     o.job.model.alpha = 0.25;
     ASSERT_TRUE(store->add_trials("x", {t, s, o}).ok());
-    teacher = trial_id(t);
+    teacher = spec::trial_id(t);
     student = trial_id(s);
-    other = trial_id(o);
+    other = spec::trial_id(o);
     ASSERT_TRUE(store->lease(teacher, "w", now_ms() + 1000, token).ok());
     ASSERT_TRUE(store->fail(teacher, "bad data").ok());
     ASSERT_TRUE(store->unblock_ready().ok());  // the student fails with it

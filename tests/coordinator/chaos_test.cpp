@@ -335,7 +335,7 @@ TEST_F(ChaosTest, AResultFinishedWhileTheCoordinatorIsDownArrivesWithItsModel) {
   EXPECT_EQ(failed_fetches, 0);
   EXPECT_NE(c2->log().find("reclaimed trial"), std::string::npos) << c2->log();
   for (const auto& t : *s->list_trials()) {
-    auto model = s->get_artifact(t.id, "model");
+    auto model = s->get_artifact(t.id, deepreduce::spec::ArtifactKind::kModel);
     EXPECT_TRUE(model.ok() && model->has_value()) << t.id;
   }
 }
@@ -492,9 +492,9 @@ TEST(FullDiskTest, AFullDiskIsAClearErrorAndLosesNothingStored) {
   if (!disk.why_not.empty()) GTEST_SKIP() << disk.why_not;
   const fs::path mnt = disk.dir;
   const std::string db = (mnt / "store").string();
-  storage::TrialSpec spec;
+  spec::TrialSpec spec;
   spec.job.train.epochs = 1;
-  const std::string id = storage::trial_id(spec);
+  const std::string id = spec::trial_id(spec);
   const std::string token(32, 'a');
   std::string message;
   {
@@ -502,7 +502,7 @@ TEST(FullDiskTest, AFullDiskIsAClearErrorAndLosesNothingStored) {
     ASSERT_TRUE(store.ok()) << store.status().message();
     ASSERT_TRUE((*store)->add_trials("full", {spec}).ok());
     ASSERT_TRUE((*store)->lease(id, "w", storage::now_ms() + 60000, token).ok());
-    ASSERT_TRUE((*store)->put_artifact(id, "checkpoint", std::string(4 << 20, 'c')).ok());
+    ASSERT_TRUE((*store)->put_artifact(id, deepreduce::spec::ArtifactKind::kCheckpoint, std::string(4 << 20, 'c')).ok());
     // A model larger than what is left: refused whole, and the trial stays leased.
     Status s = (*store)->complete(id, "w", 1, token, {{"top1", 50.0}}, std::string(30 << 20, 'm'));
     ASSERT_FALSE(s.ok());
@@ -515,7 +515,7 @@ TEST(FullDiskTest, AFullDiskIsAClearErrorAndLosesNothingStored) {
   {
     auto store = storage::open_store(db);
     ASSERT_TRUE(store.ok()) << store.status().message();
-    auto ckpt = (*store)->get_artifact(id, "checkpoint");
+    auto ckpt = (*store)->get_artifact(id, deepreduce::spec::ArtifactKind::kCheckpoint);
     ASSERT_TRUE(ckpt.ok() && ckpt->has_value()) << "the stored checkpoint was lost";
     EXPECT_EQ((*ckpt)->size(), size_t{4} << 20);
     EXPECT_EQ((*store)->get_trial(id)->state, storage::TrialState::kLeased);
@@ -534,7 +534,7 @@ TEST(FullDiskTest, AFullDiskUnderTheRecordsIsAnErrorNeverAnAbort) {
   if (!disk.why_not.empty()) GTEST_SKIP() << disk.why_not;
   const fs::path mnt = disk.dir;
   const std::string db = (mnt / "store").string();
-  storage::TrialSpec first;
+  spec::TrialSpec first;
   first.job.train.epochs = 1;
   std::string refused, after;
   {
@@ -545,7 +545,7 @@ TEST(FullDiskTest, AFullDiskUnderTheRecordsIsAnErrorNeverAnAbort) {
     disk.fill(16 << 10);  // everything but a few KiB taken by another file
     // Records until one does not fit.
     for (int i = 0; i < 200 && refused.empty(); ++i) {
-      storage::TrialSpec t = first;
+      spec::TrialSpec t = first;
       t.job.train.seed = 1000 + i;
       t.name = std::string(4000, 'n');
       Status s = (*store)->add_trials("full", {t}).status();
@@ -553,7 +553,7 @@ TEST(FullDiskTest, AFullDiskUnderTheRecordsIsAnErrorNeverAnAbort) {
       if (!s.ok()) refused = s.message();
     }
     ASSERT_FALSE(refused.empty()) << "the disk never filled";
-    storage::TrialSpec later = first;
+    spec::TrialSpec later = first;
     later.job.train.seed = 99;
     after = (*store)->add_trials("full", {later}).status().message();
   }  // closing the store after the failure: no assertion, no abort
@@ -568,7 +568,7 @@ TEST(FullDiskTest, AFullDiskUnderTheRecordsIsAnErrorNeverAnAbort) {
     ro.read_only = true;
     auto store = storage::open_store(db, ro);
     ASSERT_TRUE(store.ok()) << store.status().message();
-    EXPECT_TRUE((*store)->get_trial(storage::trial_id(first)).ok()) << "what was committed before is kept";
+    EXPECT_TRUE((*store)->get_trial(spec::trial_id(first)).ok()) << "what was committed before is kept";
   }
   std::printf("campaign: full disk under the records: \"%s\"\n", refused.c_str());
 }

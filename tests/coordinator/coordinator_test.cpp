@@ -90,7 +90,7 @@ class Served {
 TEST(CoordinatorTest, AWorkerNeverHoldsMoreTrialsThanTheSlotsItAnnounced) {
   const auto dir = deepreduce::testing::fresh_test_dir("coordinator");
   auto store = *storage::open_store((dir / "db").string());
-  std::vector<storage::TrialSpec> trials = deepreduce::testing::noop_trials(3);
+  std::vector<spec::TrialSpec> trials = deepreduce::testing::noop_trials(3);
   ASSERT_TRUE(store->add_trials("x", trials).ok());
   int assigned = 0;
   bool second_ready = false;
@@ -118,12 +118,12 @@ TEST(CoordinatorTest, AWorkerNeverHoldsMoreTrialsThanTheSlotsItAnnounced) {
 TEST(CoordinatorTest, AStudentWaitsForItsTeachersWeightsInsteadOfFailing) {
   const auto dir = deepreduce::testing::fresh_test_dir("coordinator");
   auto store = *storage::open_store((dir / "db").string());
-  storage::TrialSpec teacher;
-  teacher.kind = "noop";
-  storage::TrialSpec student = teacher;
+  spec::TrialSpec teacher;
+  teacher.kind = spec::TrialKind::kNoop;
+  spec::TrialSpec student = teacher;
   student.job.model.alpha = 0.5;
-  student.teacher = storage::trial_id(teacher);
-  const std::string tid = storage::trial_id(teacher), sid = storage::trial_id(student);
+  student.teacher = spec::trial_id(teacher);
+  const std::string tid = spec::trial_id(teacher), sid = spec::trial_id(student);
   ASSERT_TRUE(store->add_trials("x", {teacher, student}).ok());
   const std::string token(32, 'a');
   ASSERT_TRUE(store->lease(tid, "old", storage::now_ms() + 1000, token).ok());
@@ -135,7 +135,7 @@ TEST(CoordinatorTest, AStudentWaitsForItsTeachersWeightsInsteadOfFailing) {
     served.hello("w", 1);
     EXPECT_TRUE(served.assigned_within(1200).empty()) << "a student was handed out without its teacher's weights";
     EXPECT_TRUE(served.said("waits: the model of"));
-    ASSERT_TRUE(store->put_artifact(tid, "model", "weights").ok());
+    ASSERT_TRUE(store->put_artifact(tid, deepreduce::spec::ArtifactKind::kModel, "weights").ok());
     EXPECT_EQ(served.assigned_within(2000), std::vector<std::string>{sid});
   }
   EXPECT_EQ(store->get_trial(sid)->attempt, 1);
@@ -151,8 +151,8 @@ TEST(CoordinatorTest, AStudentWaitsForItsTeachersWeightsInsteadOfFailing) {
 TEST(CoordinatorTest, ALeaseWhoseAssignDiedWithTheLastCoordinatorIsReleasedWhenItsWorkerRejoins) {
   const auto dir = deepreduce::testing::fresh_test_dir("coordinator");
   auto store = *storage::open_store((dir / "db").string());
-  std::vector<storage::TrialSpec> trials = deepreduce::testing::noop_trials(2);
-  const std::string lost = storage::trial_id(trials[0]), elsewhere = storage::trial_id(trials[1]);
+  std::vector<spec::TrialSpec> trials = deepreduce::testing::noop_trials(2);
+  const std::string lost = spec::trial_id(trials[0]), elsewhere = spec::trial_id(trials[1]);
   ASSERT_TRUE(store->add_trials("x", trials).ok());
   ASSERT_TRUE(store->lease(lost, "w", storage::now_ms() + 60000, std::string(32, 'a')).ok());
   ASSERT_TRUE(store->lease(elsewhere, "v", storage::now_ms() + 60000, std::string(32, 'b')).ok());

@@ -99,7 +99,7 @@ class FaultTest : public ::testing::Test {
       ASSERT_TRUE(mine.ok() && mine->has_value() && theirs.ok() && theirs->has_value()) << t.id;
       EXPECT_EQ((**mine)["top1"], (**theirs)["top1"]) << t.id;
       EXPECT_EQ((**mine)["loss"], (**theirs)["loss"]) << t.id;
-      auto model = s->get_artifact(t.id, "model");
+      auto model = s->get_artifact(t.id, deepreduce::spec::ArtifactKind::kModel);
       EXPECT_TRUE(model.ok() && model->has_value()) << "trial " << t.id << " is done without its model";
     }
   }

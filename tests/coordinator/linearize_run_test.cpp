@@ -50,7 +50,7 @@ TEST_F(LinearizeRunTest, AChainOfThreeBudgetsSurvivesAKilledWorker) {
     auto s = peek("db");
     if (!s) continue;
     for (const auto& t : *s->list_trials(storage::TrialState::kLeased))
-      if (t.spec.role == storage::Role::kMask && !t.progress.is_null()) {
+      if (t.spec.role == spec::Role::kMask && !t.progress.is_null()) {
         ::kill(w1->pid(), SIGKILL);
         killed = true;
         break;
@@ -67,29 +67,29 @@ TEST_F(LinearizeRunTest, AChainOfThreeBudgetsSurvivesAKilledWorker) {
   int finetunes = 0;
   const auto trials = *s->list_trials();
   for (const auto& t : trials) {
-    const auto result = train::trial_result_from_json(**s->get_result(t.id));
-    if (t.spec.role == storage::Role::kMask) {
+    const auto result = spec::trial_result_from_json(**s->get_result(t.id));
+    if (t.spec.role == spec::Role::kMask) {
       ASSERT_TRUE(result.mask.has_value()) << t.id;
       EXPECT_LE(result.relus, t.spec.job.train.linearize.budget) << "the mask meets its budget";
-      auto bytes = s->get_artifact(t.id, "mask");  // verified on read
+      auto bytes = s->get_artifact(t.id, deepreduce::spec::ArtifactKind::kMask);  // verified on read
       ASSERT_TRUE(bytes.ok() && bytes->has_value()) << t.id;
-      auto values = nn::decode_mask(**bytes);
+      auto values = spec::decode_mask(**bytes);
       ASSERT_TRUE(values.ok());
-      EXPECT_EQ(nn::mask_digest(*values), result.mask->digest);
+      EXPECT_EQ(spec::mask_digest(*values), result.mask->digest);
       mask_of[t.id] = result.mask->digest;
       // Each smaller budget's mask phase starts from the next larger one's.
       if (t.spec.job.train.linearize.budget < 6000)
-        EXPECT_EQ((*s->get_trial(t.spec.base)).spec.role, storage::Role::kMask) << t.id;
+        EXPECT_EQ((*s->get_trial(t.spec.base)).spec.role, spec::Role::kMask) << t.id;
     }
   }
   for (const auto& t : trials) {
-    const auto result = train::trial_result_from_json(**s->get_result(t.id));
-    if (t.spec.role == storage::Role::kFinetune) {
+    const auto result = spec::trial_result_from_json(**s->get_result(t.id));
+    if (t.spec.role == spec::Role::kFinetune) {
       ++finetunes;
       ASSERT_TRUE(t.spec.job.model.masks.has_value());
       EXPECT_EQ(t.spec.job.model.masks->digest, mask_of.count(t.spec.base) ? mask_of[t.spec.base] : "")
           << "a fine-tuning trains under the very mask its mask phase stored";
-      EXPECT_EQ(result.relus, nn::count(t.spec.job.model)->relus);
+      EXPECT_EQ(result.relus, spec::count(t.spec.job.model)->relus);
     }
   }
   EXPECT_EQ(finetunes, 3);

@@ -45,7 +45,7 @@ class StoreFullTest : public ::testing::Test {
   }
   // `n` tiny trials that train for real (a second or two each).
   void add_trials(int n) {
-    std::vector<storage::TrialSpec> trials(n);
+    std::vector<spec::TrialSpec> trials(n);
     for (int i = 0; i < n; ++i) {
       auto& j = trials[i].job;
       j.data.train_subset = 128;

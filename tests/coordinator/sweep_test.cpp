@@ -73,7 +73,7 @@ TEST_F(SweepRunTest, ADeepReduceSweepRunsToAReportWithHalvingAndPruning) {
     EXPECT_EQ(t.state, TrialState::kDone) << t.id << " " << (t.reasons.empty() ? "" : t.reasons.back());
     EXPECT_EQ(done[t.id], 1) << t.id;
     const auto result = **s->get_result(t.id);
-    EXPECT_EQ(result["relus"], nn::count(t.spec.job.model)->relus);
+    EXPECT_EQ(result["relus"], spec::count(t.spec.job.model)->relus);
     if (t.spec.job.train.horizon > t.spec.job.train.epochs) ++rungs;
     if (t.spec.prune) {
       ++pruned;
@@ -187,7 +187,7 @@ TEST_F(SweepRunTest, ADatasetMovedElsewhereTrainsNothingAgainAndTheReportNeedsNo
   for (const auto& e : *s->events(seq, 1000000)) EXPECT_NE(e.type, "leased") << "trial " << e.trial << " trained again";
   for (const auto& t : *s->list_trials()) {
     EXPECT_EQ(t.state, TrialState::kDone) << t.id;
-    EXPECT_NE(t.spec.role, storage::Role::kNone) << t.id << ": its role was not stored";
+    EXPECT_NE(t.spec.role, spec::Role::kNone) << t.id << ": its role was not stored";
   }
   s.reset();
 

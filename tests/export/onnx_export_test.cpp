@@ -23,8 +23,8 @@ namespace deepreduce::exporting {
 namespace {
 namespace fs = std::filesystem;
 
-nn::ModelSpec base(const std::string& arch, double alpha) {
-  nn::ModelSpec s;
+spec::ModelSpec base(const std::string& arch, double alpha) {
+  spec::ModelSpec s;
   s.arch = arch;
   s.alpha = alpha;
   return s;
@@ -32,16 +32,16 @@ nn::ModelSpec base(const std::string& arch, double alpha) {
 
 // A random fixed mask over every active site of `spec`: each unit kept with
 // probability `keep` (sites all kept, none kept and runs of every length occur).
-nn::MaskValues random_mask(const nn::ModelSpec& spec, nn::MaskGranularity g, double keep, uint64_t seed) {
+spec::MaskValues random_mask(const spec::ModelSpec& spec, spec::MaskGranularity g, double keep, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::bernoulli_distribution coin(keep);
-  nn::MaskValues m;
+  spec::MaskValues m;
   m.granularity = g;
   int site = 0;
-  for (const auto& s : *nn::relu_sites(spec)) {
+  for (const auto& s : *spec::relu_sites(spec)) {
     if (!s.active) continue;
-    nn::SiteMask sm{s.name, s.channels, s.height, s.width, {}};
-    const int64_t units = nn::mask_units(g, s.channels, s.height, s.width);
+    spec::SiteMask sm{s.name, s.channels, s.height, s.width, {}};
+    const int64_t units = spec::mask_units(g, s.channels, s.height, s.width);
     for (int64_t i = 0; i < units; ++i)
       sm.keep.push_back(site == 1 ? 1 : site == 2 ? 0 : coin(rng));  // one site whole, one linear
     m.sites.push_back(sm);
@@ -51,64 +51,64 @@ nn::MaskValues random_mask(const nn::ModelSpec& spec, nn::MaskGranularity g, dou
 }
 
 // Masked cases: their specs, and the values the built networks hold.
-std::map<std::string, nn::MaskValues>& masks_of_cases() {
-  static std::map<std::string, nn::MaskValues> m;
+std::map<std::string, spec::MaskValues>& masks_of_cases() {
+  static std::map<std::string, spec::MaskValues> m;
   return m;
 }
 
-nn::ModelSpec masked(const std::string& name, nn::ModelSpec spec, nn::MaskGranularity g, double keep, uint64_t seed) {
-  const nn::MaskValues values = random_mask(spec, g, keep, seed);
-  spec.masks = nn::fixed_masks(values);
+spec::ModelSpec masked(const std::string& name, spec::ModelSpec spec, spec::MaskGranularity g, double keep, uint64_t seed) {
+  const spec::MaskValues values = random_mask(spec, g, keep, seed);
+  spec.masks = spec::fixed_masks(values);
   masks_of_cases()[name] = values;
   return spec;
 }
 
-std::map<std::string, nn::ModelSpec> cases() {
-  std::map<std::string, nn::ModelSpec> c;
+std::map<std::string, spec::ModelSpec> cases() {
+  std::map<std::string, spec::ModelSpec> c;
   const auto r18 = base("resnet18", 0.25);
   c["resnet18-all"] = r18;
-  c["resnet18-cull-stem-s1"] = *nn::cull(r18, {"stem", "s1"});
-  c["resnet18-thin-s3"] = *nn::thin(r18, {"s3"});
-  c["resnet18-cull-thin"] = *nn::thin(*nn::cull(r18, {"stem", "s1"}), {"s2", "s4"});
-  c["resnet18-only-s2"] = *nn::only(r18, "s2");
-  c["resnet18-none"] = *nn::no_relus(r18);
+  c["resnet18-cull-stem-s1"] = *spec::cull(r18, {"stem", "s1"});
+  c["resnet18-thin-s3"] = *spec::thin(r18, {"s3"});
+  c["resnet18-cull-thin"] = *spec::thin(*spec::cull(r18, {"stem", "s1"}), {"s2", "s4"});
+  c["resnet18-only-s2"] = *spec::only(r18, "s2");
+  c["resnet18-none"] = *spec::no_relus(r18);
   auto rho = r18;
   rho.rho = 0.5;
-  c["resnet18-rho-half"] = *nn::cull(rho, {"stem"});
+  c["resnet18-rho-half"] = *spec::cull(rho, {"stem"});
   auto depth = r18;
   depth.blocks = {2, 1, 1, 1};
   c["resnet18-blocks-2111"] = depth;
-  c["resnet18-pruned-0.3"] = *nn::prune_rate(r18, 0.3);
-  c["resnet34-thin-s2-s3"] = *nn::thin(base("resnet34", 0.125), {"s2", "s3"});
+  c["resnet18-pruned-0.3"] = *spec::prune_rate(r18, 0.3);
+  c["resnet34-thin-s2-s3"] = *spec::thin(base("resnet34", 0.125), {"s2", "s3"});
   const auto r56 = base("resnet56", 0.5);
   c["resnet56-all"] = r56;
-  c["resnet56-cull-s1"] = *nn::cull(r56, {"s1"});
-  c["resnet56-only-s3"] = *nn::only(r56, "s3");
-  c["resnet56-none"] = *nn::no_relus(r56);
-  c["resnet56-pruned-0.4"] = *nn::prune_rate(r56, 0.4);
+  c["resnet56-cull-s1"] = *spec::cull(r56, {"s1"});
+  c["resnet56-only-s3"] = *spec::only(r56, "s3");
+  c["resnet56-none"] = *spec::no_relus(r56);
+  c["resnet56-pruned-0.4"] = *spec::prune_rate(r56, 0.4);
   const auto mb = base("mobilenetv1", 0.25);
   c["mobilenetv1-all"] = mb;
-  c["mobilenetv1-cull-stem-s1"] = *nn::cull(mb, {"stem", "s1"});
-  c["mobilenetv1-thin-s4"] = *nn::thin(mb, {"s4"});
-  c["mobilenetv1-none"] = *nn::no_relus(mb);
-  c["mobilenetv1-pruned-0.3"] = *nn::prune_rate(mb, 0.3);
+  c["mobilenetv1-cull-stem-s1"] = *spec::cull(mb, {"stem", "s1"});
+  c["mobilenetv1-thin-s4"] = *spec::thin(mb, {"s4"});
+  c["mobilenetv1-none"] = *spec::no_relus(mb);
+  c["mobilenetv1-pruned-0.3"] = *spec::prune_rate(mb, 0.3);
   // Pre-activation blocks: BNs that follow no conv, a stem without BN or ReLU, a head site.
   auto wrn = base("wrn22-8", 0.125);
   wrn.blocks = {2, 1, 1};
   c["wrn22-8-all"] = wrn;
-  c["wrn22-8-thin-s1-cull-s3"] = *nn::cull(*nn::thin(wrn, {"s1"}), {"s3"});
-  c["wrn22-8-pruned-0.3"] = *nn::prune_rate(wrn, 0.3);
+  c["wrn22-8-thin-s1-cull-s3"] = *spec::cull(*spec::thin(wrn, {"s1"}), {"s3"});
+  c["wrn22-8-pruned-0.3"] = *spec::prune_rate(wrn, 0.3);
   // Learned linearization: partial sites, per channel and per pixel.
   auto small = r18;
   small.blocks = {1, 1, 1, 1};
   small.alpha = 0.125;
-  c["resnet18-mask-channel"] = masked("resnet18-mask-channel", small, nn::MaskGranularity::kChannel, 0.4, 1);
-  c["resnet18-mask-pixel"] = masked("resnet18-mask-pixel", *nn::cull(small, {"stem"}), nn::MaskGranularity::kPixel, 0.02, 2);
+  c["resnet18-mask-channel"] = masked("resnet18-mask-channel", small, spec::MaskGranularity::kChannel, 0.4, 1);
+  c["resnet18-mask-pixel"] = masked("resnet18-mask-pixel", *spec::cull(small, {"stem"}), spec::MaskGranularity::kPixel, 0.02, 2);
   c["mobilenetv1-mask-channel"] =
-      masked("mobilenetv1-mask-channel", base("mobilenetv1", 0.125), nn::MaskGranularity::kChannel, 0.3, 3);
+      masked("mobilenetv1-mask-channel", base("mobilenetv1", 0.125), spec::MaskGranularity::kChannel, 0.3, 3);
   auto wrn_small = wrn;
   wrn_small.blocks = {1, 1, 1};
-  c["wrn22-8-mask-pixel"] = masked("wrn22-8-mask-pixel", wrn_small, nn::MaskGranularity::kPixel, 0.01, 4);
+  c["wrn22-8-mask-pixel"] = masked("wrn22-8-mask-pixel", wrn_small, spec::MaskGranularity::kPixel, 0.01, 4);
   return c;
 }
 
@@ -149,7 +149,7 @@ TEST(OnnxExportTest, AnIndependentRuntimeAgreesAndTheGraphEvaluatesExactlyTheSpe
     std::ofstream(dir / (name + ".onnx"), std::ios::binary) << *bytes;
     write_floats(dir / (name + ".input"), x);
     write_floats(dir / (name + ".expected"), y);
-    analytic[name] = nn::count(spec)->relus;
+    analytic[name] = spec::count(spec)->relus;
   }
   const fs::path report = dir / "verify.jsonl";
   const std::string cmd = "/usr/bin/python3 " + std::string(DEEPREDUCE_SOURCE_DIR) + "/tests/export/verify_onnx.py " +
@@ -180,7 +180,7 @@ TEST(OnnxExportTest, AnIndependentRuntimeAgreesAndTheGraphEvaluatesExactlyTheSpe
 TEST(OnnxExportTest, ARemovedReluIsAbsentFromTheGraph) {
   torch::manual_seed(1);
   auto full = nn::build_model(base("resnet18", 0.125));
-  auto culled = nn::build_model(*nn::cull(base("resnet18", 0.125), {"stem", "s1", "s2"}));
+  auto culled = nn::build_model(*spec::cull(base("resnet18", 0.125), {"stem", "s1", "s2"}));
   ASSERT_TRUE(full.ok() && culled.ok());
   auto relu_nodes = [](const std::string& bytes) {
     size_t n = 0;

@@ -13,14 +13,14 @@
 namespace deepreduce::nn {
 namespace {
 
-MaskValues random_mask(const ModelSpec& spec, MaskGranularity g, double keep, uint64_t seed) {
+spec::MaskValues random_mask(const spec::ModelSpec& spec, spec::MaskGranularity g, double keep, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::bernoulli_distribution coin(keep);
-  MaskValues m;
+  spec::MaskValues m;
   m.granularity = g;
   for (const auto& s : *relu_sites(spec)) {
     if (!s.active) continue;
-    SiteMask sm{s.name, s.channels, s.height, s.width, {}};
+    spec::SiteMask sm{s.name, s.channels, s.height, s.width, {}};
     for (int64_t i = 0; i < mask_units(g, s.channels, s.height, s.width); ++i) sm.keep.push_back(coin(rng));
     m.sites.push_back(sm);
   }
@@ -29,20 +29,20 @@ MaskValues random_mask(const ModelSpec& spec, MaskGranularity g, double keep, ui
 
 TEST(MaskedNetworkTest, CountsMeasuredOnTheBuiltNetworkEqualTheSpecsOnEveryArchitecture) {
   torch::manual_seed(0);
-  for (const auto& arch : arch_names())
-    for (MaskGranularity g : {MaskGranularity::kPixel, MaskGranularity::kChannel}) {
-      ModelSpec s;
+  for (const auto& arch : spec::arch_names())
+    for (spec::MaskGranularity g : {spec::MaskGranularity::kPixel, spec::MaskGranularity::kChannel}) {
+      spec::ModelSpec s;
       s.arch = arch;
       s.alpha = 0.125;
-      s.blocks.assign((*find_arch(arch))->stages.size(), 1);
-      s = *cull(s, {stage_names(**find_arch(arch)).back()});  // masks beside a plan
-      const MaskValues m = random_mask(s, g, 0.3, 11);
+      s.blocks.assign((*spec::find_arch(arch))->stages.size(), 1);
+      s = *cull(s, {spec::stage_names(**spec::find_arch(arch)).back()});  // masks beside a plan
+      const spec::MaskValues m = random_mask(s, g, 0.3, 11);
       s.masks = fixed_masks(m);
       auto net = build_model(s);
       ASSERT_TRUE(net.ok()) << net.status().message();
       ASSERT_TRUE(apply_mask(*net, m).ok());
       const MeasuredCounts measured = measure_counts(*net);
-      const Counts analytic = *count(s);
+      const spec::Counts analytic = *count(s);
       EXPECT_EQ(measured.relus, analytic.relus) << arch << " " << granularity_name(g);
       EXPECT_EQ(measured.macs, analytic.macs) << arch;
       std::map<std::string, int64_t> sites;
@@ -56,8 +56,8 @@ TEST(MaskedNetworkTest, CountsMeasuredOnTheBuiltNetworkEqualTheSpecsOnEveryArchi
 
 TEST(MaskedNetworkTest, APartialSiteComputesTheFormula) {
   torch::manual_seed(3);
-  for (MaskGranularity g : {MaskGranularity::kPixel, MaskGranularity::kChannel}) {
-    ReluMasks fixed{g, false, {{"s", 1}}, std::string(64, '0')};
+  for (spec::MaskGranularity g : {spec::MaskGranularity::kPixel, spec::MaskGranularity::kChannel}) {
+    spec::ReluMasks fixed{g, false, {{"s", 1}}, std::string(64, '0')};
     ReluGate gate("s", true, &fixed, std::vector<int64_t>{4, 3, 3});
     const torch::Tensor m = (torch::rand(gate->mask().sizes()) > 0.5).to(torch::kFloat);
     {
@@ -66,7 +66,7 @@ TEST(MaskedNetworkTest, APartialSiteComputesTheFormula) {
     }
     const torch::Tensor x = torch::randn({2, 4, 3, 3});
     EXPECT_TRUE(torch::allclose(gate->forward(x), m * torch::relu(x) + (1 - m) * x));
-    ReluMasks learnable{g, true, {}, ""};
+    spec::ReluMasks learnable{g, true, {}, ""};
     ReluGate soft("s", true, &learnable, std::vector<int64_t>{4, 3, 3});
     {
       torch::NoGradGuard no_grad;
@@ -76,12 +76,12 @@ TEST(MaskedNetworkTest, APartialSiteComputesTheFormula) {
     EXPECT_TRUE(torch::allclose(soft->forward(x), a * torch::relu(x) + (1 - a) * x));
   }
   // Whole networks: a mask keeping everything is the unmasked network, one keeping nothing the culled one.
-  ModelSpec s;
+  spec::ModelSpec s;
   s.alpha = 0.125;
   s.blocks = {1, 1, 1, 1};
   for (double keep : {1.0, 0.0}) {
-    const MaskValues m = random_mask(s, MaskGranularity::kChannel, keep, 1);
-    ModelSpec masked = s;
+    const spec::MaskValues m = random_mask(s, spec::MaskGranularity::kChannel, keep, 1);
+    spec::ModelSpec masked = s;
     masked.masks = fixed_masks(m);
     torch::manual_seed(5);
     auto a = build_model(masked);
@@ -98,11 +98,11 @@ TEST(MaskedNetworkTest, APartialSiteComputesTheFormula) {
 
 TEST(MaskedNetworkTest, BinarisingMeetsTheBudgetWithTheLargestAlpha) {
   torch::manual_seed(9);
-  for (MaskGranularity g : {MaskGranularity::kPixel, MaskGranularity::kChannel}) {
-    ModelSpec s;
+  for (spec::MaskGranularity g : {spec::MaskGranularity::kPixel, spec::MaskGranularity::kChannel}) {
+    spec::ModelSpec s;
     s.alpha = 0.125;
     s.blocks = {1, 1, 1, 1};
-    s.masks = ReluMasks{g, true, {}, ""};
+    s.masks = spec::ReluMasks{g, true, {}, ""};
     auto net = build_model(s);
     ASSERT_TRUE(net.ok());
     {
@@ -112,11 +112,11 @@ TEST(MaskedNetworkTest, BinarisingMeetsTheBudgetWithTheLargestAlpha) {
     }
     const int64_t alive = alive_relus(*net, 0.01);
     for (int64_t budget : {alive + 10, alive / 2, int64_t{1000}, int64_t{0}}) {
-      const MaskValues m = binarize(*net, 0.01, budget);
-      ModelSpec fixed = s;
+      const spec::MaskValues m = binarize(*net, 0.01, budget);
+      spec::ModelSpec fixed = s;
       fixed.masks = fixed_masks(m);
       const int64_t relus = count(fixed)->relus;
-      if (g == MaskGranularity::kPixel) {
+      if (g == spec::MaskGranularity::kPixel) {
         EXPECT_EQ(relus, std::min(budget, alive)) << "pixel masks meet the budget exactly";
       } else {
         EXPECT_LE(relus, budget);
@@ -124,7 +124,7 @@ TEST(MaskedNetworkTest, BinarisingMeetsTheBudgetWithTheLargestAlpha) {
       }
     }
     // The kept units are those of largest α: the smallest kept α is at least the largest dropped one.
-    const MaskValues m = binarize(*net, 0.01, alive / 3);
+    const spec::MaskValues m = binarize(*net, 0.01, alive / 3);
     float min_kept = 2, max_dropped = -1;
     size_t site = 0;
     for (auto& gate : learnable_gates(*net)) {
@@ -132,11 +132,11 @@ TEST(MaskedNetworkTest, BinarisingMeetsTheBudgetWithTheLargestAlpha) {
       for (int64_t i = 0; i < a.numel(); ++i) {
         const float v = a[i].item<float>();
         if (m.sites[site].keep[static_cast<size_t>(i)]) min_kept = std::min(min_kept, v);
-        else if (g == MaskGranularity::kPixel && v > 0.01f) max_dropped = std::max(max_dropped, v);
+        else if (g == spec::MaskGranularity::kPixel && v > 0.01f) max_dropped = std::max(max_dropped, v);
       }
       ++site;
     }
-    if (g == MaskGranularity::kPixel) EXPECT_GE(min_kept, max_dropped);
+    if (g == spec::MaskGranularity::kPixel) EXPECT_GE(min_kept, max_dropped);
   }
 }
 
@@ -145,11 +145,11 @@ TEST(MaskedNetworkTest, BinarisingMeetsTheBudgetWithTheLargestAlpha) {
 // importance.
 TEST(MaskedNetworkTest, PerLayerBudgetsKeepEachSitesShareOfItsMostImportantUnits) {
   torch::manual_seed(4);
-  for (MaskGranularity g : {MaskGranularity::kPixel, MaskGranularity::kChannel}) {
-    ModelSpec s;
+  for (spec::MaskGranularity g : {spec::MaskGranularity::kPixel, spec::MaskGranularity::kChannel}) {
+    spec::ModelSpec s;
     s.alpha = 0.125;
     s.blocks = {1, 1, 1, 1};
-    s.masks = ReluMasks{g, true, {}, ""};
+    s.masks = spec::ReluMasks{g, true, {}, ""};
     auto net = build_model(s);
     ASSERT_TRUE(net.ok());
     std::map<std::string, torch::Tensor> importance;
@@ -157,11 +157,11 @@ TEST(MaskedNetworkTest, PerLayerBudgetsKeepEachSitesShareOfItsMostImportantUnits
     const int64_t all = alive_relus(*net, 0.01);  // every α is 1: every ReLU is alive
     for (int64_t budget : {all / 3, int64_t{5000}, int64_t{777}, all + 5}) {
       ASSERT_TRUE(set_top_k(*net, importance, budget).ok());
-      const MaskValues m = binarize(*net, 0.5, all);  // α is 0 or 1: what it keeps
-      ModelSpec fixed = s;
+      const spec::MaskValues m = binarize(*net, 0.5, all);  // α is 0 or 1: what it keeps
+      spec::ModelSpec fixed = s;
       fixed.masks = fixed_masks(m);
       const int64_t relus = count(fixed)->relus;
-      if (g == MaskGranularity::kPixel) {
+      if (g == spec::MaskGranularity::kPixel) {
         EXPECT_EQ(relus, std::min(budget, all)) << "per pixel the budget is met exactly";
       } else {
         EXPECT_LE(relus, budget);
@@ -169,7 +169,7 @@ TEST(MaskedNetworkTest, PerLayerBudgetsKeepEachSitesShareOfItsMostImportantUnits
       const double share = static_cast<double>(std::min(budget, all)) / static_cast<double>(all);
       size_t site = 0;
       for (auto& gate : learnable_gates(*net)) {
-        const SiteMask& sm = m.sites[site++];
+        const spec::SiteMask& sm = m.sites[site++];
         const double quota = share * static_cast<double>(sm.keep.size());
         EXPECT_GE(static_cast<double>(sm.kept()), std::floor(quota)) << sm.site;
         EXPECT_LE(static_cast<double>(sm.kept()), std::floor(quota) + 1) << sm.site;

@@ -15,7 +15,7 @@ namespace {
 
 struct PlanCase {
   const char* name;
-  std::function<Result<ModelSpec>(const ModelSpec&)> apply;
+  std::function<Result<spec::ModelSpec>(const spec::ModelSpec&)> apply;
 };
 
 // Every registered arch x plans x alphas x rhos x depths: the analytic counts
@@ -23,23 +23,23 @@ struct PlanCase {
 TEST(CountsTest, AnalyticCountsEqualCountsMeasuredOnTheBuiltModel) {
   torch::manual_seed(0);
   const std::vector<PlanCase> plans = {
-      {"all", [](const ModelSpec& s) { return Result<ModelSpec>(s); }},
-      {"none", [](const ModelSpec& s) { return no_relus(s); }},
+      {"all", [](const spec::ModelSpec& s) { return Result<spec::ModelSpec>(s); }},
+      {"none", [](const spec::ModelSpec& s) { return no_relus(s); }},
       {"cull the first two stages",
-       [](const ModelSpec& s) {
-         const auto stages = stage_names(**find_arch(s.arch));
+       [](const spec::ModelSpec& s) {
+         const auto stages = spec::stage_names(**spec::find_arch(s.arch));
          return cull(s, {stages[0], stages[1]});
        }},
       {"thin s2 + cull s3",
-       [](const ModelSpec& s) -> Result<ModelSpec> {
+       [](const spec::ModelSpec& s) -> Result<spec::ModelSpec> {
          auto t = thin(s, {"s2"});
          if (!t.ok()) return t;
          return cull(*t, {"s3"});
        }},
-      {"only s1", [](const ModelSpec& s) { return only(s, "s1"); }},
+      {"only s1", [](const spec::ModelSpec& s) { return only(s, "s1"); }},
       {"explicit",
-       [](const ModelSpec& s) {
-         const ResolvedArch r = resolve_unchecked(s);
+       [](const spec::ModelSpec& s) {
+         const spec::ResolvedArch r = resolve_unchecked(s);
          return keep_sites(s, {site_names(r).front(), r.blocks[1].sites.back()});
        }},
   };
@@ -49,15 +49,15 @@ TEST(CountsTest, AnalyticCountsEqualCountsMeasuredOnTheBuiltModel) {
   };
   const std::vector<Shape> shapes = {{1.0, 1.0, 32, 3}, {0.3, 0.5, 32, 3}, {0.25, 1.0, 28, 1}};
   int checked = 0;
-  for (const auto& arch : arch_names()) {
-    const auto& def = **find_arch(arch);
+  for (const auto& arch : spec::arch_names()) {
+    const auto& def = **spec::find_arch(arch);
     std::vector<std::vector<int64_t>> depths = {{}};
     std::vector<int64_t> shallow(def.stages.size(), 1);
     depths.push_back(shallow);
     for (const auto& shape : shapes) {
       for (const auto& blocks : depths) {
         for (const auto& plan : plans) {
-          ModelSpec spec;
+          spec::ModelSpec spec;
           spec.arch = arch;
           spec.classes = 7;
           spec.alpha = shape.alpha;
@@ -91,7 +91,7 @@ TEST(CountsTest, AnalyticCountsEqualCountsMeasuredOnTheBuiltModel) {
       }
     }
   }
-  EXPECT_EQ(checked, static_cast<int>(arch_names().size()) * 3 * 2 * 6);
+  EXPECT_EQ(checked, static_cast<int>(spec::arch_names().size()) * 3 * 2 * 6);
 }
 
 }  // namespace

@@ -15,7 +15,7 @@ class ModelZooTest : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(ModelZooTest, BuildsRunsForwardAndBackward) {
-  ModelSpec spec;
+  spec::ModelSpec spec;
   spec.arch = GetParam();
   spec.classes = 10;
   spec.alpha = 0.25;
@@ -36,7 +36,7 @@ TEST_P(ModelZooTest, BuildsRunsForwardAndBackward) {
 TEST_P(ModelZooTest, WithoutReLUsTheEvalNetworkIsAffine) {
   // With every ReLU an identity, an eval-mode network (BN folded into affine
   // maps) satisfies f(a) + f(b) = f(a + b) + f(0); any remaining ReLU breaks it.
-  ModelSpec spec;
+  spec::ModelSpec spec;
   spec.arch = GetParam();
   spec.alpha = 0.25;
   auto linear_net = build_model(*no_relus(spec));
@@ -57,14 +57,14 @@ TEST_P(ModelZooTest, WithoutReLUsTheEvalNetworkIsAffine) {
   };
   EXPECT_LT(defect(*linear_net), 1e-9);
 
-  auto relu_net = build_model(*only(spec, stage_names(**find_arch(spec.arch)).front()));
+  auto relu_net = build_model(*only(spec, spec::stage_names(**spec::find_arch(spec.arch)).front()));
   (*relu_net)->eval();
   (*relu_net)->to(torch::kFloat64);
   EXPECT_GT(defect(*relu_net), 1e-4);
 }
 
 TEST_P(ModelZooTest, SameSeedSameWeightsAndParameterNamesAreStable) {
-  ModelSpec spec;
+  spec::ModelSpec spec;
   spec.arch = GetParam();
   spec.alpha = 0.25;
   torch::manual_seed(7);
@@ -83,7 +83,7 @@ TEST_P(ModelZooTest, SameSeedSameWeightsAndParameterNamesAreStable) {
   EXPECT_TRUE(pa.contains("fc.weight"));
 }
 
-INSTANTIATE_TEST_SUITE_P(AllArchs, ModelZooTest, ::testing::ValuesIn(arch_names()),
+INSTANTIATE_TEST_SUITE_P(AllArchs, ModelZooTest, ::testing::ValuesIn(spec::arch_names()),
                          [](const auto& info) {
                            std::string name = info.param;  // wrn22-8: a test name has no dashes
                            for (auto& c : name)
@@ -92,7 +92,7 @@ INSTANTIATE_TEST_SUITE_P(AllArchs, ModelZooTest, ::testing::ValuesIn(arch_names(
                          });
 
 TEST(ModelTest, InvalidSpecIsNotBuilt) {
-  ModelSpec spec;
+  spec::ModelSpec spec;
   spec.rho = 0.7;
   auto net = build_model(spec);
   ASSERT_FALSE(net.ok());
@@ -100,7 +100,7 @@ TEST(ModelTest, InvalidSpecIsNotBuilt) {
 }
 
 TEST(ModelTest, ZeroPadShortcutHasNoParameters) {
-  ModelSpec spec;
+  spec::ModelSpec spec;
   spec.arch = "resnet56";
   auto net = build_model(spec);
   for (const auto& p : (*net)->named_parameters())

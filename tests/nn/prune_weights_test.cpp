@@ -14,12 +14,12 @@
 namespace deepreduce::nn {
 namespace {
 
-ModelSpec small(const std::string& arch) {
-  ModelSpec s;
+spec::ModelSpec small(const std::string& arch) {
+  spec::ModelSpec s;
   s.arch = arch;
   s.alpha = 0.25;
   // One block per stage (two where a stage's second block is what a test needs).
-  s.blocks.assign((*find_arch(arch))->stages.size(), 1);
+  s.blocks.assign((*spec::find_arch(arch))->stages.size(), 1);
   if (arch == "mobilenetv1") s.blocks[3] = 2;
   if (arch == "resnet56") s.blocks = {2, 2, 2};
   return s;
@@ -27,9 +27,9 @@ ModelSpec small(const std::string& arch) {
 
 TEST(PruneTest, PrunedSpecsCountExactlyWhatTheBuiltNetworkComputes) {
   torch::manual_seed(0);
-  for (const auto& arch : arch_names())
+  for (const auto& arch : spec::arch_names())
     for (double rate : {0.25, 0.5, 0.9}) {
-      ModelSpec s = *prune_rate(small(arch), rate);
+      spec::ModelSpec s = *spec::prune_rate(small(arch), rate);
       ASSERT_FALSE(s.widths.empty()) << arch;
       for (const auto& plan : {s, *cull(s, {"s1"}), *thin(s, {"s2"})}) {
         auto analytic = count(plan);
@@ -48,24 +48,24 @@ TEST(PruneTest, L1AndFpgmRankFiltersAsTheirPapersSay) {
   // Four filters: a, b, -a (far from the others) and (a+b)/2, the geometric median.
   torch::Tensor a = torch::tensor({1.0, 0.0, 0.0, 0.0}), b = torch::tensor({0.0, 1.0, 0.0, 0.0});
   torch::Tensor w = torch::stack({a * 3, b * 3, -a * 3, (a + b) * 1.5}).reshape({4, 1, 2, 2});
-  torch::Tensor l1 = filter_importance(w, PruneCriterion::kL1);
+  torch::Tensor l1 = filter_importance(w, spec::PruneCriterion::kL1);
   EXPECT_DOUBLE_EQ(l1[0].item<double>(), 3.0);
   EXPECT_DOUBLE_EQ(l1[3].item<double>(), 3.0);
-  torch::Tensor fpgm = filter_importance(w, PruneCriterion::kFpgm);
+  torch::Tensor fpgm = filter_importance(w, spec::PruneCriterion::kFpgm);
   // The median is the most replaceable: the smallest sum of distances.
   EXPECT_EQ(fpgm.argmin().item<int64_t>(), 3);
   EXPECT_EQ(fpgm.argmax().item<int64_t>(), 2);
-  EXPECT_FALSE(parse_criterion("random").ok());
+  EXPECT_FALSE(spec::parse_criterion("random").ok());
 }
 
 // Zero the filters a pruning would remove (and their BN): the network computes
 // the same function with or without them, so the pruned network's outputs must
 // equal the source's exactly.
-void expect_same_function(const std::string& arch, PruneCriterion criterion, PruneScope scope = PruneScope::kInner) {
+void expect_same_function(const std::string& arch, spec::PruneCriterion criterion, spec::PruneScope scope = spec::PruneScope::kInner) {
   torch::manual_seed(1);
-  const ModelSpec s = small(arch);
+  const spec::ModelSpec s = small(arch);
   Network src = *build_model(s);
-  const ModelSpec target = *prune_rate(s, 0.5, scope);
+  const spec::ModelSpec target = *prune_rate(s, 0.5, scope);
   {
     // The channel groups the pruning narrows: in each, every filter that
     // writes its second half made weak (L1) or a copy of the first (FPGM's
@@ -73,23 +73,23 @@ void expect_same_function(const std::string& arch, PruneCriterion criterion, Pru
     // BN after it (pre-activation blocks) zero. Those channels are then zero
     // wherever they flow, and BNs at initialisation keep zeros zero.
     torch::NoGradGuard no_grad;
-    const ResolvedArch r = resolve_unchecked(s), t = resolve_unchecked(target);
+    const spec::ResolvedArch r = resolve_unchecked(s), t = resolve_unchecked(target);
     auto params = src->named_parameters(true);
     for (size_t g = 0; g < r.groups.size(); ++g) {
       if (t.groups[g].width == r.groups[g].width) continue;
-      for (const ResolvedBlock* b : all_blocks(r))
+      for (const spec::ResolvedBlock* b : all_blocks(r))
         for (size_t k = 0; k < b->layers.size(); ++k) {
-          const ResolvedLayer& l = b->layers[k];
-          if (l.kind != LayerKind::kConv || l.depthwise || l.group_out != static_cast<int>(g)) continue;
-          const ResolvedLayer* bn = nullptr;
+          const spec::ResolvedLayer& l = b->layers[k];
+          if (l.kind != spec::LayerKind::kConv || l.depthwise || l.group_out != static_cast<int>(g)) continue;
+          const spec::ResolvedLayer* bn = nullptr;
           for (const auto& m : b->layers)
-            if (m.kind == LayerKind::kBatchNorm && m.inputs[0] == static_cast<int>(k)) bn = &m;
+            if (m.kind == spec::LayerKind::kBatchNorm && m.inputs[0] == static_cast<int>(k)) bn = &m;
           torch::Tensor w = params[l.path + ".weight"];
           const int64_t n = w.size(0);
           for (int64_t i = n / 2; i < n; ++i) {
             if (!bn) {
               w[i].zero_();
-            } else if (criterion == PruneCriterion::kL1 || scope == PruneScope::kCoupled) {
+            } else if (criterion == spec::PruneCriterion::kL1 || scope == spec::PruneScope::kCoupled) {
               w[i].mul_(1e-3);
             } else {
               w[i].copy_(w[0]);
@@ -115,7 +115,7 @@ void expect_same_function(const std::string& arch, PruneCriterion criterion, Pru
 
 // A network pruned at `rate` (weights ranked by `criterion`) has exactly the
 // parameters of the pruned spec.
-void expect_params_of_the_pruned_spec(const ModelSpec& s, double rate, PruneCriterion criterion) {
+void expect_params_of_the_pruned_spec(const spec::ModelSpec& s, double rate, spec::PruneCriterion criterion) {
   Network src = *build_model(s);
   auto pruned = prune_network(src, *prune_rate(s, rate), criterion);
   ASSERT_TRUE(pruned.ok()) << pruned.status().message();
@@ -123,32 +123,32 @@ void expect_params_of_the_pruned_spec(const ModelSpec& s, double rate, PruneCrit
 }
 
 TEST(PruneTest, RemovingFiltersThatComputeNothingKeepsTheFunction) {
-  expect_same_function("resnet18", PruneCriterion::kL1);
-  expect_same_function("resnet56", PruneCriterion::kL1);
-  expect_same_function("mobilenetv1", PruneCriterion::kL1);
-  expect_same_function("wrn22-8", PruneCriterion::kL1);
+  expect_same_function("resnet18", spec::PruneCriterion::kL1);
+  expect_same_function("resnet56", spec::PruneCriterion::kL1);
+  expect_same_function("mobilenetv1", spec::PruneCriterion::kL1);
+  expect_same_function("wrn22-8", spec::PruneCriterion::kL1);
   // Coupled: the stage channels go with the inner ones (a projection network:
   // ResNet-56's zero-padded shortcuts place channels by position, so its
   // coupled transfer is a starting point for fine-tuning, not the same function).
-  expect_same_function("resnet18", PruneCriterion::kL1, PruneScope::kCoupled);
-  expect_same_function("mobilenetv1", PruneCriterion::kL1, PruneScope::kCoupled);
-  expect_same_function("wrn22-8", PruneCriterion::kL1, PruneScope::kCoupled);
+  expect_same_function("resnet18", spec::PruneCriterion::kL1, spec::PruneScope::kCoupled);
+  expect_same_function("mobilenetv1", spec::PruneCriterion::kL1, spec::PruneScope::kCoupled);
+  expect_same_function("wrn22-8", spec::PruneCriterion::kL1, spec::PruneScope::kCoupled);
   torch::manual_seed(3);
-  expect_params_of_the_pruned_spec(small("resnet56"), 0.5, PruneCriterion::kL1);
+  expect_params_of_the_pruned_spec(small("resnet56"), 0.5, spec::PruneCriterion::kL1);
 }
 
 TEST(PruneTest, FpgmDropsDuplicateFiltersAndKeepsTheFunction) {
   // Copies of one filter are nearest the others' median: FPGM removes the copies
   // (keeping the first), so the function is kept.
-  expect_same_function("resnet18", PruneCriterion::kFpgm);
-  expect_same_function("mobilenetv1", PruneCriterion::kFpgm);
+  expect_same_function("resnet18", spec::PruneCriterion::kFpgm);
+  expect_same_function("mobilenetv1", spec::PruneCriterion::kFpgm);
   torch::manual_seed(2);
-  const ModelSpec s = small("resnet18");
-  expect_params_of_the_pruned_spec(s, 0.25, PruneCriterion::kFpgm);
+  const spec::ModelSpec s = small("resnet18");
+  expect_params_of_the_pruned_spec(s, 0.25, spec::PruneCriterion::kFpgm);
   Network src = *build_model(s);
-  ModelSpec other = s;
+  spec::ModelSpec other = s;
   other.alpha = 0.5;
-  EXPECT_FALSE(prune_network(src, *prune_rate(other, 0.25), PruneCriterion::kL1).ok());
+  EXPECT_FALSE(prune_network(src, *prune_rate(other, 0.25), spec::PruneCriterion::kL1).ok());
 }
 
 }  // namespace

@@ -69,7 +69,7 @@ std::set<int64_t> planned_counts(const std::string& config) {
   auto space = (*strategy)->whole_space({"stem", "s1", "s4", "s2", "s3"});
   EXPECT_TRUE(space.ok()) << space.status().message();
   std::set<int64_t> out;
-  for (const auto& t : *space) out.insert(nn::count(t.spec.job.model)->relus);
+  for (const auto& t : *space) out.insert(spec::count(t.spec.job.model)->relus);
   return out;
 }
 

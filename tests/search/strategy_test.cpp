@@ -36,9 +36,9 @@ Seen seed_results(const SweepConfig& c) {
   const std::map<std::string, double> with = {{"stem", 45.07}, {"s1", 59.85}, {"s2", 68.79},
                                                {"s3", 69.92},   {"s4", 63.16}, {"none", 18.34}};
   Seen seen;
-  seen[storage::trial_id(baseline_trial(c))] = {TrialState::kDone, 75.0};
+  seen[spec::trial_id(baseline_trial(c))] = {TrialState::kDone, 75.0};
   for (const auto& t : criticality_trials(baseline_trial(c), {false, true}))
-    seen[storage::trial_id(t.spec)] = {TrialState::kDone, (t.kd ? with : without).at(t.stage)};
+    seen[spec::trial_id(t.spec)] = {TrialState::kDone, (t.kd ? with : without).at(t.stage)};
   return seen;
 }
 
@@ -46,7 +46,7 @@ std::vector<std::string> plans(const std::vector<PlannedTrial>& trials, const st
   // role: its name
   std::vector<std::string> out;
   for (const auto& t : trials)
-    if (storage::role_name(t.role) == role && t.spec.teacher.empty() != kd) out.push_back(nn::plan_summary(t.spec.job.model));
+    if (spec::role_name(t.role) == role && t.spec.teacher.empty() != kd) out.push_back(spec::plan_summary(t.spec.job.model));
   return out;
 }
 
@@ -57,19 +57,19 @@ TEST(StrategyTest, DeepReduceStartsWithTheBaselineAndTheCriticalityStudy) {
   auto first = (*s)->propose({});
   ASSERT_TRUE(first.ok());
   ASSERT_EQ(first->size(), 1u + 6 * 2);  // baseline; stem, s1..s4, none; without and with KD
-  EXPECT_EQ((*first)[0].role, storage::Role::kBaseline);
+  EXPECT_EQ((*first)[0].role, spec::Role::kBaseline);
   const std::vector<std::string> only = {"cull s1,s2,s3,s4", "cull stem,s2,s3,s4", "cull stem,s1,s3,s4",
                                          "cull stem,s1,s2,s4", "cull stem,s1,s2,s3", "none"};
   EXPECT_EQ(plans(*first, "criticality", false), only);
   EXPECT_EQ(plans(*first, "criticality", true), only);
-  const std::string teacher = storage::trial_id((*first)[0].spec);
+  const std::string teacher = spec::trial_id((*first)[0].spec);
   for (const auto& t : *first)
     if (!t.spec.teacher.empty()) {
       EXPECT_EQ(t.spec.teacher, teacher);
     }
   // Nothing is culled before every stage is ranked.
   Seen partial = seed_results(c);
-  partial.erase(storage::trial_id(criticality_trials(baseline_trial(c), {false})[2].spec));
+  partial.erase(spec::trial_id(criticality_trials(baseline_trial(c), {false})[2].spec));
   EXPECT_EQ((*s)->propose(partial)->size(), first->size());
 }
 
@@ -82,10 +82,10 @@ TEST(StrategyTest, AFailedRankingTrialBlocksTheLaterPhasesAndSaysWhy) {
   EXPECT_EQ((*s)->blocked(seen), "");
   EXPECT_GT((*s)->propose(seen)->size(), first);
   // s2's network failed: no ranking on missing evidence, and the reason is given.
-  seen[storage::trial_id(criticality_trials(baseline_trial(c), {false})[2].spec)] = {TrialState::kFailed, std::nullopt};
+  seen[spec::trial_id(criticality_trials(baseline_trial(c), {false})[2].spec)] = {TrialState::kFailed, std::nullopt};
   EXPECT_EQ((*s)->propose(seen)->size(), first);
   EXPECT_NE((*s)->blocked(seen).find("criticality trial(s) of s2 failed"), std::string::npos) << (*s)->blocked(seen);
-  seen[storage::trial_id(baseline_trial(c))] = {TrialState::kFailed, std::nullopt};
+  seen[spec::trial_id(baseline_trial(c))] = {TrialState::kFailed, std::nullopt};
   EXPECT_NE((*s)->blocked(seen).find("the baseline failed"), std::string::npos);
 }
 
@@ -111,16 +111,16 @@ TEST(StrategyTest, CullsThinsAndReshapesInTheSeedsCriticalityOrder) {
                                       "cull stem,s1,s4 thin s2,s3", "cull stem,s1,s2,s4 thin s3"}));
   std::vector<const PlannedTrial*> reshaped;
   for (const auto& t : *trials)
-    if (t.role == storage::Role::kReshaping) reshaped.push_back(&t);
+    if (t.role == spec::Role::kReshaping) reshaped.push_back(&t);
   ASSERT_EQ(reshaped.size(), 18u);  // all ReLUs and 8 reductions at rho 0.5, without and with KD
   for (const auto* t : reshaped) EXPECT_EQ(t->spec.job.model.rho, 0.5);
   // A thinned network has half the ReLUs of the stages it thins.
-  const auto counts = *nn::count(baseline_trial(c).job.model);
+  const auto counts = *spec::count(baseline_trial(c).job.model);
   const int64_t expect = counts.stages[1].relus / 2 + counts.stages[2].relus / 2 + counts.stages[3].relus / 2 +
                          counts.stages[4].relus / 2;  // stem culled, s1..s4 thinned
   for (const auto& t : *trials) {
-    if (t.role == storage::Role::kThinning && nn::plan_summary(t.spec.job.model) == "cull stem thin s1,s2,s3,s4") {
-      EXPECT_EQ(nn::count(t.spec.job.model)->relus, expect);
+    if (t.role == spec::Role::kThinning && spec::plan_summary(t.spec.job.model) == "cull stem thin s1,s2,s3,s4") {
+      EXPECT_EQ(spec::count(t.spec.job.model)->relus, expect);
     }
   }
   EXPECT_EQ(*(*make_strategy(c))->space_size(), static_cast<int64_t>(trials->size()));
@@ -140,12 +140,12 @@ TEST(StrategyTest, SeedsTrainEveryNetworkPerSeedAndDecideOnTheMean) {
   ASSERT_EQ(both->size(), 2 * first->size());
   // The first seed's trials are the one-seed experiment's, unchanged ids.
   std::set<std::string> ids;
-  for (const auto& t : *both) ids.insert(storage::trial_id(t.spec));
-  for (const auto& t : *first) EXPECT_TRUE(ids.count(storage::trial_id(t.spec))) << storage::role_name(t.role);
+  for (const auto& t : *both) ids.insert(spec::trial_id(t.spec));
+  for (const auto& t : *first) EXPECT_TRUE(ids.count(spec::trial_id(t.spec))) << spec::role_name(t.role);
   // Each copy's teacher is the baseline of its own seed.
   std::map<uint64_t, std::string> baseline;
   for (const auto& t : *both)
-    if (t.role == storage::Role::kBaseline) baseline[t.spec.job.train.seed] = storage::trial_id(t.spec);
+    if (t.role == spec::Role::kBaseline) baseline[t.spec.job.train.seed] = spec::trial_id(t.spec);
   ASSERT_EQ(baseline.size(), 2u);
   for (const auto& t : *both)
     if (!t.spec.teacher.empty()) {
@@ -158,10 +158,10 @@ TEST(StrategyTest, SeedsTrainEveryNetworkPerSeedAndDecideOnTheMean) {
   Seen seen = seed_results(one);
   for (const auto& t : *both) {
     if (t.spec.job.train.seed != 7) continue;
-    const std::string id = storage::trial_id(t.spec);
-    if (t.role == storage::Role::kBaseline) seen[id] = {TrialState::kDone, 75.0};
-    if (t.role != storage::Role::kCriticality) continue;
-    const std::string plan = nn::plan_summary(t.spec.job.model);
+    const std::string id = spec::trial_id(t.spec);
+    if (t.role == spec::Role::kBaseline) seen[id] = {TrialState::kDone, 75.0};
+    if (t.role != spec::Role::kCriticality) continue;
+    const std::string plan = spec::plan_summary(t.spec.job.model);
     double top1 = 20;
     if (plan == "cull s1,s2,s3,s4") top1 = 46;           // stem only
     if (plan == "cull stem,s2,s3,s4") top1 = 60;         // s1 only
@@ -217,10 +217,10 @@ TEST(StrategyTest, ReluBudgetAndPhasesRestrictTheCandidates) {
   auto trials = (*make_strategy(c))->propose(seed_results(c));
   ASSERT_TRUE(trials.ok());
   for (const auto& t : *trials) {
-    EXPECT_NE(t.role, storage::Role::kThinning);
-    EXPECT_NE(t.role, storage::Role::kReshaping);
-    if (t.role == storage::Role::kCulling) {
-      const int64_t relus = nn::count(t.spec.job.model)->relus;
+    EXPECT_NE(t.role, spec::Role::kThinning);
+    EXPECT_NE(t.role, spec::Role::kReshaping);
+    if (t.role == spec::Role::kCulling) {
+      const int64_t relus = spec::count(t.spec.job.model)->relus;
       EXPECT_GE(relus, 100000);
       EXPECT_LE(relus, 400000);
     }
@@ -247,17 +247,17 @@ TEST(StrategyTest, SuccessiveHalvingPromotesTheBestContinuingFromTheirCheckpoint
   const std::map<std::string, double> acc = {{"cull stem", 50}, {"cull stem,s1", 60},
                                              {"cull stem,s1,s2", 40}};
   for (const auto& t : rung0) {
-    const std::string id = storage::trial_id(t.spec);
-    if (t.role == storage::Role::kBaseline) {
+    const std::string id = spec::trial_id(t.spec);
+    if (t.role == spec::Role::kBaseline) {
       EXPECT_EQ(t.spec.job.train.epochs, 4);
       continue;
     }
-    EXPECT_EQ(t.role, storage::Role::kRung);
+    EXPECT_EQ(t.role, spec::Role::kRung);
     EXPECT_EQ(t.spec.job.train.epochs, 1);
     EXPECT_EQ(t.spec.job.train.horizon, 4);
     EXPECT_TRUE(t.spec.base.empty());
-    seen[id] = {TrialState::kDone, acc.at(nn::plan_summary(t.spec.job.model))};
-    plan_of[id] = nn::plan_summary(t.spec.job.model);
+    seen[id] = {TrialState::kDone, acc.at(spec::plan_summary(t.spec.job.model))};
+    plan_of[id] = spec::plan_summary(t.spec.job.model);
   }
   // ceil(3 / 2) = 2 go on to 2 epochs, from their 1-epoch checkpoints.
   auto rung1 = *s->propose(seen);
@@ -269,24 +269,24 @@ TEST(StrategyTest, SuccessiveHalvingPromotesTheBestContinuingFromTheirCheckpoint
   for (const auto* t : promoted) {
     names.insert(plan_of.at(t->spec.base));
     EXPECT_EQ(t->spec.dependencies(), std::vector<std::string>{t->spec.base});
-    seen[storage::trial_id(t->spec)] = {TrialState::kDone, t->spec.job.model.relu_off.size() == 1 ? 55.0 : 65.0};
+    seen[spec::trial_id(t->spec)] = {TrialState::kDone, t->spec.job.model.relu_off.size() == 1 ? 55.0 : 65.0};
   }
   EXPECT_EQ(names, (std::set<std::string>{"cull stem", "cull stem,s1"}));
   // Then one finishes the schedule, as a candidate with its full budget.
   auto rung2 = *s->propose(seen);
   int full = 0;
   for (const auto& t : rung2)
-    if (t.role == storage::Role::kCandidate) {
+    if (t.role == spec::Role::kCandidate) {
       ++full;
       EXPECT_EQ(t.spec.job.train.epochs, 4);
       EXPECT_TRUE(full_fidelity(t.spec));
-      EXPECT_EQ(nn::plan_summary(t.spec.job.model), "cull stem,s1");
+      EXPECT_EQ(spec::plan_summary(t.spec.job.model), "cull stem,s1");
     }
   EXPECT_EQ(full, 1);
   // The same results, proposed again, give the same trials (replay).
   auto again = *s->propose(seen);
   ASSERT_EQ(again.size(), rung2.size());
-  for (size_t i = 0; i < again.size(); ++i) EXPECT_EQ(storage::trial_id(again[i].spec), storage::trial_id(rung2[i].spec));
+  for (size_t i = 0; i < again.size(); ++i) EXPECT_EQ(spec::trial_id(again[i].spec), spec::trial_id(rung2[i].spec));
 }
 
 TEST(StrategyTest, BandsPromoteWithinEachReluRange) {
@@ -296,7 +296,7 @@ TEST(StrategyTest, BandsPromoteWithinEachReluRange) {
   auto s = *make_strategy(c);
   Seen seen;
   for (const auto& t : *s->propose({}))
-    if (t.role == storage::Role::kRung) seen[storage::trial_id(t.spec)] = {TrialState::kDone, 10.0};
+    if (t.role == spec::Role::kRung) seen[spec::trial_id(t.spec)] = {TrialState::kDone, 10.0};
   int promoted = 0;
   for (const auto& t : *s->propose(seen)) promoted += t.spec.job.train.epochs == 2;
   EXPECT_EQ(promoted, 3);  // three candidates in three bands: each band keeps its best
@@ -306,18 +306,18 @@ TEST(StrategyTest, PruningTrialsPruneTheTrainedBaselineToTheirTargets) {
   const SweepConfig c = config(std::string(kDeepReduce) +
                                "channel_pruning: {criteria: [l1, fpgm], macs: [0.5, 0.3], epochs: 2, kd: [false, true]}\n");
   auto trials = *(*make_strategy(c))->propose({});
-  const std::string base = storage::trial_id(baseline_trial(c));
-  const int64_t full = nn::count(baseline_trial(c).job.model)->macs;
+  const std::string base = spec::trial_id(baseline_trial(c));
+  const int64_t full = spec::count(baseline_trial(c).job.model)->macs;
   int pruning = 0;
   for (const auto& t : trials) {
-    if (t.role != storage::Role::kPruning) continue;
+    if (t.role != spec::Role::kPruning) continue;
     ++pruning;
     EXPECT_EQ(t.spec.base, base);
     EXPECT_EQ(t.spec.job.train.epochs, 2);
     const double target = *t.spec.prune->macs_target;
-    EXPECT_LE(nn::count(t.spec.job.model)->macs, static_cast<int64_t>(target * static_cast<double>(full)));
-    EXPECT_GT(nn::count(t.spec.job.model)->macs, static_cast<int64_t>((target - 0.05) * static_cast<double>(full)));
-    EXPECT_EQ(nn::count(t.spec.job.model)->relus < nn::count(baseline_trial(c).job.model)->relus, true);
+    EXPECT_LE(spec::count(t.spec.job.model)->macs, static_cast<int64_t>(target * static_cast<double>(full)));
+    EXPECT_GT(spec::count(t.spec.job.model)->macs, static_cast<int64_t>((target - 0.05) * static_cast<double>(full)));
+    EXPECT_EQ(spec::count(t.spec.job.model)->relus < spec::count(baseline_trial(c).job.model)->relus, true);
   }
   EXPECT_EQ(pruning, 2 * 2 * 2);
 }
@@ -350,7 +350,7 @@ TEST(StrategyTest, ARestartedStrategyReplaysTheStoreToTheSameTrials) {
   auto s = *make_strategy(config(kDeepReduce));
   EXPECT_EQ(*expand(*store, c.name, *s), 0);
   std::set<std::string> proposed;
-  for (const auto& t : *s->propose(*observe(*store))) proposed.insert(storage::trial_id(t.spec));
+  for (const auto& t : *s->propose(*observe(*store))) proposed.insert(spec::trial_id(t.spec));
   EXPECT_EQ(proposed, ids);
   std::filesystem::remove_all(dir);
 }
@@ -383,8 +383,8 @@ TEST(StrategyTest, SweepErrorsNameTheLineAndTheKey) {
 TEST(ObserverTest, ReadingTheEventLogEqualsRescanningTheStore) {
   const auto dir = deepreduce::testing::fresh_test_dir("observer");
   auto store = *storage::open_store((dir / "db").string());
-  std::vector<storage::TrialSpec> trials = deepreduce::testing::noop_trials(30);
-  ASSERT_TRUE(store->add_trials("x", std::vector<storage::TrialSpec>(trials.begin(), trials.begin() + 10)).ok());
+  std::vector<spec::TrialSpec> trials = deepreduce::testing::noop_trials(30);
+  ASSERT_TRUE(store->add_trials("x", std::vector<spec::TrialSpec>(trials.begin(), trials.begin() + 10)).ok());
   Observer observer;
   auto same_as_rescan = [&] {
     ASSERT_TRUE(observer.update(*store).ok());

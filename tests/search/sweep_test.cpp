@@ -50,7 +50,7 @@ TEST(SweepTest, GridCoversTheSpaceOnceWithBaselinesBeforeTheirStudents) {
   EXPECT_EQ(trials->size(), 24u);
   std::set<std::string> ids;
   for (const auto& t : *trials) {
-    const std::string id = storage::trial_id(t.spec);
+    const std::string id = spec::trial_id(t.spec);
     EXPECT_TRUE(ids.insert(id).second) << "duplicate " << id;
     if (!t.spec.teacher.empty()) {
       EXPECT_TRUE(ids.count(t.spec.teacher)) << "a student before its teacher";
@@ -125,7 +125,7 @@ TEST(ConfigJsonTest, EveryShippedConfigRoundTripsThroughItsStoredJson) {
     auto pa = (*a)->whole_space({}), pb = (*b)->whole_space({});
     ASSERT_TRUE(pa.ok() && pb.ok());
     ASSERT_EQ(pa->size(), pb->size()) << c->name;
-    for (size_t i = 0; i < pa->size(); ++i) EXPECT_EQ(storage::trial_id((*pa)[i].spec), storage::trial_id((*pb)[i].spec));
+    for (size_t i = 0; i < pa->size(); ++i) EXPECT_EQ(spec::trial_id((*pa)[i].spec), spec::trial_id((*pb)[i].spec));
   }
   EXPECT_FALSE(sweep_config_from_json({{"config_version", kConfigVersion + 1}}).ok());
 }
@@ -160,7 +160,7 @@ TEST(StrategyRegistryTest, SearchEntriesNameRegisteredStrategies) {
   auto planned = (*make_strategy(*listed))->propose({});
   ASSERT_TRUE(planned.ok());
   for (const auto& t : *planned)
-    EXPECT_EQ(t.spec.strategy, t.role == storage::Role::kPruning ? "channel_pruning" : "grid")
+    EXPECT_EQ(t.spec.strategy, t.role == spec::Role::kPruning ? "channel_pruning" : "grid")
         << "each trial carries the strategy that planned it";
 }
 

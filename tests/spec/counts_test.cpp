@@ -7,17 +7,17 @@
 
 #include "spec/relu_plan.h"
 
-namespace deepreduce::nn {
+namespace deepreduce::spec {
 namespace {
 
-std::map<std::string, int64_t> stage_map(const Counts& c) {
+std::map<std::string, int64_t> stage_map(const spec::Counts& c) {
   std::map<std::string, int64_t> m;
   for (const auto& s : c.stages) m[s.stage] = s.relus;
   return m;
 }
 
 TEST(CountsTest, ReproducesTheSeedsStageTable) {
-  ModelSpec r18;
+  spec::ModelSpec r18;
   r18.classes = 100;
   auto c18 = count(r18);
   ASSERT_TRUE(c18.ok());
@@ -25,7 +25,7 @@ TEST(CountsTest, ReproducesTheSeedsStageTable) {
   EXPECT_EQ(stage_map(*c18), (std::map<std::string, int64_t>{
                                  {"stem", 65536}, {"s1", 262144}, {"s2", 131072},
                                  {"s3", 65536}, {"s4", 32768}}));
-  ModelSpec r34 = r18;
+  spec::ModelSpec r34 = r18;
   r34.arch = "resnet34";
   auto c34 = count(r34);
   ASSERT_TRUE(c34.ok());
@@ -36,18 +36,18 @@ TEST(CountsTest, ReproducesTheSeedsStageTable) {
 }
 
 TEST(CountsTest, MatchesHandArithmeticAndKnownParameterCounts) {
-  ModelSpec r18;  // CIFAR-10
+  spec::ModelSpec r18;  // CIFAR-10
   auto c = count(r18);
   ASSERT_TRUE(c.ok());
   // stem 64*32*32*3*9 + s1 4*(64*32*32*64*9) + s2..s4 each (conv1 + 3 convs + 1x1 proj)
   // = 1,769,472 + 150,994,944 + 3 * 134,217,728, plus the classifier 512*10.
   EXPECT_EQ(c->macs, 1769472 + 150994944 + 3LL * 134217728 + 5120);
   EXPECT_EQ(c->params, 11173962);  // the widely reported CIFAR-10 ResNet18 size
-  ModelSpec r18c100 = r18;
+  spec::ModelSpec r18c100 = r18;
   r18c100.classes = 100;
   EXPECT_EQ(count(r18c100)->params, 11220132);
 
-  ModelSpec r56;
+  spec::ModelSpec r56;
   r56.arch = "resnet56";
   auto c56 = count(r56);
   ASSERT_TRUE(c56.ok());
@@ -55,7 +55,7 @@ TEST(CountsTest, MatchesHandArithmeticAndKnownParameterCounts) {
   // ReLUs: stem 16*32*32, then 18 ReLUs per stage at 16x32x32, 32x16x16, 64x8x8.
   EXPECT_EQ(c56->relus, 16384 + 18 * 16384 + 18 * 8192 + 18 * 4096);
 
-  ModelSpec mb;
+  spec::ModelSpec mb;
   mb.arch = "mobilenetv1";
   auto cm = count(mb);
   ASSERT_TRUE(cm.ok());
@@ -66,22 +66,22 @@ TEST(CountsTest, MatchesHandArithmeticAndKnownParameterCounts) {
 }
 
 TEST(CountsTest, AlphaAndRhoScaleTheCountsAsTheyShould) {
-  ModelSpec base;
+  spec::ModelSpec base;
   base.classes = 100;
-  ModelSpec half = base;
+  spec::ModelSpec half = base;
   half.alpha = 0.5;
   EXPECT_EQ(count(half)->relus * 2, count(base)->relus);
-  ModelSpec lowres = base;
+  spec::ModelSpec lowres = base;
   lowres.rho = 0.5;
   EXPECT_EQ(count(lowres)->relus * 4, count(base)->relus);
 }
 
 TEST(CountsTest, InvalidSpecsAreNotCounted) {
-  ModelSpec s;
+  spec::ModelSpec s;
   s.alpha = -1;
   EXPECT_FALSE(count(s).ok());
   EXPECT_FALSE(relu_sites(s).ok());
 }
 
 }  // namespace
-}  // namespace deepreduce::nn
+}  // namespace deepreduce::spec

@@ -9,23 +9,23 @@
 #include "spec/model_json.h"
 #include "spec/relu_plan.h"
 
-namespace deepreduce::nn {
+namespace deepreduce::spec {
 namespace {
 
-ModelSpec small(const std::string& arch) {
-  ModelSpec s;
+spec::ModelSpec small(const std::string& arch) {
+  spec::ModelSpec s;
   s.arch = arch;
   s.alpha = 0.25;
   // One block per stage (two where a stage's second block is what a test needs).
-  s.blocks.assign((*find_arch(arch))->stages.size(), 1);
+  s.blocks.assign((*spec::find_arch(arch))->stages.size(), 1);
   if (arch == "mobilenetv1") s.blocks[3] = 2;
   if (arch == "resnet56") s.blocks = {2, 2, 2};
   return s;
 }
 
 TEST(PruneTest, ABasicBlockLosesInnerChannelsOnly) {
-  ModelSpec s = small("resnet18");
-  ModelSpec p = *prune_rate(s, 0.5, PruneScope::kInner);
+  spec::ModelSpec s = small("resnet18");
+  spec::ModelSpec p = *prune_rate(s, 0.5, spec::PruneScope::kInner);
   const auto full = *count(s), pruned = *count(p);
   // resnet18 at alpha 0.25: widths 16, 32, 64, 128; each block's relu1 site halves, relu2 keeps its width.
   for (size_t i = 0; i < full.sites.size(); ++i) {
@@ -40,20 +40,20 @@ TEST(PruneTest, ABasicBlockLosesInnerChannelsOnly) {
 // Coupled: every block's output channels in a stage, its shortcut and the
 // stem go too, so the ReLUs after the residual adds are pruned as well.
 TEST(PruneTest, CoupledPruningAlsoNarrowsEveryStageAndTheStem) {
-  ModelSpec s = small("resnet18");
-  ModelSpec p = *prune_rate(s, 0.5);
+  spec::ModelSpec s = small("resnet18");
+  spec::ModelSpec p = *prune_rate(s, 0.5);
   const auto full = *count(s), pruned = *count(p);
   for (size_t i = 0; i < full.sites.size(); ++i)
     EXPECT_EQ(pruned.sites[i].channels, full.sites[i].channels / 2) << full.sites[i].name;
   EXPECT_EQ(p.widths.at("s4"), 64);
   EXPECT_EQ(resolve(p)->stem_width, 8);
-  EXPECT_LT(pruned.relus, count(*prune_rate(s, 0.5, PruneScope::kInner))->relus);
+  EXPECT_LT(pruned.relus, count(*prune_rate(s, 0.5, spec::PruneScope::kInner))->relus);
   // ResNet-56 (zero-padding shortcuts): stages may not narrow from one to the next.
-  ModelSpec r56 = small("resnet56");
+  spec::ModelSpec r56 = small("resnet56");
   r56.widths["s2"] = 2;  // s1 keeps 4 (alpha 0.25)
   EXPECT_NE(validate(r56).message().find("zero-padding shortcuts cannot narrow"), std::string::npos)
       << validate(r56).message();
-  ModelSpec mb = small("mobilenetv1");
+  spec::ModelSpec mb = small("mobilenetv1");
   mb.widths["s2"] = 8;
   EXPECT_NE(validate(mb).message().find("no residual stages"), std::string::npos);
   EXPECT_EQ(plan_summary(p), "pruned 4 blocks, 4 stages");
@@ -62,11 +62,11 @@ TEST(PruneTest, CoupledPruningAlsoNarrowsEveryStageAndTheStem) {
 // The paper's comparison point: ResNet-56 on CIFAR-10 pruned to about 59M
 // MACs. Coupled pruning removes ReLUs after the adds; inner-only cannot.
 TEST(PruneTest, CoupledPruningOfResNet56LosesReluAfterTheAdds) {
-  ModelSpec r56;
+  spec::ModelSpec r56;
   r56.arch = "resnet56";
   const auto base = *count(r56);
   const double fraction = 59.1e6 / static_cast<double>(base.macs);
-  auto coupled = prune_to_macs(r56, fraction), inner = prune_to_macs(r56, fraction, PruneScope::kInner);
+  auto coupled = prune_to_macs(r56, fraction), inner = prune_to_macs(r56, fraction, spec::PruneScope::kInner);
   ASSERT_TRUE(coupled.ok() && inner.ok());
   const auto c = *count(coupled->spec), i = *count(inner->spec);
   EXPECT_LE(c.macs, 59.1e6);
@@ -78,9 +78,9 @@ TEST(PruneTest, CoupledPruningOfResNet56LosesReluAfterTheAdds) {
 }
 
 TEST(PruneTest, MacsTargetsAreMetWithTheSmallestRate) {
-  for (const auto& arch : arch_names())
+  for (const auto& arch : spec::arch_names())
     for (double f : {0.7, 0.5}) {
-      const ModelSpec s = small(arch);
+      const spec::ModelSpec s = small(arch);
       auto shape = prune_to_macs(s, f);
       ASSERT_TRUE(shape.ok()) << arch << ": " << shape.status().message();
       const double full = static_cast<double>(count(s)->macs);
@@ -90,7 +90,7 @@ TEST(PruneTest, MacsTargetsAreMetWithTheSmallestRate) {
       EXPECT_GT(static_cast<double>(count(*less)->macs), f * full * 0.999) << arch;
     }
   // Inner-only pruning keeps the stem, the shortcuts and the block outputs: 1% is out of its reach.
-  auto unreachable = prune_to_macs(small("resnet18"), 0.01, PruneScope::kInner);
+  auto unreachable = prune_to_macs(small("resnet18"), 0.01, spec::PruneScope::kInner);
   ASSERT_FALSE(unreachable.ok());
   EXPECT_NE(unreachable.status().message().find("out of reach"), std::string::npos);
   EXPECT_NE(unreachable.status().message().find("(the stem, shortcuts and block outputs are not pruned)"),
@@ -101,17 +101,17 @@ TEST(PruneTest, MacsTargetsAreMetWithTheSmallestRate) {
 }
 
 TEST(PruneTest, WidthsAreValidatedAndRoundTripThroughJson) {
-  ModelSpec s = small("resnet18");
+  spec::ModelSpec s = small("resnet18");
   s.widths["s9.b0"] = 3;
   EXPECT_NE(validate(s).message().find("\"s9.b0\" is not a block"), std::string::npos);
   s.widths = {{"s1.b0", 17}};  // wider than the block's 16
   EXPECT_NE(validate(s).message().find("expected 1..16"), std::string::npos);
   s.widths = {{"s1.b0", 5}, {"s3.b0", 40}};
-  auto back = model_spec_from_json(to_json(s), "spec");
+  auto back = spec::model_spec_from_json(to_json(s), "spec");
   ASSERT_TRUE(back.ok()) << back.status().message();
   EXPECT_EQ(*back, s);
   EXPECT_EQ(plan_summary(s), "pruned 2 blocks");
 }
 
 }  // namespace
-}  // namespace deepreduce::nn
+}  // namespace deepreduce::spec

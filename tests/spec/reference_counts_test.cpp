@@ -12,7 +12,7 @@
 
 #include "spec/counts.h"
 
-namespace deepreduce::nn {
+namespace deepreduce::spec {
 namespace {
 
 // The script's JSON, or null where Debian's python3-torch is missing.
@@ -36,7 +36,7 @@ TEST(ReferenceCountsTest, WideResNetsCountWhatPyTorchHooksMeasure) {
     int depth, k, classes, size;
   };
   for (const Case& c : {Case{22, 8, 100, 32}, Case{16, 4, 10, 32}, Case{10, 1, 200, 64}}) {
-    ModelSpec spec;
+    spec::ModelSpec spec;
     spec.arch = "wrn" + std::to_string(c.depth) + "-" + std::to_string(c.k);
     spec.classes = c.classes;
     spec.input_size = c.size;
@@ -50,11 +50,11 @@ TEST(ReferenceCountsTest, WideResNetsCountWhatPyTorchHooksMeasure) {
     EXPECT_EQ(relu_layers(*ours), theirs["relu_layers"].get<int64_t>()) << spec.arch;
   }
   // SNL's and SENet's WRN-22-8 on CIFAR-100: 1,360K ReLUs (1,392,640).
-  ModelSpec wrn;
+  spec::ModelSpec wrn;
   wrn.arch = "wrn22-8";
   wrn.classes = 100;
   EXPECT_EQ(count(wrn)->relus, 1392640);
 }
 
 }  // namespace
-}  // namespace deepreduce::nn
+}  // namespace deepreduce::spec

@@ -4,16 +4,16 @@
 
 #include "spec/counts.h"
 
-namespace deepreduce::nn {
+namespace deepreduce::spec {
 namespace {
 
-ModelSpec resnet18() {
-  ModelSpec s;
+spec::ModelSpec resnet18() {
+  spec::ModelSpec s;
   s.classes = 100;
   return s;
 }
 
-int64_t relus(const ModelSpec& s) { return count(s)->relus; }
+int64_t relus(const spec::ModelSpec& s) { return count(s)->relus; }
 
 TEST(ReluPlanTest, CullRemovesWholeStages) {
   auto s = cull(resnet18(), {"stem", "s1"});
@@ -30,7 +30,7 @@ TEST(ReluPlanTest, ThinHalvesAStageByRemovingEachBlocksSecondReLU) {
                                                 "s3.b1.relu2"}));
   EXPECT_EQ(plan_summary(*s), "thin s2,s3");
 
-  ModelSpec m;
+  spec::ModelSpec m;
   m.arch = "mobilenetv1";
   auto tm = thin(m, {"s1"});
   ASSERT_TRUE(tm.ok());
@@ -38,19 +38,19 @@ TEST(ReluPlanTest, ThinHalvesAStageByRemovingEachBlocksSecondReLU) {
 }
 
 TEST(ReluPlanTest, ThinningTheFirstReLUInsteadHalvesTheStageAsWell) {
-  auto s = thin(resnet18(), {"s2"}, ThinPosition::kFirst);
+  auto s = thin(resnet18(), {"s2"}, spec::ThinPosition::kFirst);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(relus(*s), 557056 - 131072 / 2);  // the same count: the other half of the stage's ReLUs
   EXPECT_EQ(s->relu_off, (std::set<std::string>{"s2.b0.relu1", "s2.b1.relu1"}));
   EXPECT_EQ(plan_summary(*s), "thin-first s2");
   EXPECT_NE(*s, *thin(resnet18(), {"s2"}));  // another network: another trial
-  ModelSpec m;
+  spec::ModelSpec m;
   m.arch = "mobilenetv1";
-  auto tm = thin(m, {"s1"}, ThinPosition::kFirst);
+  auto tm = thin(m, {"s1"}, spec::ThinPosition::kFirst);
   ASSERT_TRUE(tm.ok());
   EXPECT_EQ(tm->relu_off, (std::set<std::string>{"s1.b0.dw"}));
-  EXPECT_EQ(*parse_thin_position("first"), ThinPosition::kFirst);
-  EXPECT_FALSE(parse_thin_position("both").ok());
+  EXPECT_EQ(*spec::parse_thin_position("first"), spec::ThinPosition::kFirst);
+  EXPECT_FALSE(spec::parse_thin_position("both").ok());
 }
 
 TEST(ReluPlanTest, CullAndThinCompose) {
@@ -97,10 +97,10 @@ TEST(ReluPlanTest, UnknownStagesAndSitesAreErrorsThatListTheChoices) {
   auto site = keep_sites(resnet18(), {"s1.b7.relu1"});
   ASSERT_FALSE(site.ok());
   EXPECT_NE(site.status().message().find("s1.b7.relu1"), std::string::npos);
-  ModelSpec r56;
+  spec::ModelSpec r56;
   r56.arch = "resnet56";
   EXPECT_FALSE(only(r56, "s4").ok());
 }
 
 }  // namespace
-}  // namespace deepreduce::nn
+}  // namespace deepreduce::spec

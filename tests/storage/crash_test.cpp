@@ -37,7 +37,7 @@ const std::string kToken = "0123456789abcdef0123456789abcdef";
   for (uint64_t step = 0;; ++step) {
     switch (rng() % 7) {
       case 0: {  // a teacher and its KD student, plus an independent trial
-        TrialSpec t, s, u;
+        spec::TrialSpec t, s, u;
         t.job.train.seed = seed * 1000000 + step;
         s = t;
         s.job.model.alpha = 0.5;
@@ -57,7 +57,7 @@ const std::string kToken = "0123456789abcdef0123456789abcdef";
         }
         break;
       case 3:
-        if (auto id = pick(TrialState::kLeased); !id.empty()) (void)store->put_artifact(id, "checkpoint", blob(2500000));
+        if (auto id = pick(TrialState::kLeased); !id.empty()) (void)store->put_artifact(id, deepreduce::spec::ArtifactKind::kCheckpoint, blob(2500000));
         break;
       case 4:
         if (auto id = pick(TrialState::kLeased); !id.empty()) {
@@ -102,20 +102,25 @@ void check_invariants(const std::string& path, int round) {
     auto result = store->get_result(id);
     ASSERT_TRUE(result.ok());
     EXPECT_EQ(result->has_value(), s == TrialState::kDone) << "round " << round << ": trial " << id;
-    for (const char* kind : {"model", "checkpoint"}) {
+    for (const auto kind : {spec::ArtifactKind::kModel, spec::ArtifactKind::kCheckpoint}) {
       auto a = store->get_artifact(id, kind);
       EXPECT_TRUE(a.ok()) << "round " << round << ": " << a.status().message();
-      if (std::string(kind) == "model") {
+      if (kind == spec::ArtifactKind::kModel) {
         EXPECT_EQ(a.ok() && a->has_value(), s == TrialState::kDone);
       }
       artifacts += a.ok() && a->has_value();
     }
     done += s == TrialState::kDone;
   }
-  // Exactly one file per stored artifact: nothing orphaned by a kill survives an open.
-  size_t files = 0;
-  for (const auto& e : fs::directory_iterator(fs::path(path) / "artifacts")) files += e.is_regular_file();
-  EXPECT_EQ(files, artifacts) << "round " << round;
+  // Exactly one file per stored artifact and one result copy per done trial:
+  // nothing orphaned by a kill survives an open.
+  size_t files = 0, copies = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(path) / "artifacts")) {
+    files += e.is_regular_file();
+    copies += e.path().filename().string().find(".result.") != std::string::npos;
+  }
+  EXPECT_EQ(files - copies, artifacts) << "round " << round;
+  EXPECT_EQ(copies, static_cast<size_t>(done)) << "round " << round;
   // Events: 1..N without a gap; one done event per done trial.
   auto events = store->events(0, 10000000);
   ASSERT_TRUE(events.ok());

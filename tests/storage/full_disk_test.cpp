@@ -30,8 +30,8 @@ class FullDiskSeamTest : public ::testing::Test {
     return open_store(db(), o);
   }
   std::string db() const { return (dir_ / "db").string(); }
-  static TrialSpec spec(int seed) {
-    TrialSpec t;
+  static spec::TrialSpec spec(int seed) {
+    spec::TrialSpec t;
     t.job.train.seed = seed;
     return t;
   }
@@ -106,7 +106,7 @@ TEST_F(FullDiskSeamTest, AModelThatDoesNotFitLeavesTheLeaseAndTheStoreWritable) 
   const std::string id = trial_id(spec(1));
   ASSERT_TRUE(store->add_trials("exp", {spec(1)}).ok());
   ASSERT_TRUE(store->lease(id, "w", now_ms() + 60000, kToken).ok());
-  ASSERT_TRUE(store->put_artifact(id, "checkpoint", std::string(2000, 'c')).ok());
+  ASSERT_TRUE(store->put_artifact(id, deepreduce::spec::ArtifactKind::kCheckpoint, std::string(2000, 'c')).ok());
   q.set_left(1000);
   const std::string model(100 << 10, 'm');
   Status full = store->complete(id, "w", 1, kToken, {{"top1", 50.0}}, model);
@@ -118,9 +118,9 @@ TEST_F(FullDiskSeamTest, AModelThatDoesNotFitLeavesTheLeaseAndTheStoreWritable) 
   // Nothing changed: still leased, no result, the old checkpoint intact, no half file.
   EXPECT_EQ(store->get_trial(id)->state, TrialState::kLeased);
   EXPECT_FALSE(store->get_result(id)->has_value());
-  EXPECT_EQ(**store->get_artifact(id, "checkpoint"), std::string(2000, 'c'));
-  EXPECT_FALSE(store->put_artifact(id, "checkpoint", std::string(4000, 'd')).ok());
-  EXPECT_EQ(**store->get_artifact(id, "checkpoint"), std::string(2000, 'c'));
+  EXPECT_EQ(**store->get_artifact(id, deepreduce::spec::ArtifactKind::kCheckpoint), std::string(2000, 'c'));
+  EXPECT_FALSE(store->put_artifact(id, deepreduce::spec::ArtifactKind::kCheckpoint, std::string(4000, 'd')).ok());
+  EXPECT_EQ(**store->get_artifact(id, deepreduce::spec::ArtifactKind::kCheckpoint), std::string(2000, 'c'));
   int files = 0;
   for (const auto& e : fs::directory_iterator(dir_ / "db" / "artifacts")) {
     EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();
@@ -132,7 +132,7 @@ TEST_F(FullDiskSeamTest, AModelThatDoesNotFitLeavesTheLeaseAndTheStoreWritable) 
   q.unlimited();
   ASSERT_TRUE(store->complete(id, "w", 1, kToken, {{"top1", 50.0}}, model).ok());
   EXPECT_EQ(store->get_trial(id)->state, TrialState::kDone);
-  EXPECT_EQ(**store->get_artifact(id, "model"), model);
+  EXPECT_EQ(**store->get_artifact(id, deepreduce::spec::ArtifactKind::kModel), model);
 }
 
 }  // namespace

@@ -23,15 +23,15 @@ namespace {
 namespace fs = std::filesystem;
 
 // The id schema 2 gave a spec: its stored JSON, data folder included, hashed.
-std::string v2_id(const TrialSpec& spec) {
+std::string v2_id(const spec::TrialSpec& spec) {
   nlohmann::json j = to_json(spec);
   j.erase("role");
   j.erase("phase");
   return blake2b_hex(j.dump(), 16);
 }
 
-TrialSpec job(const std::string& data_dir, uint64_t seed) {
-  TrialSpec s;
+spec::TrialSpec job(const std::string& data_dir, uint64_t seed) {
+  spec::TrialSpec s;
   s.job.data.dataset = "fashion-mnist";
   s.job.model.in_channels = 1;
   s.job.data.data_dir = data_dir;
@@ -40,7 +40,7 @@ TrialSpec job(const std::string& data_dir, uint64_t seed) {
 }
 
 struct OldTrial {
-  TrialSpec spec;  // teacher/base hold old ids
+  spec::TrialSpec spec;  // teacher/base hold old ids
   TrialState state;
   std::optional<nlohmann::json> result;
   std::optional<std::string> model, checkpoint;
@@ -128,37 +128,37 @@ class MigrateTest : public ::testing::Test {
     auto all = st.list_trials();
     ASSERT_TRUE(all.ok());
     EXPECT_EQ(all->size(), 5u) << "the two data folders of one trial become one trial";
-    TrialSpec base = base_, student = student_, resumed = resumed_;
+    spec::TrialSpec base = base_, student = student_, resumed = resumed_;
     student.teacher = trial_id(base);
     resumed.base = trial_id(base);
     auto b = st.get_trial(trial_id(base));
     ASSERT_TRUE(b.ok()) << b.status().message();
     EXPECT_EQ(b->state, TrialState::kDone) << "of the merged pair, the done one wins";
     EXPECT_EQ((*st.get_result(trial_id(base)))->at("top1"), 71.5);
-    EXPECT_EQ(**st.get_artifact(trial_id(base), "model"), "MODEL-OF-BASE");
+    EXPECT_EQ(**st.get_artifact(trial_id(base), deepreduce::spec::ArtifactKind::kModel), "MODEL-OF-BASE");
     auto kd = st.get_trial(trial_id(student));
     ASSERT_TRUE(kd.ok()) << "the student's id follows its teacher's: " << kd.status().message();
     EXPECT_EQ(kd->state, TrialState::kDone);
     EXPECT_EQ(kd->spec.teacher, trial_id(base));
     EXPECT_EQ((*st.get_result(trial_id(student)))->at("top1"), 69.0);
-    EXPECT_EQ(**st.get_artifact(trial_id(student), "model"), "STUDENT");
-    EXPECT_EQ(**st.get_artifact(trial_id(student), "checkpoint"), "STUDENT-CKPT");
+    EXPECT_EQ(**st.get_artifact(trial_id(student), deepreduce::spec::ArtifactKind::kModel), "STUDENT");
+    EXPECT_EQ(**st.get_artifact(trial_id(student), deepreduce::spec::ArtifactKind::kCheckpoint), "STUDENT-CKPT");
     auto r = st.get_trial(trial_id(resumed));
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->state, TrialState::kPending);
-    EXPECT_EQ(**st.get_artifact(trial_id(resumed), "checkpoint"), "HALF-TRAINED");
+    EXPECT_EQ(**st.get_artifact(trial_id(resumed), deepreduce::spec::ArtifactKind::kCheckpoint), "HALF-TRAINED");
     EXPECT_EQ(st.get_trial(trial_id(cancelled_))->state, TrialState::kCancelled);
     auto l = st.get_trial(trial_id(leased_));
     ASSERT_TRUE(l.ok());
     EXPECT_EQ(l->state, TrialState::kPending) << "its worker belonged to the old store";
-    EXPECT_EQ(**st.get_artifact(trial_id(leased_), "checkpoint"), "LEASED-CKPT");
+    EXPECT_EQ(**st.get_artifact(trial_id(leased_), deepreduce::spec::ArtifactKind::kCheckpoint), "LEASED-CKPT");
     // Where the data lives is stored, not hashed.
     EXPECT_EQ(trial_id(base_), trial_id(base_elsewhere_));
     EXPECT_EQ(b->spec.job.data.data_dir, "/data/here");
   }
 
   fs::path root_, db_;
-  TrialSpec base_, base_elsewhere_, student_, resumed_, cancelled_, leased_;
+  spec::TrialSpec base_, base_elsewhere_, student_, resumed_, cancelled_, leased_;
   std::vector<OldTrial> trials_;
 };
 

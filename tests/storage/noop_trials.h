@@ -9,10 +9,10 @@
 namespace deepreduce::testing {
 
 // `n` distinct trials of kind "noop" (seeds 0 .. n-1).
-inline std::vector<storage::TrialSpec> noop_trials(size_t n) {
-  std::vector<storage::TrialSpec> trials(n);
+inline std::vector<spec::TrialSpec> noop_trials(size_t n) {
+  std::vector<spec::TrialSpec> trials(n);
   for (size_t i = 0; i < n; ++i) {
-    trials[i].kind = "noop";
+    trials[i].kind = spec::TrialKind::kNoop;
     trials[i].job.train.seed = i;
   }
   return trials;

@@ -42,13 +42,13 @@ class StoreTest : public ::testing::Test {
   }
   // A teacher (alpha 1) and its KD student (alpha 0.5), added; their ids.
   std::pair<std::string, std::string> add_teacher_and_student() {
-    const TrialSpec teacher = spec(1.0);
-    const TrialSpec student = spec(0.5, trial_id(teacher));
+    const spec::TrialSpec teacher = spec(1.0);
+    const spec::TrialSpec student = spec(0.5, trial_id(teacher));
     EXPECT_TRUE(store_->add_trials("exp", {teacher, student}).ok());
     return {trial_id(teacher), trial_id(student)};
   }
-  static TrialSpec spec(double alpha, std::string teacher = "") {
-    TrialSpec s;
+  static spec::TrialSpec spec(double alpha, std::string teacher = "") {
+    spec::TrialSpec s;
     s.job.model.alpha = alpha;
     s.job.train.epochs = 2;
     s.teacher = std::move(teacher);
@@ -84,18 +84,18 @@ INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::Values("disk", 
                          [](const auto& info) { return info.param; });
 
 TEST(TrialIdTest, SameSpecSameIdAndLocalPathsDoNotCount) {
-  TrialSpec a;
-  TrialSpec b;
+  spec::TrialSpec a;
+  spec::TrialSpec b;
   EXPECT_EQ(trial_id(a), trial_id(b));
   EXPECT_EQ(trial_id(a).size(), 32u);
   b.job.train.kd.teacher = "/tmp/somewhere/model.pt";  // where a worker put the file
   b.job.train.kd.temperature = 8;                        // meaningless without a teacher
   EXPECT_EQ(trial_id(a), trial_id(b));
-  b.job.model = *nn::thin(b.job.model, {"s3"});
+  b.job.model = *spec::thin(b.job.model, {"s3"});
   EXPECT_NE(trial_id(a), trial_id(b));
-  auto back = trial_spec_from_json(nlohmann::json::parse(canonical_json(b)));
+  auto back = spec::trial_spec_from_json(nlohmann::json::parse(canonical_json(b)));
   ASSERT_TRUE(back.ok()) << back.status().message();
-  EXPECT_EQ(trial_id(*back), trial_id(b));
+  EXPECT_EQ(spec::trial_id(*back), trial_id(b));
   // Keys are sorted and every field is present.
   const std::string text = canonical_json(a);
   EXPECT_LT(text.find("\"base\""), text.find("\"job\""));
@@ -103,15 +103,18 @@ TEST(TrialIdTest, SameSpecSameIdAndLocalPathsDoNotCount) {
 }
 
 // Done is final but for damage: a done trial whose artifact failed
-// verification is damaged, and only then trained again.
+// verification is damaged, and only then trained again. Any unfinished state
+// may become done again only by re-adoption (`repair` found its result and
+// artifacts whole after the records lost them): storage/lifecycle.h.
 TEST(TransitionTableTest, DoneIsFinalAndOnlyTableEntriesAreLegal) {
   for (auto to : all_states())
     EXPECT_EQ(transition_allowed(TrialState::kDone, to), to == TrialState::kDamaged) << state_name(to);
   EXPECT_TRUE(transition_allowed(TrialState::kDamaged, TrialState::kPending));
-  EXPECT_FALSE(transition_allowed(TrialState::kDamaged, TrialState::kDone));
+  for (auto from : all_states())
+    EXPECT_EQ(transition_allowed(from, TrialState::kDone), from != TrialState::kDone) << state_name(from);
   EXPECT_TRUE(transition_allowed(TrialState::kPending, TrialState::kLeased));
   EXPECT_FALSE(transition_allowed(TrialState::kBlocked, TrialState::kLeased));
-  EXPECT_FALSE(transition_allowed(TrialState::kFailed, TrialState::kDone));
+  EXPECT_FALSE(transition_allowed(TrialState::kFailed, TrialState::kLeased));
   auto s = check_transition("abc", TrialState::kDone, TrialState::kPending);
   EXPECT_EQ(s.message(), "trial abc: illegal transition done -> pending");
 }
@@ -160,7 +163,7 @@ TEST_P(StoreContractTest, LifecycleLeaseCompleteAndUnblock) {
   EXPECT_FALSE(dup.ok());
   EXPECT_NE(dup.message().find("already done"), std::string::npos);
   EXPECT_EQ((**store_->get_result(tid))["top1"], 91.5);
-  EXPECT_EQ(**store_->get_artifact(tid, "model"), "weights");
+  EXPECT_EQ(**store_->get_artifact(tid, deepreduce::spec::ArtifactKind::kModel), "weights");
   EXPECT_EQ(*store_->unblock_ready(), std::vector<std::string>{sid});
   EXPECT_EQ(store_->get_trial(sid)->state, TrialState::kPending);
   EXPECT_FALSE(store_->cancel(tid, "").ok());  // done is immutable
@@ -254,7 +257,7 @@ TEST_P(StoreContractTest, TrialsSetAsideByARevisionKeepEverythingAndComeBack) {
   EXPECT_EQ(t.state, TrialState::kDone);
   EXPECT_EQ(t.retired, "no longer planned by revision 2 of experiment exp");
   EXPECT_EQ((**store_->get_result(tid))["top1"], 91.5);
-  EXPECT_EQ(**store_->get_artifact(tid, "model"), "weights");
+  EXPECT_EQ(**store_->get_artifact(tid, deepreduce::spec::ArtifactKind::kModel), "weights");
   EXPECT_EQ(store_->get_trial(oid)->state, TrialState::kCancelled);
   EXPECT_EQ(store_->get_trial(oid)->reasons.back(), "no longer planned by revision 2 of experiment exp");
   // Survives a reopen.
@@ -312,13 +315,13 @@ TEST_F(StoreTest, ArtifactsAreFilesOutsideTheWalReplacedAndVerified) {
   const std::string t1(32, '1'), t2(32, '2');
   std::string big(3 * (1 << 20) + 17, '\0');
   for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 31 % 251);
-  ASSERT_TRUE(store_->put_artifact(t1, "checkpoint", big).ok());
-  EXPECT_EQ(**store_->get_artifact(t1, "checkpoint"), big);
-  ASSERT_TRUE(store_->put_artifact(t1, "checkpoint", "small").ok());
-  EXPECT_EQ(**store_->get_artifact(t1, "checkpoint"), "small");
-  EXPECT_FALSE(store_->get_artifact(t1, "model")->has_value());
-  ASSERT_TRUE(store_->put_artifact(t2, "model", big).ok());
-  EXPECT_FALSE(store_->put_artifact("../../etc", "model", "x").ok());  // ids name files: checked
+  ASSERT_TRUE(store_->put_artifact(t1, deepreduce::spec::ArtifactKind::kCheckpoint, big).ok());
+  EXPECT_EQ(**store_->get_artifact(t1, deepreduce::spec::ArtifactKind::kCheckpoint), big);
+  ASSERT_TRUE(store_->put_artifact(t1, deepreduce::spec::ArtifactKind::kCheckpoint, "small").ok());
+  EXPECT_EQ(**store_->get_artifact(t1, deepreduce::spec::ArtifactKind::kCheckpoint), "small");
+  EXPECT_FALSE(store_->get_artifact(t1, deepreduce::spec::ArtifactKind::kModel)->has_value());
+  ASSERT_TRUE(store_->put_artifact(t2, deepreduce::spec::ArtifactKind::kModel, big).ok());
+  EXPECT_FALSE(store_->put_artifact("../../etc", deepreduce::spec::ArtifactKind::kModel, "x").ok());  // ids name files: checked
   // One file per (trial, kind): the replaced checkpoint is gone.
   auto files = [&] {
     std::vector<std::string> names;
@@ -328,18 +331,18 @@ TEST_F(StoreTest, ArtifactsAreFilesOutsideTheWalReplacedAndVerified) {
   };
   ASSERT_EQ(files().size(), 2u);
   // Many checkpoints of a trial do not grow the store: the WAL holds records only.
-  for (int i = 0; i < 20; ++i) ASSERT_TRUE(store_->put_artifact(t1, "checkpoint", big + std::to_string(i)).ok());
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(store_->put_artifact(t1, deepreduce::spec::ArtifactKind::kCheckpoint, big + std::to_string(i)).ok());
   uintmax_t wal = 0;
   for (const auto& e : fs::directory_iterator(dir_))
     if (e.path().extension() == ".log") wal += fs::file_size(e.path());
   EXPECT_LT(wal, uintmax_t{1} << 20) << "artifacts passed through the WAL";
   EXPECT_EQ(files().size(), 2u);
   // Removed: record and file.
-  ASSERT_TRUE(store_->put_artifact(t2, "checkpoint", "ckpt").ok());
+  ASSERT_TRUE(store_->put_artifact(t2, deepreduce::spec::ArtifactKind::kCheckpoint, "ckpt").ok());
   ASSERT_EQ(files().size(), 3u);
-  ASSERT_TRUE(store_->remove_artifact(t2, "checkpoint").ok());
-  EXPECT_FALSE(store_->get_artifact(t2, "checkpoint")->has_value());
-  EXPECT_TRUE(store_->remove_artifact(t2, "checkpoint").ok());  // absent: fine
+  ASSERT_TRUE(store_->remove_artifact(t2, deepreduce::spec::ArtifactKind::kCheckpoint).ok());
+  EXPECT_FALSE(store_->get_artifact(t2, deepreduce::spec::ArtifactKind::kCheckpoint)->has_value());
+  EXPECT_TRUE(store_->remove_artifact(t2, deepreduce::spec::ArtifactKind::kCheckpoint).ok());  // absent: fine
   EXPECT_EQ(files().size(), 2u);
   // A file no record names (a crash between writing it and committing) goes on open.
   std::ofstream(dir_ / "artifacts" / "orphan.model.0000") << "left over";
@@ -355,7 +358,7 @@ TEST_F(StoreTest, ArtifactsAreFilesOutsideTheWalReplacedAndVerified) {
       f.put('x');
     }
   store_ = open();
-  auto bad = store_->get_artifact(t2, "model");
+  auto bad = store_->get_artifact(t2, deepreduce::spec::ArtifactKind::kModel);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), Status::Code::kCorruption);
   EXPECT_NE(bad.status().message().find("checksum mismatch"), std::string::npos);
@@ -453,7 +456,7 @@ TEST_P(StoreContractTest, GroupCommitIsDurableAfterSync) {
 }
 
 TEST_P(StoreContractTest, ConcurrentLeasesGrantEachTrialOnce) {
-  std::vector<TrialSpec> specs;
+  std::vector<spec::TrialSpec> specs;
   for (int i = 0; i < 40; ++i) specs.push_back(spec(0.05 + 0.01 * i));
   ASSERT_TRUE(store_->add_trials("exp", specs).ok());
   std::atomic<int> granted{0};
@@ -481,15 +484,15 @@ TEST_P(StoreContractTest, ArtifactsAndDamageThroughTheInterface) {
   EXPECT_EQ(store_->get_trial(sid)->state, TrialState::kPending);
   store_.reset();
   store_ = open();
-  EXPECT_EQ(**store_->get_artifact(tid, "model"), big);
-  EXPECT_TRUE(*store_->has_artifact(tid, "model"));
-  EXPECT_EQ(store_->artifact_digests(tid)->at("model").size(), 64u);
-  ASSERT_TRUE(store_->put_artifact(tid, "checkpoint", "first").ok());
-  ASSERT_TRUE(store_->put_artifact(tid, "checkpoint", "second").ok());
-  EXPECT_EQ(**store_->get_artifact(tid, "checkpoint"), "second");
-  ASSERT_TRUE(store_->remove_artifact(tid, "checkpoint").ok());
-  EXPECT_FALSE(store_->get_artifact(tid, "checkpoint")->has_value());
-  EXPECT_FALSE(store_->put_artifact("../../etc", "model", "x").ok());
+  EXPECT_EQ(**store_->get_artifact(tid, deepreduce::spec::ArtifactKind::kModel), big);
+  EXPECT_TRUE(*store_->has_artifact(tid, deepreduce::spec::ArtifactKind::kModel));
+  EXPECT_EQ(store_->artifact_digests(tid)->at(spec::ArtifactKind::kModel).size(), 64u);
+  ASSERT_TRUE(store_->put_artifact(tid, deepreduce::spec::ArtifactKind::kCheckpoint, "first").ok());
+  ASSERT_TRUE(store_->put_artifact(tid, deepreduce::spec::ArtifactKind::kCheckpoint, "second").ok());
+  EXPECT_EQ(**store_->get_artifact(tid, deepreduce::spec::ArtifactKind::kCheckpoint), "second");
+  ASSERT_TRUE(store_->remove_artifact(tid, deepreduce::spec::ArtifactKind::kCheckpoint).ok());
+  EXPECT_FALSE(store_->get_artifact(tid, deepreduce::spec::ArtifactKind::kCheckpoint)->has_value());
+  EXPECT_FALSE(store_->put_artifact("../../etc", deepreduce::spec::ArtifactKind::kModel, "x").ok());
   // Damage: the teacher waits for retraining and its pending student is blocked again.
   auto blocked = store_->damage(tid, "its model failed verification", /*retrain=*/false);
   ASSERT_TRUE(blocked.ok()) << blocked.status().message();
@@ -504,11 +507,11 @@ TEST_P(StoreContractTest, ArtifactsAndDamageThroughTheInterface) {
 TEST(MemoryStoreTest, WorksWithoutAFolderAndLeavesNothing) {
   auto store = open_memory_store();
   ASSERT_TRUE(store.ok()) << store.status().message();
-  TrialSpec t;
+  spec::TrialSpec t;
   ASSERT_TRUE((*store)->add_trials("exp", {t}).ok());
   ASSERT_TRUE((*store)->lease(trial_id(t), "w", now_ms() + 1000, kToken).ok());
   ASSERT_TRUE((*store)->complete(trial_id(t), "w", 1, kToken, {{"top1", 50.0}}, std::string("weights")).ok());
-  EXPECT_EQ(**(*store)->get_artifact(trial_id(t), "model"), "weights");
+  EXPECT_EQ(**(*store)->get_artifact(trial_id(t), deepreduce::spec::ArtifactKind::kModel), "weights");
   EXPECT_EQ((*store)->last_seq(), 3u);
   EXPECT_FALSE(fs::exists("/deepreduce-memory-store"));
 }

@@ -36,12 +36,15 @@ TEST(AutocastScopeTest, LowersMatmulsOnlyInsideTheScopeAndRestoresTheState) {
 }
 
 TEST(AutocastScopeTest, PrecisionNamesMapToDtypesAndFp16NeedsCuda) {
-  EXPECT_FALSE(autocast_dtype("fp32", torch::kCPU)->has_value());
-  EXPECT_EQ(autocast_dtype("bf16", torch::kCPU)->value(), torch::kBFloat16);
-  auto fp16 = autocast_dtype("fp16", torch::kCPU);
+  EXPECT_FALSE(autocast_dtype(spec::Precision::kFp32, torch::kCPU)->has_value());
+  EXPECT_EQ(autocast_dtype(spec::Precision::kBf16, torch::kCPU)->value(), torch::kBFloat16);
+  auto fp16 = autocast_dtype(spec::Precision::kFp16, torch::kCPU);
   ASSERT_FALSE(fp16.ok());
   EXPECT_NE(fp16.status().message().find("needs a CUDA device"), std::string::npos) << fp16.status().message();
-  EXPECT_FALSE(autocast_dtype("int8", torch::kCPU).ok());
+  // A name that is none of them is refused where it enters, naming the nearest.
+  auto int8 = parse_enum("bf61", spec::kPrecisionNames);
+  ASSERT_FALSE(int8.ok());
+  EXPECT_EQ(int8.status().message(), "expected fp32, bf16, fp16 or auto, got \"bf61\"; did you mean bf16?");
 }
 
 // "auto" is bf16 exactly where the CPU computes it natively (its flags, read
@@ -51,9 +54,10 @@ TEST(AutocastScopeTest, AutoIsBf16WhereTheCpuComputesItNatively) {
   const std::string info((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const bool native = info.find(" avx512_bf16") != std::string::npos || info.find(" amx_bf16") != std::string::npos;
   EXPECT_EQ(cpu_has_native_bf16(), native);
-  EXPECT_EQ(resolve_precision("auto", torch::kCPU), native ? "bf16" : "fp32");
-  EXPECT_EQ(autocast_dtype("auto", torch::kCPU)->has_value(), native);
-  for (const char* fixed : {"fp32", "bf16", "fp16"}) EXPECT_EQ(resolve_precision(fixed, torch::kCPU), fixed);
+  EXPECT_EQ(resolve_precision(spec::Precision::kAuto, torch::kCPU), native ? spec::Precision::kBf16 : spec::Precision::kFp32);
+  EXPECT_EQ(autocast_dtype(spec::Precision::kAuto, torch::kCPU)->has_value(), native);
+  for (const auto fixed : {spec::Precision::kFp32, spec::Precision::kBf16, spec::Precision::kFp16})
+    EXPECT_EQ(resolve_precision(fixed, torch::kCPU), fixed);
 }
 
 TEST(GradScalerTest, UnscalesFiniteGradientsAndSkipsOverflowingSteps) {
@@ -90,10 +94,10 @@ class PrecisionTest : public ::testing::Test {
 };
 
 TEST_F(PrecisionTest, Bf16TrainsDeterministicallyAndDiffersFromFp32) {
-  TrainJob job = testing::tiny_job();
+  spec::TrainJob job = testing::tiny_job();
   auto fp32 = run_training(job, testing::cpu_run(), out("fp32"));
   ASSERT_TRUE(fp32.ok()) << fp32.status().message();
-  job.train.precision = "bf16";
+  job.train.precision = spec::Precision::kBf16;
   auto a = run_training(job, testing::cpu_run(), out("bf16a"));
   ASSERT_TRUE(a.ok()) << a.status().message();
   auto b = run_training(job, testing::cpu_run(), out("bf16b"));
@@ -111,24 +115,24 @@ TEST_F(PrecisionTest, Bf16TrainsDeterministicallyAndDiffersFromFp32) {
 }
 
 TEST_F(PrecisionTest, Bf16StoppedAndResumedEndsAsAnUninterruptedRun) {
-  TrainJob job = testing::tiny_job();
-  job.train.precision = "bf16";
+  spec::TrainJob job = testing::tiny_job();
+  job.train.precision = spec::Precision::kBf16;
   job.train.epochs = 2;
   auto straight = run_training(job, testing::cpu_run(), out("straight"));
   ASSERT_TRUE(straight.ok()) << straight.status().message();
-  RunOptions first = testing::cpu_run();
+  spec::RunOptions first = testing::cpu_run();
   first.stop_after = 1;
   ASSERT_TRUE(run_training(job, first, out("stopped")).ok());
-  RunOptions second = testing::cpu_run();
+  spec::RunOptions second = testing::cpu_run();
   second.resume = out("stopped") + "/checkpoint.pt";
   auto resumed = run_training(job, second, out("stopped"));
   ASSERT_TRUE(resumed.ok()) << resumed.status().message();
   EXPECT_EQ(resumed->epochs.back().train_loss, straight->epochs.back().train_loss);
   EXPECT_EQ(resumed->top1, straight->top1);
   // A bf16 checkpoint does not continue an fp32 job: precision is part of the job.
-  TrainJob fp32 = job;
-  fp32.train.precision = "fp32";
-  RunOptions other = testing::cpu_run();
+  spec::TrainJob fp32 = job;
+  fp32.train.precision = spec::Precision::kFp32;
+  spec::RunOptions other = testing::cpu_run();
   other.resume = out("stopped") + "/checkpoint.pt";
   auto refused = run_training(fp32, other, out("other"));
   ASSERT_FALSE(refused.ok());
@@ -139,21 +143,21 @@ TEST_F(PrecisionTest, Bf16StoppedAndResumedEndsAsAnUninterruptedRun) {
 // channels-last where the CPU has native bf16, fp32 contiguous elsewhere),
 // and its result says which.
 TEST_F(PrecisionTest, AutoTrainsAsWhatItResolvesToAndTheResultSaysWhich) {
-  TrainJob job = testing::tiny_job();
-  job.train.precision = "auto";
+  spec::TrainJob job = testing::tiny_job();
+  job.train.precision = spec::Precision::kAuto;
   auto a = run_training(job, testing::cpu_run(), out("auto"));
   ASSERT_TRUE(a.ok()) << a.status().message();
-  const std::string resolved = resolve_precision("auto", torch::kCPU);
-  EXPECT_EQ(a->precision, resolved);
-  EXPECT_EQ(a->memory_format, resolved == "bf16" ? "channels-last" : "contiguous");
+  const spec::Precision resolved = resolve_precision(spec::Precision::kAuto, torch::kCPU);
+  EXPECT_EQ(a->precision, enum_name(resolved, spec::kPrecisionNames));
+  EXPECT_EQ(a->memory_format, resolved == spec::Precision::kBf16 ? "channels-last" : "contiguous");
   job.train.precision = resolved;
-  RunOptions explicit_run = testing::cpu_run();
-  explicit_run.memory_format = a->memory_format;
+  spec::RunOptions explicit_run = testing::cpu_run();
+  explicit_run.memory_format = *parse_enum(a->memory_format, spec::kMemoryFormatNames);
   auto b = run_training(job, explicit_run, out("explicit"));
   ASSERT_TRUE(b.ok()) << b.status().message();
   for (size_t e = 0; e < a->epochs.size(); ++e) EXPECT_EQ(a->epochs[e].train_loss, b->epochs[e].train_loss);
   // fp32 stays contiguous (bit-identical to earlier builds) and says so.
-  job.train.precision = "fp32";
+  job.train.precision = spec::Precision::kFp32;
   auto c = run_training(job, testing::cpu_run(), out("fp32"));
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->precision, "fp32");
@@ -161,8 +165,8 @@ TEST_F(PrecisionTest, AutoTrainsAsWhatItResolvesToAndTheResultSaysWhich) {
 }
 
 TEST_F(PrecisionTest, Fp16OnCpuIsRefusedBeforeAnyWork) {
-  TrainJob job = testing::tiny_job();
-  job.train.precision = "fp16";
+  spec::TrainJob job = testing::tiny_job();
+  job.train.precision = spec::Precision::kFp16;
   auto r = run_training(job, testing::cpu_run(), out("fp16"));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("use bf16"), std::string::npos) << r.status().message();
@@ -170,10 +174,10 @@ TEST_F(PrecisionTest, Fp16OnCpuIsRefusedBeforeAnyWork) {
 }
 
 TEST_F(PrecisionTest, ChannelsLastTrainsToContiguousWeightsThatReproduceTheAccuracy) {
-  TrainJob job = testing::tiny_job();
+  spec::TrainJob job = testing::tiny_job();
   job.train.epochs = 2;
-  RunOptions run = testing::cpu_run();
-  run.memory_format = "channels-last";
+  spec::RunOptions run = testing::cpu_run();
+  run.memory_format = spec::MemoryFormat::kChannelsLast;
   auto r = run_training(job, run, out("nhwc"));
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_GT(r->top1, 30.0);
@@ -187,28 +191,28 @@ TEST_F(PrecisionTest, ChannelsLastTrainsToContiguousWeightsThatReproduceTheAccur
   const double top1 = 100.0 * (*net)->forward(eval->first).argmax(1).eq(eval->second).sum().item<int64_t>() /
                       eval->second.size(0);
   EXPECT_NEAR(top1, *r->top1, 1.0);  // NHWC and NCHW kernels may round one image differently
-  run.memory_format = "nchw";
-  auto bad = run_training(job, run, out("bad"));
+  // A layout that is none of them is refused where it enters (train --memory-format).
+  auto bad = parse_enum("nchw", spec::kMemoryFormatNames);
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("--memory-format"), std::string::npos);
+  EXPECT_EQ(bad.status().message(), "expected auto, channels-last or contiguous, got \"nchw\"");
 }
 
 TEST(PrecisionIdentityTest, Fp32KeepsItsTrialIdAndOtherPrecisionsAreOtherTrials) {
-  TrainJob job = testing::tiny_job();
+  spec::TrainJob job = testing::tiny_job();
   auto j = to_json(job);
   EXPECT_FALSE(j["train"].contains("precision")) << "fp32 must keep the ids it had before precision existed";
-  storage::TrialSpec spec;
+  spec::TrialSpec spec;
   spec.job = job;
-  const std::string fp32_id = storage::trial_id(spec);
-  spec.job.train.precision = "bf16";
-  const std::string bf16_id = storage::trial_id(spec);
+  const std::string fp32_id = spec::trial_id(spec);
+  spec.job.train.precision = spec::Precision::kBf16;
+  const std::string bf16_id = spec::trial_id(spec);
   EXPECT_NE(fp32_id, bf16_id);
-  auto back = train_job_from_json(to_json(spec.job));
+  auto back = spec::train_job_from_json(to_json(spec.job));
   ASSERT_TRUE(back.ok()) << back.status().message();
-  EXPECT_EQ(back->train.precision, "bf16");
+  EXPECT_EQ(back->train.precision, spec::Precision::kBf16);
   auto bad = to_json(job);
   bad["train"]["precision"] = "fp8";
-  auto refused = train_job_from_json(bad);
+  auto refused = spec::train_job_from_json(bad);
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.status().message().find("train.precision"), std::string::npos) << refused.status().message();
 }

@@ -27,8 +27,8 @@ class CudaTest : public ::testing::Test {
   void TearDown() override {
     if (!dir_.empty()) fs::remove_all(dir_);
   }
-  static RunOptions gpu() {
-    RunOptions r = testing::cpu_run();
+  static spec::RunOptions gpu() {
+    spec::RunOptions r = testing::cpu_run();
     r.device = "cuda";
     return r;
   }
@@ -38,7 +38,7 @@ class CudaTest : public ::testing::Test {
 
 TEST_F(CudaTest, ForwardMatchesTheCpu) {
   for (const char* arch : {"resnet18", "mobilenetv1", "resnet56"}) {
-    nn::ModelSpec spec;
+    spec::ModelSpec spec;
     spec.arch = arch;
     spec.alpha = 0.25;
     if (spec.arch == "resnet56") spec.alpha = 1.0;
@@ -58,8 +58,8 @@ TEST_F(CudaTest, ForwardMatchesTheCpu) {
 
 TEST_F(CudaTest, EveryPrecisionTrainsOnTheGpu) {
   for (const char* precision : {"fp32", "bf16", "fp16"}) {
-    TrainJob job = testing::tiny_job();
-    job.train.precision = precision;
+    spec::TrainJob job = testing::tiny_job();
+    job.train.precision = *parse_enum(precision, spec::kPrecisionNames);
     auto r = run_training(job, gpu(), out(precision));
     ASSERT_TRUE(r.ok()) << precision << ": " << r.status().message();
     EXPECT_TRUE(r->completed);
@@ -71,15 +71,15 @@ TEST_F(CudaTest, EveryPrecisionTrainsOnTheGpu) {
 
 TEST_F(CudaTest, ACheckpointCrossesDevicesBothWays) {
   for (const auto& [first, second] : {std::pair<std::string, std::string>{"cuda", "cpu"}, {"cpu", "cuda"}}) {
-    TrainJob job = testing::tiny_job();
+    spec::TrainJob job = testing::tiny_job();
     job.train.epochs = 2;
-    RunOptions a = testing::cpu_run();
+    spec::RunOptions a = testing::cpu_run();
     a.device = first;
     a.stop_after = 1;
     const std::string dir = out(first + "_to_" + second);
     auto partial = run_training(job, a, dir);
     ASSERT_TRUE(partial.ok()) << partial.status().message();
-    RunOptions b = testing::cpu_run();
+    spec::RunOptions b = testing::cpu_run();
     b.device = second;
     b.resume = dir + "/checkpoint.pt";
     auto resumed = run_training(job, b, dir);
@@ -94,13 +94,13 @@ TEST_F(CudaTest, ACheckpointCrossesDevicesBothWays) {
 }
 
 TEST_F(CudaTest, DistilsOnTheGpu) {
-  TrainJob teacher = testing::tiny_job();
+  spec::TrainJob teacher = testing::tiny_job();
   ASSERT_TRUE(run_training(teacher, gpu(), out("teacher")).ok());
-  TrainJob student = testing::tiny_job();
-  student.model = *nn::cull(student.model, {"stem", "s1"});
+  spec::TrainJob student = testing::tiny_job();
+  student.model = *spec::cull(student.model, {"stem", "s1"});
   student.train.kd.teacher = out("teacher") + "/model.pt";
   for (const char* precision : {"fp32", "bf16", "fp16"}) {
-    student.train.precision = precision;
+    student.train.precision = *parse_enum(precision, spec::kPrecisionNames);
     auto r = run_training(student, gpu(), out(std::string("student_") + precision));
     ASSERT_TRUE(r.ok()) << precision << ": " << r.status().message();
     EXPECT_GT(r->top1, 30.0) << precision;

@@ -22,7 +22,7 @@ class LinearizeTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = deepreduce::testing::fresh_test_dir("linearize");
-    TrainJob base = testing::tiny_job();
+    spec::TrainJob base = testing::tiny_job();
     base.train.epochs = 2;
     auto r = run_training(base, testing::cpu_run(), out("base"));
     ASSERT_TRUE(r.ok()) << r.status().message();
@@ -31,24 +31,24 @@ class LinearizeTest : public ::testing::Test {
   std::string out(const std::string& name) { return (dir_ / name).string(); }
 
   // SNL's mask phase on the trained tiny network, distilled from it.
-  TrainJob mask_phase(int64_t budget) {
-    TrainJob job = testing::tiny_job();
-    job.model.masks = nn::ReluMasks{nn::MaskGranularity::kPixel, true, {}, ""};
+  spec::TrainJob mask_phase(int64_t budget) {
+    spec::TrainJob job = testing::tiny_job();
+    job.model.masks = spec::ReluMasks{spec::MaskGranularity::kPixel, true, {}, ""};
     job.train.epochs = 30;
-    job.train.optimizer = "adam";
+    job.train.optimizer = spec::OptimizerKind::kAdam;
     job.train.lr = 1e-3;
     job.train.weight_decay = 0;
-    job.train.schedule = "constant";
+    job.train.schedule = spec::Schedule::kConstant;
     job.train.kd.teacher = out("base") + "/model.pt";
-    job.train.kd.form = "sum";
+    job.train.kd.form = spec::KdForm::kSum;
     job.train.linearize.budget = budget;
     job.train.linearize.lambda = 1e-3;
     job.train.linearize.patience = 2;
     job.train.linearize.alpha_lr = 0.01;
     return job;
   }
-  RunOptions from_base() {
-    RunOptions r = testing::cpu_run();
+  spec::RunOptions from_base() {
+    spec::RunOptions r = testing::cpu_run();
     r.init = out("base") + "/model.pt";
     return r;
   }
@@ -71,15 +71,15 @@ TEST_F(LinearizeTest, AMaskPhaseMeetsItsBudgetAndLeavesTheMask) {
   EXPECT_GE(*r->epochs.back().l1_weight, *r->epochs.front().l1_weight);
   auto bytes = read_text_file(out("mask") + "/mask.bin");
   ASSERT_TRUE(bytes.ok());
-  auto values = nn::decode_mask(*bytes);
+  auto values = spec::decode_mask(*bytes);
   ASSERT_TRUE(values.ok()) << values.status().message();
-  EXPECT_EQ(nn::mask_digest(*values), r->mask->digest);
-  nn::ModelSpec fixed = mask_phase(budget).model;
+  EXPECT_EQ(spec::mask_digest(*values), r->mask->digest);
+  spec::ModelSpec fixed = mask_phase(budget).model;
   fixed.masks = r->mask;
-  EXPECT_EQ(nn::count(fixed)->relus, r->relus);
+  EXPECT_EQ(spec::count(fixed)->relus, r->relus);
 
   // A budget the count never reaches in the epochs it has: cut to it exactly at the end.
-  TrainJob short_job = mask_phase(1234);
+  spec::TrainJob short_job = mask_phase(1234);
   short_job.train.epochs = 1;
   auto cut = run_training(short_job, from_base(), out("cut"));
   ASSERT_TRUE(cut.ok()) << cut.status().message();
@@ -87,11 +87,11 @@ TEST_F(LinearizeTest, AMaskPhaseMeetsItsBudgetAndLeavesTheMask) {
   EXPECT_EQ(cut->relus, 1234) << "binarised, then cut to the budget: the largest α stay";
 
   // Fine-tuning under the learned mask, from the mask phase's weights.
-  TrainJob ft = testing::tiny_job();
+  spec::TrainJob ft = testing::tiny_job();
   ft.model.masks = r->mask;
   ft.train.epochs = 1;
   ft.train.lr = 0.01;
-  RunOptions run = testing::cpu_run();
+  spec::RunOptions run = testing::cpu_run();
   run.init = out("mask") + "/model.pt";
   run.mask = out("mask") + "/mask.bin";
   auto tuned = run_training(ft, run, out("ft"));
@@ -99,7 +99,7 @@ TEST_F(LinearizeTest, AMaskPhaseMeetsItsBudgetAndLeavesTheMask) {
   EXPECT_EQ(tuned->relus, r->relus);
   auto net = load_model(out("ft") + "/model.pt");
   ASSERT_TRUE(net.ok()) << net.status().message();
-  EXPECT_EQ(nn::mask_digest(nn::mask_values(*net)), r->mask->digest) << "model.pt carries its mask";
+  EXPECT_EQ(spec::mask_digest(nn::mask_values(*net)), r->mask->digest) << "model.pt carries its mask";
   EXPECT_EQ(nn::measure_counts(*net).relus, r->relus);
   // A mask file other than the one the spec names is refused.
   run.mask = out("cut") + "/mask.bin";
@@ -109,16 +109,16 @@ TEST_F(LinearizeTest, AMaskPhaseMeetsItsBudgetAndLeavesTheMask) {
 }
 
 TEST_F(LinearizeTest, AMaskPhaseKilledMidwayResumesBitExactly) {
-  const TrainJob job = mask_phase(4000);
+  const spec::TrainJob job = mask_phase(4000);
   auto straight = run_training(job, from_base(), out("straight"));
   ASSERT_TRUE(straight.ok()) << straight.status().message();
   ASSERT_GE(straight->epochs.size(), 3u) << "the test needs a phase of a few epochs";
-  RunOptions first = from_base();
+  spec::RunOptions first = from_base();
   first.stop_after = 2;
   auto partial = run_training(job, first, out("stopped"));
   ASSERT_TRUE(partial.ok()) << partial.status().message();
   ASSERT_FALSE(partial->completed);
-  RunOptions second = testing::cpu_run();
+  spec::RunOptions second = testing::cpu_run();
   second.resume = out("stopped") + "/checkpoint.pt";
   auto resumed = run_training(job, second, out("stopped"));
   ASSERT_TRUE(resumed.ok()) << resumed.status().message();
@@ -140,9 +140,9 @@ TEST_F(LinearizeTest, AMaskPhaseKilledMidwayResumesBitExactly) {
 // the budget exactly and the phase runs all its epochs; resumed, it is the
 // same phase.
 TEST_F(LinearizeTest, PerLayerBudgetsHoldTheBudgetEveryEpochAndResume) {
-  TrainJob job = mask_phase(3000);
+  spec::TrainJob job = mask_phase(3000);
   job.train.epochs = 3;
-  job.train.linearize.method = "senet";
+  job.train.linearize.method = spec::LinearizeMethod::kSenet;
   auto r = run_training(job, from_base(), out("senet"));
   ASSERT_TRUE(r.ok()) << r.status().message();
   ASSERT_TRUE(r->completed);
@@ -153,14 +153,14 @@ TEST_F(LinearizeTest, PerLayerBudgetsHoldTheBudgetEveryEpochAndResume) {
   }
   ASSERT_TRUE(r->mask.has_value());
   EXPECT_EQ(r->relus, 3000);
-  nn::ModelSpec fixed = job.model;
+  spec::ModelSpec fixed = job.model;
   fixed.masks = r->mask;
-  EXPECT_EQ(nn::count(fixed)->relus, 3000);
+  EXPECT_EQ(spec::count(fixed)->relus, 3000);
 
-  RunOptions first = from_base();
+  spec::RunOptions first = from_base();
   first.stop_after = 1;
   ASSERT_TRUE(run_training(job, first, out("senet-stopped")).ok());
-  RunOptions second = testing::cpu_run();
+  spec::RunOptions second = testing::cpu_run();
   second.resume = out("senet-stopped") + "/checkpoint.pt";
   auto resumed = run_training(job, second, out("senet-stopped"));
   ASSERT_TRUE(resumed.ok()) << resumed.status().message();

@@ -194,7 +194,7 @@ TEST_F(TinyImageNetTest, BrokenFilesAreNamed) {
 }
 
 TEST_F(TinyImageNetTest, ANetworkTrainsOnItAt64x64) {
-  TrainJob job = testing::tiny_job();
+  spec::TrainJob job = testing::tiny_job();
   job.data.dataset = "tiny-imagenet";
   job.data.data_dir = dir_.string();
   job.data.train_subset = 0;
@@ -205,12 +205,12 @@ TEST_F(TinyImageNetTest, ANetworkTrainsOnItAt64x64) {
   auto r = run_training(job, testing::cpu_run(), (dir_ / "run").string());
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_TRUE(r->completed);
-  auto counts = nn::count(job.model);
+  auto counts = spec::count(job.model);
   ASSERT_TRUE(counts.ok());
   EXPECT_EQ(r->relus, counts->relus);
-  nn::ModelSpec at32 = job.model;
+  spec::ModelSpec at32 = job.model;
   at32.input_size = 32;
-  EXPECT_EQ(r->relus, 4 * nn::count(at32)->relus) << "64x64 inputs: four times the ReLUs of 32x32";
+  EXPECT_EQ(r->relus, 4 * spec::count(at32)->relus) << "64x64 inputs: four times the ReLUs of 32x32";
 }
 
 }  // namespace

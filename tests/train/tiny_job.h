@@ -13,8 +13,8 @@
 
 namespace deepreduce::train::testing {
 
-inline TrainJob tiny_job() {
-  TrainJob job;
+inline spec::TrainJob tiny_job() {
+  spec::TrainJob job;
   job.model.arch = "resnet18";
   job.model.alpha = 0.125;
   job.model.blocks = {1, 1, 1, 1};
@@ -28,8 +28,8 @@ inline TrainJob tiny_job() {
   return job;
 }
 
-inline RunOptions cpu_run() {
-  RunOptions r;
+inline spec::RunOptions cpu_run() {
+  spec::RunOptions r;
   r.threads = 2;
   return r;
 }

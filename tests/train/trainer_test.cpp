@@ -26,8 +26,8 @@ class TrainerTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  static TrainJob tiny_job() { return testing::tiny_job(); }
-  static RunOptions cpu() { return testing::cpu_run(); }
+  static spec::TrainJob tiny_job() { return testing::tiny_job(); }
+  static spec::RunOptions cpu() { return testing::cpu_run(); }
   std::string out(const std::string& name) { return (dir_ / name).string(); }
 
   fs::path dir_;
@@ -36,14 +36,14 @@ class TrainerTest : public ::testing::Test {
 using testing::weights;
 
 TEST_F(TrainerTest, LearnsTheSyntheticTaskAndWritesItsFiles) {
-  TrainJob job = tiny_job();
+  spec::TrainJob job = tiny_job();
   auto r = run_training(job, cpu(), out("run"));
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_TRUE(r->completed);
   ASSERT_EQ(r->epochs.size(), 4u);
   EXPECT_GT(r->top1, 50.0);  // chance is 10%
   EXPECT_LT(r->epochs.back().train_loss, r->epochs.front().train_loss);
-  EXPECT_EQ(r->relus, nn::count(job.model)->relus);
+  EXPECT_EQ(r->relus, spec::count(job.model)->relus);
   EXPECT_GT(r->images_per_second, 0);
   for (const char* f : {"model.pt", "checkpoint.pt", "result.json"}) EXPECT_TRUE(fs::exists(dir_ / "run" / f)) << f;
   std::ifstream in(dir_ / "run" / "result.json");
@@ -65,13 +65,13 @@ TEST_F(TrainerTest, LearnsTheSyntheticTaskAndWritesItsFiles) {
 }
 
 TEST_F(TrainerTest, StoppedAndResumedRunsEndBitIdenticalToAnUninterruptedOne) {
-  TrainJob job = tiny_job();
+  spec::TrainJob job = tiny_job();
   auto straight = run_training(job, cpu(), out("straight"));
   ASSERT_TRUE(straight.ok()) << straight.status().message();
 
   for (int64_t stop : {1, 3}) {
     const std::string dir = out("stopped" + std::to_string(stop));
-    RunOptions first = cpu();
+    spec::RunOptions first = cpu();
     first.stop_after = stop;
     auto partial = run_training(job, first, dir);
     ASSERT_TRUE(partial.ok()) << partial.status().message();
@@ -79,7 +79,7 @@ TEST_F(TrainerTest, StoppedAndResumedRunsEndBitIdenticalToAnUninterruptedOne) {
     EXPECT_EQ(partial->epochs.size(), static_cast<size_t>(stop));
     EXPECT_FALSE(fs::exists(fs::path(dir) / "result.json"));
 
-    RunOptions second = cpu();
+    spec::RunOptions second = cpu();
     second.resume = dir + "/checkpoint.pt";
     auto resumed = run_training(job, second, dir);
     ASSERT_TRUE(resumed.ok()) << resumed.status().message();
@@ -97,13 +97,13 @@ TEST_F(TrainerTest, StoppedAndResumedRunsEndBitIdenticalToAnUninterruptedOne) {
 }
 
 TEST_F(TrainerTest, ACheckpointOfAnotherJobIsRefused) {
-  TrainJob job = tiny_job();
-  RunOptions first = cpu();
+  spec::TrainJob job = tiny_job();
+  spec::RunOptions first = cpu();
   first.stop_after = 1;
   ASSERT_TRUE(run_training(job, first, out("a")).ok());
-  TrainJob other = job;
+  spec::TrainJob other = job;
   other.train.lr = 0.01;
-  RunOptions resume = cpu();
+  spec::RunOptions resume = cpu();
   resume.resume = out("a") + "/checkpoint.pt";
   auto r = run_training(other, resume, out("a"));
   ASSERT_FALSE(r.ok());
@@ -116,13 +116,13 @@ TEST_F(TrainerTest, ACheckpointOfAnotherJobIsRefused) {
 // A finished run extended to more epochs (train --resume CKPT --epochs N):
 // its first epochs are the checkpoint's, the rest follow the longer schedule.
 TEST_F(TrainerTest, AFinishedRunExtendsToMoreEpochs) {
-  TrainJob job = tiny_job();
+  spec::TrainJob job = tiny_job();
   job.train.epochs = 1;
   auto first = run_training(job, cpu(), out("x"));
   ASSERT_TRUE(first.ok()) << first.status().message();
-  TrainJob longer = job;
+  spec::TrainJob longer = job;
   longer.train.epochs = 3;
-  RunOptions resume = cpu();
+  spec::RunOptions resume = cpu();
   resume.resume = out("x") + "/checkpoint.pt";
   auto refused = run_training(longer, resume, out("x"));
   ASSERT_FALSE(refused.ok()) << "without extend a longer schedule is another job";
@@ -137,15 +137,15 @@ TEST_F(TrainerTest, AFinishedRunExtendsToMoreEpochs) {
 }
 
 TEST_F(TrainerTest, DistilsACulledStudentFromATrainedTeacher) {
-  TrainJob teacher_job = tiny_job();
+  spec::TrainJob teacher_job = tiny_job();
   ASSERT_TRUE(run_training(teacher_job, cpu(), out("teacher")).ok());
-  TrainJob student = tiny_job();
-  student.model = *nn::cull(student.model, {"stem", "s1"});
+  spec::TrainJob student = tiny_job();
+  student.model = *spec::cull(student.model, {"stem", "s1"});
   student.train.kd.teacher = out("teacher") + "/model.pt";
   auto kd = run_training(student, cpu(), out("student"));
   ASSERT_TRUE(kd.ok()) << kd.status().message();
   EXPECT_GT(kd->top1, 30.0);
-  EXPECT_LT(kd->relus, nn::count(teacher_job.model)->relus);
+  EXPECT_LT(kd->relus, spec::count(teacher_job.model)->relus);
   // Without the teacher the same student trains differently: KD changed the loss.
   student.train.kd.teacher.clear();
   auto plain = run_training(student, cpu(), out("plain"));
@@ -154,11 +154,11 @@ TEST_F(TrainerTest, DistilsACulledStudentFromATrainedTeacher) {
 }
 
 TEST_F(TrainerTest, ATeacherForOtherInputsIsRefused) {
-  TrainJob t = tiny_job();
+  spec::TrainJob t = tiny_job();
   t.train.epochs = 1;
   t.data.train_subset = 64;
   ASSERT_TRUE(run_training(t, cpu(), out("t")).ok());
-  TrainJob s = tiny_job();
+  spec::TrainJob s = tiny_job();
   s.model.classes = 10;
   s.model.input_size = 64;
   s.train.kd.teacher = out("t") + "/model.pt";
@@ -171,7 +171,7 @@ TEST_F(TrainerTest, ATeacherForOtherInputsIsRefused) {
 }
 
 TEST_F(TrainerTest, ADivergingLossIsAFailureThatSaysSo) {
-  TrainJob job = tiny_job();
+  spec::TrainJob job = tiny_job();
   job.train.lr = 1e12;
   job.train.weight_decay = 0;
   auto r = run_training(job, cpu(), out("nan"));
@@ -181,7 +181,7 @@ TEST_F(TrainerTest, ADivergingLossIsAFailureThatSaysSo) {
 }
 
 TEST_F(TrainerTest, AStopRequestEndsTheRunBetweenBatches) {
-  TrainJob job = tiny_job();
+  spec::TrainJob job = tiny_job();
   std::atomic<bool> stop{false};
   TrainHooks hooks;
   int batches = 0;
@@ -199,7 +199,7 @@ TEST_F(TrainerTest, AStopRequestEndsTheRunBetweenBatches) {
 // device once per epoch (and per progress report, at most twice a second), not
 // once or twice per batch as `loss.item()` did.
 TEST_F(TrainerTest, TheBatchLoopDoesNotSyncWithTheHostPerBatch) {
-  TrainJob job = tiny_job();  // 640 images in batches of 32: 20 batches an epoch
+  spec::TrainJob job = tiny_job();  // 640 images in batches of 32: 20 batches an epoch
   auto quiet = run_training(job, cpu(), out("quiet"));
   ASSERT_TRUE(quiet.ok()) << quiet.status().message();
   EXPECT_EQ(quiet->host_syncs, job.train.epochs);  // one read of the sums per epoch
@@ -224,7 +224,7 @@ TEST_F(TrainerTest, TheBatchLoopDoesNotSyncWithTheHostPerBatch) {
 // the result carries it (what a search decides on), and the training set
 // shrinks by the held-out images; without it, nothing changes.
 TEST_F(TrainerTest, AValidationSplitIsHeldOutAndReportedBesideTheTestAccuracy) {
-  TrainJob job = tiny_job();
+  spec::TrainJob job = tiny_job();
   job.train.epochs = 2;
   job.data.val_split = 128;
   auto r = run_training(job, cpu(), out("val"));
@@ -252,7 +252,7 @@ TEST_F(TrainerTest, AValidationSplitIsHeldOutAndReportedBesideTheTestAccuracy) {
 // epoch; train.eval_every thins the validation out too. Neither changes what
 // is learned (the same weights, the same final figures) nor the trial's id.
 TEST_F(TrainerTest, TheTestSetIsMeasuredOnceAndEvalEveryChangesNothingLearned) {
-  TrainJob job = tiny_job();
+  spec::TrainJob job = tiny_job();
   job.train.epochs = 3;
   job.data.val_split = 128;
   auto every = run_training(job, cpu(), out("every"));
@@ -261,7 +261,7 @@ TEST_F(TrainerTest, TheTestSetIsMeasuredOnceAndEvalEveryChangesNothingLearned) {
     EXPECT_EQ(every->epochs[e].top1.has_value(), e == 2) << "epoch " << e + 1;
     EXPECT_TRUE(every->epochs[e].val_top1.has_value()) << "epoch " << e + 1;
   }
-  TrainJob thin = job;
+  spec::TrainJob thin = job;
   thin.train.eval_every = 3;
   auto last = run_training(thin, cpu(), out("last"));
   ASSERT_TRUE(last.ok()) << last.status().message();
@@ -273,46 +273,46 @@ TEST_F(TrainerTest, TheTestSetIsMeasuredOnceAndEvalEveryChangesNothingLearned) {
   const auto wl = weights(out("last") + "/model.pt"), we = weights(out("every") + "/model.pt");
   ASSERT_EQ(wl.size(), we.size());
   for (const auto& [name, t] : wl) EXPECT_TRUE(torch::equal(t, we.at(name))) << name;
-  storage::TrialSpec a, b;
+  spec::TrialSpec a, b;
   a.job = job;
   b.job = thin;
-  EXPECT_EQ(storage::trial_id(a), storage::trial_id(b));
+  EXPECT_EQ(spec::trial_id(a), spec::trial_id(b));
 }
 
 TEST(LearningRateTest, SchedulesAndWarmup) {
-  TrainOptions t;
+  spec::TrainOptions t;
   t.lr = 0.1;
   t.epochs = 4;
   EXPECT_DOUBLE_EQ(learning_rate(t, 0), 0.1);
   EXPECT_NEAR(learning_rate(t, 2), 0.05, 1e-12);
-  t.schedule = "multistep";
+  t.schedule = spec::Schedule::kMultistep;
   t.milestones = {2, 3};
   EXPECT_DOUBLE_EQ(learning_rate(t, 1), 0.1);
   EXPECT_NEAR(learning_rate(t, 2), 0.01, 1e-12);
   EXPECT_NEAR(learning_rate(t, 3), 0.001, 1e-12);
-  t.schedule = "constant";
+  t.schedule = spec::Schedule::kConstant;
   t.warmup_epochs = 1;
   EXPECT_DOUBLE_EQ(learning_rate(t, 0), 0.05);
   EXPECT_DOUBLE_EQ(learning_rate(t, 1), 0.1);
 }
 
 TEST(TrainJobJsonTest, RoundTripsAndNamesBadKeys) {
-  TrainJob job;
-  job.model = *nn::thin(job.model, {"s2"});
+  spec::TrainJob job;
+  job.model = *spec::thin(job.model, {"s2"});
   job.train.kd.teacher = "t.pt";
-  auto back = train_job_from_json(to_json(job));
+  auto back = spec::train_job_from_json(to_json(job));
   ASSERT_TRUE(back.ok()) << back.status().message();
   EXPECT_EQ(to_json(*back), to_json(job));
   auto j = to_json(job);
   j["train"]["lr"] = "fast";
-  EXPECT_NE(train_job_from_json(j).status().message().find("train.lr: expected a number, got \"fast\""), std::string::npos)
-      << train_job_from_json(j).status().message();
+  EXPECT_NE(spec::train_job_from_json(j).status().message().find("train.lr: expected a number, got \"fast\""), std::string::npos)
+      << spec::train_job_from_json(j).status().message();
   j = to_json(job);
   j["train"]["lr_decay"] = 1;
-  EXPECT_NE(train_job_from_json(j).status().message().find("train.lr_decay: unknown key"), std::string::npos);
+  EXPECT_NE(spec::train_job_from_json(j).status().message().find("train.lr_decay: unknown key"), std::string::npos);
   j = to_json(job);
   j["model"]["classes"] = 100;
-  EXPECT_NE(train_job_from_json(j).status().message().find("synthetic has 10 classes"), std::string::npos);
+  EXPECT_NE(spec::train_job_from_json(j).status().message().find("synthetic has 10 classes"), std::string::npos);
 }
 
 }  // namespace

@@ -116,20 +116,20 @@ TEST(WorkerLeaseTest, ANewLeaseOfATrialStillEndingHereIsTrainedOnceTheOldAttempt
   o.threads = 1;
   o.give_up_after_ms = 30000;
   FakeCoordinator c("inproc://worker-relet", o);
-  storage::TrialSpec spec;
+  spec::TrialSpec spec;
   spec.job.model.alpha = 0.125;
   spec.job.model.blocks = {1, 1, 1, 1};
   spec.job.data.train_subset = 128;
   spec.job.data.test_subset = 20;
   spec.job.train.epochs = 3;
   spec.job.train.batch_size = 32;
-  const std::string trial = storage::trial_id(spec);
+  const std::string trial = spec::trial_id(spec);
   const std::string old_lease = "0123456789abcdef0123456789abcdef", new_lease = "fedcba9876543210fedcba9876543210";
   auto assign = [&](const std::string& id, int attempt, const std::string& lease) {
     c.send(id, proto::make(proto::Type::kAssign, {{"trial", trial},
                                                   {"attempt", attempt},
                                                   {"lease", lease},
-                                                  {"spec", storage::to_json(spec)},
+                                                  {"spec", spec::to_json(spec)},
                                                   {"checkpoint", false}}));
   };
   bool relet = false;

@@ -1,8 +1,8 @@
-#include "search/report.h"
+#include "report/report.h"
 
-#include "search/figures.h"
+#include "report/figures.h"
 #include "search/registry.h"
-#include "search/report_text.h"
+#include "report/text.h"
 #include "search/revise.h"
 
 #include <algorithm>
@@ -17,36 +17,38 @@
 
 #include <fmt/format.h>
 
-#include "common/text.h"
+#include "common/format.h"
+#include "common/nearest.h"
+#include "common/table.h"
 #include "spec/counts.h"
 #include "spec/relu_plan.h"
 #include "common/files.h"
 
-namespace deepreduce::search {
+namespace deepreduce::report {
 namespace {
 
+using search::Seen;
+using search::StrategyDef;
 using storage::TrialState;
 using text::esc;
 using text::top1_text;
 
 std::string opt(const std::optional<double>& x, int digits = 2) { return x ? fmt::format("{:.{}f}", *x, digits) : "-"; }
 
-// The method a trial's network belongs to: the registered strategy that
-// planned it (search/registry.h); trials of earlier stores name none.
-std::string method_of(const storage::TrialSpec& spec) {
+// The strategy that planned a trial (search/registry.h). Trials of earlier
+// stores name none: a pruned network is channel_pruning's, any other deepreduce's.
+const StrategyDef& strategy_of(const spec::TrialSpec& spec) {
   if (!spec.strategy.empty())
-    if (auto def = find_strategy(spec.strategy); def.ok()) return (*def)->method;
-  return spec.prune ? "channel pruning" : "DeepReDuce";
+    if (auto def = search::find_strategy(spec.strategy); def.ok()) return **def;
+  return **search::find_strategy(spec.prune ? "channel_pruning" : "deepreduce");
 }
 
-std::string pruning_method(const storage::PruneSpec& prune, bool kd) {
-  std::string m = prune.criterion == nn::PruneCriterion::kL1 ? "L1" : "FPGM";
-  if (prune.macs_target)
-    m += " to " + fmt::format("{:.0f}", 100.0 * *prune.macs_target) + "% MACs";
-  else if (prune.rate)
-    m += " rate " + fmt::format("{:.2f}", *prune.rate);
-  if (prune.scope == nn::PruneScope::kInner) m += ", inner channels only";
-  return m + (kd ? " + KD" : "");
+// How a method's networks are shown; a method no strategy draws (none
+// today) is shown plainly.
+const search::Presentation& presentation_of(const std::string& method) {
+  static const search::Presentation kPlain;
+  const StrategyDef* def = search::strategy_of_method(method);
+  return def ? def->presentation : kPlain;
 }
 
 }  // namespace
@@ -60,7 +62,7 @@ Result<Report> build_report(storage::Store& store) {
     if (e.revision <= 1) continue;
     auto decisions = store.list_decisions(e.name);
     if (!decisions.ok()) return decisions.status();
-    for (const auto& rev : revision_history(*decisions))
+    for (const auto& rev : search::revision_history(*decisions))
       r.revisions.push_back("experiment " + e.name + " revision " + std::to_string(rev.revision) + ": " + rev.text);
   }
   auto rows = storage::trial_rows(store);
@@ -74,7 +76,9 @@ Result<Report> build_report(storage::Store& store) {
   for (const auto& t : *records) by_id[t.id] = t;
   // Decisions as the strategy made them: on validation top-1 where trials held a split out.
   for (const auto& row : r.trials) {
-    seen[row.id] = {by_id[row.id].state, row.val_top1 ? row.val_top1 : row.top1};
+    search::Observation& o = seen[row.id];
+    o.state = by_id[row.id].state;
+    o.top1 = row.val_top1 ? row.val_top1 : row.top1;
     r.validation |= row.val_top1.has_value();
   }
   std::map<std::string, int64_t> epochs_of;
@@ -88,12 +92,12 @@ Result<Report> build_report(storage::Store& store) {
     int64_t own = row.epochs;
     if (t.spec.continues_base() && epochs_of.count(t.spec.base)) own -= epochs_of[t.spec.base];
     r.trained_epochs += own;
-    r.epochs_by_method[method_of(t.spec)] += own;
+    r.epochs_by_method[strategy_of(t.spec).method] += own;
     if (!t.retired.empty()) {  // no config in the store plans it any more
       ++r.retired;
       continue;
     }
-    if (!full_fidelity(t.spec) || t.spec.kind != "train" || !storage::role_is_network(t.spec.role)) continue;
+    if (!search::full_fidelity(t.spec) || t.spec.kind != spec::TrialKind::kTrain || !spec::role_is_network(t.spec.role)) continue;
     ReportPoint p;
     p.id = row.id;
     p.plan = row.plan;
@@ -105,8 +109,10 @@ Result<Report> build_report(storage::Store& store) {
     p.alpha = row.alpha;
     p.rho = row.rho;
     p.kd = row.kd;
-    p.method = method_of(t.spec);
-    p.series = p.method != "DeepReDuce" ? p.method : p.kd ? "with KD" : "without KD";
+    const StrategyDef& def = strategy_of(t.spec);
+    p.method = def.method;
+    const auto& series = def.presentation.series;
+    p.series = series.empty() ? p.method : def.presentation.kd_series && p.kd ? series.back().name : series.front().name;
     r.points.push_back(p);
     point_of[p.id] = p;
   }
@@ -120,7 +126,7 @@ Result<Report> build_report(storage::Store& store) {
     if (auto it = network_memo.find(id); it != network_memo.end()) return it->second;
     auto rec = by_id.find(id);
     if (rec == by_id.end()) return id;
-    storage::TrialSpec spec = rec->second.spec;
+    spec::TrialSpec spec = rec->second.spec;
     spec.job.train.seed = 0;
     spec.teacher = network_of(spec.teacher);
     spec.base = network_of(spec.base);
@@ -129,7 +135,7 @@ Result<Report> build_report(storage::Store& store) {
       spec.job.model.masks->kept.clear();
       spec.job.model.masks->digest.clear();
     }
-    return network_memo[id] = storage::trial_id(spec);
+    return network_memo[id] = spec::trial_id(spec);
   };
   {
     std::vector<std::string> order;
@@ -167,18 +173,19 @@ Result<Report> build_report(storage::Store& store) {
     r.points = std::move(merged);
   }
 
-  // Each method's front; the report's headline front is DeepReDuce's (or,
-  // without it, the first other search method's).
-  for (const char* method : {"DeepReDuce", "", "channel pruning"}) {
+  // Each method's front: the primary methods' first, the baselines' last,
+  // the others between in the order their networks come. The report's
+  // headline front is the first that is not a baseline's.
+  {
+    auto rank = [](const std::string& method) {
+      const search::Presentation& p = presentation_of(method);
+      return p.primary ? 0 : p.baseline ? 2 : 1;
+    };
     std::vector<std::string> methods;
-    if (*method) {
-      methods.push_back(method);
-    } else {
+    for (int place : {0, 1, 2})
       for (const auto& p : r.points)
-        if (p.method != "DeepReDuce" && p.method != "channel pruning" &&
-            std::find(methods.begin(), methods.end(), p.method) == methods.end())
+        if (rank(p.method) == place && std::find(methods.begin(), methods.end(), p.method) == methods.end())
           methods.push_back(p.method);
-    }
     for (const auto& m : methods) {
       auto f = front_of(r.points, [&](const ReportPoint& p) { return p.method == m; },
                         [](const ReportPoint& p) { return p.relus; });
@@ -186,11 +193,14 @@ Result<Report> build_report(storage::Store& store) {
     }
   }
   for (const auto& f : r.fronts)
-    if (r.front.empty() && f.method != "channel pruning") r.front = f.points;
+    if (r.front.empty() && !presentation_of(f.method).baseline) {
+      r.front = f.points;
+      r.front_method = f.method;
+    }
 
   // The baseline as its experiment marked it when it was planned.
   for (const auto& [id, t] : by_id)
-    if (!r.baseline && t.spec.role == storage::Role::kBaseline && point_of.count(id)) r.baseline = point_of[id];
+    if (!r.baseline && t.spec.role == spec::Role::kBaseline && point_of.count(id)) r.baseline = point_of[id];
   // What the stored configs add: the criticality study, references, pruning.
   // They are the parsed configs the store keeps (never the YAML), and the
   // decisions the strategies stored: the report needs no dataset on its host.
@@ -198,14 +208,14 @@ Result<Report> build_report(storage::Store& store) {
   bool protocol_set = false;
   for (const auto& e : r.experiments) {
     if (e.config.is_null()) continue;  // a trial list
-    auto config = sweep_config_from_json(e.config);
+    auto config = search::sweep_config_from_json(e.config);
     if (!config.ok()) return config.status().with_context("experiment " + e.name);
     if (r.task.empty()) {
       const auto& b = config->base;
       r.task = b.model.arch + " on " + b.data.dataset + ", " + std::to_string(b.train.epochs) + (b.train.epochs == 1 ? " epoch" : " epochs");
       if (config->seeds.size() > 1) r.task += ", " + std::to_string(config->seeds.size()) + " seeds";
     }
-    const std::string base_id = storage::trial_id(baseline_trial(*config));
+    const std::string base_id = spec::trial_id(search::baseline_trial(*config));
     if (!r.baseline && point_of.count(base_id)) r.baseline = point_of[base_id];
     if (r.criticality.rows.empty()) {
       // The ranking as the strategy decided it (a stored decision); before it
@@ -214,18 +224,19 @@ Result<Report> build_report(storage::Store& store) {
       auto decisions = store.list_decisions(e.name);
       if (!decisions.ok()) return decisions.status();
       for (const auto& d : *decisions)
-        if (d.key == "criticality") r.criticality = criticality_table_from_json(d.value);
+        if (d.key == "criticality") r.criticality = search::criticality_table_from_json(d.value);
       if (r.criticality.rows.empty()) {
-        auto strategy = make_strategy(*config);
+        auto strategy = search::make_strategy(*config);
         if (!strategy.ok()) return strategy.status().with_context("experiment " + e.name);
-        r.criticality = criticality_table(*config, (*strategy)->decision_view(seen));
+        r.criticality = search::criticality_table(*config, (*strategy)->decision_view(seen));
       }
     }
-    for (const auto& m : config->methods)
-      if (m.options.is_object() && m.options.contains("budgets") && m.options["budgets"].is_array())
-        for (const auto& b : m.options["budgets"])
-          if (b.is_number_integer() && std::find(r.budgets.begin(), r.budgets.end(), b.get<int64_t>()) == r.budgets.end())
-            r.budgets.push_back(b.get<int64_t>());
+    for (const auto& m : config->methods) {
+      auto def = search::find_strategy(m.strategy);
+      if (!def.ok() || !(*def)->presentation.budgets) continue;
+      for (int64_t b : (*def)->presentation.budgets(m.options))
+        if (std::find(r.budgets.begin(), r.budgets.end(), b) == r.budgets.end()) r.budgets.push_back(b);
+    }
     std::sort(r.budgets.begin(), r.budgets.end());
     if (!protocol_set) {
       r.protocol = config->pi;
@@ -243,7 +254,7 @@ Result<Report> build_report(storage::Store& store) {
           r.references_left_out.push_back(what);
         continue;
       }
-      const bool seen_before = std::any_of(r.references.begin(), r.references.end(), [&](const ReferencePoint& o) {
+      const bool seen_before = std::any_of(r.references.begin(), r.references.end(), [&](const search::ReferencePoint& o) {
         return o.series == q.series && o.label == q.label && o.relus == q.relus && o.top1 == q.top1;
       });
       if (!seen_before) r.references.push_back(q);
@@ -251,9 +262,9 @@ Result<Report> build_report(storage::Store& store) {
   }
   // What each network would cost under the protocol, and the front in those terms.
   for (auto& p : r.points) {
-    auto c = nn::count(by_id[p.id].spec.job.model);
-    p.relu_layers = c.ok() ? nn::relu_layers(*c) : 0;
-    p.pi = nn::pi_cost(r.protocol, p.relus, p.macs, p.relu_layers);
+    auto c = spec::count(by_id[p.id].spec.job.model);
+    p.relu_layers = c.ok() ? spec::relu_layers(*c) : 0;
+    p.pi = spec::pi_cost(r.protocol, p.relus, p.macs, p.relu_layers);
     point_of[p.id] = p;
   }
   for (auto& f : r.front) f = point_of[f.id];
@@ -262,18 +273,19 @@ Result<Report> build_report(storage::Store& store) {
   if (r.baseline) r.baseline = point_of[r.baseline->id];
   std::vector<Point> by_latency;
   for (const auto& p : r.points)
-    if (p.method != "channel pruning")
+    if (!presentation_of(p.method).baseline)
       by_latency.push_back({static_cast<int64_t>(std::llround(p.pi.online_seconds * 1e9)), p.top1, p.id});
   for (const auto& f : pareto_front(by_latency)) r.latency_front.push_back(point_of[f.id]);
   for (const auto& p : r.points) {
-    if (p.method != "channel pruning" || pruning_seen.count(p.id)) continue;
+    const search::Presentation& shown = presentation_of(p.method);
+    if (!shown.baseline || pruning_seen.count(p.id)) continue;
     pruning_seen.insert(p.id);
     const auto& t = by_id[p.id];
     PruningRow row;
-    row.method = pruning_method(*t.spec.prune, p.kd);
+    row.method = shown.row_label ? shown.row_label(t.spec, p.kd) : p.method + (p.kd ? " + KD" : "");
     if (point_of.count(t.spec.base)) row.baseline_top1 = point_of[t.spec.base].top1;
     row.pruned = p;
-    // The DeepReDuce network nearest in MACs (the paper compares at similar FLOPs).
+    // The network of the front nearest in MACs (the paper compares at similar FLOPs).
     // Of equally near ones, the most accurate.
     for (const auto& f : r.front) {
       const int64_t d = std::llabs(f.macs - p.macs);
@@ -300,7 +312,7 @@ nlohmann::json front_json(const Report& r) {
                           {"relus", p.relus},
                           {"macs", p.macs},     {"params", p.params}, {"top1", p.top1},   {"alpha", p.alpha},
                           {"rho", p.rho},       {"kd", p.kd},       {"relu_layers", p.relu_layers},
-                          {"pi", nn::to_json(p.pi)}};
+                          {"pi", spec::to_json(p.pi)}};
   };
   nlohmann::json front = nlohmann::json::array(), latency = nlohmann::json::array();
   for (const auto& p : r.front) front.push_back(point(p));
@@ -403,7 +415,8 @@ struct Tables {
   std::vector<std::string> crit_h = {"stage", "ReLUs", "top-1 without KD", "top-1 with KD", "C_k", "rank"};
   std::vector<std::vector<std::string>> crit;
   std::vector<std::string> prune_h = {"method", "baseline top-1", "pruned top-1", "change", "MACs", "ReLUs",
-                                      "DeepReDuce nearest in MACs", "its MACs", "its ReLUs", "its top-1"};
+                                      "nearest in MACs", "its MACs", "its ReLUs", "its top-1"};
+  std::string prune_title;  // "Channel pruning against DeepReDuce"
   std::vector<std::vector<std::string>> prune;
   std::vector<std::string> ref_h = {"series", "label", "ReLUs", "MACs", "top-1", "source"};
   std::vector<std::vector<std::string>> refs;
@@ -423,8 +436,18 @@ Tables tables(const Report& r) {
   for (const auto& p : r.front)
     t.front.push_back({p.id.substr(0, 12), p.plan, fmt::format("{:g}", p.alpha), fmt::format("{:g}", p.rho), p.kd ? "yes" : "no",
                        with_commas(p.relus), with_commas(p.macs), top1_text(p)});
+  t.prune_h[6] = r.front_method + " nearest in MACs";
+  {
+    std::vector<std::string> baselines;
+    for (const auto& row : r.pruning)
+      if (std::find(baselines.begin(), baselines.end(), row.pruned.method) == baselines.end())
+        baselines.push_back(row.pruned.method);
+    t.prune_title = fmt::format("{} against {}", fmt::join(baselines, " and "), r.front_method);
+    if (!t.prune_title.empty()) t.prune_title[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(t.prune_title[0])));
+  }
   for (const auto& f : r.fronts) {
-    if (f.method == "DeepReDuce" || f.method == "channel pruning" || f.points.data() == r.front.data()) continue;
+    // The primary front is tabled above, and the baselines' networks against it below.
+    if (f.method == r.front_method || presentation_of(f.method).baseline || f.points.data() == r.front.data()) continue;
     bool headline = f.points.size() == r.front.size();
     for (size_t i = 0; headline && i < f.points.size(); ++i) headline = f.points[i].id == r.front[i].id;
     if (headline) continue;  // it is the report's front, tabled above
@@ -520,30 +543,34 @@ Tables tables(const Report& r) {
     }
   }
   if (!r.pruning.empty()) {
-    std::vector<Point> front, pruned;
+    // Each baseline network against the report's front and against its own method's networks.
+    std::vector<Point> front;
     for (const auto& p : r.front) front.push_back({p.relus, p.top1, p.id});
-    for (const auto& row : r.pruning) pruned.push_back({row.pruned.relus, row.pruned.top1, row.pruned.id});
     for (const auto& row : r.pruning) {
+      std::vector<Point> pruned;
+      for (const auto& other : r.pruning)
+        if (other.pruned.method == row.pruned.method)
+          pruned.push_back({other.pruned.relus, other.pruned.top1, other.pruned.id});
       auto saving = relu_saving_at_accuracy(front, pruned, row.pruned.top1);
       auto ours = relus_for_accuracy(front, row.pruned.top1);
       if (saving && ours)
         t.headline.push_back("At the accuracy of " + row.method + " (" + fmt::format("{:.2f}", row.pruned.top1) +
-                             "%), the DeepReDuce front needs " + with_commas(*ours) + " ReLUs, channel pruning " +
-                             with_commas(*relus_for_accuracy(pruned, row.pruned.top1)) +
+                             "%), the " + r.front_method + " front needs " + with_commas(*ours) + " ReLUs, " +
+                             row.pruned.method + " " + with_commas(*relus_for_accuracy(pruned, row.pruned.top1)) +
                              (*ours == 0 ? ": no ReLU at all is needed." : ": a ReLU saving of " + fmt::format("{:.2f}", *saving) + "x."));
       if (auto gain = accuracy_gain_at_relus(front, pruned, row.pruned.relus))
         t.headline.push_back("With at most the ReLUs of " + row.method + " (" + with_commas(row.pruned.relus) +
-                             "), the best DeepReDuce network scores " + fmt::format("{:+.2f}", *gain) +
-                             " points against channel pruning's best there.");
+                             "), the best " + r.front_method + " network scores " + fmt::format("{:+.2f}", *gain) +
+                             " points against " + row.pruned.method + "'s best there.");
     }
   }
-  // Each search method against each other method (DeepReDuce against
-  // pruning has its lines above): its iso-ReLU accuracy gain at the other's
+  // Each search method against each other method (the report's front against
+  // a baseline has its lines above): its iso-ReLU accuracy gain at the other's
   // front ReLU counts, and its ReLU saving at the other's front accuracies.
   for (const auto& a : r.fronts) {
-    if (a.method == "channel pruning") continue;
+    if (presentation_of(a.method).baseline) continue;
     for (const auto& b : r.fronts) {
-      if (&a == &b || (a.method == "DeepReDuce" && b.method == "channel pruning")) continue;
+      if (&a == &b || (a.method == r.front_method && presentation_of(b.method).baseline)) continue;
       std::vector<Point> ours, theirs;
       for (const auto& p : a.points) ours.push_back({p.relus, p.top1, p.id});
       for (const auto& p : b.points) theirs.push_back({p.relus, p.top1, p.id});
@@ -749,7 +776,7 @@ std::string report_html(const Report& r, int refresh_seconds) {
            "; rank 1 is the least critical stage, culled first.</p>\n",
            html_table(t.crit_h, t.crit));
   if (!t.prune.empty())
-    append(html, "<h2>Channel pruning against DeepReDuce</h2>\n", macs_svg(r),
+    append(html, "<h2>", esc(t.prune_title), "</h2>\n", macs_svg(r),
            html_table(t.prune_h, t.prune));
   if (!t.refs.empty())
     append(html, "<h2>Published reference points</h2>\n", html_table(t.ref_h, t.refs));
@@ -786,7 +813,7 @@ Status write_report(const Report& r, const std::string& dir) {
            r.criticality.metric, ", rank 1 is culled first)\n\n", md_table(t.crit_h, t.crit));
   }
   if (!t.prune.empty())
-    append(md, "\n## Channel pruning against DeepReDuce\n\n", md_table(t.prune_h, t.prune));
+    append(md, "\n## ", t.prune_title, "\n\n", md_table(t.prune_h, t.prune));
   if (!t.refs.empty()) append(md, "\n## Published reference points\n\n", md_table(t.ref_h, t.refs));
   if (!r.references_left_out.empty()) {
     append(md, "\nReference sets of another task, not drawn:\n");
@@ -825,4 +852,4 @@ Status write_report(const Report& r, const std::string& dir) {
   return Status();
 }
 
-}  // namespace deepreduce::search
+}  // namespace deepreduce::report

@@ -1,11 +1,11 @@
 // Refactoring guard: a small sweep, driven to the end through its strategy
 // with results computed from each trial (no training), must plan the same
 // trial ids and write byte-identical pareto.csv, criticality.csv, summary.md
-// and trials.csv as the files checked in under tests/search/golden/.
+// and trials.csv as the files checked in under tests/report/golden/.
 //
 // A change that means to alter planning or reports regenerates them:
-//   DEEPREDUCE_UPDATE_GOLDEN=1 build/tests/search_tests --gtest_filter='GoldenReport*'
-// and the diff of tests/search/golden/ shows what changed.
+//   DEEPREDUCE_UPDATE_GOLDEN=1 build/tests/report_tests --gtest_filter='GoldenReport*'
+// and the diff of tests/report/golden/ shows what changed.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -15,15 +15,17 @@
 
 #include "spec/counts.h"
 #include "spec/relu_mask.h"
-#include "search/report.h"
+#include "report/report.h"
 #include "storage/migrate.h"
 #include "search/strategy.h"
 #include "search/sweep.h"
 #include "tests/storage/raw_db.h"
 #include "tests/test_dirs.h"
 
-namespace deepreduce::search {
+namespace deepreduce::report {
 namespace {
+
+using namespace deepreduce::search;  // the sweeps and strategies the reports are made of
 
 namespace fs = std::filesystem;
 
@@ -41,15 +43,15 @@ double jitter(const std::string& id, size_t at) {
 
 // What a mask phase "learns": every third unit of each site, up to its budget
 // (the same trial, the same mask).
-nn::MaskValues learned_mask(const storage::TrialSpec& spec) {
-  nn::MaskValues m;
+spec::MaskValues learned_mask(const spec::TrialSpec& spec) {
+  spec::MaskValues m;
   m.granularity = spec.job.model.masks->granularity;
   int64_t left = spec.job.train.linearize.budget;
-  for (const auto& s : *nn::relu_sites(spec.job.model)) {
+  for (const auto& s : *spec::relu_sites(spec.job.model)) {
     if (!s.active) continue;
-    nn::SiteMask site{s.name, s.channels, s.height, s.width, {}};
-    const int64_t units = nn::mask_units(m.granularity, s.channels, s.height, s.width);
-    const int64_t per_unit = nn::relus_per_unit(m.granularity, s.height, s.width);
+    spec::SiteMask site{s.name, s.channels, s.height, s.width, {}};
+    const int64_t units = spec::mask_units(m.granularity, s.channels, s.height, s.width);
+    const int64_t per_unit = spec::relus_per_unit(m.granularity, s.height, s.width);
     for (int64_t i = 0; i < units; ++i) {
       const bool keep = left >= per_unit && (i % 3 == 0);
       site.keep.push_back(keep);
@@ -62,15 +64,15 @@ nn::MaskValues learned_mask(const storage::TrialSpec& spec) {
 
 // What a trial "scores": more ReLUs and KD help, seeds move it a little.
 nlohmann::json result_of(const storage::TrialRecord& t) {
-  const auto counts = nn::count(t.spec.job.model);
+  const auto counts = spec::count(t.spec.job.model);
   double relus = counts.ok() ? static_cast<double>(counts->relus) : 0;
   nlohmann::json mask = nullptr;
   if (t.spec.job.train.linearize.budget > 0) {
-    const nn::ReluMasks fixed = nn::fixed_masks(learned_mask(t.spec));
-    nn::ModelSpec masked = t.spec.job.model;
+    const spec::ReluMasks fixed = spec::fixed_masks(learned_mask(t.spec));
+    spec::ModelSpec masked = t.spec.job.model;
     masked.masks = fixed;
-    relus = static_cast<double>(nn::count(masked)->relus);
-    mask = {{"granularity", nn::granularity_name(fixed.granularity)}, {"kept", fixed.kept}, {"digest", fixed.digest}};
+    relus = static_cast<double>(spec::count(masked)->relus);
+    mask = {{"granularity", spec::granularity_name(fixed.granularity)}, {"kept", fixed.kept}, {"digest", fixed.digest}};
   }
   const double counted = relus;
   // Learned linearization keeps the ReLUs that matter: better at the same count.
@@ -106,8 +108,8 @@ void run_to_the_end(storage::Store& store, const SweepConfig& config) {
       const std::string token = "0123456789abcdef0123456789abcdef";
       auto leased = store.lease(t.id, "w", storage::now_ms() + 60000, token);
       ASSERT_TRUE(leased.ok()) << leased.status().message();
-      std::map<std::string, std::string> more;
-      if (t.spec.job.train.linearize.budget > 0) more["mask"] = nn::encode_mask(learned_mask(t.spec));
+      std::map<spec::ArtifactKind, std::string> more;
+      if (t.spec.job.train.linearize.budget > 0) more[spec::ArtifactKind::kMask] = spec::encode_mask(learned_mask(t.spec));
       ASSERT_TRUE(store.complete(t.id, "w", leased->attempt, token, result_of(*leased), std::nullopt, more).ok());
     }
   }
@@ -135,7 +137,7 @@ TEST_P(GoldenReportTest, PlansTheSameTrialsAndWritesTheSameReport) {
     auto trials = (*store)->list_trials();
     ASSERT_TRUE(trials.ok());
     std::ofstream ids(dir / "report" / "trials.txt");
-    for (const auto& t : *trials) ids << t.id << " " << storage::role_name(t.spec.role) << " " << storage::role_name(t.spec.phase) << "\n";
+    for (const auto& t : *trials) ids << t.id << " " << spec::role_name(t.spec.role) << " " << spec::role_name(t.spec.phase) << "\n";
   }
   // A store of the previous schema (3: configs as YAML only, no decisions),
   // migrated, plans the same trials and reports the same.
@@ -172,7 +174,7 @@ TEST_P(GoldenReportTest, PlansTheSameTrialsAndWritesTheSameReport) {
     ASSERT_TRUE(trials.ok());
     std::ostringstream ids;
     for (const auto& t : *trials)
-      ids << t.id << " " << storage::role_name(t.spec.role) << " " << storage::role_name(t.spec.phase) << "\n";
+      ids << t.id << " " << spec::role_name(t.spec.role) << " " << spec::role_name(t.spec.phase) << "\n";
     EXPECT_EQ(ids.str(), slurp(dir / "report" / "trials.txt")) << "ids, roles and phases survive the migration";
     auto report = build_report(**store);
     ASSERT_TRUE(report.ok()) << report.status().message();
@@ -203,7 +205,7 @@ TEST_P(GoldenReportTest, PlansTheSameTrialsAndWritesTheSameReport) {
   for (const char* f : {"pareto.csv", "criticality.csv", "summary.md", "trials.csv", "report.html"})
     EXPECT_EQ(slurp(dir / "report" / f), slurp(dir / "without-yaml" / f)) << f << " changed without the stored YAML";
 
-  const fs::path golden = fs::path(DEEPREDUCE_SOURCE_DIR) / "tests" / "search" / "golden" / g.name;
+  const fs::path golden = fs::path(DEEPREDUCE_SOURCE_DIR) / "tests" / "report" / "golden" / g.name;
   const bool update = std::getenv("DEEPREDUCE_UPDATE_GOLDEN") != nullptr;
   for (const char* f : {"trials.txt", "pareto.csv", "criticality.csv", "summary.md", "trials.csv"}) {
     const std::string got = slurp(dir / "report" / f);
@@ -253,4 +255,4 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<Golden>& info) { return info.param.name; });
 
 }  // namespace
-}  // namespace deepreduce::search
+}  // namespace deepreduce::report

@@ -1,4 +1,4 @@
-#include "search/masked.h"
+#include "search/mask_planner.h"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -8,16 +8,16 @@
 namespace deepreduce::search {
 namespace {
 
-using storage::Role;
-using storage::TrialSpec;
+using spec::Role;
+using spec::TrialSpec;
 using storage::TrialState;
 
 }  // namespace
 
 nlohmann::json to_json(const MaskedOptions& o) {
-  return {{"method", o.method},
+  return {{"method", enum_name(o.method, spec::kLinearizeMethodNames)},
           {"chain", o.chain},
-          {"granularity", nn::granularity_name(o.granularity)},
+          {"granularity", spec::granularity_name(o.granularity)},
           {"budgets", o.budgets},
           {"lambda", o.lambda},
           {"lambda_growth", o.lambda_growth},
@@ -33,9 +33,11 @@ nlohmann::json to_json(const MaskedOptions& o) {
 Result<MaskedOptions> masked_options_from_json(const nlohmann::json& j) {
   MaskedOptions o;
   try {
-    o.method = j.at("method").get<std::string>();
+    auto method = parse_enum(j.at("method").get<std::string>(), spec::kLinearizeMethodNames);
+    if (!method.ok()) return Status::corruption("linearize options: method: " + method.status().message());
+    o.method = *method;
     o.chain = j.at("chain").get<bool>();
-    auto g = nn::parse_granularity(j.at("granularity").get<std::string>());
+    auto g = spec::parse_granularity(j.at("granularity").get<std::string>());
     if (!g.ok()) return g.status();
     o.granularity = *g;
     o.budgets = j.at("budgets").get<std::vector<int64_t>>();
@@ -52,7 +54,6 @@ Result<MaskedOptions> masked_options_from_json(const nlohmann::json& j) {
     return Status::corruption(std::string("masked options: ") + e.what());
   }
   if (o.budgets.empty()) return Status::corruption("linearize options: no budgets");
-  if (o.method != "snl" && o.method != "senet") return Status::corruption("linearize options: method " + o.method);
   return o;
 }
 
@@ -70,7 +71,7 @@ class MaskedStrategy : public Strategy {
 
   std::string blocked(const Seen& seen) const override {
     for (uint64_t seed : seeds()) {
-      auto it = seen.find(storage::trial_id(baseline(seed)));
+      auto it = seen.find(spec::trial_id(baseline(seed)));
       if (it != seen.end() && it->second.state == TrialState::kFailed)
         return "the baseline of seed " + std::to_string(seed) + " failed: its masks cannot be learned";
     }
@@ -81,10 +82,10 @@ class MaskedStrategy : public Strategy {
   std::vector<Decision> decisions(const Seen& seen) const override {
     std::vector<Decision> out;
     for (uint64_t seed : seeds()) {
-      std::string base = storage::trial_id(baseline(seed));
+      std::string base = spec::trial_id(baseline(seed));
       for (int64_t budget : o_.budgets) {
         const TrialSpec m = mask_phase(seed, budget, base);
-        const std::string id = storage::trial_id(m);
+        const std::string id = spec::trial_id(m);
         if (o_.chain) base = id;
         auto it = seen.find(id);
         if (it == seen.end() || it->second.state != TrialState::kDone || !it->second.result.mask) {
@@ -94,7 +95,7 @@ class MaskedStrategy : public Strategy {
         const auto& r = it->second.result;
         const int64_t epochs = static_cast<int64_t>(r.epochs.size());
         const bool reached =
-            o_.method == "senet" || (!r.epochs.empty() && r.epochs.back().relus && *r.epochs.back().relus <= budget);
+            o_.method == spec::LinearizeMethod::kSenet || (!r.epochs.empty() && r.epochs.back().relus && *r.epochs.back().relus <= budget);
         out.push_back({fmt::format("mask {} seed {}", budget, seed),
                        {{"trial", id}, {"relus", r.relus}, {"epochs", epochs}, {"digest", r.mask->digest},
                         {"l1_weight", r.epochs.empty() || !r.epochs.back().l1_weight ? 0.0 : *r.epochs.back().l1_weight}},
@@ -121,17 +122,17 @@ class MaskedStrategy : public Strategy {
   // larger budget's mask phase), distilled from the seed's baseline.
   TrialSpec mask_phase(uint64_t seed, int64_t budget, const std::string& base) const {
     TrialSpec s = baseline(seed);
-    s.job.model.masks = nn::ReluMasks{o_.granularity, true, {}, ""};
+    s.job.model.masks = spec::ReluMasks{o_.granularity, true, {}, ""};
     auto& t = s.job.train;
-    t.optimizer = "adam";
+    t.optimizer = spec::OptimizerKind::kAdam;
     t.lr = o_.mask_lr;
     t.weight_decay = 0;
-    t.schedule = "constant";
+    t.schedule = spec::Schedule::kConstant;
     t.warmup_epochs = 0;
     t.milestones.clear();
     t.epochs = o_.mask_epochs;
     t.horizon = 0;
-    t.kd.form = "sum";
+    t.kd.form = spec::KdForm::kSum;
     t.linearize.budget = budget;
     t.linearize.lambda = o_.lambda;
     t.linearize.growth = o_.lambda_growth;
@@ -139,42 +140,42 @@ class MaskedStrategy : public Strategy {
     t.linearize.threshold = o_.threshold;
     t.linearize.alpha_lr = o_.alpha_lr;
     t.linearize.method = o_.method;
-    s.teacher = storage::trial_id(baseline(seed));
+    s.teacher = spec::trial_id(baseline(seed));
     s.base = base;
     return s;
   }
 
   // The network fine-tuned under `masks`, from its mask phase `mask_id`.
-  TrialSpec finetune(uint64_t seed, const nn::ReluMasks& masks, const std::string& mask_id) const {
+  TrialSpec finetune(uint64_t seed, const spec::ReluMasks& masks, const std::string& mask_id) const {
     TrialSpec s = baseline(seed);
     s.job.model.masks = masks;
     auto& t = s.job.train;
-    t.optimizer = "sgd";
+    t.optimizer = spec::OptimizerKind::kSgd;
     t.lr = o_.finetune_lr;
     t.momentum = 0.9;
     t.nesterov = false;
     t.weight_decay = 5e-4;
-    t.schedule = "cosine";
+    t.schedule = spec::Schedule::kCosine;
     t.warmup_epochs = 0;
     t.milestones.clear();
     t.epochs = o_.finetune_epochs;
     t.horizon = 0;
-    t.kd.form = "sum";
-    s.teacher = storage::trial_id(baseline(seed));
+    t.kd.form = spec::KdForm::kSum;
+    s.teacher = spec::trial_id(baseline(seed));
     s.base = mask_id;
     return s;
   }
 
   // A stand-in for a mask not learned yet: its budget spread over the sites in
   // proportion to their size (for plan --all's counts and costs).
-  nn::ReluMasks nominal_masks(int64_t budget) const {
-    nn::ReluMasks m{o_.granularity, false, {}, std::string(64, '0')};
-    const auto sites = *nn::relu_sites(c_.base.model);
+  spec::ReluMasks nominal_masks(int64_t budget) const {
+    spec::ReluMasks m{o_.granularity, false, {}, std::string(64, '0')};
+    const auto sites = *spec::relu_sites(c_.base.model);
     int64_t total = 0;
     for (const auto& s : sites) total += s.full();
     for (const auto& s : sites) {
-      const int64_t per_unit = nn::relus_per_unit(o_.granularity, s.height, s.width);
-      const int64_t units = nn::mask_units(o_.granularity, s.channels, s.height, s.width);
+      const int64_t per_unit = spec::relus_per_unit(o_.granularity, s.height, s.width);
+      const int64_t units = spec::mask_units(o_.granularity, s.channels, s.height, s.width);
       m.kept[s.name] = std::min(units, budget * s.full() / std::max<int64_t>(total, 1) / per_unit);
     }
     return m;
@@ -195,8 +196,8 @@ class MaskedStrategy : public Strategy {
         // The fine-tuning is planned once its mask is learned and stored.
         auto it = seen->find(mask_id);
         if (it == seen->end() || it->second.state != TrialState::kDone || !it->second.result.mask) continue;
-        const nn::ReluMasks& learned = *it->second.result.mask;
-        auto stored = it->second.artifacts.find("mask");
+        const spec::ReluMasks& learned = *it->second.result.mask;
+        auto stored = it->second.artifacts.find(spec::ArtifactKind::kMask);
         if (stored == it->second.artifacts.end() || stored->second != learned.digest) continue;
         plan.add(finetune(seed, learned, mask_id), Role::kFinetune);
       }
@@ -220,11 +221,11 @@ std::vector<std::string> masked_keys() {
 
 Status read_masked_options(const ConfigReader& r, const YAML::Node& sr, const SweepConfig& c, MaskedOptions& o) {
   if (sr["granularity"])
-    DR_RETURN_IF_ERROR(r.choice(sr["granularity"], "search.granularity", "pixel or channel", nn::parse_granularity,
+    DR_RETURN_IF_ERROR(r.choice(sr["granularity"], "search.granularity", "pixel or channel", spec::parse_granularity,
                                 o.granularity));
   if (!sr["budgets"]) return r.error(sr, "search.budgets", "missing: the ReLU counts to learn masks for");
   DR_RETURN_IF_ERROR(r.list(sr["budgets"], "search.budgets", "ReLU counts", o.budgets));
-  const int64_t full = nn::count(c.base.model)->relus;
+  const int64_t full = spec::count(c.base.model)->relus;
   for (size_t i = 0; i < o.budgets.size(); ++i)
     if (o.budgets[i] < 1 || o.budgets[i] >= full)
       return r.error(sr["budgets"][i], "search.budgets",
@@ -256,6 +257,16 @@ Status read_masked_options(const ConfigReader& r, const YAML::Node& sr, const Sw
   DR_RETURN_IF_ERROR(integer("finetune_epochs", o.finetune_epochs, 1, "an integer >= 1"));
   DR_RETURN_IF_ERROR(number("finetune_lr", o.finetune_lr, 1e-12, 10, "a learning rate > 0"));
   return Status();
+}
+
+Presentation masked_presentation(SeriesStyle style) {
+  Presentation p;
+  p.series = {std::move(style)};
+  p.budgets = [](const nlohmann::json& options) {
+    auto o = masked_options_from_json(options);
+    return o.ok() ? o->budgets : std::vector<int64_t>{};
+  };
+  return p;
 }
 
 std::unique_ptr<Strategy> masked_strategy(const SweepConfig& config, MaskedOptions options) {

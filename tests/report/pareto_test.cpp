@@ -1,12 +1,13 @@
-#include "search/pareto.h"
+#include "report/pareto.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <random>
 
-namespace deepreduce::search {
+namespace deepreduce::report {
 namespace {
+
 
 std::vector<std::string> ids(const std::vector<Point>& ps) {
   std::vector<std::string> out;
@@ -85,4 +86,4 @@ TEST(ReferenceCurveTest, IsoAccuracySavingAndIsoReluGain) {
 }
 
 }  // namespace
-}  // namespace deepreduce::search
+}  // namespace deepreduce::report

@@ -1,6 +1,6 @@
 // Reports from a real store: the front is non-dominated and built from
 // full-schedule results only; the files a person opens are written.
-#include "search/report.h"
+#include "report/report.h"
 
 #include <gtest/gtest.h>
 
@@ -14,8 +14,10 @@
 #include "spec/relu_plan.h"
 #include "tests/test_dirs.h"
 
-namespace deepreduce::search {
+namespace deepreduce::report {
 namespace {
+
+using namespace deepreduce::search;  // the sweeps and strategies the reports are made of
 
 std::string slurp(const std::filesystem::path& p) {
   std::ifstream in(p);
@@ -54,7 +56,7 @@ class ReportTest : public ::testing::Test {
     store_.reset();
     std::filesystem::remove_all(dir_);
   }
-  std::string done(storage::TrialSpec spec, double top1) {
+  std::string done(spec::TrialSpec spec, double top1) {
     auto added = store_->add_trials(config_.name, {spec});
     EXPECT_TRUE(added.ok()) << added.status().message();
     const std::string id = (*added)[0].id;
@@ -64,9 +66,9 @@ class ReportTest : public ::testing::Test {
     EXPECT_TRUE(store_->complete(id, "w", leased->attempt, "0123456789abcdef0123456789abcdef", {{"top1", top1}}, std::nullopt).ok());
     return id;
   }
-  storage::TrialSpec culled(const std::vector<std::string>& stages) {
-    storage::TrialSpec s = baseline_trial(config_);
-    s.job.model = *nn::cull(s.job.model, stages);
+  spec::TrialSpec culled(const std::vector<std::string>& stages) {
+    spec::TrialSpec s = baseline_trial(config_);
+    s.job.model = *spec::cull(s.job.model, stages);
     return s;
   }
   std::filesystem::path dir_;
@@ -79,11 +81,11 @@ TEST_F(ReportTest, TheFrontIsNonDominatedAndLeavesOutShortenedRungs) {
   const std::string a = done(culled({"stem"}), 89);
   done(culled({"s4"}), 80);                       // more ReLUs than a, less accurate: dominated
   const std::string c = done(culled({"stem", "s1"}), 85);
-  storage::TrialSpec rung = culled({"stem", "s1", "s2"});
+  spec::TrialSpec rung = culled({"stem", "s1", "s2"});
   rung.job.train.epochs = 1;
   rung.job.train.horizon = 4;
   const std::string r = done(rung, 99);           // a 1-epoch rung: evidence, not a result
-  storage::TrialSpec kd = culled({"stem", "s1", "s2"});
+  spec::TrialSpec kd = culled({"stem", "s1", "s2"});
   kd.teacher = base;
   const std::string k = done(kd, 70);
 
@@ -109,11 +111,11 @@ TEST_F(ReportTest, WritesTheHtmlPlotTablesAndCsvs) {
   const std::string base = done(baseline_trial(config_), 90);
   done(culled({"stem"}), 89);
   // A pruned baseline, and the criticality study's stem network.
-  storage::TrialSpec pruned = baseline_trial(config_);
+  spec::TrialSpec pruned = baseline_trial(config_);
   pruned.job.model = (*make_strategy(config_))->propose({})->back().spec.job.model;
   ASSERT_FALSE(pruned.job.model.widths.empty());
   pruned.base = base;
-  pruned.prune = *storage::prune_spec_from_json({{"criterion", "fpgm"}, {"macs_target", 0.5}});
+  pruned.prune = *spec::prune_spec_from_json({{"criterion", "fpgm"}, {"macs_target", 0.5}});
   done(pruned, 88);
   done(criticality_trials(baseline_trial(config_), {false})[0].spec, 60);
   done(culled({"stem", "s1"}), 80);
@@ -189,17 +191,17 @@ TEST_F(ReportTest, WritesTheHtmlPlotTablesAndCsvs) {
 // accuracy gain at its ReLU count.
 TEST_F(ReportTest, TheReluFigureDrawsTheSavingAndTheGainAgainstPruning) {
   const std::string base = done(baseline_trial(config_), 90);
-  storage::TrialSpec pruned = baseline_trial(config_);
+  spec::TrialSpec pruned = baseline_trial(config_);
   pruned.job.model = (*make_strategy(config_))->propose({})->back().spec.job.model;
   pruned.base = base;
-  pruned.prune = *storage::prune_spec_from_json({{"criterion", "l1"}, {"macs_target", 0.5}});
+  pruned.prune = *spec::prune_spec_from_json({{"criterion", "l1"}, {"macs_target", 0.5}});
   done(pruned, 70);
   done(culled({"stem", "s1"}), 85);
   auto report = build_report(*store_);
   ASSERT_TRUE(report.ok()) << report.status().message();
   const std::string svg = plot_svg(*report);
-  const double saving = static_cast<double>(nn::count(pruned.job.model)->relus) /
-                        static_cast<double>(nn::count(culled({"stem", "s1"}).job.model)->relus);
+  const double saving = static_cast<double>(spec::count(pruned.job.model)->relus) /
+                        static_cast<double>(spec::count(culled({"stem", "s1"}).job.model)->relus);
   EXPECT_NE(svg.find("ReLU saving at 70.00%: " + text_of_saving(saving) + "x fewer"), std::string::npos) << svg;
   EXPECT_NE(svg.find(" ReLUs: +15.00 points (85.00% against 70.00%)"), std::string::npos);
   EXPECT_NE(svg.find("arrows: the front against channel pruning"), std::string::npos);
@@ -245,9 +247,9 @@ TEST_F(ReportReferencesTest, OnlyTheSetsOfTheExperimentsTaskAreDrawn) {
                                       "sphynx-tiny-imagenet (any architecture on tiny-imagenet)",
                                       "cryptonas-cifar10 (any architecture on cifar10)"}));
   // The S2-only network: its ReLU count is the stage's exact count.
-  nn::ModelSpec only_s2;
+  spec::ModelSpec only_s2;
   only_s2.classes = 100;
-  auto counts = nn::count(*nn::only(only_s2, "s2"));
+  auto counts = spec::count(*spec::only(only_s2, "s2"));
   ASSERT_TRUE(counts.ok());
   bool found = false;
   for (const auto& q : report->references) found |= q.relus == counts->relus && q.top1 == 67.63;
@@ -309,14 +311,14 @@ TEST(ReportSeedsTest, ANetworkTrainedPerSeedIsOnePointWithMeanAndSpread) {
   ASSERT_TRUE(store->put_experiment({c->name, c->yaml_text, "deepreduce", 0, storage::kSchemaVersion, "", to_json(*c)}).ok());
   auto planned = (*make_strategy(*c))->propose({});
   ASSERT_TRUE(planned.ok());
-  std::vector<storage::TrialSpec> specs;
+  std::vector<spec::TrialSpec> specs;
   for (const auto& p : *planned) specs.push_back(p.spec);
   ASSERT_TRUE(store->add_trials(c->name, specs).ok());
   ASSERT_TRUE(store->unblock_ready().ok());
   // Both baselines: 90 (seed 3) and 86 (seed 1).
   std::map<uint64_t, std::string> base;
   for (const auto& p : *planned)
-    if (p.role == storage::Role::kBaseline) base[p.spec.job.train.seed] = storage::trial_id(p.spec);
+    if (p.role == spec::Role::kBaseline) base[p.spec.job.train.seed] = spec::trial_id(p.spec);
   ASSERT_EQ(base.size(), 2u);
   const std::string token(32, 'a');
   for (const auto& [seed, id] : base) {
@@ -345,4 +347,4 @@ TEST(ReportSeedsTest, ANetworkTrainedPerSeedIsOnePointWithMeanAndSpread) {
 }
 
 }  // namespace
-}  // namespace deepreduce::search
+}  // namespace deepreduce::report

@@ -14,16 +14,16 @@
 #include <vector>
 
 #include "common/status.h"
-#include "search/pareto.h"
+#include "report/pareto.h"
 #include "search/strategy.h"
 #include "storage/export.h"
 #include "storage/store.h"
 
-namespace deepreduce::search {
+namespace deepreduce::report {
 
 struct ReportPoint {
-  // series: "without KD", "with KD" (DeepReDuce's), else the method's name
-  // ("learned linearization", "channel pruning").
+  // series: what its method's presentation calls it (search/registry.h):
+  // "without KD", "with KD" (DeepReDuce's), else the method's name.
   std::string id, plan, series;
   std::string method;  // the front it belongs to: "DeepReDuce", "learned linearization", "channel pruning", ...
   int64_t relus = 0, macs = 0, params = 0;
@@ -32,7 +32,7 @@ struct ReportPoint {
   double alpha = 1, rho = 1;
   bool kd = false;
   int64_t relu_layers = 0;
-  nn::PiCost pi;  // estimated under Report::protocol
+  spec::PiCost pi;  // estimated under Report::protocol
   // With train.seeds: the network was trained `seeds` times; top1 and val_top1
   // are means, top1_std the sample standard deviation of test top-1, and id
   // the trial of its first (smallest) seed.
@@ -41,13 +41,13 @@ struct ReportPoint {
   std::vector<std::string> seed_ids;
 };
 
-// One row of the seed's pruning comparison: a pruned network against the
-// DeepReDuce network nearest to it in MACs.
+// One row of the comparison with a baseline method (channel pruning): its
+// network against the network of the report's front nearest to it in MACs.
 struct PruningRow {
-  std::string method;  // "L1 to 50% MACs", "FPGM rate 0.3", + " + KD"
+  std::string method;  // the strategy's row label: "L1 to 50% MACs", "FPGM rate 0.3", + " + KD"
   std::optional<double> baseline_top1;
   ReportPoint pruned;
-  std::optional<ReportPoint> nearest;  // on the DeepReDuce front, nearest in MACs
+  std::optional<ReportPoint> nearest;  // on the report's front, nearest in MACs
 };
 
 struct Report {
@@ -59,10 +59,12 @@ struct Report {
   std::vector<storage::Experiment> experiments;
   std::vector<storage::TrialRow> trials;
   std::vector<ReportPoint> points;  // full-fidelity done trials
-  // The DeepReDuce front (pruning and other methods excluded; without any
-  // DeepReDuce network, the first other search method's), ReLUs ascending.
+  // The primary method's front (search/registry.h's Presentation: DeepReDuce;
+  // without any such network, the first other non-baseline method's), ReLUs
+  // ascending, and its method.
   std::vector<ReportPoint> front;
-  // Each method's own front, DeepReDuce's first and channel pruning's last.
+  std::string front_method;
+  // Each method's own front: primary methods' first, baselines' last.
   struct MethodFront {
     std::string method;
     std::vector<ReportPoint> points;
@@ -70,12 +72,12 @@ struct Report {
   std::vector<MethodFront> fronts;
   // The latency view: the protocol the estimates use (the config's pi_cost,
   // else delphi) and the front in estimated online seconds against top-1.
-  nn::PiProtocol protocol = *nn::pi_preset("delphi");
+  spec::PiProtocol protocol = *spec::pi_preset("delphi");
   std::vector<ReportPoint> latency_front;  // online seconds ascending
   std::optional<ReportPoint> baseline;  // the all-ReLU network without KD
-  CriticalityTable criticality;
+  search::CriticalityTable criticality;
   std::vector<PruningRow> pruning;
-  std::vector<ReferencePoint> references;  // those measured on this experiment's task (or with none given)
+  std::vector<search::ReferencePoint> references;  // those measured on this experiment's task (or with none given)
   // Built-in sets of another task, left off the plot: "NAME (ARCH on DATASET)".
   std::vector<std::string> references_left_out;
   double hypervolume = 0;  // of the front, in (log10 ReLUs, top-1), against (baseline ReLUs x 10, 0)
@@ -83,9 +85,10 @@ struct Report {
   // The same per method (the strategy that planned each trial: a baseline
   // several methods share counts once, under the method that planned it first).
   std::map<std::string, int64_t> epochs_by_method;
-  // The ReLU budgets the experiments' learned-linearization methods aimed at
-  // (search.budgets), ascending: the report compares every method's best
-  // network within each (chosen on validation, quoted on test).
+  // The ReLU budgets the experiments' methods aimed at (learned
+  // linearization's search.budgets, through their presentation), ascending:
+  // the report compares every method's best network within each (chosen on
+  // validation, quoted on test).
   std::vector<int64_t> budgets;
   // Done trials no config in the store plans any more (left out of every front).
   int64_t retired = 0;
@@ -121,4 +124,4 @@ std::string latency_svg(const Report& report);
 std::string pareto_csv(const Report& report);
 std::string criticality_csv(const Report& report);
 
-}  // namespace deepreduce::search
+}  // namespace deepreduce::report

@@ -1,11 +1,11 @@
-#include "search/pareto.h"
+#include "report/pareto.h"
 
 #include <limits>
 
 #include <algorithm>
 #include <cmath>
 
-namespace deepreduce::search {
+namespace deepreduce::report {
 
 bool dominates(const Point& a, const Point& b) {
   return a.relus <= b.relus && a.accuracy >= b.accuracy && (a.relus < b.relus || a.accuracy > b.accuracy);
@@ -78,4 +78,4 @@ std::optional<double> accuracy_gain_at_relus(const std::vector<Point>& ours, con
   return *a - *b;
 }
 
-}  // namespace deepreduce::search
+}  // namespace deepreduce::report

@@ -5,10 +5,10 @@
 #include <fmt/format.h>
 #include <string>
 
-#include "common/text.h"
-#include "search/report.h"
+#include "common/utf8.h"
+#include "report/report.h"
 
-namespace deepreduce::search::text {
+namespace deepreduce::report::text {
 
 // Escaped for HTML and SVG text and attributes.
 // For HTML and SVG (XML): markup escaped, and what XML cannot hold at all
@@ -44,4 +44,4 @@ inline std::string top1_text(const ReportPoint& p) {
   return fmt::format("{:.2f}", p.top1) + " \u00b1 " + fmt::format("{:.2f}", p.top1_std) + " (n=" + std::to_string(p.seeds) + ")";
 }
 
-}  // namespace deepreduce::search::text
+}  // namespace deepreduce::report::text

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace deepreduce::search {
+namespace deepreduce::report {
 
 struct Point {
   int64_t relus = 0;
@@ -53,4 +53,4 @@ std::optional<double> relu_saving_at_accuracy(const std::vector<Point>& ours, co
 std::optional<double> accuracy_gain_at_relus(const std::vector<Point>& ours, const std::vector<Point>& reference,
                                              int64_t relus);
 
-}  // namespace deepreduce::search
+}  // namespace deepreduce::report

@@ -1,4 +1,4 @@
-#include "search/figures.h"
+#include "report/figures.h"
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -15,12 +15,13 @@
 #include <optional>
 
 #include "common/files.h"
-#include "common/text.h"
-#include "search/report_text.h"
+#include "common/format.h"
+#include "report/text.h"
+#include "search/registry.h"
 
 extern char** environ;
 
-namespace deepreduce::search {
+namespace deepreduce::report {
 namespace {
 
 using text::esc;
@@ -30,15 +31,33 @@ struct Style {
   std::string series, color, shape;
 };
 
-// This project's own series, filled markers: DeepReDuce's networks without
-// and with KD, then each other method's.
+// This project's own series, filled markers, as each strategy presents its
+// networks (search/registry.h), in the registry's order.
 const std::vector<Style>& styles() {
-  static const std::vector<Style> kStyles = {{"without KD", "#1f77b4", "circle"},
-                                             {"with KD", "#ff7f0e", "square"},
-                                             {"learned linearization", "#9467bd", "filled-diamond"},
-                                             {"SENet-style linearization", "#8c564b", "filled-diamond"},
-                                             {"channel pruning", "#d62728", "triangle"}};
+  static const std::vector<Style> kStyles = [] {
+    std::vector<Style> out;
+    for (const auto& def : search::strategy_registry())
+      for (const auto& s : def.presentation.series)
+        if (std::none_of(out.begin(), out.end(), [&](const Style& o) { return o.series == s.name; }))
+          out.push_back({s.name, s.color, s.shape});
+    return out;
+  }();
   return kStyles;
+}
+
+// Whether a method's networks are a baseline the others are measured against.
+bool is_baseline(const std::string& method) {
+  const search::StrategyDef* def = search::strategy_of_method(method);
+  return def && def->presentation.baseline;
+}
+
+// The primary method's two series, without and with KD (its per-KD fronts,
+// its criticality study); null when no strategy presents one.
+const search::Presentation* kd_presentation() {
+  for (const auto& def : search::strategy_registry())
+    if (def.presentation.primary && def.presentation.kd_series && def.presentation.series.size() == 2)
+      return &def.presentation;
+  return nullptr;
 }
 
 // A series' style; a method without one of its own gets a grey disc.
@@ -62,7 +81,7 @@ std::vector<Style> our_styles(const Report& r) {
 
 // Published series, open markers: one colour and shape each, in the order
 // the report lists them (the palette repeats past its end).
-std::vector<Style> reference_styles(const std::vector<ReferencePoint>& refs) {
+std::vector<Style> reference_styles(const std::vector<search::ReferencePoint>& refs) {
   static const std::pair<const char*, const char*> kPalette[] = {
       {"#555555", "diamond"}, {"#8c564b", "down"},   {"#e377c2", "cross"},          {"#17becf", "open-square"},
       {"#9467bd", "open-circle"}, {"#bcbd22", "plus"}, {"#2f4f4f", "open-triangle"}};
@@ -271,8 +290,9 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
   std::vector<std::pair<double, double>> overall;
   for (const auto& p : o.front) overall.push_back({o.x(p), p.top1});
   std::vector<std::string> kd_fronts;  // the per-KD fronts drawn, for the legend
-  if (o.relu_figure)
-    for (const char* series : {"without KD", "with KD"}) {
+  if (o.relu_figure && kd_presentation())
+    for (const auto& kd_series : kd_presentation()->series) {
+      const std::string& series = kd_series.name;
       std::vector<std::pair<double, double>> pts;
       const auto front = front_of(
           r.points, [&](const ReportPoint& p) { return p.series == series; },
@@ -283,11 +303,12 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
       kd_fronts.push_back(series);
     }
   s += staircase(f, overall, "#2a9d4b", false);
-  // The other methods' fronts, each in its colour, beside DeepReDuce's.
+  // The other methods' fronts, each in its colour, beside the primary one's.
   std::vector<std::string> method_fronts;
   if (o.relu_figure)
     for (const auto& mf : r.fronts) {
-      if (mf.method == "DeepReDuce" || mf.points.size() < 2) continue;
+      const search::StrategyDef* def = search::strategy_of_method(mf.method);
+      if ((def && def->presentation.primary) || mf.points.size() < 2) continue;  // drawn per KD setting above
       bool same = mf.points.size() == o.front.size();
       for (size_t i = 0; same && i < mf.points.size(); ++i) same = mf.points[i].id == o.front[i].id;
       if (same) continue;  // the report's front, drawn above
@@ -346,7 +367,7 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
       against = what;
     };
     for (const auto& p : r.points)
-      if (p.series == "channel pruning") consider(p.relus, p.top1, "channel pruning");
+      if (is_baseline(p.method)) consider(p.relus, p.top1, p.method);
     if (!q)
       for (const auto& ref : r.references) consider(ref.relus, ref.top1, ref.label);
     if (q && q->first > 0) {
@@ -476,16 +497,20 @@ std::string latency_svg(const Report& r) {
 std::string macs_svg(const Report& r) {
   if (r.pruning.empty()) return "";
   ScatterOptions o;
-  o.title = figure_title(r, "MACs against accuracy, DeepReDuce and channel pruning");
+  std::vector<std::string> baselines;
+  for (const auto& row : r.pruning)
+    if (std::find(baselines.begin(), baselines.end(), row.pruned.method) == baselines.end())
+      baselines.push_back(row.pruned.method);
+  o.title = figure_title(r, fmt::format("MACs against accuracy, {} and {}", r.front_method, fmt::join(baselines, " and ")));
   o.xlabel = "MACs per image (log scale)";
   o.x = [](const ReportPoint& p) { return static_cast<double>(p.macs); };
   o.tick = [](double v) { return si(static_cast<int64_t>(std::llround(v))); };
   o.references_by_macs = true;
-  // DeepReDuce's best accuracy for its MACs, the curve pruning is judged against.
+  // The best accuracy of the other methods for their MACs, the curve the baselines are judged against.
   o.front = front_of(
-      r.points, [](const ReportPoint& p) { return p.series != "channel pruning"; },
+      r.points, [](const ReportPoint& p) { return !is_baseline(p.method); },
       [](const ReportPoint& p) { return p.macs; });
-  o.front_label = "DeepReDuce front in MACs";
+  o.front_label = r.front_method + " front in MACs";
   return scatter(r, o);
 }
 
@@ -508,6 +533,10 @@ std::string criticality_svg(const Report& r) {
                    left, Y(y), left + pw, left - 6, Y(y) + 4, y);
   fmt::format_to(out, "<text transform='translate(16,{:g}) rotate(-90)' text-anchor='middle'>{} top-1 (%)</text>\n",
                  top + ph / 2, r.validation ? "validation" : "test");
+  // The bars in the primary method's colours, without and with KD.
+  const search::Presentation* shown = kd_presentation();
+  const Style plain = shown ? style_of(shown->series[0].name) : Style{"without KD", "#7f7f7f", "circle"};
+  const Style kd = shown ? style_of(shown->series[1].name) : Style{"with KD", "#bfbfbf", "square"};
   const double slot = pw / static_cast<double>(rows.size()), bar = std::min(28.0, slot / 3);
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& row = rows[i];
@@ -519,8 +548,8 @@ std::string criticality_svg(const Report& r) {
                      "<text x='{:g}' y='{:g}' text-anchor='middle' font-size='10'>{:.1f}</text>\n",
                      x, Y(*v), bar, top + ph - Y(*v), color, row.stage, what, *v, x + bar / 2, Y(*v) - 4, *v);
     };
-    draw(row.top1, cx - bar - 1, style_of("without KD").color, "without KD");
-    draw(row.top1_kd, cx + 1, style_of("with KD").color, "with KD");
+    draw(row.top1, cx - bar - 1, plain.color, plain.series.c_str());
+    draw(row.top1_kd, cx + 1, kd.color, kd.series.c_str());
     fmt::format_to(out, "<text x='{:g}' y='{:g}' text-anchor='middle'>{} ({})</text>", cx, top + ph + 16, esc(row.stage),
                    si(row.relus));
     if (row.rank)
@@ -542,14 +571,14 @@ std::string criticality_svg(const Report& r) {
                          r.criticality.none_top1;
   const bool any_kd = std::any_of(rows.begin(), rows.end(), [](const auto& x) { return x.top1_kd.has_value(); }) ||
                       r.criticality.none_top1_kd;
-  auto legend = [&](double y, const char* series) {
+  auto legend = [&](double y, const Style& series) {
     fmt::format_to(out, "<rect x='{:g}' y='{:g}' width='12' height='12' fill='{}'/><text x='{:g}' y='{:g}'>{}</text>\n",
-                   lx, y, style_of(series).color, lx + 18, y + 10, series);
+                   lx, y, series.color, lx + 18, y + 10, esc(series.series));
   };
-  if (any_plain) legend(top + 4, "without KD");
-  if (any_kd) legend(top + 24, "with KD");
-  none_line(r.criticality.none_top1, style_of("without KD").color, "no ReLUs", top + 58);
-  none_line(r.criticality.none_top1_kd, style_of("with KD").color, "no ReLUs, KD", top + 78);
+  if (any_plain) legend(top + 4, plain);
+  if (any_kd) legend(top + 24, kd);
+  none_line(r.criticality.none_top1, plain.color, "no ReLUs", top + 58);
+  none_line(r.criticality.none_top1_kd, kd.color, "no ReLUs, KD", top + 78);
   fmt::format_to(out,
                  "<text x='{:g}' y='{:g}' text-anchor='middle'>stage (its ReLUs); rank 1 is the least critical, culled "
                  "first (metric {})</text>\n",
@@ -584,4 +613,4 @@ Result<std::vector<std::string>> write_figures(const Report& r, const std::strin
   return written;
 }
 
-}  // namespace deepreduce::search
+}  // namespace deepreduce::report

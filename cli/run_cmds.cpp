@@ -1,4 +1,4 @@
-// The commands that train inside the process: `worker` and `run` (a
+// deepreduce worker / run: the commands that train (a worker, and run: a
 // coordinator with local workers). Built into deepreduce-torch, which
 // `deepreduce` runs for them.
 #include <filesystem>
@@ -120,13 +120,13 @@ namespace {
 // (under --data-root when given, as the worker does): checked, not read.
 Status local_data_readable(const Experiment& list, const std::string& data_root) {
   std::set<std::pair<std::string, std::string>> wanted;
-  auto add = [&](const train::DataOptions& d) {
-    wanted.insert({d.dataset, train::data_dir_under_root(data_root, d.dataset, d.data_dir)});
+  auto add = [&](const spec::DataOptions& d) {
+    wanted.insert({d.dataset, spec::data_dir_under_root(data_root, d.dataset, d.data_dir)});
   };
   if (list.sweep) add(list.sweep->base.data);
   for (const auto& t : list.trials) add(t.job.data);
   for (const auto& [dataset, dir] : wanted)
-    if (Status s = train::check_data_files(dataset, dir); !s.ok()) return s;
+    if (Status s = spec::check_data_files(dataset, dir); !s.ok()) return s;
   return Status();
 }
 
@@ -182,7 +182,7 @@ int run_main(int argc, char** argv) {
     return kExitFailure;
   }
   if (*page) (*page)->attach(*store);
-  std::vector<storage::TrialSpec>().swap(list->trials);  // stored now: the store is the truth
+  std::vector<spec::TrialSpec>().swap(list->trials);  // stored now: the store is the truth
   zmq::context_t context;
   co.bind = "inproc://deepreduce-run";
   co.log = logger("run");

@@ -14,11 +14,11 @@
 namespace deepreduce::search {
 
 struct MaskedOptions {
-  std::string method = "snl";  // train.linearize.method of the mask phases: snl | senet
+  spec::LinearizeMethod method = spec::LinearizeMethod::kSnl;  // train.linearize.method of the mask phases
   // Each mask phase starts from the next larger budget's (SNL's chain); else
   // every one starts from the trained baseline.
   bool chain = true;
-  nn::MaskGranularity granularity = nn::MaskGranularity::kPixel;
+  spec::MaskGranularity granularity = spec::MaskGranularity::kPixel;
   std::vector<int64_t> budgets;  // descending
   double lambda = 1e-5;          // snl: the initial L1 weight
   double lambda_growth = 1.1;
@@ -38,6 +38,10 @@ std::vector<std::string> masked_keys();
 // Reads them from a search entry; each checked where it is written.
 Status read_masked_options(const ConfigReader& r, const YAML::Node& search, const SweepConfig& config,
                            MaskedOptions& o);
+
+// The presentation of a strategy of this kind: one series in `style`, and
+// its options' budgets as rows of the report's per-budget table.
+Presentation masked_presentation(SeriesStyle style);
 
 std::unique_ptr<Strategy> masked_strategy(const SweepConfig& config, MaskedOptions options);
 // StrategyDef::load and ::make of every strategy of this kind: its stored

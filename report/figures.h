@@ -18,9 +18,9 @@
 #include <vector>
 
 #include "common/status.h"
-#include "search/report.h"
+#include "report/report.h"
 
-namespace deepreduce::search {
+namespace deepreduce::report {
 
 // "" when the report has nothing to draw in that figure (no criticality
 // study, no pruning).
@@ -33,4 +33,4 @@ std::string macs_svg(const Report& report);
 // missing rsvg-convert is said in `note`, a failing one is an error.
 Result<std::vector<std::string>> write_figures(const Report& report, const std::string& dir, std::string* note);
 
-}  // namespace deepreduce::search
+}  // namespace deepreduce::report
