@@ -3,8 +3,10 @@
 #include <rocksdb/db.h>
 
 #include <algorithm>
+#include <ctime>
 #include <filesystem>
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include "common/clock.h"
@@ -94,7 +96,10 @@ Result<RepairReport> repair_store(const std::string& path, const RepairOptions& 
     rep.records_repaired = true;
     // Nothing is destroyed: the damaged files are kept beside the store.
     const fs::path dir(path);
-    rep.kept_in = (dir / fmt::format("damaged-{}", now_ms())).string();
+    // damaged-20261207T063012Z (UTC), one folder per repair.
+    const std::string stamp = fmt::format("{:%Y%m%dT%H%M%SZ}", fmt::gmtime(static_cast<std::time_t>(now_ms() / 1000)));
+    rep.kept_in = (dir / ("damaged-" + stamp)).string();
+    for (int n = 2; fs::exists(rep.kept_in); ++n) rep.kept_in = (dir / fmt::format("damaged-{}-{}", stamp, n)).string();
     DR_RETURN_IF_ERROR(copy_files(db_files(dir), rep.kept_in));
     const auto checkpoints = list_checkpoints(path);
     std::string checkpoint = options.from_checkpoint == "latest" && !checkpoints.empty() ? checkpoints.back()

@@ -786,6 +786,66 @@ TEST_F(ChaosTest, ADamagedArtifactIsTrainedAgainAndBlamesNoWorker) {
   EXPECT_EQ(read("db")->get_trial(other)->state, storage::TrialState::kDone);
 }
 
+// Issue 31: the store's own log damaged the way a disk damages it (32 bytes
+// flipped in its middle). Every command says so and exits 1 instead of showing
+// a smaller experiment; repair brings every finished trial back from its
+// result and model on disk; the next run trains nothing again.
+TEST_F(ChaosTest, AFlippedStoreLogIsSaidRepairedAndNothingIsTrainedTwice) {
+  DEEPREDUCE_NEEDS_TORCH();
+  std::ofstream(dir_ / "wal.yaml")
+      << "name: wal\n"
+         "defaults: {dataset: synthetic, arch: resnet18, alpha: 0.125, blocks: [1, 1, 1, 1], epochs: 1,"
+         " train_subset: 128, test_subset: 64, batch: 64}\n"
+         "trials:\n  - name: base\n  - {name: s1, seed: 1}\n  - {name: s2, seed: 2}\n"
+         "  - {name: kd, teacher: base, cull: [stem]}\n  - {name: c, cull: [stem, s1]}\n";
+  Process first({"run", path("wal.yaml"), "--db", path("db"), "--threads", "1"}, path("first.log"));
+  ASSERT_TRUE(first.wait(240)) << first.log();
+  ASSERT_EQ(first.exit_code(), 0) << first.log();
+  // The records are in the write-ahead log (a small store is never flushed to tables).
+  fs::path log;
+  for (const auto& e : fs::directory_iterator(path("db")))
+    if (e.path().extension() == ".log" && (log.empty() || e.file_size() > fs::file_size(log))) log = e.path();
+  ASSERT_FALSE(log.empty());
+  {
+    std::fstream f(log, std::ios::in | std::ios::out | std::ios::binary);
+    const auto at = static_cast<std::streamoff>(fs::file_size(log) / 2);
+    std::string bytes(32, '\0');
+    f.seekg(at);
+    f.read(bytes.data(), 32);
+    for (auto& c : bytes) c = static_cast<char>(~c);
+    f.seekp(at);
+    f.write(bytes.data(), 32);
+  }
+  for (const std::vector<std::string>& cmd :
+       {std::vector<std::string>{"status", "--db", path("db")}, {"verify", "--db", path("db")},
+        {"report", "--db", path("db"), "--out", path("rep")}, {"run", path("wal.yaml"), "--db", path("db")}}) {
+    Process p(cmd, path("said.log"));
+    ASSERT_TRUE(p.wait(60)) << p.log();
+    EXPECT_EQ(p.exit_code(), 1) << cmd[0] << ": " << p.log();
+    EXPECT_NE(p.log().find("the store is damaged"), std::string::npos) << cmd[0] << ": " << p.log();
+    EXPECT_NE(p.log().find("deepreduce repair --db " + path("db")), std::string::npos) << cmd[0] << ": " << p.log();
+  }
+  Process repair({"repair", "--db", path("db")}, path("repair.log"));
+  ASSERT_TRUE(repair.wait(60)) << repair.log();
+  ASSERT_EQ(repair.exit_code(), 0) << repair.log();
+  EXPECT_NE(repair.log().find("records rebuilt by RocksDB's repair"), std::string::npos) << repair.log();
+  EXPECT_NE(repair.log().find("brought back from their results on disk"), std::string::npos) << repair.log();
+  Process second({"run", path("wal.yaml"), "--db", path("db"), "--threads", "1"}, path("second.log"));
+  ASSERT_TRUE(second.wait(240)) << second.log();
+  EXPECT_EQ(second.exit_code(), 0) << second.log();
+  EXPECT_EQ(second.log().find("epoch 1/1"), std::string::npos) << "a finished trial was trained again\n"
+                                                                << second.log();
+  auto s = read("db");
+  auto trials = s->list_trials();
+  ASSERT_TRUE(trials.ok());
+  EXPECT_EQ(trials->size(), 5u);
+  for (const auto& t : *trials) EXPECT_EQ(t.state, storage::TrialState::kDone) << t.spec.name;
+  s.reset();
+  Process verify({"verify", "--db", path("db")}, path("verify.log"));
+  ASSERT_TRUE(verify.wait(60));
+  EXPECT_EQ(verify.exit_code(), 0) << verify.log();
+}
+
 // A pruning base's damaged model, found when the pruning trial fetches it:
 // the base is trained again, the pruning waits for it, no worker is blamed.
 TEST_F(ChaosTest, ADamagedPruningBaseIsTrainedAgainBeforeItIsPruned) {
