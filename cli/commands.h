@@ -15,6 +15,8 @@ namespace deepreduce::cli {
 constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
+// Stopped by SIGINT or SIGTERM before it was done (128 + SIGINT, as shells report it).
+constexpr int kExitInterrupted = 130;
 
 int count_main(int argc, char** argv);
 int train_main(int argc, char** argv);
@@ -38,6 +40,10 @@ std::string report_dir_for(const std::string& db);
 std::string reference_sets_text();
 // Builds and writes the report of `store` into `dir`, prints the front and the
 // report's path to `os`; returns the path of report.html.
-Result<std::string> write_store_report(storage::Store& store, const std::string& dir, std::ostream& os);
+// Writes the report of `store` into `dir` and prints its front; `budgets`
+// (ReLU counts a user asks about) join the report's per-budget table, and for
+// each the best network within it is printed.
+Result<std::string> write_store_report(storage::Store& store, const std::string& dir, std::ostream& os,
+                                       const std::vector<int64_t>& budgets = {});
 
 }  // namespace deepreduce::cli

@@ -78,7 +78,13 @@ int keygen_main(int argc, char** argv) {
   }
   const std::string prefix = vm["out"].as<std::string>();
   std::filesystem::path parent = std::filesystem::path(prefix).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent);
+  std::error_code ec;
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (ec) {
+    std::cerr << "deepreduce keygen: --out " << prefix << ": cannot create the folder " << parent.string() << ": "
+              << ec.message() << "\n";
+    return kExitFailure;
+  }
   {
     // Mode 0600 from the first byte: the secret is never readable by others,
     // not even between creating the file and a chmod. An existing key is not overwritten.
@@ -174,6 +180,10 @@ int coordinator_main(int argc, char** argv) {
     std::cerr << "deepreduce coordinator: " << page.status().message() << " (nothing was created)\n";
     return kExitUsage;
   }
+  if (Status where = check_db_path(vm["db"].as<std::string>()); !where.ok()) {
+    std::cerr << "deepreduce coordinator: " << where.message() << " (nothing was created)\n";
+    return where.code() == Status::Code::kInvalidArgument ? kExitUsage : kExitFailure;
+  }
   if (auto opened = prepare_store(vm["db"].as<std::string>(), *list); opened.ok()) {
     store = std::move(*opened);
   } else {
@@ -186,7 +196,13 @@ int coordinator_main(int argc, char** argv) {
   // The strategy reads the store incrementally: one observer across its turns.
   auto observer = std::make_shared<search::Observer>();
   if (list->search)
-    o.expand = [raw, list, observer] { return search::expand(*raw, list->name, *list->search, *observer); };
+    o.expand = [raw, list, observer, log = o.log]() -> Result<int64_t> {
+      // Which strategy added which trials, with which roles, as phases open.
+      std::vector<spec::TrialSpec> added;
+      auto n = search::expand(*raw, list->name, *list->search, *observer, &added);
+      if (n.ok() && *n > 0) log("added " + search::added_text(added));
+      return n;
+    };
   zmq::context_t context;
   coordinator::Coordinator c(context, *store, o);
   Status s;

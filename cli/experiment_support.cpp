@@ -37,6 +37,8 @@
 #include "storage/store.h"
 #include "spec/datasets.h"
 #include "cli/experiment_support.h"
+#include "report/report.h"
+#include "search/registry.h"
 #include "search/revise.h"
 
 namespace deepreduce::cli {
@@ -61,7 +63,53 @@ std::optional<Experiment> experiment_arg(const po::variables_map& vm, const std:
     std::cerr << "deepreduce " << command << ": " << e.status().message() << "\n";
     return std::nullopt;
   }
+  // What a config cannot do as written is said before anything runs.
+  if (e->sweep)
+    for (const auto& m : e->sweep->methods)
+      if (auto def = search::find_strategy(m.strategy); def.ok() && (*def)->warnings)
+        for (const auto& w : (*def)->warnings(m.options))
+          std::cerr << "warning: " << vm["config"].as<std::string>() << ": strategy " << m.strategy << ": " << w << "\n";
   return std::move(*e);
+}
+
+namespace {
+
+// No trial waits, runs or is ready to: a rerun has nothing to do.
+bool nothing_left(storage::Store& store) {
+  for (auto state : {storage::TrialState::kPending, storage::TrialState::kBlocked, storage::TrialState::kLeased}) {
+    auto ids = store.trial_ids(state, 1);
+    if (!ids.ok() || !ids->empty()) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Status check_db_path(const std::string& db) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path target = fs::absolute(fs::path(db), ec).lexically_normal();
+  // A store already there is opened as it is (it says for itself what is wrong with it).
+  if (fs::exists(target / "CURRENT", ec)) return Status();
+  for (fs::path up = target.parent_path(); !up.empty() && up != up.root_path(); up = up.parent_path()) {
+    if (fs::exists(up / "CURRENT", ec) && fs::is_directory(up / "artifacts", ec))
+      return Status::invalid_argument("--db " + db + ": inside the store " + up.string() +
+                                      " (a store holds no other); give a folder outside it");
+    if (fs::exists(up, ec) && !fs::is_directory(up, ec))
+      return Status::invalid_argument("--db " + db + ": " + up.string() + " is a file, not a folder");
+  }
+  const fs::path parent = target.parent_path();
+  fs::create_directories(parent, ec);
+  if (ec) return Status::io_error("--db " + db + ": cannot create the folder " + parent.string() + ": " + ec.message());
+  // A filesystem that takes no files (/proc, a read-only mount) says so before anything is made.
+  const fs::path probe = parent / (".deepreduce-probe-" + std::to_string(::getpid()));
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return Status::io_error("--db " + db + ": " + parent.string() + " is not a writable folder (" +
+                            std::strerror(errno) + "); give a --db on a filesystem that takes files");
+  ::close(fd);
+  fs::remove(probe, ec);
+  return Status();
 }
 
 // Opens the store, records the experiment and adds its trials (idempotent:
@@ -91,7 +139,8 @@ Result<std::unique_ptr<storage::Store>> prepare_store(const std::string& db, con
   if (list.search) {
     // A sweep: the strategy proposes from what the store already holds (on a
     // resumed store, the phases its results opened).
-    auto created = search::expand(**store, list.name, *list.search, observer);
+    std::vector<spec::TrialSpec> added;
+    auto created = search::expand(**store, list.name, *list.search, observer, &added);
     if (!created.ok()) return created.status();
     DR_RETURN_IF_ERROR(revised(*created, {}));
     DR_RETURN_IF_ERROR((*store)->sync());
@@ -102,8 +151,13 @@ Result<std::unique_ptr<storage::Store>> prepare_store(const std::string& db, con
       total += n;
       if (state == storage::TrialState::kDone) done += n;
     }
-    std::cerr << "experiment " << list.name << " (" << list.strategy << "): " << *created << " new trial(s); " << db
-              << " holds " << total << ", " << done << " done; more open as results arrive\n";
+    if (*created == 0 && nothing_left(**store))
+      std::cerr << "experiment " << list.name << " (" << list.strategy << "): nothing to do: " << db << " holds "
+                << counted(total, "trial") << ", " << done << " done, and the config plans nothing new\n";
+    else
+      std::cerr << "experiment " << list.name << " (" << list.strategy << "): " << *created << " new trial(s)"
+                << (added.empty() ? "" : " (" + search::added_text(added) + ")") << "; " << db << " holds " << total
+                << ", " << done << " done; more open as results arrive\n";
     return std::move(*store);
   }
   // In slices, dependencies first (the list's order): one batch never holds
@@ -121,8 +175,12 @@ Result<std::unique_ptr<storage::Store>> prepare_store(const std::string& db, con
   for (const auto& t : list.trials) ids.push_back(spec::trial_id(t));
   DR_RETURN_IF_ERROR(revised(created, ids));
   DR_RETURN_IF_ERROR((*store)->sync());
-  std::cerr << "experiment " << list.name << ": " << list.trials.size() << " trial(s), " << created << " new, "
-            << (list.trials.size() - created) << " already in " << db << "\n";
+  if (created == 0 && nothing_left(**store))
+    std::cerr << "experiment " << list.name << ": nothing to do: its " << counted(static_cast<int64_t>(list.trials.size()), "trial")
+              << " are finished in " << db << "\n";
+  else
+    std::cerr << "experiment " << list.name << ": " << list.trials.size() << " trial(s), " << created << " new, "
+              << (list.trials.size() - created) << " already in " << db << "\n";
   return std::move(*store);
 }
 
@@ -148,11 +206,12 @@ void print_summary(storage::Store& store, const std::string& db) {
               << " --format csv --out trials.csv\n";
     return;
   }
-  auto rows = storage::trial_rows(store);
+  auto rows = storage::trial_rows(store, report::method_of);
   if (!rows.ok()) return;
   // A trial list's names, when it gave any.
   const bool named = std::any_of(rows->begin(), rows->end(), [](const auto& r) { return !r.name.empty(); });
-  std::vector<std::string> header = {"trial", "arch", "plan", "alpha", "rho", "KD", "seed", "ReLUs", "epochs", "state", "top-1"};
+  std::vector<std::string> header = {"trial", "method", "arch", "plan", "alpha", "rho", "KD", "seed", "ReLUs", "epochs",
+                                     "state", "top-1"};
   if (named) header.insert(header.begin() + 1, "name");
   TextTable t(header);
   int64_t retired = 0;
@@ -160,7 +219,7 @@ void print_summary(storage::Store& store, const std::string& db) {
     const std::string top1 = r.top1 ? fmt::format("{:.2f}", *r.top1) : "-";
     const std::string alpha = fmt::format("{:g}", r.alpha), rho = fmt::format("{:g}", r.rho);
     retired += !r.retired.empty();
-    std::vector<std::string> cells = {r.id.substr(0, 12), r.arch, r.plan, alpha, rho, r.kd ? "yes" : "no",
+    std::vector<std::string> cells = {r.id.substr(0, 12), r.method, r.arch, r.plan, alpha, rho, r.kd ? "yes" : "no",
                                       std::to_string(r.seed), with_commas(r.relus), std::to_string(r.epochs),
                                       r.retired.empty() ? r.state : r.state + "*", top1};
     if (named) cells.insert(cells.begin() + 1, r.name.empty() ? "-" : printable(r.name));

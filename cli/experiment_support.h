@@ -53,6 +53,10 @@ std::optional<Experiment> experiment_arg(const boost::program_options::variables
 // Opens the store, records the experiment and adds its trials (idempotent:
 // a second run on the same store adds nothing new and resumes).
 Result<std::unique_ptr<storage::Store>> prepare_store(const std::string& db, const Experiment& list);
+// Where a store may be made: its folder's parents are folders (made when
+// missing) on a writable filesystem, and not inside another store. The message
+// names --db and what is wrong with it.
+Status check_db_path(const std::string& db);
 // "  blocked 0  pending 3  leased 1 ...", and the total in `total`.
 std::string state_counts(const std::vector<std::pair<storage::TrialState, int64_t>>& counts, int64_t& total);
 // The trials as a table (up to 100; past that, the counts per state).

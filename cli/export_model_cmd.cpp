@@ -18,7 +18,9 @@
 #include "export/onnx_export.h"
 #include "spec/counts.h"
 #include "spec/model_json.h"
+#include "common/utf8.h"
 #include "report/report.h"
+#include "report/text.h"
 #include "storage/export.h"
 #include "storage/store.h"
 #include "train/checkpoint.h"
@@ -35,6 +37,7 @@ struct Source {
   std::string trial;           // "" for --model
   std::string dataset;         // "" when unknown
   std::optional<double> top1;  // the stored accuracy
+  std::string method;          // the method its network belongs to (stored trials)
 };
 
 // write_file_atomic (common/files.h) into a folder made if missing.
@@ -65,6 +68,7 @@ nlohmann::json sidecar(nn::Network& net, const Source& src, const std::string& f
           {"format", format},
           {"opset", format == "onnx" ? nlohmann::json(13) : nlohmann::json("none: a state dict, read with torch.load")},
           {"trial", src.trial.empty() ? nlohmann::json(nullptr) : nlohmann::json(src.trial)},
+          {"method", src.method.empty() ? nlohmann::json(nullptr) : nlohmann::json(src.method)},
           {"top1", src.top1 ? nlohmann::json(*src.top1) : nlohmann::json(nullptr)},
           {"dataset", src.dataset.empty() ? nlohmann::json(nullptr) : nlohmann::json(src.dataset)},
           {"spec", spec::to_json(spec)},
@@ -100,8 +104,26 @@ Status export_one(nn::Network& net, const Source& src, const fs::path& out, cons
                                                : exporting::to_state_dict(net);
   if (!bytes.ok()) return bytes.status();
   DR_RETURN_IF_ERROR(write_bytes(out, *bytes));
+  nlohmann::json side_json = sidecar(net, src, format, out.filename().string(), batch);
+  // What a masked site became in the graph, so that a runtime's user knows
+  // what comes (a 4K-ReLU SENet network: thousands of Slice nodes).
+  if (format == "onnx" && net->spec().masks) {
+    std::vector<std::string> masked;
+    for (const auto& [site, kept] : net->spec().masks->kept) masked.push_back(site);
+    auto per_site = exporting::nodes_per_site(*bytes, masked);
+    if (!per_site.ok()) return per_site.status();
+    std::map<std::string, int64_t> total;
+    for (const auto& [site, ops] : *per_site)
+      for (const auto& [op, n] : ops) total[op] += n;
+    side_json["masked_sites"] = {
+        {"granularity", spec::granularity_name(net->spec().masks->granularity)},
+        {"nodes", total},
+        {"nodes_per_site", *per_site},
+        {"note", "each masked site evaluates ReLU on its kept units only: one Slice per run of kept or linear units, "
+                 "Relu on the kept runs, Concat in order (and Reshape around it for pixel masks)"}};
+  }
   const fs::path side = out.string() + ".json";  // net.onnx.json: an ONNX and a pt export of one name do not clash
-  return write_bytes(side, sidecar(net, src, format, out.filename().string(), batch).dump(2) + "\n");
+  return write_bytes(side, side_json.dump(2) + "\n");
 }
 
 // The network of a stored trial: its final weights from the store.
@@ -111,6 +133,21 @@ Result<nn::Network> stored_model(storage::Store& store, const std::string& id, S
   if (trial->state != storage::TrialState::kDone)
     return Status::failed_precondition("trial " + id + " is " + storage::state_name(trial->state) +
                                        ": only done trials have final weights");
+  // A mask phase's network still has learnable α (every ReLU exported, none
+  // of its mask): it is evidence, not a network to deploy. The fine-tuning
+  // under its binarised mask is.
+  if (trial->spec.job.model.masks && trial->spec.job.model.masks->learnable) {
+    std::vector<std::string> finetunes;
+    if (auto all = store.list_trials(); all.ok())
+      for (const auto& t : *all)
+        if (t.spec.base == id && t.spec.job.model.masks && !t.spec.job.model.masks->learnable)
+          finetunes.push_back(t.id.substr(0, 12) + " (" + storage::state_name(t.state) + ")");
+    return Status::invalid_argument(
+        "trial " + id.substr(0, 12) + " is a mask phase (its masks are still learnable α): it is not a network to "
+        "deploy; export the fine-tuning under its mask instead" +
+        (finetunes.empty() ? std::string(" (none is planned yet)")
+                           : ": --trial " + fmt::format("{}", fmt::join(finetunes, ", --trial "))));
+  }
   auto bytes = store.get_artifact(id, spec::ArtifactKind::kModel);
   if (!bytes.ok()) return bytes.status();
   if (!bytes->has_value()) return Status::not_found("trial " + id + " is done but its model is not in the store");
@@ -121,6 +158,7 @@ Result<nn::Network> stored_model(storage::Store& store, const std::string& id, S
   fs::remove(temp, ec);
   if (!net.ok()) return net.status().with_context("trial " + id);
   src.trial = id;
+  src.method = report::method_of(trial->spec);
   src.job = trial->spec.job;
   src.dataset = trial->spec.job.data.dataset;
   if (auto r = store.get_result(id); r.ok() && r->has_value()) src.top1 = spec::trial_result_from_json(**r).top1;
@@ -143,13 +181,18 @@ int export_model_main(int argc, char** argv) {
       "input's shape and normalisation, the trial id and its stored top-1.\n\n"
       "Usage: deepreduce export-model --model DIR/model.pt --out net.onnx [--dataset NAME]\n"
       "       deepreduce export-model --db STORE --trial ID --out net.onnx\n"
-      "       deepreduce export-model --db STORE --front --out DIR     (every network on the front)\n\nOptions");
+      "       deepreduce export-model --db STORE --front [--method NAME] --out DIR   (every network on the front)\n"
+      "       deepreduce export-model --db STORE --best-under RELUS [--method NAME] --out net.onnx\n\nOptions");
   // clang-format off
   desc.add_options()
     ("model", po::value<std::string>(), "a model.pt written by train (or a worker)")
     ("db", po::value<std::string>(), "an experiment store (opened read-only)")
     ("trial", po::value<std::string>(), "with --db: a trial id or a unique prefix")
-    ("front", po::bool_switch(), "with --db: every network on the Pareto front, named by trial id")
+    ("front", po::bool_switch(), "with --db: every network on the Pareto front of every method, named by trial id")
+    ("method", po::value<std::string>(), "with --front or --best-under: that method's networks only (as the report "
+                                         "names it: DeepReDuce, learned linearization, ...)")
+    ("best-under", po::value<int64_t>(), "with --db: the best network within this many ReLUs, chosen on validation "
+                                         "(test top-1 without a validation split)")
     ("out", po::value<std::string>(), "the file (or, with --front, the folder) to write")
     ("format", po::value<std::string>()->default_value("onnx"), "onnx or pt")
     ("batch", po::value<int64_t>()->default_value(1), "the batch size fixed in the ONNX graph")
@@ -162,17 +205,20 @@ int export_model_main(int argc, char** argv) {
   po::variables_map vm;
   if (auto done = parse_command(argc, argv, desc, vm, "export-model")) return *done;
   const std::string format = vm["format"].as<std::string>();
-  const int sources = vm.count("model") + vm.count("trial") + (vm["front"].as<bool>() ? 1 : 0);
+  const bool front = vm["front"].as<bool>(), best_under = vm.count("best-under") > 0;
+  const int sources = vm.count("model") + vm.count("trial") + (front ? 1 : 0) + (best_under ? 1 : 0);
   if (format != "onnx" && format != "pt") {
     const std::string near = nearest(format, {"onnx", "pt"});
     std::cerr << "deepreduce export-model: --format " << format << ": expected onnx or pt"
               << (near.empty() ? "" : "; did you mean " + near + "?") << "\n";
     return kExitUsage;
   }
-  if (!vm.count("out") || sources != 1 ||
-      ((vm.count("trial") || vm["front"].as<bool>()) && !vm.count("db")) || vm["batch"].as<int64_t>() < 1) {
+  if (!vm.count("out") || sources != 1 || ((vm.count("trial") || front || best_under) && !vm.count("db")) ||
+      vm["batch"].as<int64_t>() < 1 || (vm.count("method") && !front && !best_under) ||
+      (best_under && vm["best-under"].as<int64_t>() < 0)) {
     std::cerr << "deepreduce export-model: give --out and one of --model FILE, --db STORE --trial ID, --db STORE "
-                 "--front; --format onnx or pt; --batch at least 1 (see --help)\n";
+                 "--front, --db STORE --best-under RELUS (--method NAME with the last two); --format onnx or pt; "
+                 "--batch at least 1 (see --help)\n";
     return kExitUsage;
   }
   const fs::path out = vm["out"].as<std::string>();
@@ -228,7 +274,38 @@ int export_model_main(int argc, char** argv) {
       std::cerr << "deepreduce export-model: " << report.status().message() << "\n";
       return kExitFailure;
     }
-    for (const auto& p : report->front) ids.push_back(p.id);
+    std::string method;
+    if (vm.count("method")) {
+      method = vm["method"].as<std::string>();
+      const auto methods = report::methods_of(*report);
+      if (std::find(methods.begin(), methods.end(), method) == methods.end()) {
+        const std::string near = nearest(method, methods);
+        std::cerr << "deepreduce export-model: --method " << printable(method) << ": "
+                  << (methods.empty() ? std::string("the store has no network yet")
+                                      : "its networks' methods are " + fmt::format("{}", fmt::join(methods, ", ")))
+                  << (near.empty() ? "" : "; did you mean " + near + "?") << "\n";
+        return kExitUsage;
+      }
+    }
+    if (best_under) {
+      const int64_t budget = vm["best-under"].as<int64_t>();
+      auto best = report::best_under(*report, budget, method);
+      if (!best) {
+        std::cerr << "deepreduce export-model: no " << (method.empty() ? "" : method + " ") << "network of "
+                  << vm["db"].as<std::string>() << " has at most " << with_commas(budget) << " ReLUs\n";
+        return kExitFailure;
+      }
+      std::cout << "the best " << (method.empty() ? "" : method + " ") << "network within " << with_commas(budget)
+                << " ReLUs, chosen on " << (report->validation ? "validation top-1" : "test top-1") << ": "
+                << best->id.substr(0, 12) << " (" << best->method << ": " << best->plan << "), "
+                << with_commas(best->relus) << " ReLUs, test top-1 " << report::text::top1_text(*best) << "\n";
+      ids.push_back(best->id);
+    } else {
+      const auto* points = &report->front;
+      for (const auto& f : report->fronts)
+        if (f.method == method) points = &f.points;
+      for (const auto& p : *points) ids.push_back(p.id);
+    }
     if (ids.empty()) {
       std::cerr << "deepreduce export-model: " << vm["db"].as<std::string>() << " has no front yet (no done trial)\n";
       return kExitFailure;
@@ -240,9 +317,9 @@ int export_model_main(int argc, char** argv) {
     auto net = stored_model(**store, id, src);
     if (!net.ok()) {
       std::cerr << "deepreduce export-model: " << net.status().message() << "\n";
-      return kExitFailure;
+      return net.status().code() == Status::Code::kInvalidArgument ? kExitUsage : kExitFailure;
     }
-    const fs::path file = vm.count("trial") ? out : out / (id + (format == "onnx" ? ".onnx" : ".pt"));
+    const fs::path file = vm.count("trial") || best_under ? out : out / (id + (format == "onnx" ? ".onnx" : ".pt"));
     if (Status s = export_one(*net, src, file, format, batch); !s.ok()) {
       std::cerr << "deepreduce export-model: " << s.message() << "\n";
       return kExitFailure;

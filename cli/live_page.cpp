@@ -75,7 +75,7 @@ struct LivePage::Impl {
     }
     if (req.path == "/api/status") return json(storage::status_json(store, options.db));
     if (req.path == "/api/trials") {
-      auto rows = storage::trial_rows(store);
+      auto rows = storage::trial_rows(store, report::method_of);
       return json(rows.ok() ? Result<nlohmann::json>(storage::rows_to_json(*rows)) : Result<nlohmann::json>(rows.status()));
     }
     if (req.path == "/api/front") {

@@ -2,8 +2,10 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace deepreduce::cli {
 
@@ -27,5 +29,10 @@ std::optional<int> parse_command(int argc, char** argv, const boost::program_opt
 void add_log_options(boost::program_options::options_description& desc);
 // Applies them; false after saying what is wrong (exit 2).
 bool apply_log_options(const boost::program_options::variables_map& vm, const std::string& command);
+
+// "12000,6000" -> {"12000", "6000"} (empty parts dropped).
+std::vector<std::string> split_commas(const std::string& text);
+// A whole decimal integer (no sign, no trailing text); false otherwise.
+bool parse_count(const std::string& text, int64_t& out);
 
 }  // namespace deepreduce::cli

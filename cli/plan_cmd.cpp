@@ -128,7 +128,11 @@ int plan_main(int argc, char** argv) {
     if (spec.job.train.horizon > spec.job.train.epochs)
       role += " " + std::to_string(spec.job.train.epochs) + "/" + std::to_string(spec.job.train.horizon) + " ep";
     const std::string alpha = fmt::format("{:g}", m.alpha), rho = fmt::format("{:g}", m.rho);
-    const spec::PiCost pi = c.ok() ? spec::pi_cost(protocol, c->relus, c->macs, spec::relu_layers(*c)) : spec::PiCost{};
+    // A mask phase keeps at most its budget's ReLUs, and stops once it gets
+    // there: its network is priced at its budget, its epochs are a cap.
+    const int64_t budget = spec.job.train.linearize.budget;
+    const int64_t relus = c.ok() ? (budget > 0 ? std::min(budget, c->relus) : c->relus) : 0;
+    const spec::PiCost pi = c.ok() ? spec::pi_cost(protocol, relus, c->macs, spec::relu_layers(*c)) : spec::PiCost{};
     const std::string online = fmt::format("{:.3g}", pi.online_seconds);
     // What training it costs: its epochs over its training images (a subset, or the whole split).
     const int64_t epochs = spec.kind == spec::TrialKind::kNoop ? 0 : spec.job.train.epochs;
@@ -139,8 +143,6 @@ int plan_main(int argc, char** argv) {
                            spec.job.data.val_split;  // held out: evaluated, not trained on
     total_epochs += epochs;
     total_images += static_cast<double>(epochs) * static_cast<double>(images);
-    // A mask phase keeps at most its budget's ReLUs, and stops once it gets there: its epochs are a cap.
-    const int64_t budget = spec.job.train.linearize.budget;
     t.add({id.substr(0, 12), role, m.arch, spec::plan_summary(m), alpha, rho, blocks,
            spec.teacher.empty() ? "no" : "yes", std::to_string(spec.job.train.seed),
            budget > 0 ? "<= " + with_commas(budget) : with_commas(c.ok() ? c->relus : 0),
@@ -148,7 +150,7 @@ int plan_main(int argc, char** argv) {
     rows.push_back({{"id", id}, {"role", role}, {"arch", m.arch}, {"plan", spec::plan_summary(m)},
                     {"alpha", m.alpha}, {"rho", m.rho}, {"blocks", blocks}, {"kd", !spec.teacher.empty()},
                     {"seed", spec.job.train.seed},
-                    {"teacher", spec.teacher}, {"relus", c.ok() ? c->relus : 0}, {"macs", c.ok() ? c->macs : 0},
+                    {"teacher", spec.teacher}, {"relus", relus}, {"macs", c.ok() ? c->macs : 0},
                     {"epochs", epochs}, {"pi", {{"protocol", protocol.name}, {"estimate", spec::to_json(pi)}}}});
   }
   int64_t space = static_cast<int64_t>(e->trials.size());

@@ -11,6 +11,7 @@
 #include "cli/experiment_support.h"
 #include "cli/live_page.h"
 #include "cli/parse.h"
+#include "common/format.h"
 #include "protocol/transport.h"
 #include "storage/store.h"
 #include "spec/datasets.h"
@@ -134,7 +135,7 @@ Status local_data_readable(const Experiment& list, const std::string& data_root)
 
 int run_main(int argc, char** argv) {
   po::options_description desc(
-      "deepreduce run: the embedded default. A coordinator and local workers in one process, on a\n"
+      "deepreduce run: runs an experiment on this machine: a coordinator and local workers in one process, on a\n"
       "store in a local folder. Run it again on the same store and it resumes: finished trials are\n"
       "not trained again.\n\n"
       "Usage: deepreduce run CONFIG [--db DIR] [--workers N]\n\nOptions");
@@ -174,7 +175,10 @@ int run_main(int argc, char** argv) {
     std::cerr << "deepreduce run: " << page.status().message() << " (nothing was created)\n";
     return kExitUsage;
   }
-  std::filesystem::create_directories(std::filesystem::path(db).parent_path().empty() ? "." : std::filesystem::path(db).parent_path());
+  if (Status where = check_db_path(db); !where.ok()) {
+    std::cerr << "deepreduce run: " << where.message() << " (nothing was created)\n";
+    return where.code() == Status::Code::kInvalidArgument ? kExitUsage : kExitFailure;
+  }
   if (auto opened = prepare_store(db, *list); opened.ok()) {
     store = std::move(*opened);
   } else {
@@ -192,7 +196,13 @@ int run_main(int argc, char** argv) {
   // The strategy reads the store incrementally: one observer across its turns.
   auto observer = std::make_shared<search::Observer>();
   if (list->search)
-    co.expand = [raw, &list, observer] { return search::expand(*raw, list->name, *list->search, *observer); };
+    co.expand = [raw, &list, observer, log = co.log]() -> Result<int64_t> {
+      // Which strategy added which trials, with which roles, as phases open.
+      std::vector<spec::TrialSpec> added;
+      auto n = search::expand(*raw, list->name, *list->search, *observer, &added);
+      if (n.ok() && *n > 0) log("added " + search::added_text(added));
+      return n;
+    };
   const int n = std::max(1, vm["workers"].as<int>());
   co.local_workers = n;
   coordinator::Coordinator c(context, *store, co);
@@ -234,6 +244,17 @@ int run_main(int argc, char** argv) {
               << "\n(no trial was charged for this: fix the cause and run the same command again)\n";
     return kExitFailure;
   }
+  if (g_signals.load() > 0) {
+    // Interrupted: what is left is said, and the last whole report stays as it was.
+    int64_t left = 0;
+    if (auto counts = store->count_by_state(); counts.ok())
+      for (const auto& [state, k] : *counts)
+        left += state == storage::TrialState::kPending || state == storage::TrialState::kBlocked ||
+                state == storage::TrialState::kLeased;
+    std::cerr << "deepreduce run: interrupted: " << counted(left, "trial") << " left; the finished ones are kept in "
+              << db << ". Run the same command again to resume (the report is written when the experiment ends)\n";
+    return kExitInterrupted;
+  }
   print_summary(*store, db);
   std::cout << "store: " << db << " (deepreduce status --db " << db << ")\n";
   if (list->search) {
@@ -241,7 +262,6 @@ int run_main(int argc, char** argv) {
     auto report = write_store_report(*store, report_dir_for(db), std::cout);
     if (!report.ok()) std::cerr << "deepreduce run: report: " << report.status().message() << "\n";
   }
-  if (g_signals.load() > 0) return kExitFailure;
   return report_failures(*store, *list, db, "run");
 }
 

@@ -1,5 +1,7 @@
 // deepreduce status / export / report: read an experiment store, even while a
 // coordinator is writing it (the store is opened read-only).
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <climits>
 #include <map>
@@ -22,6 +24,7 @@
 #include "spec/result.h"
 #include "search/references.h"
 #include "report/report.h"
+#include "report/text.h"
 #include "search/revise.h"
 #include "search/strategy.h"
 #include "storage/export.h"
@@ -113,6 +116,13 @@ int status_main(int argc, char** argv) {
   int64_t total = 0;
   const std::string line = state_counts(*counts, total);
   std::cout << "\ntrials " << total << ":" << line << "\n";
+  // The time left, as /api/status and the live page give it.
+  if (auto j = storage::status_json(s, vm["db"].as<std::string>()); j.ok() && j->value("epochs_left", 0) > 0) {
+    const auto& eta = (*j)["eta_seconds"];
+    std::cout << "time left for the trials known now: "
+              << (eta.is_number() ? duration_text(eta.get<double>()) : std::string("not known yet (no epoch measured)"))
+              << " (" << with_commas((*j)["epochs_left"].get<int64_t>()) << " epochs; more trials may open)\n";
+  }
   if (auto paused = storage::paused_dispatch(s); paused.ok() && *paused)
     std::cout << "\ndispatch is paused since " << age((*paused)->since_ms)
               << ": the store takes no results (" << printable((*paused)->reason)
@@ -127,13 +137,34 @@ int status_main(int argc, char** argv) {
       std::cout << "  of the done ones, " << retired << " no revised config plans any more (kept, left out of the front)\n";
   }
 
+  // The front of every method and how each mask phase ended: from a report,
+  // which reads every trial, so only for a store of a size a terminal shows.
+  constexpr int64_t kReportUpTo = 2000;
+  if (total > kReportUpTo) {
+    std::cout << "\nthe Pareto front and the mask phases of " << with_commas(total)
+              << " trials: deepreduce report --db " << vm["db"].as<std::string>() << "\n";
+  } else if (auto report = report::build_report(s); report.ok()) {
+    if (!report->front.empty())
+      std::cout << "\nPareto front of every method (" << counted(static_cast<int64_t>(report->front.size()), "network")
+                << ", ReLUs down, top-1 up):\n"
+                << report::front_text(*report);
+    TextTable masks({"mask phase", "method", "seed", "how it ended"});
+    int n_masks = 0;
+    for (const auto& row : report->trials)
+      if (row.role == spec::role_name(spec::Role::kMask) && !row.mask_phase.empty()) {
+        ++n_masks;
+        masks.add({row.id.substr(0, 12), row.method, std::to_string(row.seed), row.mask_phase});
+      }
+    if (n_masks) std::cout << "\n" << masks.render();
+  }
+
   // A search's role, else the name a trial list gave it.
   auto role_of = [](const storage::TrialRecord& t) {
     if (t.spec.role != spec::Role::kNone) return std::string(spec::role_name(t.spec.role));
     return t.spec.name.empty() ? std::string("-") : printable(t.spec.name);
   };
-  TextTable running({"running", "role or name", "plan", "worker", "attempt", "epoch", "top-1", "last progress"});
-  TextTable failed({"failed", "role or name", "arch", "leases", "failed/lost", "reason"});
+  TextTable running({"running", "method", "role or name", "plan", "worker", "attempt", "epoch", "top-1", "last progress"});
+  TextTable failed({"failed", "method", "role or name", "arch", "leases", "failed/lost", "reason"});
   int n_running = 0, n_failed = 0;
   std::vector<storage::TrialRecord> shown = *leased;
   shown.insert(shown.end(), failures->begin(), failures->end());
@@ -141,14 +172,16 @@ int status_main(int argc, char** argv) {
     if (t.state == storage::TrialState::kLeased) {
       ++n_running;
       const auto& p = t.progress;
-      running.add({t.id.substr(0, 12), role_of(t), spec::plan_summary(t.spec.job.model), printable(t.worker),
+      running.add({t.id.substr(0, 12), report::method_of(t.spec), role_of(t), spec::plan_summary(t.spec.job.model),
+                   printable(t.worker),
                    std::to_string(t.attempt),
                    p.is_object() && p.contains("epoch") ? p["epoch"].dump() + "/" + std::to_string(t.spec.job.train.epochs) : "-",
                    top1_shown(spec::progress_top1(p)),
                    age(t.updated_ms)});
     } else if (t.state == storage::TrialState::kFailed) {
       ++n_failed;
-      failed.add({t.id.substr(0, 12), role_of(t), t.spec.job.model.arch, std::to_string(t.attempt),
+      failed.add({t.id.substr(0, 12), report::method_of(t.spec), role_of(t), t.spec.job.model.arch,
+                  std::to_string(t.attempt),
                   std::to_string(t.charged) + "/" + std::to_string(t.lost),
                   t.reasons.empty() ? "-" : printable(t.reasons.back())});
     }
@@ -338,7 +371,7 @@ int export_main(int argc, char** argv) {
     std::cerr << "deepreduce export: " << store.status().message() << "\n";
     return kExitFailure;
   }
-  auto rows = storage::trial_rows(**store);
+  auto rows = storage::trial_rows(**store, report::method_of);
   if (!rows.ok()) {
     std::cerr << "deepreduce export: " << rows.status().message() << "\n";
     return kExitFailure;
@@ -364,12 +397,15 @@ int report_main(int argc, char** argv) {
       "inline SVG plot), summary.md, pareto.csv, trials.csv and criticality.csv. Safe beside a\n"
       "running coordinator. Published points (a sweep's report.references) are drawn beside an\n"
       "experiment on their task; --list-references lists the built-in sets.\n\n"
-      "Usage: deepreduce report --db DIR [--out DIR]\n"
+      "Usage: deepreduce report --db DIR [--out DIR] [--budget RELUS ...]\n"
       "       deepreduce report --list-references\n\nOptions");
   // clang-format off
   desc.add_options()
     ("db", po::value<std::string>(), "the store folder (required)")
     ("out", po::value<std::string>(), "the report folder (default: DB-report beside the store)")
+    ("budget", po::value<std::vector<std::string>>()->multitoken(),
+     "ReLU budgets (12000 or 12000,6000, or several): the best network within each, chosen on validation, with its "
+     "test top-1 and seeds; they join the report's per-budget table")
     ("list-references", po::bool_switch(), "list the built-in reference sets: name, task, points, source")
     ("help,h", "show this help");
   // clang-format on
@@ -393,8 +429,19 @@ int report_main(int argc, char** argv) {
     std::cerr << "deepreduce report: " << store.status().message() << "\n";
     return kExitFailure;
   }
+  std::vector<int64_t> budgets;
+  if (vm.count("budget"))
+    for (const auto& text : vm["budget"].as<std::vector<std::string>>())
+      for (const auto& part : split_commas(text)) {
+        int64_t b = 0;
+        if (!parse_count(part, b) || b < 0) {
+          std::cerr << "deepreduce report: --budget " << printable(part) << ": expected a ReLU count (an integer >= 0)\n";
+          return kExitUsage;
+        }
+        budgets.push_back(b);
+      }
   const std::string out = vm.count("out") ? vm["out"].as<std::string>() : report_dir_for(db);
-  auto path = write_store_report(**store, out, std::cout);
+  auto path = write_store_report(**store, out, std::cout, budgets);
   if (!path.ok()) {
     std::cerr << "deepreduce report: " << path.status().message() << "\n";
     return kExitFailure;
@@ -432,17 +479,39 @@ std::string report_dir_for(const std::string& db) {
   return d + "-report";
 }
 
-Result<std::string> write_store_report(storage::Store& store, const std::string& dir, std::ostream& os) {
+Result<std::string> write_store_report(storage::Store& store, const std::string& dir, std::ostream& os,
+                                       const std::vector<int64_t>& budgets) {
   auto report = report::build_report(store);
   if (!report.ok()) return report.status();
+  for (int64_t b : budgets)
+    if (std::find(report->budgets.begin(), report->budgets.end(), b) == report->budgets.end()) report->budgets.push_back(b);
+  std::sort(report->budgets.begin(), report->budgets.end());
   // Empty figures are no report: say where the experiment stands instead.
   if (report->points.empty())
     return Status::failed_precondition("nothing to report yet: " + counted(static_cast<int64_t>(report->trials.size()), "trial") +
                                        ", none trained to its full schedule (deepreduce status shows where it stands); "
                                        "no report written");
   DR_RETURN_IF_ERROR(report::write_report(*report, dir));
-  os << "Pareto front (" << counted(static_cast<int64_t>(report->front.size()), "network") << ", ReLUs down, top-1 up):\n"
+  os << "Pareto front of every method (" << counted(static_cast<int64_t>(report->front.size()), "network")
+     << ", ReLUs down, top-1 up):\n"
      << report::front_text(*report);
+  for (int64_t b : budgets) {
+    auto best = report::best_under(*report, b);
+    if (!best) {
+      os << "Within " << with_commas(b) << " ReLUs: no network is that small\n";
+      continue;
+    }
+    os << "Within " << with_commas(b) << " ReLUs, the best on " << (report->validation ? "validation" : "test top-1")
+       << ": " << best->id.substr(0, 12) << " (" << best->method << ": " << best->plan << "), "
+       << with_commas(best->relus) << " ReLUs, test top-1 " << report::text::top1_text(*best)
+       << [&] {
+            if (best->seeds <= 1) return std::string();
+            std::vector<std::string> ids;
+            for (const auto& id : best->seed_ids) ids.push_back(id.substr(0, 12));
+            return fmt::format(", one trial per seed: {}", fmt::join(ids, ", "));
+          }()
+       << "; deepreduce export-model --db ... --best-under " << b << " exports it\n";
+  }
   const std::string html = (std::filesystem::path(dir) / "report.html").string();
   os << "report: " << html << " (summary.md, pareto.csv, trials.csv, criticality.csv beside it)\n";
   return html;
@@ -620,7 +689,7 @@ int repair_main(int argc, char** argv) {
     return kExitFailure;
   }
   if (rep->records_repaired)
-    std::cout << db << ": " << printable(rep->damage) << "\n"
+    std::cout << printable(rep->damage) << "\n"
               << db << ": records rebuilt by " << rep->how << "; the damaged files are kept in " << rep->kept_in
               << "; the records now end at event " << rep->last_event << "\n";
   if (!rep->readopted.trials.empty() || rep->records_repaired) {

@@ -50,7 +50,8 @@ int train_main(int argc, char** argv) {
       "Usage: deepreduce train --arch resnet18 --alpha 0.25 --dataset fashion-mnist --epochs 5 --out runs/r18\n"
       "       deepreduce train --trial trial.yaml --out DIR\n"
       "       deepreduce train --resume DIR/checkpoint.pt --out DIR\n"
-      "       deepreduce train --arch resnet18 ... --prune-macs 0.5 --prune-from runs/r18/model.pt --out DIR\n");
+      "       deepreduce train --arch resnet18 ... --prune-macs 0.5 --prune-from runs/r18/model.pt --out DIR\n\n"
+      "Options (by group)");
   desc.add(job_desc).add(runo);
 
   po::variables_map vm;

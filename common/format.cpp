@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace deepreduce {
 
 std::string with_commas(int64_t n) {
@@ -28,6 +30,13 @@ std::string fixed(double x, int digits) { return fmt::format("{:.{}f}", x, digit
 
 std::string counted(int64_t n, const std::string& noun, const std::string& plural) {
   return with_commas(n) + " " + (n == 1 ? noun : plural.empty() ? noun + "s" : plural);
+}
+
+std::string duration_text(double seconds) {
+  const double s = std::max(0.0, seconds);
+  if (s < 90) return fmt::format("{:.0f} s", s);
+  if (s < 5400) return fmt::format("{:.0f} min", s / 60);
+  return fmt::format("{:.1f} h", s / 3600);
 }
 
 }  // namespace deepreduce

@@ -18,4 +18,7 @@ std::string percent(double fraction);
 // x with `digits` decimals: fixed(2.345, 1) -> "2.3".
 std::string fixed(double x, int digits);
 
+// A time span as a person reads it: "45 s", "12 min", "3.4 h" (the live page's form).
+std::string duration_text(double seconds);
+
 }  // namespace deepreduce

@@ -97,7 +97,7 @@ Status Coordinator::expand() {
   if (!options_.expand) return Status();
   auto added = options_.expand();
   if (!added.ok()) return added.status().with_context("search strategy");
-  if (*added > 0) log("the strategy added " + std::to_string(*added) + " trial(s)");
+  if (*added > 0) options_.log.debug("the strategy added " + std::to_string(*added) + " trial(s)");
   return Status();
 }
 
@@ -122,7 +122,7 @@ Status Coordinator::finish_expansion() {
   expansion_ready_ms_ = now + std::max<int64_t>(200, now - expansion_started_ms_);
   if (!added.ok()) return added.status().with_context("search strategy");
   if (*added > 0) {
-    log("the strategy added " + std::to_string(*added) + " trial(s)");
+    options_.log.debug("the strategy added " + std::to_string(*added) + " trial(s)");
     auto unblocked = store_.unblock_ready();  // its new trials may be ready already
     if (!unblocked.ok()) return unblocked.status();
   }

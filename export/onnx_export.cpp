@@ -283,6 +283,20 @@ Result<std::string> emit(GraphBuilder& b, const spec::ResolvedBlock& blk, const 
 
 }  // namespace
 
+Result<std::map<std::string, std::map<std::string, int64_t>>> nodes_per_site(const std::string& model_bytes,
+                                                                             const std::vector<std::string>& sites) {
+  onnx::ModelProto model;
+  if (!model.ParseFromString(model_bytes)) return Status::corruption("not an ONNX model");
+  std::map<std::string, std::map<std::string, int64_t>> out;
+  for (const auto& n : model.graph().node())
+    for (const auto& site : sites)
+      if (n.name() == site || n.name().rfind(site + ".", 0) == 0) {
+        ++out[site][n.op_type()];
+        break;
+      }
+  return out;
+}
+
 Result<std::string> to_onnx(nn::Network& net, const OnnxOptions& options) {
   if (options.batch < 1) return Status::invalid_argument("export: the batch must be at least 1");
   const spec::ModelSpec& spec = net->spec();

@@ -16,7 +16,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "nn/model.h"
@@ -30,6 +32,13 @@ struct OnnxOptions {
 
 // The serialized ModelProto (what a .onnx file holds).
 Result<std::string> to_onnx(nn::Network& net, const OnnxOptions& options = {});
+
+// The nodes an exported graph evaluates for each of `sites`, by op type
+// ("Slice" -> 3521, "Relu" -> 1756, ...): what a runtime meets where a
+// masked site keeps ReLU on part of its units. Nodes are named after their
+// site (the site, or SITE.part3, SITE.relu3, SITE.flat, ...).
+Result<std::map<std::string, std::map<std::string, int64_t>>> nodes_per_site(const std::string& model_bytes,
+                                                                             const std::vector<std::string>& sites);
 
 // A plain state dict (name -> tensor) in torch.save's format: Python reads it
 // with torch.load, no TorchScript involved. BN running statistics included.

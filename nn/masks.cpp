@@ -43,7 +43,7 @@ int64_t alive_relus(Network& net, double threshold) {
   return n;
 }
 
-spec::MaskValues binarize(Network& net, double threshold, int64_t budget) {
+spec::MaskValues binarize(Network& net, double threshold, int64_t budget, spec::MaskOutcome* outcome) {
   torch::NoGradGuard no_grad;
   spec::MaskValues m;
   struct Unit {
@@ -53,6 +53,7 @@ spec::MaskValues binarize(Network& net, double threshold, int64_t budget) {
   };
   std::vector<Unit> alive;
   std::vector<int64_t> costs;
+  float dropped_max = 0;  // the largest α at or below the threshold
   for (auto& g : learnable_gates(net)) {
     m.granularity = g->granularity();
     spec::SiteMask s;
@@ -63,18 +64,38 @@ spec::MaskValues binarize(Network& net, double threshold, int64_t budget) {
     const torch::Tensor a = g->alpha().detach().to(torch::kCPU, torch::kFloat).contiguous().flatten();
     const float* v = a.data_ptr<float>();
     s.keep.assign(static_cast<size_t>(a.numel()), 0);
-    for (int64_t i = 0; i < a.numel(); ++i)
-      if (v[i] > threshold) alive.push_back({v[i], m.sites.size(), i});
+    for (int64_t i = 0; i < a.numel(); ++i) {
+      if (v[i] > threshold)
+        alive.push_back({v[i], m.sites.size(), i});
+      else
+        dropped_max = std::max(dropped_max, v[i]);
+    }
     costs.push_back(per_unit(*g));
     m.sites.push_back(std::move(s));
   }
   // Largest α first; ties in forward order, so the cut is deterministic.
   std::stable_sort(alive.begin(), alive.end(), [](const Unit& a, const Unit& b) { return a.alpha > b.alpha; });
-  int64_t used = 0;
+  int64_t used = 0, alive_relus = 0, kept_units = 0;
+  double kept_sum = 0;
+  float kept_min = 1;
   for (const Unit& u : alive) {
-    if (used + costs[u.site] > budget) continue;
+    alive_relus += costs[u.site];
+    if (used + costs[u.site] > budget) {
+      dropped_max = std::max(dropped_max, u.alpha);
+      continue;
+    }
     used += costs[u.site];
     m.sites[u.site].keep[static_cast<size_t>(u.index)] = 1;
+    ++kept_units;
+    kept_sum += u.alpha;
+    kept_min = std::min(kept_min, u.alpha);
+  }
+  if (outcome) {
+    outcome->alive = alive_relus;
+    outcome->cut = alive_relus - used;
+    outcome->kept_alpha_min = kept_units ? kept_min : 0;
+    outcome->kept_alpha_mean = kept_units ? kept_sum / static_cast<double>(kept_units) : 0;
+    outcome->dropped_alpha_max = dropped_max;
   }
   return m;
 }

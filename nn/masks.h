@@ -12,6 +12,7 @@
 #include "common/status.h"
 #include "nn/model.h"
 #include "spec/relu_mask.h"
+#include "spec/result.h"
 
 namespace deepreduce::nn {
 
@@ -26,7 +27,10 @@ int64_t alive_relus(Network& net, double threshold);
 // than `budget` ReLUs, cut to the budget: the units of largest α stay (ties
 // by forward order), a channel only where its whole cost still fits. Every
 // active site is listed.
-spec::MaskValues binarize(Network& net, double threshold, int64_t budget);
+// `outcome`, when given, gets what the binarisation found: the ReLUs alive
+// above the threshold, those cut to the budget, the range of the α kept and
+// the largest α made linear.
+spec::MaskValues binarize(Network& net, double threshold, int64_t budget, spec::MaskOutcome* outcome = nullptr);
 
 // SENet-style per-layer budgets: every learnable gate keeps the same share
 // of its ReLUs (budget / all of them), `budget` in all (exactly, per pixel;

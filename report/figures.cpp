@@ -182,6 +182,16 @@ class Frame {
                      "<line x1='{0:g}' y1='{1:g}' x2='{0:g}' y2='{2:g}' stroke='#ddd'/>"
                      "<text x='{0:g}' y='{3:g}' text-anchor='middle'>{4}</text>\n",
                      x, top, top + ph(), top + ph() + 16, is_zero ? "0" : tick(std::pow(10.0, d)));
+      if (is_zero) {
+        // A log axis has no 0: networks without ReLUs stand a decade to the
+        // left, off scale, and the axis says so with a break.
+        const double bx = (x + X(std::pow(10.0, d + 1))) / 2, by = top + ph();
+        fmt::format_to(out,
+                       "<path d='M{0:g},{1:g}l6,-10M{2:g},{1:g}l6,-10' stroke='#444' stroke-width='1.5'/>"
+                       "<rect x='{3:g}' y='{4:g}' width='4' height='12' fill='white'/>"
+                       "<text x='{5:g}' y='{6:g}' text-anchor='middle' font-size='10' fill='#555'>(off scale)</text>\n",
+                       bx - 5, by + 5, bx - 1, bx - 2, by - 6, x, top + ph() + 28);
+      }
     }
     const double ystep = (yhi_ - ylo_) > 40 ? 10 : (yhi_ - ylo_) > 15 ? 5 : 1;
     for (double y = ylo_; y <= yhi_ + 1e-9; y += ystep)
@@ -357,7 +367,8 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
                    by - 12, si(r.baseline->relus));
   }
   // Iso-accuracy ReLU saving and iso-ReLU accuracy gain of the front against
-  // the best comparison point: channel pruning's, else a published one.
+  // the best comparison point: a baseline's (channel pruning), else a published
+  // one. With a baseline, the front measured is the other methods'.
   if (o.relu_figure && !o.front.empty()) {
     std::optional<std::pair<double, double>> q;  // (ReLUs, top-1)
     std::string against;
@@ -368,12 +379,13 @@ std::string scatter(const Report& r, const ScatterOptions& o) {
     };
     for (const auto& p : r.points)
       if (is_baseline(p.method)) consider(p.relus, p.top1, p.method);
+    const bool against_baseline = q.has_value();
     if (!q)
       for (const auto& ref : r.references) consider(ref.relus, ref.top1, ref.label);
     if (q && q->first > 0) {
       const ReportPoint* fewest = nullptr;  // fewest ReLUs at q's accuracy or better
       const ReportPoint* best = nullptr;    // best accuracy at q's ReLUs or fewer
-      for (const auto& p : o.front) {
+      for (const auto& p : against_baseline ? r.compared_front : o.front) {
         if (p.top1 >= q->second && (!fewest || p.relus < fewest->relus)) fewest = &p;
         if (p.relus <= q->first && (!best || p.top1 > best->top1)) best = &p;
       }
@@ -480,6 +492,7 @@ std::string plot_svg(const Report& r) {
   o.x = [](const ReportPoint& p) { return static_cast<double>(p.relus); };
   o.tick = [](double v) { return si(static_cast<int64_t>(std::llround(v))); };
   o.front = r.front;
+  o.front_label = "Pareto front of every method";
   o.relu_figure = true;
   return scatter(r, o);
 }
@@ -491,6 +504,7 @@ std::string latency_svg(const Report& r) {
   o.x = [](const ReportPoint& p) { return p.pi.online_seconds; };
   o.tick = [](double v) { return fmt::format("{:g}", v); };
   o.front = r.latency_front;
+  o.front_label = "Pareto front of every method";
   return scatter(r, o);
 }
 
@@ -501,7 +515,7 @@ std::string macs_svg(const Report& r) {
   for (const auto& row : r.pruning)
     if (std::find(baselines.begin(), baselines.end(), row.pruned.method) == baselines.end())
       baselines.push_back(row.pruned.method);
-  o.title = figure_title(r, fmt::format("MACs against accuracy, {} and {}", r.front_method, fmt::join(baselines, " and ")));
+  o.title = figure_title(r, fmt::format("MACs against accuracy, {} against the other methods", fmt::join(baselines, " and ")));
   o.xlabel = "MACs per image (log scale)";
   o.x = [](const ReportPoint& p) { return static_cast<double>(p.macs); };
   o.tick = [](double v) { return si(static_cast<int64_t>(std::llround(v))); };
@@ -510,7 +524,7 @@ std::string macs_svg(const Report& r) {
   o.front = front_of(
       r.points, [](const ReportPoint& p) { return !is_baseline(p.method); },
       [](const ReportPoint& p) { return p.macs; });
-  o.front_label = r.front_method + " front in MACs";
+  o.front_label = "the other methods' front in MACs";
   return scatter(r, o);
 }
 
@@ -535,8 +549,8 @@ std::string criticality_svg(const Report& r) {
                  top + ph / 2, r.validation ? "validation" : "test");
   // The bars in the primary method's colours, without and with KD.
   const search::Presentation* shown = kd_presentation();
-  const Style plain = shown ? style_of(shown->series[0].name) : Style{"without KD", "#7f7f7f", "circle"};
-  const Style kd = shown ? style_of(shown->series[1].name) : Style{"with KD", "#bfbfbf", "square"};
+  const Style plain{"without KD", shown ? shown->series[0].color : "#7f7f7f", "square"};
+  const Style kd{"with KD", shown ? shown->series[1].color : "#bfbfbf", "square"};
   const double slot = pw / static_cast<double>(rows.size()), bar = std::min(28.0, slot / 3);
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& row = rows[i];

@@ -65,7 +65,7 @@ Result<Report> build_report(storage::Store& store) {
     for (const auto& rev : search::revision_history(*decisions))
       r.revisions.push_back("experiment " + e.name + " revision " + std::to_string(rev.revision) + ": " + rev.text);
   }
-  auto rows = storage::trial_rows(store);
+  auto rows = storage::trial_rows(store, method_of);
   if (!rows.ok()) return rows.status();
   r.trials = *rows;
   auto records = store.list_trials();
@@ -111,6 +111,10 @@ Result<Report> build_report(storage::Store& store) {
     p.kd = row.kd;
     const StrategyDef& def = strategy_of(t.spec);
     p.method = def.method;
+    // A network trained under a learned mask: how its mask phase ended.
+    if (t.spec.job.model.masks && !t.spec.job.model.masks->learnable && !t.spec.base.empty())
+      if (auto res = store.get_result(t.spec.base); res.ok() && *res)
+        if (auto o = spec::trial_result_from_json(**res).mask_outcome) p.mask_note = spec::mask_outcome_text(*o);
     const auto& series = def.presentation.series;
     p.series = series.empty() ? p.method : def.presentation.kd_series && p.kd ? series.back().name : series.front().name;
     r.points.push_back(p);
@@ -157,6 +161,8 @@ Result<Report> build_report(storage::Store& store) {
       bool all_val = true;
       for (const auto& p : g) {
         m.seed_ids.push_back(p.id);
+        if (&p != &g.front() && p.mask_note != g.front().mask_note && !p.mask_note.empty())
+          m.mask_note += "; seed " + std::to_string(by_id[p.id].spec.job.train.seed) + ": " + p.mask_note;
         sum += p.top1;
         if (p.val_top1) val_sum += *p.val_top1; else all_val = false;
       }
@@ -192,11 +198,10 @@ Result<Report> build_report(storage::Store& store) {
       if (!f.empty()) r.fronts.push_back({m, f});
     }
   }
-  for (const auto& f : r.fronts)
-    if (r.front.empty() && !presentation_of(f.method).baseline) {
-      r.front = f.points;
-      r.front_method = f.method;
-    }
+  const auto relus_of = [](const ReportPoint& p) { return p.relus; };
+  r.front = front_of(r.points, [](const ReportPoint&) { return true; }, relus_of);
+  r.compared_front = front_of(
+      r.points, [](const ReportPoint& p) { return !presentation_of(p.method).baseline; }, relus_of);
 
   // The baseline as its experiment marked it when it was planned.
   for (const auto& [id, t] : by_id)
@@ -268,12 +273,12 @@ Result<Report> build_report(storage::Store& store) {
     point_of[p.id] = p;
   }
   for (auto& f : r.front) f = point_of[f.id];
+  for (auto& f : r.compared_front) f = point_of[f.id];
   for (auto& mf : r.fronts)
     for (auto& f : mf.points) f = point_of[f.id];
   if (r.baseline) r.baseline = point_of[r.baseline->id];
   std::vector<Point> by_latency;
   for (const auto& p : r.points)
-    if (!presentation_of(p.method).baseline)
       by_latency.push_back({static_cast<int64_t>(std::llround(p.pi.online_seconds * 1e9)), p.top1, p.id});
   for (const auto& f : pareto_front(by_latency)) r.latency_front.push_back(point_of[f.id]);
   for (const auto& p : r.points) {
@@ -285,9 +290,9 @@ Result<Report> build_report(storage::Store& store) {
     row.method = shown.row_label ? shown.row_label(t.spec, p.kd) : p.method + (p.kd ? " + KD" : "");
     if (point_of.count(t.spec.base)) row.baseline_top1 = point_of[t.spec.base].top1;
     row.pruned = p;
-    // The network of the front nearest in MACs (the paper compares at similar FLOPs).
-    // Of equally near ones, the most accurate.
-    for (const auto& f : r.front) {
+    // The network of the other methods' front nearest in MACs (the paper
+    // compares at similar FLOPs). Of equally near ones, the most accurate.
+    for (const auto& f : r.compared_front) {
       const int64_t d = std::llabs(f.macs - p.macs);
       if (!row.nearest || d < std::llabs(row.nearest->macs - p.macs) ||
           (d == std::llabs(row.nearest->macs - p.macs) && f.top1 > row.nearest->top1))
@@ -341,25 +346,50 @@ std::vector<ReportPoint> front_of(const std::vector<ReportPoint>& points,
   return out;
 }
 
-std::string front_text(const Report& r) {
-  TextTable t({"trial", "plan", "alpha", "rho", "KD", "ReLUs", "MACs", "top-1"});
-  for (const auto& p : r.front)
-    t.add({p.id.substr(0, 12), p.plan, fmt::format("{:g}", p.alpha), fmt::format("{:g}", p.rho), p.kd ? "yes" : "no",
-           with_commas(p.relus), with_commas(p.macs), top1_text(p)});
+std::optional<ReportPoint> best_under(const Report& r, int64_t budget, const std::string& method) {
+  std::optional<ReportPoint> best;
+  auto decided = [](const ReportPoint& p) { return p.val_top1.value_or(p.top1); };
+  for (const auto& p : r.points) {
+    if (p.relus > budget || (!method.empty() && p.method != method)) continue;
+    if (!best || decided(p) > decided(*best) || (decided(p) == decided(*best) && p.relus < best->relus)) best = p;
+  }
+  return best;
+}
+
+std::string method_of(const spec::TrialSpec& spec) { return strategy_of(spec).method; }
+
+std::vector<std::string> methods_of(const Report& r) {
+  std::vector<std::string> out;
+  for (const auto& f : r.fronts) out.push_back(f.method);
+  return out;
+}
+
+std::string front_text(const Report& r) { return front_text(r.front, r.validation); }
+
+std::string front_text(const std::vector<ReportPoint>& front, bool validation) {
+  TextTable t({"trial", "method", "plan", "alpha", "rho", "KD", "ReLUs", "MACs", validation ? "test top-1" : "top-1"});
+  for (const auto& p : front)
+    t.add({p.id.substr(0, 12), p.method, p.plan, fmt::format("{:g}", p.alpha), fmt::format("{:g}", p.rho),
+           p.kd ? "yes" : "no", with_commas(p.relus), with_commas(p.macs), top1_text(p)});
   return t.render();
 }
 
 std::string pareto_csv(const Report& r) {
-  // Every method's front, each point naming its method.
+  // Every method's front, each point naming its method and whether it is on
+  // the experiment's front (every point of that is on its method's front).
+  std::set<std::string> overall;
+  for (const auto& p : r.front) overall.insert(p.id);
   std::string out =
       "id,plan,alpha,rho,kd,relus,macs,params,top1,relu_layers,protocol,online_seconds,online_bytes,offline_seconds,"
-      "offline_bytes,seeds,top1_std,method\n";
+      "offline_bytes,seeds,top1_std,method,on_front\n";
   for (const auto& f : r.fronts)
     for (const auto& p : f.points)
-      fmt::format_to(std::back_inserter(out), "{},{},{:g},{:g},{},{},{},{},{:.4f},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{},{:.4f},{}\n",
-                     p.id, csv_field(p.plan), p.alpha, p.rho, p.kd ? "true" : "false", p.relus, p.macs, p.params,
-                     p.top1, p.relu_layers, csv_field(r.protocol.name), p.pi.online_seconds, p.pi.online_bytes,
-                     p.pi.offline_seconds, p.pi.offline_bytes, p.seeds, p.top1_std, csv_field(f.method));
+      fmt::format_to(std::back_inserter(out),
+                     "{},{},{:g},{:g},{},{},{},{},{:.4f},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{},{:.4f},{},{}\n", p.id,
+                     csv_field(p.plan), p.alpha, p.rho, p.kd ? "true" : "false", p.relus, p.macs, p.params, p.top1,
+                     p.relu_layers, csv_field(r.protocol.name), p.pi.online_seconds, p.pi.online_bytes,
+                     p.pi.offline_seconds, p.pi.offline_bytes, p.seeds, p.top1_std, csv_field(f.method),
+                     overall.count(p.id) ? "true" : "false");
   return out;
 }
 
@@ -407,11 +437,22 @@ std::string md_table(const std::vector<std::string>& header, const std::vector<s
 }
 
 struct Tables {
-  std::vector<std::string> front_h = {"trial", "plan", "alpha", "rho", "KD", "ReLUs", "MACs", "top-1"};
+  std::vector<std::string> front_h = {"trial", "method", "plan", "alpha", "rho", "KD", "ReLUs", "MACs", "top-1"};
   std::vector<std::vector<std::string>> front;
-  // The fronts of the other search methods (learned linearization, ...).
-  std::vector<std::string> method_front_h = {"trial", "plan", "ReLUs", "ReLU layers", "MACs", "top-1"};
-  std::vector<std::pair<std::string, std::vector<std::vector<std::string>>>> method_fronts;
+  // Each method's own front.
+  std::vector<std::string> method_front_h = {"trial", "plan", "alpha", "rho", "KD", "ReLUs", "ReLU layers", "MACs",
+                                             "top-1"};
+  struct MethodRows {
+    std::string method;
+    std::vector<std::vector<std::string>> rows;
+    bool masked = false;  // a last column says how each network's mask phase ended
+  };
+  std::vector<MethodRows> method_fronts;
+  std::vector<std::string> method_front_h_of(const MethodRows& m) const {
+    auto h = method_front_h;
+    if (m.masked) h.push_back("mask phase");
+    return h;
+  }
   std::vector<std::string> crit_h = {"stage", "ReLUs", "top-1 without KD", "top-1 with KD", "C_k", "rank"};
   std::vector<std::vector<std::string>> crit;
   std::vector<std::string> prune_h = {"method", "baseline top-1", "pruned top-1", "change", "MACs", "ReLUs",
@@ -434,50 +475,44 @@ Tables tables(const Report& r) {
     t.front_h.back() = "test top-1";  // chosen on validation top-1, quoted on test
   }
   for (const auto& p : r.front)
-    t.front.push_back({p.id.substr(0, 12), p.plan, fmt::format("{:g}", p.alpha), fmt::format("{:g}", p.rho), p.kd ? "yes" : "no",
-                       with_commas(p.relus), with_commas(p.macs), top1_text(p)});
-  t.prune_h[6] = r.front_method + " nearest in MACs";
+    t.front.push_back({p.id.substr(0, 12), p.method, p.plan, fmt::format("{:g}", p.alpha), fmt::format("{:g}", p.rho),
+                       p.kd ? "yes" : "no", with_commas(p.relus), with_commas(p.macs), top1_text(p)});
+  t.prune_h[6] = "nearest in MACs on the other methods' front";
   {
     std::vector<std::string> baselines;
     for (const auto& row : r.pruning)
       if (std::find(baselines.begin(), baselines.end(), row.pruned.method) == baselines.end())
         baselines.push_back(row.pruned.method);
-    t.prune_title = fmt::format("{} against {}", fmt::join(baselines, " and "), r.front_method);
+    t.prune_title = fmt::format("{} against the other methods", fmt::join(baselines, " and "));
     if (!t.prune_title.empty()) t.prune_title[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(t.prune_title[0])));
   }
   for (const auto& f : r.fronts) {
-    // The primary front is tabled above, and the baselines' networks against it below.
-    if (f.method == r.front_method || presentation_of(f.method).baseline || f.points.data() == r.front.data()) continue;
-    bool headline = f.points.size() == r.front.size();
-    for (size_t i = 0; headline && i < f.points.size(); ++i) headline = f.points[i].id == r.front[i].id;
-    if (headline) continue;  // it is the report's front, tabled above
+    // A learned mask's networks say how their mask phase ended.
+    const bool masked = std::any_of(f.points.begin(), f.points.end(), [](const ReportPoint& p) { return !p.mask_note.empty(); });
     std::vector<std::vector<std::string>> rows;
-    for (const auto& p : f.points)
-      rows.push_back({p.id.substr(0, 12), p.plan, with_commas(p.relus), std::to_string(p.relu_layers),
-                      with_commas(p.macs), top1_text(p)});
-    t.method_fronts.push_back({f.method, rows});
+    for (const auto& p : f.points) {
+      rows.push_back({p.id.substr(0, 12), p.plan, fmt::format("{:g}", p.alpha), fmt::format("{:g}", p.rho),
+                      p.kd ? "yes" : "no", with_commas(p.relus), std::to_string(p.relu_layers), with_commas(p.macs),
+                      top1_text(p)});
+      if (masked) rows.back().push_back(p.mask_note.empty() ? "-" : "its mask phase " + p.mask_note);
+    }
+    t.method_fronts.push_back({f.method, rows, masked});
   }
   if (r.validation) t.method_front_h.back() = "test top-1";
-  if (!r.budgets.empty() && r.fronts.size() > 1) {
+  if (!r.budgets.empty()) {
     t.budget_h = {"ReLU budget"};
     for (const auto& f : r.fronts) t.budget_h.push_back(f.method + (r.validation ? " (test top-1, ReLUs)" : " (top-1, ReLUs)"));
     t.budget_h.push_back(r.validation ? "best on validation" : "best");
-    auto decided = [](const ReportPoint& p) { return p.val_top1 ? *p.val_top1 : p.top1; };
+    t.budget_h.push_back("its trial");
     for (int64_t budget : r.budgets) {
       std::vector<std::string> row = {with_commas(budget)};
-      const ReportPoint* best = nullptr;
-      std::string best_method;
       for (const auto& f : r.fronts) {
-        const ReportPoint* pick = nullptr;
-        for (const auto& p : f.points)
-          if (p.relus <= budget && (!pick || decided(p) > decided(*pick))) pick = &p;
+        auto pick = best_under(r, budget, f.method);
         row.push_back(pick ? top1_text(*pick) + " at " + with_commas(pick->relus) : "-");
-        if (pick && (!best || decided(*pick) > decided(*best))) {
-          best = pick;
-          best_method = f.method;
-        }
       }
-      row.push_back(best ? best_method : "-");
+      auto best = best_under(r, budget);
+      row.push_back(best ? best->method : "-");
+      row.push_back(best ? best->id.substr(0, 12) : "-");
       t.budget_rows.push_back(row);
     }
   }
@@ -510,6 +545,11 @@ Tables tables(const Report& r) {
                        (r.retired ? " " + counted(r.retired, "done trial") + " no revised config plans any more " +
                                         (r.retired == 1 ? "is" : "are") + " left out."
                                   : ""));
+  // Selection without the test set is the honest kind; without a held-out
+  // split, say plainly that the test set chose too.
+  if (!r.validation && !r.points.empty())
+    t.headline.push_back("No validation split was held out (dataset.val_split): the fronts, the criticality "
+                         "ranking and every best network were chosen on test top-1, the accuracy quoted.");
   if (r.epochs_by_method.size() > 1) {
     std::string per;
     for (const auto& [method, epochs] : r.epochs_by_method)
@@ -523,29 +563,43 @@ Tables tables(const Report& r) {
             ? "at " + with_commas(r.front.front().relus) + " ReLUs, " + fmt::format("{:.2f}", r.front.front().top1) + "%"
             : "from " + with_commas(r.front.front().relus) + " ReLUs at " + fmt::format("{:.2f}", r.front.front().top1) +
                   "% to " + with_commas(r.front.back().relus) + " ReLUs at " + fmt::format("{:.2f}", r.front.back().top1) + "%";
-    t.headline.push_back("Pareto front: " + counted(static_cast<int64_t>(r.front.size()), "network") + ", " + span +
-                         "; hypervolume " + fmt::format("{:.3f}", r.hypervolume) + " (log10 ReLUs x top-1).");
+    // How many networks of each method are on it, in the order of the fronts.
+    std::vector<std::string> by_method;
+    for (const auto& f : r.fronts) {
+      const auto n = std::count_if(r.front.begin(), r.front.end(), [&](const ReportPoint& p) { return p.method == f.method; });
+      if (n) by_method.push_back(f.method + " " + std::to_string(n));
+    }
+    t.headline.push_back("Pareto front of every method: " + counted(static_cast<int64_t>(r.front.size()), "network") +
+                         " (" + fmt::format("{}", fmt::join(by_method, ", ")) + "), " + span + "; hypervolume " +
+                         fmt::format("{:.3f}", r.hypervolume) + " (log10 ReLUs x top-1).");
   }
   if (r.baseline) {
     t.headline.push_back("All-ReLU baseline: " + with_commas(r.baseline->relus) + " ReLUs, " +
                          fmt::format("{:.2f}", r.baseline->top1) + "% top-1.");
-    std::vector<Point> front;
-    for (const auto& p : r.front) front.push_back({p.relus, p.top1, p.id});
-    for (double drop : {0.0, 1.0, 2.0}) {
-      auto relus = relus_for_accuracy(front, r.baseline->top1 - drop);
-      if (relus && *relus > 0)
-        t.headline.push_back("Within " + fmt::format("{:.0f}", drop) + " point(s) of the baseline: " + with_commas(*relus) +
-                             " ReLUs, " + fmt::format("{:.1f}", static_cast<double>(r.baseline->relus) / *relus) +
-                             "x fewer.");
-      else if (relus)  // a network without a single ReLU gets there: this task needs no nonlinearity
-        t.headline.push_back("Within " + fmt::format("{:.0f}", drop) + " point(s) of the baseline: a network with no ReLUs "
-                             "at all (a linear network suffices for this task at this accuracy).");
+    for (int drop : {0, 1, 2}) {
+      // The network of the front with the fewest ReLUs at this accuracy or better.
+      const double target = r.baseline->top1 - drop;
+      const ReportPoint* fewest = nullptr;
+      for (const auto& p : r.front)
+        if (p.top1 >= target && (!fewest || p.relus < fewest->relus)) fewest = &p;
+      if (!fewest) continue;
+      const std::string where = drop == 0   ? "At the baseline's accuracy or better"
+                                : drop == 1 ? "Within 1 point of the baseline"
+                                            : "Within " + std::to_string(drop) + " points of the baseline";
+      const std::string which = " (" + fewest->method + ": " + fewest->plan + ")";
+      if (fewest->relus > 0)
+        t.headline.push_back(where + ": " + with_commas(fewest->relus) + " ReLUs" + which + ", " +
+                             fmt::format("{:.1f}", static_cast<double>(r.baseline->relus) / fewest->relus) +
+                             " times fewer.");
+      else  // a network without a single ReLU gets there: this task needs no nonlinearity
+        t.headline.push_back(where + ": a network with no ReLUs at all" + which +
+                             " (a linear network suffices for this task at this accuracy).");
     }
   }
   if (!r.pruning.empty()) {
-    // Each baseline network against the report's front and against its own method's networks.
+    // Each baseline network against the other methods' front and against its own method's networks.
     std::vector<Point> front;
-    for (const auto& p : r.front) front.push_back({p.relus, p.top1, p.id});
+    for (const auto& p : r.compared_front) front.push_back({p.relus, p.top1, p.id});
     for (const auto& row : r.pruning) {
       std::vector<Point> pruned;
       for (const auto& other : r.pruning)
@@ -555,22 +609,22 @@ Tables tables(const Report& r) {
       auto ours = relus_for_accuracy(front, row.pruned.top1);
       if (saving && ours)
         t.headline.push_back("At the accuracy of " + row.method + " (" + fmt::format("{:.2f}", row.pruned.top1) +
-                             "%), the " + r.front_method + " front needs " + with_commas(*ours) + " ReLUs, " +
+                             "%), the other methods' front needs " + with_commas(*ours) + " ReLUs, " +
                              row.pruned.method + " " + with_commas(*relus_for_accuracy(pruned, row.pruned.top1)) +
                              (*ours == 0 ? ": no ReLU at all is needed." : ": a ReLU saving of " + fmt::format("{:.2f}", *saving) + "x."));
       if (auto gain = accuracy_gain_at_relus(front, pruned, row.pruned.relus))
         t.headline.push_back("With at most the ReLUs of " + row.method + " (" + with_commas(row.pruned.relus) +
-                             "), the best " + r.front_method + " network scores " + fmt::format("{:+.2f}", *gain) +
+                             "), the other methods' best network scores " + fmt::format("{:+.2f}", *gain) +
                              " points against " + row.pruned.method + "'s best there.");
     }
   }
-  // Each search method against each other method (the report's front against
-  // a baseline has its lines above): its iso-ReLU accuracy gain at the other's
-  // front ReLU counts, and its ReLU saving at the other's front accuracies.
+  // Each search method against each other method: its iso-ReLU accuracy gain
+  // at the other's front ReLU counts, and its ReLU saving at the other's
+  // front accuracies.
   for (const auto& a : r.fronts) {
     if (presentation_of(a.method).baseline) continue;
     for (const auto& b : r.fronts) {
-      if (&a == &b || (a.method == r.front_method && presentation_of(b.method).baseline)) continue;
+      if (&a == &b) continue;
       std::vector<Point> ours, theirs;
       for (const auto& p : a.points) ours.push_back({p.relus, p.top1, p.id});
       for (const auto& p : b.points) theirs.push_back({p.relus, p.top1, p.id});
@@ -594,14 +648,25 @@ Tables tables(const Report& r) {
                 fmt::format("{:+.2f}", lo->first) + " at " + with_commas(lo->second) + " to " + fmt::format("{:+.2f}", hi->first) + " at " +
                 with_commas(hi->second) + " ReLUs)";
       }
-      if (savings.size() == 1) {
-        line += std::string(gains.empty() ? "" : ";") + " at its " + fmt::format("{:.2f}", savings[0].second) + "%, " +
-                fmt::format("{:.2f}x", savings[0].first) + " the ReLUs saved";
-      } else if (!savings.empty()) {
-        const auto [lo, hi] = std::minmax_element(savings.begin(), savings.end());
-        line += std::string(gains.empty() ? "" : ";") + " at its accuracies, " + fmt::format("{:.2f}", lo->first) + "x to " +
-                fmt::format("{:.2f}", hi->first) + "x the ReLUs saved";
+      // A saving is said in words: "2.93 times fewer ReLUs", "1.82 times more";
+      // one of no ReLU at all (infinite) is counted apart.
+      std::vector<std::pair<double, double>> finite;
+      int free = 0;
+      for (const auto& sv : savings) std::isinf(sv.first) ? ++free : (finite.push_back(sv), 0);
+      auto times = [](double x) {
+        return x >= 1 ? fmt::format("{:.2f} times fewer ReLUs", x) : fmt::format("{:.2f} times more ReLUs", 1 / x);
+      };
+      std::string sep = gains.empty() ? " " : "; ";
+      if (finite.size() == 1) {
+        line += sep + "at its " + fmt::format("{:.2f}", finite[0].second) + "%, " + times(finite[0].first);
+      } else if (!finite.empty()) {
+        const auto [lo, hi] = std::minmax_element(finite.begin(), finite.end());
+        line += sep + "at " + std::to_string(finite.size()) + " of its accuracies, from " + times(lo->first) + " to " +
+                times(hi->first);
       }
+      if (free)
+        line += (finite.empty() ? sep : std::string("; ")) + counted(free, "of its accuracies", "of its accuracies") +
+                " reached with no ReLU at all";
       t.headline.push_back(line + ".");
     }
   }
@@ -743,10 +808,10 @@ std::string report_html(const Report& r, int refresh_seconds) {
   append(html, "</ul>\n<h2>ReLUs against accuracy</h2>\n", plot_svg(r),
          "<p>Hover a point for its trial. Only networks trained to their full schedule are "
          "drawn.</p>\n");
-  append(html, "<h2>Pareto front</h2>\n", html_table(t.front_h, t.front));
-  for (const auto& [method, rows] : t.method_fronts)
-    append(html, "<h2>Pareto front of ", esc(method), "</h2>\n",
-           html_table(t.method_front_h, rows));
+  append(html, "<h2>Pareto front of every method</h2>\n", html_table(t.front_h, t.front));
+  for (const auto& m : t.method_fronts)
+    append(html, "<h2>Pareto front of ", esc(m.method), " alone</h2>\n",
+           html_table(t.method_front_h_of(m), m.rows));
   if (!t.budget_rows.empty())
     append(html, "<h2>At each ReLU budget</h2>\n<p>Each method's best network within the budget",
            (r.validation ? ", chosen on validation top-1 and quoted on test" : ""), ".</p>\n",
@@ -801,9 +866,9 @@ Status write_report(const Report& r, const std::string& dir) {
   std::string md;
   append(md, "# ", title, "\n\n");
   for (const auto& h : t.headline) append(md, "- ", h, "\n");
-  append(md, "\n## Pareto front (ReLUs down, top-1 up)\n\n", md_table(t.front_h, t.front));
-  for (const auto& [method, rows] : t.method_fronts)
-    append(md, "\n## Pareto front of ", method, "\n\n", md_table(t.method_front_h, rows));
+  append(md, "\n## Pareto front of every method (ReLUs down, top-1 up)\n\n", md_table(t.front_h, t.front));
+  for (const auto& m : t.method_fronts)
+    append(md, "\n## Pareto front of ", m.method, " alone\n\n", md_table(t.method_front_h_of(m), m.rows));
   if (!t.budget_rows.empty())
     append(md, "\n## At each ReLU budget\n\nEach method's best network within the budget",
            (r.validation ? ", chosen on validation top-1 and quoted on test" : ""), ".\n\n",

@@ -23,7 +23,7 @@ namespace deepreduce::report {
 
 struct ReportPoint {
   // series: what its method's presentation calls it (search/registry.h):
-  // "without KD", "with KD" (DeepReDuce's), else the method's name.
+  // "DeepReDuce without KD", "DeepReDuce with KD", else the method's name.
   std::string id, plan, series;
   std::string method;  // the front it belongs to: "DeepReDuce", "learned linearization", "channel pruning", ...
   int64_t relus = 0, macs = 0, params = 0;
@@ -39,6 +39,9 @@ struct ReportPoint {
   int seeds = 1;
   double top1_std = 0;
   std::vector<std::string> seed_ids;
+  // A network fine-tuned under a learned mask: how its mask phase ended
+  // (spec::mask_outcome_text; with seeds, each seed's that differs is named).
+  std::string mask_note;
 };
 
 // One row of the comparison with a baseline method (channel pruning): its
@@ -59,11 +62,13 @@ struct Report {
   std::vector<storage::Experiment> experiments;
   std::vector<storage::TrialRow> trials;
   std::vector<ReportPoint> points;  // full-fidelity done trials
-  // The primary method's front (search/registry.h's Presentation: DeepReDuce;
-  // without any such network, the first other non-baseline method's), ReLUs
-  // ascending, and its method.
+  // The experiment's Pareto front: the networks of every method together,
+  // ReLUs ascending, each naming its method (chosen on validation top-1 where
+  // held out).
   std::vector<ReportPoint> front;
-  std::string front_method;
+  // The front of every method but the baselines (search/registry.h's
+  // Presentation: channel pruning): what a baseline's networks are measured against.
+  std::vector<ReportPoint> compared_front;
   // Each method's own front: primary methods' first, baselines' last.
   struct MethodFront {
     std::string method;
@@ -114,8 +119,23 @@ std::string report_html(const Report& report, int refresh_seconds = 0);
 // The front (and the latency front) as JSON, for the live page's /api/front.
 nlohmann::json front_json(const Report& report);
 
-// The front as a text table (for `run` and `report` on a terminal).
+// The best network within `budget` ReLUs (of `method` only, when given):
+// chosen on validation top-1 where the trials held a split out, else on test
+// top-1; ties go to fewer ReLUs. None when no network is that small.
+std::optional<ReportPoint> best_under(const Report& report, int64_t budget, const std::string& method = "");
+
+// The method a trial's network belongs to: its strategy's (search/registry.h).
+// A trial that names none (an earlier store's, a trial list's) is channel
+// pruning's when pruned, else DeepReDuce's.
+std::string method_of(const spec::TrialSpec& spec);
+
+// The methods of the report's networks, in the order of its fronts.
+std::vector<std::string> methods_of(const Report& report);
+
+// The front as a text table (for `run` and `report` on a terminal), each
+// network with its method; and any list of points the same way.
 std::string front_text(const Report& report);
+std::string front_text(const std::vector<ReportPoint>& front, bool validation);
 
 // Pieces, exposed for tests.
 std::string plot_svg(const Report& report);

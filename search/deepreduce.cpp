@@ -281,7 +281,7 @@ Result<std::unique_ptr<Strategy>> make(const SweepConfig& c, const nlohmann::jso
 
 Presentation deepreduce_presentation() {
   Presentation p;
-  p.series = {{"without KD", "#1f77b4", "circle"}, {"with KD", "#ff7f0e", "square"}};
+  p.series = {{"DeepReDuce without KD", "#1f77b4", "circle"}, {"DeepReDuce with KD", "#ff7f0e", "square"}};
   p.kd_series = true;
   p.primary = true;
   return p;

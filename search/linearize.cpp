@@ -39,6 +39,7 @@ StrategyDef linearize_strategy_def() {
   d.read = read;
   d.load = load_masked;
   d.make = make_masked;
+  d.warnings = masked_warnings;
   return d;
 }
 

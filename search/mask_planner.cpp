@@ -168,15 +168,35 @@ class MaskedStrategy : public Strategy {
 
   // A stand-in for a mask not learned yet: its budget spread over the sites in
   // proportion to their size (for plan --all's counts and costs).
+  // The shares are rounded down, then what rounding left goes to the sites
+  // with the largest remainders, a unit each while it fits: the count is the
+  // budget itself, as the runs' masks are (cut to it exactly), where units allow.
   spec::ReluMasks nominal_masks(int64_t budget) const {
     spec::ReluMasks m{o_.granularity, false, {}, std::string(64, '0')};
     const auto sites = *spec::relu_sites(c_.base.model);
     int64_t total = 0;
     for (const auto& s : sites) total += s.full();
-    for (const auto& s : sites) {
+    int64_t used = 0;
+    std::vector<std::pair<double, size_t>> remainders;
+    for (size_t i = 0; i < sites.size(); ++i) {
+      const auto& s = sites[i];
       const int64_t per_unit = spec::relus_per_unit(o_.granularity, s.height, s.width);
       const int64_t units = spec::mask_units(o_.granularity, s.channels, s.height, s.width);
-      m.kept[s.name] = std::min(units, budget * s.full() / std::max<int64_t>(total, 1) / per_unit);
+      const double share = static_cast<double>(budget) * static_cast<double>(s.full()) /
+                           static_cast<double>(std::max<int64_t>(total, 1)) / static_cast<double>(per_unit);
+      const int64_t kept = std::min(units, static_cast<int64_t>(share));
+      m.kept[s.name] = kept;
+      used += kept * per_unit;
+      remainders.push_back({share - static_cast<double>(kept), i});
+    }
+    std::stable_sort(remainders.begin(), remainders.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    for (const auto& [rest, i] : remainders) {
+      const auto& s = sites[i];
+      const int64_t per_unit = spec::relus_per_unit(o_.granularity, s.height, s.width);
+      const int64_t units = spec::mask_units(o_.granularity, s.channels, s.height, s.width);
+      if (used + per_unit > budget || m.kept[s.name] >= units) continue;
+      ++m.kept[s.name];
+      used += per_unit;
     }
     return m;
   }
@@ -271,6 +291,22 @@ Presentation masked_presentation(SeriesStyle style) {
 
 std::unique_ptr<Strategy> masked_strategy(const SweepConfig& config, MaskedOptions options) {
   return std::make_unique<MaskedStrategy>(config, std::move(options));
+}
+
+std::vector<std::string> masked_warnings(const nlohmann::json& options) {
+  std::vector<std::string> out;
+  auto o = masked_options_from_json(options);
+  if (!o.ok()) return out;
+  // SNL's rule raises λ first after the epoch of 0-based index `patience`,
+  // for the epochs after it: a cap at or below patience + 1 trains every
+  // epoch at the initial λ, and every phase ends at its cap, cut to the
+  // budget by the size of α rather than learned under a growing penalty.
+  if (o->method == spec::LinearizeMethod::kSnl && o->mask_epochs <= o->patience + 1)
+    out.push_back(fmt::format("search.mask_epochs {} is at or below search.patience {} + 1: the L1 weight never grows, so "
+                              "every mask phase ends at its cap and is cut to its budget by the size of alpha, not "
+                              "learned under SNL's growing penalty; raise mask_epochs above patience + 1",
+                              o->mask_epochs, o->patience));
+  return out;
 }
 
 Status load_masked(const nlohmann::json& options, SweepConfig&) { return masked_options_from_json(options).status(); }

@@ -47,6 +47,8 @@ std::unique_ptr<Strategy> masked_strategy(const SweepConfig& config, MaskedOptio
 // StrategyDef::load and ::make of every strategy of this kind: its stored
 // options checked, and masked_strategy() over them.
 Status load_masked(const nlohmann::json& options, SweepConfig& config);
+// StrategyDef::warnings of every strategy of this kind.
+std::vector<std::string> masked_warnings(const nlohmann::json& options);
 Result<std::unique_ptr<Strategy>> make_masked(const SweepConfig& config, const nlohmann::json& options);
 
 }  // namespace deepreduce::search

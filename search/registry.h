@@ -27,7 +27,7 @@ namespace deepreduce::search {
 // How a report shows a method's networks: it asks each strategy (through its
 // StrategyDef) and branches on no name.
 struct SeriesStyle {
-  std::string name;   // "with KD", "learned linearization": the legend's words
+  std::string name;   // "DeepReDuce with KD", "learned linearization": the legend's words
   std::string color;  // "#1f77b4"
   std::string shape;  // circle, square, triangle, filled-diamond (report/figures.cpp draws them)
 };
@@ -71,6 +71,9 @@ struct StrategyDef {
   Status (*load)(const nlohmann::json& options, SweepConfig& config) = nullptr;
   // The strategy for the config and these options.
   Result<std::unique_ptr<Strategy>> (*make)(const SweepConfig& config, const nlohmann::json& options) = nullptr;
+  // What in these options cannot work as written (each a sentence naming the
+  // keys and what to change); null: nothing to say.
+  std::vector<std::string> (*warnings)(const nlohmann::json& options) = nullptr;
 };
 
 // Every strategy, in a stable order (the order of the report's legends).

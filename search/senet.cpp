@@ -35,6 +35,7 @@ StrategyDef senet_strategy_def() {
   d.read = read;
   d.load = load_masked;
   d.make = make_masked;
+  d.warnings = masked_warnings;
   return d;
 }
 

@@ -199,7 +199,7 @@ Result<int64_t> expand(storage::Store& store, const std::string& experiment, con
 }
 
 Result<int64_t> expand(storage::Store& store, const std::string& experiment, const Strategy& strategy,
-                       Observer& observer) {
+                       Observer& observer, std::vector<spec::TrialSpec>* created_specs) {
   DR_RETURN_IF_ERROR(observer.update(store));
   const Seen& seen = observer.seen();
   auto planned = strategy.propose(seen);
@@ -224,8 +224,34 @@ Result<int64_t> expand(storage::Store& store, const std::string& experiment, con
   auto added = store.add_trials(experiment, fresh);
   if (!added.ok()) return added.status();
   int64_t created = 0;
-  for (const auto& a : *added) created += a.created;
+  for (size_t i = 0; i < added->size(); ++i) {
+    created += (*added)[i].created;
+    if ((*added)[i].created && created_specs) created_specs->push_back(fresh[i]);
+  }
   return created;
+}
+
+std::string added_text(const std::vector<spec::TrialSpec>& created) {
+  // Strategies in the order they first appear; roles within each likewise.
+  std::vector<std::string> strategies;
+  std::map<std::string, std::vector<std::pair<std::string, int64_t>>> roles;
+  std::map<std::string, int64_t> totals;
+  for (const auto& s : created) {
+    const std::string strategy = s.strategy.empty() ? "a trial list" : s.strategy;
+    const std::string role = s.role == Role::kNone ? "-" : spec::role_name(s.role);
+    if (!totals.count(strategy)) strategies.push_back(strategy);
+    ++totals[strategy];
+    auto& rs = roles[strategy];
+    auto it = std::find_if(rs.begin(), rs.end(), [&](const auto& r) { return r.first == role; });
+    if (it == rs.end()) rs.push_back({role, 1}); else ++it->second;
+  }
+  std::vector<std::string> parts;
+  for (const auto& st : strategies) {
+    std::vector<std::string> by_role;
+    for (const auto& [role, n] : roles[st]) by_role.push_back(role + " " + std::to_string(n));
+    parts.push_back(fmt::format("{} {} ({})", st, totals[st], fmt::join(by_role, ", ")));
+  }
+  return fmt::format("{}", fmt::join(parts, "; "));
 }
 
 Status assign_roles(storage::Store& store) {

@@ -120,8 +120,12 @@ class Observer {
 // changed. Returns the number of trials created. With an observer, what the
 // store holds is read incrementally (see Observer).
 Result<int64_t> expand(storage::Store& store, const std::string& experiment, const Strategy& strategy);
+// `created`, when given, receives the specs of the trials it created.
 Result<int64_t> expand(storage::Store& store, const std::string& experiment, const Strategy& strategy,
-                       Observer& observer);
+                       Observer& observer, std::vector<spec::TrialSpec>* created = nullptr);
+// Which strategy added which trials with which roles, for a log line:
+// "deepreduce 12 (culling 6, thinning 6); channel_pruning 4 (pruning 4)".
+std::string added_text(const std::vector<spec::TrialSpec>& created);
 
 // --- for strategies
 

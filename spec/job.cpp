@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "spec/model_json.h"
+#include "spec/counts.h"
 #include "spec/job_schema.h"
 #include "spec/datasets.h"
 
@@ -58,6 +59,11 @@ Status validate(const TrainJob& job) {
     if (!job.model.masks || !job.model.masks->learnable)
       return Status::invalid_argument(
           "train.linearize.budget: a mask phase trains learnable masks: the model needs masks: {learnable: true}");
+    // As a sweep's budgets: fewer ReLUs than the network has, or there is nothing to learn.
+    if (auto c = count(job.model); c.ok() && lin.budget >= c->relus)
+      return Status::invalid_argument("train.linearize.budget: expected a ReLU count in 1.." +
+                                      std::to_string(c->relus - 1) + " (the network has " + std::to_string(c->relus) +
+                                      "), got " + std::to_string(lin.budget));
     if (!(lin.lambda >= 0) || !std::isfinite(lin.lambda))
       return Status::invalid_argument("train.linearize.lambda: expected a number >= 0");
     if (!(lin.growth >= 1) || !std::isfinite(lin.growth))

@@ -1,5 +1,9 @@
 #include "spec/result.h"
 
+#include <fmt/format.h>
+
+#include "common/format.h"
+
 namespace deepreduce::spec {
 
 double TrialResult::seconds() const {
@@ -47,6 +51,26 @@ Result<EpochRecord> epoch_record_from_json(const nlohmann::json& j) {
   }
 }
 
+nlohmann::ordered_json to_json(const MaskOutcome& m) {
+  nlohmann::ordered_json j;
+  j["reached"] = m.reached;
+  j["epochs"] = m.epochs;
+  j["alive"] = m.alive;
+  j["cut"] = m.cut;
+  j["kept_alpha_min"] = m.kept_alpha_min;
+  j["kept_alpha_mean"] = m.kept_alpha_mean;
+  j["dropped_alpha_max"] = m.dropped_alpha_max;
+  return j;
+}
+
+std::string mask_outcome_text(const MaskOutcome& m) {
+  std::string how = m.reached ? fmt::format("reached its budget in {} epoch{}", m.epochs, m.epochs == 1 ? "" : "s")
+                              : fmt::format("hit its cap of {} epoch{} with {} ReLUs alive: {} cut to the budget",
+                                            m.epochs, m.epochs == 1 ? "" : "s", with_commas(m.alive), with_commas(m.cut));
+  return how + fmt::format("; kept \u03b1 {:.3g} to 1 (mean {:.3g}), made linear up to {:.3g}", m.kept_alpha_min,
+                           m.kept_alpha_mean, m.dropped_alpha_max);
+}
+
 nlohmann::ordered_json to_json(const TrialResult& r) {
   nlohmann::ordered_json epochs = nlohmann::ordered_json::array();
   for (const auto& e : r.epochs) epochs.push_back(to_json(e));
@@ -74,6 +98,7 @@ nlohmann::ordered_json to_json(const TrialResult& r) {
     for (const auto& [site, n] : r.mask->kept) kept[site] = n;
     j["mask"] = {{"granularity", spec::granularity_name(r.mask->granularity)}, {"kept", kept}, {"digest", r.mask->digest}};
   }
+  if (r.mask_outcome) j["mask_phase"] = to_json(*r.mask_outcome);
   return j;
 }
 
@@ -129,6 +154,18 @@ TrialResult trial_result_from_json(const nlohmann::json& j) {
         if (k.value().is_number_integer()) masks.kept[k.key()] = k.value().get<int64_t>();
       r.mask = masks;
     }
+  }
+  if (j.contains("mask_phase") && j["mask_phase"].is_object()) {
+    const auto& m = j["mask_phase"];
+    MaskOutcome o;
+    if (m.contains("reached") && m["reached"].is_boolean()) o.reached = m["reached"].get<bool>();
+    number(m, "epochs", o.epochs);
+    number(m, "alive", o.alive);
+    number(m, "cut", o.cut);
+    number(m, "kept_alpha_min", o.kept_alpha_min);
+    number(m, "kept_alpha_mean", o.kept_alpha_mean);
+    number(m, "dropped_alpha_max", o.dropped_alpha_max);
+    r.mask_outcome = o;
   }
   if (j.contains("epochs") && j["epochs"].is_array())
     for (const auto& e : j["epochs"]) {

@@ -34,6 +34,23 @@ struct EpochRecord {
   std::optional<double> l1_weight;
 };
 
+// How a mask phase ended: did its count meet the budget before its epoch
+// cap (SNL: through its growing penalty; SENet: by construction), or was it
+// cut to the budget at the cap; and how far from 0/1 its α were when binarised.
+struct MaskOutcome {
+  bool reached = false;
+  int64_t epochs = 0;              // epochs it trained
+  int64_t alive = 0;               // ReLUs whose α was above the threshold at the end
+  int64_t cut = 0;                 // of those, cut to meet the budget (the largest α stay)
+  double kept_alpha_min = 0;       // the smallest α kept (1 is a ReLU the penalty left alone)
+  double kept_alpha_mean = 0;
+  double dropped_alpha_max = 0;    // the largest α made linear (0: a clean cut)
+};
+nlohmann::ordered_json to_json(const MaskOutcome& m);
+// "reached its budget through the penalty in 37 epochs; kept α 0.02 to 1 (mean 0.91), dropped up to 0.004";
+// "hit its cap of 6 epochs with 15,320 ReLUs alive: 3,320 cut to the budget; ...".
+std::string mask_outcome_text(const MaskOutcome& m);
+
 struct TrialResult {
   // Of the last epoch, on the test split. Absent only in results that trained
   // nothing (a no-op trial's).
@@ -55,6 +72,7 @@ struct TrialResult {
   // A mask phase: the binarised mask it ends with, cut to its budget (the
   // trial's "mask" artifact holds the values). `relus` is what it keeps.
   std::optional<spec::ReluMasks> mask;
+  std::optional<MaskOutcome> mask_outcome;  // a mask phase: how it ended
 
   // What a search decides on (criticality ranking, promotion, the front):
   // validation top-1 when there is a validation split, else test top-1.

@@ -15,7 +15,8 @@ std::string num(double x) { return fmt::format("{:.10g}", x); }
 
 }  // namespace
 
-Result<std::vector<TrialRow>> trial_rows(Store& store) {
+Result<std::vector<TrialRow>> trial_rows(Store& store,
+                                         const std::function<std::string(const spec::TrialSpec&)>& method_of) {
   auto trials = store.list_trials();
   if (!trials.ok()) return trials.status();
   std::vector<TrialRow> rows;
@@ -41,6 +42,7 @@ Result<std::vector<TrialRow>> trial_rows(Store& store) {
     r.name = t.spec.name;
     if (t.spec.role != spec::Role::kNone) r.role = role_name(t.spec.role);
     r.retired = t.retired;
+    if (method_of) r.method = method_of(t.spec);
     if (auto c = spec::count(m); c.ok()) {
       r.relus = c->relus;
       r.macs = c->macs;
@@ -54,6 +56,7 @@ Result<std::vector<TrialRow>> trial_rows(Store& store) {
       r.top1 = res.top1;
       r.top5 = res.top5;
       r.val_top1 = res.val_top1;
+      if (res.mask_outcome) r.mask_phase = spec::mask_outcome_text(*res.mask_outcome);
       if (!res.epochs.empty()) r.epochs = static_cast<int64_t>(res.epochs.size());
       r.seconds = res.seconds();
     }
@@ -65,14 +68,15 @@ Result<std::vector<TrialRow>> trial_rows(Store& store) {
 std::string rows_to_csv(const std::vector<TrialRow>& rows) {
   std::string out =
       "id,experiment,arch,plan,alpha,rho,blocks,kd,state,relus,macs,params,top1,top5,epochs,seconds,val_top1,seed,"
-      "name,role,retired\n";
+      "name,role,retired,method,mask_phase\n";
   for (const auto& r : rows) {
     out += r.id + "," + csv_field(r.experiment) + "," + r.arch + "," + csv_field(r.plan) + "," + num(r.alpha) + "," +
            num(r.rho) + "," + csv_field(r.blocks) + "," + (r.kd ? "yes" : "no") + "," + r.state + "," +
            std::to_string(r.relus) + "," + std::to_string(r.macs) + "," + std::to_string(r.params) + "," +
            (r.top1 ? num(*r.top1) : "") + "," + (r.top5 ? num(*r.top5) : "") + "," + std::to_string(r.epochs) + "," +
            num(r.seconds) + "," + (r.val_top1 ? num(*r.val_top1) : "") + "," + std::to_string(r.seed) + "," +
-           csv_field(r.name) + "," + r.role + "," + csv_field(r.retired) + "\n";
+           csv_field(r.name) + "," + r.role + "," + csv_field(r.retired) + "," + csv_field(r.method) + "," +
+           csv_field(r.mask_phase) + "\n";
   }
   return out;
 }
@@ -92,7 +96,9 @@ nlohmann::json rows_to_json(const std::vector<TrialRow>& rows) {
                    {"epochs", r.epochs}, {"seconds", r.seconds},
                    {"name", r.name.empty() ? nlohmann::json() : nlohmann::json(r.name)},
                    {"role", r.role.empty() ? nlohmann::json() : nlohmann::json(r.role)},
-                   {"retired", r.retired.empty() ? nlohmann::json() : nlohmann::json(r.retired)}});
+                   {"retired", r.retired.empty() ? nlohmann::json() : nlohmann::json(r.retired)},
+                   {"method", r.method.empty() ? nlohmann::json() : nlohmann::json(r.method)},
+                   {"mask_phase", r.mask_phase.empty() ? nlohmann::json() : nlohmann::json(r.mask_phase)}});
   return out;
 }
 

@@ -1,6 +1,7 @@
 // One flat row per trial, for `deepreduce export`, `status` and reports.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -27,9 +28,14 @@ struct TrialRow {
   std::string name;     // the name a trial list gave it ("" for a sweep's)
   std::string role;     // its role in a search (baseline, culling, ...; "" for a trial list's)
   std::string retired;  // why no config plans it any more ("" while planned)
+  std::string method;   // the method its network belongs to (as the report names it), "" when not asked
+  std::string mask_phase;  // a finished mask phase: how it ended (spec::mask_outcome_text)
 };
 
-Result<std::vector<TrialRow>> trial_rows(Store& store);
+// `method_of`, when given, names each trial's method (report::method_of: the
+// store knows strategies by name, the report how they are shown).
+Result<std::vector<TrialRow>> trial_rows(Store& store,
+                                         const std::function<std::string(const spec::TrialSpec&)>& method_of = {});
 
 // What `status --json` and the live page's /api/status say: experiments,
 // trials per state, running trials with their progress, failures with their

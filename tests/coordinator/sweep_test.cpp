@@ -56,7 +56,7 @@ TEST_F(SweepRunTest, ADeepReduceSweepRunsToAReportWithHalvingAndPruning) {
   ASSERT_TRUE(run.wait(400)) << run.log();
   ASSERT_EQ(run.exit_code(), 0) << run.log();
   const std::string log = run.log();
-  EXPECT_NE(log.find("Pareto front ("), std::string::npos) << log;
+  EXPECT_NE(log.find("Pareto front of every method ("), std::string::npos) << log;
   EXPECT_NE(log.find("report: " + path("db") + "-report/report.html"), std::string::npos) << log;
   EXPECT_TRUE(fs::exists(path("db") + "-report/report.html"));
 
@@ -181,7 +181,7 @@ TEST_F(SweepRunTest, ADatasetMovedElsewhereTrainsNothingAgainAndTheReportNeedsNo
   Process again({"run", second, "--db", path("db"), "--threads", "1"}, path("run2.log"));
   ASSERT_TRUE(again.wait(400)) << again.log();
   ASSERT_EQ(again.exit_code(), 0) << again.log();
-  EXPECT_NE(again.log().find("0 new trial(s)"), std::string::npos) << again.log();
+  EXPECT_NE(again.log().find("nothing to do"), std::string::npos) << again.log();
   auto s = read("db");
   EXPECT_EQ(s->list_trials()->size(), trials);
   for (const auto& e : *s->events(seq, 1000000)) EXPECT_NE(e.type, "leased") << "trial " << e.trial << " trained again";

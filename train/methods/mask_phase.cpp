@@ -17,7 +17,11 @@ void MaskPhase::epoch_end(SessionContext& ctx, spec::EpochRecord& record) {
 Status MaskPhase::finish(SessionContext& ctx, spec::TrialResult& result) {
   // Binarised, and cut to the budget where the count still exceeds it: the
   // mask a fine-tuning trains under.
-  const spec::MaskValues values = nn::binarize(ctx.net, o_.threshold, o_.budget);
+  spec::MaskOutcome outcome;
+  const spec::MaskValues values = nn::binarize(ctx.net, o_.threshold, o_.budget, &outcome);
+  outcome.reached = reached_budget();
+  outcome.epochs = static_cast<int64_t>(result.epochs.size());
+  result.mask_outcome = outcome;
   result.mask = spec::fixed_masks(values);
   spec::ModelSpec masked = ctx.job.model;
   masked.masks = result.mask;

@@ -19,6 +19,9 @@ class MaskPhase : public Method {
   Status finish(SessionContext& ctx, spec::TrialResult& result) override;
 
  protected:
+  // Whether the count met the budget before the epoch cap (SNL: its penalty
+  // got there; SENet: its budgets hold from the first epoch).
+  virtual bool reached_budget() const = 0;
   // What the epoch's count means to the method (SNL's λ rule); `alive` ReLUs keep α.
   virtual void counted(int64_t epoch, int64_t alive, spec::EpochRecord& record) {}
   const spec::LinearizeOptions o_;

@@ -28,6 +28,7 @@ class SenetUniform final : public MaskPhase {
     return alpha ? ParamPlace{ParamPlace::kFrozen} : ParamPlace{};
   }
   Status epoch_start(SessionContext& ctx, int64_t) override;
+  bool reached_budget() const override { return true; }  // each epoch's masks are within it
 };
 
 Status SenetUniform::epoch_start(SessionContext& ctx, int64_t) {

@@ -36,6 +36,7 @@ class Snl final : public MaskPhase {
   }
   std::optional<torch::Tensor> extra_loss(const Step&) override { return l1_weight_ * nn::alpha_l1(*net_); }
   bool done() const override { return budget_met_; }
+  bool reached_budget() const override { return budget_met_; }
   nlohmann::json state() const override {
     return {{"l1_weight", l1_weight_}, {"lowest", lowest_}, {"budget_met", budget_met_}};
   }
