@@ -8,6 +8,10 @@ batch and epochs. Training subsets are class-balanced on both sides but drawn by
 different generators, so the two differ by sampling noise, not by method.
 
 Usage: /usr/bin/python3 bench/accuracy_parity.py [--build build] [--epochs 3] [--train-subset 10000]
+           [--lr 0.1] [--nesterov] [--precision fp32|bf16|auto] [--seeds 0 1 ...]
+
+--precision is deepreduce's (its default, auto, trains in bf16 on a CPU with native bf16); the
+PyTorch side trains in fp32. The last row is the mean over the seeds.
 """
 import argparse
 import gzip
@@ -69,7 +73,7 @@ def pytorch_run(args):
     xtr, ytr = balanced(*load("train"), args.train_subset, args.seed)
     xte, yte = load("t10k")
     net = ResNet("resnet18", args.alpha, 10, 1)
-    opt = torch.optim.SGD(net.parameters(), lr=args.lr, momentum=0.9, weight_decay=5e-4)
+    opt = torch.optim.SGD(net.parameters(), lr=args.lr, momentum=0.9, weight_decay=5e-4, nesterov=args.nesterov)
     g = torch.Generator().manual_seed(args.seed)
     t0 = time.perf_counter()
     for epoch in range(args.epochs):
@@ -94,7 +98,9 @@ def deepreduce_run(args):
         cmd = [str(Path(args.build) / "deepreduce"), "train", "--arch", "resnet18", "--alpha", str(args.alpha),
                "--dataset", "fashion-mnist", "--train-subset", str(args.train_subset), "--epochs", str(args.epochs),
                "--batch", str(args.batch), "--lr", str(args.lr), "--seed", str(args.seed), "--threads",
-               str(args.threads), "-q", "--out", out]
+               str(args.threads), "--precision", args.precision, "-q", "--out", out]
+        if args.nesterov:
+            cmd.append("--nesterov")
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True, capture_output=True)
         seconds = time.perf_counter() - t0
@@ -112,16 +118,23 @@ def main():
     ap.add_argument("--lr", type=float, default=0.1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    ap.add_argument("--nesterov", action="store_true", help="Nesterov momentum on both sides")
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "auto"], help="deepreduce's precision")
     args = ap.parse_args()
     print(f"ResNet18 alpha {args.alpha}, Fashion-MNIST, {args.train_subset} training images, full test set, "
-          f"{args.epochs} epochs, batch {args.batch}, lr {args.lr} cosine, {args.threads} threads")
+          f"{args.epochs} epochs, batch {args.batch}, lr {args.lr} cosine{', Nesterov' if args.nesterov else ''}, "
+          f"{args.threads} threads, deepreduce in {args.precision}")
     print("| seed | deepreduce top-1 | deepreduce s | PyTorch top-1 | PyTorch s |")
     print("|---|---|---|---|---|")
+    rows = []
     for seed in args.seeds:
         args.seed = seed
         d, ds = deepreduce_run(args)
         p, ps = pytorch_run(args)
+        rows.append((d, ds, p, ps))
         print(f"| {seed} | {d:.2f} | {ds:.0f} | {p:.2f} | {ps:.0f} |", flush=True)
+    mean = [sum(r[k] for r in rows) / len(rows) for k in range(4)]
+    print(f"| mean | {mean[0]:.2f} | {mean[1]:.0f} | {mean[2]:.2f} | {mean[3]:.0f} |")
 
 
 if __name__ == "__main__":

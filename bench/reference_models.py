@@ -17,14 +17,12 @@ def scale(w, alpha):
     return max(1, int(w * alpha + 1e-9))
 
 
-def act(x, on):
-    return F.relu(x) if on else x
-
-
 class BasicBlock(nn.Module):
     def __init__(self, cin, cout, stride, relu=True):
         super().__init__()
-        self.relu = relu
+        # Modules, not calls, so that a cross-check can swap a ReLU for a masked one.
+        self.act1 = nn.ReLU() if relu else nn.Identity()
+        self.act2 = nn.ReLU() if relu else nn.Identity()
         self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(cout)
         self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
@@ -34,9 +32,9 @@ class BasicBlock(nn.Module):
             self.proj = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
 
     def forward(self, x):
-        out = act(self.bn1(self.conv1(x)), self.relu)
+        out = self.act1(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
-        return act(out + (self.proj(x) if self.proj is not None else x), self.relu)
+        return self.act2(out + (self.proj(x) if self.proj is not None else x))
 
 
 class ResNet(nn.Module):

@@ -100,21 +100,26 @@ spec::MaskValues binarize(Network& net, double threshold, int64_t budget, spec::
   return m;
 }
 
-Status set_top_k(Network& net, const std::map<std::string, torch::Tensor>& importance, int64_t budget) {
-  torch::NoGradGuard no_grad;
+Result<std::map<std::string, int64_t>> site_units(Network& net, const std::map<std::string, double>& shares,
+                                                  int64_t budget) {
   auto gates = learnable_gates(net);
   int64_t all = 0;
   for (auto& g : gates) all += g->alpha().numel() * per_unit(*g);
   if (all == 0) return Status::invalid_argument("per-layer budgets: the network has no learnable mask");
   // Each site's quota in units, rounded down; what rounding left goes to the
   // sites with the largest remainders, one unit each, while it fits.
-  const double share = static_cast<double>(std::min(budget, all)) / static_cast<double>(all);
   std::vector<int64_t> units(gates.size());
   std::vector<std::pair<double, size_t>> remainders;
   int64_t used = 0;
   for (size_t i = 0; i < gates.size(); ++i) {
+    double share = static_cast<double>(std::min(budget, all)) / static_cast<double>(all);
+    if (!shares.empty()) {
+      auto it = shares.find(gates[i]->name());
+      if (it == shares.end()) return Status::internal("per-layer budgets: no share for site " + gates[i]->name());
+      share = std::clamp(it->second, 0.0, 1.0);
+    }
     const double quota = share * static_cast<double>(gates[i]->alpha().numel());
-    units[i] = static_cast<int64_t>(quota);
+    units[i] = std::min(gates[i]->alpha().numel(), static_cast<int64_t>(quota));
     used += units[i] * per_unit(*gates[i]);
     remainders.push_back({quota - static_cast<double>(units[i]), i});
   }
@@ -124,23 +129,38 @@ Status set_top_k(Network& net, const std::map<std::string, torch::Tensor>& impor
     ++units[i];
     used += per_unit(*gates[i]);
   }
-  for (size_t i = 0; i < gates.size(); ++i) {
-    auto& g = gates[i];
+  std::map<std::string, int64_t> out;
+  for (size_t i = 0; i < gates.size(); ++i) out[gates[i]->name()] = units[i];
+  return out;
+}
+
+Status set_top_k(Network& net, const std::map<std::string, torch::Tensor>& importance,
+                 const std::map<std::string, int64_t>& units) {
+  torch::NoGradGuard no_grad;
+  for (auto& g : learnable_gates(net)) {
     auto it = importance.find(g->name());
     if (it == importance.end()) return Status::internal("per-layer budgets: no importance for site " + g->name());
+    auto kept = units.find(g->name());
+    if (kept == units.end()) return Status::internal("per-layer budgets: no unit count for site " + g->name());
     const torch::Tensor score = it->second.detach().to(torch::kCPU, torch::kFloat).contiguous().flatten();
     if (score.numel() != g->alpha().numel())
       return Status::internal("per-layer budgets: site " + g->name() + " has " + std::to_string(score.numel()) +
                               " scores for " + std::to_string(g->alpha().numel()) + " units");
     torch::Tensor keep = torch::zeros({score.numel()});
-    if (units[i] > 0) {
+    if (kept->second > 0) {
       // Largest first; ties to the lower index (stable), so the choice is deterministic.
       const torch::Tensor order = std::get<1>(score.sort(/*stable=*/true, /*dim=*/0, /*descending=*/true));
-      keep.index_fill_(0, order.slice(0, 0, units[i]), 1.0);
+      keep.index_fill_(0, order.slice(0, 0, kept->second), 1.0);
     }
     g->alpha().copy_(keep.view(g->alpha().sizes()).to(g->alpha().device(), g->alpha().scalar_type()));
   }
   return Status();
+}
+
+Status set_top_k(Network& net, const std::map<std::string, torch::Tensor>& importance, int64_t budget) {
+  auto units = site_units(net, {}, budget);
+  if (!units.ok()) return units.status();
+  return set_top_k(net, importance, *units);
 }
 
 Status apply_mask(Network& net, const spec::MaskValues& values) {

@@ -37,6 +37,15 @@ spec::MaskValues binarize(Network& net, double threshold, int64_t budget, spec::
 // at most, per channel): in each site the units of largest `importance`
 // (per site, shaped like its α) get α = 1, the others α = 0.
 Status set_top_k(Network& net, const std::map<std::string, torch::Tensor>& importance, int64_t budget);
+// How many units each learnable site keeps when site s keeps the share
+// shares[s] of its units (empty: every site budget / all), `budget` ReLUs in
+// all at most: quotas rounded down, the remainders handed out largest first
+// while they fit.
+Result<std::map<std::string, int64_t>> site_units(Network& net, const std::map<std::string, double>& shares,
+                                                  int64_t budget);
+// Each site keeps units[site] units of largest `importance`.
+Status set_top_k(Network& net, const std::map<std::string, torch::Tensor>& importance,
+                 const std::map<std::string, int64_t>& units);
 
 // Writes fixed mask values into a network built from a spec whose masks they
 // are: every masked site's buffer, checked against the spec (sites, shapes,

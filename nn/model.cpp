@@ -51,7 +51,7 @@ torch::Tensor ReluGateImpl::forward(torch::Tensor x) {
   torch::Tensor y = gate(x);
   if (tl_record) {
     tl_record->in[name_] = x.detach();
-    tl_record->out[name_] = y.detach();
+    tl_record->out[name_] = tl_record->with_grad ? y : y.detach();
   }
   return y;
 }

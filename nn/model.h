@@ -121,6 +121,9 @@ MeasuredCounts measure_counts(Network& net);
 // forward pass stores what it saw, by site: its input and its output.
 struct SiteRecord {
   std::map<std::string, torch::Tensor> in, out;
+  // Keep the outputs in the autograd graph (a loss on them: attention
+  // transfer); else they are detached.
+  bool with_grad = false;
 };
 class RecordSites {
  public:

@@ -38,6 +38,13 @@ std::string opt(const std::optional<double>& x, int digits = 2) { return x ? fmt
 // The strategy that planned a trial (search/registry.h). Trials of earlier
 // stores name none: a pruned network is channel_pruning's, any other deepreduce's.
 const StrategyDef& strategy_of(const spec::TrialSpec& spec) {
+  // Stores from before SENet's measured shares named the uniform variant
+  // "senet": its mask phases set uniform shares, its fine-tunings distil
+  // logits only. They are the ablation's.
+  if (spec.strategy == "senet" &&
+      ((spec.role == spec::Role::kMask && spec.job.train.linearize.method == spec::LinearizeMethod::kSenetUniform) ||
+       (spec.role == spec::Role::kFinetune && spec.job.train.kd.at_weight == 0)))
+    return **search::find_strategy("senet_uniform");
   if (!spec.strategy.empty())
     if (auto def = search::find_strategy(spec.strategy); def.ok()) return **def;
   return **search::find_strategy(spec.prune ? "channel_pruning" : "deepreduce");

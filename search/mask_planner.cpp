@@ -15,7 +15,7 @@ using storage::TrialState;
 }  // namespace
 
 nlohmann::json to_json(const MaskedOptions& o) {
-  return {{"method", enum_name(o.method, spec::kLinearizeMethodNames)},
+  nlohmann::json j = {{"method", enum_name(o.method, spec::kLinearizeMethodNames)},
           {"chain", o.chain},
           {"granularity", spec::granularity_name(o.granularity)},
           {"budgets", o.budgets},
@@ -28,6 +28,10 @@ nlohmann::json to_json(const MaskedOptions& o) {
           {"alpha_lr", o.alpha_lr},
           {"finetune_epochs", o.finetune_epochs},
           {"finetune_lr", o.finetune_lr}};
+  // Only where set: the stored options of the strategies from before them stay as they were.
+  if (o.mask_optimizer != spec::OptimizerKind::kAdam) j["mask_optimizer"] = enum_name(o.mask_optimizer, spec::kOptimizerNames);
+  if (o.at_weight > 0) j["at_weight"] = o.at_weight;
+  return j;
 }
 
 Result<MaskedOptions> masked_options_from_json(const nlohmann::json& j) {
@@ -50,6 +54,12 @@ Result<MaskedOptions> masked_options_from_json(const nlohmann::json& j) {
     o.alpha_lr = j.at("alpha_lr").get<double>();
     o.finetune_epochs = j.at("finetune_epochs").get<int64_t>();
     o.finetune_lr = j.at("finetune_lr").get<double>();
+    if (j.contains("mask_optimizer")) {
+      auto opt = parse_enum(j.at("mask_optimizer").get<std::string>(), spec::kOptimizerNames);
+      if (!opt.ok()) return Status::corruption("linearize options: mask_optimizer: " + opt.status().message());
+      o.mask_optimizer = *opt;
+    }
+    o.at_weight = j.value("at_weight", 0.0);
   } catch (const nlohmann::json::exception& e) {
     return Status::corruption(std::string("masked options: ") + e.what());
   }
@@ -95,7 +105,7 @@ class MaskedStrategy : public Strategy {
         const auto& r = it->second.result;
         const int64_t epochs = static_cast<int64_t>(r.epochs.size());
         const bool reached =
-            o_.method == spec::LinearizeMethod::kSenet || (!r.epochs.empty() && r.epochs.back().relus && *r.epochs.back().relus <= budget);
+            o_.method != spec::LinearizeMethod::kSnl || (!r.epochs.empty() && r.epochs.back().relus && *r.epochs.back().relus <= budget);
         out.push_back({fmt::format("mask {} seed {}", budget, seed),
                        {{"trial", id}, {"relus", r.relus}, {"epochs", epochs}, {"digest", r.mask->digest},
                         {"l1_weight", r.epochs.empty() || !r.epochs.back().l1_weight ? 0.0 : *r.epochs.back().l1_weight}},
@@ -124,10 +134,17 @@ class MaskedStrategy : public Strategy {
     TrialSpec s = baseline(seed);
     s.job.model.masks = spec::ReluMasks{o_.granularity, true, {}, ""};
     auto& t = s.job.train;
-    t.optimizer = spec::OptimizerKind::kAdam;
+    t.optimizer = o_.mask_optimizer;
     t.lr = o_.mask_lr;
-    t.weight_decay = 0;
-    t.schedule = spec::Schedule::kConstant;
+    if (o_.mask_optimizer == spec::OptimizerKind::kSgd) {
+      t.momentum = 0.9;
+      t.nesterov = false;
+      t.weight_decay = 5e-4;
+      t.schedule = spec::Schedule::kCosine;
+    } else {
+      t.weight_decay = 0;
+      t.schedule = spec::Schedule::kConstant;
+    }
     t.warmup_epochs = 0;
     t.milestones.clear();
     t.epochs = o_.mask_epochs;
@@ -161,6 +178,7 @@ class MaskedStrategy : public Strategy {
     t.epochs = o_.finetune_epochs;
     t.horizon = 0;
     t.kd.form = spec::KdForm::kSum;
+    t.kd.at_weight = o_.at_weight;
     s.teacher = spec::trial_id(baseline(seed));
     s.base = mask_id;
     return s;
@@ -269,7 +287,7 @@ Status read_masked_options(const ConfigReader& r, const YAML::Node& sr, const Sw
   };
   DR_RETURN_IF_ERROR(number("lambda", o.lambda, 0, 1e6, "a number >= 0"));
   DR_RETURN_IF_ERROR(number("lambda_growth", o.lambda_growth, 1, 1e6, "a number >= 1"));
-  DR_RETURN_IF_ERROR(integer("patience", o.patience, 1, "an epoch >= 1"));
+  DR_RETURN_IF_ERROR(integer("patience", o.patience, 0, "an epoch index >= 0"));
   DR_RETURN_IF_ERROR(number("threshold", o.threshold, 1e-9, 1 - 1e-9, "a number in (0, 1)"));
   DR_RETURN_IF_ERROR(integer("mask_epochs", o.mask_epochs, 1, "an integer >= 1"));
   DR_RETURN_IF_ERROR(number("mask_lr", o.mask_lr, 1e-12, 10, "a learning rate > 0"));

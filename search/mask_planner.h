@@ -15,9 +15,10 @@ namespace deepreduce::search {
 
 struct MaskedOptions {
   spec::LinearizeMethod method = spec::LinearizeMethod::kSnl;  // train.linearize.method of the mask phases
-  // Each mask phase starts from the next larger budget's (SNL's chain); else
-  // every one starts from the trained baseline.
-  bool chain = true;
+  // Each mask phase starts from the next larger budget's (search.start:
+  // previous_budget, deepreduce's variant); else every one starts from the
+  // trained baseline (SNL's scripts do this).
+  bool chain = false;
   spec::MaskGranularity granularity = spec::MaskGranularity::kPixel;
   std::vector<int64_t> budgets;  // descending
   double lambda = 1e-5;          // snl: the initial L1 weight
@@ -29,6 +30,13 @@ struct MaskedOptions {
   double alpha_lr = 0;           // snl: 0 is mask_lr
   int64_t finetune_epochs = 100;
   double finetune_lr = 1e-3;     // SGD, momentum 0.9, weight decay 5e-4, cosine
+  // The mask phase's optimizer: Adam at mask_lr, constant, no weight decay
+  // (SNL's), or SGD at mask_lr, momentum 0.9, weight decay 5e-4, cosine
+  // (SENet's stage 1).
+  spec::OptimizerKind mask_optimizer = spec::OptimizerKind::kAdam;
+  // > 0: the fine-tuning distils activation maps beside the logits
+  // (train.kd.at_weight; SENet's stage 2).
+  double at_weight = 0;
 };
 nlohmann::json to_json(const MaskedOptions& o);
 Result<MaskedOptions> masked_options_from_json(const nlohmann::json& j);

@@ -11,6 +11,7 @@ const std::vector<StrategyDef>& strategy_registry() {
       deepreduce_strategy_def(),
       linearize_strategy_def(),
       senet_strategy_def(),
+      senet_uniform_strategy_def(),
       channel_pruning_strategy_def(),
   };
   return kRegistry;

@@ -92,6 +92,7 @@ StrategyDef deepreduce_strategy_def();
 StrategyDef channel_pruning_strategy_def();
 StrategyDef linearize_strategy_def();
 StrategyDef senet_strategy_def();
+StrategyDef senet_uniform_strategy_def();
 
 // The keys grid and deepreduce share, read into config.grid and
 // config.thin_position: alpha, rho, blocks (reshaping) and kd, and

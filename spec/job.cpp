@@ -68,7 +68,7 @@ Status validate(const TrainJob& job) {
       return Status::invalid_argument("train.linearize.lambda: expected a number >= 0");
     if (!(lin.growth >= 1) || !std::isfinite(lin.growth))
       return Status::invalid_argument("train.linearize.growth: expected a number >= 1");
-    if (lin.patience < 1) return Status::invalid_argument("train.linearize.patience: expected an epoch >= 1");
+    if (lin.patience < 0) return Status::invalid_argument("train.linearize.patience: expected an epoch index >= 0");
     if (!(lin.threshold > 0 && lin.threshold < 1))
       return Status::invalid_argument("train.linearize.threshold: expected a number in (0, 1)");
     if (!(lin.alpha_lr >= 0) || !std::isfinite(lin.alpha_lr))
@@ -78,6 +78,8 @@ Status validate(const TrainJob& job) {
   }
   // Checked with or without a teacher: a wrong value is a mistake either way.
   if (!(t.kd.temperature > 0)) return Status::invalid_argument("train.kd.temperature: expected a number > 0");
+  if (!(t.kd.at_weight >= 0) || !std::isfinite(t.kd.at_weight))
+    return Status::invalid_argument("train.kd.at_weight: expected a number >= 0 (0: no attention transfer)");
   if (t.kd.lambda < 0 || t.kd.lambda > 1) return Status::invalid_argument("train.kd.lambda: expected a number in [0, 1]");
   return Status();
 }

@@ -29,9 +29,12 @@ inline constexpr EnumName<OptimizerKind> kOptimizerNames[] = {{OptimizerKind::kS
                                                               {OptimizerKind::kAdam, "adam"}};
 enum class KdForm { kHinton, kSum };
 inline constexpr EnumName<KdForm> kKdFormNames[] = {{KdForm::kHinton, "hinton"}, {KdForm::kSum, "sum"}};
-enum class LinearizeMethod { kSnl, kSenet };
+// senet is the uniform-share variant (its name from before SENet's measured
+// shares existed: stored trials keep their ids); senet_sensitivity is SENet's.
+enum class LinearizeMethod { kSnl, kSenetUniform, kSenet };
 inline constexpr EnumName<LinearizeMethod> kLinearizeMethodNames[] = {{LinearizeMethod::kSnl, "snl"},
-                                                                      {LinearizeMethod::kSenet, "senet"}};
+                                                                      {LinearizeMethod::kSenetUniform, "senet"},
+                                                                      {LinearizeMethod::kSenet, "senet_sensitivity"}};
 // The activations' layout while training (RunOptions: how a job runs, not what it is).
 enum class MemoryFormat { kAuto, kChannelsLast, kContiguous };
 inline constexpr EnumName<MemoryFormat> kMemoryFormatNames[] = {{MemoryFormat::kAuto, "auto"},
@@ -58,6 +61,12 @@ struct KdOptions {
   // hinton: (1 - lambda) * CE + lambda * T^2 * KL (DeepReDuce's);
   // sum: CE + T^2 * KL (SNL's, for the mask phase and its fine-tuning).
   KdForm form = KdForm::kHinton;
+  // > 0: attention transfer beside the form above (Zagoruyko & Komodakis
+  // 2017, as SENet's fine-tuning uses it): + at_weight * Σ over the ReLU
+  // sites of the mean squared difference between the student's and the
+  // teacher's normalised attention maps (channel mean of the squared post-ReLU
+  // output). 0: none.
+  double at_weight = 0;
 };
 
 // The mask phase of learned linearization (SNL, Cho et al., ICML 2022): the
@@ -68,7 +77,7 @@ struct LinearizeOptions {
   int64_t budget = 0;       // > 0: this job is a mask phase
   double lambda = 1e-5;     // the L1 weight it starts at
   double growth = 1.1;      // λ *= growth after an epoch that did not lower the count below its lowest
-  int64_t patience = 5;     // ... from this epoch (1-based) on
+  int64_t patience = 5;     // ... once the epoch's 0-based index is this or more (SNL's rule)
   double threshold = 0.01;  // α above this keeps its ReLU
   // α's own learning rate (a second parameter group, scaled by the schedule
   // like the weights'); 0: the job's lr, as SNL trains them.

@@ -82,6 +82,10 @@ const std::vector<JobKey>& job_keys() {
      false, false, nullptr, DR_FIELD(train.kd.lambda)},
     {"train.kd.form", "kd.form", "kd-form", KeyType::kEnum,
      "hinton: (1-lambda) CE + lambda T^2 KL; sum: CE + T^2 KL (SNL's)", true, false, nullptr, DR_FIELD(train.kd.form), DR_CHOICES(kKdFormNames)},
+    {"train.kd.at_weight", "kd.at_weight", "kd-at-weight", KeyType::kDouble,
+     "attention transfer beside the KD form: + this weight x the mean squared difference of the student's and the "
+     "teacher's normalised attention maps at every ReLU site (SENet's fine-tuning: 1000; 0: none)", true, false,
+     nullptr, DR_FIELD(train.kd.at_weight)},
     {"train.optimizer", "train.optimizer", "optimizer", KeyType::kEnum,
      "sgd (momentum, nesterov, weight decay) or adam", true, false, nullptr, DR_FIELD(train.optimizer), DR_CHOICES(kOptimizerNames)},
     {"train.linearize.budget", "", "linearize-budget", KeyType::kInt,
@@ -94,12 +98,14 @@ const std::vector<JobKey>& job_keys() {
      "the factor the L1 weight grows by after an epoch that did not lower the ReLU count", true, false, nullptr,
      DR_FIELD(train.linearize.growth)},
     {"train.linearize.patience", "", "linearize-patience", KeyType::kInt,
-     "the epoch from which the L1 weight may grow", true, false, nullptr, DR_FIELD(train.linearize.patience)},
+     "the L1 weight may grow after an epoch whose 0-based index is this or more (SNL's rule: 5, the first growth "
+     "after the sixth epoch)", true, false, nullptr, DR_FIELD(train.linearize.patience)},
     {"train.linearize.threshold", "", "linearize-threshold", KeyType::kDouble,
      "a mask value above this keeps its ReLU", true, false, nullptr, DR_FIELD(train.linearize.threshold)},
     {"train.linearize.method", "", "linearize-method", KeyType::kEnum,
-     "snl: masks learned under a growing L1 penalty; senet: per-layer budgets, each site's top units by "
-     "|teacher - student| recomputed every epoch", true, false, nullptr, DR_FIELD(train.linearize.method), DR_CHOICES(kLinearizeMethodNames)},
+     "snl: masks learned under a growing L1 penalty; senet_sensitivity: SENet's per-layer budgets from a measured "
+     "sensitivity, each site's top units by |teacher - student| summed over the epoch; senet: the same with every "
+     "layer at one share (an ablation)", true, false, nullptr, DR_FIELD(train.linearize.method), DR_CHOICES(kLinearizeMethodNames)},
     {"train.linearize.alpha_lr", "", "linearize-alpha-lr", KeyType::kDouble,
      "the mask values' own learning rate (0: the job's lr)", true, false, nullptr, DR_FIELD(train.linearize.alpha_lr)},
   };

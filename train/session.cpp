@@ -349,6 +349,7 @@ Result<bool> TrainingSession::run_epoch(int64_t epoch) {
     // (a no-op at fp32), and backward outside the scope, as PyTorch advises.
     torch::Tensor logits, teacher_logits;
     nn::SiteRecord student_sites, teacher_sites;
+    student_sites.with_grad = true;  // a loss on them reaches the weights
     {
       AutocastScope autocast(device, place_.autocast);
       {

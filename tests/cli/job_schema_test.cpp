@@ -29,7 +29,8 @@ std::string text_value(const spec::JobKey& key) {
       {"train.gamma", "0.2"},            {"train.warmup_epochs", "2"},         {"train.seed", "11"},
       {"train.eval_every", "2"},
       {"train.precision", "bf16"},       {"train.kd.teacher", "t/model.pt"},   {"train.kd.temperature", "3"},
-      {"train.kd.lambda", "0.5"},        {"train.kd.form", "sum"},             {"train.optimizer", "adam"},
+      {"train.kd.lambda", "0.5"},        {"train.kd.form", "sum"},             {"train.kd.at_weight", "1000"},
+      {"train.optimizer", "adam"},
       {"train.linearize.budget", "1000"}, {"train.linearize.lambda", "0.01"}, {"train.linearize.growth", "1.5"},
       {"train.linearize.patience", "3"}, {"train.linearize.threshold", "0.05"}, {"train.linearize.method", "senet"},
       {"train.linearize.alpha_lr", "0.03"}};

@@ -28,6 +28,7 @@ class LinearizeRunTest : public FaultTest {
                                         "search:\n"
                                         "  strategy: linearize\n"
                                         "  budgets: [6000, 3000, 1500]\n"
+                                        "  start: previous_budget\n"
                                         "  lambda: 0.01\n"
                                         "  patience: 1\n"
                                         "  lambda_growth: 1.5\n"

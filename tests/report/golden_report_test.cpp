@@ -241,8 +241,9 @@ INSTANTIATE_TEST_SUITE_P(
                "train: {epochs: 3, seeds: [0, 1]}\n"
                "search:\n"
                "  - {strategy: deepreduce, phases: [criticality, culling], kd: [false]}\n"
-               "  - {strategy: linearize, budgets: [20000, 8000, 3000], mask_epochs: 4, finetune_epochs: 2}\n"
-               "  - {strategy: senet, budgets: [8000], mask_epochs: 2, finetune_epochs: 2}\n"
+               "  - {strategy: linearize, start: previous_budget, budgets: [20000, 8000, 3000], mask_epochs: 4,\n"
+               "     finetune_epochs: 2}\n"
+               "  - {strategy: senet_uniform, budgets: [8000], mask_epochs: 2, finetune_epochs: 2}\n"
                "channel_pruning: {macs: [0.5], epochs: 2}\n"},
         // A grid under successive halving, on MobileNetV1.
         Golden{"halving",

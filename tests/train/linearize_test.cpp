@@ -142,7 +142,7 @@ TEST_F(LinearizeTest, AMaskPhaseKilledMidwayResumesBitExactly) {
 TEST_F(LinearizeTest, PerLayerBudgetsHoldTheBudgetEveryEpochAndResume) {
   spec::TrainJob job = mask_phase(3000);
   job.train.epochs = 3;
-  job.train.linearize.method = spec::LinearizeMethod::kSenet;
+  job.train.linearize.method = spec::LinearizeMethod::kSenetUniform;
   auto r = run_training(job, from_base(), out("senet"));
   ASSERT_TRUE(r.ok()) << r.status().message();
   ASSERT_TRUE(r->completed);
@@ -173,6 +173,69 @@ TEST_F(LinearizeTest, PerLayerBudgetsHoldTheBudgetEveryEpochAndResume) {
   auto alone = run_training(job, from_base(), out("senet-alone"));
   ASSERT_FALSE(alone.ok());
   EXPECT_NE(alone.status().message().find("teacher"), std::string::npos) << alone.status().message();
+}
+
+// SENet's mask phase: per-layer shares from the measured sensitivity (the
+// share kept rises and falls with it, not one share for all), the budget met
+// every epoch, the mask chosen again after every epoch from the differences
+// summed over it, and a stopped phase resumes to the same mask and weights.
+TEST_F(LinearizeTest, SenetSharesFollowTheMeasuredSensitivityAndResume) {
+  spec::TrainJob job = mask_phase(3000);
+  job.train.epochs = 3;
+  job.train.optimizer = spec::OptimizerKind::kSgd;
+  job.train.lr = 0.01;
+  job.train.linearize.method = spec::LinearizeMethod::kSenet;
+  auto r = run_training(job, from_base(), out("senet"));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->epochs.size(), 3u);
+  for (const auto& e : r->epochs) EXPECT_LE(*e.relus, 3000);
+  EXPECT_GE(*r->epochs.back().relus, 2990) << "the shares spend the budget";
+  ASSERT_TRUE(r->mask.has_value());
+  EXPECT_LE(r->relus, 3000);
+  // Not one share for all: the kept fraction differs between sites by more
+  // than rounding.
+  spec::ModelSpec fixed = job.model;
+  fixed.masks = r->mask;
+  double lo = 1, hi = 0;
+  for (const auto& site : *spec::relu_sites(job.model)) {
+    const double f = static_cast<double>(r->mask->kept.at(site.name)) /
+                     static_cast<double>(spec::mask_units(spec::MaskGranularity::kPixel, site.channels, site.height, site.width));
+    lo = std::min(lo, f);
+    hi = std::max(hi, f);
+  }
+  EXPECT_GT(hi, 2 * lo + 0.01) << "every site kept about one share: " << lo << " .. " << hi;
+
+  spec::RunOptions first = from_base();
+  first.stop_after = 2;
+  ASSERT_TRUE(run_training(job, first, out("senet-stopped")).ok());
+  spec::RunOptions second = testing::cpu_run();
+  second.resume = out("senet-stopped") + "/checkpoint.pt";
+  auto resumed = run_training(job, second, out("senet-stopped"));
+  ASSERT_TRUE(resumed.ok()) << resumed.status().message();
+  EXPECT_EQ(resumed->mask->digest, r->mask->digest);
+  auto a = testing::weights(out("senet") + "/model.pt"), b = testing::weights(out("senet-stopped") + "/model.pt");
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, t] : a) EXPECT_TRUE(torch::equal(t, b[name])) << name;
+}
+
+// Attention transfer beside KD changes the training (its term reaches the
+// weights) and is refused without a teacher.
+TEST_F(LinearizeTest, AttentionTransferAddsATermThatTrains) {
+  spec::TrainJob kd = testing::tiny_job();
+  kd.train.epochs = 1;
+  kd.train.kd.teacher = out("base") + "/model.pt";
+  kd.train.kd.form = spec::KdForm::kSum;
+  spec::TrainJob at = kd;
+  at.train.kd.at_weight = 1000;
+  auto plain = run_training(kd, from_base(), out("kd"));
+  auto with_at = run_training(at, from_base(), out("at"));
+  ASSERT_TRUE(plain.ok()) << plain.status().message();
+  ASSERT_TRUE(with_at.ok()) << with_at.status().message();
+  EXPECT_NE(plain->epochs[0].train_loss, with_at->epochs[0].train_loss);
+  auto a = testing::weights(out("kd") + "/model.pt"), b = testing::weights(out("at") + "/model.pt");
+  bool differ = false;
+  for (const auto& [name, t] : a) differ = differ || !torch::equal(t, b[name]);
+  EXPECT_TRUE(differ) << "the attention term changed no weight";
 }
 
 }  // namespace

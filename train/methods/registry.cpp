@@ -9,8 +9,10 @@ const std::vector<MethodDef>& method_registry() {
   static const std::vector<MethodDef> kRegistry = {
       prune_method_def(),
       kd_method_def(),
+      at_method_def(),
       snl_method_def(),
       senet_method_def(),
+      senet_sensitivity_method_def(),
   };
   return kRegistry;
 }

@@ -31,7 +31,9 @@ Result<std::vector<std::unique_ptr<Method>>> methods_for(const spec::TrainJob& j
 // The definitions (one per method file).
 MethodDef prune_method_def();
 MethodDef kd_method_def();
+MethodDef at_method_def();
 MethodDef snl_method_def();
 MethodDef senet_method_def();
+MethodDef senet_sensitivity_method_def();
 
 }  // namespace deepreduce::train::methods

@@ -1,10 +1,30 @@
-// Method senet-uniform (train.linearize.method: senet): per-layer budgets set,
-// not learned. Before every epoch each ReLU site keeps the same share of its
-// units (the budget over all of them), the units whose input in the student
-// is farthest from the teacher's output at the same site on the first 8
-// training batches (in order, unaugmented, eval mode). α is set, not trained,
-// and meets the budget every epoch, so the phase trains all its epochs.
+// The mask phases of SENet (Kundu et al., ICLR 2023): per-layer ReLU
+// budgets, α set (not trained) to each site's top units.
+//
+// senet_sensitivity (SENet's): before the first epoch each site's
+// sensitivity is measured on the trained network the phase starts from: the
+// mean KL divergence of its outputs from the teacher's when that site alone
+// is linearised (8 training batches, in order, unaugmented, eval mode). A
+// site keeps the share c * sensitivity of its units (at most all), c chosen
+// so that the shares meet the budget: the fraction of a layer's ReLUs kept
+// is proportional to its sensitivity, as in SENet's stage 1 (which derives
+// the sensitivity from a sparse-trained network's per-layer parameter
+// density instead: README, "Learned linearization"). The first epoch trains
+// under a random mask of those shares (seeded), as SENet's pipeline does;
+// after every epoch but the last, each site keeps its units of largest
+// |teacher post-ReLU output - student post-mask output| summed over the
+// epoch's training batches.
+//
+// senet (uniform, an ablation): every site keeps the same share (the budget
+// over all of them), its units chosen before every epoch by |teacher output -
+// student input| at the site on the first 8 training batches.
+//
+// α meets the budget every epoch, so either phase trains all its epochs.
+#include <algorithm>
 #include <map>
+#include <random>
+
+#include <spdlog/spdlog.h>
 
 #include "nn/masks.h"
 #include "train/loader.h"
@@ -75,12 +95,179 @@ Status SenetUniform::epoch_start(SessionContext& ctx, int64_t) {
   return nn::set_top_k(net, importance, o_.budget);
 }
 
+constexpr int kSensitivityBatches = 8;
+
+class Senet final : public MaskPhase {
+ public:
+  explicit Senet(const spec::LinearizeOptions& o, uint64_t seed) : MaskPhase(o), seed_(seed) {}
+  const char* name() const override { return "senet_sensitivity"; }
+  Status prepare(SessionContext& ctx) override {
+    if (!ctx.teacher)
+      return Status::invalid_argument("train.linearize.method: senet_sensitivity needs a teacher (train.kd.teacher)");
+    net_ = &ctx.net;
+    return Status();
+  }
+  ParamPlace place_parameter(const std::string& name) const override {
+    const bool alpha = name.size() > 6 && name.compare(name.size() - 6, 6, ".alpha") == 0;
+    return alpha ? ParamPlace{ParamPlace::kFrozen} : ParamPlace{};
+  }
+  void restore(const nlohmann::json& state) override {
+    if (!state.contains("senet_units")) return;
+    units_ = state.at("senet_units").get<std::map<std::string, int64_t>>();
+    sensitivity_ = state.value("senet_sensitivity", std::map<std::string, double>{});
+  }
+  bool records_sites() const override { return true; }
+  Status epoch_start(SessionContext& ctx, int64_t epoch) override;
+  std::optional<torch::Tensor> extra_loss(const Step& step) override;
+  void epoch_end(SessionContext& ctx, spec::EpochRecord& record) override;
+  nlohmann::json state() const override { return {{"senet_units", units_}, {"senet_sensitivity", sensitivity_}}; }
+  bool reached_budget() const override { return true; }
+
+ private:
+  Status measure(SessionContext& ctx);
+  nn::Network* net_ = nullptr;
+  uint64_t seed_;
+  std::map<std::string, double> sensitivity_;
+  std::map<std::string, int64_t> units_;          // what each site keeps
+  std::map<std::string, torch::Tensor> importance_;  // summed over the epoch's batches
+  std::string error_;
+};
+
+// Each site's sensitivity, then its units: c * sensitivity of them, c found
+// by bisection so that the sites' ReLUs meet the budget.
+Status Senet::measure(SessionContext& ctx) {
+  nn::Network& net = ctx.net;
+  nn::Network& teacher = *ctx.teacher;
+  const bool was_training = net->is_training();
+  net->eval();
+  torch::NoGradGuard no_grad;
+  LoaderOptions lo;
+  lo.batch_size = 128;
+  lo.shuffle = false;
+  lo.augment = false;
+  lo.norm = ctx.dataset.normalization;
+  lo.pin_memory = ctx.place.device.is_cuda();
+  BatchLoader loader(ctx.train_data, lo);
+  std::vector<torch::Tensor> inputs, targets;
+  for (int b = 0; b < kSensitivityBatches; ++b) {
+    auto batch = loader.next();
+    if (!batch) break;
+    inputs.push_back(ctx.place.to_device(batch->images));
+    targets.push_back(torch::log_softmax(teacher->forward(inputs.back()).to(torch::kFloat), 1));
+  }
+  if (inputs.empty()) return Status::invalid_argument("senet_sensitivity: no training images to measure with");
+  auto gates = nn::learnable_gates(net);
+  std::map<std::string, double> full;
+  for (auto& g : gates) {
+    const torch::Tensor saved = g->alpha().clone();
+    g->alpha().zero_();  // this site alone linearised
+    double kl = 0;
+    int64_t n = 0;
+    for (size_t b = 0; b < inputs.size(); ++b) {
+      const torch::Tensor s = torch::log_softmax(net->forward(inputs[b]).to(torch::kFloat), 1);
+      kl += torch::kl_div(s, targets[b], at::Reduction::Sum, /*log_target=*/true).item<double>();
+      n += inputs[b].size(0);
+    }
+    g->alpha().copy_(saved);
+    sensitivity_[g->name()] = std::max(0.0, kl / static_cast<double>(n));
+    int64_t relus = 1;
+    for (int64_t d : g->shape()) relus *= d;
+    full[g->name()] = static_cast<double>(relus);
+  }
+  net->train(was_training);
+  double total = 0;
+  for (const auto& [site, v] : sensitivity_) total += v;
+  std::map<std::string, double> shares;
+  if (!(total > 0)) {
+    spdlog::warn("senet_sensitivity: no site changes the outputs when linearised; every site keeps one share");
+  } else {
+    auto kept = [&](double c) {
+      double sum = 0;
+      for (const auto& [site, v] : sensitivity_) sum += std::min(1.0, c * v) * full[site];
+      return sum;
+    };
+    double lo_c = 0, hi_c = 1;
+    while (kept(hi_c) < static_cast<double>(o_.budget) && hi_c < 1e30) hi_c *= 2;
+    for (int i = 0; i < 200; ++i) {
+      const double mid = 0.5 * (lo_c + hi_c);
+      (kept(mid) <= static_cast<double>(o_.budget) ? lo_c : hi_c) = mid;
+    }
+    for (const auto& [site, v] : sensitivity_) shares[site] = std::min(1.0, lo_c * v);
+  }
+  auto units = nn::site_units(net, shares, o_.budget);
+  if (!units.ok()) return units.status();
+  units_ = *units;
+  std::string line;
+  for (auto& g : gates) {
+    const double share = static_cast<double>(units_[g->name()]) / static_cast<double>(g->alpha().numel());
+    line += fmt::format(" {} {:.3g}", g->name(), share);
+  }
+  spdlog::info("senet_sensitivity: the share each site keeps:{}", line);
+  return Status();
+}
+
+Status Senet::epoch_start(SessionContext& ctx, int64_t epoch) {
+  if (!error_.empty()) return Status::internal(error_);
+  if (epoch > 0 || !units_.empty()) return Status();  // the mask was set after the last epoch
+  DR_RETURN_IF_ERROR(measure(ctx));
+  // The first epoch's mask: random units at the measured shares.
+  std::mt19937_64 rng(seed_ * 0x9E3779B97F4A7C15ULL + 29);
+  std::uniform_real_distribution<float> u(0, 1);
+  std::map<std::string, torch::Tensor> random;
+  for (auto& g : nn::learnable_gates(ctx.net)) {
+    torch::Tensor r = torch::empty({g->alpha().numel()});
+    float* p = r.data_ptr<float>();
+    for (int64_t i = 0; i < r.numel(); ++i) p[i] = u(rng);
+    random[g->name()] = r;
+  }
+  return nn::set_top_k(ctx.net, random, units_);
+}
+
+std::optional<torch::Tensor> Senet::extra_loss(const Step& step) {
+  torch::NoGradGuard no_grad;
+  for (auto& g : nn::learnable_gates(*net_)) {
+    auto s = step.student_sites.out.find(g->name());
+    auto t = step.teacher_sites.out.find(g->name());
+    if (s == step.student_sites.out.end() || t == step.teacher_sites.out.end()) {
+      error_ = "senet_sensitivity: site " + g->name() + " has no output in the student or the teacher";
+      continue;
+    }
+    torch::Tensor d = (t->second.detach().to(torch::kFloat) - s->second.detach().to(torch::kFloat)).abs().sum(0);
+    if (g->granularity() == spec::MaskGranularity::kChannel) d = d.sum({1, 2});
+    auto& acc = importance_[g->name()];
+    acc = acc.defined() ? acc + d : d;
+  }
+  return std::nullopt;
+}
+
+void Senet::epoch_end(SessionContext& ctx, spec::EpochRecord& record) {
+  MaskPhase::epoch_end(ctx, record);
+  // After every epoch but the last: the next epoch's mask, from this one's
+  // differences (the last epoch's mask is the one evaluated and kept).
+  if (record.epoch < ctx.job.train.epochs && importance_.size() == units_.size()) {
+    if (Status s = nn::set_top_k(ctx.net, importance_, units_); !s.ok()) error_ = s.message();
+  }
+  importance_.clear();
+}
+
 }  // namespace
+
+MethodDef senet_sensitivity_method_def() {
+  return {"senet_sensitivity",
+          "SENet's mask phase: per-layer budgets from a measured sensitivity, each site's units chosen by "
+          "|teacher - student| summed over every epoch",
+          [](const spec::TrainJob& job, const spec::RunOptions&) {
+            return job.train.linearize.budget > 0 && job.train.linearize.method == spec::LinearizeMethod::kSenet;
+          },
+          [](const spec::TrainJob& job, const spec::RunOptions&) -> std::unique_ptr<Method> {
+            return std::make_unique<Senet>(job.train.linearize, job.train.seed);
+          }};
+}
 
 MethodDef senet_method_def() {
   return {"senet", "per-layer budgets of one share each, the units chosen by |teacher - student| before every epoch",
           [](const spec::TrainJob& job, const spec::RunOptions&) {
-            return job.train.linearize.budget > 0 && job.train.linearize.method == spec::LinearizeMethod::kSenet;
+            return job.train.linearize.budget > 0 && job.train.linearize.method == spec::LinearizeMethod::kSenetUniform;
           },
           [](const spec::TrainJob& job, const spec::RunOptions&) -> std::unique_ptr<Method> {
             return std::make_unique<SenetUniform>(job.train.linearize);

@@ -1,8 +1,9 @@
 // Method snl: the mask phase of Selective Network Linearization (Cho et al.,
 // ICML 2022). α per unit (initially 1) is trained with the weights under an
 // L1 penalty λ·Σ|α|; after every epoch the ReLUs with α above the threshold
-// are counted and, from epoch `patience` on, an epoch whose count did not
-// fall below its lowest multiplies λ by `growth`. The phase ends once the
+// are counted and an epoch whose count did not fall below its lowest
+// multiplies λ by `growth`, once the epoch's 0-based index is `patience` or
+// more (SNL's `epoch >= 5`: the first growth follows the sixth epoch). The phase ends once the
 // count is within the budget (or at its epoch cap); then α is binarised and
 // cut to the budget (mask_phase.h).
 #include <limits>
@@ -44,7 +45,8 @@ class Snl final : public MaskPhase {
  private:
   void counted(int64_t epoch, int64_t alive, spec::EpochRecord& record) override {
     record.l1_weight = l1_weight_;  // the weight this epoch trained with
-    if (epoch >= o_.patience && alive >= lowest_) l1_weight_ *= o_.growth;
+    // `epoch` counts from 1; SNL's rule reads the 0-based index.
+    if (epoch - 1 >= o_.patience && alive >= lowest_) l1_weight_ *= o_.growth;
     lowest_ = std::min(lowest_, alive);
     budget_met_ = alive <= o_.budget;
   }
