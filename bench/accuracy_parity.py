@@ -8,7 +8,7 @@ batch and epochs. Training subsets are class-balanced on both sides but drawn by
 different generators, so the two differ by sampling noise, not by method.
 
 Usage: /usr/bin/python3 bench/accuracy_parity.py [--build build] [--epochs 3] [--train-subset 10000]
-           [--lr 0.1] [--nesterov] [--precision fp32|bf16|auto] [--seeds 0 1 ...]
+           [--lr 0.1] [--nesterov] [--blocks 1 1 1 1] [--precision fp32|bf16|auto] [--seeds 0 1 ...]
 
 --precision is deepreduce's (its default, auto, trains in bf16 on a CPU with native bf16); the
 PyTorch side trains in fp32. The last row is the mean over the seeds.
@@ -72,7 +72,7 @@ def pytorch_run(args):
     torch.manual_seed(args.seed)
     xtr, ytr = balanced(*load("train"), args.train_subset, args.seed)
     xte, yte = load("t10k")
-    net = ResNet("resnet18", args.alpha, 10, 1)
+    net = ResNet("resnet18", args.alpha, 10, 1, blocks=args.blocks)
     opt = torch.optim.SGD(net.parameters(), lr=args.lr, momentum=0.9, weight_decay=5e-4, nesterov=args.nesterov)
     g = torch.Generator().manual_seed(args.seed)
     t0 = time.perf_counter()
@@ -99,6 +99,8 @@ def deepreduce_run(args):
                "--dataset", "fashion-mnist", "--train-subset", str(args.train_subset), "--epochs", str(args.epochs),
                "--batch", str(args.batch), "--lr", str(args.lr), "--seed", str(args.seed), "--threads",
                str(args.threads), "--precision", args.precision, "-q", "--out", out]
+        if args.blocks:
+            cmd += ["--blocks", ",".join(map(str, args.blocks))]
         if args.nesterov:
             cmd.append("--nesterov")
         t0 = time.perf_counter()
@@ -119,9 +121,10 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     ap.add_argument("--nesterov", action="store_true", help="Nesterov momentum on both sides")
+    ap.add_argument("--blocks", type=int, nargs=4, help="blocks per stage (default 2 2 2 2)")
     ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "auto"], help="deepreduce's precision")
     args = ap.parse_args()
-    print(f"ResNet18 alpha {args.alpha}, Fashion-MNIST, {args.train_subset} training images, full test set, "
+    print(f"ResNet18 alpha {args.alpha} blocks {args.blocks or [2, 2, 2, 2]}, Fashion-MNIST, {args.train_subset} training images, full test set, "
           f"{args.epochs} epochs, batch {args.batch}, lr {args.lr} cosine{', Nesterov' if args.nesterov else ''}, "
           f"{args.threads} threads, deepreduce in {args.precision}")
     print("| seed | deepreduce top-1 | deepreduce s | PyTorch top-1 | PyTorch s |")

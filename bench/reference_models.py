@@ -39,9 +39,11 @@ class BasicBlock(nn.Module):
 
 class ResNet(nn.Module):
     # culled: stage names ("stem", "s1".."s4") whose ReLUs are removed, as deepreduce's cull.
-    def __init__(self, arch="resnet18", alpha=1.0, classes=10, in_channels=3, culled=()):
+    def __init__(self, arch="resnet18", alpha=1.0, classes=10, in_channels=3, culled=(), blocks=None):
         super().__init__()
         stem, stages = STAGES[arch]
+        if blocks:  # blocks per stage, as deepreduce's --blocks
+            stages = [(w, b, s) for (w, _, s), b in zip(stages, blocks)]
         c = scale(stem, alpha)
         self.stem = nn.Sequential(nn.Conv2d(in_channels, c, 3, 1, 1, bias=False), nn.BatchNorm2d(c),
                                   nn.Identity() if "stem" in culled else nn.ReLU())

@@ -106,7 +106,7 @@ def python_side(args, seed):
     g = torch.Generator().manual_seed(seed)
     out = {}
     # 1. The baseline.
-    base = ResNet("resnet18", args.alpha, 10, 1)
+    base = ResNet("resnet18", args.alpha, 10, 1, blocks=[1, 1, 1, 1])
     opt = torch.optim.SGD(base.parameters(), lr=args.lr, momentum=0.9, weight_decay=5e-4)
     epochs_of(base, opt, xtr, ytr, args, g, lambda n, x, y: F.cross_entropy(n(x), y),
               lr_at=lambda e: 0.5 * args.lr * (1 + math.cos(math.pi * e / args.epochs)), epochs=args.epochs)
@@ -114,7 +114,7 @@ def python_side(args, seed):
     teacher = base
     teacher.eval()
     # 2. The mask phase.
-    net = masked(ResNet("resnet18", args.alpha, 10, 1), 32)
+    net = masked(ResNet("resnet18", args.alpha, 10, 1, blocks=[1, 1, 1, 1]), 32)
     net.load_state_dict(base.state_dict(), strict=False)
     total = sum(a.numel() for a in alphas(net))
     alpha_ids = {id(a) for a in alphas(net)}
@@ -156,7 +156,12 @@ def python_side(args, seed):
     # 3. The fine-tuning.
     opt = torch.optim.SGD([p for p in net.parameters() if p.requires_grad], lr=args.ft_lr, momentum=0.9,
                           weight_decay=5e-4)
-    epochs_of(net, opt, xtr, ytr, args, g, lambda n, x, y: kd_sum(n(x), teacher(x).detach(), y, args.temperature),
+    def tuned_loss(n, x, y):
+        with torch.no_grad():
+            t = teacher(x)
+        return kd_sum(n(x), t, y, args.temperature)
+
+    epochs_of(net, opt, xtr, ytr, args, g, tuned_loss,
               lr_at=lambda e: 0.5 * args.ft_lr * (1 + math.cos(math.pi * e / args.ft_epochs)), epochs=args.ft_epochs)
     out["finetuned"] = evaluate(net, xte, yte)
     return out

@@ -146,7 +146,11 @@ int plan_main(int argc, char** argv) {
     t.add({id.substr(0, 12), role, m.arch, spec::plan_summary(m), alpha, rho, blocks,
            spec.teacher.empty() ? "no" : "yes", std::to_string(spec.job.train.seed),
            budget > 0 ? "<= " + with_commas(budget) : with_commas(c.ok() ? c->relus : 0),
-           with_commas(c.ok() ? c->macs : 0), (budget > 0 ? "<= " : "") + std::to_string(epochs), online});
+           with_commas(c.ok() ? c->macs : 0),
+           // SNL's phases stop at their budget; SENet's meet it every epoch and train them all.
+           (budget > 0 && spec.job.train.linearize.method == spec::LinearizeMethod::kSnl ? "<= " : "") +
+               std::to_string(epochs),
+           online});
     rows.push_back({{"id", id}, {"role", role}, {"arch", m.arch}, {"plan", spec::plan_summary(m)},
                     {"alpha", m.alpha}, {"rho", m.rho}, {"blocks", blocks}, {"kd", !spec.teacher.empty()},
                     {"seed", spec.job.train.seed},
@@ -191,10 +195,16 @@ int plan_main(int argc, char** argv) {
     else
       std::cout << " (give --images-per-second for GPU-hours)";
     std::cout << "\n";
-    if (std::any_of(listed.begin(), listed.end(),
-                    [](const spec::TrialSpec& s) { return s.job.train.linearize.budget > 0; }))
-      std::cout << "(mask phases are priced at their epoch cap, mask_epochs: they stop once they meet their budget; "
-                   "fine-tunings are listed with the counts their masks will keep, their ids known once the masks are)\n";
+    const bool masks = std::any_of(listed.begin(), listed.end(),
+                                   [](const spec::TrialSpec& s) { return s.job.train.linearize.budget > 0; });
+    const bool snl = std::any_of(listed.begin(), listed.end(), [](const spec::TrialSpec& s) {
+      return s.job.train.linearize.budget > 0 && s.job.train.linearize.method == spec::LinearizeMethod::kSnl;
+    });
+    if (masks)
+      std::cout << "(" << (snl ? "SNL's mask phases are priced at their epoch cap, mask_epochs: they stop once they meet "
+                                 "their budget; "
+                               : "")
+                << "fine-tunings are listed with the counts their masks will keep, their ids known once the masks are)\n";
     return kExitOk;
   }
   if (e->search) {

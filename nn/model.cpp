@@ -10,6 +10,9 @@ namespace {
 // this thread. Off (nullptr), it costs one branch per layer.
 struct Tracer {
   MeasuredCounts counts;
+  // The convs executed since the last ReLU site, and by site what fed it.
+  std::vector<torch::Tensor> pending;
+  std::map<std::string, std::vector<torch::Tensor>> site_convs;
 };
 thread_local Tracer* tl_tracer = nullptr;
 thread_local SiteRecord* tl_record = nullptr;
@@ -20,6 +23,7 @@ torch::Tensor traced(torch::nn::Conv2d& conv, const torch::Tensor& x) {
     const auto& w = conv->weight;  // [out, in/groups, kh, kw]
     const int64_t per_output = w.size(1) * w.size(2) * w.size(3);
     tl_tracer->counts.macs += (y.numel() / y.size(0)) * per_output;
+    tl_tracer->pending.push_back(w);
   }
   return y;
 }
@@ -66,6 +70,9 @@ torch::Tensor ReluGateImpl::gate(const torch::Tensor& x) {
                         : per_image;
     tl_tracer->counts.relus += relus;
     if (relus > 0) tl_tracer->counts.site_relus[name_] += relus;
+    auto& convs = tl_tracer->site_convs[name_];
+    convs.insert(convs.end(), tl_tracer->pending.begin(), tl_tracer->pending.end());
+    tl_tracer->pending.clear();
   }
   if (alpha_.defined()) return x + alpha_ * (torch::relu(x) - x);
   if (mask_.defined()) return x + mask_.to(x.scalar_type()) * (torch::relu(x) - x);
@@ -175,7 +182,10 @@ void copy_weights(Network& from, Network& to) {
 RecordSites::RecordSites(SiteRecord& record) { tl_record = &record; }
 RecordSites::~RecordSites() { tl_record = nullptr; }
 
-MeasuredCounts measure_counts(Network& net) {
+namespace {
+
+// One traced forward pass (eval mode, no grad, a batch of 2 zero images).
+Tracer trace(Network& net) {
   Tracer tracer;
   for (const auto& p : net->parameters()) tracer.counts.params += p.numel();
   const spec::ModelSpec& spec = net->spec();
@@ -191,7 +201,15 @@ MeasuredCounts measure_counts(Network& net) {
     tl_tracer = nullptr;
   }
   net->train(was_training);
-  return tracer.counts;
+  return tracer;
+}
+
+}  // namespace
+
+MeasuredCounts measure_counts(Network& net) { return trace(net).counts; }
+
+std::map<std::string, std::vector<torch::Tensor>> convs_before_sites(Network& net) {
+  return trace(net).site_convs;
 }
 
 }  // namespace deepreduce::nn

@@ -117,6 +117,12 @@ struct MeasuredCounts {
 };
 MeasuredCounts measure_counts(Network& net);
 
+// By active ReLU site, the weights of the convs a forward pass
+// executes after the previous site and before it: what feeds it (conv1 for a
+// basic block's relu1; conv2, and a projection shortcut's conv where it runs
+// between, for relu2).
+std::map<std::string, std::vector<torch::Tensor>> convs_before_sites(Network& net);
+
 // While one is installed on this thread (RecordSites), every ReLU gate of a
 // forward pass stores what it saw, by site: its input and its output.
 struct SiteRecord {

@@ -2,14 +2,14 @@
 // budgets, α set (not trained) to each site's top units.
 //
 // senet_sensitivity (SENet's): before the first epoch each site's
-// sensitivity is measured on the trained network the phase starts from: the
-// mean KL divergence of its outputs from the teacher's when that site alone
-// is linearised (8 training batches, in order, unaugmented, eval mode). A
-// site keeps the share c * sensitivity of its units (at most all), c chosen
-// so that the shares meet the budget: the fraction of a layer's ReLUs kept
-// is proportional to its sensitivity, as in SENet's stage 1 (which derives
-// the sensitivity from a sparse-trained network's per-layer parameter
-// density instead: README, "Learned linearization"). The first epoch trains
+// sensitivity is measured on the trained network the phase starts from. As
+// SENet reads it from a sparse network (a layer that loses more of its
+// weights to pruning is more sensitive to losing ReLUs), the convs that feed
+// ReLU sites are pruned together by magnitude to a density of 10%, and a
+// site's sensitivity is 1 - the density its convs keep. (SENet trains the
+// sparse network; deepreduce prunes the trained one: README, "Learned
+// linearization".) A site keeps the share c * sensitivity of its units (at
+// most all), c chosen so that the shares meet the budget. The first epoch trains
 // under a random mask of those shares (seeded), as SENet's pipeline does;
 // after every epoch but the last, each site keeps its units of largest
 // |teacher post-ReLU output - student post-mask output| summed over the
@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <map>
 #include <random>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -95,7 +96,9 @@ Status SenetUniform::epoch_start(SessionContext& ctx, int64_t) {
   return nn::set_top_k(net, importance, o_.budget);
 }
 
-constexpr int kSensitivityBatches = 8;
+// The density of SENet's sparse reference network: the share of the convs'
+// weights that global magnitude pruning keeps.
+constexpr double kDensity = 0.1;
 
 class Senet final : public MaskPhase {
  public:
@@ -137,49 +140,39 @@ class Senet final : public MaskPhase {
 // by bisection so that the sites' ReLUs meet the budget.
 Status Senet::measure(SessionContext& ctx) {
   nn::Network& net = ctx.net;
-  nn::Network& teacher = *ctx.teacher;
-  const bool was_training = net->is_training();
-  net->eval();
   torch::NoGradGuard no_grad;
-  LoaderOptions lo;
-  lo.batch_size = 128;
-  lo.shuffle = false;
-  lo.augment = false;
-  lo.norm = ctx.dataset.normalization;
-  lo.pin_memory = ctx.place.device.is_cuda();
-  BatchLoader loader(ctx.train_data, lo);
-  std::vector<torch::Tensor> inputs, targets;
-  for (int b = 0; b < kSensitivityBatches; ++b) {
-    auto batch = loader.next();
-    if (!batch) break;
-    inputs.push_back(ctx.place.to_device(batch->images));
-    targets.push_back(torch::log_softmax(teacher->forward(inputs.back()).to(torch::kFloat), 1));
-  }
-  if (inputs.empty()) return Status::invalid_argument("senet_sensitivity: no training images to measure with");
+  // Global magnitude pruning of the convs that feed ReLU sites, at kDensity:
+  // what survives of each site's convs is its density d; its sensitivity 1 - d.
+  const auto feeds = nn::convs_before_sites(net);
+  std::vector<torch::Tensor> all;
+  std::set<const void*> seen;
+  for (const auto& [site, convs] : feeds)
+    for (const auto& w : convs)
+      if (seen.insert(w.data_ptr()).second) all.push_back(w.detach().abs().flatten().to(torch::kCPU, torch::kFloat));
+  if (all.empty()) return Status::invalid_argument("senet_sensitivity: no conv feeds a ReLU site");
+  const torch::Tensor magnitudes = torch::cat(all);
+  const int64_t keep = std::max<int64_t>(1, static_cast<int64_t>(kDensity * static_cast<double>(magnitudes.numel())));
+  const double threshold = std::get<0>(magnitudes.topk(keep)).min().item<double>();
   auto gates = nn::learnable_gates(net);
   std::map<std::string, double> full;
   for (auto& g : gates) {
-    const torch::Tensor saved = g->alpha().clone();
-    g->alpha().zero_();  // this site alone linearised
-    double kl = 0;
-    int64_t n = 0;
-    for (size_t b = 0; b < inputs.size(); ++b) {
-      const torch::Tensor s = torch::log_softmax(net->forward(inputs[b]).to(torch::kFloat), 1);
-      kl += torch::kl_div(s, targets[b], at::Reduction::Sum, /*log_target=*/true).item<double>();
-      n += inputs[b].size(0);
-    }
-    g->alpha().copy_(saved);
-    sensitivity_[g->name()] = std::max(0.0, kl / static_cast<double>(n));
+    auto it = feeds.find(g->name());
+    int64_t kept = 0, total = 0;
+    if (it != feeds.end())
+      for (const auto& w : it->second) {
+        kept += (w.detach().abs() >= threshold).sum().item<int64_t>();
+        total += w.numel();
+      }
+    sensitivity_[g->name()] = total ? 1.0 - static_cast<double>(kept) / static_cast<double>(total) : 0.0;
     int64_t relus = 1;
     for (int64_t d : g->shape()) relus *= d;
     full[g->name()] = static_cast<double>(relus);
   }
-  net->train(was_training);
   double total = 0;
   for (const auto& [site, v] : sensitivity_) total += v;
   std::map<std::string, double> shares;
   if (!(total > 0)) {
-    spdlog::warn("senet_sensitivity: no site changes the outputs when linearised; every site keeps one share");
+    spdlog::warn("senet_sensitivity: every site's convs survive pruning whole; every site keeps one share");
   } else {
     auto kept = [&](double c) {
       double sum = 0;
@@ -200,9 +193,9 @@ Status Senet::measure(SessionContext& ctx) {
   std::string line;
   for (auto& g : gates) {
     const double share = static_cast<double>(units_[g->name()]) / static_cast<double>(g->alpha().numel());
-    line += fmt::format(" {} {:.3g}", g->name(), share);
+    line += fmt::format(" {} {:.3g} ({:.3g})", g->name(), share, sensitivity_[g->name()]);
   }
-  spdlog::info("senet_sensitivity: the share each site keeps:{}", line);
+  spdlog::info("senet_sensitivity: the share each site keeps (its sensitivity):{}", line);
   return Status();
 }
 
