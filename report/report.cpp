@@ -353,6 +353,17 @@ std::vector<ReportPoint> front_of(const std::vector<ReportPoint>& points,
   return out;
 }
 
+std::optional<ReportPoint> own_baseline(const Report& r, const ReportPoint& p) {
+  // The all-ReLU network of the same width and resolution, trained without
+  // KD where there is one (the baseline every mask phase and KD starts from).
+  std::optional<ReportPoint> out;
+  for (const auto& q : r.points) {
+    if (q.plan != "all" || q.alpha != p.alpha || q.rho != p.rho) continue;
+    if (!out || (out->kd && !q.kd)) out = q;
+  }
+  return out;
+}
+
 std::optional<ReportPoint> best_under(const Report& r, int64_t budget, const std::string& method) {
   std::optional<ReportPoint> best;
   auto decided = [](const ReportPoint& p) { return p.val_top1.value_or(p.top1); };
@@ -515,7 +526,11 @@ Tables tables(const Report& r) {
       std::vector<std::string> row = {with_commas(budget)};
       for (const auto& f : r.fronts) {
         auto pick = best_under(r, budget, f.method);
-        row.push_back(pick ? top1_text(*pick) + " at " + with_commas(pick->relus) : "-");
+        std::string cell = pick ? top1_text(*pick) + " at " + with_commas(pick->relus) : "-";
+        if (pick)
+          if (auto base = own_baseline(r, *pick); base && base->id != pick->id)
+            cell += fmt::format(" ({:+.2f} from its baseline)", pick->top1 - base->top1);
+        row.push_back(cell);
       }
       auto best = best_under(r, budget);
       row.push_back(best ? best->method : "-");
@@ -558,9 +573,17 @@ Tables tables(const Report& r) {
     t.headline.push_back("No validation split was held out (dataset.val_split): the fronts, the criticality "
                          "ranking and every best network were chosen on test top-1, the accuracy quoted.");
   if (r.epochs_by_method.size() > 1) {
+    // And per network it ended with (a candidate, a fine-tuned network; seeds
+    // of one network count once each): what a point of its front cost.
+    std::map<std::string, int64_t> networks;
+    for (const auto& p : r.points) networks[p.method] += p.seeds;
     std::string per;
-    for (const auto& [method, epochs] : r.epochs_by_method)
+    for (const auto& [method, epochs] : r.epochs_by_method) {
       per += (per.empty() ? "" : ", ") + method + " " + counted(epochs, "epoch");
+      if (networks[method] > 0)
+        per += fmt::format(" ({:.1f} per network it ended with)",
+                           static_cast<double>(epochs) / static_cast<double>(networks[method]));
+    }
     t.headline.push_back("Epochs trained per method (the trials each planned): " + per + ".");
   }
   for (const auto& line : r.revisions) t.headline.push_back(line + ".");

@@ -123,6 +123,9 @@ nlohmann::json front_json(const Report& report);
 // chosen on validation top-1 where the trials held a split out, else on test
 // top-1; ties go to fewer ReLUs. None when no network is that small.
 std::optional<ReportPoint> best_under(const Report& report, int64_t budget, const std::string& method = "");
+// A network's own baseline: the all-ReLU network of its width and resolution
+// (without KD where there is one); none in a report without it.
+std::optional<ReportPoint> own_baseline(const Report& report, const ReportPoint& p);
 
 // The method a trial's network belongs to: its strategy's (search/registry.h).
 // A trial that names none (an earlier store's, a trial list's) is channel
