@@ -137,7 +137,7 @@ TEST(StrategyRegistryTest, SearchEntriesNameRegisteredStrategies) {
       "name: r\ndataset: {name: synthetic}\nmodel: {arch: resnet18, alpha: 0.125, blocks: [1, 1, 1, 1]}\n";
   auto typo = parse_sweep(head + "search: {strategy: deepreduse}\n", "r.yaml");
   ASSERT_FALSE(typo.ok());
-  EXPECT_NE(typo.status().message().find("r.yaml:4: search.strategy: expected grid, deepreduce, linearize or senet, got \"deepreduse\"; "
+  EXPECT_NE(typo.status().message().find("r.yaml:4: search.strategy: expected grid, deepreduce, linearize, senet or senet_uniform, got \"deepreduse\"; "
                                          "did you mean deepreduce?"),
             std::string::npos)
       << typo.status().message();
