@@ -249,8 +249,9 @@ int run_main(int argc, char** argv) {
     int64_t left = 0;
     if (auto counts = store->count_by_state(); counts.ok())
       for (const auto& [state, k] : *counts)
-        left += state == storage::TrialState::kPending || state == storage::TrialState::kBlocked ||
-                state == storage::TrialState::kLeased;
+        if (state == storage::TrialState::kPending || state == storage::TrialState::kBlocked ||
+            state == storage::TrialState::kLeased)
+          left += k;
     std::cerr << "deepreduce run: interrupted: " << counted(left, "trial") << " left; the finished ones are kept in "
               << db << ". Run the same command again to resume (the report is written when the experiment ends)\n";
     return kExitInterrupted;
