@@ -52,6 +52,15 @@ class LinearizeTest : public ::testing::Test {
     r.init = out("base") + "/model.pt";
     return r;
   }
+  // `job` from the baseline into out(name), stopped after `epochs` and resumed from its checkpoint.
+  Result<spec::TrialResult> stopped_and_resumed(const spec::TrainJob& job, int64_t epochs, const std::string& name) {
+    spec::RunOptions first = from_base();
+    first.stop_after = epochs;
+    if (auto stopped = run_training(job, first, out(name)); !stopped.ok()) return stopped.status();
+    spec::RunOptions second = testing::cpu_run();
+    second.resume = out(name) + "/checkpoint.pt";
+    return run_training(job, second, out(name));
+  }
 
   fs::path dir_;
 };
@@ -157,12 +166,7 @@ TEST_F(LinearizeTest, PerLayerBudgetsHoldTheBudgetEveryEpochAndResume) {
   fixed.masks = r->mask;
   EXPECT_EQ(spec::count(fixed)->relus, 3000);
 
-  spec::RunOptions first = from_base();
-  first.stop_after = 1;
-  ASSERT_TRUE(run_training(job, first, out("senet-stopped")).ok());
-  spec::RunOptions second = testing::cpu_run();
-  second.resume = out("senet-stopped") + "/checkpoint.pt";
-  auto resumed = run_training(job, second, out("senet-stopped"));
+  auto resumed = stopped_and_resumed(job, 1, "senet-stopped");
   ASSERT_TRUE(resumed.ok()) << resumed.status().message();
   EXPECT_EQ(resumed->mask->digest, r->mask->digest);
   for (size_t e = 0; e < r->epochs.size(); ++e)
@@ -215,12 +219,7 @@ TEST_F(LinearizeTest, SenetSharesFollowTheMeasuredSensitivityAndResume) {
   };
   EXPECT_GT(share("s4.b0.relu2"), share("stem"));
 
-  spec::RunOptions first = from_base();
-  first.stop_after = 2;
-  ASSERT_TRUE(run_training(job, first, out("senet-stopped")).ok());
-  spec::RunOptions second = testing::cpu_run();
-  second.resume = out("senet-stopped") + "/checkpoint.pt";
-  auto resumed = run_training(job, second, out("senet-stopped"));
+  auto resumed = stopped_and_resumed(job, 2, "senet-stopped");
   ASSERT_TRUE(resumed.ok()) << resumed.status().message();
   EXPECT_EQ(resumed->mask->digest, r->mask->digest);
   auto a = testing::weights(out("senet") + "/model.pt"), b = testing::weights(out("senet-stopped") + "/model.pt");
