@@ -120,7 +120,9 @@ int status_main(int argc, char** argv) {
   if (auto j = storage::status_json(s, vm["db"].as<std::string>()); j.ok() && j->value("epochs_left", 0) > 0) {
     const auto& eta = (*j)["eta_seconds"];
     std::cout << "time left for the trials known now: "
-              << (eta.is_number() ? duration_text(eta.get<double>()) : std::string("not known yet (no epoch measured)"))
+              << (eta.is_number()                   ? duration_text(eta.get<double>())
+                  : (*j)["running"].empty() ? std::string("not known while no trial runs (it is timed on the running ones)")
+                                                 : std::string("not known yet (no epoch measured)"))
               << " (" << with_commas((*j)["epochs_left"].get<int64_t>()) << " epochs; more trials may open)\n";
   }
   if (auto paused = storage::paused_dispatch(s); paused.ok() && *paused)
