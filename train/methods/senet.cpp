@@ -107,7 +107,7 @@ class Senet final : public MaskPhase {
   Status prepare(SessionContext& ctx) override {
     if (!ctx.teacher)
       return Status::invalid_argument("train.linearize.method: senet_sensitivity needs a teacher (train.kd.teacher)");
-    net_ = &ctx.net;
+    gates_ = nn::learnable_gates(ctx.net);  // once: extra_loss runs every step
     return Status();
   }
   ParamPlace place_parameter(const std::string& name) const override {
@@ -128,7 +128,7 @@ class Senet final : public MaskPhase {
 
  private:
   Status measure(SessionContext& ctx);
-  nn::Network* net_ = nullptr;
+  std::vector<nn::ReluGate> gates_;
   uint64_t seed_;
   std::map<std::string, double> sensitivity_;
   std::map<std::string, int64_t> units_;          // what each site keeps
@@ -218,7 +218,7 @@ Status Senet::epoch_start(SessionContext& ctx, int64_t epoch) {
 
 std::optional<torch::Tensor> Senet::extra_loss(const Step& step) {
   torch::NoGradGuard no_grad;
-  for (auto& g : nn::learnable_gates(*net_)) {
+  for (auto& g : gates_) {
     auto s = step.student_sites.out.find(g->name());
     auto t = step.teacher_sites.out.find(g->name());
     if (s == step.student_sites.out.end() || t == step.teacher_sites.out.end()) {
