@@ -45,7 +45,8 @@ class AttentionTransfer final : public Method {
 MethodDef at_method_def() {
   return {"at", "attention transfer beside KD: the students' post-ReLU attention maps matched to the teacher's",
           [](const spec::TrainJob& job, const spec::RunOptions&) {
-            return job.train.kd.at_weight > 0 && !job.train.kd.teacher.empty();
+            // Without a teacher too, so that prepare() refuses it rather than the weight being ignored.
+            return job.train.kd.at_weight > 0;
           },
           [](const spec::TrainJob& job, const spec::RunOptions&) -> std::unique_ptr<Method> {
             return std::make_unique<AttentionTransfer>(job.train.kd.at_weight);
